@@ -1,0 +1,58 @@
+package org.xenids.cli;
+
+import java.util.Arrays;
+import picocli.CommandLine;
+
+/** Turns exceptions into the one-line errors users see (stack traces only with --debug). */
+final class Errors {
+    static final int EXIT_FAILURE = 1;
+    static final int EXIT_USAGE = 2;
+
+    private Errors() {}
+
+    static int handleExecution(Exception ex, CommandLine cl, CommandLine.ParseResult parsed) {
+        boolean debug = isDebug(parsed);
+        cl.getErr().println("xenids: " + oneLine(ex));
+        if (debug) {
+            ex.printStackTrace(cl.getErr());
+        }
+        cl.getErr().flush();
+        return EXIT_FAILURE;
+    }
+
+    static int handleParameter(CommandLine.ParameterException ex, String[] args) {
+        CommandLine cl = ex.getCommandLine();
+        cl.getErr().println("xenids: " + oneLine(ex) + " (see '" + cl.getCommandSpec().qualifiedName() + " --help')");
+        if (Arrays.asList(args).contains("--debug")) {
+            ex.printStackTrace(cl.getErr());
+        }
+        cl.getErr().flush();
+        return EXIT_USAGE;
+    }
+
+    /** The message of the exception (or its first cause that has one), flattened to one line. */
+    static String oneLine(Throwable ex) {
+        Throwable t = ex;
+        while (t != null && (t.getMessage() == null || t.getMessage().isBlank()) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        String msg = t == null || t.getMessage() == null ? ex.getClass().getSimpleName() : t.getMessage();
+        if (t instanceof java.nio.file.NoSuchFileException) {
+            msg = msg + ": no such file";
+        } else if (t instanceof java.nio.file.AccessDeniedException) {
+            msg = msg + ": permission denied";
+        } else if (t instanceof OutOfMemoryError) {
+            msg = "out of memory (" + msg + "); raise the heap with XENIDS_JAVA_OPTS=-Xmx…";
+        }
+        return msg.replaceAll("\\s*[\\r\\n]+\\s*", " ").strip();
+    }
+
+    private static boolean isDebug(CommandLine.ParseResult parsed) {
+        for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand()) {
+            if (p.hasMatchedOption("--debug")) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
