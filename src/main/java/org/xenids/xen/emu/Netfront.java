@@ -219,6 +219,26 @@ public final class Netfront {
         return true;
     }
 
+    /**
+     * Writes one packet of {@code slots} raw TX requests all naming grant {@code ref} with
+     * {@code size} bytes each, as a broken or hostile frontend could (for tests of netback's
+     * limits); ids come from the free list so the answers are accounted.
+     */
+    void rawTx(int slots, int ref, int size) {
+        Queue q = queues[0];
+        for (int s = 0; s < slots; s++) {
+            int id = q.txFreeIds[--q.txFree];
+            long at = Sring.entry(q.txReqProdPvt++, RING, Netif.TxRequest.SIZE);
+            Netif.TxRequest.set(q.tx, at, ref, 0, s + 1 < slots ? NETTXF_more_data : 0, id,
+                    s == 0 ? size * slots : size);
+        }
+        int old = Sring.reqProd(q.tx, 0);
+        Sring.reqProd(q.tx, 0, q.txReqProdPvt);
+        if (Sring.needsNotify(old, q.txReqProdPvt, Sring.reqEvent(q.tx, 0))) {
+            send(q.txPort);
+        }
+    }
+
     /** xennet_tx_buf_gc: completed TX slots give back their grant, id and page. */
     private void txGc(Queue q) {
         int prod;
