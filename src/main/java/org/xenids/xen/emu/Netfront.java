@@ -221,15 +221,20 @@ public final class Netfront {
      * limits); ids come from the free list so the answers are accounted.
      */
     void rawTx(int slots, int ref, int size) {
+        rawTx(slots, ref, size, 0, 0);
+    }
+
+    /** As {@link #rawTx(int, int, int)}, slots at {@code offset}, req_prod pushed {@code skew} further. */
+    void rawTx(int slots, int ref, int size, int offset, int skew) {
         Queue q = queues[0];
         for (int s = 0; s < slots; s++) {
             int id = q.txFreeIds[--q.txFree];
             long at = Sring.entry(q.txReqProdPvt++, RING, Netif.TxRequest.SIZE);
-            Netif.TxRequest.set(q.tx, at, ref, 0, s + 1 < slots ? NETTXF_more_data : 0, id,
+            Netif.TxRequest.set(q.tx, at, ref, offset, s + 1 < slots ? NETTXF_more_data : 0, id,
                     s == 0 ? size * slots : size);
         }
         int old = Sring.reqProd(q.tx, 0);
-        Sring.reqProd(q.tx, 0, q.txReqProdPvt);
+        Sring.reqProd(q.tx, 0, q.txReqProdPvt + skew);
         if (Sring.needsNotify(old, q.txReqProdPvt, Sring.reqEvent(q.tx, 0))) {
             send(q.txPort);
         }

@@ -223,4 +223,36 @@ class NetworkPathTest {
         host.runPending();
         assertEquals(1, vif1.back().counters()[5], "disabled");
     }
+
+    @Test
+    void slotCrossingItsPageDisablesTheVif() {
+        Domain g = host.domain(1);
+        int ref = g.claimGrantRefs(1);
+        g.grantAccess(ref, 0, g.allocFrame(), true);
+        vif1.front().rawTx(1, ref, 200, 4000, 0);
+        host.runPending();
+        assertEquals(1, vif1.back().counters()[5]);
+        assertTrue(uplink.isEmpty());
+    }
+
+    @Test
+    void producerIndexBeyondTheRingDisablesTheVif() {
+        Domain g = host.domain(1);
+        int ref = g.claimGrantRefs(1);
+        g.grantAccess(ref, 0, g.allocFrame(), true);
+        vif1.front().rawTx(1, ref, 60, 0, 1000);
+        host.runPending();
+        assertEquals(1, vif1.back().counters()[5]);
+    }
+
+    @Test
+    void forgedGrefInARequestFailsTheCopyAndIsAnsweredWithAnError() {
+        vif1.front().rawTx(1, 3000, 60, 0, 0); // ref 3000 is beyond the guest's 2048-entry table
+        host.runPending();
+        assertEquals(GNTST_bad_gntref, copies.get(copies.size() - 1)[7]);
+        assertEquals(1, vif1.back().counters()[2], "failed");
+        assertEquals(0, vif1.back().counters()[5], "a bad gref is not fatal");
+        assertEquals(1, vif1.front().counters()[2], "error response");
+        assertTrue(uplink.isEmpty());
+    }
 }
