@@ -27,6 +27,7 @@ public final class Bridge {
     private final Port uplink;
     private final FrameSink uplinkSink;
     private final byte[] scratch = new byte[65536 + 64];
+    private final java.lang.foreign.MemorySegment scratchSeg = java.lang.foreign.MemorySegment.ofArray(scratch);
     private final ArrayDeque<PooledSkb> pool = new ArrayDeque<>();
     private long forwarded, flooded, toUplink, fromUplink;
 
@@ -34,7 +35,7 @@ public final class Bridge {
         this.dom0 = dom0;
         this.uplinkSink = uplinkSink;
         this.uplink = skb -> {
-            int n = skb.copyTo(scratch);
+            int n = skb.copyTo(scratchSeg);
             toUplink++;
             uplinkSink.frame(scratch, n);
             skb.put();

@@ -31,6 +31,9 @@ public final class Netfront {
     private int backend;
     private Queue[] queues = new Queue[0];
     private final byte[] rxBuf = new byte[65536 + 4096];
+    private final MemorySegment rxBufSeg = MemorySegment.ofArray(rxBuf);
+    private byte[] lastFrame;
+    private MemorySegment lastFrameSeg;
     private int txCounter;
     private long txPackets, txDropped, rxPackets, rxErrors, txErrors, grantStillInUse;
 
@@ -186,13 +189,17 @@ public final class Netfront {
             return false;
         }
         int done = 0;
+        if (frame != lastFrame) {
+            lastFrame = frame;
+            lastFrameSeg = MemorySegment.ofArray(frame);
+        }
         for (int s = 0; s < slots; s++) {
             int id = q.txFreeIds[--q.txFree];
             if (q.txPage[id] == 0) {
                 q.txPage[id] = guest.allocFrame();
             }
             int n = slotSize[s];
-            MemorySegment.copy(MemorySegment.ofArray(frame), off + done, guest.page(q.txPage[id]), slotOff[s], n);
+            MemorySegment.copy(lastFrameSeg, off + done, guest.page(q.txPage[id]), slotOff[s], n);
             guest.grantAccess(q.txRefBase + id, backend, q.txPage[id], true);
             int flags = s + 1 < slots ? NETTXF_more_data : 0;
             if (s == 0 && gso) {
@@ -373,7 +380,7 @@ public final class Netfront {
                         bad = true;
                     } else {
                         guest.endAccess(q.rxRefBase + id);
-                        MemorySegment.copy(guest.page(q.rxPage[id]), offset, MemorySegment.ofArray(rxBuf), len, status);
+                        MemorySegment.copy(guest.page(q.rxPage[id]), offset, rxBufSeg, len, status);
                         len += status;
                     }
                     if (first && (flags & NETRXF_extra_info) != 0) {

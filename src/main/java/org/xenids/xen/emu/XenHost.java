@@ -39,6 +39,8 @@ public final class XenHost {
     private int upHead, upCount;
     private final ArrayDeque<Runnable> deferred = new ArrayDeque<>();
     private final DomainMemory memory = new Memory();
+    private MemorySegment lastArgs, lastView;
+    private long lastViewBytes = -1;
 
     public XenHost() {
         this(DEFAULT_MAX_FRAMES);
@@ -112,7 +114,14 @@ public final class XenHost {
             c.structSize = structSize(op, cmd);
             c.result = 0;
             long bytes = (long) Math.max(count, 0) * c.structSize;
-            c.args = args.asSlice(0, Math.min(bytes, args.byteSize())).asReadOnly();
+            long viewBytes = Math.min(bytes, args.byteSize());
+            if (args != lastArgs || viewBytes != lastViewBytes) {
+                // Drivers reuse their argument pages: the read-only view is made once per page and size.
+                lastView = args.asSlice(0, viewBytes).asReadOnly();
+                lastArgs = args;
+                lastViewBytes = viewBytes;
+            }
+            c.args = lastView;
             long r;
             if (c.structSize == 0) {
                 r = -XEN_ENOSYS;
