@@ -39,8 +39,11 @@ public final class XenHost {
     private int upHead, upCount;
     private final ArrayDeque<Runnable> deferred = new ArrayDeque<>();
     private final DomainMemory memory = new Memory();
-    private MemorySegment lastArgs, lastView;
-    private long lastViewBytes = -1;
+    // Drivers reuse their argument pages: read-only views are kept per (page, size), a few at a time.
+    private final MemorySegment[] viewOf = new MemorySegment[16];
+    private final MemorySegment[] views = new MemorySegment[16];
+    private final long[] viewBytes = new long[16];
+    private int nextView;
 
     public XenHost() {
         this(DEFAULT_MAX_FRAMES);
@@ -115,13 +118,7 @@ public final class XenHost {
             c.result = 0;
             long bytes = (long) Math.max(count, 0) * c.structSize;
             long viewBytes = Math.min(bytes, args.byteSize());
-            if (args != lastArgs || viewBytes != lastViewBytes) {
-                // Drivers reuse their argument pages: the read-only view is made once per page and size.
-                lastView = args.asSlice(0, viewBytes).asReadOnly();
-                lastArgs = args;
-                lastViewBytes = viewBytes;
-            }
-            c.args = lastView;
+            c.args = view(args, viewBytes);
             long r;
             if (c.structSize == 0) {
                 r = -XEN_ENOSYS;
@@ -142,6 +139,19 @@ public final class XenHost {
         } finally {
             inHypercall = false;
         }
+    }
+
+    private MemorySegment view(MemorySegment args, long bytes) {
+        for (int i = 0; i < views.length; i++) {
+            if (viewOf[i] == args && viewBytes[i] == bytes) {
+                return views[i];
+            }
+        }
+        int i = nextView++ & (views.length - 1);
+        viewOf[i] = args;
+        viewBytes[i] = bytes;
+        views[i] = args.asSlice(0, bytes).asReadOnly();
+        return views[i];
     }
 
     static int structSize(int op, int cmd) {
