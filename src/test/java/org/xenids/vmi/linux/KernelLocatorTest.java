@@ -83,7 +83,7 @@ class KernelLocatorTest {
             Symbols s = k.symbols();
             List<Long> probes = new ArrayList<>(List.of(k.textVirtual(), s.require("linux_banner"),
                     s.require("init_task"), s.require("page_offset_base"), s.require("init_pid_ns"),
-                    k.pageOffsetBase(), k.pageOffsetBase() + 0xfff0000));
+                    k.pageOffsetBase(), k.pageOffsetBase() + 0x8000000));
             for (long va : probes) {
                 assertEquals(viaCr3.translate(va), k.kernel().translate(va), Long.toHexString(va));
             }
