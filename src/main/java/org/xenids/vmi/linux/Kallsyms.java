@@ -1,6 +1,7 @@
 package org.xenids.vmi.linux;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * The kernel's own symbol table (CONFIG_KALLSYMS, base-relative), found in a copy of the
@@ -173,29 +174,39 @@ final class Kallsyms {
         for (int i = 0; i < n && !absolutePercpu; i++) {
             absolutePercpu = i32(img, offsetsAt + 4 * i) < 0;
         }
-        String[] names = new String[n];
         byte[] types = new byte[n];
         long[] addresses = new long[n];
-        byte[] buf = new byte[MAX_NAME];
+        int[] nameStart = new int[n + 1];
+        byte[] out = new byte[Math.max(16, (entry[n] - entry[0]) * 3)];
+        int len = 0;
         for (int i = 0; i < n; i++) {
             int pos = entry[i];
             pos += (img[pos] & 0x80) != 0 ? 2 : 1;
-            int len = 0;
+            int symStart = len;
             for (; pos < entry[i + 1]; pos++) {
                 int t = img[pos] & 0xff;
                 int from = tokenStart[t];
-                int to = (t == 255 ? tokenStart[256] : tokenStart[t + 1]) - 1; // without the NUL
-                int tl = Math.min(to - from, MAX_NAME - len);
-                System.arraycopy(img, from, buf, len, tl);
+                int tl = Math.min(tokenStart[t + 1] - 1 - from, MAX_NAME - (len - symStart)); // without the NUL
+                if (len + tl > out.length) {
+                    out = Arrays.copyOf(out, Math.max(out.length * 2, len + tl));
+                }
+                System.arraycopy(img, from, out, len, tl);
                 len += tl;
             }
-            types[i] = len > 0 ? buf[0] : (byte) '?';
-            names[i] = len > 1 ? new String(buf, 1, len - 1, StandardCharsets.ISO_8859_1) : "";
+            // The first expanded byte is the type letter; the name follows it.
+            if (len > symStart) {
+                types[i] = out[symStart];
+                System.arraycopy(out, symStart + 1, out, symStart, len - symStart - 1);
+                len--;
+            } else {
+                types[i] = '?';
+            }
+            nameStart[i + 1] = len;
             int off = i32(img, offsetsAt + 4 * i);
             addresses[i] = absolutePercpu ? (off >= 0 ? off : relativeBase - 1 - off)
                     : relativeBase + Integer.toUnsignedLong(off);
         }
-        return new SymbolTable(names, types, addresses, n, source);
+        return new SymbolTable(out, nameStart, types, addresses, n, source);
     }
 
     /**

@@ -52,7 +52,7 @@ public final class KernelLocator {
             if (fileText != f.textVirtual()) {
                 linkText = fileText; // link-time addresses: a System.map of this build
             }
-            symbols = SymbolFile.slid(file, f.textVirtual() - fileText,
+            symbols = file.slid(f.textVirtual() - fileText,
                     "symbol file " + symbolFile + " (slid by 0x" + Long.toHexString(f.textVirtual() - fileText) + ")");
         }
 

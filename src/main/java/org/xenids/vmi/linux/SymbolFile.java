@@ -22,9 +22,11 @@ final class SymbolFile {
     private static final int MAX_LINES = 4_000_000;
 
     static SymbolTable read(Path file) {
-        String[] names = new String[1 << 16];
-        byte[] types = new byte[names.length];
-        long[] addrs = new long[names.length];
+        byte[] names = new byte[1 << 20];
+        int nameLen = 0;
+        int[] starts = new int[1 << 16];
+        byte[] types = new byte[starts.length];
+        long[] addrs = new long[starts.length];
         int n = 0;
         int lineNo = 0;
         try (InputStream raw = Files.newInputStream(file);
@@ -49,12 +51,18 @@ final class SymbolFile {
                 } catch (NumberFormatException e) {
                     throw new IllegalArgumentException(file + ":" + lineNo + ": bad address '" + abbreviate(f[0]) + "'");
                 }
-                if (n == names.length) {
-                    names = Arrays.copyOf(names, n * 2);
+                if (n + 1 == starts.length) {
+                    starts = Arrays.copyOf(starts, n * 2);
                     types = Arrays.copyOf(types, n * 2);
                     addrs = Arrays.copyOf(addrs, n * 2);
                 }
-                names[n] = f[2];
+                byte[] name = f[2].getBytes(StandardCharsets.ISO_8859_1);
+                if (nameLen + name.length > names.length) {
+                    names = Arrays.copyOf(names, Math.max(names.length * 2, nameLen + name.length));
+                }
+                System.arraycopy(name, 0, names, nameLen, name.length);
+                nameLen += name.length;
+                starts[n + 1] = nameLen;
                 types[n] = (byte) f[1].charAt(0);
                 addrs[n] = a;
                 n++;
@@ -65,23 +73,7 @@ final class SymbolFile {
         if (n == 0) {
             throw new IllegalArgumentException(file + ": no symbols");
         }
-        return new SymbolTable(names, types, addrs, n, "symbol file " + file);
-    }
-
-    /** {@code table} with kernel-image addresses (0xffffffff80000000..+1 GiB) moved by {@code slide}. */
-    static SymbolTable slid(SymbolTable table, long slide, String source) {
-        int n = table.size();
-        String[] names = new String[n];
-        byte[] types = new byte[n];
-        long[] addrs = new long[n];
-        for (int i = 0; i < n; i++) {
-            long a = table.address(i);
-            names[i] = table.name(i);
-            types[i] = (byte) table.type(i);
-            boolean image = Long.compareUnsigned(a - KernelPageTables.START_KERNEL_MAP, KernelPageTables.MAX_IMAGE) < 0;
-            addrs[i] = image ? a + slide : a;
-        }
-        return new SymbolTable(names, types, addrs, n, source);
+        return new SymbolTable(names, starts, types, addrs, n, "symbol file " + file);
     }
 
     private static String abbreviate(String s) {
