@@ -28,6 +28,8 @@ final class Kallsyms {
     private static final byte[] DIGITS = "0\0001\0002\0003\0004\0005\0006\0007\0008\0009\000".getBytes(StandardCharsets.ISO_8859_1);
     /** A symbol table larger than this is not a kernel's (6.1 has ~95k symbols). */
     static final int MAX_SYMS = 1 << 22;
+    /** Even a tinyconfig kernel has thousands; fewer means a chance match, not the table. */
+    static final int MIN_SYMS = 1000;
     /** How far before the token table the tables may start (offsets + names + markers). */
     private static final int MAX_SPAN = 128 << 20;
     private static final int MAX_TOKEN = 128;
@@ -101,7 +103,7 @@ final class Kallsyms {
         int low = Math.max(8, tokens - MAX_SPAN);
         for (int x = (tokens - 8) & ~7; x >= low; x -= 8) {
             int n = i32(img, x);
-            if (n <= 0 || n > MAX_SYMS || i32(img, x + 4) != 0) {
+            if (n < MIN_SYMS || n > MAX_SYMS || i32(img, x + 4) != 0) {
                 continue;
             }
             long relativeBase = i64(img, x - 8);
@@ -116,9 +118,12 @@ final class Kallsyms {
             if (entry == null || !markers(img, align8(entry[n]), entry, n, tokens)) {
                 continue;
             }
-            return decode(img, (int) offsetsAt, relativeBase, n, entry, tokenStart,
+            SymbolTable t = decode(img, (int) offsetsAt, relativeBase, n, entry, tokenStart,
                     String.format("kallsyms tables in memory at 0x%x (%d symbols)", base + offsetsAt, n)
                             + " in " + where);
+            if (sorted(t)) {
+                return t;
+            }
         }
         return null;
     }
@@ -209,6 +214,16 @@ final class Kallsyms {
         return new SymbolTable(out, nameStart, types, addresses, n, source);
     }
 
+    /** scripts/kallsyms sorts by address: a table that is not sorted was decoded from the wrong bytes. */
+    private static boolean sorted(SymbolTable t) {
+        for (int i = 1; i < t.size(); i++) {
+            if (Long.compareUnsigned(t.address(i - 1), t.address(i)) > 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /**
      * First index of {@code pat} in {@code a} at or after {@code from}, or -1. Horspool: the
      * byte under the window's last position decides how far to skip, so most of a kernel
@@ -217,7 +232,7 @@ final class Kallsyms {
     static int indexOf(byte[] a, byte[] pat, int from) {
         int m = pat.length;
         int[] shift = new int[256];
-        java.util.Arrays.fill(shift, m);
+        Arrays.fill(shift, m);
         for (int i = 0; i < m - 1; i++) {
             shift[pat[i] & 0xff] = m - 1 - i;
         }
