@@ -52,7 +52,36 @@ final class KernelPageTables {
             throw new IllegalStateException("no x86-64 kernel page table found in " + mem.describe()
                     + " (no page maps a kernel image at 0xffffffff80000000+ and lies inside it)");
         }
+        if (!f.fiveLevel()) {
+            // Under 5-level paging, level4_kernel_pgt also passes as a 4-level root: it lies in
+            // the image and maps more than the image (cpu_entry_area, espfix). The real root
+            // is then the image page whose last entry points at it.
+            Found above = parentInside(mem, f);
+            if (above != null) {
+                return above;
+            }
+        }
         return f;
+    }
+
+    private static Found parentInside(PhysicalMemory mem, Found f) {
+        MemorySegment one = MemorySegment.ofArray(new long[1]);
+        long[] page = new long[512];
+        MemorySegment pageSeg = MemorySegment.ofArray(page);
+        long end = f.textPhysical() + f.imageSize();
+        for (long p = f.textPhysical(); p < end && mem.contains(p, 0x1000); p += 0x1000) {
+            mem.read(p + 511 * 8, one);
+            long e = one.get(LE, 0);
+            if (!kernelTable(e) || (e & ADDR) != f.root()) {
+                continue;
+            }
+            mem.read(p, pageSeg);
+            if (mapsMoreThanTheImage(page) && AddressSpace.x86_64(mem, p, true)
+                    .tryTranslate(f.textVirtual() + (p - f.textPhysical())) == p) {
+                return new Found(p, true, f.textVirtual(), f.textPhysical(), f.imageSize());
+            }
+        }
+        return null;
     }
 
     /**
