@@ -182,29 +182,29 @@ final class Kallsyms {
         byte[] types = new byte[n];
         long[] addresses = new long[n];
         int[] nameStart = new int[n + 1];
-        byte[] out = new byte[Math.max(16, (entry[n] - entry[0]) * 3)];
+        byte[] out = new byte[Math.max(MAX_NAME, (entry[n] - entry[0]) * 3)];
         int len = 0;
         for (int i = 0; i < n; i++) {
+            if (len + MAX_NAME > out.length) {
+                out = Arrays.copyOf(out, out.length * 2);
+            }
+            // The first expanded byte is the type letter; the name follows it.
+            types[i] = '?';
+            int limit = len + MAX_NAME;
+            boolean first = true;
             int pos = entry[i];
             pos += (img[pos] & 0x80) != 0 ? 2 : 1;
-            int symStart = len;
             for (; pos < entry[i + 1]; pos++) {
                 int t = img[pos] & 0xff;
                 int from = tokenStart[t];
-                int tl = Math.min(tokenStart[t + 1] - 1 - from, MAX_NAME - (len - symStart)); // without the NUL
-                if (len + tl > out.length) {
-                    out = Arrays.copyOf(out, Math.max(out.length * 2, len + tl));
+                int to = tokenStart[t + 1] - 1; // without the NUL
+                if (first && from < to) {
+                    types[i] = img[from++];
+                    first = false;
                 }
-                System.arraycopy(img, from, out, len, tl);
-                len += tl;
-            }
-            // The first expanded byte is the type letter; the name follows it.
-            if (len > symStart) {
-                types[i] = out[symStart];
-                System.arraycopy(out, symStart + 1, out, symStart, len - symStart - 1);
-                len--;
-            } else {
-                types[i] = '?';
+                for (; from < to && len < limit; from++) {
+                    out[len++] = img[from];
+                }
             }
             nameStart[i + 1] = len;
             int off = i32(img, offsetsAt + 4 * i);
