@@ -1,7 +1,6 @@
 package org.xenids.vmi.linux;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.HashMap;
 import java.util.Map;
@@ -31,7 +30,6 @@ final class KernelPageTables {
     /** Bits 52..62 are ignored-or-reserved; kernel tables keep them clear (63 is NX). */
     private static final long HIGH_JUNK = 0x7ff0_0000_0000_0000L;
     private static final boolean LITTLE = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
-    private static final ValueLayout.OfLong LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** What the scan found: the root, paging depth, and where _text is (virtual and physical). */
     record Found(long root, boolean fiveLevel, long textVirtual, long textPhysical, long imageSize) {}
@@ -65,13 +63,11 @@ final class KernelPageTables {
     }
 
     private static Found parentInside(PhysicalMemory mem, Found f) {
-        MemorySegment one = MemorySegment.ofArray(new long[1]);
         long[] page = new long[512];
         MemorySegment pageSeg = MemorySegment.ofArray(page);
         long end = f.textPhysical() + f.imageSize();
         for (long p = f.textPhysical(); p < end && mem.contains(p, 0x1000); p += 0x1000) {
-            mem.read(p + 511 * 8, one);
-            long e = one.get(LE, 0);
+            long e = mem.readLong(p + 511 * 8);
             if (!kernelTable(e) || (e & ADDR) != f.root()) {
                 continue;
             }
@@ -90,13 +86,11 @@ final class KernelPageTables {
      * shares that mapping but lies elsewhere).
      */
     private static Found scan(PhysicalMemory mem, boolean five) {
-        MemorySegment one = MemorySegment.ofArray(new long[1]);
         Map<Long, Image> images = new HashMap<>();
         for (PhysicalMemory.Range r : mem.ranges()) {
             long first = (r.start() + 0xfff) & ~0xfffL;
             for (long p = first; p + 0x1000 <= r.end(); p += 0x1000) {
-                mem.read(p + 511 * 8, one);
-                long top = one.get(LE, 0);
+                long top = mem.readLong(p + 511 * 8);
                 if (!kernelTable(top) || images.containsKey(top)) {
                     continue;
                 }
@@ -115,7 +109,6 @@ final class KernelPageTables {
 
     /** The page inside the image that shares {@code top} as its last entry and maps itself there. */
     private static Found rootInside(PhysicalMemory mem, Image img, long top, boolean five) {
-        MemorySegment one = MemorySegment.ofArray(new long[1]);
         long[] page = new long[512];
         MemorySegment pageSeg = MemorySegment.ofArray(page);
         long end = img.textPhysical() + img.size();
@@ -123,8 +116,7 @@ final class KernelPageTables {
             if (!mem.contains(p, 0x1000)) {
                 break;
             }
-            mem.read(p + 511 * 8, one);
-            if (one.get(LE, 0) != top) {
+            if (mem.readLong(p + 511 * 8) != top) {
                 continue;
             }
             mem.read(p, pageSeg);
@@ -192,7 +184,6 @@ final class KernelPageTables {
 
     /** Cheap first test: each table from the root down to the image's page directory is valid. */
     private static boolean leadsToImage(PhysicalMemory mem, long root, boolean five) {
-        MemorySegment one = MemorySegment.ofArray(new long[1]);
         long table = root;
         int[] path = five ? new int[] {511, 511, 510} : new int[] {511, 510};
         for (int index : path) {
@@ -200,8 +191,7 @@ final class KernelPageTables {
             if (!mem.contains(at, 8)) {
                 return false;
             }
-            mem.read(at, one);
-            long e = one.get(LE, 0);
+            long e = mem.readLong(at);
             if (!kernelTable(e)) {
                 return false;
             }
