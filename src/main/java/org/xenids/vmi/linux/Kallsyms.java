@@ -17,10 +17,11 @@ import java.util.Arrays;
  *   kallsyms_token_table   256 NUL-terminated strings, one per byte value
  *   kallsyms_token_index   u16[256]: each token's offset in the token table
  * </pre>
+ * Linux 6.4 moved offsets and relative_base after the token index; both orders are read.
  * The token table is found first (byte values '0'..'9' stand for themselves, so "0\01\0…9\0"
- * appears in it) and proven by its index; the other tables are then found going backwards
- * and proven by the markers agreeing with the decoded names. Nothing here is specific to one
- * kernel build.
+ * appears in it) and proven by its index; the other tables are then found around it and
+ * proven by the markers agreeing with the decoded names and by the addresses being sorted.
+ * Nothing here is specific to one kernel build.
  */
 final class Kallsyms {
     private Kallsyms() {}
@@ -47,14 +48,14 @@ final class Kallsyms {
                 continue;
             }
             tokenTables++;
-            SymbolTable t = tablesBefore(img, base, tokenStart, where);
+            SymbolTable t = tables(img, base, tokenStart, where);
             if (t != null) {
                 return t;
             }
         }
         throw new IllegalStateException("no kallsyms tables in " + where
                 + (tokenTables == 0 ? " (no kallsyms_token_table with its index)"
-                        : " (" + tokenTables + " token table(s) but no valid offsets/names/markers before them)"));
+                        : " (" + tokenTables + " token table(s) but no valid offsets/names/markers around them)"));
     }
 
     /**
@@ -98,34 +99,52 @@ final class Kallsyms {
         return start;
     }
 
-    private static SymbolTable tablesBefore(byte[] img, long base, int[] tokenStart, String where) {
+    /**
+     * Walks back from the token table to kallsyms_num_syms (a u32 count, zero padding, then
+     * the names). The offsets and relative_base are right before it up to Linux 6.3, and right
+     * after the token index since 6.4 (commit "scripts/kallsyms: change the output order").
+     */
+    private static SymbolTable tables(byte[] img, long base, int[] tokenStart, String where) {
         int tokens = tokenStart[0];
+        long offsetsAfter = align8(align8(tokenStart[256]) + 512);
         int low = Math.max(8, tokens - MAX_SPAN);
         for (int x = (tokens - 8) & ~7; x >= low; x -= 8) {
             int n = i32(img, x);
             if (n < MIN_SYMS || n > MAX_SYMS || i32(img, x + 4) != 0) {
                 continue;
             }
-            long relativeBase = i64(img, x - 8);
-            if (relativeBase - base < 0 || relativeBase - base >= img.length) {
-                continue;
-            }
-            long offsetsAt = (x - 8 - 4L * n) & ~7L;
-            if (offsetsAt < 0) {
+            long offsetsBefore = (x - 8 - 4L * n) & ~7L;
+            long rbAfter = (offsetsAfter + 4L * n + 7) & ~7L;
+            boolean before = offsetsBefore >= 0 && plausibleBase(i64(img, x - 8), base, img.length);
+            boolean after = rbAfter + 8 <= img.length && plausibleBase(i64(img, (int) rbAfter), base, img.length);
+            if (!before && !after) {
                 continue;
             }
             int[] entry = names(img, x + 8, n, tokens);
             if (entry == null || !markers(img, align8(entry[n]), entry, n, tokens)) {
                 continue;
             }
-            SymbolTable t = decode(img, (int) offsetsAt, relativeBase, n, entry, tokenStart,
-                    String.format("kallsyms tables in memory at 0x%x (%d symbols)", base + offsetsAt, n)
-                            + " in " + where);
-            if (sorted(t)) {
-                return t;
+            if (before) {
+                SymbolTable t = decode(img, (int) offsetsBefore, i64(img, x - 8), n, entry, tokenStart,
+                        String.format("kallsyms tables in memory at 0x%x (%d symbols)", base + offsetsBefore, n) + " in " + where);
+                if (sorted(t)) {
+                    return t;
+                }
+            }
+            if (after) {
+                SymbolTable t = decode(img, (int) offsetsAfter, i64(img, (int) rbAfter), n, entry, tokenStart,
+                        String.format("kallsyms tables in memory at 0x%x (%d symbols)", base + x, n) + " in " + where);
+                if (sorted(t)) {
+                    return t;
+                }
             }
         }
         return null;
+    }
+
+    /** kallsyms_relative_base is _text (or the lowest symbol): inside the image. */
+    private static boolean plausibleBase(long relativeBase, long base, int length) {
+        return relativeBase - base >= 0 && relativeBase - base < length;
     }
 
     /** Entry offsets of {@code n} names starting at {@code at} (entry[n] = end), or null. */
