@@ -62,6 +62,10 @@ public final class KernelLocator {
             SymbolTable file = SymbolFile.read(symbolFile);
             long fileText = file.address("_text").orElseThrow(() ->
                     new IllegalArgumentException(symbolFile + ": no _text symbol; not a kernel symbol map"));
+            if (fileText == 0) {
+                throw new IllegalArgumentException(symbolFile + ": _text is at 0: addresses hidden by kptr_restrict"
+                        + " (read /proc/kallsyms as root)");
+            }
             if (fileText != f.textVirtual()) {
                 linkText = fileText; // link-time addresses: a System.map of this build
             }

@@ -102,6 +102,16 @@ class KernelLocatorHostileTest {
     }
 
     @Test
+    void kallsymsFileWithHiddenAddressesIsRejected() throws IOException {
+        Path f = tmp.resolve("kallsyms");
+        Files.writeString(f, "0000000000000000 T _text\n0000000000000000 D linux_banner\n");
+        try (PhysicalMemory m = MemorySources.open(RAW)) {
+            var e = assertThrows(IllegalArgumentException.class, () -> KernelLocator.locate(m, f));
+            assertTrue(e.getMessage().contains("kptr_restrict"), e.getMessage());
+        }
+    }
+
+    @Test
     void malformedSymbolFileLineIsNamedByFileAndLine() throws IOException {
         Path f = tmp.resolve("bad.map");
         Files.writeString(f, "ffffffff81000000 T _text\nnot a symbol line at all\n");
