@@ -117,7 +117,7 @@ final class Kallsyms {
             long rbAfter = (offsetsAfter + 4L * n + 7) & ~7L;
             boolean before = offsetsBefore >= 0 && plausibleBase(i64(img, x - 8), base, img.length);
             boolean after = rbAfter + 8 <= img.length && plausibleBase(i64(img, (int) rbAfter), base, img.length);
-            if (!before && !after) {
+            if ((!before && !after) || !markersBeforeTokens(img, x, n, tokens)) {
                 continue;
             }
             int[] entry = names(img, x + 8, n, tokens);
@@ -140,6 +140,22 @@ final class Kallsyms {
             }
         }
         return null;
+    }
+
+    /**
+     * O(1) test before decoding names: kallsyms_markers (starting with 0, then growing) ends
+     * right before the token table, or before kallsyms_seqs_of_names (3 bytes per symbol,
+     * Linux 6.2+) when that sits between them.
+     */
+    private static boolean markersBeforeTokens(byte[] img, int x, int n, int tokens) {
+        int bytes = align8(4 * ((n + 255) >>> 8));
+        for (long between : new long[] {0, (3L * n + 7) & ~7L}) {
+            long m = tokens - between - bytes;
+            if (m > x && (i32(img, (int) m) == 0) && (n <= 256 || i32(img, (int) m + 4) > 0)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** kallsyms_relative_base is _text (or the lowest symbol): inside the image. */

@@ -56,6 +56,26 @@ class KernelLocatorHostileTest {
         }
     }
 
+    @Test
+    void memoryFullOfPageTableLookAlikesIsSearchedWithinABudget() throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(16 << 20).order(ByteOrder.LITTLE_ENDIAN);
+        for (int slot = 0; slot < 8; slot++) {
+            b.putLong(0x80000 + 8 * slot, ((long) slot << 21) | 0x83); // one "kernel image" of 2 MiB pages
+        }
+        int roots = 0;
+        for (int r = 0x100000; r + 0x2000 <= b.capacity(); r += 0x2000, roots++) {
+            b.putLong(r + 511 * 8, (r + 0x1000) | 3);      // each root has its own PDPT...
+            b.putLong(r + 0x1000 + 510 * 8, 0x80000 | 3);  // ...leading to the same image
+        }
+        Path f = tmp.resolve("lookalikes.raw");
+        Files.write(f, b.array());
+        try (PhysicalMemory m = MemorySources.open(f)) {
+            var e = assertTimeoutPreemptively(BOUND, () -> assertThrows(IllegalStateException.class, () -> KernelLocator.locate(m)));
+            assertTrue(e.getMessage().startsWith("no x86-64 kernel page table found") && e.getMessage().contains("gave up"),
+                    roots + " roots: " + e.getMessage());
+        }
+    }
+
     /** Overwrites {@code len} bytes at the physical address of a kernel symbol in the nokaslr copy. */
     static void clobber(FileChannel ch, SymbolTable map, String symbol, long delta, int len, byte with) throws IOException {
         long phys = map.require(symbol) + delta - KernelLocatorTest.START_KERNEL_MAP; // nokaslr: phys_base 0
