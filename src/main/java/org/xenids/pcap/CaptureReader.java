@@ -1,19 +1,14 @@
 package org.xenids.pcap;
 
-import java.io.ByteArrayInputStream;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
-import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.tukaani.xz.XZIOException;
-import org.tukaani.xz.XZInputStream;
 
 /**
  * A streaming cursor over the records of a pcap or pcapng capture (optionally xz-compressed,
@@ -41,8 +36,6 @@ public abstract sealed class CaptureReader implements AutoCloseable permits Pcap
     public static final int MAX_BLOCK = MAX_CAPLEN + 65_536;
     /** Most interfaces a capture may describe (pcapng: over all sections). */
     public static final int MAX_INTERFACES = 65_536;
-    /** Memory the xz decompressor may use (enough for files made with {@code xz -9}). */
-    static final int XZ_MEMORY_LIMIT_KIB = 100 * 1024;
     static final int DEFAULT_BUFFER = 1 << 17;
 
     /** What kind of capture is being read. */
@@ -106,9 +99,17 @@ public abstract sealed class CaptureReader implements AutoCloseable permits Pcap
         }
     }
 
-    /** Reads a capture from a stream (closed with the reader), named {@code name} in errors. */
+    /**
+     * Reads a capture from a stream, named {@code name} in errors. The stream is closed with the
+     * reader, or at once when this fails.
+     */
     public static CaptureReader open(InputStream in, String name) throws IOException {
-        return detect(new Source.StreamSource(name, in, DEFAULT_BUFFER, MAX_BLOCK));
+        try {
+            return detect(new Source.StreamSource(name, in, DEFAULT_BUFFER, MAX_BLOCK));
+        } catch (IOException | RuntimeException e) {
+            in.close();
+            throw e;
+        }
     }
 
     /** Reads a capture already in memory, in place (nothing is copied unless it is xz-compressed). */
@@ -154,17 +155,7 @@ public abstract sealed class CaptureReader implements AutoCloseable permits Pcap
         src.ensure(6);
         if (src.available() >= 6 && isXz(src.buf, src.pos)) {
             xz = true;
-            InputStream raw = src instanceof Source.ArraySource
-                    ? new ByteArrayInputStream(src.buf, src.pos, src.available())
-                    : new SourceStream(src);
-            XZInputStream in;
-            try {
-                in = new XZInputStream(raw, XZ_MEMORY_LIMIT_KIB);
-            } catch (XZIOException | EOFException e) {
-                String msg = e instanceof EOFException ? "xz stream is truncated" : "xz: " + e.getMessage();
-                throw new CaptureFormatException(src.name, 0, msg, e);
-            }
-            src = new XzSource(src.name, in, DEFAULT_BUFFER, MAX_BLOCK);
+            src = XzSource.over(src);
             src.ensure(4);
         }
         int n = src.available();
@@ -348,61 +339,5 @@ public abstract sealed class CaptureReader implements AutoCloseable permits Pcap
     static long satAdd(long a, long b) {
         long r = a + b;
         return ((a ^ r) & (b ^ r)) < 0 ? (a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE) : r;
-    }
-
-    /** Lets the xz decompressor pull from a streaming source's buffer. */
-    private static final class SourceStream extends InputStream {
-        private final Source src;
-
-        SourceStream(Source src) { this.src = src; }
-
-        @Override
-        public int read() throws IOException {
-            return src.ensure(1) ? src.buf[src.pos++] & 0xFF : -1;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            if (len == 0) {
-                return 0;
-            }
-            if (src.available() == 0 && !src.ensure(1)) {
-                return -1;
-            }
-            int k = Math.min(len, src.available());
-            System.arraycopy(src.buf, src.pos, b, off, k);
-            src.pos += k;
-            return k;
-        }
-
-        @Override
-        public void close() throws IOException { src.close(); }
-    }
-
-    /** The decompressed stream of an xz file: decoder faults become format errors. */
-    private static final class XzSource extends Source.Buffered {
-        private final InputStream in;
-
-        XzSource(String name, InputStream in, int initial, int maxWindow) {
-            super(name, initial, maxWindow);
-            this.in = in;
-        }
-
-        @Override
-        int read(byte[] b, int off, int len) throws IOException {
-            try {
-                int r;
-                do {
-                    r = in.read(b, off, len);
-                } while (r == 0);
-                return r;
-            } catch (XZIOException | EOFException e) {
-                String msg = e instanceof EOFException ? "xz stream is truncated" : "xz: " + e.getMessage();
-                throw new CaptureFormatException(name, base + off, msg, e);
-            }
-        }
-
-        @Override
-        public void close() throws IOException { in.close(); }
     }
 }
