@@ -41,7 +41,23 @@ public abstract sealed class CaptureReader implements AutoCloseable permits Pcap
     /** What kind of capture is being read. */
     public enum Format { PCAP, PCAP_NANOS, PCAPNG }
 
-    /** Counters of what has been read so far (see {@link #stats()}). */
+    /**
+     * Counters of what has been read so far (see {@link #stats()}).
+     *
+     * @param compressed     the capture was xz-compressed (offsets count uncompressed bytes)
+     * @param records        records returned by {@link #next()}
+     * @param capturedBytes  sum of their captured lengths
+     * @param originalBytes  sum of their original (on-the-wire) lengths
+     * @param snappedRecords records captured shorter than they were on the wire
+     * @param sections       pcapng section headers seen (1 for pcap)
+     * @param interfaces     interfaces described
+     * @param reportedDrops  losses the capture itself reports: pcapng interface statistics
+     *                       ({@code isb_ifdrop}, latest per interface) and obsolete packet blocks'
+     *                       drop counts
+     * @param skippedBlocks  pcapng blocks not used (name resolution, secrets, custom, unknown…)
+     * @param skippedByType  the same by block type ("NRB", "DSB", "custom", "0x12345678", at most
+     *                       32 kinds, the rest as "other")
+     */
     public record Stats(Format format, boolean compressed, long records, long capturedBytes,
             long originalBytes, long snappedRecords, int sections, int interfaces,
             long reportedDrops, long skippedBlocks, Map<String, Long> skippedByType) {}
@@ -65,6 +81,8 @@ public abstract sealed class CaptureReader implements AutoCloseable permits Pcap
     long snappedRecords;
     long reportedDrops;
     long skippedBlocks;
+    /** Records and blocks looked at, including skipped ones: the work done, for the fuzz bound. */
+    long steps;
     private final int[] skippedTypes = new int[32];
     private final long[] skippedCounts = new long[32];
     private int skippedDistinct;

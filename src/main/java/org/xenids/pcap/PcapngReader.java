@@ -63,6 +63,7 @@ final class PcapngReader extends CaptureReader {
         // so the work is bounded by the input size whatever the lengths say.
         while (true) {
             long start = s.offset();
+            steps++;
             if (!s.ensure(12)) {
                 if (s.available() == 0) {
                     return false;
