@@ -242,7 +242,10 @@ public abstract sealed class CaptureReader implements AutoCloseable permits Pcap
     /** LINKTYPE of the current record's interface (see {@link LinkType}). */
     public final int linkType() { return linkType; }
 
-    /** Capture time of the current record, nanoseconds since the epoch (saturated, never wrapped). */
+    /**
+     * Capture time of the current record, nanoseconds since the epoch (saturated, never wrapped);
+     * 0 for a pcapng simple packet block, which carries no time.
+     */
     public final long timestampNanos() { return timestampNanos; }
 
     /** Bytes of the current record present in the capture. */
@@ -270,7 +273,11 @@ public abstract sealed class CaptureReader implements AutoCloseable permits Pcap
     /** Records returned so far. */
     public final long records() { return records; }
 
-    /** Interfaces described so far. */
+    /**
+     * Interfaces described so far. pcapng may describe an interface anywhere before its first
+     * packet, so this grows while reading; use {@link #linkType()} per record rather than
+     * assuming the interfaces are known after opening (a pcap file has its one interface at once).
+     */
     public final int interfaceCount() { return interfaceCount; }
 
     /** LINKTYPE of interface {@code id}. */
