@@ -1,5 +1,8 @@
 package org.xenids.detect.payl;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -10,8 +13,13 @@ import java.util.Arrays;
  */
 public final class ByteHistogram {
     final int[] counts = new int[256];
-    /** Four interleaved partial tables: consecutive equal bytes no longer wait on each other's store. */
-    private final int[] wide = new int[4 * 256];
+    /**
+     * Four partial tables for long payloads, so that runs of one byte value (NOP sleds, padding,
+     * spaces) do not make each increment wait for the previous store. One per thread, not per
+     * histogram: a stream keeps only its 1 KiB of counts.
+     */
+    private static final ThreadLocal<int[]> WIDE = ThreadLocal.withInitial(() -> new int[4 * 256]);
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private final int depth;
     private int length;
 
@@ -65,14 +73,20 @@ public final class ByteHistogram {
     }
 
     private void addWide(byte[] buf, int off, int n) {
-        int[] w = wide;
+        int[] w = WIDE.get();
         int i = off;
-        int end4 = off + (n & ~3);
-        for (; i < end4; i += 4) {
-            w[buf[i] & 0xFF]++;
-            w[256 + (buf[i + 1] & 0xFF)]++;
-            w[512 + (buf[i + 2] & 0xFF)]++;
-            w[768 + (buf[i + 3] & 0xFF)]++;
+        int end8 = off + (n & ~7);
+        // Eight bytes per load; the shifts are cheaper than seven more loads.
+        for (; i < end8; i += 8) {
+            long v = (long) LONGS.get(buf, i);
+            w[(int) v & 0xFF]++;
+            w[256 + ((int) (v >>> 8) & 0xFF)]++;
+            w[512 + ((int) (v >>> 16) & 0xFF)]++;
+            w[768 + ((int) (v >>> 24) & 0xFF)]++;
+            w[(int) (v >>> 32) & 0xFF]++;
+            w[256 + ((int) (v >>> 40) & 0xFF)]++;
+            w[512 + ((int) (v >>> 48) & 0xFF)]++;
+            w[768 + (int) (v >>> 56)]++;
         }
         int[] c = counts;
         for (int end = off + n; i < end; i++) {
