@@ -52,20 +52,37 @@ public final class Evaluation {
             out.printf(Locale.ROOT, "flows %d: benign %d (%d scored), attack %d; score rows %d (%d matched no flow)"
                     + ", alerts %d (%d matched no flow)%n", flows.size(), benign, scored("benign"), attacks,
                     scoreRows, unmatchedRows, alerts, unmatchedAlerts);
-            out.printf(Locale.ROOT, "%-28s %7s %7s %7s %9s %9s %9s%n", "attack type", "flows", "scored", "AUC",
-                    "DR@0.01%", "DR@0.1%", "DR@1%");
-            row(out, "all attacks", attacks, attacks - unscoredAttacks(), overall);
+            out.printf(Locale.ROOT, "%-28s %7s %7s %7s %9s %9s %9s %9s%n", "attack type", "flows", "scored", "AUC",
+                    "DR@0.01%", "DR@0.1%", "DR@1%", "score>1");
+            row(out, "all attacks", attacks, attacks - unscoredAttacks(), overall, alertedShare("all attacks"));
             for (Map.Entry<String, Roc> e : byType.entrySet()) {
-                row(out, e.getKey(), e.getValue().positives(), scored(e.getKey()), e.getValue());
+                row(out, e.getKey(), e.getValue().positives(), scored(e.getKey()), e.getValue(), alertedShare(e.getKey()));
             }
-            out.print("operating points (benign flows flagged / threshold):");
+            out.printf(Locale.ROOT, "at the detectors' own alert threshold (score > 1): %d of %d benign flows flagged (FPR %.3f%%)%n",
+                    Math.round(alertedShare("benign") * benign), benign, 100 * alertedShare("benign"));
+            out.print("operating points (benign flows flagged, threshold):");
             for (double f : FPRS) {
                 Roc.Point p = overall.at(f);
-                out.printf(Locale.ROOT, "  FPR≤%s: %d/%d, score ≥ %s", pct(f), p.falsePositives(), benign,
+                out.printf(Locale.ROOT, "  FPR≤%s: %d/%d at score ≥ %s;", pct(f), p.falsePositives(), benign,
                         Double.isInfinite(p.threshold()) ? "none" : String.format(Locale.ROOT, "%.4g", p.threshold()));
             }
             out.println();
             out.flush();
+        }
+
+        /** Share of the flows of a type ("benign", "all attacks" or an attack type) scored above 1. */
+        public double alertedShare(String type) {
+            long n = 0;
+            long above = 0;
+            for (int i = 0; i < flows.size(); i++) {
+                Flow f = flows.get(i);
+                boolean in = type.equals("all attacks") ? f.attack() : (f.attack() ? f.attackType() : "benign").equals(type);
+                if (in) {
+                    n++;
+                    above += scores[i] > 1 ? 1 : 0;
+                }
+            }
+            return n == 0 ? Double.NaN : (double) above / n;
         }
 
         private long unscoredAttacks() {
@@ -76,9 +93,10 @@ public final class Evaluation {
             return n;
         }
 
-        private static void row(PrintWriter out, String name, long n, long scored, Roc roc) {
-            out.printf(Locale.ROOT, "%-28s %7d %7d %7.4f %8.1f%% %8.1f%% %8.1f%%%n", name, n, scored, roc.auc(),
-                    100 * roc.detectionRate(FPRS[0]), 100 * roc.detectionRate(FPRS[1]), 100 * roc.detectionRate(FPRS[2]));
+        private static void row(PrintWriter out, String name, long n, long scored, Roc roc, double alerted) {
+            out.printf(Locale.ROOT, "%-28s %7d %7d %7.4f %8.1f%% %8.1f%% %8.1f%% %8.1f%%%n", name, n, scored, roc.auc(),
+                    100 * roc.detectionRate(FPRS[0]), 100 * roc.detectionRate(FPRS[1]), 100 * roc.detectionRate(FPRS[2]),
+                    100 * alerted);
         }
 
         /** The overall ROC and each attack type's, one row per point: curve,threshold,fp,tp,fpr,tpr. */
@@ -106,7 +124,7 @@ public final class Evaluation {
     private Evaluation() {}
 
     static String pct(double f) {
-        return new java.math.BigDecimal(f * 100).stripTrailingZeros().toPlainString() + "%";
+        return java.math.BigDecimal.valueOf(f * 100).stripTrailingZeros().toPlainString() + "%";
     }
 
     /** Joins score files and EVE logs to the labels and computes the curves. */
