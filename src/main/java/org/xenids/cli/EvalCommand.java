@@ -12,9 +12,10 @@ import picocli.CommandLine.Option;
 
 /** {@code xenids eval}: detector output against a labelled dataset. Reads files only. */
 @Command(name = "eval", mixinStandardHelpOptions = true,
-        description = {"Score a detector's output against flow labels: AUC, detection rate at 0.01%, 0.1% and 1%",
-            "false-positive rate, overall and per attack type; optionally the ROC curve as CSV and SVG.",
-            "Flows without a score (e.g. scans that carry no payload) rank below every scored flow."})
+        description = {"Scores a detector's output against flow labels.",
+            "Prints AUC and the detection rate at 0.01%%, 0.1%% and 1%% false-positive rate,",
+            "overall and per attack type; writes the ROC curve as CSV and SVG on request.",
+            "Flows without a score (e.g. scans with no payload) rank below every scored flow."})
 final class EvalCommand implements Callable<Integer> {
     @Option(names = "--labels", required = true, paramLabel = "CSV",
             description = "Flow labels (flow_id,proto,src_ip,src_port,dst_ip,dst_port,first_ts,last_ts,…,label,attack_type,…).")
