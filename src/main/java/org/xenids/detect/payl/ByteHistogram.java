@@ -1,8 +1,5 @@
 package org.xenids.detect.payl;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -13,13 +10,6 @@ import java.util.Arrays;
  */
 public final class ByteHistogram {
     final int[] counts = new int[256];
-    /**
-     * Four partial tables for long payloads, so that runs of one byte value (NOP sleds, padding,
-     * spaces) do not make each increment wait for the previous store. One per thread, not per
-     * histogram: a stream keeps only its 1 KiB of counts.
-     */
-    private static final ThreadLocal<int[]> WIDE = ThreadLocal.withInitial(() -> new int[4 * 256]);
-    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private final int depth;
     private int length;
 
@@ -60,41 +50,14 @@ public final class ByteHistogram {
         if (n <= 0) {
             return 0;
         }
-        if (n < 256) {
-            int[] c = counts;
-            for (int i = off, end = off + n; i < end; i++) {
-                c[buf[i] & 0xFF]++;
-            }
-        } else {
-            addWide(buf, off, n);
+        // The plain loop: on real payloads (mean 1.3 KB) it beat four interleaved tables and 8-byte
+        // loads (1.8 vs 1.1-1.5 GB/s of CPU time), whose merge and clearing cost more than the store
+        // dependencies they avoid; a run of one value (a NOP sled) is slower but bounded by the depth.
+        int[] c = counts;
+        for (int i = off, end = off + n; i < end; i++) {
+            c[buf[i] & 0xFF]++;
         }
         length += n;
         return n;
-    }
-
-    private void addWide(byte[] buf, int off, int n) {
-        int[] w = WIDE.get();
-        int i = off;
-        int end8 = off + (n & ~7);
-        // Eight bytes per load; the shifts are cheaper than seven more loads.
-        for (; i < end8; i += 8) {
-            long v = (long) LONGS.get(buf, i);
-            w[(int) v & 0xFF]++;
-            w[256 + ((int) (v >>> 8) & 0xFF)]++;
-            w[512 + ((int) (v >>> 16) & 0xFF)]++;
-            w[768 + ((int) (v >>> 24) & 0xFF)]++;
-            w[(int) (v >>> 32) & 0xFF]++;
-            w[256 + ((int) (v >>> 40) & 0xFF)]++;
-            w[512 + ((int) (v >>> 48) & 0xFF)]++;
-            w[768 + (int) (v >>> 56)]++;
-        }
-        int[] c = counts;
-        for (int end = off + n; i < end; i++) {
-            c[buf[i] & 0xFF]++;
-        }
-        for (int b = 0; b < 256; b++) {
-            c[b] += w[b] + w[256 + b] + w[512 + b] + w[768 + b];
-        }
-        Arrays.fill(w, 0);
     }
 }

@@ -22,19 +22,20 @@ final class Calibration {
     static void calibrate(PaylModels set, Map<Subject, HeldOut> heldOut, double p) {
         Map<PaylModel, DoubleList> scores = new HashMap<>();
         int[] counts = new int[256];
+        float[] terms = new float[256];
         heldOut.forEach((s, h) -> h.forEach(counts, len -> {
             PaylModel m = set.lookup(s, len);
             if (m == null) {
                 return; // an image never trained: it has no model to calibrate
             }
-            record(scores, m, m.distance(counts, len));
+            record(scores, m, m.distance(counts, len, terms));
             PaylModel port = set.portFallback(s);
             if (port != null && port != m) {
-                record(scores, port, port.distance(counts, len));
+                record(scores, port, port.distance(counts, len, terms));
             }
             PaylModel image = set.imageFallback(s);
             if (image != null && image != m) {
-                record(scores, image, image.distance(counts, len));
+                record(scores, image, image.distance(counts, len, terms));
             }
         }));
         long ownMin = (long) Math.ceil(10 / p);

@@ -37,6 +37,7 @@ public final class PaylModels implements Detector {
     private final Map<Subject, PaylModel> portAll = new HashMap<>();
     private final Map<String, PaylModel[]> imageAll = new HashMap<>();
     private final ByteHistogram scratch;
+    private final float[] terms = new float[256];
     private Subject lastSubject;
     private PaylModel[] lastBins;
     private PaylModel lastPort;
@@ -114,7 +115,7 @@ public final class PaylModels implements Detector {
         } else if (m.role == PaylModel.Role.IMAGE_ALL_PORTS) {
             fallbackPort++;
         }
-        double s = m.distance(h.counts, len) / m.threshold;
+        double s = m.distance(h.counts, len, terms) / m.threshold;
         if (s > 1) {
             anomalous++;
         }
@@ -128,7 +129,7 @@ public final class PaylModels implements Detector {
     }
 
     PaylModel lookup(Subject s, int len) {
-        if (!s.equals(lastSubject)) {
+        if (s != lastSubject && !s.equals(lastSubject)) {
             lastSubject = s;
             lastBins = byBin.get(s);
             lastPort = portAll.get(s);
