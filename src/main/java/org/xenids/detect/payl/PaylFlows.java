@@ -39,6 +39,7 @@ public final class PaylFlows implements StreamListener {
     private long unmonitored;
     private long directions;
     private long gaps;
+    private long pastDepth;
 
     private PaylFlows(PaylTrainer trainer, PaylModels models, Function<Flow, String> imageOf, boolean perPacket,
                       Consumer<Scored> scores, Consumer<EveEvent.Alert> alerts) {
@@ -112,11 +113,11 @@ public final class PaylFlows implements StreamListener {
         int d = toServer ? 0 : 1;
         s.bytes[d] += len;
         if (flow.protocol() == 6 && !perPacket) {
-            s.hist[d].add(buf, off, len);
+            pastDepth += len - s.hist[d].add(buf, off, len);
             return;
         }
         packet.reset();
-        packet.add(buf, off, len);
+        pastDepth += len - packet.add(buf, off, len);
         if (trainer != null) {
             trainer.add(s.subject[d], packet);
             return;
@@ -192,6 +193,11 @@ public final class PaylFlows implements StreamListener {
     /** Gaps the reassembly reported inside counted streams (the bytes are missing from the histograms). */
     public long gaps() {
         return gaps;
+    }
+
+    /** Payload bytes beyond the depth: delivered by the flow stage, not modelled. */
+    public long bytesPastDepth() {
+        return pastDepth;
     }
 
     /** Flows with payload not yet ended. */

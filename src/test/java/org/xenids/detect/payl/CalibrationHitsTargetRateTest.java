@@ -7,13 +7,12 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
-import org.xenids.detect.Direction;
 import org.xenids.detect.Subject;
-import org.xenids.testdata.TsharkPayloads;
 
 /**
  * Thresholds calibrated on the trainer's held-out slice give the target false-positive rate on
- * benign payloads the trainer never saw. Per-packet payloads of the whole dev training capture
+ * benign payloads the trainer never saw. Per-segment payloads (as the reassembly delivers them)
+ * of the whole dev training capture
  * (every service, both directions) are split at random: 60% go to the trainer (which holds half of
  * them out for calibration), 40% are the fresh benign test set.
  *
@@ -29,15 +28,8 @@ class CalibrationHitsTargetRateTest {
 
     static List<Sample> perPacketSamples() {
         List<Sample> out = new ArrayList<>();
-        for (TsharkPayloads.Packet p : DevTraffic.trainPackets()) {
-            if (p.payload().length == 0) {
-                continue;
-            }
-            boolean toServer = DevTraffic.IMAGE_OF.containsKey(p.dst());
-            String server = toServer ? p.dst() : p.src();
-            int port = toServer ? p.dstPort() : p.srcPort();
-            out.add(new Sample(new Subject(DevTraffic.IMAGE_OF.getOrDefault(server, "unknown"),
-                    toServer ? Direction.TO_SERVER : Direction.TO_CLIENT, p.proto(), port), p.payload()));
+        for (DevTraffic.Piece p : DevTraffic.deliveries()) {
+            out.add(new Sample(p.subject(), p.payload()));
         }
         return out;
     }

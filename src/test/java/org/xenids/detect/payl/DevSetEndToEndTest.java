@@ -72,9 +72,9 @@ class DevSetEndToEndTest {
         StringWriter sw = new StringWriter();
         PrintWriter pw = new PrintWriter(sw);
         pw.printf(Locale.ROOT, "== PAYL %s scoring: %d models (%d trained, %d held out), train %.1f s, detect %.1f s;"
-                + " %d directions scored, %d alerts, %d flows skipped (no guest), %d gaps%n", tag, models.models().size(),
+                + " %d directions scored, %d alerts, %d flows skipped (no guest), %d gaps, %d bytes past depth%n", tag, models.models().size(),
                 t.trainedSamples(), t.heldOutSamples(), (t1 - t0) / 1e9, (t2 - t1) / 1e9, detect.scoredDirections(),
-                alerts.size(), detect.unmonitoredFlows(), detect.gaps());
+                alerts.size(), detect.unmonitoredFlows(), detect.gaps(), detect.bytesPastDepth());
         pw.println(models.counters());
         r.report(pw);
         System.out.print(sw);

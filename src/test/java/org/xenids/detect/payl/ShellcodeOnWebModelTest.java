@@ -16,9 +16,11 @@ import org.xenids.detect.AlertSite;
 import org.xenids.detect.Direction;
 import org.xenids.detect.Subject;
 import org.xenids.testdata.EveSchema;
-import org.xenids.testdata.TsharkPayloads;
 
-/** A model of real web requests (dev training set, nginx and shop port 80) against injected shellcode. */
+/**
+ * A model of real web requests (dev training set: nginx and shop, port 80, to server, each
+ * reassembled stream direction up to the default depth) against injected shellcode.
+ */
 class ShellcodeOnWebModelTest {
     /** execve("/bin//sh") for i386, the classic 23-byte shellcode. */
     static final byte[] EXECVE = {0x31, (byte) 0xc0, 0x50, 0x68, 0x2f, 0x2f, 0x73, 0x68, 0x68, 0x2f, 0x62, 0x69,
@@ -27,14 +29,14 @@ class ShellcodeOnWebModelTest {
 
     static PaylModels models;
     static int trained;
-    static List<TsharkPayloads.Piece> pieces = new java.util.ArrayList<>();
+    static List<DevTraffic.Piece> pieces = new java.util.ArrayList<>();
 
     @BeforeAll
     static void train() {
         PaylTrainer t = new PaylTrainer(PaylSettings.defaults());
-        for (TsharkPayloads.Piece p : DevTraffic.trainPieces(PaylSettings.defaults().depth())) {
-            if (p.serverPort() == 80 && p.toServer()) {
-                t.add(DevTraffic.subject(p), p.payload(), 0, p.payload().length);
+        for (DevTraffic.Piece p : DevTraffic.streams()) {
+            if (p.subject().servicePort() == 80 && p.subject().direction() == Direction.TO_SERVER) {
+                t.add(p.subject(), p.payload(), 0, p.payload().length);
                 pieces.add(p);
                 trained++;
             }
@@ -77,8 +79,8 @@ class ShellcodeOnWebModelTest {
     void theRequestsTheModelWasTrainedOnRarelyCrossTheThreshold() {
         int above = 0;
         int n = 0;
-        for (TsharkPayloads.Piece p : pieces) {
-            double s = models.score(DevTraffic.subject(p), p.payload(), 0, p.payload().length);
+        for (DevTraffic.Piece p : pieces) {
+            double s = models.score(p.subject(), p.payload(), 0, p.payload().length);
             n++;
             above += s > 1 ? 1 : 0;
         }
