@@ -52,12 +52,16 @@ public final class Evaluation {
             out.printf(Locale.ROOT, "flows %d: benign %d (%d scored), attack %d; score rows %d (%d matched no flow)"
                     + ", alerts %d (%d matched no flow)%n", flows.size(), benign, scored("benign"), attacks,
                     scoreRows, unmatchedRows, alerts, unmatchedAlerts);
-            out.printf(Locale.ROOT, "%-28s %7s %7s %7s %9s %9s %9s %9s%n", "attack type", "flows", "scored", "AUC",
-                    "DR@0.01%", "DR@0.1%", "DR@1%", "score>1");
-            row(out, "all attacks", attacks, attacks - unscoredAttacks(), overall, alertedShare("all attacks"));
+            out.printf(Locale.ROOT, "%-28s %7s %7s %7s %7s %9s %9s %9s %9s%n", "attack type", "flows", "scored", "AUC",
+                    "AUC(sc)", "DR@0.01%", "DR@0.1%", "DR@1%", "score>1");
+            row(out, "all attacks", attacks, attacks - unscoredAttacks(), overall, scoredOnlyAuc("all attacks"),
+                    alertedShare("all attacks"));
             for (Map.Entry<String, Roc> e : byType.entrySet()) {
-                row(out, e.getKey(), e.getValue().positives(), scored(e.getKey()), e.getValue(), alertedShare(e.getKey()));
+                row(out, e.getKey(), e.getValue().positives(), scored(e.getKey()), e.getValue(), scoredOnlyAuc(e.getKey()),
+                        alertedShare(e.getKey()));
             }
+            out.println("AUC(sc): scored attack flows against scored benign flows only, i.e. how well the scores"
+                    + " separate the flows the detector saw payload of");
             out.printf(Locale.ROOT, "at the detectors' own alert threshold (score > 1): %d of %d benign flows flagged (FPR %.3f%%)%n",
                     Math.round(alertedShare("benign") * benign), benign, 100 * alertedShare("benign"));
             out.print("operating points (benign flows flagged, threshold):");
@@ -93,8 +97,27 @@ public final class Evaluation {
             return n;
         }
 
-        private static void row(PrintWriter out, String name, long n, long scored, Roc roc, double alerted) {
-            out.printf(Locale.ROOT, "%-28s %7d %7d %7.4f %8.1f%% %8.1f%% %8.1f%% %8.1f%%%n", name, n, scored, roc.auc(),
+        /** AUC of the scored flows of a type ("all attacks" or an attack type) against the scored benign flows. */
+        public double scoredOnlyAuc(String type) {
+            List<Double> s = new ArrayList<>();
+            List<Boolean> a = new ArrayList<>();
+            for (int i = 0; i < flows.size(); i++) {
+                Flow f = flows.get(i);
+                boolean in = !f.attack() || type.equals("all attacks") || f.attackType().equals(type);
+                if (in && scores[i] != Double.NEGATIVE_INFINITY) {
+                    s.add(scores[i]);
+                    a.add(f.attack());
+                }
+            }
+            boolean[] at = new boolean[a.size()];
+            for (int i = 0; i < at.length; i++) {
+                at[i] = a.get(i);
+            }
+            return Roc.of(s.stream().mapToDouble(Double::doubleValue).toArray(), at).auc();
+        }
+
+        private static void row(PrintWriter out, String name, long n, long scored, Roc roc, double scoredAuc, double alerted) {
+            out.printf(Locale.ROOT, "%-28s %7d %7d %7.4f %7.4f %8.1f%% %8.1f%% %8.1f%% %8.1f%%%n", name, n, scored, roc.auc(), scoredAuc,
                     100 * roc.detectionRate(FPRS[0]), 100 * roc.detectionRate(FPRS[1]), 100 * roc.detectionRate(FPRS[2]),
                     100 * alerted);
         }

@@ -59,6 +59,9 @@ class EvaluationJoinTest {
         assertEquals(4.0 / 6, r.overall().auc(), 1e-12);
         assertEquals(1.0, r.byType().get("shellcode_tcp").auc());
         assertEquals(0.0, r.byType().get("nmap_syn_scan").detectionRate(0.01));
+        // Scored only: attacks 3.0 and 12.5 against benign 0.2 and 0.5 separate perfectly.
+        assertEquals(1.0, r.scoredOnlyAuc("all attacks"));
+        assertEquals(Double.NaN, r.scoredOnlyAuc("nmap_syn_scan"), "no scored scan flow");
         StringWriter out = new StringWriter();
         r.report(new PrintWriter(out));
         assertTrue(out.toString().contains("shellcode_tcp"), out.toString());
