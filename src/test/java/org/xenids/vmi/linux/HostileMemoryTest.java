@@ -1,0 +1,134 @@
+package org.xenids.vmi.linux;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class HostileMemoryTest {
+    static KernelTypes types() { return GuestImages.nokaslr().types(); }
+
+    static List<String> kinds(List<Anomaly> an) { return an.stream().map(Anomaly::kind).toList(); }
+
+    @Test
+    void wellFormedSyntheticKernelHasNoAnomaliesAndNothingHidden() {
+        SyntheticKernel k = new SyntheticKernel(types(), 10);
+        LinuxGuest.ProcessList p = k.guest().processes(true);
+        assertEquals(11, p.tasks().size());
+        assertEquals(List.of(), p.anomalies());
+        assertEquals(1000, p.tasks().get(3).uid());
+        CrossView cv = k.guest().crossView();
+        assertEquals(List.of(), cv.anomalies());
+        assertEquals(List.of(), cv.hidden());
+        assertEquals(4, cv.views().size());
+        assertTrue(cv.rows().stream().filter(r -> r.task().pid() > 0).allMatch(r -> r.seenBy().size() == 4), cv.rows().toString());
+    }
+
+    @Test
+    void cyclicTaskListIsCutWithACycleAnomaly() {
+        SyntheticKernel k = new SyntheticKernel(types(), 10);
+        k.put64(SyntheticKernel.task(7) + k.l.tasks(), SyntheticKernel.task(3) + k.l.tasks());
+        LinuxGuest.ProcessList p = assertTimeoutPreemptively(Duration.ofSeconds(5), () -> k.guest().processes(false));
+        assertEquals(8, p.tasks().size());
+        assertEquals(List.of("cycle"), kinds(p.anomalies()));
+    }
+
+    @Test
+    void prevPointerDisagreeingWithTheWalkIsATornLinkAndTheWalkGoesOn() {
+        SyntheticKernel k = new SyntheticKernel(types(), 10);
+        k.put64(SyntheticKernel.task(6) + k.l.tasks() + 8, SyntheticKernel.task(2) + k.l.tasks());
+        LinuxGuest.ProcessList p = k.guest().processes(false);
+        assertEquals(11, p.tasks().size());
+        assertEquals(List.of("torn-link"), kinds(p.anomalies()));
+        assertEquals(SyntheticKernel.task(6), p.anomalies().get(0).address());
+    }
+
+    @Test
+    void pointerIntoAHoleEndsTheWalkWithAFaultNamingTheAddress() {
+        SyntheticKernel k = new SyntheticKernel(types(), 10);
+        long hole = SyntheticKernel.BASE + (64L << 20);
+        k.put64(SyntheticKernel.task(4) + k.l.tasks(), hole);
+        LinuxGuest.ProcessList p = k.guest().processes(false);
+        assertEquals(5, p.tasks().size());
+        Anomaly a = p.anomalies().get(0);
+        assertEquals("fault", a.kind());
+        assertEquals(hole + 8, a.address());
+    }
+
+    @Test
+    void nonCanonicalPointerIsReportedNotFollowed() {
+        SyntheticKernel k = new SyntheticKernel(types(), 10);
+        k.put64(SyntheticKernel.task(2) + k.l.tasks(), 0x8000_0000_0000_1000L);
+        LinuxGuest.ProcessList p = k.guest().processes(false);
+        assertEquals(3, p.tasks().size());
+        assertEquals("bad-pointer", p.anomalies().get(0).kind());
+        k.put64(SyntheticKernel.task(2) + k.l.tasks(), 0x1234_0000_0000_0000L);
+        assertEquals("bad-pointer", k.guest().processes(false).anomalies().get(0).kind());
+    }
+
+    @Test
+    void unterminatedCommIsBoundedAndFailsTheScanChecks() {
+        SyntheticKernel k = new SyntheticKernel(types(), 5);
+        long comm = SyntheticKernel.task(2) + k.l.comm();
+        for (int i = 0; i < 64; i++) {
+            k.mem[(int) (comm - SyntheticKernel.BASE) + i] = 'A';
+        }
+        LinuxGuest.ProcessList p = k.guest().processes(false);
+        assertEquals("A".repeat(16), p.tasks().get(2).comm());
+        CrossView cv = k.guest().crossView();
+        CrossView.Row row = cv.rows().stream().filter(r -> r.task().pid() == 2).findFirst().orElseThrow();
+        assertTrue(!row.seenBy().contains(CrossView.SCAN), row.toString());
+        assertEquals(List.of(), cv.hidden());
+    }
+
+    @Test
+    void selfReferencingXarrayNodeIsACycleNotARecursion() {
+        SyntheticKernel k = new SyntheticKernel(types(), 5);
+        k.put64(SyntheticKernel.NODE + k.l.xaSlots() + 8 * 40, SyntheticKernel.NODE | 2);
+        k.mem[(int) (SyntheticKernel.NODE - SyntheticKernel.BASE + k.l.xaShift())] = 6;
+        CrossView cv = assertTimeoutPreemptively(Duration.ofSeconds(5), () -> k.guest().crossView());
+        assertTrue(cv.anomalies().stream().anyMatch(a -> a.view().equals("pid-idr")), cv.anomalies().toString());
+        assertEquals(List.of(), cv.hidden());
+    }
+
+    @Test
+    void childrenListLoopingBackToAnAncestorIsACycle() {
+        SyntheticKernel k = new SyntheticKernel(types(), 5);
+        // task 3's children list claims init's first child as its own
+        k.put64(SyntheticKernel.task(3) + k.l.children(), SyntheticKernel.task(1) + k.l.sibling());
+        CrossView cv = assertTimeoutPreemptively(Duration.ofSeconds(5), () -> k.guest().crossView());
+        assertTrue(cv.anomalies().stream().anyMatch(a -> a.view().equals("children-tree") && a.kind().equals("cycle")),
+                cv.anomalies().toString());
+        assertEquals(List.of(), cv.hidden());
+    }
+
+    @Test
+    void processUnlinkedFromTheTaskListIsHiddenButAnExitedOneIsNot() {
+        SyntheticKernel k = new SyntheticKernel(types(), 6);
+        unlink(k, 3, true);
+        unlink(k, 5, false);
+        k.put32(SyntheticKernel.task(5) + k.l.exitState(), 16); // EXIT_DEAD: reaped between views
+        CrossView cv = k.guest().crossView();
+        assertEquals(List.of(3), cv.hidden().stream().map(r -> r.task().pid()).toList());
+        CrossView.Row five = cv.rows().stream().filter(r -> r.task().pid() == 5).findFirst().orElseThrow();
+        assertEquals(CrossView.Status.EXITED, five.status());
+    }
+
+    /** Removes task i from the task list (list_del_init when {@code init}, else list_del_rcu). */
+    static void unlink(SyntheticKernel k, int i, boolean init) {
+        long self = SyntheticKernel.task(i) + k.l.tasks();
+        long next = k.get64(self);
+        long prev = k.get64(self + 8);
+        k.put64(prev, next);
+        k.put64(next + 8, prev);
+        if (init) {
+            k.put64(self, self);
+            k.put64(self + 8, self);
+        } else {
+            k.put64(self + 8, TaskScan.LIST_POISON2);
+        }
+    }
+}
