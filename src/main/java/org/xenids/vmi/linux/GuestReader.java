@@ -16,14 +16,45 @@ final class GuestReader {
     private final MemorySegment s4;
     private final MemorySegment s16;
     private final byte[] comm = new byte[16];
+    private final MemorySegment window;
+    private final long windowLo;
     private long reads;
 
-    GuestReader(VirtualMemory vm) {
+    /**
+     * @param windowLo offset in task_struct of the first member the walkers read
+     * @param windowLength bytes from there that hold every such member: one read per task
+     */
+    GuestReader(VirtualMemory vm, long windowLo, int windowLength) {
         this.vm = vm;
         Arena arena = Arena.ofAuto();
         s8 = arena.allocate(8, 8);
         s4 = arena.allocate(4, 4);
         s16 = arena.allocate(16, 8);
+        this.windowLo = windowLo;
+        this.window = arena.allocate(Math.max(16, windowLength), 8);
+    }
+
+    /** Reads the member window of the task_struct at {@code task}; w64/w32/wComm then read from it. */
+    void window(long task) {
+        reads++;
+        vm.read(task + windowLo, window);
+    }
+
+    long w64(long off) { return window.get(LE_LONG, off - windowLo); }
+
+    int w32(long off) { return window.get(LE_INT, off - windowLo); }
+
+    String wComm(long off) {
+        int n = 0;
+        long base = off - windowLo;
+        while (n < 16) {
+            byte b = window.get(ValueLayout.JAVA_BYTE, base + n);
+            if (b == 0) {
+                break;
+            }
+            comm[n++] = b;
+        }
+        return new String(comm, 0, n, java.nio.charset.StandardCharsets.ISO_8859_1);
     }
 
     long u64(long va) {

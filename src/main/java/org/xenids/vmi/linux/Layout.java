@@ -33,6 +33,36 @@ record Layout(
                 o[14], o[15], o[16], o[17], o[18], o[19], o[20], o[21], o[22], o[23], o[24], t.source());
     }
 
+    /** The span of task_struct that holds every member the walkers read: [lo, lo + length). */
+    long windowLo() {
+        long lo = Long.MAX_VALUE;
+        for (long o : taskOffsets()) {
+            if (o >= 0) {
+                lo = Math.min(lo, o);
+            }
+        }
+        return lo;
+    }
+
+    int windowLength() {
+        long hi = 0;
+        for (long o : taskOffsets()) {
+            if (o >= 0) {
+                hi = Math.max(hi, o + 16);
+            }
+        }
+        long len = hi - windowLo();
+        if (len > 1 << 16) {
+            throw new IllegalArgumentException(source + ": task_struct members spread over " + len + " bytes (implausible)");
+        }
+        return (int) len;
+    }
+
+    private long[] taskOffsets() {
+        return new long[] {tasks, pid, tgid, comm, mm, flags, realParent, cred, startTime, children, sibling, signal,
+            threadNode, threadGroup, pidLinks0, threadPid, schedClass, exitState};
+    }
+
     boolean hasIdr() { return nsIdrHead >= 0 && pidNr >= 0 && pidTasks0 >= 0 && pidLinks0 >= 0 && xaShift >= 0 && xaSlots >= 0; }
 
     boolean hasTree() { return children >= 0 && sibling >= 0; }

@@ -43,7 +43,7 @@ public final class LinuxGuest {
         this.syms = syms;
         this.types = types;
         this.layout = Layout.of(types);
-        this.r = new GuestReader(vm);
+        this.r = new GuestReader(vm, layout.windowLo(), layout.windowLength());
         this.walks = new TaskWalks(r, layout, syms.require("init_task"));
     }
 

@@ -32,32 +32,41 @@ final class TaskWalks {
         this.r = r;
         this.l = l;
         this.initTask = initTask;
+        this.lastNodeOff = l.tasks();
     }
 
-    /** Reads one task_struct; pid and comm faults propagate, the other fields degrade to -1. */
+    /**
+     * Reads one task_struct (one read of its member window, plus real_parent's tgid and cred's
+     * uid); a fault on the task itself propagates, the pointed-to fields degrade to -1. The
+     * window stays valid until the next task is read, so callers may take list links from it.
+     */
     Task readTask(long t, String view, List<Anomaly> an) {
-        int pid = r.s32(t + l.pid());
-        String comm = r.comm(t + l.comm());
-        int tgid = l.tgid() >= 0 ? r.s32(t + l.tgid()) : -1;
+        r.window(t);
+        int pid = r.w32(l.pid());
+        String comm = r.wComm(l.comm());
+        int tgid = l.tgid() >= 0 ? r.w32(l.tgid()) : -1;
         boolean kthread;
         if (l.flags() >= 0) {
-            kthread = (r.s32(t + l.flags()) & PF_KTHREAD) != 0;
+            kthread = (r.w32(l.flags()) & PF_KTHREAD) != 0;
         } else {
-            kthread = l.mm() >= 0 && r.u64(t + l.mm()) == 0;
+            kthread = l.mm() >= 0 && r.w64(l.mm()) == 0;
         }
-        int ppid = -1;
-        if (l.realParent() >= 0 && l.tgid() >= 0) {
-            long p = r.u64(t + l.realParent());
-            ppid = field(p, l.tgid(), t, "real_parent", view, an);
-        }
-        int uid = -1;
-        if (l.cred() >= 0 && l.credUid() >= 0) {
-            long c = r.u64(t + l.cred());
-            uid = field(c, l.credUid(), t, "cred", view, an);
-        }
-        long start = l.startTime() >= 0 ? r.u64(t + l.startTime()) : 0;
+        long start = l.startTime() >= 0 ? r.w64(l.startTime()) : 0;
+        long parent = l.realParent() >= 0 && l.tgid() >= 0 ? r.w64(l.realParent()) : 0;
+        long cred = l.cred() >= 0 && l.credUid() >= 0 ? r.w64(l.cred()) : 0;
+        long next = r.w64(lastNodeOff);
+        long prev = r.w64(lastNodeOff + 8);
+        int ppid = parent == 0 ? -1 : field(parent, l.tgid(), t, "real_parent", view, an);
+        int uid = cred == 0 ? -1 : field(cred, l.credUid(), t, "cred", view, an);
+        lastNext = next;
+        lastPrev = prev;
         return new Task(t, pid, tgid, ppid, uid, comm, kthread, start);
     }
+
+    // The list links of the last task read, at the member walkList follows (set before readTask).
+    private long lastNodeOff;  // always a member inside the window
+    private long lastNext;
+    private long lastPrev;
 
     private int field(long ptr, long off, long task, String what, String view, List<Anomaly> an) {
         if (!GuestReader.kernelPointer(ptr)) {
@@ -119,14 +128,23 @@ final class TaskWalks {
                         String.format("%s list loops back to 0x%x without returning to its head", member, node)));
                 return;
             }
-            long back = r.u64(node + 8);
+            lastNodeOff = nodeOff;
+            try {
+                out.add(readTask(node - nodeOff, view, an));
+            } catch (MemoryFault f) {
+                an.add(new Anomaly(view, "fault", node, String.format(
+                        "%s link 0x%x (from 0x%x) leads to unreadable memory: %s", member, node, prev, f.getMessage())));
+                return;
+            } finally {
+                lastNodeOff = l.tasks();
+            }
+            long back = lastPrev;
             if (back != prev) {
                 an.add(new Anomaly(view, "torn-link", node - nodeOff, String.format(
                         "%s.prev = 0x%x, but the list reached it from 0x%x", member, back, prev)));
             }
-            out.add(readTask(node - nodeOff, view, an));
             prev = node;
-            node = r.u64(node);
+            node = lastNext;
         }
     }
 

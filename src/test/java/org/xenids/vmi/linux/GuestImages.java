@@ -6,15 +6,14 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.OptionalLong;
 import org.xenids.testdata.SharedData;
 import org.xenids.vmi.arch.AddressSpace;
 import org.xenids.vmi.memory.MemorySources;
 import org.xenids.vmi.memory.PhysicalMemory;
 
 /**
- * The two shared memory images opened for tests, with the System.map shifted by the image's
- * known KASLR slide (until kernel discovery finds it by itself) and BTF read from the image.
+ * The two shared memory images opened for tests with nothing but the image: kernel discovery
+ * (page tables, KASLR, kallsyms in memory) and the kernel's BTF found in its memory.
  */
 final class GuestImages {
     private GuestImages() {}
@@ -28,34 +27,25 @@ final class GuestImages {
     private static Image nokaslr;
     private static Image kaslr;
 
+    /** Only the image: kernel found by discovery, symbols from its kallsyms, BTF from its memory. */
     static synchronized Image nokaslr() {
         if (nokaslr == null) {
-            PhysicalMemory pm = MemorySources.open(SharedData.plain("vmi/nokaslr-hidden.raw.xz"));
-            AddressSpace as = AddressSpace.x86_64(pm, 0x2a10000L, false);
-            Symbols syms = NokaslrImage.symbols();
-            nokaslr = new Image("nokaslr-hidden", pm, as, syms, LinuxGuest.btfFromMemory(pm, as, syms));
+            nokaslr = locate("nokaslr-hidden", SharedData.plain("vmi/nokaslr-hidden.raw.xz"));
         }
         return nokaslr;
     }
 
-    static final long KASLR_SLIDE = 0x1400000L;
-
     static synchronized Image kaslr() {
         if (kaslr == null) {
-            PhysicalMemory pm = MemorySources.open(SharedData.plain("vmi/kaslr-hidden.elf.xz"));
-            long cr3 = pm.cpuStates().get(0).cr3();
-            AddressSpace as = AddressSpace.x86_64(pm, cr3 & ~0xfffL, false);
-            Symbols map = NokaslrImage.symbols();
-            Symbols syms = new Symbols() {
-                @Override public OptionalLong address(String name) {
-                    OptionalLong a = map.address(name);
-                    return a.isPresent() ? OptionalLong.of(a.getAsLong() + KASLR_SLIDE) : a;
-                }
-                @Override public String source() { return map.source() + " + slide 0x1400000"; }
-            };
-            kaslr = new Image("kaslr-hidden", pm, as, syms, LinuxGuest.btfFromMemory(pm, as, syms));
+            kaslr = locate("kaslr-hidden", SharedData.plain("vmi/kaslr-hidden.elf.xz"));
         }
         return kaslr;
+    }
+
+    static Image locate(String name, java.nio.file.Path file) {
+        PhysicalMemory pm = MemorySources.open(file);
+        LinuxKernel k = KernelLocator.locate(pm);
+        return new Image(name, pm, k.kernel(), k.symbols(), LinuxGuest.btfFromMemory(pm, k.kernel(), k.symbols()));
     }
 
     static Truth truth(String image) {
