@@ -36,7 +36,13 @@ final class VmiInfo implements Callable<Integer> {
         out.printf("direct map:      0x%016x%n", k.pageOffsetBase());
         out.println("symbols:         " + k.symbols().source());
         out.println("struct layouts:  " + o.types().source());
-        out.printf("task_struct:     %d bytes, tasks at +%d, comm at +%d%n", o.types().sizeOf("task_struct"),
+        String size;
+        try {
+            size = o.types().sizeOf("task_struct") + " bytes";
+        } catch (IllegalArgumentException e) {
+            size = "size unknown";
+        }
+        out.printf("task_struct:     %s, tasks at +%d, comm at +%d%n", size,
                 o.types().offset("task_struct.tasks"), o.types().offset("task_struct.comm"));
         out.flush();
         return 0;

@@ -10,7 +10,7 @@ import org.tukaani.xz.XZInputStream;
 
 /**
  * {@code .xz} memory images are decompressed once into a cache ({@code $XDG_CACHE_HOME/xenids/images},
- * else {@code ~/.cache/xenids/images}; override with {@code XENIDS_CACHE}) and memory-mapped
+ * else {@code ~/.cache/xenids/images}; override with {@code XENIDS_CACHE} or -Dxenids.cache) and memory-mapped
  * from there: an image must be random-access. The cache entry is keyed by name, size and
  * modification time of the .xz file; progress goes to stderr.
  */
@@ -62,7 +62,7 @@ final class XzImages {
     }
 
     static Path cacheDir() {
-        String env = System.getenv("XENIDS_CACHE");
+        String env = System.getProperty("xenids.cache", System.getenv("XENIDS_CACHE"));
         if (env != null && !env.isBlank()) {
             return Path.of(env, "images");
         }

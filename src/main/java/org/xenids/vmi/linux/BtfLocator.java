@@ -33,8 +33,8 @@ final class BtfLocator {
         }
         byte[] b = new byte[(int) len];
         vm.read(start.getAsLong(), MemorySegment.ofArray(b));
-        return Btf.parse(ByteBuffer.wrap(b), String.format("BTF in guest memory at 0x%x (%s __start_BTF, %d bytes)",
-                start.getAsLong(), syms.source(), len));
+        return Btf.parse(ByteBuffer.wrap(b), String.format("BTF in guest memory at 0x%x (__start_BTF..__stop_BTF, %d bytes)",
+                start.getAsLong(), len));
     }
 
     /** Scans physical memory; null when no valid kernel BTF is found. */
