@@ -39,8 +39,23 @@ import org.junit.jupiter.api.Assumptions;
  */
 public final class LiveGuest implements AutoCloseable {
 
-    /** One row of the guest's own process list ({@code /proc/PID/stat}: pid, ppid, comm as shown). */
-    public record Proc(int pid, int ppid, String comm) {}
+    /**
+     * One row of the guest's own process list ({@code /proc/PID/stat}: pid, ppid, name as /proc shows
+     * it: kernel threads with their full name, workqueue workers with "-" or "+" and their last workqueue).
+     */
+    public record Proc(int pid, int ppid, String comm) {
+        /** The kernel's {@code task->comm} for this row: what introspection reads (at most 15 bytes). */
+        public String taskComm() {
+            String c = comm;
+            for (int i = c.startsWith("kworker/") ? 8 : c.length(); i < c.length(); i++) {
+                if (c.charAt(i) == '-' || c.charAt(i) == '+') {
+                    c = c.substring(0, i);
+                    break;
+                }
+            }
+            return c.length() > 15 ? c.substring(0, 15) : c;
+        }
+    }
 
     /** The guest's answer to a command: its ACK fields and the process list it printed right after. */
     public record Ack(String verb, String arg, String info, List<Proc> ps) {
