@@ -47,7 +47,7 @@ final class TaskWalks {
         int tgid = l.tgid() >= 0 ? r.w32(l.tgid()) : -1;
         boolean kthread;
         if (l.flags() >= 0) {
-            kthread = (r.w32(l.flags()) & PF_KTHREAD) != 0;
+            kthread = ((l.flagsInWindow() ? r.w32(l.flags()) : r.s32(t + l.flags())) & PF_KTHREAD) != 0;
         } else {
             kthread = l.mm() >= 0 && r.w64(l.mm()) == 0;
         }
