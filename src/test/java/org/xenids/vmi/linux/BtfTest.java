@@ -35,6 +35,15 @@ class BtfTest {
     }
 
     @Test
+    void btfIsFoundByScanningPhysicalMemoryWithoutSymbols() {
+        Btf viaScan = BtfLocator.scan(NokaslrImage.memory());
+        assertTrue(viaScan != null);
+        assertEquals(4_359_789, viaScan.length());
+        assertTrue(viaScan.source().contains("physical 0x24c1b88"), viaScan.source());
+        assertEquals(2192, viaScan.offset("task_struct.tasks"));
+    }
+
+    @Test
     void anonymousUnionMembersAreFoundAsInC() {
         Btf btf = Btf.parse(ByteBuffer.wrap(NokaslrImage.btfBytes()), "test");
         // xa_node.{private_list, rcu_head (a macro for callback_head)} live in an anonymous union at offset 24.

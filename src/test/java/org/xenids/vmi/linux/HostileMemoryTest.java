@@ -118,6 +118,43 @@ class HostileMemoryTest {
         assertEquals(CrossView.Status.EXITED, five.status());
     }
 
+    @Test
+    void threadsAreListedOnRequestAndAreNotHidden() {
+        SyntheticKernel k = new SyntheticKernel(types(), 8);
+        // task 8 becomes a second thread of task 2: off the task list and the children tree,
+        // on the thread list of 2's signal_struct, as the kernel keeps non-leader threads
+        unlink(k, 8, false);
+        long sib = SyntheticKernel.task(8) + k.l.sibling();
+        long n = k.get64(sib);
+        long p = k.get64(sib + 8);
+        k.put64(p, n);
+        k.put64(n + 8, p);
+        k.put32(SyntheticKernel.task(8) + k.l.tgid(), 2);
+        k.put64(SyntheticKernel.task(8) + k.l.tasks() + 8, SyntheticKernel.task(8) + k.l.tasks());
+        k.put64(SyntheticKernel.task(8) + k.l.tasks(), SyntheticKernel.task(8) + k.l.tasks());
+        long sig = SyntheticKernel.BASE + 0xD0000;
+        long head = sig + k.l.signalThreadHead();
+        long a = SyntheticKernel.task(2) + k.l.threadNode();
+        long b = SyntheticKernel.task(8) + k.l.threadNode();
+        k.put64(head, a);
+        k.put64(a, b);
+        k.put64(b, head);
+        k.put64(head + 8, b);
+        k.put64(b + 8, a);
+        k.put64(a + 8, head);
+        k.put64(SyntheticKernel.task(2) + k.l.signal(), sig);
+        k.put64(SyntheticKernel.task(8) + k.l.signal(), sig);
+        assertEquals(8, k.guest().processes(false).tasks().size());
+        LinuxGuest.ProcessList all = k.guest().processes(true);
+        assertEquals(List.of(), all.anomalies());
+        assertEquals(9, all.tasks().size());
+        Task thread = all.tasks().get(8);
+        assertEquals(8, thread.pid());
+        assertEquals(2, thread.tgid());
+        assertTrue(thread.isThread());
+        assertEquals(List.of(), k.guest().crossView().hidden());
+    }
+
     /** Removes task i from the task list (list_del_init when {@code init}, else list_del_rcu). */
     static void unlink(SyntheticKernel k, int i, boolean init) {
         long self = SyntheticKernel.task(i) + k.l.tasks();
