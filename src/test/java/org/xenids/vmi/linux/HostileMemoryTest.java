@@ -119,6 +119,34 @@ class HostileMemoryTest {
     }
 
     @Test
+    void liveGuestWalkThatMeetsATornListIsRetriedAndSucceeds() {
+        SyntheticKernel k = new SyntheticKernel(types(), 10);
+        k.healed = k.mem.clone();
+        // the guest is mid-update: task 5's next points back to task 2 (a cycle) for a moment
+        k.put64(SyntheticKernel.task(5) + k.l.tasks(), SyntheticKernel.task(2) + k.l.tasks());
+        LinuxGuest.ProcessList still = k.guest().processes(false);
+        assertEquals(1, still.attempts());
+        assertEquals(List.of("cycle"), kinds(still.anomalies()));
+        k.live = true;
+        k.reads = 0;
+        k.healAfterReads = 25; // the first walk (24 reads up to the cycle) sees the update half-done
+        LinuxGuest.ProcessList live = k.guest().processes(false);
+        assertEquals(2, live.attempts());
+        assertEquals(List.of(), live.anomalies());
+        assertEquals(11, live.tasks().size());
+    }
+
+    @Test
+    void liveRetriesAreBoundedAndTheLastAnomalyIsReported() {
+        SyntheticKernel k = new SyntheticKernel(types(), 10);
+        k.live = true;
+        k.put64(SyntheticKernel.task(5) + k.l.tasks(), SyntheticKernel.task(2) + k.l.tasks());
+        LinuxGuest.ProcessList p = k.guest().processes(false);
+        assertEquals(LinuxGuest.LIVE_ATTEMPTS, p.attempts());
+        assertEquals(List.of("cycle"), kinds(p.anomalies()));
+    }
+
+    @Test
     void threadsAreListedOnRequestAndAreNotHidden() {
         SyntheticKernel k = new SyntheticKernel(types(), 8);
         // task 8 becomes a second thread of task 2: off the task list and the children tree,

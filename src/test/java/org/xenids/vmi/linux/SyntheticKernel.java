@@ -27,6 +27,11 @@ final class SyntheticKernel {
     static final long CRED = BASE + 0xF0000;
 
     final byte[] mem = new byte[SIZE];
+    /** Pretend to be a running guest; after {@code healAfterReads} reads, memory becomes {@code healed}. */
+    boolean live;
+    int healAfterReads = -1;
+    byte[] healed;
+    int reads;
     final ByteBuffer b = ByteBuffer.wrap(mem).order(ByteOrder.LITTLE_ENDIAN);
     final Layout l;
     final KernelTypes types;
@@ -106,8 +111,12 @@ final class SyntheticKernel {
                 if (paddr < 0 || paddr > SIZE - dst.byteSize()) {
                     throw new MemoryFault(paddr, String.format("physical 0x%x outside the synthetic RAM", paddr));
                 }
+                if (healAfterReads >= 0 && ++reads == healAfterReads) {
+                    System.arraycopy(healed, 0, mem, 0, SIZE);
+                }
                 MemorySegment.copy(MemorySegment.ofArray(mem), paddr, dst, 0, dst.byteSize());
             }
+            @Override public boolean live() { return live; }
             @Override public String describe() { return "synthetic kernel memory"; }
         };
     }
