@@ -1,8 +1,6 @@
 package org.xenids.vmi.arch;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import org.xenids.vmi.memory.MemoryFault;
 import org.xenids.vmi.memory.PhysicalMemory;
 
@@ -19,7 +17,6 @@ public final class AddressSpace implements VirtualMemory {
     private static final long PRESENT = 1;
     private static final long PS = 1L << 7;
     private static final int CACHE = 512;
-    private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final PhysicalMemory memory;
     private final long dtb;
@@ -28,7 +25,6 @@ public final class AddressSpace implements VirtualMemory {
     /** Direct-mapped translation cache: virtual page number → physical page address. */
     private final long[] cacheVpn = new long[CACHE];
     private final long[] cachePage = new long[CACHE];
-    private final MemorySegment entry = MemorySegment.ofArray(new long[1]);
     private long hits;
     private long walks;
 
@@ -121,12 +117,11 @@ public final class AddressSpace implements VirtualMemory {
     private long entry(long table, int index, long vaddr) {
         long at = table + index * 8L;
         try {
-            memory.read(at, entry);
+            return memory.readLong(at);
         } catch (MemoryFault f) {
             throw new MemoryFault(vaddr, String.format(
                     "translating 0x%016x: page-table entry at physical 0x%x is outside RAM", vaddr, at));
         }
-        return entry.get(LE_LONG, 0);
     }
 
     @Override

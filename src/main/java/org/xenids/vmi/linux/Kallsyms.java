@@ -17,10 +17,11 @@ import java.util.Arrays;
  *   kallsyms_token_table   256 NUL-terminated strings, one per byte value
  *   kallsyms_token_index   u16[256]: each token's offset in the token table
  * </pre>
+ * Linux 6.4 moved offsets and relative_base after the token index; both orders are read.
  * The token table is found first (byte values '0'..'9' stand for themselves, so "0\01\0…9\0"
- * appears in it) and proven by its index; the other tables are then found going backwards
- * and proven by the markers agreeing with the decoded names. Nothing here is specific to one
- * kernel build.
+ * appears in it) and proven by its index; the other tables are then found around it and
+ * proven by the markers agreeing with the decoded names and by the addresses being sorted.
+ * Nothing here is specific to one kernel build.
  */
 final class Kallsyms {
     private Kallsyms() {}
@@ -28,6 +29,8 @@ final class Kallsyms {
     private static final byte[] DIGITS = "0\0001\0002\0003\0004\0005\0006\0007\0008\0009\000".getBytes(StandardCharsets.ISO_8859_1);
     /** A symbol table larger than this is not a kernel's (6.1 has ~95k symbols). */
     static final int MAX_SYMS = 1 << 22;
+    /** Even a tinyconfig kernel has thousands; fewer means a chance match, not the table. */
+    static final int MIN_SYMS = 1000;
     /** How far before the token table the tables may start (offsets + names + markers). */
     private static final int MAX_SPAN = 128 << 20;
     private static final int MAX_TOKEN = 128;
@@ -45,14 +48,14 @@ final class Kallsyms {
                 continue;
             }
             tokenTables++;
-            SymbolTable t = tablesBefore(img, base, tokenStart, where);
+            SymbolTable t = tables(img, base, tokenStart, where);
             if (t != null) {
                 return t;
             }
         }
         throw new IllegalStateException("no kallsyms tables in " + where
                 + (tokenTables == 0 ? " (no kallsyms_token_table with its index)"
-                        : " (" + tokenTables + " token table(s) but no valid offsets/names/markers before them)"));
+                        : " (" + tokenTables + " token table(s) but no valid offsets/names/markers around them)"));
     }
 
     /**
@@ -96,31 +99,68 @@ final class Kallsyms {
         return start;
     }
 
-    private static SymbolTable tablesBefore(byte[] img, long base, int[] tokenStart, String where) {
+    /**
+     * Walks back from the token table to kallsyms_num_syms (a u32 count, zero padding, then
+     * the names). The offsets and relative_base are right before it up to Linux 6.3, and right
+     * after the token index since 6.4 (commit "scripts/kallsyms: change the output order").
+     */
+    private static SymbolTable tables(byte[] img, long base, int[] tokenStart, String where) {
         int tokens = tokenStart[0];
+        long offsetsAfter = align8(align8(tokenStart[256]) + 512);
         int low = Math.max(8, tokens - MAX_SPAN);
         for (int x = (tokens - 8) & ~7; x >= low; x -= 8) {
             int n = i32(img, x);
-            if (n <= 0 || n > MAX_SYMS || i32(img, x + 4) != 0) {
+            if (n < MIN_SYMS || n > MAX_SYMS || i32(img, x + 4) != 0) {
                 continue;
             }
-            long relativeBase = i64(img, x - 8);
-            if (relativeBase - base < 0 || relativeBase - base >= img.length) {
-                continue;
-            }
-            long offsetsAt = (x - 8 - 4L * n) & ~7L;
-            if (offsetsAt < 0) {
+            long offsetsBefore = (x - 8 - 4L * n) & ~7L;
+            long rbAfter = (offsetsAfter + 4L * n + 7) & ~7L;
+            boolean before = offsetsBefore >= 0 && plausibleBase(i64(img, x - 8), base, img.length);
+            boolean after = rbAfter + 8 <= img.length && plausibleBase(i64(img, (int) rbAfter), base, img.length);
+            if ((!before && !after) || !markersBeforeTokens(img, x, n, tokens)) {
                 continue;
             }
             int[] entry = names(img, x + 8, n, tokens);
             if (entry == null || !markers(img, align8(entry[n]), entry, n, tokens)) {
                 continue;
             }
-            return decode(img, (int) offsetsAt, relativeBase, n, entry, tokenStart,
-                    String.format("kallsyms tables in memory at 0x%x (%d symbols)", base + offsetsAt, n)
-                            + " in " + where);
+            if (before) {
+                SymbolTable t = decode(img, (int) offsetsBefore, i64(img, x - 8), n, entry, tokenStart,
+                        String.format("kallsyms tables in memory at 0x%x (%d symbols)", base + offsetsBefore, n) + " in " + where);
+                if (sorted(t)) {
+                    return t;
+                }
+            }
+            if (after) {
+                SymbolTable t = decode(img, (int) offsetsAfter, i64(img, (int) rbAfter), n, entry, tokenStart,
+                        String.format("kallsyms tables in memory at 0x%x (%d symbols)", base + x, n) + " in " + where);
+                if (sorted(t)) {
+                    return t;
+                }
+            }
         }
         return null;
+    }
+
+    /**
+     * O(1) test before decoding names: kallsyms_markers (starting with 0, then growing) ends
+     * right before the token table, or before kallsyms_seqs_of_names (3 bytes per symbol,
+     * Linux 6.2+) when that sits between them.
+     */
+    private static boolean markersBeforeTokens(byte[] img, int x, int n, int tokens) {
+        int bytes = align8(4 * ((n + 255) >>> 8));
+        for (long between : new long[] {0, (3L * n + 7) & ~7L}) {
+            long m = tokens - between - bytes;
+            if (m > x && (i32(img, (int) m) == 0) && (n <= 256 || i32(img, (int) m + 4) > 0)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** kallsyms_relative_base is _text (or the lowest symbol): inside the image. */
+    private static boolean plausibleBase(long relativeBase, long base, int length) {
+        return relativeBase - base >= 0 && relativeBase - base < length;
     }
 
     /** Entry offsets of {@code n} names starting at {@code at} (entry[n] = end), or null. */
@@ -177,29 +217,29 @@ final class Kallsyms {
         byte[] types = new byte[n];
         long[] addresses = new long[n];
         int[] nameStart = new int[n + 1];
-        byte[] out = new byte[Math.max(16, (entry[n] - entry[0]) * 3)];
+        byte[] out = new byte[Math.max(MAX_NAME, (entry[n] - entry[0]) * 3)];
         int len = 0;
         for (int i = 0; i < n; i++) {
+            if (len + MAX_NAME > out.length) {
+                out = Arrays.copyOf(out, out.length * 2);
+            }
+            // The first expanded byte is the type letter; the name follows it.
+            types[i] = '?';
+            int limit = len + MAX_NAME;
+            boolean first = true;
             int pos = entry[i];
             pos += (img[pos] & 0x80) != 0 ? 2 : 1;
-            int symStart = len;
             for (; pos < entry[i + 1]; pos++) {
                 int t = img[pos] & 0xff;
                 int from = tokenStart[t];
-                int tl = Math.min(tokenStart[t + 1] - 1 - from, MAX_NAME - (len - symStart)); // without the NUL
-                if (len + tl > out.length) {
-                    out = Arrays.copyOf(out, Math.max(out.length * 2, len + tl));
+                int to = tokenStart[t + 1] - 1; // without the NUL
+                if (first && from < to) {
+                    types[i] = img[from++];
+                    first = false;
                 }
-                System.arraycopy(img, from, out, len, tl);
-                len += tl;
-            }
-            // The first expanded byte is the type letter; the name follows it.
-            if (len > symStart) {
-                types[i] = out[symStart];
-                System.arraycopy(out, symStart + 1, out, symStart, len - symStart - 1);
-                len--;
-            } else {
-                types[i] = '?';
+                for (; from < to && len < limit; from++) {
+                    out[len++] = img[from];
+                }
             }
             nameStart[i + 1] = len;
             int off = i32(img, offsetsAt + 4 * i);
@@ -207,6 +247,16 @@ final class Kallsyms {
                     : relativeBase + Integer.toUnsignedLong(off);
         }
         return new SymbolTable(out, nameStart, types, addresses, n, source);
+    }
+
+    /** scripts/kallsyms sorts by address: a table that is not sorted was decoded from the wrong bytes. */
+    private static boolean sorted(SymbolTable t) {
+        for (int i = 1; i < t.size(); i++) {
+            if (Long.compareUnsigned(t.address(i - 1), t.address(i)) > 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -217,7 +267,7 @@ final class Kallsyms {
     static int indexOf(byte[] a, byte[] pat, int from) {
         int m = pat.length;
         int[] shift = new int[256];
-        java.util.Arrays.fill(shift, m);
+        Arrays.fill(shift, m);
         for (int i = 0; i < m - 1; i++) {
             shift[pat[i] & 0xff] = m - 1 - i;
         }

@@ -22,6 +22,11 @@ public final class KernelLocator {
     static final long DEFAULT_TEXT = 0xffff_ffff_8100_0000L;
     /** The part of the image read to find kallsyms and the banner (.text + .rodata fit). */
     static final long MAX_SEARCH = 256L << 20;
+    /**
+     * Read first: kallsyms sits in .rodata after .text, within 32 MiB of _text in distribution
+     * kernels; only when it is not there is the rest read too.
+     */
+    static final long FIRST_READ = 32L << 20;
     private static final byte[] BANNER = "Linux version ".getBytes(StandardCharsets.ISO_8859_1);
 
     /** Locates the kernel using its own kallsyms tables in memory. */
@@ -38,17 +43,29 @@ public final class KernelLocator {
         KernelPageTables.Found f = KernelPageTables.find(memory, la57);
         AddressSpace kernel = AddressSpace.x86_64(memory, f.root(), f.fiveLevel());
         String where = String.format("%s (kernel image at physical 0x%x)", memory.describe(), f.textPhysical());
-        byte[] image = readImage(memory, f);
+        byte[] image = readImage(memory, f, FIRST_READ);
 
         SymbolTable symbols;
         long linkText = DEFAULT_TEXT;
         if (symbolFile == null) {
-            symbols = Kallsyms.find(image, f.textVirtual(), where);
+            try {
+                symbols = Kallsyms.find(image, f.textVirtual(), where);
+            } catch (IllegalStateException notInFirstPart) {
+                if (image.length == imageLength(memory, f)) {
+                    throw notInFirstPart;
+                }
+                image = readImage(memory, f, MAX_SEARCH);
+                symbols = Kallsyms.find(image, f.textVirtual(), where);
+            }
             check(symbols, "_text", f.textVirtual(), "the page tables' kernel mapping");
         } else {
             SymbolTable file = SymbolFile.read(symbolFile);
             long fileText = file.address("_text").orElseThrow(() ->
                     new IllegalArgumentException(symbolFile + ": no _text symbol; not a kernel symbol map"));
+            if (fileText == 0) {
+                throw new IllegalArgumentException(symbolFile + ": _text is at 0: addresses hidden by kptr_restrict"
+                        + " (read /proc/kallsyms as root)");
+            }
             if (fileText != f.textVirtual()) {
                 linkText = fileText; // link-time addresses: a System.map of this build
             }
@@ -83,16 +100,21 @@ public final class KernelLocator {
     }
 
     /** The image from _text, read physically (freed init memory is unmapped but still RAM). */
-    private static byte[] readImage(PhysicalMemory memory, KernelPageTables.Found f) {
+    private static byte[] readImage(PhysicalMemory memory, KernelPageTables.Found f, long max) {
+        byte[] b = new byte[(int) Math.min(imageLength(memory, f), max)];
+        memory.read(f.textPhysical(), MemorySegment.ofArray(b));
+        return b;
+    }
+
+    /** How much of the image is searched: up to MAX_SEARCH, within the RAM range holding _text. */
+    private static long imageLength(PhysicalMemory memory, KernelPageTables.Found f) {
         long len = Math.min(f.imageSize(), MAX_SEARCH);
         for (PhysicalMemory.Range r : memory.ranges()) {
             if (r.contains(f.textPhysical(), 1)) {
                 len = Math.min(len, r.end() - f.textPhysical());
             }
         }
-        byte[] b = new byte[(int) len];
-        memory.read(f.textPhysical(), MemorySegment.ofArray(b));
-        return b;
+        return len;
     }
 
     private static void check(SymbolTable symbols, String name, long expected, String what) {

@@ -84,6 +84,18 @@ final class MappedMemory implements PhysicalMemory {
         }
     }
 
+    /** Page-table walks read one entry at a time: straight from the mapping, no copy. */
+    @Override
+    public long readLong(long paddr) {
+        int r = find(paddr);
+        if (r >= 0 && paddr - starts[r] <= lengths[r] - 8) {
+            return file.get(MemorySources.LE_LONG, offsets[r] + (paddr - starts[r]));
+        }
+        byte[] b = new byte[8];
+        read(paddr, MemorySegment.ofArray(b));
+        return java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+    }
+
     /** The range holding {@code paddr}, or -1 for a hole. */
     private int find(long paddr) {
         int l = last;
