@@ -70,6 +70,7 @@ public final class LiveGuest implements AutoCloseable {
         private int psEvery = 0;
         private boolean kaslr = true;
         private boolean la57 = false;
+        private boolean bzImage = false;
         private String append = "";
         private int timeoutSeconds = 180;
 
@@ -81,6 +82,8 @@ public final class LiveGuest implements AutoCloseable {
         public Options kaslr(boolean on) { kaslr = on; return this; }
         /** 5-level paging: {@code -cpu max} exposes LA57 under software emulation. */
         public Options la57(boolean on) { la57 = on; return this; }
+        /** With KASLR off, boot vmlinuz (through the decompressor) instead of vmlinux directly. */
+        public Options bzImage(boolean on) { bzImage = on; return this; }
         /** Extra kernel parameters, e.g. {@code init_on_free=1}. */
         public Options append(String words) { append = words; return this; }
         public Options timeoutSeconds(int s) { timeoutSeconds = s; return this; }
@@ -129,14 +132,21 @@ public final class LiveGuest implements AutoCloseable {
                 "--ps-every", Integer.toString(o.psEvery), o.kaslr ? "--kaslr" : "--nokaslr",
                 "--timeout", Integer.toString(o.timeoutSeconds)));
         if (o.la57) cmd.add("--la57");
+        if (o.bzImage) cmd.add("--bzimage");
         if (!o.append.isBlank()) { cmd.add("--append"); cmd.add(o.append); }
-        Run r = run(runDir, cmd, o.timeoutSeconds + 900L); // + first-run install and kernel download
+        Run r;
+        try {
+            r = run(runDir, cmd, o.timeoutSeconds + 900L); // + first-run install and kernel download
+        } catch (RuntimeException e) {
+            abandon(name, runDir);
+            throw e;
+        }
         if (r.status == EXIT_CANNOT_INSTALL) {
-            deleteTree(runDir);
+            abandon(name, runDir);
             Assumptions.abort("live guest unavailable: " + r.err);
         }
         if (r.status != 0) {
-            deleteTree(runDir);
+            abandon(name, runDir);
             throw new IllegalStateException("live guest " + name + ": " + r.err);
         }
         Map<String, String> facts = new LinkedHashMap<>();
@@ -145,7 +155,7 @@ public final class LiveGuest implements AutoCloseable {
             if (eq > 0) facts.put(line.substring(0, eq), line.substring(eq + 1));
         }
         if (!facts.containsKey("pid") || !facts.containsKey("ram")) {
-            deleteTree(runDir);
+            abandon(name, runDir);
             throw new IllegalStateException("live guest " + name + ": start printed no pid/ram: " + r.out);
         }
         return new LiveGuest(name, runDir, facts);
@@ -371,6 +381,20 @@ public final class LiveGuest implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("live guest: interrupted", e);
         }
+    }
+
+    /** After a failed start: QEMU daemonizes, so a timed-out script can leave it running. */
+    private static void abandon(String name, Path runDir) {
+        try {
+            Path pidFile = runDir.resolve(name).resolve("qemu.pid");
+            if (Files.isRegularFile(pidFile)) {
+                ProcessHandle.of(Long.parseLong(Files.readString(pidFile).strip())).ifPresent(ProcessHandle::destroyForcibly);
+            }
+            Files.deleteIfExists(Path.of("/dev/shm/xenids-" + name));
+        } catch (IOException | NumberFormatException e) {
+            System.err.println("live guest " + name + ": cleanup after a failed start: " + e.getMessage());
+        }
+        deleteTree(runDir);
     }
 
     private static void deleteTree(Path dir) {
