@@ -70,6 +70,7 @@ public final class LiveGuest implements AutoCloseable {
         private int psEvery = 0;
         private boolean kaslr = true;
         private boolean la57 = false;
+        private boolean bzImage = false;
         private String append = "";
         private int timeoutSeconds = 180;
 
@@ -81,6 +82,8 @@ public final class LiveGuest implements AutoCloseable {
         public Options kaslr(boolean on) { kaslr = on; return this; }
         /** 5-level paging: {@code -cpu max} exposes LA57 under software emulation. */
         public Options la57(boolean on) { la57 = on; return this; }
+        /** With KASLR off, boot vmlinuz (through the decompressor) instead of vmlinux directly. */
+        public Options bzImage(boolean on) { bzImage = on; return this; }
         /** Extra kernel parameters, e.g. {@code init_on_free=1}. */
         public Options append(String words) { append = words; return this; }
         public Options timeoutSeconds(int s) { timeoutSeconds = s; return this; }
@@ -129,24 +132,31 @@ public final class LiveGuest implements AutoCloseable {
                 "--ps-every", Integer.toString(o.psEvery), o.kaslr ? "--kaslr" : "--nokaslr",
                 "--timeout", Integer.toString(o.timeoutSeconds)));
         if (o.la57) cmd.add("--la57");
+        if (o.bzImage) cmd.add("--bzimage");
         if (!o.append.isBlank()) { cmd.add("--append"); cmd.add(o.append); }
-        Run r = run(runDir, cmd, o.timeoutSeconds + 900L); // + first-run install and kernel download
-        if (r.status == EXIT_CANNOT_INSTALL) {
-            deleteTree(runDir);
-            Assumptions.abort("live guest unavailable: " + r.err);
+        GuestScript.Run r;
+        try {
+            r = GuestScript.run(runDir, cmd, o.timeoutSeconds + 900L); // + first-run install and kernel download
+        } catch (RuntimeException e) {
+            GuestScript.abandon(name, runDir);
+            throw e;
         }
-        if (r.status != 0) {
-            deleteTree(runDir);
-            throw new IllegalStateException("live guest " + name + ": " + r.err);
+        if (r.status() == EXIT_CANNOT_INSTALL) {
+            GuestScript.abandon(name, runDir);
+            Assumptions.abort("live guest unavailable: " + r.err());
+        }
+        if (r.status() != 0) {
+            GuestScript.abandon(name, runDir);
+            throw new IllegalStateException("live guest " + name + ": " + r.err());
         }
         Map<String, String> facts = new LinkedHashMap<>();
-        for (String line : r.out.split("\n")) {
+        for (String line : r.out().split("\n")) {
             int eq = line.indexOf('=');
             if (eq > 0) facts.put(line.substring(0, eq), line.substring(eq + 1));
         }
         if (!facts.containsKey("pid") || !facts.containsKey("ram")) {
-            deleteTree(runDir);
-            throw new IllegalStateException("live guest " + name + ": start printed no pid/ram: " + r.out);
+            GuestScript.abandon(name, runDir);
+            throw new IllegalStateException("live guest " + name + ": start printed no pid/ram: " + r.out());
         }
         return new LiveGuest(name, runDir, facts);
     }
@@ -292,7 +302,7 @@ public final class LiveGuest implements AutoCloseable {
         } catch (IOException e) {
             System.err.println("live guest " + name + ": cannot remove " + ramFile() + ": " + e.getMessage());
         }
-        deleteTree(runDir);
+        GuestScript.deleteTree(runDir);
     }
 
     private List<Proc> psBlock(String log, String seq) {
@@ -345,40 +355,6 @@ public final class LiveGuest implements AutoCloseable {
             case 'G' -> n << 30;
             default -> throw new IllegalArgumentException("size " + s);
         };
-    }
-
-    private record Run(int status, String out, String err) {}
-
-    private static Run run(Path runDir, List<String> cmd, long timeoutSeconds) {
-        try {
-            Path out = runDir.resolve("script.out");
-            Path err = runDir.resolve("script.err");
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-            pb.environment().put("XENIDS_VMI_RUN", runDir.toString());
-            Process p = pb.start();
-            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
-                throw new IllegalStateException("live guest: " + String.join(" ", cmd) + " still running after " + timeoutSeconds + " s");
-            }
-            String e = Files.readString(err).strip();
-            String lastErr = e.isEmpty() ? "exit " + p.exitValue() : e.substring(e.lastIndexOf('\n') + 1);
-            return new Run(p.exitValue(), Files.readString(out), lastErr);
-        } catch (IOException e) {
-            throw new UncheckedIOException("live guest: cannot run " + cmd.get(1), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("live guest: interrupted", e);
-        }
-    }
-
-    private static void deleteTree(Path dir) {
-        try (var s = Files.walk(dir)) {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            // a leftover directory in /tmp is harmless; the RAM file was handled separately
-        }
     }
 
     private static void sleep(long ms) {
