@@ -17,6 +17,8 @@ final class Btf implements KernelTypes {
     static final int HEADER_MIN = 24;
     static final int MAX_REF_CHAIN = 64;
     static final int MAX_NESTING = 32;
+    /** Longer names are refused (the kernel's own limit, KSYM_NAME_LEN, is 512). */
+    static final int MAX_NAME = 1024;
 
     static final int INT = 1, PTR = 2, ARRAY = 3, STRUCT = 4, UNION = 5, ENUM = 6, FWD = 7, TYPEDEF = 8,
             VOLATILE = 9, CONST = 10, RESTRICT = 11, FUNC = 12, FUNC_PROTO = 13, VAR = 14, DATASEC = 15,
@@ -96,6 +98,9 @@ final class Btf implements KernelTypes {
         }
         if (strLen == 0 || b.get((int) (hdr + strOff)) != 0) {
             throw bad(origin, hdr + strOff, "string section does not start with an empty string");
+        }
+        if (b.get((int) (hdr + strOff + strLen - 1)) != 0) {
+            throw bad(origin, hdr + strOff + strLen - 1, "string section does not end with a NUL");
         }
         ByteBuffer types = b.slice((int) (hdr + typeOff), (int) typeLen).order(ByteOrder.LITTLE_ENDIAN);
         ByteBuffer strings = b.slice((int) (hdr + strOff), (int) strLen).order(ByteOrder.LITTLE_ENDIAN);
@@ -319,11 +324,12 @@ final class Btf implements KernelTypes {
         }
         int s = (int) o;
         int e = s;
-        while (e < len && strings.get(e) != 0) {
+        int end = (int) Math.min(len, (long) s + MAX_NAME + 1);
+        while (e < end && strings.get(e) != 0) {
             e++;
         }
-        if (e == len) {
-            throw bad(origin, -1, "unterminated string at string offset " + o);
+        if (e == end) {
+            throw bad(origin, -1, "name at string offset " + o + " is unterminated or longer than " + MAX_NAME + " bytes");
         }
         byte[] b = new byte[e - s];
         strings.get(s, b);

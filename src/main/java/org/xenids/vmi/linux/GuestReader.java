@@ -116,8 +116,11 @@ final class GuestReader {
 
     long reads() { return reads; }
 
-    /** A pointer that can be a kernel address: upper half and canonical under 4- or 5-level paging. */
+    /**
+     * A pointer that can be a kernel address: in the upper half, canonical at least under 5-level
+     * paging (bits 63..56 set). The address space itself rejects what its paging mode does not map.
+     */
     static boolean kernelPointer(long p) {
-        return (p >> 47) == -1 || (p >> 56) == -1 && p != -1;
+        return (p >> 56) == -1 && p != -1;
     }
 }

@@ -83,6 +83,20 @@ class BtfTest {
     }
 
     @Test
+    void overlongOrUnterminatedNamesAreRefusedNotScanned() {
+        ByteBuffer t = ByteBuffer.allocate(12 + 12).order(ByteOrder.LITTLE_ENDIAN);
+        t.putInt(1).putInt(Btf.STRUCT << 24 | 1).putInt(4);
+        t.putInt(1).putInt(0).putInt(0);
+        byte[] strs = new byte[1 + 5000 + 1];
+        Arrays.fill(strs, 1, 5001, (byte) 'x');
+        var e = assertThrows(IllegalArgumentException.class, () -> Btf.parse(ByteBuffer.wrap(BtfBuilder.blob(t.array(), strs)), "long"));
+        assertTrue(e.getMessage().contains("longer than 1024"), e.getMessage());
+        byte[] open = Arrays.copyOf(strs, 100);
+        var u = assertThrows(IllegalArgumentException.class, () -> Btf.parse(ByteBuffer.wrap(BtfBuilder.blob(t.array(), open)), "open"));
+        assertTrue(u.getMessage().contains("does not end with a NUL"), u.getMessage());
+    }
+
+    @Test
     void typedefLoopIsReportedNotFollowedForever() {
         // Two typedefs referring to each other, and a struct whose member has that type.
         ByteBuffer t = ByteBuffer.allocate(12 + 12 + 12 + 12).order(ByteOrder.LITTLE_ENDIAN);
