@@ -16,7 +16,6 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.xenids.testdata.LiveGuest;
 import org.xenids.vmi.memory.MemorySources;
 import org.xenids.vmi.memory.PhysicalMemory;
@@ -94,10 +93,25 @@ class LiveGuestIntrospectionTest {
     }
 
     @Test
-    void demoImageTaskListEqualsTheGuestsOwnList(@TempDir Path dir) throws Exception {
-        Path raw = dir.resolve("guest.raw");
-        try (InputStream in = new org.tukaani.xz.XZInputStream(getClass().getResourceAsStream("/org/xenids/demo/guest.raw.xz"))) {
-            Files.copy(in, raw);
+    void cliListsTheRunningGuestFromItsRamFile() {
+        var out = new java.io.StringWriter();
+        var cl = new picocli.CommandLine(new org.xenids.cli.Main());
+        cl.setOut(new java.io.PrintWriter(out));
+        cl.setCaseInsensitiveEnumValuesAllowed(true); // as Main.commandLine() does
+        int rc = cl.execute("vmi", "ps", "--live", "--memory", vm.ramFile().toString());
+        assertEquals(0, rc, out.toString());
+        assertTrue(out.toString().lines().anyMatch(l -> l.matches("\\[ *\\d+\\] vmi-canary \\(struct addr:ffff[0-9a-f]+\\)")), out.toString());
+    }
+
+    @Test
+    void demoImageTaskListEqualsTheGuestsOwnList() throws Exception {
+        Path raw = Path.of("target", "demo-guest.raw");
+        if (!Files.isRegularFile(raw)) {
+            Path tmp = Files.createTempFile(Path.of("target"), "demo-guest", ".part");
+            try (InputStream in = new org.tukaani.xz.XZInputStream(getClass().getResourceAsStream("/org/xenids/demo/guest.raw.xz"))) {
+                Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+            Files.move(tmp, raw, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
         JsonNode truth;
         try (InputStream in = getClass().getResourceAsStream("/org/xenids/demo/guest.truth.json")) {
