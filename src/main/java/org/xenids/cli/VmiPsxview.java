@@ -91,11 +91,8 @@ final class VmiPsxview implements Callable<Integer> {
         if (eve != null) {
             long now = System.currentTimeMillis() * 1_000_000L;
             try (EveWriter w = EveWriter.open(eve)) {
-                for (EveEvent.Alert a : cv.alerts(now, source.memory.getFileName().toString())) {
-                    w.write(a);
-                }
-                for (Anomaly a : cv.anomalies()) {
-                    w.write(new EveEvent.Anomaly(now, 0, null, "vmi", a.kind(), a.view(), 0, null));
+                for (EveEvent e : cv.events(now, source.memory.getFileName().toString())) {
+                    w.write(e);
                 }
             }
         }

@@ -60,6 +60,18 @@ public record CrossView(List<Row> rows, List<String> views, Map<String, String> 
         return rows.stream().filter(Row::hidden).toList();
     }
 
+    /**
+     * What to log: one alert per hidden task, then one EVE {@code anomaly} per walk anomaly
+     * (type "vmi", event = its kind, layer = its view).
+     */
+    public List<EveEvent> events(long timestampNanos, String image) {
+        List<EveEvent> out = new ArrayList<>(alerts(timestampNanos, image));
+        for (Anomaly a : anomalies) {
+            out.add(new EveEvent.Anomaly(timestampNanos, 0, null, "vmi", a.kind(), a.view(), 0, null));
+        }
+        return out;
+    }
+
     /** One EVE alert per hidden task; detail in {@code alert.context}. */
     public List<EveEvent.Alert> alerts(long timestampNanos, String image) {
         Signature sig = Signature.detect(SID_HIDDEN_PROCESS,

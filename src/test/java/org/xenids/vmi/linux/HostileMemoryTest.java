@@ -183,6 +183,27 @@ class HostileMemoryTest {
         assertEquals(List.of(), k.guest().crossView().hidden());
     }
 
+    @Test
+    void hiddenProcessAndWalkAnomaliesBecomeSchemaValidEveRecords() throws Exception {
+        SyntheticKernel k = new SyntheticKernel(types(), 6);
+        unlink(k, 4, true);
+        k.put64(SyntheticKernel.task(2) + k.l.children(), 0x8000_0000_0000_0000L);
+        CrossView cv = k.guest().crossView();
+        assertEquals(1, cv.hidden().size());
+        var events = cv.events(1_795_293_339_485_768_123L, "synthetic");
+        assertEquals(1 + cv.anomalies().size(), events.size());
+        assertTrue(cv.anomalies().size() >= 1);
+        var buf = new java.io.ByteArrayOutputStream();
+        try (var w = org.xenids.alert.EveWriter.of(buf)) {
+            events.forEach(w::write);
+        }
+        List<String> lines = buf.toString(java.nio.charset.StandardCharsets.UTF_8).lines().toList();
+        org.xenids.testdata.EveSchema.assertValid(lines);
+        assertTrue(lines.get(0).contains("\"signature_id\":9100001"), lines.get(0));
+        assertTrue(lines.get(0).contains("\"comm\":\"task-4\""), lines.get(0));
+        assertTrue(lines.get(1).contains("\"event_type\":\"anomaly\""), lines.get(1));
+    }
+
     /** Removes task i from the task list (list_del_init when {@code init}, else list_del_rcu). */
     static void unlink(SyntheticKernel k, int i, boolean init) {
         long self = SyntheticKernel.task(i) + k.l.tasks();
