@@ -60,7 +60,8 @@ final class VmiPsxview implements Callable<Integer> {
             }
             root.put("rows", list);
             root.put("hidden", cv.hidden().size());
-            root.put("scan", Map.of("candidates", cv.scan().candidates(), "exited", cv.scan().exited(), "rejected", cv.scan().rejected()));
+            root.put("counts", Map.of("scan_candidates", cv.counts().scanCandidates(), "scan_exited", cv.counts().scanExited(),
+                    "scan_rejected", cv.counts().scanRejected(), "pids_without_task", cv.counts().pidsWithoutTask()));
             root.put("anomalies", cv.anomalies().stream().map(VmiPs::anomalyJson).toList());
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(root));
         } else {
@@ -79,9 +80,9 @@ final class VmiPsxview implements Callable<Integer> {
                 b.append("  ").append(r.hidden() ? "HIDDEN" : r.status().name().toLowerCase(java.util.Locale.ROOT));
                 out.println(b);
             }
-            out.printf("%d processes, %d hidden; scan: %d candidates, %d exited, %d rejected%n",
+            out.printf("%d processes, %d hidden; scan: %d candidates, %d exited, %d rejected; pid IDR: %d pids without a task%n",
                     rows.stream().filter(r -> r.status() == CrossView.Status.LISTED).count(), cv.hidden().size(),
-                    cv.scan().candidates(), cv.scan().exited(), cv.scan().rejected());
+                    cv.counts().scanCandidates(), cv.counts().scanExited(), cv.counts().scanRejected(), cv.counts().pidsWithoutTask());
             cv.unavailable().forEach((v, why) -> out.println("view " + v + " unavailable: " + why));
         }
         out.flush();

@@ -16,7 +16,7 @@ import org.xenids.alert.Signature;
  * still misses, is {@link Status#HIDDEN} (direct kernel object manipulation).
  */
 public record CrossView(List<Row> rows, List<String> views, Map<String, String> unavailable,
-                        List<Anomaly> anomalies, ScanStats scan) {
+                        List<Anomaly> anomalies, Counts counts) {
 
     public static final String TASK_LIST = "task-list";
     public static final String PID_IDR = "pid-idr";
@@ -46,8 +46,11 @@ public record CrossView(List<Row> rows, List<String> views, Map<String, String> 
         public boolean hidden() { return status == Status.HIDDEN; }
     }
 
-    /** Scan bookkeeping: sched_class matches, exited task_structs and rejected candidates. */
-    public record ScanStats(int candidates, int exited, int rejected) {}
+    /**
+     * What the views saw besides tasks: scan candidates (sched_class matches), those that were
+     * exited task_structs and those that failed the checks; pid IDR entries with no task attached.
+     */
+    public record Counts(int scanCandidates, int scanExited, int scanRejected, int pidsWithoutTask) {}
 
     public CrossView {
         rows = List.copyOf(rows);

@@ -110,7 +110,8 @@ public final class LinuxGuest {
         List<TaskWalks.View> views = new ArrayList<>();
         views.add(processesView());
         OptionalLong ns = syms.address("init_pid_ns");
-        views.add(ns.isPresent() ? new PidIdrWalk(walks).walk(ns.getAsLong())
+        PidIdrWalk idr = new PidIdrWalk(walks);
+        views.add(ns.isPresent() ? idr.walk(ns.getAsLong())
                 : TaskWalks.View.unavailable(CrossView.PID_IDR, "no init_pid_ns symbol in " + syms.source()));
         views.add(walks.childrenTree());
         TaskScan scanner = new TaskScan(walks);
@@ -185,7 +186,7 @@ public final class LinuxGuest {
         rows = rows.stream().map(row -> new CrossView.Row(row.task(), row.physical(),
                 orderedSet(row.seenBy(), names), row.status())).toList();
         return new CrossView(rows, names, unavailable, anomalies,
-                new CrossView.ScanStats(scanner.candidates, scanner.exited, scanner.rejected));
+                new CrossView.Counts(scanner.candidates, scanner.exited, scanner.rejected, idr.pidsWithoutTask()));
     }
 
     private TaskWalks.View processesView() {
