@@ -10,6 +10,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
@@ -17,6 +18,7 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** One real guest for the whole class: boot, process lists, commands, QMP, the RAM file. */
 class LiveGuestTest {
@@ -108,6 +110,15 @@ class LiveGuestTest {
         assertNotNull(guest.psNow(), "answers commands again after cont");
     }
 
+    @Test
+    void snapshotIsAFullCopyOfTheGuestRam(@TempDir Path dir) throws IOException {
+        Path copy = dir.resolve("guest.raw");
+        guest.snapshot(copy);
+        assertEquals(guest.ramSize(), Files.size(copy));
+        assertTrue(indexOf(copy, "Linux version 6.".getBytes(StandardCharsets.US_ASCII), 0) >= 0);
+        assertTrue(guest.qmp("query-status", null).contains("\"running\""), "resumed after the copy");
+    }
+
     private static int checksum() throws IOException {
         // The first 64 MiB hold the kernel and most live data: enough to see a running guest write.
         try (FileChannel ch = FileChannel.open(guest.ramFile(), StandardOpenOption.READ)) {
@@ -118,7 +129,7 @@ class LiveGuestTest {
         }
     }
 
-    static long indexOf(java.nio.file.Path f, byte[] needle, long from) throws IOException {
+    static long indexOf(Path f, byte[] needle, long from) throws IOException {
         try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
             ByteBuffer b = ByteBuffer.allocate(1 << 20);
             long base = from;
