@@ -94,6 +94,29 @@ public final class LiveGuest implements AutoCloseable {
 
     public static Options options() { return new Options(); }
 
+    private static LiveGuest shared;
+    private static RuntimeException sharedFailure;
+
+    /**
+     * One guest per test JVM for every class that needs no special boot: 256M, 80 workers, vmi-canary,
+     * KASLR off (the fast direct boot). Booted on first use, killed when the JVM exits; its
+     * {@link #close()} does nothing. Users share it: start processes under names of their own, and
+     * resume what they pause. A failed (or skipped) boot is reported again to later callers, not retried.
+     */
+    public static synchronized LiveGuest shared() {
+        if (sharedFailure != null) throw sharedFailure;
+        if (shared == null || !shared.running()) {
+            try {
+                shared = options().kaslr(false).start("shared");
+                shared.isShared = true;
+            } catch (RuntimeException e) {
+                sharedFailure = e;
+                throw e;
+            }
+        }
+        return shared;
+    }
+
     private static final int EXIT_CANNOT_INSTALL = 3;
     private static final Pattern ACK = Pattern.compile("^==XENIDS-ACK (\\S+) (\\S+) ?(.*?) (rc=\\S+.*?) ps=(\\d+|none)==$", Pattern.MULTILINE);
     private static final AtomicInteger TOKENS = new AtomicInteger();
@@ -104,6 +127,7 @@ public final class LiveGuest implements AutoCloseable {
     private final long qemuPid;
     private final Thread cleanup;
     private volatile boolean closed;
+    private volatile boolean isShared;
 
     private LiveGuest(String name, Path runDir, Map<String, String> facts) {
         this.name = name;
@@ -275,9 +299,10 @@ public final class LiveGuest implements AutoCloseable {
 
     public boolean running() { return ProcessHandle.of(qemuPid).map(ProcessHandle::isAlive).orElse(false); }
 
-    /** Kills QEMU and removes the RAM file and run directory; safe to call twice. */
+    /** Kills QEMU and removes the RAM file and run directory; safe to call twice; not for {@link #shared()}. */
     @Override
     public void close() {
+        if (isShared) return;
         kill();
         try {
             Runtime.getRuntime().removeShutdownHook(cleanup);

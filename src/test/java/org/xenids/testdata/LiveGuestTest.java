@@ -10,35 +10,40 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-/** One real guest for the whole class: boot, process lists, commands, QMP, the RAM file. */
+/** One real guest (the JVM's shared one): boot, process lists, commands, QMP, the RAM file. */
 class LiveGuestTest {
-    private static final int WORKERS = 40;
+    private static final int WORKERS = 80;
     private static LiveGuest guest;
 
     @BeforeAll
     static void boot() {
         long t0 = System.nanoTime();
-        // nokaslr boots vmlinux directly (PVH): half the boot time of the emulated decompressor.
-        guest = LiveGuest.options().workers(WORKERS).kaslr(false).start("lgt");
-        System.out.printf("live guest: QEMU start to ready %.1f s (whole start incl. setup %.1f s), %s%n",
+        guest = LiveGuest.shared();
+        System.out.printf("live guest: QEMU start to ready %.1f s (first use of the shared guest waits %.1f s), %s%n",
                 guest.bootToReady().toMillis() / 1000.0, (System.nanoTime() - t0) / 1e9, guest.kernelCommandLine());
     }
 
-    @AfterAll
-    static void shutdown() {
-        if (guest == null) return;
-        var ram = guest.ramFile();
+    /** A private guest: close() must kill QEMU and remove the RAM file (a shared one ignores it). */
+    @Test
+    void closeKillsQemuAndRemovesRamFileButSharedGuestSurvivesClose() {
         guest.close();
+        assertTrue(guest.running(), "the shared guest ignores close()");
+        LiveGuest own = LiveGuest.options().mem("128M").workers(0).named().kaslr(false).start("own");
+        Path ram = own.ramFile();
+        assertTrue(Files.exists(ram));
+        assertTrue(own.ps().stream().noneMatch(p -> p.comm().startsWith("worker-")), "workers(0) starts none");
+        own.close();
         assertFalse(Files.exists(ram), "close() removes the RAM file");
-        assertFalse(guest.running(), "close() kills QEMU");
+        assertFalse(own.running(), "close() kills QEMU");
     }
 
     @Test
@@ -108,6 +113,15 @@ class LiveGuestTest {
         assertNotNull(guest.psNow(), "answers commands again after cont");
     }
 
+    @Test
+    void snapshotIsAFullCopyOfTheGuestRam(@TempDir Path dir) throws IOException {
+        Path copy = dir.resolve("guest.raw");
+        guest.snapshot(copy);
+        assertEquals(guest.ramSize(), Files.size(copy));
+        assertTrue(indexOf(copy, "Linux version 6.".getBytes(StandardCharsets.US_ASCII), 0) >= 0);
+        assertTrue(guest.qmp("query-status", null).contains("\"running\""), "resumed after the copy");
+    }
+
     private static int checksum() throws IOException {
         // The first 64 MiB hold the kernel and most live data: enough to see a running guest write.
         try (FileChannel ch = FileChannel.open(guest.ramFile(), StandardOpenOption.READ)) {
@@ -118,7 +132,7 @@ class LiveGuestTest {
         }
     }
 
-    static long indexOf(java.nio.file.Path f, byte[] needle, long from) throws IOException {
+    static long indexOf(Path f, byte[] needle, long from) throws IOException {
         try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
             ByteBuffer b = ByteBuffer.allocate(1 << 20);
             long base = from;
