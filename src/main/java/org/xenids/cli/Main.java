@@ -18,6 +18,7 @@ import picocli.CommandLine.Option;
             "event-channel operations, and guest kernels read by virtual-machine introspection."},
         subcommands = {
             PcapCommand.class,
+            VmiCommand.class,
             XenCommand.class,
             EvalCommand.class,
             CommandLine.HelpCommand.class,
