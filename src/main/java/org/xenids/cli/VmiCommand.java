@@ -17,14 +17,14 @@ import picocli.CommandLine.Option;
             "or a running QEMU guest's RAM file): processes, hidden processes, kernel facts.",
             "Only the memory is needed: the kernel, KASLR, symbols (kallsyms) and struct layouts (BTF)",
             "are found in it. .xz images are decompressed once into a cache (~/.cache/xenids/images)."},
-        subcommands = {VmiPs.class, VmiPsxview.class, VmiInfo.class})
+        subcommands = {VmiPs.class, VmiPsxview.class, VmiInfo.class, VmiWatch.class})
 final class VmiCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
-        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "a sub-command is required (ps, psxview, info)");
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "a sub-command is required (ps, psxview, info, watch)");
     }
 
     /** The options every vmi sub-command shares. */

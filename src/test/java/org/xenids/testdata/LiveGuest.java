@@ -275,6 +275,9 @@ public final class LiveGuest implements AutoCloseable {
     }
 
     /** QMP {@code stop}: the guest's CPU halts, its RAM file stays readable and unchanging. */
+    /** QEMU's QMP socket (one client at a time: close your connection before calling {@link #qmp}). */
+    public Path qmpSocket() { return Path.of(facts.get("qmp")); }
+
     public void pause() { qmp("stop", null); }
     /** QMP {@code cont}. */
     public void resume() { qmp("cont", null); }

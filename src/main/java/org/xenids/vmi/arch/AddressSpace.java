@@ -27,6 +27,7 @@ public final class AddressSpace implements VirtualMemory {
     private final long[] cachePage = new long[CACHE];
     private long hits;
     private long walks;
+    private long totalWalks;
 
     private AddressSpace(PhysicalMemory memory, long dtb, boolean fiveLevel) {
         this.memory = memory;
@@ -60,6 +61,9 @@ public final class AddressSpace implements VirtualMemory {
     /** Cache hits and page-table walks since the last {@link #invalidate()}, for tuning. */
     public long cacheHits() { return hits; }
     public long pageWalks() { return walks; }
+
+    /** Page-table walks since this address space was made (not reset by {@link #invalidate()}). */
+    public long totalPageWalks() { return totalWalks; }
 
     /** True when {@code vaddr} is canonical for this paging mode. */
     public boolean canonical(long vaddr) {
@@ -95,6 +99,7 @@ public final class AddressSpace implements VirtualMemory {
             return -1;
         }
         walks++;
+        totalWalks++;
         long table = dtb;
         int shift = fiveLevel ? 48 : 39;
         while (true) {

@@ -104,6 +104,15 @@ public final class LinuxGuest {
 
     /** Runs every view it can and cross-checks them (psxview). */
     public CrossView crossView() {
+        return crossView(true);
+    }
+
+    /**
+     * The cross-view check; without {@code scan} only the views that read just the pages they
+     * need (task list, pid IDR, children tree), for continuous monitoring: the physical scan
+     * reads all of RAM and is run less often.
+     */
+    public CrossView crossView(boolean scan) {
         if (pm.live()) {
             invalidate();
         }
@@ -115,7 +124,9 @@ public final class LinuxGuest {
                 : TaskWalks.View.unavailable(CrossView.PID_IDR, "no init_pid_ns symbol in " + syms.source()));
         views.add(walks.childrenTree());
         TaskScan scanner = new TaskScan(walks);
-        views.add(scanner.scan(pm, directMap(), schedClasses()));
+        if (scan) {
+            views.add(scanner.scan(pm, directMap(), schedClasses()));
+        }
 
         List<String> names = new ArrayList<>();
         Map<String, String> unavailable = new LinkedHashMap<>();

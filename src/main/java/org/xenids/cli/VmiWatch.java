@@ -1,0 +1,169 @@
+package org.xenids.cli;
+
+import java.io.BufferedWriter;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.xenids.alert.EveEvent;
+import org.xenids.alert.EveWriter;
+import org.xenids.vmi.linux.Task;
+import org.xenids.vmi.watch.ProcessWatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code xenids vmi watch}: the process list and the cross-view check, every interval. */
+@Command(name = "watch", mixinStandardHelpOptions = true,
+        description = {"Continuous introspection: every interval, the task list, the pid IDR and the children",
+            "tree are read and cross-checked. Prints (and with --eve logs) each process start and exit",
+            "and each newly hidden process. Kernel discovery happens once at start; each interval reads",
+            "only the pages the walks need; the physical scan (all of RAM) runs every --scan-every.",
+            "The guest is never paused unless --pause is given. A status line on stderr when a TTY."})
+final class VmiWatch implements Callable<Integer> {
+    @Mixin
+    VmiCommand.Source source = new VmiCommand.Source();
+
+    @Option(names = "--interval", defaultValue = "1s", converter = DurationConverter.class, paramLabel = "D",
+            description = "Time between walks (e.g. 1s, 100ms). Default: ${DEFAULT-VALUE}.")
+    long intervalNanos;
+
+    @Option(names = "--scan-every", defaultValue = "60s", converter = DurationConverter.class, paramLabel = "D",
+            description = "Period of the physical scan view (reads all RAM); 0: only at the first walk. Default: ${DEFAULT-VALUE}.")
+    long scanNanos;
+
+    @Option(names = "--count", paramLabel = "N", description = "Stop after N walks.")
+    Long count;
+
+    @Option(names = "--duration", converter = DurationConverter.class, paramLabel = "D", description = "Stop after D.")
+    Long durationNanos;
+
+    @Option(names = "--qmp", paramLabel = "SOCKET", description = "QEMU QMP socket of the guest (implies --live; needed by --pause).")
+    Path qmp;
+
+    @Option(names = "--pause", description = "Pause the guest (QMP stop/cont) around each walk, as LibVMI does on Xen.")
+    boolean pause;
+
+    @Option(names = "--eve", paramLabel = "OUT", description = "EVE JSON log: process starts/exits (informational alerts), hidden processes, anomalies.")
+    Path eve;
+
+    @Option(names = "--stats", paramLabel = "CSV", description = "One line per walk: seq,unix_ms,walk_us,scan,processes,tasks,hidden,reads,page_walks.")
+    Path stats;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        if (pause && qmp == null) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--pause needs --qmp SOCKET");
+        }
+        if (intervalNanos <= 0) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--interval must be positive");
+        }
+        if (qmp != null) {
+            source.live = true;
+        }
+        VmiCommand.Source.Opened o = source.open(spec.commandLine());
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        boolean tty = System.console() != null && System.console().isTerminal();
+        long[] walks = new long[1024];
+        int n = 0;
+        long start = System.nanoTime();
+        long next = start;
+        try (ProcessWatch w = ProcessWatch.open(o.guest(), o.kernel().kernel(), source.memory.getFileName().toString(),
+                scanNanos, pause ? qmp : null);
+             EveWriter eveOut = eve == null ? null : EveWriter.open(eve);
+             BufferedWriter st = stats == null ? null : Files.newBufferedWriter(stats)) {
+            if (st != null) {
+                st.write("seq,unix_ms,walk_us,scan,processes,tasks,hidden,reads,page_walks\n");
+                st.flush();
+            }
+            while ((count == null || n < count) && (durationNanos == null || System.nanoTime() - start < durationNanos)) {
+                long nowWall = System.currentTimeMillis() * 1_000_000L;
+                ProcessWatch.Tick t = w.tick(nowWall);
+                if (n == walks.length) {
+                    walks = Arrays.copyOf(walks, n * 2);
+                }
+                walks[n++] = t.walkNanos();
+                for (ProcessWatch.Change c : t.changes()) {
+                    Task k = c.task();
+                    out.printf("%s %-7s pid=%d ppid=%d comm=%s%n", EveWriter.timestamp(nowWall),
+                            c.kind().name().toLowerCase(Locale.ROOT), k.pid(), k.ppid(), VmiPs.printable(k.comm()));
+                }
+                out.flush();
+                if (eveOut != null) {
+                    for (EveEvent e : t.events()) {
+                        eveOut.write(e);
+                    }
+                }
+                if (st != null) {
+                    st.write(t.seq() + "," + nowWall / 1_000_000 + "," + t.walkNanos() / 1000 + "," + (t.scanned() ? 1 : 0)
+                            + "," + t.processes() + "," + t.tasks() + "," + t.hidden() + "," + t.reads() + "," + t.pageWalks() + "\n");
+                    st.flush();
+                }
+                if (tty) {
+                    err.printf("\rwalk %d: %d processes (%d tasks), %d hidden, %d µs%s, %d reads, %d page walks   ",
+                            t.seq(), t.processes(), t.tasks(), t.hidden(), t.walkNanos() / 1000, t.scanned() ? " (scan)" : "",
+                            t.reads(), t.pageWalks());
+                    err.flush();
+                }
+                next += intervalNanos;
+                long now = System.nanoTime();
+                if (next < now) {
+                    next = now; // late (a slow walk): no burst of catch-up walks
+                }
+                boolean more = (count == null || n < count) && (durationNanos == null || next - start < durationNanos);
+                if (more && next > now) {
+                    Thread.sleep((next - now) / 1_000_000, (int) ((next - now) % 1_000_000));
+                }
+            }
+        }
+        long[] sorted = Arrays.copyOf(walks, n);
+        Arrays.sort(sorted);
+        err.printf("%swatch: %d walks; walk µs p50 %d, p99 %d, max %d%s%n", tty ? "\n" : "", n,
+                pct(sorted, 50) / 1000, pct(sorted, 99) / 1000, n == 0 ? 0 : sorted[n - 1] / 1000, pause ? " (guest paused during each walk)" : "");
+        err.flush();
+        return 0;
+    }
+
+    /** Nearest-rank percentile of a sorted array (0 when empty). */
+    static long pct(long[] sorted, int p) {
+        if (sorted.length == 0) {
+            return 0;
+        }
+        int i = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
+        return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
+    }
+
+    /** Durations as people write them: 1s, 100ms, 2m, 1.5s, 500us; a bare number is seconds. */
+    static final class DurationConverter implements ITypeConverter<Long> {
+        @Override
+        public Long convert(String v) {
+            String s = v.strip().toLowerCase(Locale.ROOT);
+            String[][] units = {{"ms", "1000000"}, {"us", "1000"}, {"µs", "1000"}, {"ns", "1"}, {"s", "1000000000"},
+                {"m", "60000000000"}, {"h", "3600000000000"}};
+            long scale = 1_000_000_000L;
+            for (String[] u : units) {
+                if (s.endsWith(u[0])) {
+                    s = s.substring(0, s.length() - u[0].length());
+                    scale = Long.parseLong(u[1]);
+                    break;
+                }
+            }
+            try {
+                double d = Double.parseDouble(s);
+                if (!(d >= 0) || d * scale > Long.MAX_VALUE / 2.0) {
+                    throw new IllegalArgumentException();
+                }
+                return Math.round(d * scale);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException("not a duration: '" + v + "' (e.g. 1s, 100ms, 2m)");
+            }
+        }
+    }
+}

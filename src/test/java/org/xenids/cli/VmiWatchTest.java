@@ -1,0 +1,69 @@
+package org.xenids.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.xenids.testdata.EveSchema;
+
+/** {@code xenids vmi watch} on the recorded image with two processes hidden by DKOM. */
+class VmiWatchTest {
+
+    @Test
+    void hiddenProcessesAreAlertedOnceOverSeveralWalksAndNothingStartsInAStillImage(@TempDir Path dir) throws Exception {
+        Path eve = dir.resolve("eve.json");
+        Path stats = dir.resolve("stats.csv");
+        String[] r = MainTest.run("vmi", "watch", "--memory", VmiCommandTest.image("nokaslr-hidden.raw").toString(),
+                "--interval", "50ms", "--count", "3", "--eve", eve.toString(), "--stats", stats.toString());
+        assertEquals("0", r[0], r[2]);
+        List<String> out = r[1].lines().toList();
+        assertEquals(2, out.size(), r[1]);
+        assertTrue(out.get(0).contains("hidden  pid=257 ppid=1 comm=hide-list"), r[1]);
+        assertTrue(out.get(1).contains("hidden  pid=260 ppid=1 comm=hide-full"), r[1]);
+        assertTrue(r[2].contains("watch: 3 walks"), r[2]);
+
+        List<String> lines = Files.readAllLines(eve);
+        EveSchema.assertValid(lines);
+        List<String> comms = new ArrayList<>();
+        for (String l : lines) {
+            JsonNode a = new ObjectMapper().readTree(l).path("alert");
+            assertEquals(9100001, a.path("signature_id").asLong(), l);
+            comms.add(a.path("context").path("comm").asText());
+        }
+        assertEquals(List.of("hide-list", "hide-full"), comms);
+
+        List<String> csv = Files.readAllLines(stats);
+        assertEquals("seq,unix_ms,walk_us,scan,processes,tasks,hidden,reads,page_walks", csv.get(0));
+        assertEquals(4, csv.size());
+        String[] first = csv.get(1).split(",");
+        String[] second = csv.get(2).split(",");
+        assertEquals("1", first[3], "the first walk scans");
+        assertEquals("0", second[3], "later walks read only what the walks need");
+        assertEquals("214", second[5], "tasks on the list");
+        assertEquals("2", second[6], "hidden");
+        assertTrue(Long.parseLong(second[7]) < Long.parseLong(first[7]), "a walk without the scan reads less: " + csv);
+    }
+
+    @Test
+    void pauseWithoutQmpIsAUsageError() {
+        String[] r = MainTest.run("vmi", "watch", "--memory", "/nonexistent", "--pause");
+        assertEquals("2", r[0], r[2]);
+        assertTrue(r[2].contains("--pause needs --qmp"), r[2]);
+    }
+
+    @Test
+    void durationsAcceptUnits() {
+        VmiWatch.DurationConverter c = new VmiWatch.DurationConverter();
+        assertEquals(1_000_000_000L, c.convert("1s"));
+        assertEquals(100_000_000L, c.convert("100ms"));
+        assertEquals(90_000_000_000L, c.convert("1.5m"));
+        assertEquals(2_000_000_000L, c.convert("2"));
+    }
+}
