@@ -21,6 +21,7 @@ import picocli.CommandLine.Option;
             VmiCommand.class,
             XenCommand.class,
             EvalCommand.class,
+            BenchCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {
