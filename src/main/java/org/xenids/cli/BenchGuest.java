@@ -61,7 +61,7 @@ final class BenchGuest implements AutoCloseable {
                     facts.put(line.substring(0, eq), line.substring(eq + 1));
                 }
             }
-            for (String k : List.of("ram", "serial", "qmp")) {
+            for (String k : List.of("ram", "serial", "qmp", "pid")) {
                 if (!facts.containsKey(k)) {
                     throw new IllegalStateException("bench guest: start printed no " + k + "=");
                 }
@@ -76,6 +76,12 @@ final class BenchGuest implements AutoCloseable {
     Path ram() { return Path.of(facts.get("ram")); }
 
     Path qmp() { return Path.of(facts.get("qmp")); }
+
+    /** QEMU's CPU time so far (all its threads; with TCG, mostly the one vCPU thread). */
+    long qemuCpuNanos() {
+        return ProcessHandle.of(Long.parseLong(facts.get("pid"))).flatMap(h -> h.info().totalCpuDuration())
+                .orElseThrow(() -> new IllegalStateException("bench guest: QEMU (pid " + facts.get("pid") + ") is gone")).toNanos();
+    }
 
     private void tail() {
         byte[] buf = new byte[1 << 16];

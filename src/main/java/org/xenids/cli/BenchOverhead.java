@@ -30,7 +30,7 @@ final class BenchOverhead implements Callable<Integer> {
             new Mode("watch-10hz", 10, false), new Mode("watch-1hz-pause", 1, true));
 
     /** One mode in one round: guest units/s, monitor CPU % of one core, walk latencies (µs). */
-    record Sample(Mode mode, int round, double throughput, double monitorCpuPct, long[] walkUs) {}
+    record Sample(Mode mode, int round, double throughput, double monitorCpuPct, double guestCpuPct, long[] walkUs) {}
 
     @Option(names = "--duration", defaultValue = "30s", converter = VmiWatch.DurationConverter.class, paramLabel = "D",
             description = "Measured time per mode per round. Default: ${DEFAULT-VALUE}.")
@@ -54,6 +54,10 @@ final class BenchOverhead implements Callable<Integer> {
             description = "Wait after a monitor's first walk (JVM start-up and discovery excluded). Default: ${DEFAULT-VALUE}.")
     long settleNanos;
 
+    @Option(names = "--scan-every", defaultValue = "60s", converter = VmiWatch.DurationConverter.class, paramLabel = "D",
+            description = "The watch's physical-scan period (as 'vmi watch --scan-every'). Default: ${DEFAULT-VALUE}.")
+    long scanNanos;
+
     @Option(names = "--guest-script", paramLabel = "FILE", description = "scripts/vmi-guest (default: beside the jar's project).")
     Path guestScript;
 
@@ -76,8 +80,8 @@ final class BenchOverhead implements Callable<Integer> {
                 for (Mode m : MODES) {
                     Sample s = measure(g, m, r);
                     samples.add(s);
-                    err.printf("bench: round %d/%d %-16s %.3f units/s, monitor %.2f%% CPU, %d walks%n", r, rounds, m.name(),
-                            s.throughput(), s.monitorCpuPct(), s.walkUs().length);
+                    err.printf("bench: round %d/%d %-16s %.3f units/s, monitor %.2f%% CPU, QEMU %.1f%% CPU, %d walks%n", r, rounds,
+                            m.name(), s.throughput(), s.monitorCpuPct(), s.guestCpuPct(), s.walkUs().length);
                     err.flush();
                 }
             }
@@ -103,16 +107,18 @@ final class BenchOverhead implements Callable<Integer> {
             }
             Thread.sleep(settleNanos / 1_000_000);
             long cpu0 = cpuNanos(child);
+            long q0 = g.qemuCpuNanos();
             long t0 = System.nanoTime();
             Thread.sleep(durationNanos / 1_000_000);
             long t1 = System.nanoTime();
             long cpu1 = cpuNanos(child);
+            long q1 = g.qemuCpuNanos();
             double cpuPct = child == null ? 0 : (cpu1 - cpu0) * 100.0 / (t1 - t0);
             long[] walks = stats == null ? new long[0] : walksIn(stats, t0, t1);
-            return new Sample(m, round, g.throughput(t0, t1), cpuPct, walks);
+            return new Sample(m, round, g.throughput(t0, t1), cpuPct, (q1 - q0) * 100.0 / (t1 - t0), walks);
         } finally {
             if (child != null) {
-                child.destroy(); // SIGTERM: the JVM exits and, with --pause, never leaves the guest stopped mid-walk
+                child.destroy(); // SIGTERM: the watch finishes its walk (with --pause: resumes the guest) and exits
                 if (!child.waitFor(30, TimeUnit.SECONDS)) {
                     child.destroyForcibly();
                 }
@@ -128,7 +134,7 @@ final class BenchOverhead implements Callable<Integer> {
         List<String> cmd = new ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED",
                 "-cp", System.getProperty("java.class.path"), Main.class.getName(), "vmi", "watch", "--live",
                 "--memory", g.ram().toString(), "--interval", Math.round(1000 / m.rateHz()) + "ms",
-                "--stats", stats.toString()));
+                "--stats", stats.toString(), "--scan-every", scanNanos / 1_000_000 + "ms"));
         if (m.pause()) {
             cmd.addAll(List.of("--qmp", g.qmp().toString(), "--pause"));
         }

@@ -64,10 +64,10 @@ final class OverheadReport {
     }
 
     static void writeRounds(Path file, List<BenchOverhead.Sample> samples) throws IOException {
-        StringBuilder b = new StringBuilder("round,mode,guest_throughput,monitor_cpu_pct,walks\n");
+        StringBuilder b = new StringBuilder("round,mode,guest_throughput,monitor_cpu_pct,qemu_cpu_pct,walks\n");
         for (BenchOverhead.Sample s : samples) {
-            b.append(String.format(Locale.ROOT, "%d,%s,%.4f,%.3f,%d%n", s.round(), s.mode().name(), s.throughput(),
-                    s.monitorCpuPct(), s.walkUs().length));
+            b.append(String.format(Locale.ROOT, "%d,%s,%.4f,%.3f,%.2f,%d%n", s.round(), s.mode().name(), s.throughput(),
+                    s.monitorCpuPct(), s.guestCpuPct(), s.walkUs().length));
         }
         Files.writeString(file, b);
     }
@@ -92,6 +92,10 @@ final class OverheadReport {
         b.append(String.format(Locale.ROOT,
                 "noise: no-introspection rounds spread IQR %.2f%% of the median, min..max %.2f%% (%d rounds); losses smaller than that are not resolved%n",
                 base.throughputIqr() / base.throughputMedian() * 100, (max - min) / base.throughputMedian() * 100, t.length));
+        double[] q = samples.stream().mapToDouble(BenchOverhead.Sample::guestCpuPct).toArray();
+        b.append(String.format(Locale.ROOT,
+                "contention: QEMU (one vCPU, one host core at most when unpaused) got %.1f%% of a core median, %.1f..%.1f%% over all windows%n",
+                median(q), Arrays.stream(q).min().orElse(Double.NaN), Arrays.stream(q).max().orElse(Double.NaN)));
         return b.toString();
     }
 
@@ -122,11 +126,14 @@ final class OverheadReport {
         b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"24\" font-size=\"16\" font-weight=\"bold\">Guest throughput loss under introspection (%d round(s) × %d s per mode)</text>%n",
                 left - 60, rounds, durationNanos / 1_000_000_000L));
         b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"44\" fill=\"#555\">bars: median loss vs. no introspection (below 0: faster, i.e. noise); dots: single rounds</text>%n", left - 60));
-        for (int i = 0; i <= 4; i++) {
-            double v = lo + span * i / 4;
+        double raw = span / 5;
+        double mag = Math.pow(10, Math.floor(Math.log10(raw)));
+        double step = raw / mag < 2 ? 2 * mag : raw / mag < 5 ? 5 * mag : 10 * mag;
+        for (double v = Math.ceil(lo / step) * step; v <= hi + 1e-9; v += step) {
             double y = top + plotH - (v - lo) / span * plotH;
             b.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>%n", left, left + plotW, y, y));
-            b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.1f %%</text>%n", left - 6, y + 4, v));
+            b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s %%</text>%n", left - 6, y + 4,
+                    String.format(Locale.ROOT, step < 1 ? "%.1f" : "%.0f", Math.abs(v) < step / 2 ? 0.0 : v)));
         }
         double zeroY = top + plotH - (0 - lo) / span * plotH;
         b.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>%n", left, left + plotW, zeroY, zeroY));

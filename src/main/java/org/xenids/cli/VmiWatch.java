@@ -7,6 +7,9 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.xenids.alert.EveEvent;
 import org.xenids.alert.EveWriter;
 import org.xenids.vmi.linux.Task;
@@ -75,6 +78,18 @@ final class VmiWatch implements Callable<Integer> {
         int n = 0;
         long start = System.nanoTime();
         long next = start;
+        // SIGTERM/Ctrl-C: finish the walk in progress (with --pause: resume the guest), then stop.
+        AtomicBoolean stopping = new AtomicBoolean();
+        CountDownLatch done = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            stopping.set(true);
+            try {
+                done.await(15, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "watch-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
         try (ProcessWatch w = ProcessWatch.open(o.guest(), o.kernel().kernel(), source.memory.getFileName().toString(),
                 scanNanos, pause ? qmp : null);
              EveWriter eveOut = eve == null ? null : EveWriter.open(eve);
@@ -83,7 +98,8 @@ final class VmiWatch implements Callable<Integer> {
                 st.write("seq,unix_ms,walk_us,scan,processes,tasks,hidden,reads,page_walks\n");
                 st.flush();
             }
-            while ((count == null || n < count) && (durationNanos == null || System.nanoTime() - start < durationNanos)) {
+            while (!stopping.get() && (count == null || n < count)
+                    && (durationNanos == null || System.nanoTime() - start < durationNanos)) {
                 long nowWall = System.currentTimeMillis() * 1_000_000L;
                 ProcessWatch.Tick t = w.tick(nowWall);
                 if (n == walks.length) {
@@ -118,10 +134,16 @@ final class VmiWatch implements Callable<Integer> {
                     next = now; // late (a slow walk): no burst of catch-up walks
                 }
                 boolean more = (count == null || n < count) && (durationNanos == null || next - start < durationNanos);
-                if (more && next > now) {
-                    Thread.sleep((next - now) / 1_000_000, (int) ((next - now) % 1_000_000));
+                while (more && !stopping.get() && (now = System.nanoTime()) < next) {
+                    long ns = Math.min(next - now, 100_000_000L);
+                    Thread.sleep(ns / 1_000_000, (int) (ns % 1_000_000));
                 }
             }
+        } finally {
+            done.countDown();
+        }
+        if (!stopping.get()) {
+            Runtime.getRuntime().removeShutdownHook(hook);
         }
         long[] sorted = Arrays.copyOf(walks, n);
         Arrays.sort(sorted);
