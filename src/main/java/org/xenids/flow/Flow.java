@@ -19,6 +19,7 @@ public final class Flow {
     // hash chain and LRU list links (indexes into the table's flow array)
     int next = -1, lruPrev = -1, lruNext = -1, lruList = -1;
     boolean live;
+    long queuedNs;
 
     long id;
     int ipVersion, proto, vlanOuter, vlanInner;

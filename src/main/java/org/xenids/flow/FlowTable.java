@@ -107,6 +107,11 @@ public final class FlowTable {
                 break;
             }
         }
+        if (f != null && now - f.lastNs > timeouts[f.lruList]) { // idle past its timeout, not yet expired
+            timedOut++;
+            end(f, "timeout");
+            f = null;
+        }
         int flags = p.tcpFlags();
         boolean tcp = proto == 6;
         if (f != null && tcp && (flags & (Packet.TCP_SYN | Packet.TCP_ACK)) == Packet.TCP_SYN && startsNew(f, toServer, p.seq())) {
@@ -207,7 +212,8 @@ public final class FlowTable {
     }
 
     private void evictOne() {
-        // The least recently active flow, preferring closed, then new (half-open) flows.
+        // The longest-queued flow (about the least recently active), preferring closed, then new
+        // (half-open) flows.
         int[] order = {CLOSED, NEW, ESTABLISHED};
         int victim = -1;
         for (int c : order) {
@@ -217,14 +223,25 @@ public final class FlowTable {
         end(flows[victim], "forced");
     }
 
-    /** Ends every flow idle past its timeout at time {@code nowNanos} (also done on each packet). */
+    /**
+     * Ends every flow idle past its timeout at time {@code nowNanos} (also done on each packet).
+     * The lists are kept in the order flows were queued, not re-sorted on every packet: a flow at
+     * the head that was active since is moved to the tail instead of ended, so a packet costs no
+     * list writes and each flow is re-queued at most once per timeout.
+     */
     public void expire(long nowNanos) {
         for (int c = 0; c < 3; c++) {
             long t = timeouts[c];
             int i;
-            while ((i = lruHead[c]) >= 0 && nowNanos - flows[i].lastNs > t) {
-                timedOut++;
-                end(flows[i], "timeout");
+            while ((i = lruHead[c]) >= 0 && nowNanos - flows[i].queuedNs > t) {
+                Flow f = flows[i];
+                if (nowNanos - f.lastNs > t) {
+                    timedOut++;
+                    end(f, "timeout");
+                } else {
+                    unlinkLru(f);
+                    append(f, c, f.lastNs);
+                }
             }
         }
     }
@@ -271,10 +288,16 @@ public final class FlowTable {
         throw new IllegalStateException("flow " + f.id + " missing from its hash chain");
     }
 
+    /** Queues the flow on list {@code c} when it changed class (new, established, closed). */
     private void touch(Flow f, int c) {
-        if (f.lruList == c && lruTail[c] == f.index) return;
+        if (f.lruList == c) return;
         if (f.lruList >= 0) unlinkLru(f);
+        append(f, c, f.lastNs);
+    }
+
+    private void append(Flow f, int c, long queuedNs) {
         f.lruList = c;
+        f.queuedNs = queuedNs;
         f.lruPrev = lruTail[c];
         f.lruNext = -1;
         if (lruTail[c] >= 0) flows[lruTail[c]].lruNext = f.index; else lruHead[c] = f.index;
