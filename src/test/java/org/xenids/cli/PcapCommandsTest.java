@@ -14,6 +14,8 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.xenids.pcap.CaptureReader;
+import org.xenids.pcap.CaptureWriter;
+import org.xenids.testdata.PacketBuilder;
 import org.xenids.testdata.EveSchema;
 import org.xenids.testdata.SharedData;
 import org.xenids.testdata.Tshark;
@@ -93,5 +95,34 @@ class PcapCommandsTest {
         assertTrue(s.get("flows").get("total").asLong() > 0);
         assertEquals(1, r[2].strip().lines().count(), r[2]);
         assertTrue(r[2].startsWith("xenids: broken.pcap: offset "), r[2]);
+    }
+
+    @Test
+    void malformedFramesAreCountedAsNamedDecoderEvents(@TempDir Path tmp) throws Exception {
+        Path cap = tmp.resolve("hostile.pcapng");
+        byte[] good = PacketBuilder.tcpFrame("203.0.113.9", 4000, "10.0.0.11", 80, 1, 0, PacketBuilder.SYN, new byte[0]);
+        byte[] seg = PacketBuilder.udp(7, 9, new byte[24]);
+        byte[] frag1 = PacketBuilder.ethernet(0x0800, PacketBuilder.ipv4(17, "203.0.113.9", "10.0.0.15", 5, 0, true,
+                new byte[0], Arrays.copyOfRange(seg, 0, 16)));
+        byte[] frag2 = PacketBuilder.ethernet(0x0800, PacketBuilder.ipv4(17, "203.0.113.9", "10.0.0.15", 5, 8, false,
+                new byte[0], new byte[24]));
+        try (CaptureWriter w = CaptureWriter.pcapng(cap)) {
+            int eth = w.addInterface(1, "eth0", null);
+            w.write(eth, 1_000, good, 0, good.length);
+            w.write(eth, 2_000, good, 0, good.length - 3);           // IPv4 total length past the frame
+            w.write(eth, 3_000, frag1, 0, frag1.length);
+            w.write(eth, 4_000, frag2, 0, frag2.length);             // overlaps the first fragment
+        }
+        String[] r = MainTest.run("pcap", "stats", "--json", cap.toString());
+        assertEquals("0", r[0], r[2]);
+        JsonNode s = JSON.readTree(r[1]);
+        assertEquals(4, s.get("packets").asLong());
+        assertEquals(1, s.path("decoder_events").path("ipv4.trunc_pkt").asLong());
+        assertEquals(1, s.path("decoder_events").path("ipv4.frag_overlap").asLong());
+        assertEquals(1, s.get("reassembled_datagrams").asLong());
+        assertEquals(1, s.path("protocols").path("ipv4/fragment").asLong());
+        assertEquals(1, s.path("protocols").path("malformed_ip").asLong());
+        assertEquals(2, s.path("flows").path("packets_without_flow").asLong(), "the truncated frame and the waiting fragment");
+        assertEquals(2, s.path("flows").path("total").asLong());
     }
 }
