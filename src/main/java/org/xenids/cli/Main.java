@@ -18,6 +18,7 @@ import picocli.CommandLine.Option;
             "event-channel operations, and guest kernels read by virtual-machine introspection."},
         subcommands = {
             PcapCommand.class,
+            XenCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {
