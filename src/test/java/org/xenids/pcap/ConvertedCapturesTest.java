@@ -103,6 +103,30 @@ class ConvertedCapturesTest {
         }
     }
 
+    @Test
+    void mergecapInterfacesKeepTheirRecordsAndTimeOrder() throws Exception {
+        Tools.assumeInstalled("mergecap");
+        Path a = SharedData.plain("traffic/dev/test/scenarios/attack_shellcode_tcp.pcap.xz");
+        Path b = SharedData.plain("traffic/dev/test/scenarios/attack_http_exploits.pcap.xz");
+        Path merged = dir.resolve("merged.pcapng");
+        Tools.run("mergecap", "-I", "none", "-F", "pcapng", "-w", merged.toString(), a.toString(), b.toString());
+        List<Frames.Frame> fromA = read(a);
+        List<Frames.Frame> fromB = read(b);
+        List<Frames.Frame> all = read(merged);
+        assertEquals(fromA.size() + fromB.size(), all.size());
+        assertEquals(fromA, all.stream().filter(f -> f.iface() == 0)
+                .map(f -> new Frames.Frame(f.linkType(), 0, f.ts(), f.origLen(), f.bytes())).toList());
+        assertEquals(fromB, all.stream().filter(f -> f.iface() == 1)
+                .map(f -> new Frames.Frame(f.linkType(), 0, f.ts(), f.origLen(), f.bytes())).toList());
+        for (int i = 1; i < all.size(); i++) {
+            assertTrue(all.get(i - 1).ts() <= all.get(i).ts(), "merged in time order at " + i);
+        }
+        if (Tools.installed("tshark")) {
+            List<String> ids = Tools.run("tshark", "-n", "-r", merged.toString(), "-T", "fields", "-e", "frame.interface_id");
+            assertEquals(all.stream().map(f -> String.valueOf(f.iface())).toList(), ids);
+        }
+    }
+
     /** Rewrites a little-endian pcap as big-endian (header and every record header). */
     static byte[] swapPcap(byte[] le) {
         ByteBuffer in = ByteBuffer.wrap(le).order(ByteOrder.LITTLE_ENDIAN);
