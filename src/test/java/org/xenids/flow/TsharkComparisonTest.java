@@ -39,16 +39,24 @@ class TsharkComparisonTest {
             throws Exception {
         Tshark.assumeInstalled();
         Path plain = SharedData.plain(capture);
-        List<String> ts = Tshark.fields(plain, "frame.number", "tcp.stream", "udp.stream", "communityid");
+        List<String> ts = Tshark.fields(plain, "frame.number", "tcp.stream", "udp.stream", "communityid", "tcp.len",
+                "tcp.analysis.retransmission", "tcp.analysis.fast_retransmission", "tcp.analysis.spurious_retransmission");
 
         Map<Long, String> cidOfFlow = new HashMap<>();
+        long[] payload = {0, 0};
         StreamListener l = new StreamListener() {
+            @Override
+            public void payload(Flow f, boolean toServer, byte[] buf, int off, int len, long streamOffset) {
+                payload[0] += len;
+            }
+
             @Override
             public void flowEnd(Flow f) {
                 cidOfFlow.put(f.id(), f.communityId());
+                if (f.protocol() == 6) payload[1] += f.payloadBytes(true) + f.payloadBytes(false);
             }
         };
-        Pipeline pipe = new Pipeline(FlowConfig.defaults().withSplit(split), l);
+        Pipeline pipe = new Pipeline(FlowConfig.defaults().withSplit(split).withDepth(-1), l);
         long[] flowOfFrame = new long[ts.size() + 1];
         long tcpFlows = 0, udpFlows = 0;
         Set<Long> seen = new HashSet<>();
@@ -72,8 +80,13 @@ class TsharkComparisonTest {
         Map<String, Long> flowOfStream = new HashMap<>();
         Map<Long, String> streamOfFlow = new HashMap<>();
         Set<String> tcpStreams = new HashSet<>(), udpStreams = new HashSet<>();
+        long tcpPayload = 0, tcpRetransmitted = 0;
         for (String line : ts) {
             String[] c = line.split("\\|", -1);
+            if (!c[4].isEmpty()) {
+                boolean retrans = !c[5].isEmpty() || !c[6].isEmpty() || !c[7].isEmpty();
+                if (retrans) tcpRetransmitted += Long.parseLong(c[4]); else tcpPayload += Long.parseLong(c[4]);
+            }
             int frame = Integer.parseInt(c[0]);
             String stream = !c[1].isEmpty() ? "tcp" + c[1] : !c[2].isEmpty() ? "udp" + c[2] : null;
             long flow = flowOfFrame[frame];
@@ -98,5 +111,14 @@ class TsharkComparisonTest {
         long csvRows = Files.lines(SharedData.file(labels)).skip(1).filter(s -> !s.isBlank()).count();
         assertEquals(csvRows, tcpFlows + udpFlows, "flows vs rows of the label CSV");
         assertTrue(tcpFlows > 1000);
+        // Reassembly: every TCP payload byte tshark does not call a retransmission is delivered once,
+        // in order, with no gap; what tshark calls retransmitted is what the streams dropped as such.
+        FlowTable t = pipe.table();
+        assertEquals(0, t.gaps(), "gaps");
+        assertEquals(0, t.overlapDifferentBytes(), "overlapping bytes that differ");
+        assertEquals(tcpRetransmitted, t.retransmittedBytes(), "retransmitted bytes vs tshark's tcp.analysis");
+        assertEquals(tcpPayload, payload[1], "TCP payload bytes delivered (flow counters) vs tshark");
+        long udpPayloadDelivered = payload[0] - payload[1];
+        assertTrue(udpPayloadDelivered > 0, "UDP payloads are delivered too");
     }
 }
