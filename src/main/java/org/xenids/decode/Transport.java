@@ -44,8 +44,9 @@ final class Transport {
                 q.icmpType = u8(b, pos);
                 q.icmpCode = u8(b, pos + 1);
                 int t = q.icmpType;
-                if ((t == 3 || t == 4 || t == 5 || t == 11 || t == 12) && avail < 8 + 20) {
-                    event(DecodeEvent.ICMPV4_IPV4_TRUNC_PKT);
+                if (t == 3 || t == 4 || t == 5 || t == 11 || t == 12) {
+                    if (avail < 8 + 20) event(DecodeEvent.ICMPV4_IPV4_TRUNC_PKT);
+                    else quoted4(b, pos + 8, end);
                 }
                 setL4(pos, avail, pos + Math.min(8, avail), Math.max(0, avail - 8));
             }
@@ -53,6 +54,7 @@ final class Transport {
                 if (avail < 8) { event(DecodeEvent.ICMPV6_PKT_TOO_SMALL); if (avail < 4) return; }
                 q.icmpType = u8(b, pos);
                 q.icmpCode = u8(b, pos + 1);
+                if (q.icmpType >= 1 && q.icmpType <= 4 && avail >= 8 + 40 + 4) quoted6(b, pos + 8, end);
                 setL4(pos, avail, pos + Math.min(8, avail), Math.max(0, avail - 8));
             }
             default -> setL4(pos, avail, pos, avail);
@@ -118,5 +120,39 @@ final class Transport {
             }
             pos += l;
         }
+    }
+
+    /**
+     * The TCP/UDP tuple of the IPv4 packet an ICMP error quotes (its header and first 8 bytes),
+     * so the flow stage can count the error in the flow it is about.
+     */
+    private void quoted4(byte[] b, int pos, int end) {
+        int v = u8(b, pos);
+        int hlen = (v & 0x0F) << 2;
+        if ((v >>> 4) != 4 || hlen < 20 || end - pos < hlen + 4) return;
+        int proto = u8(b, pos + 9);
+        if (proto != 6 && proto != 17) return;
+        quote(proto, 0, Addresses.V4_MAPPED_PREFIX | (i32(b, pos + 12) & 0xFFFFFFFFL),
+                0, Addresses.V4_MAPPED_PREFIX | (i32(b, pos + 16) & 0xFFFFFFFFL), b, pos + hlen);
+    }
+
+    /** The same for ICMPv6 errors quoting an IPv6 packet whose next header is TCP or UDP. */
+    private void quoted6(byte[] b, int pos, int end) {
+        if ((u8(b, pos) >>> 4) != 6) return;
+        int proto = u8(b, pos + 6);
+        if (proto != 6 && proto != 17) return;
+        quote(proto, Bytes.i64(b, pos + 8), Bytes.i64(b, pos + 16), Bytes.i64(b, pos + 24), Bytes.i64(b, pos + 32),
+                b, pos + 40);
+    }
+
+    private void quote(int proto, long sHi, long sLo, long dHi, long dLo, byte[] b, int l4) {
+        Packet q = p;
+        q.quotedProto = proto;
+        q.quotedSrcHi = sHi;
+        q.quotedSrcLo = sLo;
+        q.quotedDstHi = dHi;
+        q.quotedDstLo = dLo;
+        q.quotedSrcPort = u16(b, l4);
+        q.quotedDstPort = u16(b, l4 + 2);
     }
 }

@@ -237,4 +237,26 @@ class FlowTableTest {
         assertFalse(g.clientAddress().equals(f.clientAddress()));
         assertTrue(g.id() == 1);
     }
+
+    @Test
+    void anIcmpErrorCountsInTheFlowOfThePacketItQuotes() {
+        Pipeline p = pipeline(FlowConfig.defaults());
+        byte[] q = udpFrame(C, 33333, SV, 53, bytes(1, 2, 3));
+        p.frame(q, 0, q.length, 1, Decoder.LINKTYPE_ETHERNET);
+        byte[] quoted = java.util.Arrays.copyOfRange(q, 14, 14 + 28);
+        byte[] err = ethernet(0x0800, ipv4(ICMP, SV, C, icmp(3, 3, quoted)));
+        p.frame(err, 0, err.length, 2, Decoder.LINKTYPE_ETHERNET);
+        Flow f = p.lastFlow();
+        assertEquals(17, f.protocol());
+        assertEquals(1, f.packetsToServer());
+        assertEquals(1, f.packetsToClient(), "the error went back to the client");
+        assertEquals(1, p.table().icmpErrorsFolded());
+        assertEquals(1, p.table().flowsCreated());
+        byte[] stray = ethernet(0x0800, ipv4(ICMP, SV, "198.51.100.1", icmp(3, 3, quoted)));
+        byte[] other = udpFrame("198.51.100.1", 1, SV, 2, bytes());
+        p.frame(other, 0, other.length, 3, Decoder.LINKTYPE_ETHERNET);
+        p.frame(stray, 0, stray.length, 3, Decoder.LINKTYPE_ETHERNET);
+        assertEquals(1, p.table().icmpErrorsFolded(), "an error sent to another host than the quoted sender is a flow of its own");
+        assertEquals(1, p.lastFlow().protocol());
+    }
 }

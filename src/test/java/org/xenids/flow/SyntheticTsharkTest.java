@@ -48,6 +48,12 @@ class SyntheticTsharkTest {
         frames.add(new Frame(2, concat(bytes(0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 4, 6, 0, 0x16, 0x3e, 0, 0, 2, 0, 0),
                 ipv4(TCP, "192.0.2.2", "192.0.2.1", tcp(22, 1111, 9, 6, SYN | ACK, bytes())))));
         frames.add(new Frame(3, ipv6(UDP, "2001:db8::1", "2001:db8::2", udp(5000, 6000, bytes(1)))));
+        // An ICMP port unreachable about a UDP packet: Wireshark puts it in that packet's
+        // udp.stream (its communityid is the ICMP one of the frame), and so does the flow table.
+        byte[] udp4 = ipv4(UDP, "10.0.0.7", "10.0.0.15", udp(40000, 123, bytes(1, 2, 3, 4)));
+        frames.add(new Frame(0, ethernet(0x0800, udp4)));
+        int folded = frames.size() + 1;
+        frames.add(new Frame(0, ethernet(0x0800, ipv4(ICMP, "10.0.0.15", "10.0.0.7", concat(bytes(3, 3, 0, 0, 0, 0, 0, 0), java.util.Arrays.copyOf(udp4, 28))))));
 
         Path cap = tmp.resolve("mixed.pcapng");
         try (CaptureWriter w = CaptureWriter.pcapng(cap)) {
@@ -82,12 +88,18 @@ class SyntheticTsharkTest {
         for (int i = 0; i < ts.size(); i++) {
             String[] c = ts.get(i).split("\\|", -1);
             long flow = flowOf.get(i);
-            assertEquals(c[3], cid.get(flow), "frame " + (i + 1) + ": Community ID");
+            if (i + 1 != folded) assertEquals(c[3], cid.get(flow), "frame " + (i + 1) + ": Community ID");
             String stream = !c[1].isEmpty() ? "tcp" + c[1] : !c[2].isEmpty() ? "udp" + c[2] : null;
             if (stream != null) {
                 assertEquals(flowOfStream.computeIfAbsent(stream, k -> flow), flow, "frame " + (i + 1) + ": " + stream);
             }
         }
-        assertEquals(6, pipe.table().flowsCreated(), "tcp6, udp4 in vlan 42, icmp echo, icmpv6 echo, tcp4 over SLL/SLL2, udp6 raw");
+        assertEquals(7, pipe.table().flowsCreated(), "tcp6, udp4 in vlan 42, icmp echo, icmpv6 echo, tcp4 over SLL/SLL2, udp6 raw, udp4");
+        assertEquals(1, pipe.table().icmpErrorsFolded());
+        assertEquals(c(ts.get(folded - 1), 2), c(ts.get(folded - 2), 2), "tshark too puts the error in the UDP stream");
+    }
+
+    private static String c(String line, int col) {
+        return line.split("\\|", -1)[col];
     }
 }
