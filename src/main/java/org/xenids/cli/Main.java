@@ -19,6 +19,7 @@ import picocli.CommandLine.Option;
         subcommands = {
             PcapCommand.class,
             XenCommand.class,
+            EvalCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {
