@@ -125,6 +125,11 @@ public final class LiveGuest implements AutoCloseable {
     private final Path runDir;
     private final Map<String, String> facts;
     private final long qemuPid;
+    /**
+     * How long one guest command may take. Under software emulation on a loaded 2-core machine a
+     * shell line over /proc/kallsyms has taken more than a minute; the boot timeout bounds it.
+     */
+    private final long commandTimeoutSeconds;
     private final Thread cleanup;
     private volatile boolean closed;
     private volatile boolean isShared;
@@ -151,6 +156,7 @@ public final class LiveGuest implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("live guest: cannot create a run directory in /tmp", e);
         }
+        commandTimeoutSeconds = Math.max(60, o.timeoutSeconds);
         List<String> cmd = new ArrayList<>(List.of("bash", script().toString(), "start", name,
                 "--mem", o.mem, "--workers", Integer.toString(o.workers), "--named", o.named,
                 "--ps-every", Integer.toString(o.psEvery), o.kaslr ? "--kaslr" : "--nokaslr",
@@ -254,7 +260,7 @@ public final class LiveGuest implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("live guest " + name + ": cannot write command to " + facts.get("cmd"), e);
         }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(commandTimeoutSeconds);
         while (System.nanoTime() < deadline) {
             String log = serial();
             int at = log.indexOf("==XENIDS-ACK " + tok + " ");
@@ -271,7 +277,7 @@ public final class LiveGuest implements AutoCloseable {
             sleep(100);
         }
         throw new IllegalStateException("live guest " + name + ": no answer to '" + verb + " " + arg
-                + "' after 60 s; last serial lines: " + tail());
+                + "' after " + commandTimeoutSeconds + " s; last serial lines: " + tail());
     }
 
     /** QMP {@code stop}: the guest's CPU halts, its RAM file stays readable and unchanging. */
