@@ -134,7 +134,8 @@ public final class LiveGuest implements AutoCloseable {
     private volatile boolean closed;
     private volatile boolean isShared;
 
-    private LiveGuest(String name, Path runDir, Map<String, String> facts) {
+    private LiveGuest(String name, Path runDir, Map<String, String> facts, int timeoutSeconds) {
+        this.commandTimeoutSeconds = Math.max(60, timeoutSeconds);
         this.name = name;
         this.runDir = runDir;
         this.facts = facts;
@@ -156,7 +157,6 @@ public final class LiveGuest implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("live guest: cannot create a run directory in /tmp", e);
         }
-        commandTimeoutSeconds = Math.max(60, o.timeoutSeconds);
         List<String> cmd = new ArrayList<>(List.of("bash", script().toString(), "start", name,
                 "--mem", o.mem, "--workers", Integer.toString(o.workers), "--named", o.named,
                 "--ps-every", Integer.toString(o.psEvery), o.kaslr ? "--kaslr" : "--nokaslr",
@@ -188,7 +188,7 @@ public final class LiveGuest implements AutoCloseable {
             GuestScript.abandon(name, runDir);
             throw new IllegalStateException("live guest " + name + ": start printed no pid/ram: " + r.out());
         }
-        return new LiveGuest(name, runDir, facts);
+        return new LiveGuest(name, runDir, facts, o.timeoutSeconds);
     }
 
     public String name() { return name; }
