@@ -1,0 +1,46 @@
+package org.xenids.alert;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One EVE JSON record. Only the fields of Suricata's schema appear at the top level; xenids'
+ * own detail (domain, VM image, vif, model key, process…) goes in {@code alert.context} so that
+ * existing EVE tooling keeps working.
+ */
+public sealed interface EveEvent {
+
+    /** Event time, nanoseconds since the epoch. */
+    long timestampNanos();
+
+    /** A flow record: one per flow when it ends (or is evicted, or the input ends). */
+    record Flow(long timestampNanos, long flowId, Endpoints endpoints, String communityId,
+                long pktsToServer, long pktsToClient, long bytesToServer, long bytesToClient,
+                long startNanos, long endNanos, String state, String reason, boolean alerted,
+                List<Integer> vlan, String inIface) implements EveEvent {
+        public Flow {
+            vlan = vlan == null ? List.of() : List.copyOf(vlan);
+        }
+    }
+
+    /**
+     * An alert. {@code endpoints}, {@code flowId} (0 = none) and {@code communityId} are absent for
+     * host alerts (a hidden process has no 5-tuple).
+     */
+    record Alert(long timestampNanos, long flowId, Endpoints endpoints, String communityId,
+                 Signature signature, Map<String, Object> context, String inIface) implements EveEvent {
+        public Alert {
+            // Insertion order is kept: it is the order a person reads the detail in.
+            context = context == null ? Map.of()
+                    : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(context));
+        }
+    }
+
+    /**
+     * Something malformed or hostile that is not an attack signature: a decoder event, a bad
+     * ring entry. {@code type} is the layer family ("decode", "stream", "xen.ring"), {@code event}
+     * the named malformation; {@code inIface} names where it was seen (e.g. "dom3/vif0/tx").
+     */
+    record Anomaly(long timestampNanos, long flowId, Endpoints endpoints, String type, String event,
+                   String layer, int code, String inIface) implements EveEvent {}
+}

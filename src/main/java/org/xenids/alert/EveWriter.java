@@ -1,0 +1,189 @@
+package org.xenids.alert;
+
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+
+/**
+ * Writes EVE JSON: one object per line, Suricata's field names, valid against Suricata's own
+ * schema. Streams straight to the output through Jackson's generator (no tree per event), and
+ * counts what it wrote per event type. Thread-safe: network and host pipelines share one log.
+ */
+public final class EveWriter implements AutoCloseable {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    /** Suricata's format: microseconds and an offset without a colon, e.g. +0000. */
+    private static final DateTimeFormatter TS =
+            DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSSSSZ").withZone(ZoneOffset.UTC);
+
+    private final OutputStream out;
+    private final JsonGenerator gen;
+    private long flows;
+    private long alerts;
+    private long anomalies;
+
+    private EveWriter(OutputStream out) throws IOException {
+        this.out = out;
+        this.gen = MAPPER.getFactory().createGenerator(out, JsonEncoding.UTF8);
+        this.gen.setRootValueSeparator(null);
+    }
+
+    /** Writes to {@code file}, replacing it. */
+    public static EveWriter open(Path file) throws IOException {
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        return new EveWriter(new BufferedOutputStream(Files.newOutputStream(file), 1 << 16));
+    }
+
+    /** Writes to a stream the caller owns (closed with this writer). */
+    public static EveWriter of(OutputStream out) {
+        try {
+            return new EveWriter(out);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Formats a time as EVE does: {@code 2026-11-21T21:30:20.123456+0000}. */
+    public static String timestamp(long epochNanos) {
+        return TS.format(Instant.ofEpochSecond(Math.floorDiv(epochNanos, 1_000_000_000L),
+                Math.floorMod(epochNanos, 1_000_000_000L)));
+    }
+
+    public synchronized void write(EveEvent event) {
+        try {
+            switch (event) {
+                case EveEvent.Flow f -> writeFlow(f);
+                case EveEvent.Alert a -> writeAlert(a);
+                case EveEvent.Anomaly a -> writeAnomaly(a);
+            }
+            gen.flush();
+            out.write('\n');
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write EVE record: " + e.getMessage(), e);
+        }
+    }
+
+    public synchronized long flowsWritten() { return flows; }
+
+    public synchronized long alertsWritten() { return alerts; }
+
+    public synchronized long anomaliesWritten() { return anomalies; }
+
+    private void header(long ts, long flowId, String inIface, String type) throws IOException {
+        gen.writeStartObject();
+        gen.writeStringField("timestamp", timestamp(ts));
+        if (flowId != 0) {
+            gen.writeNumberField("flow_id", flowId);
+        }
+        if (inIface != null) {
+            gen.writeStringField("in_iface", inIface);
+        }
+        gen.writeStringField("event_type", type);
+    }
+
+    private void endpoints(Endpoints e) throws IOException {
+        if (e == null) {
+            return;
+        }
+        gen.writeStringField("src_ip", e.srcIp());
+        if (e.srcPort() >= 0) {
+            gen.writeNumberField("src_port", e.srcPort());
+        }
+        gen.writeStringField("dest_ip", e.destIp());
+        if (e.destPort() >= 0) {
+            gen.writeNumberField("dest_port", e.destPort());
+        }
+        gen.writeStringField("proto", e.proto());
+    }
+
+    private void writeFlow(EveEvent.Flow f) throws IOException {
+        header(f.timestampNanos(), f.flowId(), f.inIface(), "flow");
+        if (!f.vlan().isEmpty()) {
+            gen.writeArrayFieldStart("vlan");
+            for (int v : f.vlan()) {
+                gen.writeNumber(v);
+            }
+            gen.writeEndArray();
+        }
+        endpoints(f.endpoints());
+        if (f.communityId() != null) {
+            gen.writeStringField("community_id", f.communityId());
+        }
+        gen.writeObjectFieldStart("flow");
+        gen.writeNumberField("pkts_toserver", f.pktsToServer());
+        gen.writeNumberField("pkts_toclient", f.pktsToClient());
+        gen.writeNumberField("bytes_toserver", f.bytesToServer());
+        gen.writeNumberField("bytes_toclient", f.bytesToClient());
+        gen.writeStringField("start", timestamp(f.startNanos()));
+        gen.writeStringField("end", timestamp(f.endNanos()));
+        gen.writeNumberField("age", Math.max(0, (f.endNanos() - f.startNanos()) / 1_000_000_000L));
+        if (f.state() != null) {
+            gen.writeStringField("state", f.state());
+        }
+        if (f.reason() != null) {
+            gen.writeStringField("reason", f.reason());
+        }
+        gen.writeBooleanField("alerted", f.alerted());
+        gen.writeEndObject();
+        gen.writeEndObject();
+        flows++;
+    }
+
+    private void writeAlert(EveEvent.Alert a) throws IOException {
+        header(a.timestampNanos(), a.flowId(), a.inIface(), "alert");
+        endpoints(a.endpoints());
+        if (a.communityId() != null) {
+            gen.writeStringField("community_id", a.communityId());
+        }
+        Signature s = a.signature();
+        gen.writeObjectFieldStart("alert");
+        gen.writeStringField("action", s.action());
+        gen.writeNumberField("gid", s.gid());
+        gen.writeNumberField("signature_id", s.signatureId());
+        gen.writeNumberField("rev", s.rev());
+        gen.writeStringField("signature", s.signature());
+        gen.writeStringField("category", s.category());
+        gen.writeNumberField("severity", s.severity());
+        if (!a.context().isEmpty()) {
+            gen.writeFieldName("context");
+            gen.writeObject(a.context());
+        }
+        gen.writeEndObject();
+        gen.writeEndObject();
+        alerts++;
+    }
+
+    private void writeAnomaly(EveEvent.Anomaly a) throws IOException {
+        header(a.timestampNanos(), a.flowId(), a.inIface(), "anomaly");
+        endpoints(a.endpoints());
+        gen.writeObjectFieldStart("anomaly");
+        gen.writeStringField("type", a.type());
+        gen.writeStringField("event", a.event());
+        if (a.layer() != null) {
+            gen.writeStringField("layer", a.layer());
+        }
+        if (a.code() != 0) {
+            gen.writeNumberField("code", a.code());
+        }
+        gen.writeEndObject();
+        gen.writeEndObject();
+        anomalies++;
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+        gen.close();
+        out.close();
+    }
+}

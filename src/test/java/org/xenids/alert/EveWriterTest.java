@@ -1,0 +1,82 @@
+package org.xenids.alert;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.xenids.testdata.EveSchema;
+
+class EveWriterTest {
+    private static final long TS = 1_795_293_339_485_768_123L;
+
+    private static List<String> write(EveEvent... events) throws Exception {
+        var buf = new ByteArrayOutputStream();
+        try (EveWriter w = EveWriter.of(buf)) {
+            for (EveEvent e : events) {
+                w.write(e);
+            }
+        }
+        return buf.toString(StandardCharsets.UTF_8).lines().toList();
+    }
+
+    private static final Endpoints TCP = new Endpoints("203.0.113.18", 55024, "10.0.0.12", 80, "TCP");
+
+    @Test
+    void timestampHasMicrosecondsAndOffsetWithoutColon() {
+        assertEquals("2026-11-21T20:35:39.485768+0000", EveWriter.timestamp(TS));
+        assertEquals("1970-01-01T00:00:00.000000+0000", EveWriter.timestamp(0));
+    }
+
+    @Test
+    void flowAlertAndAnomalyRecordsValidateAgainstSuricatasSchema() throws Exception {
+        Map<String, Object> ctx = new LinkedHashMap<>();
+        ctx.put("domain", "web-1");
+        ctx.put("vm_image", "nginx");
+        ctx.put("distance", 12.5);
+        ctx.put("top_bytes", List.of(0x90, 0x31));
+        List<String> lines = write(
+                new EveEvent.Flow(TS, 42, TCP, "1:abc=", 10, 8, 1200, 9000, TS - 5_000_000_000L, TS,
+                        "closed", "timeout", true, List.of(100), "dom1/vif0"),
+                new EveEvent.Alert(TS, 42, TCP, "1:abc=",
+                        Signature.detect(9000001, "XENIDS payload anomaly", "Anomalous payload", 2), ctx, null),
+                new EveEvent.Alert(TS, 0, null, null,
+                        Signature.detect(9100001, "XENIDS hidden process", "Rootkit", 1), Map.of("pid", 4242), null),
+                new EveEvent.Anomaly(TS, 0, null, "xen.ring", "tx.gref_not_granted", "ring", 17, "dom3/vif0/tx"));
+        assertEquals(4, lines.size());
+        EveSchema.assertValid(lines);
+    }
+
+    @Test
+    void schemaRejectsExtraTopLevelKeysSoTheValidationIsReal() {
+        String bad = "{\"timestamp\":\"2026-11-21T21:35:39.485768+0000\",\"event_type\":\"alert\",\"domain\":\"x\"}";
+        assertFalse(EveSchema.violations(bad).isEmpty());
+    }
+
+    @Test
+    void contextKeepsInsertionOrderAndHostAlertHasNoEndpoints() throws Exception {
+        Map<String, Object> ctx = new LinkedHashMap<>();
+        ctx.put("z", 1);
+        ctx.put("a", 2);
+        String line = write(new EveEvent.Alert(TS, 0, null, null,
+                Signature.detect(1, "s", "c", 3), ctx, null)).get(0);
+        JsonNode n = new ObjectMapper().readTree(line);
+        assertEquals(List.of("z", "a"), iter(n.get("alert").get("context").fieldNames()));
+        assertFalse(n.has("src_ip"));
+        assertFalse(n.has("flow_id"));
+        assertTrue(line.indexOf("\"z\"") < line.indexOf("\"a\""));
+    }
+
+    private static List<String> iter(java.util.Iterator<String> it) {
+        var l = new java.util.ArrayList<String>();
+        it.forEachRemaining(l::add);
+        return l;
+    }
+}
