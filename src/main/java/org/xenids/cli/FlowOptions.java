@@ -1,0 +1,34 @@
+package org.xenids.cli;
+
+import org.xenids.flow.FlowConfig;
+import picocli.CommandLine.Option;
+
+/** Flow-table options shared by the pcap commands. */
+final class FlowOptions {
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "120",
+            description = "Idle time after which a flow ends (default: ${DEFAULT-VALUE}).")
+    double timeoutSeconds;
+
+    @Option(names = "--split", paramLabel = "POLICY", defaultValue = "NEW_ISN",
+            description = "When a TCP SYN on a known 5-tuple starts a new flow: NEW_ISN (new initial sequence number, "
+                    + "as Wireshark's tcp.stream), AFTER_CLOSE (after FIN or RST), NEW_ISN_OR_AFTER_CLOSE "
+                    + "(default: ${DEFAULT-VALUE}).")
+    FlowConfig.SplitPolicy split;
+
+    @Option(names = "--max-flows", paramLabel = "N", defaultValue = "262144",
+            description = "Flows held at once; beyond, the least recently active is ended early and counted (default: ${DEFAULT-VALUE}).")
+    int maxFlows;
+
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "0",
+            description = "Community ID seed, 0..65535 (default: ${DEFAULT-VALUE}).")
+    int seed;
+
+    FlowConfig config() {
+        if (!(timeoutSeconds > 0) || timeoutSeconds > 1e9) {
+            throw new IllegalArgumentException("--timeout must be a positive number of seconds");
+        }
+        long t = (long) (timeoutSeconds * 1e9);
+        return FlowConfig.defaults().withTimeouts(t, t, t).withSplit(split).withMaxFlows(maxFlows)
+                .withCommunityIdSeed(seed);
+    }
+}

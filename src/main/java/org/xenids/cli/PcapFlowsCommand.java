@@ -1,0 +1,157 @@
+package org.xenids.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.xenids.alert.Endpoints;
+import org.xenids.alert.EveEvent;
+import org.xenids.alert.EveWriter;
+import org.xenids.decode.Packet;
+import org.xenids.flow.Flow;
+import org.xenids.flow.Pipeline;
+import org.xenids.flow.StreamListener;
+import org.xenids.pcap.CaptureReader;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code xenids pcap flows FILE… [--eve OUT]}: one record per flow, with its Community ID. */
+@Command(name = "flows", mixinStandardHelpOptions = true,
+        description = {"Flow records of capture files: a table on stdout, or EVE JSON 'flow' records with --eve.",
+            "A file that breaks its format is reported up to the fault, then the error is printed and the exit code is 1."})
+final class PcapFlowsCommand implements Callable<Integer> {
+    @Parameters(arity = "1..*", paramLabel = "FILE", description = "pcap or pcapng files, optionally .xz-compressed.")
+    List<Path> files;
+
+    @Option(names = "--eve", paramLabel = "OUT", description = "Write EVE JSON flow records to OUT ('-' for stdout).")
+    String eve;
+
+    @Mixin
+    FlowOptions flowOptions = new FlowOptions();
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        EveWriter writer = null;
+        if (eve != null) {
+            writer = eve.equals("-") ? EveWriter.of(new PrintWriterStream(out)) : EveWriter.open(Path.of(eve));
+        }
+        final EveWriter w = writer;
+        long[] total = {0};
+        try {
+            if (w == null) {
+                out.printf("%-8s %-5s %-41s %-41s %7s %7s %10s %10s %-26s %9s %-11s %-9s %s%n", "flow_id", "proto",
+                        "client", "server", "pkts>", "pkts<", "bytes>", "bytes<", "start", "seconds", "state", "end",
+                        "community_id");
+            }
+            PcapRun.run(files, flowOptions.config(), new PcapRun.Handler() {
+                @Override
+                public StreamListener begin(Path file) {
+                    return new StreamListener() {
+                        @Override
+                        public void flowEnd(Flow f) {
+                            total[0]++;
+                            if (w != null) {
+                                w.write(record(f));
+                            } else {
+                                out.printf("%-8d %-5s %-41s %-41s %7d %7d %10d %10d %-26s %9.3f %-11s %-9s %s%n", f.id(),
+                                        PcapStatsCommand.protoName(f.protocol()), endpoint(f.clientAddress(), f.clientPort(), f),
+                                        endpoint(f.serverAddress(), f.serverPort(), f), f.packetsToServer(), f.packetsToClient(),
+                                        f.bytesToServer(), f.bytesToClient(), EveWriter.timestamp(f.firstNanos()),
+                                        (f.lastNanos() - f.firstNanos()) / 1e9,
+                                        f.protocol() == 6 ? f.tcpStateName() : f.state(), f.endReason(), f.communityId());
+                            }
+                        }
+                    };
+                }
+
+                @Override
+                public void packet(Packet p, Pipeline pipeline, CaptureReader reader) {}
+
+                @Override
+                public void end(Path file, Pipeline pipeline, CaptureReader.Stats stats, IOException error) {
+                    out.flush();
+                }
+            }, spec.commandLine().getErr());
+        } finally {
+            if (w != null) {
+                w.close();
+            }
+            out.flush();
+        }
+        if (w != null && !eve.equals("-")) {
+            spec.commandLine().getErr().println("xenids: wrote " + total[0] + " flow records to " + eve);
+        }
+        return 0;
+    }
+
+    private static boolean hasPorts(Flow f) {
+        return f.protocol() == 6 || f.protocol() == 17 || f.protocol() == 132;
+    }
+
+    private static String endpoint(String addr, int port, Flow f) {
+        if (!hasPorts(f)) return addr;
+        return (addr.indexOf(':') >= 0 ? "[" + addr + "]" : addr) + ":" + port;
+    }
+
+    /** Suricata's protocol names in EVE. */
+    static String eveProto(int proto) {
+        return switch (proto) {
+            case 6 -> "TCP";
+            case 17 -> "UDP";
+            case 1 -> "ICMP";
+            case 58 -> "IPv6-ICMP";
+            case 132 -> "SCTP";
+            default -> String.valueOf(proto);
+        };
+    }
+
+    static EveEvent.Flow record(Flow f) {
+        boolean ports = hasPorts(f);
+        Endpoints ep = new Endpoints(f.clientAddress(), ports ? f.clientPort() : -1, f.serverAddress(),
+                ports ? f.serverPort() : -1, eveProto(f.protocol()));
+        List<Integer> vlan = new ArrayList<>();
+        if (f.vlanOuter() != 0) vlan.add(f.vlanOuter());
+        if (f.vlanInner() != 0) vlan.add(f.vlanInner());
+        return new EveEvent.Flow(f.firstNanos(), f.id(), ep, f.communityId(), f.packetsToServer(), f.packetsToClient(),
+                f.bytesToServer(), f.bytesToClient(), f.firstNanos(), f.lastNanos(), f.state(), f.endReason(), false,
+                vlan, null);
+    }
+
+    /** Lets the EVE writer print to the command's stdout without closing it. */
+    private static final class PrintWriterStream extends java.io.OutputStream {
+        private final PrintWriter out;
+        private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+
+        PrintWriterStream(PrintWriter out) {
+            this.out = out;
+        }
+
+        @Override
+        public void write(int b) {
+            line.write(b);
+            if (b == '\n') flush();
+        }
+
+        @Override
+        public void flush() {
+            out.print(line.toString(java.nio.charset.StandardCharsets.UTF_8));
+            out.flush();
+            line.reset();
+        }
+
+        @Override
+        public void close() {
+            flush();
+        }
+    }
+
+}

@@ -1,0 +1,53 @@
+package org.xenids.decode;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
+/** Big-endian reads from byte arrays; callers have checked the bounds. */
+final class Bytes {
+    private static final VarHandle I32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
+    private static final VarHandle I64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
+    private static final VarHandle I16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.BIG_ENDIAN);
+
+    private Bytes() {}
+
+    static int u8(byte[] b, int i) {
+        return b[i] & 0xFF;
+    }
+
+    static int u16(byte[] b, int i) {
+        return ((short) I16.get(b, i)) & 0xFFFF;
+    }
+
+    static int i32(byte[] b, int i) {
+        return (int) I32.get(b, i);
+    }
+
+    static long i64(byte[] b, int i) {
+        return (long) I64.get(b, i);
+    }
+
+    static void put16(byte[] b, int i, int v) {
+        I16.set(b, i, (short) v);
+    }
+
+    /** The Internet checksum (RFC 1071) of b[off, off+len): 0 when a header with its checksum is intact. */
+    static int checksum(byte[] b, int off, int len) {
+        long sum = 0;
+        int i = off, end = off + len;
+        for (; i + 3 < end; i += 4) {
+            sum += ((int) I32.get(b, i)) & 0xFFFFFFFFL;
+        }
+        for (; i + 1 < end; i += 2) {
+            sum += u16(b, i);
+        }
+        if (i < end) {
+            sum += (b[i] & 0xFF) << 8;
+        }
+        while ((sum >>> 16) != 0) {
+            sum = (sum & 0xFFFF) + (sum >>> 16);
+        }
+        return (int) (~sum & 0xFFFF);
+    }
+}

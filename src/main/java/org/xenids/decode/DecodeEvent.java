@@ -1,0 +1,68 @@
+package org.xenids.decode;
+
+/**
+ * A named malformation found while decoding, counted per {@link Decoder} (names follow
+ * Suricata's decoder events where one exists, so EVE "anomaly" records read the same).
+ * At most 64 events: a packet carries the events it raised as a bit mask ({@link Packet#events()}).
+ */
+public enum DecodeEvent {
+    LINK_UNSUPPORTED("decoder.unsupported_linktype"),
+    NULL_PKT_TOO_SMALL("null.pkt_too_small"),
+    NULL_UNKNOWN_FAMILY("null.unknown_family"),
+    ETHERNET_PKT_TOO_SMALL("ethernet.pkt_too_small"),
+    SLL_PKT_TOO_SMALL("sll.pkt_too_small"),
+    SLL2_PKT_TOO_SMALL("sll2.pkt_too_small"),
+    VLAN_HEADER_TOO_SMALL("vlan.header_too_small"),
+    VLAN_TOO_MANY_LAYERS("vlan.too_many_layers"),
+    ARP_PKT_TOO_SMALL("arp.pkt_too_small"),
+    ARP_INVALID("arp.invalid_header"),
+    IPV4_PKT_TOO_SMALL("ipv4.pkt_too_small"),
+    IPV4_HLEN_TOO_SMALL("ipv4.hlen_too_small"),
+    IPV4_IPLEN_SMALLER_THAN_HLEN("ipv4.iplen_smaller_than_hlen"),
+    IPV4_TRUNC_PKT("ipv4.trunc_pkt"),
+    IPV4_WRONG_IP_VERSION("ipv4.wrong_ip_version"),
+    IPV4_OPT_INVALID_LEN("ipv4.opt_invalid_len"),
+    IPV4_CHECKSUM_BAD("ipv4.checksum_bad"),
+    IPV4_FRAG_PKT_TOO_LARGE("ipv4.frag_pkt_too_large"),
+    IPV4_FRAG_OVERLAP("ipv4.frag_overlap"),
+    IPV4_FRAG_TIMEOUT("ipv4.frag_timeout"),
+    IPV4_FRAG_TABLE_FULL("ipv4.frag_table_full"),
+    IPV4_FRAG_TOO_MANY("ipv4.frag_too_many"),
+    IPV6_PKT_TOO_SMALL("ipv6.pkt_too_small"),
+    IPV6_TRUNC_PKT("ipv6.trunc_pkt"),
+    IPV6_WRONG_IP_VERSION("ipv6.wrong_ip_version"),
+    IPV6_TRUNC_EXTHDR("ipv6.trunc_exthdr"),
+    IPV6_EXTHDR_TOO_MANY("ipv6.exthdr_too_many"),
+    IPV6_FRAG_PKT_TOO_LARGE("ipv6.frag_pkt_too_large"),
+    IPV6_FRAG_OVERLAP("ipv6.frag_overlap"),
+    IPV6_FRAG_TIMEOUT("ipv6.frag_timeout"),
+    IPV6_FRAG_TABLE_FULL("ipv6.frag_table_full"),
+    IPV6_FRAG_TOO_MANY("ipv6.frag_too_many"),
+    IPV6_FRAG_INVALID_LENGTH("ipv6.frag_invalid_length"),
+    TCP_PKT_TOO_SMALL("tcp.pkt_too_small"),
+    TCP_HLEN_TOO_SMALL("tcp.hlen_too_small"),
+    TCP_INVALID_OPTLEN("tcp.invalid_optlen"),
+    TCP_OPT_INVALID_LEN("tcp.opt_invalid_len"),
+    UDP_PKT_TOO_SMALL("udp.pkt_too_small"),
+    UDP_HLEN_INVALID("udp.hlen_invalid"),
+    UDP_LEN_INVALID("udp.len_invalid"),
+    ICMPV4_PKT_TOO_SMALL("icmpv4.pkt_too_small"),
+    ICMPV4_IPV4_TRUNC_PKT("icmpv4.ipv4_trunc_pkt"),
+    ICMPV6_PKT_TOO_SMALL("icmpv6.pkt_too_small");
+
+    private final String eventName;
+
+    DecodeEvent(String eventName) {
+        this.eventName = eventName;
+    }
+
+    /** The dotted name, e.g. {@code ipv4.trunc_pkt}. */
+    public String eventName() {
+        return eventName;
+    }
+
+    /** This event's bit in {@link Packet#events()}. */
+    public long bit() {
+        return 1L << ordinal();
+    }
+}

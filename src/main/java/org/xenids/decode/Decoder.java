@@ -1,0 +1,482 @@
+package org.xenids.decode;
+
+import static org.xenids.decode.Bytes.i32;
+import static org.xenids.decode.Bytes.i64;
+import static org.xenids.decode.Bytes.u16;
+import static org.xenids.decode.Bytes.u8;
+
+/**
+ * Decodes frames (link layer given by its LINKTYPE number) into one reusable {@link Packet}
+ * view, without copying or allocating per packet. Malformations never throw: each raises a
+ * named {@link DecodeEvent}, counted here and flagged on the packet, and decoding stops at the
+ * layer that was broken. Fragmented IPv4/IPv6 datagrams are reassembled in bounded memory.
+ * Not thread-safe: one decoder per thread.
+ */
+public final class Decoder {
+    public static final int LINKTYPE_NULL = 0, LINKTYPE_ETHERNET = 1, LINKTYPE_RAW = 101,
+            LINKTYPE_LOOP = 108, LINKTYPE_LINUX_SLL = 113, LINKTYPE_IPV4 = 228, LINKTYPE_IPV6 = 229,
+            LINKTYPE_LINUX_SLL2 = 276;
+    /** DLT_RAW as some systems number it in files (12 on most BSDs, 14 on OpenBSD). */
+    static final int DLT_RAW_BSD = 12, DLT_RAW_OPENBSD = 14;
+
+    /** Defaults: 64 datagrams in reassembly at once (4 MiB), dropped unfinished after 30 s (Linux ipfrag_time). */
+    public static final int DEFAULT_FRAGMENT_SLOTS = 64;
+    public static final long DEFAULT_FRAGMENT_TIMEOUT_NANOS = 30_000_000_000L;
+
+    private static final int MAX_VLAN = 2, MAX_IPV6_EXT = 16;
+
+    private final Packet p = new Packet();
+    private final long[] counts = new long[DecodeEvent.values().length];
+    private final Fragments fragments;
+    private long reassembled;
+
+    public Decoder() {
+        this(DEFAULT_FRAGMENT_SLOTS, DEFAULT_FRAGMENT_TIMEOUT_NANOS);
+    }
+
+    /** @param fragmentSlots datagrams reassembled at once (each holds a 64 KiB buffer once used) */
+    public Decoder(int fragmentSlots, long fragmentTimeoutNanos) {
+        if (fragmentSlots < 1) throw new IllegalArgumentException("fragmentSlots must be >= 1");
+        fragments = new Fragments(fragmentSlots, fragmentTimeoutNanos);
+    }
+
+    /** How often {@code e} was raised so far. */
+    public long count(DecodeEvent e) {
+        return counts[e.ordinal()];
+    }
+
+    /** Datagrams completed by fragment reassembly so far. */
+    public long reassembledDatagrams() {
+        return reassembled;
+    }
+
+    /**
+     * Decodes {@code buf[off, off+len)} (the captured bytes of one frame) and returns this
+     * decoder's packet view, valid until the next call.
+     *
+     * @throws IllegalArgumentException only when off/len lie outside buf (a caller's bug)
+     */
+    public Packet decode(byte[] buf, int off, int len, long tsNanos, int linkType) {
+        if (off < 0 || len < 0 || off > buf.length - len) {
+            throw new IllegalArgumentException("frame [" + off + ", +" + len + ") outside buffer of " + buf.length);
+        }
+        Packet q = p;
+        q.reset(buf, off, len, tsNanos, linkType);
+        int end = off + len;
+        switch (linkType) {
+            case LINKTYPE_ETHERNET -> ethernet(buf, off, end);
+            case LINKTYPE_RAW, DLT_RAW_BSD, DLT_RAW_OPENBSD -> rawIp(buf, off, end);
+            case LINKTYPE_IPV4 -> ip(0x0800, buf, off, end);
+            case LINKTYPE_IPV6 -> ip(0x86DD, buf, off, end);
+            case LINKTYPE_LINUX_SLL -> {
+                if (len < 16) event(DecodeEvent.SLL_PKT_TOO_SMALL);
+                else etherPayload(u16(buf, off + 14), buf, off + 16, end);
+            }
+            case LINKTYPE_LINUX_SLL2 -> {
+                if (len < 20) event(DecodeEvent.SLL2_PKT_TOO_SMALL);
+                else etherPayload(u16(buf, off), buf, off + 20, end);
+            }
+            case LINKTYPE_NULL, LINKTYPE_LOOP -> loopback(buf, off, end, linkType == LINKTYPE_LOOP);
+            default -> event(DecodeEvent.LINK_UNSUPPORTED);
+        }
+        return q;
+    }
+
+    private void event(DecodeEvent e) {
+        p.events |= e.bit();
+        counts[e.ordinal()]++;
+    }
+
+    private void ethernet(byte[] b, int off, int end) {
+        if (end - off < 14) {
+            event(DecodeEvent.ETHERNET_PKT_TOO_SMALL);
+            return;
+        }
+        etherPayload(u16(b, off + 12), b, off + 14, end);
+    }
+
+    /** Follows 802.1Q / 802.1ad tags, then hands the payload of {@code type} to layer 3. */
+    private void etherPayload(int type, byte[] b, int pos, int end) {
+        while (type == 0x8100 || type == 0x88A8 || type == 0x9100) {
+            if (end - pos < 4) {
+                event(DecodeEvent.VLAN_HEADER_TOO_SMALL);
+                return;
+            }
+            if (p.vlanCount == MAX_VLAN) {
+                event(DecodeEvent.VLAN_TOO_MANY_LAYERS);
+                return;
+            }
+            int vid = u16(b, pos) & 0x0FFF;
+            if (p.vlanCount++ == 0) p.vlanOuter = vid; else p.vlanInner = vid;
+            type = u16(b, pos + 2);
+            pos += 4;
+        }
+        if (type == 0x0806) {
+            arp(b, pos, end);
+        } else {
+            ip(type, b, pos, end);
+        }
+    }
+
+    private void loopback(byte[] b, int off, int end, boolean networkOrder) {
+        if (end - off < 4) {
+            event(DecodeEvent.NULL_PKT_TOO_SMALL);
+            return;
+        }
+        int fam = i32(b, off);
+        // DLT_NULL stores the family in the capturing host's byte order: a value that does not
+        // fit in 16 bits was written little-endian.
+        if (!networkOrder && (fam & 0xFFFF0000) != 0) fam = Integer.reverseBytes(fam);
+        switch (fam) {
+            case 2 -> ip(0x0800, b, off + 4, end);
+            case 10, 24, 28, 30 -> ip(0x86DD, b, off + 4, end);
+            default -> event(DecodeEvent.NULL_UNKNOWN_FAMILY);
+        }
+    }
+
+    private void rawIp(byte[] b, int off, int end) {
+        if (end - off < 1) {
+            event(DecodeEvent.IPV4_PKT_TOO_SMALL);
+            return;
+        }
+        ip((b[off] & 0xF0) == 0x60 ? 0x86DD : 0x0800, b, off, end);
+    }
+
+    private void ip(int type, byte[] b, int pos, int end) {
+        p.etherType = type;
+        if (type == 0x0800) ipv4(b, pos, end);
+        else if (type == 0x86DD) ipv6(b, pos, end);
+    }
+
+    private void arp(byte[] b, int pos, int end) {
+        p.etherType = 0x0806;
+        p.protocol = Packet.PROTO_ARP;
+        if (end - pos < 8) {
+            event(DecodeEvent.ARP_PKT_TOO_SMALL);
+            return;
+        }
+        int hlen = u8(b, pos + 4), plen = u8(b, pos + 5);
+        if (end - pos < 8 + 2 * (hlen + plen)) {
+            event(DecodeEvent.ARP_PKT_TOO_SMALL);
+            return;
+        }
+        if (u16(b, pos) == 1 && (u16(b, pos + 2) != 0x0800 || hlen != 6 || plen != 4)) {
+            event(DecodeEvent.ARP_INVALID);
+            return;
+        }
+        p.l3Off = pos;
+        p.l3Len = 8 + 2 * (hlen + plen);
+        if (plen == 4) {
+            p.srcHi = 0;
+            p.srcLo = Addresses.V4_MAPPED_PREFIX | (i32(b, pos + 8 + hlen) & 0xFFFFFFFFL);
+            p.dstHi = 0;
+            p.dstLo = Addresses.V4_MAPPED_PREFIX | (i32(b, pos + 8 + 2 * hlen + plen) & 0xFFFFFFFFL);
+        }
+    }
+
+    private void ipv4(byte[] b, int pos, int end) {
+        int avail = end - pos;
+        if (avail < 20) {
+            event(DecodeEvent.IPV4_PKT_TOO_SMALL);
+            return;
+        }
+        int v = u8(b, pos);
+        if ((v >>> 4) != 4) {
+            event(DecodeEvent.IPV4_WRONG_IP_VERSION);
+            return;
+        }
+        int hlen = (v & 0x0F) << 2;
+        if (hlen < 20) {
+            event(DecodeEvent.IPV4_HLEN_TOO_SMALL);
+            return;
+        }
+        int total = u16(b, pos + 2);
+        if (total < hlen) {
+            event(DecodeEvent.IPV4_IPLEN_SMALLER_THAN_HLEN);
+            return;
+        }
+        if (avail < total) {
+            event(DecodeEvent.IPV4_TRUNC_PKT);
+            return;
+        }
+        if (Bytes.checksum(b, pos, hlen) != 0) {
+            event(DecodeEvent.IPV4_CHECKSUM_BAD);
+        }
+        if (hlen > 20) ipv4Options(b, pos + 20, pos + hlen);
+        Packet q = p;
+        q.data = b;
+        q.l3Off = pos;
+        q.l3Len = total; // Ethernet padding past the datagram is not part of it
+        q.ipVersion = 4;
+        q.ipHeaderLen = hlen;
+        q.ttl = u8(b, pos + 8);
+        q.srcAddrOff = pos + 12;
+        q.dstAddrOff = pos + 16;
+        q.srcLo = Addresses.V4_MAPPED_PREFIX | (i32(b, pos + 12) & 0xFFFFFFFFL);
+        q.dstLo = Addresses.V4_MAPPED_PREFIX | (i32(b, pos + 16) & 0xFFFFFFFFL);
+        int proto = u8(b, pos + 9);
+        q.protocol = proto;
+        int frag = u16(b, pos + 6);
+        boolean more = (frag & 0x2000) != 0;
+        int fragOff = (frag & 0x1FFF) << 3;
+        if (more || fragOff != 0) {
+            int r = fragments.add(q, 4, u16(b, pos + 4), proto, b, pos, hlen, pos + hlen, total - hlen,
+                    fragOff, more, q.tsNanos);
+            fragmentEvents(true);
+            if (r != Fragments.COMPLETE) {
+                q.fragment = true;
+                return;
+            }
+            byte[] d = fragments.doneBuf;
+            int o = fragments.doneOff;
+            Bytes.put16(d, o + 2, fragments.doneLen);
+            Bytes.put16(d, o + 6, 0);
+            Bytes.put16(d, o + 10, 0);
+            Bytes.put16(d, o + 10, Bytes.checksum(d, o, fragments.doneHdrLen));
+            reassembled++;
+            q.reassembled = true;
+            q.data = d;
+            q.l3Off = o;
+            q.l3Len = fragments.doneLen;
+            q.srcAddrOff = o + 12;
+            q.dstAddrOff = o + 16;
+            layer4(proto, d, o + fragments.doneHdrLen, o + fragments.doneLen);
+            return;
+        }
+        layer4(proto, b, pos + hlen, pos + total);
+    }
+
+    private void ipv4Options(byte[] b, int pos, int end) {
+        while (pos < end) {
+            int t = u8(b, pos);
+            if (t == 0) return;          // end of option list
+            if (t == 1) { pos++; continue; } // no-op
+            if (pos + 1 >= end) {
+                event(DecodeEvent.IPV4_OPT_INVALID_LEN);
+                return;
+            }
+            int l = u8(b, pos + 1);
+            if (l < 2 || pos + l > end) {
+                event(DecodeEvent.IPV4_OPT_INVALID_LEN);
+                return;
+            }
+            pos += l;
+        }
+    }
+
+    private void fragmentEvents(boolean v4) {
+        Fragments f = fragments;
+        if (f.evOverlap) event(v4 ? DecodeEvent.IPV4_FRAG_OVERLAP : DecodeEvent.IPV6_FRAG_OVERLAP);
+        if (f.evFull) event(v4 ? DecodeEvent.IPV4_FRAG_TABLE_FULL : DecodeEvent.IPV6_FRAG_TABLE_FULL);
+        if (f.evTooMany) event(v4 ? DecodeEvent.IPV4_FRAG_TOO_MANY : DecodeEvent.IPV6_FRAG_TOO_MANY);
+        if (f.evTooLarge) event(v4 ? DecodeEvent.IPV4_FRAG_PKT_TOO_LARGE : DecodeEvent.IPV6_FRAG_PKT_TOO_LARGE);
+        for (int i = 0; i < f.timedOut4; i++) event(DecodeEvent.IPV4_FRAG_TIMEOUT);
+        for (int i = 0; i < f.timedOut6; i++) event(DecodeEvent.IPV6_FRAG_TIMEOUT);
+    }
+
+    private void ipv6(byte[] b, int pos, int end) {
+        int avail = end - pos;
+        if (avail < 40) {
+            event(DecodeEvent.IPV6_PKT_TOO_SMALL);
+            return;
+        }
+        if ((u8(b, pos) >>> 4) != 6) {
+            event(DecodeEvent.IPV6_WRONG_IP_VERSION);
+            return;
+        }
+        int plen = u16(b, pos + 4);
+        if (avail < 40 + plen) {
+            event(DecodeEvent.IPV6_TRUNC_PKT);
+            return;
+        }
+        Packet q = p;
+        q.data = b;
+        q.l3Off = pos;
+        q.l3Len = 40 + plen;
+        q.ipVersion = 6;
+        q.ttl = u8(b, pos + 7);
+        q.srcAddrOff = pos + 8;
+        q.dstAddrOff = pos + 24;
+        q.srcHi = i64(b, pos + 8);
+        q.srcLo = i64(b, pos + 16);
+        q.dstHi = i64(b, pos + 24);
+        q.dstLo = i64(b, pos + 32);
+        int nh = u8(b, pos + 6);
+        int cur = pos + 40, stop = pos + 40 + plen;
+        for (int n = 0; ; n++) {
+            if (n == MAX_IPV6_EXT) {
+                event(DecodeEvent.IPV6_EXTHDR_TOO_MANY);
+                q.protocol = nh;
+                return;
+            }
+            int hl;
+            switch (nh) {
+                case 0, 43, 60, 135, 139, 140 -> {
+                    if (stop - cur < 8) { trunc6(nh); return; }
+                    hl = (u8(b, cur + 1) + 1) << 3;
+                }
+                case 51 -> {
+                    if (stop - cur < 8) { trunc6(nh); return; }
+                    hl = (u8(b, cur + 1) + 2) << 2;
+                }
+                case 44 -> {
+                    if (stop - cur < 8) { trunc6(nh); return; }
+                    int next = u8(b, cur);
+                    int fo = u16(b, cur + 2);
+                    boolean more = (fo & 1) != 0;
+                    int fragOff = fo & 0xFFF8;
+                    if (!more && fragOff == 0) { // atomic fragment (RFC 6946): nothing to reassemble
+                        nh = next;
+                        cur += 8;
+                        continue;
+                    }
+                    int dataLen = stop - cur - 8;
+                    if (more && (dataLen & 7) != 0) {
+                        event(DecodeEvent.IPV6_FRAG_INVALID_LENGTH);
+                    }
+                    q.ipHeaderLen = cur - pos;
+                    q.protocol = next;
+                    int r = fragments.add(q, 6, i32(b, cur + 4), next, b, pos, 40, cur + 8, dataLen,
+                            fragOff, more, q.tsNanos);
+                    fragmentEvents(false);
+                    if (r != Fragments.COMPLETE) {
+                        q.fragment = true;
+                        return;
+                    }
+                    // The reassembled datagram keeps only the fixed header; extension headers
+                    // before the fragment header are not needed by later stages.
+                    byte[] d = fragments.doneBuf;
+                    int o = fragments.doneOff;
+                    Bytes.put16(d, o + 4, fragments.doneLen - 40);
+                    d[o + 6] = (byte) next;
+                    reassembled++;
+                    q.reassembled = true;
+                    q.data = d;
+                    q.l3Off = o;
+                    q.l3Len = fragments.doneLen;
+                    q.ipHeaderLen = 40;
+                    q.srcAddrOff = o + 8;
+                    q.dstAddrOff = o + 24;
+                    layer4(next, d, o + 40, o + fragments.doneLen);
+                    return;
+                }
+                default -> {
+                    q.ipHeaderLen = cur - pos;
+                    q.protocol = nh;
+                    if (nh == 59 || nh == 50) return; // no next header / ESP: nothing to decode
+                    layer4(nh, b, cur, stop);
+                    return;
+                }
+            }
+            if (stop - cur < hl) { trunc6(nh); return; }
+            nh = u8(b, cur);
+            cur += hl;
+        }
+    }
+
+    private void trunc6(int nh) {
+        p.protocol = nh;
+        event(DecodeEvent.IPV6_TRUNC_EXTHDR);
+    }
+
+    private void layer4(int proto, byte[] b, int pos, int end) {
+        Packet q = p;
+        q.protocol = proto;
+        int avail = end - pos;
+        switch (proto) {
+            case 6 -> tcp(b, pos, avail);
+            case 17 -> {
+                if (avail < 8) { event(DecodeEvent.UDP_PKT_TOO_SMALL); return; }
+                int ulen = u16(b, pos + 4);
+                int data = avail - 8;
+                if (ulen < 8 || ulen > avail) {
+                    event(DecodeEvent.UDP_LEN_INVALID);
+                } else if (ulen != avail) {
+                    event(DecodeEvent.UDP_HLEN_INVALID);
+                    data = ulen - 8;
+                }
+                setL4(pos, avail, pos + 8, data);
+                q.srcPort = u16(b, pos);
+                q.dstPort = u16(b, pos + 2);
+            }
+            case 1 -> {
+                if (avail < 8) { event(DecodeEvent.ICMPV4_PKT_TOO_SMALL); if (avail < 4) return; }
+                q.icmpType = u8(b, pos);
+                q.icmpCode = u8(b, pos + 1);
+                int t = q.icmpType;
+                if ((t == 3 || t == 4 || t == 5 || t == 11 || t == 12) && avail < 8 + 20) {
+                    event(DecodeEvent.ICMPV4_IPV4_TRUNC_PKT);
+                }
+                setL4(pos, avail, pos + Math.min(8, avail), Math.max(0, avail - 8));
+            }
+            case 58 -> {
+                if (avail < 8) { event(DecodeEvent.ICMPV6_PKT_TOO_SMALL); if (avail < 4) return; }
+                q.icmpType = u8(b, pos);
+                q.icmpCode = u8(b, pos + 1);
+                setL4(pos, avail, pos + Math.min(8, avail), Math.max(0, avail - 8));
+            }
+            default -> setL4(pos, avail, pos, avail);
+        }
+    }
+
+    private void setL4(int off, int len, int payOff, int payLen) {
+        p.l4Off = off;
+        p.l4Len = len;
+        p.payloadOff = payOff;
+        p.payloadLen = payLen;
+    }
+
+    private void tcp(byte[] b, int pos, int avail) {
+        if (avail < 20) {
+            event(DecodeEvent.TCP_PKT_TOO_SMALL);
+            return;
+        }
+        int hlen = (u8(b, pos + 12) >>> 4) << 2;
+        if (hlen < 20) {
+            event(DecodeEvent.TCP_HLEN_TOO_SMALL);
+            return;
+        }
+        if (hlen > avail) {
+            event(DecodeEvent.TCP_INVALID_OPTLEN);
+            return;
+        }
+        Packet q = p;
+        q.srcPort = u16(b, pos);
+        q.dstPort = u16(b, pos + 2);
+        q.seq = i32(b, pos + 4);
+        q.ack = i32(b, pos + 8);
+        q.tcpFlags = u8(b, pos + 13);
+        q.window = u16(b, pos + 14);
+        if (hlen > 20) tcpOptions(b, pos + 20, pos + hlen);
+        setL4(pos, avail, pos + hlen, avail - hlen);
+    }
+
+    private void tcpOptions(byte[] b, int pos, int end) {
+        Packet q = p;
+        while (pos < end) {
+            int kind = u8(b, pos);
+            if (kind == 0) return;
+            if (kind == 1) { pos++; continue; }
+            if (pos + 1 >= end) { event(DecodeEvent.TCP_OPT_INVALID_LEN); return; }
+            int l = u8(b, pos + 1);
+            if (l < 2 || pos + l > end) { event(DecodeEvent.TCP_OPT_INVALID_LEN); return; }
+            switch (kind) {
+                case 2 -> { if (l == 4) q.mss = u16(b, pos + 2); else event(DecodeEvent.TCP_OPT_INVALID_LEN); }
+                case 3 -> { if (l == 3) q.windowScale = u8(b, pos + 2); else event(DecodeEvent.TCP_OPT_INVALID_LEN); }
+                case 4 -> { if (l == 2) q.sackPermitted = true; else event(DecodeEvent.TCP_OPT_INVALID_LEN); }
+                case 5 -> { if ((l - 2) % 8 != 0) event(DecodeEvent.TCP_OPT_INVALID_LEN); }
+                case 8 -> {
+                    if (l == 10) {
+                        q.hasTimestamp = true;
+                        q.tsVal = i32(b, pos + 2);
+                        q.tsEcr = i32(b, pos + 6);
+                    } else {
+                        event(DecodeEvent.TCP_OPT_INVALID_LEN);
+                    }
+                }
+                default -> { }
+            }
+            pos += l;
+        }
+    }
+}

@@ -1,0 +1,316 @@
+package org.xenids.flow;
+
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import org.xenids.decode.Packet;
+
+/**
+ * Bidirectional flow table keyed by protocol, addresses, ports and VLAN ids. Flows are pooled
+ * objects found through an int-linked hash table and kept on three least-recently-used lists
+ * (new / established / closed), one per timeout, so expiry and eviction are O(1) per flow and
+ * nothing is allocated per packet once the pool has grown. Every flow that ends — by timeout,
+ * by a new TCP connection on its tuple, by eviction when {@link FlowConfig#maxFlows()} is
+ * reached, or by {@link #finish()} — is handed to {@link StreamListener#flowEnd}. Not thread-safe.
+ */
+public final class FlowTable {
+    private static final int NEW = 0, ESTABLISHED = 1, CLOSED = 2;
+
+    final FlowConfig cfg;
+    final StreamListener listener;
+    final CommunityId communityId;
+    final long depth;
+
+    private final Flow[] flows;
+    private int allocated;
+    private final int[] free;
+    private int freeTop;
+    private final int[] buckets;
+    private final int mask;
+    private final int[] lruHead = {-1, -1, -1}, lruTail = {-1, -1, -1};
+    private final long[] timeouts;
+    private long clock = Long.MIN_VALUE;
+    private long nextId = 1;
+    private boolean lastToServer;
+
+    private final ArrayDeque<byte[]> bufferPool = new ArrayDeque<>();
+    private long bufferBytes;
+
+    private long created, live, evictions, timedOut, reused, shutdown, notFlowed;
+    private long sumOutOfOrder, sumRetransmitted, sumOverlapDiff, sumGaps, sumGapBytes;
+
+    public FlowTable(FlowConfig cfg, StreamListener listener) {
+        this.cfg = cfg;
+        this.listener = listener == null ? StreamListener.NONE : listener;
+        this.communityId = new CommunityId(cfg.communityIdSeed());
+        this.depth = cfg.depth();
+        flows = new Flow[cfg.maxFlows()];
+        free = new int[cfg.maxFlows()];
+        int n = Integer.highestOneBit(Math.max(16, cfg.maxFlows()) - 1) << 1;
+        buckets = new int[n];
+        Arrays.fill(buckets, -1);
+        mask = n - 1;
+        timeouts = new long[] {cfg.newTimeout(), cfg.establishedTimeout(), cfg.closedTimeout()};
+    }
+
+    public FlowConfig config() { return cfg; }
+    /** Flows started so far. */
+    public long flowsCreated() { return created; }
+    /** Flows held now. */
+    public long liveFlows() { return live; }
+    /** Flows ended early because the table was full. */
+    public long evictions() { return evictions; }
+    public long flowsTimedOut() { return timedOut; }
+    /** Flows ended because a new TCP connection started on their tuple. */
+    public long flowsReused() { return reused; }
+    /** IP packets that belong to no flow (fragments still waiting, broken layer 4) and non-IP packets. */
+    public long packetsWithoutFlow() { return notFlowed; }
+    /** Reassembly totals over the flows that have ended. */
+    public long outOfOrderSegments() { return sumOutOfOrder; }
+    public long retransmittedBytes() { return sumRetransmitted; }
+    public long overlapDifferentBytes() { return sumOverlapDiff; }
+    public long gaps() { return sumGaps; }
+    public long gapBytes() { return sumGapBytes; }
+    /** Direction of the packet last given to {@link #process}. */
+    public boolean lastToServer() { return lastToServer; }
+
+    /**
+     * Accounts one decoded packet to its flow (creating it when new) and runs TCP state and
+     * reassembly. Returns the flow, or null for a packet that belongs to none (counted).
+     */
+    public Flow process(Packet p) {
+        int proto = p.protocol();
+        if (p.ipVersion() == 0 || p.fragment()
+                || ((proto == 6 || proto == 17 || proto == 1 || proto == 58) && p.l4Length() == 0)) {
+            notFlowed++;
+            return null;
+        }
+        long now = p.timestampNanos();
+        if (now > clock) clock = now;
+        expire(clock);
+        long sHi = p.srcHi(), sLo = p.srcLo(), dHi = p.dstHi(), dLo = p.dstLo();
+        int sp = p.srcPort(), dp = p.dstPort(), vo = p.vlanOuter(), vi = p.vlanInner();
+        int h = (int) hash(proto, sHi, sLo, sp, dHi, dLo, dp, vo, vi) & mask;
+        Flow f = null;
+        boolean toServer = true;
+        for (int i = buckets[h]; i >= 0; i = flows[i].next) {
+            Flow c = flows[i];
+            if (c.proto != proto || c.vlanOuter != vo || c.vlanInner != vi) continue;
+            if (c.clientLo == sLo && c.serverLo == dLo && c.clientPort == sp && c.serverPort == dp
+                    && c.clientHi == sHi && c.serverHi == dHi) {
+                f = c;
+                break;
+            }
+            if (c.clientLo == dLo && c.serverLo == sLo && c.clientPort == dp && c.serverPort == sp
+                    && c.clientHi == dHi && c.serverHi == sHi) {
+                f = c;
+                toServer = false;
+                break;
+            }
+        }
+        int flags = p.tcpFlags();
+        boolean tcp = proto == 6;
+        if (f != null && tcp && (flags & (Packet.TCP_SYN | Packet.TCP_ACK)) == Packet.TCP_SYN && startsNew(f, toServer, p.seq())) {
+            reused++;
+            end(f, "tcp_reuse");
+            f = null;
+        }
+        if (f == null) {
+            // A SYN-ACK first means its receiver initiated the connection (the SYN was missed).
+            boolean swap = tcp && (flags & (Packet.TCP_SYN | Packet.TCP_ACK)) == (Packet.TCP_SYN | Packet.TCP_ACK);
+            f = create(p, h, swap);
+            toServer = !swap;
+        }
+        lastToServer = toServer;
+        int len = p.frameLength();
+        if (toServer) { f.pktsToServer++; f.bytesToServer += len; }
+        else { f.pktsToClient++; f.bytesToClient += len; }
+        if (now > f.lastNs) f.lastNs = now;
+        if (tcp) {
+            tcp(f, p, toServer, flags);
+        } else if (proto == 17 && depth != 0 && p.payloadLength() > 0) {
+            (toServer ? f.toServer : f.toClient).datagram(f, this, p.data(), p.payloadOffset(), p.payloadLength());
+        }
+        touch(f, classOf(f));
+        return f;
+    }
+
+    private boolean startsNew(Flow f, boolean toServer, int seq) {
+        boolean closed = ((f.flagsToServer | f.flagsToClient) & (Packet.TCP_FIN | Packet.TCP_RST)) != 0;
+        boolean isnSet = toServer ? f.isnToServerSet : f.isnToClientSet;
+        boolean newIsn = isnSet && seq != (toServer ? f.isnToServer : f.isnToClient);
+        return switch (cfg.split()) {
+            case NEW_ISN -> newIsn;
+            case AFTER_CLOSE -> closed;
+            case NEW_ISN_OR_AFTER_CLOSE -> newIsn || closed;
+        };
+    }
+
+    private void tcp(Flow f, Packet p, boolean toServer, int flags) {
+        int seq = p.seq();
+        if (toServer) {
+            f.flagsToServer |= flags;
+            if (!f.isnToServerSet) { f.isnToServer = seq; f.isnToServerSet = true; }
+        } else {
+            f.flagsToClient |= flags;
+            if (!f.isnToClientSet) { f.isnToClient = seq; f.isnToClientSet = true; }
+        }
+        boolean syn = (flags & Packet.TCP_SYN) != 0, ack = (flags & Packet.TCP_ACK) != 0;
+        if ((flags & Packet.TCP_RST) != 0) {
+            f.tcpState = Flow.TCP_CLOSED;
+        } else if (f.tcpState != Flow.TCP_CLOSED) {
+            if ((flags & Packet.TCP_FIN) != 0 || f.tcpState == Flow.TCP_FIN_WAIT) {
+                boolean bothFin = (f.flagsToServer & f.flagsToClient & Packet.TCP_FIN) != 0;
+                f.tcpState = bothFin ? Flow.TCP_CLOSED : Flow.TCP_FIN_WAIT;
+            } else if (syn && !ack) {
+                if (f.tcpState == Flow.TCP_NONE) f.tcpState = Flow.TCP_SYN_SENT;
+            } else if (syn) {
+                if (f.tcpState <= Flow.TCP_SYN_SENT) f.tcpState = Flow.TCP_SYN_RECV;
+            } else if (f.tcpState == Flow.TCP_SYN_RECV || f.tcpState == Flow.TCP_NONE) {
+                f.tcpState = Flow.TCP_ESTABLISHED; // handshake done, or picked up mid-stream
+            }
+        }
+        if (depth != 0) {
+            (toServer ? f.toServer : f.toClient).segment(f, this, syn, seq, p.data(), p.payloadOffset(), p.payloadLength());
+        }
+    }
+
+    private static int classOf(Flow f) {
+        if (f.proto == 6) {
+            return switch (f.tcpState) {
+                case Flow.TCP_CLOSED -> CLOSED;
+                case Flow.TCP_ESTABLISHED, Flow.TCP_FIN_WAIT -> ESTABLISHED;
+                default -> NEW;
+            };
+        }
+        return f.pktsToClient > 0 ? ESTABLISHED : NEW;
+    }
+
+    private Flow create(Packet p, int h, boolean swap) {
+        int i;
+        if (freeTop > 0) {
+            i = free[--freeTop];
+        } else if (allocated < flows.length) {
+            i = allocated;
+            flows[allocated++] = new Flow(this, i);
+        } else {
+            evictOne();
+            i = free[--freeTop];
+        }
+        Flow f = flows[i];
+        f.init(nextId++, p, swap);
+        f.live = true;
+        f.next = buckets[h];
+        buckets[h] = i;
+        created++;
+        live++;
+        return f;
+    }
+
+    private void evictOne() {
+        // The least recently active flow, preferring closed, then new (half-open) flows.
+        int[] order = {CLOSED, NEW, ESTABLISHED};
+        int victim = -1;
+        for (int c : order) {
+            if (lruHead[c] >= 0) { victim = lruHead[c]; break; }
+        }
+        evictions++;
+        end(flows[victim], "forced");
+    }
+
+    /** Ends every flow idle past its timeout at time {@code nowNanos} (also done on each packet). */
+    public void expire(long nowNanos) {
+        for (int c = 0; c < 3; c++) {
+            long t = timeouts[c];
+            int i;
+            while ((i = lruHead[c]) >= 0 && nowNanos - flows[i].lastNs > t) {
+                timedOut++;
+                end(flows[i], "timeout");
+            }
+        }
+    }
+
+    /** Ends all flows (reason "shutdown"), e.g. at the end of a capture. */
+    public void finish() {
+        for (int c = 0; c < 3; c++) {
+            int i;
+            while ((i = lruHead[c]) >= 0) {
+                shutdown++;
+                end(flows[i], "shutdown");
+            }
+        }
+    }
+
+    private void end(Flow f, String reason) {
+        f.endReason = reason;
+        f.toServer.finish(f, this);
+        f.toClient.finish(f, this);
+        sumOutOfOrder += f.toServer.outOfOrder + f.toClient.outOfOrder;
+        sumRetransmitted += f.toServer.retransmitted + f.toClient.retransmitted;
+        sumOverlapDiff += f.toServer.overlapDiff + f.toClient.overlapDiff;
+        sumGaps += f.toServer.gaps + f.toClient.gaps;
+        sumGapBytes += f.toServer.gapBytes + f.toClient.gapBytes;
+        listener.flowEnd(f);
+        unlinkHash(f);
+        unlinkLru(f);
+        f.live = false;
+        live--;
+        free[freeTop++] = f.index;
+    }
+
+    private void unlinkHash(Flow f) {
+        int h = (int) hash(f.proto, f.clientHi, f.clientLo, f.clientPort, f.serverHi, f.serverLo, f.serverPort,
+                f.vlanOuter, f.vlanInner) & mask;
+        int prev = -1;
+        for (int i = buckets[h]; i >= 0; prev = i, i = flows[i].next) {
+            if (i == f.index) {
+                if (prev < 0) buckets[h] = f.next; else flows[prev].next = f.next;
+                f.next = -1;
+                return;
+            }
+        }
+        throw new IllegalStateException("flow " + f.id + " missing from its hash chain");
+    }
+
+    private void touch(Flow f, int c) {
+        if (f.lruList == c && lruTail[c] == f.index) return;
+        if (f.lruList >= 0) unlinkLru(f);
+        f.lruList = c;
+        f.lruPrev = lruTail[c];
+        f.lruNext = -1;
+        if (lruTail[c] >= 0) flows[lruTail[c]].lruNext = f.index; else lruHead[c] = f.index;
+        lruTail[c] = f.index;
+    }
+
+    private void unlinkLru(Flow f) {
+        int c = f.lruList;
+        if (c < 0) return;
+        if (f.lruPrev >= 0) flows[f.lruPrev].lruNext = f.lruNext; else lruHead[c] = f.lruNext;
+        if (f.lruNext >= 0) flows[f.lruNext].lruPrev = f.lruPrev; else lruTail[c] = f.lruPrev;
+        f.lruPrev = f.lruNext = f.lruList = -1;
+    }
+
+    /** Same value for both directions of a flow. */
+    private static long hash(int proto, long aHi, long aLo, int aPort, long bHi, long bLo, int bPort, int vo, int vi) {
+        long a = mix(aHi * 0x9E3779B97F4A7C15L ^ aLo ^ ((long) aPort << 40));
+        long b = mix(bHi * 0x9E3779B97F4A7C15L ^ bLo ^ ((long) bPort << 40));
+        return mix(a + b + proto * 0xC2B2AE3D27D4EB4FL + ((long) vo << 20 | vi));
+    }
+
+    private static long mix(long z) {
+        z = (z ^ (z >>> 33)) * 0xFF51AFD7ED558CCDL;
+        z = (z ^ (z >>> 33)) * 0xC4CEB9FE1A85EC53L;
+        return z ^ (z >>> 33);
+    }
+
+    byte[] borrowBuffer() {
+        byte[] b = bufferPool.poll();
+        if (b != null) return b;
+        if (bufferBytes + cfg.maxPendingBytes() > cfg.maxBufferedBytes()) return null;
+        bufferBytes += cfg.maxPendingBytes();
+        return new byte[cfg.maxPendingBytes()];
+    }
+
+    void returnBuffer(byte[] b) {
+        bufferPool.push(b);
+    }
+}

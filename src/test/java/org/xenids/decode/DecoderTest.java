@@ -1,0 +1,226 @@
+package org.xenids.decode;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.xenids.testdata.PacketBuilder.*;
+
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+class DecoderTest {
+    private final Decoder d = new Decoder();
+
+    private Packet eth(byte[] f) {
+        return d.decode(f, 0, f.length, 1_000, Decoder.LINKTYPE_ETHERNET);
+    }
+
+    @Test
+    void ethernetIpv4TcpFieldsAndOptionsAreDecodedInPlace() {
+        byte[] opts = bytes(2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9, 1, 3, 3, 7);
+        byte[] f = ethernet(0x0800, ipv4(TCP, "10.0.0.1", "10.0.0.2", tcp(1234, 80, 100, 0, SYN, opts, bytes())));
+        Packet p = eth(f);
+        assertEquals(0, p.events());
+        assertEquals(4, p.ipVersion());
+        assertEquals("10.0.0.1", p.srcAddress());
+        assertEquals("10.0.0.2", p.dstAddress());
+        assertEquals(6, p.protocol());
+        assertEquals(1234, p.srcPort());
+        assertEquals(80, p.dstPort());
+        assertEquals(100, p.seq());
+        assertEquals(SYN, p.tcpFlags());
+        assertEquals(1460, p.mss());
+        assertEquals(7, p.windowScale());
+        assertTrue(p.sackPermitted());
+        assertTrue(p.hasTimestamp());
+        assertEquals(7, p.tsVal());
+        assertEquals(9, p.tsEcr());
+        assertEquals(0, p.payloadLength());
+        assertTrue(p.data() == f, "a view over the frame, not a copy");
+    }
+
+    @Test
+    void ethernetPaddingIsNotPayload() {
+        byte[] f = concat(ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", udp(5, 53, bytes(1, 2)))), new byte[20]);
+        Packet p = eth(f);
+        assertEquals(0, p.events());
+        assertEquals(2, p.payloadLength());
+        assertEquals(30, p.l3Length());
+    }
+
+    @Test
+    void qinqTagsAreFollowedAndAThirdTagIsAnEvent() {
+        byte[] ip = ipv4(UDP, "10.0.0.1", "10.0.0.2", udp(5, 53, bytes(1)));
+        Packet p = eth(ethernetTagged(new int[] {0x88a8, 0x8100}, new int[] {100, 200}, 0x0800, ip));
+        assertEquals(2, p.vlanCount());
+        assertEquals(100, p.vlanOuter());
+        assertEquals(200, p.vlanInner());
+        assertEquals(53, p.dstPort());
+        p = eth(ethernetTagged(new int[] {0x88a8, 0x8100, 0x8100}, new int[] {1, 2, 3}, 0x0800, ip));
+        assertTrue(p.has(DecodeEvent.VLAN_TOO_MANY_LAYERS));
+        assertEquals(0, p.ipVersion());
+    }
+
+    @Test
+    void everyLinkTypeReachesTheSameIpv4Packet() {
+        byte[] ip = ipv4(UDP, "192.0.2.1", "192.0.2.2", udp(1000, 2000, bytes(9, 9, 9)));
+        byte[] sll = concat(bytes(0, 0, 0, 1, 0, 6, 0, 0x16, 0x3e, 0, 0, 1, 0, 0, 0x08, 0x00), ip);
+        byte[] sll2 = concat(bytes(0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 0, 0x16, 0x3e, 0, 0, 1, 0, 0), ip);
+        byte[] nullLe = concat(bytes(2, 0, 0, 0), ip);
+        byte[] nullBe = concat(bytes(0, 0, 0, 2), ip);
+        byte[][] frames = {ethernet(0x0800, ip), sll, sll2, ip, ip, nullLe, nullBe, nullBe};
+        int[] links = {Decoder.LINKTYPE_ETHERNET, Decoder.LINKTYPE_LINUX_SLL, Decoder.LINKTYPE_LINUX_SLL2,
+            Decoder.LINKTYPE_RAW, Decoder.LINKTYPE_IPV4, Decoder.LINKTYPE_NULL, Decoder.LINKTYPE_NULL, Decoder.LINKTYPE_LOOP};
+        for (int i = 0; i < frames.length; i++) {
+            Packet p = d.decode(frames[i], 0, frames[i].length, 0, links[i]);
+            assertEquals(0, p.events(), "link " + links[i]);
+            assertEquals(2000, p.dstPort(), "link " + links[i]);
+            assertEquals(3, p.payloadLength(), "link " + links[i]);
+        }
+        Packet p = d.decode(ip, 0, ip.length, 0, 147);
+        assertTrue(p.has(DecodeEvent.LINK_UNSUPPORTED));
+        assertEquals(1, d.count(DecodeEvent.LINK_UNSUPPORTED));
+    }
+
+    @Test
+    void arpAddressesAreDecoded() {
+        byte[] arp = concat(bytes(0, 1, 8, 0, 6, 4, 0, 1), bytes(0, 0x16, 0x3e, 0, 0, 1), addr("10.0.0.11"),
+                new byte[6], addr("10.0.0.12"));
+        Packet p = eth(ethernet(0x0806, arp));
+        assertEquals(Packet.PROTO_ARP, p.protocol());
+        assertEquals("10.0.0.11", p.srcAddress());
+        assertEquals("10.0.0.12", p.dstAddress());
+        p = eth(ethernet(0x0806, Arrays.copyOf(arp, 10)));
+        assertTrue(p.has(DecodeEvent.ARP_PKT_TOO_SMALL));
+    }
+
+    @Test
+    void ipv6ExtensionHeadersAreWalkedToTcp() {
+        byte[] l4 = tcp(4000, 443, 1, 0, SYN, bytes());
+        byte[] f = ethernet(0x86DD, ipv6(0, "2001:db8::1", "2001:db8::2", concat(ext8(60), ext8(6), l4)));
+        Packet p = eth(f);
+        assertEquals(0, p.events());
+        assertEquals(6, p.ipVersion());
+        assertEquals(6, p.protocol());
+        assertEquals(443, p.dstPort());
+        assertEquals(56, p.ipHeaderLength());
+        assertEquals("2001:db8::1", p.srcAddress());
+    }
+
+    @Test
+    void malformedIpv4HeadersAreNamedEventsNotExceptions() {
+        byte[] good = ethernet(0x0800, ipv4(TCP, "10.0.0.1", "10.0.0.2", tcp(1, 2, 3, 4, ACK, bytes(1, 2, 3))));
+        Packet p = eth(Arrays.copyOf(good, good.length - 2));
+        assertTrue(p.has(DecodeEvent.IPV4_TRUNC_PKT));
+        byte[] v5 = good.clone();
+        v5[14] = 0x55;
+        assertTrue(eth(v5).has(DecodeEvent.IPV4_WRONG_IP_VERSION));
+        byte[] badSum = good.clone();
+        badSum[14 + 10] ^= 0x40;
+        p = eth(badSum);
+        assertTrue(p.has(DecodeEvent.IPV4_CHECKSUM_BAD));
+        assertEquals(2, p.dstPort(), "a bad checksum is reported, the packet still decoded");
+        byte[] shortHlen = good.clone();
+        shortHlen[14 + 20 + 12] = 0x40; // TCP data offset 4 words
+        assertTrue(eth(shortHlen).has(DecodeEvent.TCP_HLEN_TOO_SMALL));
+        assertTrue(eth(Arrays.copyOf(good, 20)).has(DecodeEvent.IPV4_PKT_TOO_SMALL));
+        byte[] badOpt = ethernet(0x0800, ipv4(TCP, "10.0.0.1", "10.0.0.2", 1, 0, false, bytes(7, 9, 0, 0),
+                tcp(1, 2, 3, 4, ACK, bytes())));
+        assertTrue(eth(badOpt).has(DecodeEvent.IPV4_OPT_INVALID_LEN));
+        assertEquals(1, d.count(DecodeEvent.IPV4_TRUNC_PKT));
+        assertEquals(1, d.count(DecodeEvent.TCP_HLEN_TOO_SMALL));
+    }
+
+    @Test
+    void udpLengthBeyondTheDatagramIsAnEvent() {
+        byte[] f = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", bytes(0, 1, 0, 2, 0, 50, 0, 0, 1, 2)));
+        assertTrue(eth(f).has(DecodeEvent.UDP_LEN_INVALID));
+    }
+
+    @Test
+    void icmpTypeAndCodeAreDecoded() {
+        Packet p = eth(ethernet(0x0800, ipv4(ICMP, "10.0.0.1", "10.0.0.2", icmp(8, 0, bytes(1, 2, 3)))));
+        assertEquals(8, p.icmpType());
+        assertEquals(0, p.icmpCode());
+        assertEquals(3, p.payloadLength());
+        p = eth(ethernet(0x86DD, ipv6(58, "fe80::1", "ff02::1", icmp(135, 0, new byte[16]))));
+        assertEquals(135, p.icmpType());
+        assertEquals(0, p.events());
+    }
+
+    @Test
+    void ipv4FragmentsOutOfOrderAreReassembledIntoOneDatagram() {
+        byte[] payload = new byte[40];
+        for (int i = 0; i < payload.length; i++) payload[i] = (byte) i;
+        byte[] seg = udp(7, 9, payload); // 48 bytes of UDP
+        byte[] f2 = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 77, 24, false, bytes(), Arrays.copyOfRange(seg, 24, 48)));
+        byte[] f1 = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 77, 0, true, bytes(), Arrays.copyOfRange(seg, 0, 24)));
+        Packet p = eth(f2);
+        assertTrue(p.fragment());
+        assertEquals(0, p.l4Length());
+        p = eth(f1);
+        assertTrue(p.reassembled());
+        assertEquals(0, p.events());
+        assertEquals(9, p.dstPort());
+        assertEquals(40, p.payloadLength());
+        assertArrayEquals(payload, Arrays.copyOfRange(p.data(), p.payloadOffset(), p.payloadOffset() + 40));
+        assertEquals(0, Bytes.checksum(p.data(), p.l3Offset(), 20), "the rebuilt header is valid");
+        assertEquals(1, d.reassembledDatagrams());
+    }
+
+    @Test
+    void overlappingFragmentsAreReportedAndFirstDataWins() {
+        byte[] seg = udp(7, 9, new byte[24]);
+        byte[] a = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 5, 0, true, bytes(), Arrays.copyOfRange(seg, 0, 16)));
+        byte[] evil = new byte[16];
+        Arrays.fill(evil, (byte) 0x41);
+        byte[] b = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 5, 8, false, bytes(), evil));
+        eth(a);
+        Packet p = eth(b);
+        assertTrue(p.has(DecodeEvent.IPV4_FRAG_OVERLAP));
+        assertEquals(1, d.count(DecodeEvent.IPV4_FRAG_OVERLAP));
+        assertTrue(p.reassembled());
+        assertEquals(0, p.data()[p.payloadOffset()], "bytes 8..15 come from the first fragment");
+        assertEquals(0x41, p.data()[p.payloadOffset() + 8]);
+    }
+
+    @Test
+    void unfinishedFragmentsTimeOutAndAFullTableEvictsTheOldest() {
+        Decoder small = new Decoder(2, 1_000_000_000L);
+        for (int id = 1; id <= 3; id++) {
+            byte[] f = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", id, 0, true, bytes(), new byte[16]));
+            small.decode(f, 0, f.length, id, Decoder.LINKTYPE_ETHERNET);
+        }
+        assertEquals(1, small.count(DecodeEvent.IPV4_FRAG_TABLE_FULL));
+        byte[] late = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 9, 0, true, bytes(), new byte[16]));
+        small.decode(late, 0, late.length, 5_000_000_000L, Decoder.LINKTYPE_ETHERNET);
+        assertEquals(2, small.count(DecodeEvent.IPV4_FRAG_TIMEOUT));
+    }
+
+    @Test
+    void ipv6FragmentsAreReassembled() {
+        byte[] seg = udp(7, 9, new byte[32]); // 40 bytes
+        byte[] p1 = ethernet(0x86DD, ipv6(44, "2001:db8::1", "2001:db8::2",
+                concat(fragment6(17, 0, true, 0xabcdef), Arrays.copyOfRange(seg, 0, 16))));
+        byte[] p2 = ethernet(0x86DD, ipv6(44, "2001:db8::1", "2001:db8::2",
+                concat(fragment6(17, 16, false, 0xabcdef), Arrays.copyOfRange(seg, 16, 40))));
+        assertTrue(eth(p1).fragment());
+        Packet p = eth(p2);
+        assertTrue(p.reassembled());
+        assertEquals(17, p.protocol());
+        assertEquals(32, p.payloadLength());
+        assertEquals(0, p.events());
+    }
+
+    @Test
+    void anyPrefixOfAValidFrameDecodesWithoutThrowing() {
+        byte[] f = ethernet(0x86DD, ipv6(0, "2001:db8::1", "2001:db8::2",
+                concat(ext8(44), fragment6(6, 0, false, 1), tcp(1, 2, 3, 4, SYN, bytes(2, 4, 5, 0xb4), bytes(1)))));
+        for (int n = 0; n <= f.length; n++) {
+            Packet p = d.decode(f, 0, n, 0, Decoder.LINKTYPE_ETHERNET);
+            if (n < f.length) assertFalse(p.isTcp() && p.payloadLength() == 1, "prefix " + n);
+        }
+        assertTrue(d.decode(f, 0, f.length, 0, Decoder.LINKTYPE_ETHERNET).isTcp());
+    }
+}
