@@ -57,6 +57,7 @@ public final class Domain {
     final boolean[] evPending = new boolean[MAX_PORTS];
     final boolean[] evMasked = new boolean[MAX_PORTS];
     Upcall upcall;
+    final Upcall[] portHandlers = new Upcall[MAX_PORTS];
 
     Domain(XenHost host, int domid, String name, int maxFrames) {
         this.host = host;
@@ -66,6 +67,20 @@ public final class Domain {
         this.maxFrames = maxFrames;
         evState[0] = ECS_RESERVED;
         growGrantTable(1);
+    }
+
+    private int vcpus = 1;
+
+    /** Number of vCPUs (netback offers as many queues as dom0 has). */
+    public int vcpus() {
+        return vcpus;
+    }
+
+    public void vcpus(int n) {
+        if (n < 1 || n > 128) {
+            throw new IllegalArgumentException("vcpus " + n + " outside 1..128");
+        }
+        vcpus = n;
     }
 
     public int domid() {
@@ -93,6 +108,22 @@ public final class Domain {
             throw new IllegalArgumentException("d" + domid + " does not own frame " + frame);
         }
         return host.frames.page(frame);
+    }
+
+    private int nextGrantRef = org.xenids.xen.abi.Xen.GNTTAB_NR_RESERVED_ENTRIES;
+
+    /**
+     * Claims {@code n} consecutive grant refs for a driver (the guest kernel's own bookkeeping, like
+     * Linux's gnttab_alloc_grant_references); returns the first. Refs below 8 stay reserved.
+     */
+    public int claimGrantRefs(int n) {
+        if (nextGrantRef + n > grantEntries()) {
+            throw new IllegalStateException("d" + domid + ": grant table full (" + grantEntries()
+                    + " entries; set it up larger with GNTTABOP_setup_table)");
+        }
+        int first = nextGrantRef;
+        nextGrantRef += n;
+        return first;
     }
 
     /** Number of grant entries the table currently has. */
@@ -135,6 +166,12 @@ public final class Domain {
     /** Registers the guest's event-channel upcall handler. */
     public void onEvent(Upcall handler) {
         this.upcall = handler;
+    }
+
+    /** Registers the handler of one port (a driver's interrupt), taking precedence over {@link #onEvent}. */
+    public void onEvent(int port, Upcall handler) {
+        checkPort(port);
+        portHandlers[port] = handler;
     }
 
     /** Sets the mask bit of a port (a guest write to its shared-info page). */

@@ -173,9 +173,10 @@ public final class XenHost {
                 upCount--;
                 Domain d = domains[(int) (e >>> 32)];
                 int port = (int) e;
-                if (d != null && d.evPending[port] && !d.evMasked[port] && d.upcall != null) {
+                Domain.Upcall h = d == null ? null : d.portHandlers[port] != null ? d.portHandlers[port] : d.upcall;
+                if (h != null && d.evPending[port] && !d.evMasked[port]) {
                     d.evPending[port] = false;
-                    d.upcall.event(port);
+                    h.event(port);
                 }
             } else {
                 deferred.poll().run();

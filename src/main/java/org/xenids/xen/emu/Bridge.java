@@ -1,0 +1,157 @@
+package org.xenids.xen.emu;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * dom0's Linux bridge ({@code xenbr0}): learns source MACs per port, forwards to the learned port,
+ * floods broadcast, multicast and unknown destinations, and has one uplink port to the outside
+ * (a {@link FrameSink} out, {@link #fromUplink} in).
+ */
+public final class Bridge {
+
+    /** A bridge port: a vif's netback, or the uplink. */
+    interface Port {
+        void xmit(Skb skb);
+    }
+
+    private static final int CHUNK = 2048;
+    private static final int NET_IP_ALIGN = 2;
+
+    private final Domain dom0;
+    private final List<Port> ports = new ArrayList<>();
+    private final Map<Long, Port> macs = new HashMap<>();
+    private final Port uplink;
+    private final FrameSink uplinkSink;
+    private final byte[] scratch = new byte[65536 + 64];
+    private final ArrayDeque<PooledSkb> pool = new ArrayDeque<>();
+    private long forwarded, flooded, toUplink, fromUplink;
+
+    public Bridge(Domain dom0, FrameSink uplinkSink) {
+        this.dom0 = dom0;
+        this.uplinkSink = uplinkSink;
+        this.uplink = skb -> {
+            int n = skb.copyTo(scratch);
+            toUplink++;
+            uplinkSink.frame(scratch, n);
+            skb.put();
+        };
+        ports.add(uplink);
+    }
+
+    void addPort(Port p) {
+        ports.add(p);
+    }
+
+    /**
+     * A frame arriving from outside (e.g. a capture being replayed): put in dom0 memory as the
+     * NIC driver would (2 KiB buffers at NET_IP_ALIGN, page fragments beyond) and bridged.
+     * {@code gsoSize} &gt; 0 marks a TCP super-frame to be passed on as GSO.
+     */
+    public void fromUplink(byte[] frame, int off, int len, int gsoSize) {
+        if (len < 14 || len > 65535 + 14) {
+            throw new IllegalArgumentException("frame length " + len + " outside 14.." + (65535 + 14));
+        }
+        PooledSkb skb = pool.isEmpty() ? newSkb() : pool.poll();
+        skb.reset();
+        int head = Math.min(len, CHUNK - NET_IP_ALIGN);
+        skb.headOff = NET_IP_ALIGN;
+        skb.headLen = head;
+        java.lang.foreign.MemorySegment src = java.lang.foreign.MemorySegment.ofArray(frame);
+        java.lang.foreign.MemorySegment.copy(src, off, dom0.page(skb.headFrame(0)), NET_IP_ALIGN, head);
+        int done = head;
+        int frag = 0;
+        while (done < len) {
+            int n = Math.min(4096, len - done);
+            long f = skb.fragPage(frag);
+            java.lang.foreign.MemorySegment.copy(src, off + done, dom0.page(f), 0, n);
+            skb.addFrag(0, -1, f, 0, n);
+            frag++;
+            done += n;
+        }
+        skb.gsoSize = gsoSize;
+        skb.gsoType = gsoSize > 0 ? gsoTypeOf(skb) : 0;
+        fromUplink++;
+        forward(skb, uplink);
+    }
+
+    private PooledSkb newSkb() {
+        PooledSkb s = new PooledSkb(dom0);
+        s.release = () -> pool.add(s);
+        return s;
+    }
+
+    /** An uplink skb owning its dom0 buffers, reused through the pool. */
+    private static final class PooledSkb extends Skb {
+        private final Domain dom0;
+        private final long[] pages = new long[MAX_FRAGS];
+        private long head;
+
+        PooledSkb(Domain dom0) {
+            super(dom0.host.frames);
+            this.dom0 = dom0;
+        }
+
+        long headFrame(int unused) {
+            if (head == 0) {
+                head = dom0.allocFrame();
+            }
+            headFrame = head;
+            return head;
+        }
+
+        long fragPage(int i) {
+            if (pages[i] == 0) {
+                pages[i] = dom0.allocFrame();
+            }
+            return pages[i];
+        }
+    }
+
+    private static int gsoTypeOf(Skb skb) {
+        int et = ((skb.byteAt(12) & 0xff) << 8) | (skb.byteAt(13) & 0xff);
+        return et == 0x86dd ? org.xenids.xen.abi.Xen.XEN_NETIF_GSO_TYPE_TCPV6 : org.xenids.xen.abi.Xen.XEN_NETIF_GSO_TYPE_TCPV4;
+    }
+
+    /** Learns the source, then forwards or floods; takes over the caller's reference. */
+    void forward(Skb skb, Port in) {
+        long dst = mac(skb, 0);
+        long src = mac(skb, 6);
+        if ((src & 0x0100_0000_0000L) == 0) {
+            macs.put(src, in);
+        }
+        Port out = (dst & 0x0100_0000_0000L) == 0 ? macs.get(dst) : null;
+        if (out != null) {
+            if (out != in) {
+                forwarded++;
+                out.xmit(skb);
+                return;
+            }
+        } else {
+            flooded++;
+            for (Port p : ports) {
+                if (p != in) {
+                    skb.get();
+                    p.xmit(skb);
+                }
+            }
+        }
+        skb.put();
+    }
+
+    private static long mac(Skb skb, int at) {
+        long m = 0;
+        for (int i = 0; i < 6; i++) {
+            m = (m << 8) | (skb.byteAt(at + i) & 0xff);
+        }
+        return m;
+    }
+
+    /** Frames forwarded to a learned port, flooded, sent out and received on the uplink. */
+    public long[] counters() {
+        return new long[] {forwarded, flooded, toUplink, fromUplink};
+    }
+}

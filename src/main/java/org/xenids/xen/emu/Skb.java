@@ -1,0 +1,89 @@
+package org.xenids.xen.emu;
+
+/**
+ * A packet inside dom0 (Linux's sk_buff as netback and the bridge use it): a linear head in a
+ * dom0 frame plus fragments that are either dom0 pages or a guest's pages mapped by netback
+ * (with the granting domain and grant ref, so a later RX copy can name them as Linux does).
+ * Reference-counted: the owner's release runs when the last holder puts it.
+ */
+class Skb {
+    static final int MAX_FRAGS = 18;
+
+    final Frames frames;
+    long headFrame;
+    int headOff, headLen;
+    int nfrags;
+    final int[] fragDomid = new int[MAX_FRAGS];
+    final int[] fragGref = new int[MAX_FRAGS];
+    final long[] fragFrame = new long[MAX_FRAGS];
+    final int[] fragOff = new int[MAX_FRAGS];
+    final int[] fragLen = new int[MAX_FRAGS];
+    int gsoSize, gsoType;
+    int users;
+    /** Called when the last user puts the skb (netback's zero-copy completion, or a pool return). */
+    Runnable release;
+
+    Skb(Frames frames) {
+        this.frames = frames;
+    }
+
+    void reset() {
+        headFrame = 0;
+        headOff = headLen = nfrags = gsoSize = gsoType = 0;
+        users = 1;
+    }
+
+    void addFrag(int domid, int gref, long frame, int off, int len) {
+        fragDomid[nfrags] = domid;
+        fragGref[nfrags] = gref;
+        fragFrame[nfrags] = frame;
+        fragOff[nfrags] = off;
+        fragLen[nfrags] = len;
+        nfrags++;
+    }
+
+    int len() {
+        int n = headLen;
+        for (int i = 0; i < nfrags; i++) {
+            n += fragLen[i];
+        }
+        return n;
+    }
+
+    /** Copies the packet's bytes into {@code out} (dom0 reading its own and mapped pages); returns the length. */
+    int copyTo(byte[] out) {
+        int n = 0;
+        java.lang.foreign.MemorySegment o = java.lang.foreign.MemorySegment.ofArray(out);
+        java.lang.foreign.MemorySegment.copy(frames.page(headFrame), headOff, o, 0, headLen);
+        n += headLen;
+        for (int i = 0; i < nfrags; i++) {
+            java.lang.foreign.MemorySegment.copy(frames.page(fragFrame[i]), fragOff[i], o, n, fragLen[i]);
+            n += fragLen[i];
+        }
+        return n;
+    }
+
+    byte byteAt(int pos) {
+        if (pos < headLen) {
+            return frames.page(headFrame).get(java.lang.foreign.ValueLayout.JAVA_BYTE, headOff + pos);
+        }
+        pos -= headLen;
+        for (int i = 0; i < nfrags; i++) {
+            if (pos < fragLen[i]) {
+                return frames.page(fragFrame[i]).get(java.lang.foreign.ValueLayout.JAVA_BYTE, fragOff[i] + pos);
+            }
+            pos -= fragLen[i];
+        }
+        throw new IndexOutOfBoundsException(pos);
+    }
+
+    void get() {
+        users++;
+    }
+
+    void put() {
+        if (--users == 0 && release != null) {
+            release.run();
+        }
+    }
+}
