@@ -105,6 +105,7 @@ final class Discovery {
         lastGroup.put(k, vq);
         queues.add(vq);
         tap.ringsFound(vq);
+        vq.rx.refresh(seq, now);
         tap.portBound(vq, backend, localPort);
         tap.portBound(vq, front, remotePort);
     }

@@ -47,6 +47,12 @@ final class Mem {
         }
     }
 
+    /** Number of grant entries {@code domid}'s table has (v1), or −1 when unknown. */
+    int grantEntries(int domid) {
+        int n = memory.grantTableFrames(domid, gtScratch);
+        return n < 0 ? -1 : n * Gnttab.EntryV1.PER_FRAME;
+    }
+
     /**
      * The frame granted by {@code domid}'s entry {@code ref} when it is a v1 permit-access entry,
      * else −1 (no such domain, ref beyond the table, entry not in use).

@@ -85,6 +85,8 @@ public final class Tap implements HypercallListener {
     private final long[] refusedBits = new long[MAX_REFUSE_TRACK / 64];
     private long refusedSeq = -1;
     private long unclassifiedTotal;
+    private final RxRing[] touched = new RxRing[64];
+    private int nTouched;
 
     public Tap(DomainMemory memory, FrameSink sink, Consumer<EveEvent.Anomaly> anomalies) {
         this.mem = new Mem(memory);
@@ -119,7 +121,7 @@ public final class Tap implements HypercallListener {
                     qs[i].rx.refresh(seq, now);
                     int idx = qs[i].rx.find((int) Gnttab.Copy.dstU(a, at));
                     if (idx >= 0) {
-                        ok = v.allow(d, qs[i].vif, qs[i].queue, RX, idx & RxRing.MASK);
+                        ok = v.allow(d, qs[i].vif, qs[i].queue, RX, idx);
                         break;
                     }
                 }
@@ -170,8 +172,12 @@ public final class Tap implements HypercallListener {
         if (c.op() == __HYPERVISOR_grant_table_op) {
             switch (c.cmd()) {
                 case GNTTABOP_copy -> {
+                    nTouched = 0;
                     for (int i = 0; i < n; i++) {
                         copy(a, (long) i * Gnttab.Copy.SIZE, caller, seq, now, refused(seq, i));
+                    }
+                    for (int i = 0; i < nTouched; i++) {
+                        touched[i].responses(seq, now, true);
                     }
                 }
                 case GNTTABOP_map_grant_ref -> {
@@ -225,7 +231,11 @@ public final class Tap implements HypercallListener {
                         srcFrame = srcU;
                         peer = headOwner(srcDom, srcU, srcOff);
                     }
-                    r.copied(idx, Gnttab.Copy.dstOffset(a, at), len, status, refused, srcDom, srcFrame, srcOff, peer, now);
+                    if (r.touchedSeq != seq && nTouched < touched.length) {
+                        r.touchedSeq = seq;
+                        touched[nTouched++] = r;
+                    }
+                    r.copied(ref, Gnttab.Copy.dstOffset(a, at), len, status, refused, srcDom, srcFrame, srcOff, peer, now);
                     return;
                 }
             }
@@ -284,7 +294,9 @@ public final class Tap implements HypercallListener {
         VifQueue q = queues.get(qi);
         count(q.front, C_SENDS);
         if (caller == q.backend && (port == q.backRxPort || !q.split)) {
-            q.rx.responses(seq, now);
+            q.rx.responses(seq, now, false);
+        } else if (caller == q.front) {
+            q.rx.refresh(seq, now);
         }
     }
 
