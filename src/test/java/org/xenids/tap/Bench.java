@@ -33,12 +33,28 @@ final class Bench {
     final Tap tap;
     final List<Toolstack.Vif> vifs = new ArrayList<>();
 
+    final Trace.Recorder recorder;
+
     Bench() {
+        this(null);
+    }
+
+    /** With {@code trace} non-null, the tap's stream and reads are recorded there. */
+    Bench(java.io.OutputStream trace) {
         dom0 = host.createDomain(0, "Domain-0", 1 << 14);
         bridge = new Bridge(dom0, (b, n) -> uplink.add(Arrays.copyOf(b, n)));
-        tap = new Tap(host.memory(), (buf, off, len, domid, vif, queue, dir, peer, ts) ->
-                tapped.add(new Seen(domid, dir, peer, Arrays.copyOfRange(buf, off, off + len))), anomalies::add);
-        host.addListener(tap);
+        try {
+            recorder = trace == null ? null : Trace.recorder(host.memory(), trace);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        tap = new Tap(recorder == null ? host.memory() : recorder.memory(), collector(tapped), anomalies::add);
+        host.addListener(recorder == null ? tap : recorder.around(tap));
+    }
+
+    static Tap.FrameSink collector(List<Seen> into) {
+        return (buf, off, len, domid, vif, queue, dir, peer, ts) ->
+                into.add(new Seen(domid, dir, peer, Arrays.copyOfRange(buf, off, off + len)));
     }
 
     /** A guest with one vif of {@code queues} queues; its stack records what it receives. */
