@@ -54,6 +54,10 @@ class DevCapturesTest {
         for (Tap.Counters c : tap.counters()) {
             assertEquals(0, c.drops() + c.lost() + c.refused(), what + ": " + c);
         }
+        for (TrafficDriver.VifCounters c : d.vifCounters()) {
+            assertEquals(0, c.frontTxDropped() + c.frontTxErrors() + c.frontRxErrors() + c.backTxDropped()
+                    + c.backTxFailed() + c.backRxDropped(), what + ": driver losses " + c);
+        }
         ledger.check(what);
         assertEquals(s.frames() + s.announcements(), ledger.entered + s.announcements());
         return ledger;

@@ -230,13 +230,14 @@ public record Topology(String uplinkMac, List<Guest> guests) {
         }
         List<Guest> guests = new ArrayList<>();
         Set<String> macs = new HashSet<>();
+        macs.add("fe:ff:ff:ff:ff:ff"); // the uplink's (the gateway clients are seen through)
         int domid = 1;
         for (var e : found.entrySet()) {
             long a = e.getKey();
             String ip = (a >>> 24) + "." + ((a >>> 16) & 0xff) + "." + ((a >>> 8) & 0xff) + "." + (a & 0xff);
             String mac = e.getValue();
             if (!macs.add(mac) || (Integer.parseInt(mac.substring(0, 2), 16) & 1) != 0) {
-                // Two guests behind one MAC (e.g. clients seen through a gateway): give this one its own.
+                // Seen through the gateway, or a MAC another guest has: give this one its own.
                 mac = String.format("00:16:3e:%02x:%02x:%02x", 0x80 | (domid >>> 16) & 0x7f, (domid >>> 8) & 0xff, domid & 0xff);
                 macs.add(mac);
             }

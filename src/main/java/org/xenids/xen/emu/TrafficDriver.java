@@ -50,6 +50,7 @@ public final class TrafficDriver {
     private Observer observer = new Observer() {};
     private long now;
     private final List<Netfront> fronts = new ArrayList<>();
+    private final List<Toolstack.Vif> vifs = new ArrayList<>();
     private final int[] vifDomid;
     private final byte[][] vifMac;
     private final int[] ip4;       // sorted IPv4 addresses of guests
@@ -113,6 +114,26 @@ public final class TrafficDriver {
         uplinkMac = mac(topology.uplinkMac());
     }
 
+    /**
+     * The drivers' own counters of one vif: netfront TX sent/dropped/errors and RX packets/errors,
+     * netback TX forwarded/dropped/failed and RX delivered/dropped, and whether netback disabled it.
+     */
+    public record VifCounters(int domid, int vif, long frontTx, long frontTxDropped, long frontTxErrors,
+                              long frontRx, long frontRxErrors, long backTx, long backTxDropped, long backTxFailed,
+                              long backRx, long backRxDropped, boolean disabled) {}
+
+    public List<VifCounters> vifCounters() {
+        List<VifCounters> out = new ArrayList<>();
+        int[] devid = new int[0x7FF0];
+        for (int i = 0; i < vifs.size(); i++) {
+            long[] f = vifs.get(i).front().counters();
+            long[] b = vifs.get(i).back().counters();
+            out.add(new VifCounters(vifDomid[i], devid[vifDomid[i]]++, f[0], f[1], f[2], f[3], f[4],
+                    b[0], b[1], b[2], b[3], b[4], b[5] != 0));
+        }
+        return out;
+    }
+
     /** The host, to register hypercall listeners before {@link #start()} so they see the rings set up. */
     public XenHost host() {
         return host;
@@ -150,6 +171,7 @@ public final class TrafficDriver {
                     throw new IllegalStateException("vif " + (devid - 1) + " of " + g.name() + " did not connect");
                 }
                 fronts.add(vif.front());
+                vifs.add(vif);
                 k++;
             }
         }
