@@ -244,7 +244,7 @@ final class RxRing {
         if (status < 0 || bad) {
             frameBad = true;
             frameRefused |= refused;
-        } else if (status != have || offset != 0 || grefById[id] >= 0 && grefById[id] != ref) {
+        } else if (status != have || offset != 0 || id >= SIZE || grefById[id] >= 0 && grefById[id] != ref) {
             tap.anomaly(q, Tap.RX, "rx.response_mismatch", slot, now);
             frameBad = true;
         } else if (have > 0) {

@@ -235,6 +235,10 @@ public final class Tap implements HypercallListener {
                         r.touchedSeq = seq;
                         touched[nTouched++] = r;
                     }
+                    if (status != GNTST_okay && !refused && (status == GNTST_bad_gntref || status == GNTST_general_error
+                            || status == GNTST_bad_page) && (flags & GNTCOPY_source_gref) == 0) {
+                        grantFailure(qs[i], RX, status, idx, now);
+                    }
                     r.copied(ref, Gnttab.Copy.dstOffset(a, at), len, status, refused, srcDom, srcFrame, srcOff, peer, now);
                     return;
                 }
@@ -293,10 +297,21 @@ public final class Tap implements HypercallListener {
         }
         VifQueue q = queues.get(qi);
         count(q.front, C_SENDS);
-        if (caller == q.backend && (port == q.backRxPort || !q.split)) {
-            q.rx.responses(seq, now, false);
+        if (caller == q.backend) {
+            if (port == q.backRxPort || !q.split) {
+                q.rx.responses(seq, now, false);
+            }
+            if (port == q.backTxPort || !q.split) {
+                q.tx.refresh(seq, now);
+            }
         } else if (caller == q.front) {
-            q.rx.refresh(seq, now);
+            // The guest's kick: what it just posted is read before the backend can act on it.
+            if (port == q.frontTxPort || !q.split) {
+                q.tx.refresh(seq, now);
+            }
+            if (port == q.frontRxPort || !q.split) {
+                q.rx.refresh(seq, now);
+            }
         }
     }
 
@@ -326,6 +341,21 @@ public final class Tap implements HypercallListener {
         if (anomalies != null) {
             anomalies.accept(new EveEvent.Anomaly(now, 0, null, "xen.ring", event, "xen", slot, q.name(dir)));
         }
+    }
+
+    /**
+     * A copy or map of a guest's slot that Xen failed (and the tap did not refuse): the guest's
+     * grant was out of its table, not granted to the backend, or not its page.
+     */
+    void grantFailure(VifQueue q, int dir, int status, int slot, long now) {
+        String side = dir == TX ? "tx." : "rx.";
+        String event = switch (status) {
+            case GNTST_bad_gntref -> "gref_out_of_range";
+            case GNTST_general_error, GNTST_permission_denied, GNTST_bad_domain -> "gref_not_granted";
+            case GNTST_bad_page -> "gref_bad_page";
+            default -> "grant_op_failed";
+        };
+        anomaly(q, dir, side + event, slot, now);
     }
 
     void dropped(VifQueue q, int n) {

@@ -45,6 +45,7 @@ final class TxRing {
     private final int[] copyOff = new int[SIZE];
     private final long[] mapFrame = new long[SIZE];
     private final boolean[] done = new boolean[SIZE];
+    private final boolean[] reported = new boolean[SIZE];
     // Per packet, at its first slot.
     private final int[] pktEnd = new int[SIZE];
     private final int[] pktLen = new int[SIZE];
@@ -193,6 +194,7 @@ final class TxRing {
                 copyLen[s] = 0;
                 mapFrame[s] = 0;
                 done[s] = false;
+                reported[s] = false;
                 left++;
             }
             pktLeft[s0] = left;
@@ -284,9 +286,9 @@ final class TxRing {
                 tap.dropped(q, 1);
             }
         }
-        if (!refused && (status == GNTST_bad_gntref || status == GNTST_permission_denied
-                || status == GNTST_bad_domain || status == GNTST_bad_page)) {
-            tap.anomaly(q, TX_DIR, "tx.gref_not_granted", s, now);
+        if (!refused && !reported[s]) {
+            reported[s] = true; // the head copy and the map of one slot fail together: one report
+            tap.grantFailure(q, TX_DIR, status, s, now);
         }
     }
 
