@@ -19,6 +19,8 @@ import picocli.CommandLine.Option;
         subcommands = {
             PcapCommand.class,
             XenCommand.class,
+            ReplayCommand.class,
+            TapCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {
