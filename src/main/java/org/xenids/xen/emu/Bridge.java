@@ -2,9 +2,7 @@ package org.xenids.xen.emu;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * dom0's Linux bridge ({@code xenbr0}): learns source MACs per port, forwards to the learned port,
@@ -23,10 +21,16 @@ public final class Bridge {
 
     private final Domain dom0;
     private final List<Port> ports = new ArrayList<>();
-    private final Map<Long, Port> macs = new HashMap<>();
+    // MAC table: open addressing on the 48-bit address (+1 so 0 means empty), no boxing per frame.
+    private static final int MAC_SLOTS = 4096;
+    private final long[] macKey = new long[MAC_SLOTS];
+    private final Port[] macPort = new Port[MAC_SLOTS];
+    private int macCount;
+    private long macFlushes;
     private final Port uplink;
     private final FrameSink uplinkSink;
     private final byte[] scratch = new byte[65536 + 64];
+    private final java.lang.foreign.MemorySegment scratchSeg = java.lang.foreign.MemorySegment.ofArray(scratch);
     private final ArrayDeque<PooledSkb> pool = new ArrayDeque<>();
     private long forwarded, flooded, toUplink, fromUplink;
 
@@ -34,7 +38,7 @@ public final class Bridge {
         this.dom0 = dom0;
         this.uplinkSink = uplinkSink;
         this.uplink = skb -> {
-            int n = skb.copyTo(scratch);
+            int n = skb.copyTo(scratchSeg);
             toUplink++;
             uplinkSink.frame(scratch, n);
             skb.put();
@@ -121,9 +125,9 @@ public final class Bridge {
         long dst = mac(skb, 0);
         long src = mac(skb, 6);
         if ((src & 0x0100_0000_0000L) == 0) {
-            macs.put(src, in);
+            learn(src, in);
         }
-        Port out = (dst & 0x0100_0000_0000L) == 0 ? macs.get(dst) : null;
+        Port out = (dst & 0x0100_0000_0000L) == 0 ? lookup(dst) : null;
         if (out != null) {
             if (out != in) {
                 forwarded++;
@@ -142,6 +146,41 @@ public final class Bridge {
         skb.put();
     }
 
+    private static int slot(long mac) {
+        long h = (mac + 1) * 0x9E3779B97F4A7C15L;
+        return (int) (h >>> 52) & (MAC_SLOTS - 1);
+    }
+
+    private Port lookup(long mac) {
+        for (int i = slot(mac); macKey[i] != 0; i = (i + 1) & (MAC_SLOTS - 1)) {
+            if (macKey[i] == mac + 1) {
+                return macPort[i];
+            }
+        }
+        return null;
+    }
+
+    /** Learns a source; a full table is flushed (counted) as a bridge forgets aged entries. */
+    private void learn(long mac, Port p) {
+        int i = slot(mac);
+        for (; macKey[i] != 0; i = (i + 1) & (MAC_SLOTS - 1)) {
+            if (macKey[i] == mac + 1) {
+                macPort[i] = p;
+                return;
+            }
+        }
+        if (macCount >= MAC_SLOTS * 3 / 4) {
+            java.util.Arrays.fill(macKey, 0);
+            java.util.Arrays.fill(macPort, null);
+            macCount = 0;
+            macFlushes++;
+            i = slot(mac);
+        }
+        macKey[i] = mac + 1;
+        macPort[i] = p;
+        macCount++;
+    }
+
     private static long mac(Skb skb, int at) {
         long m = 0;
         for (int i = 0; i < 6; i++) {
@@ -150,8 +189,8 @@ public final class Bridge {
         return m;
     }
 
-    /** Frames forwarded to a learned port, flooded, sent out and received on the uplink. */
+    /** Frames forwarded to a learned port, flooded, sent out and received on the uplink; MAC table flushes. */
     public long[] counters() {
-        return new long[] {forwarded, flooded, toUplink, fromUplink};
+        return new long[] {forwarded, flooded, toUplink, fromUplink, macFlushes};
     }
 }

@@ -103,6 +103,7 @@ final class NetbackTx {
                 submit(np);
                 continue;
             }
+            pushResponses(); // answers of dropped packets
             Sring.reqEvent(nb.tx, 0, reqCons + 1);
             if (Sring.reqProd(nb.tx, 0) == reqCons) {
                 return;
@@ -179,7 +180,10 @@ final class NetbackTx {
             }
             sSize[0] = firstSize;
             reqCons = idx;
-            if (drop || size < 14) {
+            int dataLen = size > COPY_LEN && slots < LEGACY_SLOTS_MAX ? COPY_LEN : size;
+            // Linux copies a packet of exactly 19 slots whole into a large head; the emulated head
+            // buffers hold 1984 bytes, so such a packet is dropped here (counted) instead.
+            if (drop || size < 14 || dataLen > 2048 - HEAD_OFF) {
                 // Too many slots or a runt: every slot is answered with an error, nothing is read.
                 // xenvif_tx_err re-reads each slot's id from the ring.
                 respond(sId[0], extra, NETIF_RSP_ERROR);
@@ -202,7 +206,6 @@ final class NetbackTx {
             skb.gsoSize = gsoSize;
             skb.gsoType = gsoType;
             int[] pend = sId; // reuse: sId[i] becomes the pending index after this loop
-            int dataLen = size > COPY_LEN && slots < LEGACY_SLOTS_MAX ? COPY_LEN : size;
             int i = 0;
             for (int s = 0; s <= slots; s++) {
                 int p = pendFree[--pendFreeCount];

@@ -31,6 +31,9 @@ public final class Netfront {
     private int backend;
     private Queue[] queues = new Queue[0];
     private final byte[] rxBuf = new byte[65536 + 4096];
+    private final MemorySegment rxBufSeg = MemorySegment.ofArray(rxBuf);
+    private byte[] lastFrame;
+    private MemorySegment lastFrameSeg;
     private int txCounter;
     private long txPackets, txDropped, rxPackets, rxErrors, txErrors, grantStillInUse;
 
@@ -179,31 +182,31 @@ public final class Netfront {
             return false;
         }
         Queue q = queues[0];
-        // Linux's linear skb data sits in slab memory at varying offsets; NET_IP_ALIGN keeps it at +2.
-        int o0 = 2 + 512 * (txCounter++ & 7);
-        int first = Math.min(len, PAGE - o0);
-        int slots = 1 + (len - first + PAGE - 1) / PAGE;
+        int slots = layout(frame, off, len);
         boolean gso = gsoSize > 0;
         if ((q.txReqProdPvt - q.txRspCons) + slots + (gso ? 1 : 0) > RING || q.txFree < slots) {
             txDropped++;
             return false;
         }
         int done = 0;
+        if (frame != lastFrame) {
+            lastFrame = frame;
+            lastFrameSeg = MemorySegment.ofArray(frame);
+        }
         for (int s = 0; s < slots; s++) {
             int id = q.txFreeIds[--q.txFree];
             if (q.txPage[id] == 0) {
                 q.txPage[id] = guest.allocFrame();
             }
-            int offset = s == 0 ? o0 : 0;
-            int n = s == 0 ? first : Math.min(PAGE, len - done);
-            MemorySegment.copy(MemorySegment.ofArray(frame), off + done, guest.page(q.txPage[id]), offset, n);
+            int n = slotSize[s];
+            MemorySegment.copy(lastFrameSeg, off + done, guest.page(q.txPage[id]), slotOff[s], n);
             guest.grantAccess(q.txRefBase + id, backend, q.txPage[id], true);
             int flags = s + 1 < slots ? NETTXF_more_data : 0;
             if (s == 0 && gso) {
                 flags |= NETTXF_extra_info | NETTXF_csum_blank | NETTXF_data_validated;
             }
             long at = Sring.entry(q.txReqProdPvt++, RING, Netif.TxRequest.SIZE);
-            Netif.TxRequest.set(q.tx, at, q.txRefBase + id, offset, flags, id, s == 0 ? len : n);
+            Netif.TxRequest.set(q.tx, at, q.txRefBase + id, slotOff[s], flags, id, s == 0 ? len : n);
             if (s == 0 && gso) {
                 long ex = Sring.entry(q.txReqProdPvt++, RING, Netif.TxRequest.SIZE);
                 Netif.ExtraInfo.setGso(q.tx, ex, 0, gsoSize, gsoType);
@@ -217,6 +220,96 @@ public final class Netfront {
         }
         txPackets++;
         return true;
+    }
+
+    /**
+     * Writes one packet of {@code slots} raw TX requests all naming grant {@code ref} with
+     * {@code size} bytes each, as a broken or hostile frontend could (for tests of netback's
+     * limits); ids come from the free list so the answers are accounted.
+     */
+    void rawTx(int slots, int ref, int size) {
+        rawTx(slots, ref, size, 0, 0);
+    }
+
+    /** As {@link #rawTx(int, int, int)}, slots at {@code offset}, req_prod pushed {@code skew} further. */
+    void rawTx(int slots, int ref, int size, int offset, int skew) {
+        Queue q = queues[0];
+        for (int s = 0; s < slots; s++) {
+            int id = q.txFreeIds[--q.txFree];
+            long at = Sring.entry(q.txReqProdPvt++, RING, Netif.TxRequest.SIZE);
+            Netif.TxRequest.set(q.tx, at, ref, offset, s + 1 < slots ? NETTXF_more_data : 0, id,
+                    s == 0 ? size * slots : size);
+        }
+        int old = Sring.reqProd(q.tx, 0);
+        Sring.reqProd(q.tx, 0, q.txReqProdPvt + skew);
+        if (Sring.needsNotify(old, q.txReqProdPvt, Sring.reqEvent(q.tx, 0))) {
+            send(q.txPort);
+        }
+    }
+
+    private final int[] slotOff = new int[20];
+    private final int[] slotSize = new int[20];
+    /** Running offset of the per-socket page fragment TCP payload is written from (32 KiB). */
+    private int fragOffset;
+
+    /**
+     * Where Linux's skb puts the bytes, as slots (offset, size): a TCP segment with payload has
+     * its headers in the linear area (1 KiB slab objects, data at +254) and the payload in page
+     * fragments that advance through a 32 KiB page_frag (the real trace: 66 header bytes at 3326,
+     * payload at 0, then 2896 = 2 × 1448); anything else is linear (512-byte objects, data at
+     * NET_IP_ALIGN). Every piece is split at 4 KiB page boundaries. Returns the number of slots.
+     */
+    private int layout(byte[] f, int off, int len) {
+        int hdr = tcpHeaderEnd(f, off, len);
+        int n = 0;
+        if (hdr > 0 && hdr < len) {
+            slotOff[n] = 254 + 1024 * (txCounter++ & 3);
+            slotSize[n++] = hdr;
+            int rem = len - hdr;
+            if (fragOffset + rem > 32768) {
+                fragOffset = 0;
+            }
+            while (rem > 0) {
+                int o = fragOffset & (PAGE - 1);
+                int piece = Math.min(rem, PAGE - o);
+                slotOff[n] = o;
+                slotSize[n++] = piece;
+                fragOffset += piece;
+                rem -= piece;
+            }
+        } else {
+            int o = 2 + 512 * (txCounter++ & 7);
+            int done = 0;
+            while (done < len) {
+                int piece = Math.min(len - done, PAGE - o);
+                slotOff[n] = o;
+                slotSize[n++] = piece;
+                done += piece;
+                o = 0;
+            }
+        }
+        return n;
+    }
+
+    /** End of the TCP header of an Ethernet/IPv4 or IPv6 TCP frame, or 0 when it is not one. */
+    private static int tcpHeaderEnd(byte[] f, int off, int len) {
+        if (len < 14 + 40) {
+            return 0;
+        }
+        int type = ((f[off + 12] & 0xff) << 8) | (f[off + 13] & 0xff);
+        int l4;
+        if (type == 0x0800 && (f[off + 14] & 0xf0) == 0x40 && f[off + 23] == 6) {
+            l4 = 14 + (f[off + 14] & 0x0f) * 4;
+        } else if (type == 0x86dd && f[off + 20] == 6) {
+            l4 = 14 + 40;
+        } else {
+            return 0;
+        }
+        if (l4 + 20 > len) {
+            return 0;
+        }
+        int end = l4 + ((f[off + l4 + 12] & 0xf0) >> 4) * 4;
+        return end >= l4 + 20 && end <= len ? end : 0;
     }
 
     /** xennet_tx_buf_gc: completed TX slots give back their grant, id and page. */
@@ -287,7 +380,7 @@ public final class Netfront {
                         bad = true;
                     } else {
                         guest.endAccess(q.rxRefBase + id);
-                        MemorySegment.copy(guest.page(q.rxPage[id]), offset, MemorySegment.ofArray(rxBuf), len, status);
+                        MemorySegment.copy(guest.page(q.rxPage[id]), offset, rxBufSeg, len, status);
                         len += status;
                     }
                     if (first && (flags & NETRXF_extra_info) != 0) {

@@ -51,9 +51,8 @@ class Skb {
     }
 
     /** Copies the packet's bytes into {@code out} (dom0 reading its own and mapped pages); returns the length. */
-    int copyTo(byte[] out) {
+    int copyTo(java.lang.foreign.MemorySegment o) {
         int n = 0;
-        java.lang.foreign.MemorySegment o = java.lang.foreign.MemorySegment.ofArray(out);
         java.lang.foreign.MemorySegment.copy(frames.page(headFrame), headOff, o, 0, headLen);
         n += headLen;
         for (int i = 0; i < nfrags; i++) {

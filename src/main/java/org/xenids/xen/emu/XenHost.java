@@ -39,6 +39,11 @@ public final class XenHost {
     private int upHead, upCount;
     private final ArrayDeque<Runnable> deferred = new ArrayDeque<>();
     private final DomainMemory memory = new Memory();
+    // Drivers reuse their argument pages: read-only views are kept per (page, size), a few at a time.
+    private final MemorySegment[] viewOf = new MemorySegment[16];
+    private final MemorySegment[] views = new MemorySegment[16];
+    private final long[] viewBytes = new long[16];
+    private int nextView;
 
     public XenHost() {
         this(DEFAULT_MAX_FRAMES);
@@ -112,7 +117,8 @@ public final class XenHost {
             c.structSize = structSize(op, cmd);
             c.result = 0;
             long bytes = (long) Math.max(count, 0) * c.structSize;
-            c.args = args.asSlice(0, Math.min(bytes, args.byteSize())).asReadOnly();
+            long viewBytes = Math.min(bytes, args.byteSize());
+            c.args = view(args, viewBytes);
             long r;
             if (c.structSize == 0) {
                 r = -XEN_ENOSYS;
@@ -133,6 +139,19 @@ public final class XenHost {
         } finally {
             inHypercall = false;
         }
+    }
+
+    private MemorySegment view(MemorySegment args, long bytes) {
+        for (int i = 0; i < views.length; i++) {
+            if (viewOf[i] == args && viewBytes[i] == bytes) {
+                return views[i];
+            }
+        }
+        int i = nextView++ & (views.length - 1);
+        viewOf[i] = args;
+        viewBytes[i] = bytes;
+        views[i] = args.asSlice(0, bytes).asReadOnly();
+        return views[i];
     }
 
     static int structSize(int op, int cmd) {
