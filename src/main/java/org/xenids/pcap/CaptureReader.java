@@ -1,19 +1,14 @@
 package org.xenids.pcap;
 
-import java.io.ByteArrayInputStream;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
-import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.tukaani.xz.XZIOException;
-import org.tukaani.xz.XZInputStream;
 
 /**
  * A streaming cursor over the records of a pcap or pcapng capture (optionally xz-compressed,
@@ -41,14 +36,28 @@ public abstract sealed class CaptureReader implements AutoCloseable permits Pcap
     public static final int MAX_BLOCK = MAX_CAPLEN + 65_536;
     /** Most interfaces a capture may describe (pcapng: over all sections). */
     public static final int MAX_INTERFACES = 65_536;
-    /** Memory the xz decompressor may use (enough for files made with {@code xz -9}). */
-    static final int XZ_MEMORY_LIMIT_KIB = 100 * 1024;
     static final int DEFAULT_BUFFER = 1 << 17;
 
     /** What kind of capture is being read. */
     public enum Format { PCAP, PCAP_NANOS, PCAPNG }
 
-    /** Counters of what has been read so far (see {@link #stats()}). */
+    /**
+     * Counters of what has been read so far (see {@link #stats()}).
+     *
+     * @param compressed     the capture was xz-compressed (offsets count uncompressed bytes)
+     * @param records        records returned by {@link #next()}
+     * @param capturedBytes  sum of their captured lengths
+     * @param originalBytes  sum of their original (on-the-wire) lengths
+     * @param snappedRecords records captured shorter than they were on the wire
+     * @param sections       pcapng section headers seen (1 for pcap)
+     * @param interfaces     interfaces described
+     * @param reportedDrops  losses the capture itself reports: pcapng interface statistics
+     *                       ({@code isb_ifdrop}, latest per interface) and obsolete packet blocks'
+     *                       drop counts
+     * @param skippedBlocks  pcapng blocks not used (name resolution, secrets, custom, unknown…)
+     * @param skippedByType  the same by block type ("NRB", "DSB", "custom", "0x12345678", at most
+     *                       32 kinds, the rest as "other")
+     */
     public record Stats(Format format, boolean compressed, long records, long capturedBytes,
             long originalBytes, long snappedRecords, int sections, int interfaces,
             long reportedDrops, long skippedBlocks, Map<String, Long> skippedByType) {}
@@ -72,6 +81,8 @@ public abstract sealed class CaptureReader implements AutoCloseable permits Pcap
     long snappedRecords;
     long reportedDrops;
     long skippedBlocks;
+    /** Records and blocks looked at, including skipped ones: the work done, for the fuzz bound. */
+    long steps;
     private final int[] skippedTypes = new int[32];
     private final long[] skippedCounts = new long[32];
     private int skippedDistinct;
@@ -106,9 +117,17 @@ public abstract sealed class CaptureReader implements AutoCloseable permits Pcap
         }
     }
 
-    /** Reads a capture from a stream (closed with the reader), named {@code name} in errors. */
+    /**
+     * Reads a capture from a stream, named {@code name} in errors. The stream is closed with the
+     * reader, or at once when this fails.
+     */
     public static CaptureReader open(InputStream in, String name) throws IOException {
-        return detect(new Source.StreamSource(name, in, DEFAULT_BUFFER, MAX_BLOCK));
+        try {
+            return detect(new Source.StreamSource(name, in, DEFAULT_BUFFER, MAX_BLOCK));
+        } catch (IOException | RuntimeException e) {
+            in.close();
+            throw e;
+        }
     }
 
     /** Reads a capture already in memory, in place (nothing is copied unless it is xz-compressed). */
@@ -154,17 +173,7 @@ public abstract sealed class CaptureReader implements AutoCloseable permits Pcap
         src.ensure(6);
         if (src.available() >= 6 && isXz(src.buf, src.pos)) {
             xz = true;
-            InputStream raw = src instanceof Source.ArraySource
-                    ? new ByteArrayInputStream(src.buf, src.pos, src.available())
-                    : new SourceStream(src);
-            XZInputStream in;
-            try {
-                in = new XZInputStream(raw, XZ_MEMORY_LIMIT_KIB);
-            } catch (XZIOException | EOFException e) {
-                String msg = e instanceof EOFException ? "xz stream is truncated" : "xz: " + e.getMessage();
-                throw new CaptureFormatException(src.name, 0, msg, e);
-            }
-            src = new XzSource(src.name, in, DEFAULT_BUFFER, MAX_BLOCK);
+            src = XzSource.over(src);
             src.ensure(4);
         }
         int n = src.available();
@@ -233,7 +242,10 @@ public abstract sealed class CaptureReader implements AutoCloseable permits Pcap
     /** LINKTYPE of the current record's interface (see {@link LinkType}). */
     public final int linkType() { return linkType; }
 
-    /** Capture time of the current record, nanoseconds since the epoch (saturated, never wrapped). */
+    /**
+     * Capture time of the current record, nanoseconds since the epoch (saturated, never wrapped);
+     * 0 for a pcapng simple packet block, which carries no time.
+     */
     public final long timestampNanos() { return timestampNanos; }
 
     /** Bytes of the current record present in the capture. */
@@ -261,7 +273,11 @@ public abstract sealed class CaptureReader implements AutoCloseable permits Pcap
     /** Records returned so far. */
     public final long records() { return records; }
 
-    /** Interfaces described so far. */
+    /**
+     * Interfaces described so far. pcapng may describe an interface anywhere before its first
+     * packet, so this grows while reading; use {@link #linkType()} per record rather than
+     * assuming the interfaces are known after opening (a pcap file has its one interface at once).
+     */
     public final int interfaceCount() { return interfaceCount; }
 
     /** LINKTYPE of interface {@code id}. */
@@ -348,61 +364,5 @@ public abstract sealed class CaptureReader implements AutoCloseable permits Pcap
     static long satAdd(long a, long b) {
         long r = a + b;
         return ((a ^ r) & (b ^ r)) < 0 ? (a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE) : r;
-    }
-
-    /** Lets the xz decompressor pull from a streaming source's buffer. */
-    private static final class SourceStream extends InputStream {
-        private final Source src;
-
-        SourceStream(Source src) { this.src = src; }
-
-        @Override
-        public int read() throws IOException {
-            return src.ensure(1) ? src.buf[src.pos++] & 0xFF : -1;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            if (len == 0) {
-                return 0;
-            }
-            if (src.available() == 0 && !src.ensure(1)) {
-                return -1;
-            }
-            int k = Math.min(len, src.available());
-            System.arraycopy(src.buf, src.pos, b, off, k);
-            src.pos += k;
-            return k;
-        }
-
-        @Override
-        public void close() throws IOException { src.close(); }
-    }
-
-    /** The decompressed stream of an xz file: decoder faults become format errors. */
-    private static final class XzSource extends Source.Buffered {
-        private final InputStream in;
-
-        XzSource(String name, InputStream in, int initial, int maxWindow) {
-            super(name, initial, maxWindow);
-            this.in = in;
-        }
-
-        @Override
-        int read(byte[] b, int off, int len) throws IOException {
-            try {
-                int r;
-                do {
-                    r = in.read(b, off, len);
-                } while (r == 0);
-                return r;
-            } catch (XZIOException | EOFException e) {
-                String msg = e instanceof EOFException ? "xz stream is truncated" : "xz: " + e.getMessage();
-                throw new CaptureFormatException(name, base + off, msg, e);
-            }
-        }
-
-        @Override
-        public void close() throws IOException { in.close(); }
     }
 }

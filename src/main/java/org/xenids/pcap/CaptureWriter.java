@@ -122,6 +122,12 @@ public abstract sealed class CaptureWriter implements Closeable, Flushable permi
         records++;
     }
 
+    /** Copies the current record of {@code reader} (time, bytes, lengths) to interface {@code interfaceId}. */
+    public final void write(int interfaceId, CaptureReader reader) throws IOException {
+        write(interfaceId, reader.timestampNanos(), reader.array(), reader.dataOffset(),
+                reader.capturedLength(), reader.originalLength());
+    }
+
     /** Puts the record in the buffer (header, data, trailer) with {@link #room} and {@link #bytes}. */
     abstract void record(int interfaceId, long timestampNanos, byte[] data, int offset, int caplen, int origlen) throws IOException;
 

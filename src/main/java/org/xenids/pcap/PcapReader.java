@@ -43,6 +43,7 @@ final class PcapReader extends CaptureReader {
     boolean advance() throws IOException {
         Source s = src;
         long start = s.offset();
+        steps++;
         if (!s.ensure(16)) {
             if (s.available() == 0) {
                 return false;

@@ -63,6 +63,7 @@ final class PcapngReader extends CaptureReader {
         // so the work is bounded by the input size whatever the lengths say.
         while (true) {
             long start = s.offset();
+            steps++;
             if (!s.ensure(12)) {
                 if (s.available() == 0) {
                     return false;
@@ -203,8 +204,8 @@ final class PcapngReader extends CaptureReader {
                     long hi = Source.u32(b, v, big);
                     long lo = Source.u32(b, v + 4, big);
                     long sec = big ? (hi << 32 | lo) : (lo << 32 | hi);
-                    offsetNanos = Math.abs(sec) > Long.MAX_VALUE / 1_000_000_000L
-                            ? (sec < 0 ? Long.MIN_VALUE : Long.MAX_VALUE) : sec * 1_000_000_000L;
+                    long limit = Long.MAX_VALUE / 1_000_000_000L;
+                    offsetNanos = sec > limit ? Long.MAX_VALUE : sec < -limit ? Long.MIN_VALUE : sec * 1_000_000_000L;
                 }
                 default -> { }
             }

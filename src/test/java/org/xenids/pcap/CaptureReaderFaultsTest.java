@@ -173,6 +173,17 @@ class CaptureReaderFaultsTest {
         assertEquals("interface option 9 length 200 runs past the block", failure(f, "o", 2).detail());
     }
 
+    @Test
+    void interfacesPastTheBoundFail() throws IOException {
+        Captures c = Captures.pcapng(LITTLE_ENDIAN).idb(LinkType.ETHERNET).epb(0, 1, Captures.frame(20, 1));
+        for (int i = 1; i <= CaptureReader.MAX_INTERFACES; i++) {
+            c.idb(LinkType.ETHERNET);
+        }
+        CaptureFormatException e = failure(c.bytes(), "many", 1);
+        assertEquals("more than " + CaptureReader.MAX_INTERFACES + " interfaces", e.detail());
+        assertEquals(28 + 20 + 52 + (CaptureReader.MAX_INTERFACES - 1) * 20L, e.offset());
+    }
+
     /**
      * Lengths cannot send the reader back or keep it in place: every block moves it forward by its
      * length (≥ 12), and a section length pointing backwards is not followed.

@@ -84,9 +84,10 @@ class CaptureWriterTest {
         List<Frames.Frame> frames = original();
         for (boolean nanos : new boolean[] {false, true}) {
             Path out = dir.resolve(nanos ? "ns.pcap" : "us.pcap");
-            try (CaptureWriter w = CaptureWriter.pcap(out, LinkType.ETHERNET, nanos)) {
-                for (Frames.Frame f : frames) {
-                    w.write(0, f.ts(), f.bytes(), 0, f.bytes().length, f.origLen());
+            try (CaptureReader r = CaptureReader.open(SharedData.file(CAPTURE));
+                    CaptureWriter w = CaptureWriter.pcap(out, LinkType.ETHERNET, nanos)) {
+                while (r.next()) {
+                    w.write(0, r);
                 }
             }
             try (CaptureReader r = CaptureReader.open(out)) {

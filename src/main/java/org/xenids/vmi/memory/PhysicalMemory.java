@@ -32,6 +32,9 @@ public interface PhysicalMemory extends AutoCloseable {
     /** True when the contents may change while read (a running guest). */
     default boolean live() { return false; }
 
+    /** CPU registers recorded with the memory (ELF core notes), empty when the source has none. */
+    default List<CpuState> cpuStates() { return List.of(); }
+
     default boolean contains(long paddr, long len) {
         for (Range r : ranges()) {
             if (r.contains(paddr, len)) {

@@ -1,0 +1,82 @@
+package org.xenids.vmi.linux;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/**
+ * A System.map or /proc/kallsyms-format file ("ffffffff81000000 T _text", kallsyms lines may
+ * end with "[module]"); ".xz" files are read through xz. The addresses are the file's; the
+ * locator slides kernel-image symbols to where the running kernel has them.
+ */
+final class SymbolFile {
+    private SymbolFile() {}
+
+    /** Far above any kernel's symbol count; bounds memory on a hostile file. */
+    private static final int MAX_LINES = 4_000_000;
+
+    static SymbolTable read(Path file) {
+        byte[] names = new byte[1 << 20];
+        int nameLen = 0;
+        int[] starts = new int[1 << 16];
+        byte[] types = new byte[starts.length];
+        long[] addrs = new long[starts.length];
+        int n = 0;
+        int lineNo = 0;
+        try (InputStream raw = Files.newInputStream(file);
+             InputStream in = file.toString().endsWith(".xz") ? new org.tukaani.xz.XZInputStream(raw) : raw;
+             BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.ISO_8859_1), 1 << 16)) {
+            for (String line; (line = r.readLine()) != null; ) {
+                lineNo++;
+                if (line.isBlank()) {
+                    continue;
+                }
+                if (lineNo > MAX_LINES) {
+                    throw new IllegalArgumentException(file + ": more than " + MAX_LINES + " lines; not a symbol map");
+                }
+                String[] f = line.trim().split("\\s+");
+                if (f.length < 3 || f[1].length() != 1 || f[0].length() > 16) {
+                    throw new IllegalArgumentException(file + ":" + lineNo + ": not an 'address type name' line: "
+                            + abbreviate(line));
+                }
+                long a;
+                try {
+                    a = Long.parseUnsignedLong(f[0], 16);
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException(file + ":" + lineNo + ": bad address '" + abbreviate(f[0]) + "'");
+                }
+                if (n + 1 == starts.length) {
+                    starts = Arrays.copyOf(starts, n * 2);
+                    types = Arrays.copyOf(types, n * 2);
+                    addrs = Arrays.copyOf(addrs, n * 2);
+                }
+                byte[] name = f[2].getBytes(StandardCharsets.ISO_8859_1);
+                if (nameLen + name.length > names.length) {
+                    names = Arrays.copyOf(names, Math.max(names.length * 2, nameLen + name.length));
+                }
+                System.arraycopy(name, 0, names, nameLen, name.length);
+                nameLen += name.length;
+                starts[n + 1] = nameLen;
+                types[n] = (byte) f[1].charAt(0);
+                addrs[n] = a;
+                n++;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read symbol file " + file + ": " + e.getMessage(), e);
+        }
+        if (n == 0) {
+            throw new IllegalArgumentException(file + ": no symbols");
+        }
+        return new SymbolTable(names, starts, types, addrs, n, "symbol file " + file);
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() > 60 ? s.substring(0, 60) + "…" : s;
+    }
+}
