@@ -212,6 +212,20 @@ public final class Trace {
         return new TraceReader(new BufferedInputStream(in, 1 << 16), name, store, l).run();
     }
 
+    /**
+     * Replays a trace held in memory. With {@code verify} false the record checksums are not
+     * recomputed (for a trace already read once with them checked, e.g. a benchmark's); every
+     * length is still checked.
+     */
+    public static Summary replay(byte[] data, String name, boolean verify,
+                                 Function<DomainMemory, HypercallListener> listener) throws IOException {
+        TraceStore store = new TraceStore();
+        HypercallListener l = listener.apply(store);
+        TraceReader r = new TraceReader(new java.io.ByteArrayInputStream(data), name, store, l);
+        r.verify = verify;
+        return r.run();
+    }
+
     static int readFully(InputStream in, byte[] b, int off, int len) throws IOException {
         int n = 0;
         while (n < len) {
