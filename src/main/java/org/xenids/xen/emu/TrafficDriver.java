@@ -41,7 +41,7 @@ public final class TrafficDriver {
 
     /** Totals of a replay. */
     public record Stats(long frames, long fromGuests, long fromOutside, long notAccepted, long skipped,
-                        long announcements, long deliveredToGuests, long toUplink) {}
+                        long announcements, long deliveredToGuests, long toUplink, long coalesced) {}
 
     private final Topology topology;
     private final XenHost host;
@@ -61,6 +61,16 @@ public final class TrafficDriver {
     private final byte[] buf = new byte[65535 + 64];
     private long delivered, toUplink, announcements;
     private boolean started;
+    private Coalescer coalescer;
+    private long fromGuests, fromOutside, notAccepted;
+
+    /**
+     * Merges back-to-back TCP segments of one direction into GSO super-frames of at most
+     * {@code maxBytes} (1514..65535) before they enter the host, as GRO and TSO do on a real host.
+     */
+    public void coalesce(int maxBytes) {
+        coalescer = new Coalescer(maxBytes);
+    }
 
     public TrafficDriver(Topology topology) {
         this.topology = topology;
@@ -222,7 +232,7 @@ public final class TrafficDriver {
             for (int i = 0; i < live.length; i++) {
                 live[i] = advance(readers.get(i));
             }
-            long frames = 0, fromGuests = 0, fromOutside = 0, notAccepted = 0, skipped = 0;
+            long frames = 0, skipped = 0;
             while (true) {
                 int best = -1;
                 for (int i = 0; i < live.length; i++) {
@@ -239,14 +249,11 @@ public final class TrafficDriver {
                 if (len < 14 || len > 65535 || len != r.originalLength()) {
                     skipped++; // truncated or impossible frames cannot cross a vif whole
                 } else {
-                    System.arraycopy(r.array(), r.dataOffset(), buf, 0, len);
-                    int from = inject(len);
-                    if (from == -2) {
-                        notAccepted++;
-                    } else if (from >= 0) {
-                        fromGuests++;
+                    if (coalescer == null) {
+                        System.arraycopy(r.array(), r.dataOffset(), buf, 0, len);
+                        count(inject(len, 0));
                     } else {
-                        fromOutside++;
+                        drain(coalescer.offer(copy(r, len), len));
                     }
                 }
                 frames++;
@@ -255,11 +262,37 @@ public final class TrafficDriver {
                 }
                 live[best] = advance(r);
             }
-            return new Stats(frames, fromGuests, fromOutside, notAccepted, skipped, announcements, delivered, toUplink);
+            if (coalescer != null) {
+                drain(coalescer.flush());
+            }
+            return new Stats(frames, fromGuests, fromOutside, notAccepted, skipped, announcements, delivered, toUplink,
+                    coalescer == null ? 0 : coalescer.merged);
         } finally {
             for (CaptureReader r : readers) {
                 r.close();
             }
+        }
+    }
+
+    private byte[] copy(CaptureReader r, int len) {
+        System.arraycopy(r.array(), r.dataOffset(), buf, 0, len);
+        return buf;
+    }
+
+    private void drain(int n) {
+        for (int k = 0; k < n; k++) {
+            System.arraycopy(coalescer.out[k], 0, buf, 0, coalescer.outLen[k]);
+            count(inject(coalescer.outLen[k], coalescer.outMss[k]));
+        }
+    }
+
+    private void count(int from) {
+        if (from == -2) {
+            notAccepted++;
+        } else if (from >= 0) {
+            fromGuests++;
+        } else {
+            fromOutside++;
         }
     }
 
@@ -275,7 +308,7 @@ public final class TrafficDriver {
     }
 
     /** Injects {@code buf[0, len)}: the vif index it was sent from, −1 for the uplink, −2 when refused. */
-    private int inject(int len) {
+    private int inject(int len, int mss) {
         int l3 = 14;
         int type = u16(12);
         if (type == 0x8100 && len >= 18) {
@@ -308,7 +341,7 @@ public final class TrafficDriver {
         }
         int gso = 0, gsoType = 0;
         if (len > 1514 && (type == 0x0800 && buf[l3 + 9] == 6 || type == 0x86dd && buf[l3 + 6] == 6)) {
-            gso = 1448;
+            gso = mss > 0 ? mss : 1448;
             gsoType = type == 0x0800 ? Xen.XEN_NETIF_GSO_TYPE_TCPV4 : Xen.XEN_NETIF_GSO_TYPE_TCPV6;
         }
         observer.entered(srcVif >= 0 ? vifDomid[srcVif] : -1, buf, len);
