@@ -54,6 +54,10 @@ final class ReplayCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--eve", paramLabel = "FILE", description = "Write the tap's anomalies as EVE JSON.")
     Path eve;
 
+    @Option(names = "--coalesce", paramLabel = "BYTES", description = "Merge back-to-back TCP segments of one"
+            + " direction into GSO super-frames of at most BYTES (1514..65535), as GRO/TSO do.")
+    Integer coalesce;
+
     @Option(names = "--record-trace", paramLabel = "FILE",
             description = "Record the hypercall stream and the bytes the tap read (docs/tap-trace.md).")
     Path recordTrace;
@@ -70,6 +74,13 @@ final class ReplayCommand implements java.util.concurrent.Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         TrafficDriver driver = new TrafficDriver(t);
+        if (coalesce != null) {
+            try {
+                driver.coalesce(coalesce);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--coalesce: " + e.getMessage());
+            }
+        }
         OutputStream traceOut = recordTrace == null ? null : Files.newOutputStream(recordTrace);
         try (TapOutputs outputs = new TapOutputs(writePcap, eve)) {
             Trace.Recorder rec = traceOut == null ? null : Trace.recorder(driver.host().memory(), traceOut);
@@ -93,9 +104,10 @@ final class ReplayCommand implements java.util.concurrent.Callable<Integer> {
             }
             List<String> extra = new ArrayList<>();
             extra.add(String.format("capture: %d frames (%d from guests, %d from outside, %d refused by netfront,"
-                            + " %d not replayable), %d announcements; %d delivered to guests, %d out the uplink",
-                    s.frames(), s.fromGuests(), s.fromOutside(), s.notAccepted(), s.skipped(), s.announcements(),
-                    s.deliveredToGuests(), s.toUplink()));
+                            + " %d not replayable, %d merged into super-frames), %d announcements; %d delivered to"
+                            + " guests, %d out the uplink",
+                    s.frames(), s.fromGuests(), s.fromOutside(), s.notAccepted(), s.skipped(), s.coalesced(),
+                    s.announcements(), s.deliveredToGuests(), s.toUplink()));
             for (TrafficDriver.VifCounters c : driver.vifCounters()) {
                 extra.add(String.format("drivers dom%d/vif%d: netfront tx %d (dropped %d, errors %d) rx %d (errors %d);"
                                 + " netback tx %d (dropped %d, failed %d) rx %d (dropped %d)%s", c.domid(), c.vif(),
