@@ -21,6 +21,8 @@ import picocli.CommandLine.Option;
             VmiCommand.class,
             XenCommand.class,
             EvalCommand.class,
+            ReplayCommand.class,
+            TapCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {
