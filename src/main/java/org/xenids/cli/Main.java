@@ -23,6 +23,9 @@ import picocli.CommandLine.Option;
             EvalCommand.class,
             ReplayCommand.class,
             TapCommand.class,
+            TrainCommand.class,
+            DetectCommand.class,
+            DemoCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {
