@@ -18,9 +18,11 @@ import picocli.CommandLine.Option;
             "event-channel operations, and guest kernels read by virtual-machine introspection."},
         subcommands = {
             PcapCommand.class,
+            VmiCommand.class,
             XenCommand.class,
             ReplayCommand.class,
             TapCommand.class,
+            EvalCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

@@ -1,0 +1,82 @@
+package org.xenids.cli;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import org.xenids.vmi.linux.KernelLocator;
+import org.xenids.vmi.linux.KernelTypes;
+import org.xenids.vmi.linux.LinuxGuest;
+import org.xenids.vmi.linux.LinuxKernel;
+import org.xenids.vmi.memory.MemorySources;
+import org.xenids.vmi.memory.PhysicalMemory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code xenids vmi …}: a Linux guest's kernel read from its physical memory. */
+@Command(name = "vmi", mixinStandardHelpOptions = true,
+        description = {"Introspect a Linux guest from its physical memory (raw image, QEMU ELF core, LiME,",
+            "or a running QEMU guest's RAM file): processes, hidden processes, kernel facts.",
+            "Only the memory is needed: the kernel, KASLR, symbols (kallsyms) and struct layouts (BTF)",
+            "are found in it. .xz images are decompressed once into a cache (~/.cache/xenids/images)."},
+        subcommands = {VmiPs.class, VmiPsxview.class, VmiInfo.class})
+final class VmiCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "a sub-command is required (ps, psxview, info)");
+    }
+
+    /** The options every vmi sub-command shares. */
+    static final class Source {
+        @Option(names = {"-m", "--memory"}, required = true, paramLabel = "IMG",
+                description = "Guest physical memory: raw, QEMU ELF core, LiME (optionally .xz), or with --live a QEMU RAM file.")
+        Path memory;
+
+        @Option(names = "--live", description = "IMG is a running QEMU guest's memory-backend-file (contents change while read).")
+        boolean live;
+
+        @Option(names = "--machine", defaultValue = "pc", paramLabel = "pc|q35",
+                description = "QEMU machine type of a --live guest (where RAM above the PCI hole lies). Default: ${DEFAULT-VALUE}.")
+        MemorySources.Machine machine;
+
+        @Option(names = "--symbols", paramLabel = "FILE",
+                description = "System.map or /proc/kallsyms of the guest kernel (default: the kernel's own kallsyms in memory).")
+        Path symbols;
+
+        @Option(names = "--btf", paramLabel = "FILE",
+                description = "Struct layouts from BTF: /sys/kernel/btf/vmlinux or a vmlinux ELF (default: the BTF in guest memory).")
+        Path btf;
+
+        @Option(names = "--isf", paramLabel = "FILE", description = "Struct layouts from a Volatility 3 ISF JSON file (optionally .xz).")
+        Path isf;
+
+        @Option(names = "--libvmi-config", paramLabel = "FILE",
+                description = "Offsets from a LibVMI config (linux_tasks, linux_name, linux_pid, linux_mm): task list only.")
+        Path libvmiConfig;
+
+        /** Everything opened, with where each part came from. */
+        record Opened(PhysicalMemory memory, LinuxKernel kernel, KernelTypes types, LinuxGuest guest) {}
+
+        Opened open(picocli.CommandLine cl) throws IOException {
+            int layouts = (btf != null ? 1 : 0) + (isf != null ? 1 : 0) + (libvmiConfig != null ? 1 : 0);
+            if (layouts > 1) {
+                throw new picocli.CommandLine.ParameterException(cl, "give at most one of --btf, --isf, --libvmi-config");
+            }
+            Path file = live ? memory : XzImages.plain(memory);
+            PhysicalMemory pm = live ? MemorySources.openLive(file, machine) : MemorySources.open(file);
+            LinuxKernel k = KernelLocator.locate(pm, symbols);
+            KernelTypes types;
+            if (btf != null) {
+                types = KernelTypes.fromBtf(btf);
+            } else if (isf != null) {
+                types = KernelTypes.fromIsf(isf);
+            } else if (libvmiConfig != null) {
+                types = KernelTypes.fromLibvmiConfig(libvmiConfig);
+            } else {
+                types = LinuxGuest.btfFromMemory(pm, k.kernel(), k.symbols());
+            }
+            return new Opened(pm, k, types, LinuxGuest.open(pm, k.kernel(), k.symbols(), types));
+        }
+    }
+}

@@ -1,0 +1,207 @@
+package org.xenids.detect.payl;
+
+import java.util.ArrayDeque;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import org.xenids.alert.Endpoints;
+import org.xenids.alert.EveEvent;
+import org.xenids.detect.AlertSite;
+import org.xenids.detect.Direction;
+import org.xenids.detect.Subject;
+import org.xenids.flow.Flow;
+import org.xenids.flow.StreamListener;
+
+/**
+ * Connects the flow stage to PAYL. Each TCP stream direction is counted as it is reassembled, up
+ * to the depth, into a pooled histogram and trained or scored when the flow ends; each UDP
+ * datagram is trained or scored on its own. With {@code perPacket}, every TCP payload delivery is
+ * scored on its own instead. A flow whose server is not a known guest (the image function returns
+ * null) is skipped and counted. Payload bytes are read in place, never copied.
+ */
+public final class PaylFlows implements StreamListener {
+
+    /** One scored flow direction: the row of a scores file. {@code score} is the highest of its payloads. */
+    public record Scored(long flowId, String communityId, int ipProto, String client, int clientPort, String server,
+                         int serverPort, long flowStartNanos, Direction direction, String image, ModelKey model,
+                         double score, long payloadBytes) {}
+
+    private final PaylTrainer trainer;
+    private final PaylModels models;
+    private final Function<Flow, String> imageOf;
+    private final boolean perPacket;
+    private final Consumer<Scored> scores;
+    private final Consumer<EveEvent.Alert> alerts;
+    private final int depth;
+    private final FlowStates states = new FlowStates();
+    private final ArrayDeque<State> pool = new ArrayDeque<>();
+    private final ByteHistogram packet;
+    private long flows;
+    private long unmonitored;
+    private long directions;
+    private long gaps;
+    private long pastDepth;
+
+    private PaylFlows(PaylTrainer trainer, PaylModels models, Function<Flow, String> imageOf, boolean perPacket,
+                      Consumer<Scored> scores, Consumer<EveEvent.Alert> alerts) {
+        this.trainer = trainer;
+        this.models = models;
+        this.imageOf = imageOf;
+        this.perPacket = perPacket;
+        this.scores = scores;
+        this.alerts = alerts;
+        this.depth = trainer != null ? trainer.settings().depth() : models.settings().depth();
+        this.packet = new ByteHistogram(depth);
+    }
+
+    /** Learns every monitored flow's payload into {@code trainer}. */
+    public static PaylFlows training(PaylTrainer trainer, Function<Flow, String> imageOf, boolean perPacket) {
+        return new PaylFlows(trainer, null, imageOf, perPacket, s -> { }, a -> { });
+    }
+
+    /** Scores every monitored flow's payload: a row per scored direction, an alert per direction above threshold. */
+    public static PaylFlows detecting(PaylModels models, Function<Flow, String> imageOf, boolean perPacket,
+                                      Consumer<Scored> scores, Consumer<EveEvent.Alert> alerts) {
+        return new PaylFlows(null, models, imageOf, perPacket, scores, alerts);
+    }
+
+    /** Per-flow state: the subjects and histograms of both directions. */
+    static final class State {
+        final ByteHistogram[] hist = new ByteHistogram[2];
+        final Subject[] subject = new Subject[2];
+        final double[] max = new double[2];
+        final long[] bytes = new long[2];
+        final boolean[] alerted = new boolean[2];
+        boolean monitored;
+    }
+
+    private State state(Flow f) {
+        State s = states.get(f.id());
+        if (s != null) {
+            return s;
+        }
+        s = pool.isEmpty() ? new State() : pool.pop();
+        String image = imageOf.apply(f);
+        s.monitored = image != null;
+        flows++;
+        if (image == null) {
+            unmonitored++;
+        } else {
+            int proto = f.protocol();
+            s.subject[0] = new Subject(image, Direction.TO_SERVER, proto, f.serverPort());
+            s.subject[1] = new Subject(image, Direction.TO_CLIENT, proto, f.serverPort());
+        }
+        for (int d = 0; d < 2; d++) {
+            s.max[d] = Double.NaN;
+            s.bytes[d] = 0;
+            s.alerted[d] = false;
+            if (s.hist[d] == null) {
+                s.hist[d] = new ByteHistogram(depth);
+            } else {
+                s.hist[d].reset();
+            }
+        }
+        states.put(f.id(), s);
+        return s;
+    }
+
+    @Override
+    public void payload(Flow flow, boolean toServer, byte[] buf, int off, int len, long streamOffset) {
+        State s = state(flow);
+        if (!s.monitored || len <= 0) {
+            return;
+        }
+        int d = toServer ? 0 : 1;
+        s.bytes[d] += len;
+        if (flow.protocol() == 6 && !perPacket) {
+            pastDepth += len - s.hist[d].add(buf, off, len);
+            return;
+        }
+        packet.reset();
+        pastDepth += len - packet.add(buf, off, len);
+        if (trainer != null) {
+            trainer.add(s.subject[d], packet);
+            return;
+        }
+        double score = models.score(s.subject[d], packet);
+        if (!Double.isNaN(score)) {
+            s.max[d] = Double.isNaN(s.max[d]) ? score : Math.max(s.max[d], score);
+            if (score > 1 && !s.alerted[d]) {
+                s.alerted[d] = true;
+                alerts.accept(models.explain(s.subject[d], packet, site(flow)));
+            }
+        }
+    }
+
+    @Override
+    public void gap(Flow flow, boolean toServer, long streamOffset, long length) {
+        gaps++;
+    }
+
+    @Override
+    public void flowEnd(Flow flow) {
+        State s = states.remove(flow.id());
+        if (s == null) {
+            return;
+        }
+        if (s.monitored) {
+            for (int d = 0; d < 2; d++) {
+                if (flow.protocol() == 6 && !perPacket && s.hist[d].length() > 0) {
+                    if (trainer != null) {
+                        trainer.add(s.subject[d], s.hist[d]);
+                    } else {
+                        double score = models.score(s.subject[d], s.hist[d]);
+                        s.max[d] = score;
+                        if (score > 1) {
+                            alerts.accept(models.explain(s.subject[d], s.hist[d], site(flow)));
+                        }
+                    }
+                }
+                if (trainer == null && !Double.isNaN(s.max[d])) {
+                    directions++;
+                    ModelKey k = models.modelFor(s.subject[d], (int) Math.min(s.bytes[d], depth));
+                    scores.accept(new Scored(flow.id(), flow.communityId(), flow.protocol(), flow.clientAddress(),
+                            flow.clientPort(), flow.serverAddress(), flow.serverPort(), flow.firstNanos(),
+                            s.subject[d].direction(), s.subject[d].image(), k, s.max[d], s.bytes[d]));
+                }
+            }
+        }
+        s.subject[0] = s.subject[1] = null;
+        pool.push(s);
+    }
+
+    private static AlertSite site(Flow f) {
+        String proto = f.protocol() == 6 ? "TCP" : f.protocol() == 17 ? "UDP" : Integer.toString(f.protocol());
+        return new AlertSite(f.lastNanos(), f.id(), new Endpoints(f.clientAddress(), f.clientPort(),
+                f.serverAddress(), f.serverPort(), proto), f.communityId(), null, null);
+    }
+
+    /** Flows seen with payload. */
+    public long flows() {
+        return flows;
+    }
+
+    /** Flows skipped because their server is no known guest. */
+    public long unmonitoredFlows() {
+        return unmonitored;
+    }
+
+    /** Flow directions scored (detecting). */
+    public long scoredDirections() {
+        return directions;
+    }
+
+    /** Gaps the reassembly reported inside counted streams (the bytes are missing from the histograms). */
+    public long gaps() {
+        return gaps;
+    }
+
+    /** Payload bytes beyond the depth: delivered by the flow stage, not modelled. */
+    public long bytesPastDepth() {
+        return pastDepth;
+    }
+
+    /** Flows with payload not yet ended. */
+    public int liveFlows() {
+        return states.size();
+    }
+}

@@ -1,0 +1,103 @@
+package org.xenids.detect.payl;
+
+/**
+ * One PAYL model: the byte-frequency statistics of the payloads of one key, the weights used to
+ * score against it and its calibrated threshold. Scoring reads float copies of the mean and of
+ * 1/(σ+α), laid out for a tight loop; the double statistics stay exact for the file and merges.
+ */
+final class PaylModel {
+    /** What a model stands for; a fallback's name goes into the alert. */
+    enum Role {
+        /** A length range of one service port. */
+        PRIMARY("none"),
+        /** All lengths of one port: a length the port never showed in training. */
+        PORT_ALL_LENGTHS("length"),
+        /** All ports of an image and direction: a port never seen in training. */
+        IMAGE_ALL_PORTS("port");
+
+        final String fallback;
+
+        Role(String fallback) {
+            this.fallback = fallback;
+        }
+    }
+
+    final ModelKey key;
+    final Role role;
+    final Moments stats;
+    final float[] mean = new float[256];
+    final float[] weight = new float[256];
+    /** Σ σ/(σ+α): the distance scale a typical sample of this model has (used to pool calibration). */
+    final double scale;
+    double threshold = Double.NaN;
+    /** Held-out samples this model's threshold was set from (its own, or the pool's when pooled). */
+    int calSamples;
+    boolean ownQuantile;
+
+    PaylModel(ModelKey key, Role role, Moments stats, double alpha) {
+        this.key = key;
+        this.role = role;
+        this.stats = stats;
+        double sc = 0;
+        for (int i = 0; i < 256; i++) {
+            double sd = stats.sd(i);
+            mean[i] = (float) stats.mean[i];
+            weight[i] = (float) (1.0 / (sd + alpha));
+            sc += sd / (sd + alpha);
+        }
+        // A model of identical samples has σ = 0 everywhere; any positive floor keeps the scale usable.
+        this.scale = Math.max(sc, 1e-6);
+    }
+
+    /**
+     * d = Σ |c/len − x̄| / (σ + α) for byte counts {@code c} of a payload of {@code len} bytes.
+     * The terms go to {@code tmp} first, a loop the JIT vectorises (int→float, multiply, abs),
+     * then eight running sums add them up without one long chain of dependent additions.
+     */
+    double distance(int[] c, int len, float[] tmp) {
+        float il = 1f / len;
+        float[] m = mean;
+        float[] w = weight;
+        for (int i = 0; i < 256; i++) {
+            tmp[i] = Math.abs(c[i] * il - m[i]) * w[i];
+        }
+        float s0 = 0;
+        float s1 = 0;
+        float s2 = 0;
+        float s3 = 0;
+        float s4 = 0;
+        float s5 = 0;
+        float s6 = 0;
+        float s7 = 0;
+        for (int i = 0; i < 256; i += 8) {
+            s0 += tmp[i];
+            s1 += tmp[i + 1];
+            s2 += tmp[i + 2];
+            s3 += tmp[i + 3];
+            s4 += tmp[i + 4];
+            s5 += tmp[i + 5];
+            s6 += tmp[i + 6];
+            s7 += tmp[i + 7];
+        }
+        return (double) ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+    }
+
+    /** The distance with a scratch array of its own (calibration, explanations). */
+    double distance(int[] c, int len) {
+        return distance(c, len, new float[256]);
+    }
+
+    /** Each byte value's term of the distance, in double (for explanations, not the hot path). */
+    double[] contributions(int[] c, int len, double alpha) {
+        double[] out = new double[256];
+        for (int i = 0; i < 256; i++) {
+            out[i] = Math.abs((double) c[i] / len - stats.mean[i]) / (stats.sd(i) + alpha);
+        }
+        return out;
+    }
+
+    /** Bytes this model takes in a model file (key, role, counts, 256 means and 256 M2 as float64, threshold). */
+    int fileBytes() {
+        return ModelFile.modelRecordBytes(key);
+    }
+}

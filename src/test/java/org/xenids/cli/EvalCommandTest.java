@@ -1,0 +1,46 @@
+package org.xenids.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class EvalCommandTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void evalPrintsTheTableAndWritesTheCurves() throws Exception {
+        Path labels = Files.writeString(dir.resolve("l.csv"),
+                "flow_id,proto,src_ip,src_port,dst_ip,dst_port,first_ts,last_ts,packets,bytes,label,attack_type,scenario\n"
+                + "0,tcp,1.1.1.1,1000,2.2.2.2,80,1.0,2.0,4,400,benign,,b\n"
+                + "1,tcp,1.1.1.1,1001,2.2.2.2,80,1.0,2.0,4,400,attack,x,a\n");
+        Path scores = Files.writeString(dir.resolve("s.csv"),
+                "community_id,proto,src_ip,src_port,dst_ip,dst_port,flow_start,direction,vm_image,model,score\n"
+                + ",tcp,1.1.1.1,1000,2.2.2.2,80,1.0,to_server,web,m,0.5\n"
+                + ",tcp,1.1.1.1,1001,2.2.2.2,80,1.0,to_server,web,m,4.0\n");
+        String[] r = MainTest.run("eval", "--labels", labels.toString(), "--scores", scores.toString(),
+                "--roc-csv", dir.resolve("roc.csv").toString(), "--roc-svg", dir.resolve("roc.svg").toString());
+        assertEquals("0", r[0], r[2]);
+        assertTrue(r[1].contains("all attacks") && r[1].contains("1.0000"), r[1]);
+        assertTrue(Files.size(dir.resolve("roc.svg")) > 1000);
+        assertTrue(Files.readString(dir.resolve("roc.csv")).startsWith("curve,threshold"));
+    }
+
+    @Test
+    void missingLabelsFileIsOneLineErrorWithExit1() {
+        String[] r = MainTest.run("eval", "--labels", dir.resolve("nope.csv").toString(), "--scores", "x.csv");
+        assertEquals("1", r[0]);
+        assertEquals(1, r[2].strip().lines().count(), r[2]);
+        assertTrue(r[2].contains("nope.csv"), r[2]);
+    }
+
+    @Test
+    void evalWithoutAnyDetectorOutputIsAUsageError() {
+        String[] r = MainTest.run("eval", "--labels", "l.csv");
+        assertEquals("2", r[0]);
+    }
+}

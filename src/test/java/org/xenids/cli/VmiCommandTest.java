@@ -1,0 +1,125 @@
+package org.xenids.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.tukaani.xz.LZMA2Options;
+import org.tukaani.xz.XZOutputStream;
+import org.xenids.testdata.EveSchema;
+import org.xenids.testdata.SharedData;
+
+class VmiCommandTest {
+
+    static Path image(String name) {
+        return SharedData.plain("vmi/" + name + ".xz");
+    }
+
+    @ParameterizedTest
+    @CsvSource({"nokaslr-hidden.raw,nokaslr-hidden", "kaslr-hidden.elf,kaslr-hidden"})
+    void psWithOnlyTheImagePrintsWhatLibvmiPrints(String file, String name) throws Exception {
+        String[] r = MainTest.run("vmi", "ps", "--memory", image(file).toString());
+        assertEquals("0", r[0], r[2]);
+        List<String> ours = r[1].lines().skip(1).toList();
+        List<String> libvmi = Files.readAllLines(SharedData.file("vmi/" + name + ".libvmi-process-list.txt")).stream().skip(1).toList();
+        assertEquals(libvmi, ours);
+    }
+
+    @Test
+    void psJsonCarriesPidTgidPpidUidAndKernelThreadFlag() throws Exception {
+        String[] r = MainTest.run("vmi", "ps", "--json", "--memory", image("nokaslr-hidden.raw").toString());
+        assertEquals("0", r[0], r[2]);
+        JsonNode root = new ObjectMapper().readTree(r[1]);
+        assertEquals(214, root.path("tasks").size());
+        JsonNode init = root.path("tasks").get(1);
+        assertEquals(1, init.path("pid").asInt());
+        assertEquals(0, init.path("ppid").asInt());
+        assertEquals(false, init.path("kernel_thread").asBoolean());
+        assertEquals(true, root.path("tasks").get(2).path("kernel_thread").asBoolean());
+        assertTrue(root.path("types").asText().startsWith("BTF"), root.path("types").asText());
+    }
+
+    @Test
+    void psxviewMarksBothHiddenProcessesAndWritesValidEveAlerts(@TempDir Path dir) throws Exception {
+        Path eve = dir.resolve("eve.json");
+        String[] r = MainTest.run("vmi", "psxview", "--memory", image("kaslr-hidden.elf").toString(), "--eve", eve.toString());
+        assertEquals("0", r[0], r[2]);
+        List<String> hiddenRows = r[1].lines().filter(l -> l.endsWith("HIDDEN")).toList();
+        assertEquals(2, hiddenRows.size(), r[1]);
+        assertTrue(hiddenRows.get(0).contains("hide-list") && hiddenRows.get(1).contains("hide-full"), r[1]);
+        assertTrue(r[1].contains("214 processes, 2 hidden"), r[1]);
+        List<String> lines = Files.readAllLines(eve);
+        assertEquals(2, lines.size());
+        EveSchema.assertValid(lines);
+        JsonNode a = new ObjectMapper().readTree(lines.get(1));
+        assertEquals("alert", a.path("event_type").asText());
+        JsonNode ctx = a.path("alert").path("context");
+        assertEquals(260, ctx.path("pid").asInt());
+        assertEquals("hide-full", ctx.path("comm").asText());
+        assertTrue(ctx.path("task").asText().startsWith("0xffff"), ctx.toString());
+        assertEquals("[\"children-tree\",\"scan\"]", ctx.path("seen_by").toString());
+        assertEquals("[\"task-list\",\"pid-idr\"]", ctx.path("missing_from").toString());
+    }
+
+    @Test
+    void infoReportsSlidePhysBaseDtbAndSources() {
+        String[] r = MainTest.run("vmi", "info", "--memory", image("kaslr-hidden.elf").toString());
+        assertEquals("0", r[0], r[2]);
+        assertTrue(r[1].contains("KASLR slide:     0x1400000"), r[1]);
+        assertTrue(r[1].contains("phys_base:       0x3400000"), r[1]);
+        assertTrue(r[1].contains("6.1.0-56-amd64"), r[1]);
+        assertTrue(r[1].contains("struct layouts:  BTF in guest memory"), r[1]);
+    }
+
+    @Test
+    void twoLayoutSourcesAreAUsageError() {
+        String[] r = MainTest.run("vmi", "ps", "--memory", "x.raw", "--btf", "a", "--isf", "b");
+        assertEquals("2", r[0]);
+        assertTrue(r[2].contains("at most one of"), r[2]);
+    }
+
+    @Test
+    void missingImageIsAOneLineError() {
+        String[] r = MainTest.run("vmi", "ps", "--memory", "/nonexistent/mem.raw");
+        assertEquals("1", r[0]);
+        assertEquals(1, r[2].strip().lines().count(), r[2]);
+        assertTrue(r[2].startsWith("xenids: "), r[2]);
+    }
+
+    @Test
+    void xzImageIsDecompressedOnceIntoTheCache(@TempDir Path dir) throws Exception {
+        byte[] data = new byte[3 << 20];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (byte) (i * 31 >>> 7);
+        }
+        Path xz = dir.resolve("mem.raw.xz");
+        try (OutputStream o = new XZOutputStream(Files.newOutputStream(xz), new LZMA2Options(1))) {
+            o.write(data);
+        }
+        String old = System.getProperty("xenids.cache");
+        System.setProperty("xenids.cache", dir.resolve("cache").toString());
+        try {
+            Path plain = XzImages.plain(xz);
+            assertTrue(plain.startsWith(dir.resolve("cache")), plain.toString());
+            assertTrue(java.util.Arrays.equals(data, Files.readAllBytes(plain)));
+            long mtime = Files.getLastModifiedTime(plain).toMillis();
+            assertEquals(plain, XzImages.plain(xz));
+            assertEquals(mtime, Files.getLastModifiedTime(plain).toMillis());
+        } finally {
+            if (old == null) {
+                System.clearProperty("xenids.cache");
+            } else {
+                System.setProperty("xenids.cache", old);
+            }
+        }
+    }
+}

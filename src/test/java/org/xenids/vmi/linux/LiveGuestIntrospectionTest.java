@@ -1,0 +1,137 @@
+package org.xenids.vmi.linux;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.xenids.testdata.LiveGuest;
+import org.xenids.vmi.memory.MemorySources;
+import org.xenids.vmi.memory.PhysicalMemory;
+
+/**
+ * A running guest (QEMU, RAM in a file read while the guest runs, processes forking and exiting
+ * every second): the task list agrees with the guest's own ps, a process started or killed in
+ * the guest appears or disappears, and the cross-view check reports nothing hidden although
+ * processes come and go between its views.
+ */
+class LiveGuestIntrospectionTest {
+    private static LiveGuest vm;
+    private static PhysicalMemory ram;
+    private static LinuxGuest guest;
+
+    @BeforeAll
+    static void boot() {
+        vm = LiveGuest.options().workers(24).named("vmi-canary").start("vmilinux");
+        ram = MemorySources.openLive(vm.ramFile(), MemorySources.Machine.PC);
+        LinuxKernel k = KernelLocator.locate(ram);
+        guest = LinuxGuest.open(ram, k.kernel(), k.symbols(), LinuxGuest.btfFromMemory(ram, k.kernel(), k.symbols()));
+    }
+
+    @AfterAll
+    static void shutdown() {
+        if (vm != null) {
+            vm.close();
+        }
+    }
+
+    /** pid → comm of processes that do not come and go (the workers' sleep children do). */
+    static Set<String> stable(List<Task> tasks) {
+        return tasks.stream().filter(t -> !t.comm().equals("sleep")).map(t -> t.pid() + " " + t.comm())
+                .collect(Collectors.toCollection(TreeSet::new));
+    }
+
+    @Test
+    void pausedGuestTaskListEqualsItsOwnProcessList() {
+        vm.pause();
+        try {
+            LinuxGuest.ProcessList ours = guest.processes(false);
+            assertEquals(List.of(), ours.anomalies());
+            Set<String> theirs = vm.ps().stream().filter(p -> !p.taskComm().equals("sleep"))
+                    .map(p -> p.pid() + " " + p.taskComm()).collect(Collectors.toCollection(TreeSet::new));
+            Set<String> mine = stable(ours.tasks());
+            mine.remove("0 swapper/0"); // /proc does not list the idle task
+            // kworkers are created and renamed by the kernel at any time: compare the rest exactly
+            mine.removeIf(s -> s.contains(" kworker/"));
+            theirs.removeIf(s -> s.contains(" kworker/"));
+            assertEquals(theirs, mine);
+        } finally {
+            vm.resume();
+        }
+    }
+
+    @Test
+    void processStartedAndKilledInTheGuestAppearsAndDisappears() {
+        LiveGuest.Ack started = vm.startProcess("intruder");
+        int pid = started.ps().stream().filter(p -> p.comm().equals("intruder")).findFirst().orElseThrow().pid();
+        LinuxGuest.ProcessList now = guest.processes(false);
+        assertTrue(now.tasks().stream().anyMatch(t -> t.pid() == pid && t.comm().equals("intruder")), now.tasks().toString());
+        vm.killProcess("intruder");
+        LinuxGuest.ProcessList after = guest.processes(false);
+        assertFalse(after.tasks().stream().anyMatch(t -> t.pid() == pid && t.comm().equals("intruder")));
+    }
+
+    @Test
+    void crossViewOnTheRunningGuestReportsNothingHidden() {
+        for (int i = 0; i < 5; i++) {
+            CrossView cv = guest.crossView();
+            assertEquals(List.of(), cv.hidden(), "run " + i + ": " + cv.hidden());
+            assertEquals(4, cv.views().size());
+            assertTrue(cv.rows().stream().filter(r -> r.status() == CrossView.Status.LISTED).count() > 40);
+        }
+    }
+
+    @Test
+    void cliListsTheRunningGuestFromItsRamFile() {
+        var out = new java.io.StringWriter();
+        var cl = new picocli.CommandLine(new org.xenids.cli.Main());
+        cl.setOut(new java.io.PrintWriter(out));
+        cl.setCaseInsensitiveEnumValuesAllowed(true); // as Main.commandLine() does
+        int rc = cl.execute("vmi", "ps", "--live", "--memory", vm.ramFile().toString());
+        assertEquals(0, rc, out.toString());
+        assertTrue(out.toString().lines().anyMatch(l -> l.matches("\\[ *\\d+\\] vmi-canary \\(struct addr:ffff[0-9a-f]+\\)")), out.toString());
+    }
+
+    @Test
+    void demoImageTaskListEqualsTheGuestsOwnList() throws Exception {
+        Path raw = Path.of("target", "demo-guest.raw");
+        if (!Files.isRegularFile(raw)) {
+            Path tmp = Files.createTempFile(Path.of("target"), "demo-guest", ".part");
+            try (InputStream in = new org.tukaani.xz.XZInputStream(getClass().getResourceAsStream("/org/xenids/demo/guest.raw.xz"))) {
+                Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+            Files.move(tmp, raw, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        JsonNode truth;
+        try (InputStream in = getClass().getResourceAsStream("/org/xenids/demo/guest.truth.json")) {
+            truth = new ObjectMapper().readTree(in);
+        }
+        PhysicalMemory pm = MemorySources.open(raw);
+        LinuxKernel k = KernelLocator.locate(pm);
+        LinuxGuest g = LinuxGuest.open(pm, k.kernel(), k.symbols(), LinuxGuest.btfFromMemory(pm, k.kernel(), k.symbols()));
+        Set<String> mine = new TreeSet<>();
+        for (Task t : g.processes(false).tasks()) {
+            if (t.pid() != 0) {
+                mine.add(t.pid() + " " + t.ppid() + " " + t.comm());
+            }
+        }
+        Set<String> theirs = new TreeSet<>();
+        for (JsonNode p : truth.path("processes")) {
+            theirs.add(p.path("pid").asInt() + " " + p.path("ppid").asInt() + " "
+                    + new LiveGuest.Proc(0, 0, p.path("comm").asText()).taskComm());
+        }
+        assertEquals(theirs, mine);
+        assertEquals(List.of(), g.crossView().hidden());
+    }
+}

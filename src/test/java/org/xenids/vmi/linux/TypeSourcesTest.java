@@ -1,0 +1,101 @@
+package org.xenids.vmi.linux;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.xenids.testdata.SharedData;
+
+class TypeSourcesTest {
+    static KernelTypes isf;
+
+    @BeforeAll
+    static void loadIsf() throws IOException {
+        isf = KernelTypes.fromIsf(SharedData.plain("vmi/debian-6.1.0-56-amd64.isf.json.xz"));
+    }
+
+    @Test
+    void btfAndIsfAgreeOnEveryOffsetTheWalkersUse() {
+        KernelTypes btf = GuestImages.nokaslr().types();
+        for (String path : Layout.PATHS) {
+            KernelTypes.Member a = btf.member(path);
+            KernelTypes.Member b = isf.member(path);
+            assertEquals(a.offset(), b.offset(), path + " offset");
+            assertEquals(a.size(), b.size(), path + " size");
+        }
+        for (String s : List.of("task_struct", "pid", "xa_node", "cred", "pid_namespace", "signal_struct")) {
+            assertEquals(btf.sizeOf(s), isf.sizeOf(s), s + " size");
+        }
+        assertEquals(Layout.of(btf).tasks(), Layout.of(isf).tasks());
+    }
+
+    @Test
+    void isfFlattensAnonymousUnionsAndBitfields() {
+        assertEquals(24, isf.offset("xa_node.private_list"));
+        KernelTypes.Member m = isf.member("task_struct.sched_reset_on_fork");
+        KernelTypes.Member b = GuestImages.nokaslr().types().member("task_struct.sched_reset_on_fork");
+        assertTrue(m.bitfield());
+        assertEquals(b.offset() * 8 + b.bitOffset(), m.offset() * 8 + m.bitOffset());
+        assertEquals(b.bitSize(), m.bitSize());
+    }
+
+    @Test
+    void isfListsTheSameProcessesAsBtf() {
+        GuestImages.Image img = GuestImages.nokaslr();
+        var viaIsf = LinuxGuest.open(img.memory(), img.kernel(), img.symbols(), isf).processes(false).tasks();
+        var viaBtf = img.guest().processes(false).tasks();
+        assertEquals(viaBtf, viaIsf);
+    }
+
+    /** A LibVMI config as a user writes it for this kernel (values taken from the ISF here). */
+    static String libvmiConfig(KernelTypes t) {
+        return String.format("""
+                nokaslr-hidden {
+                    ostype = "Linux";
+                    sysmap = "/tmp/System.map";
+                    linux_tasks = 0x%x;
+                    linux_mm = 0x%x;
+                    linux_pid = 0x%x;
+                    linux_name = 0x%x;
+                    linux_pgd = 0x%x;
+                }
+                """, t.offset("task_struct.tasks"), t.offset("task_struct.mm"), t.offset("task_struct.pid"),
+                t.offset("task_struct.comm"), t.offset("mm_struct.pgd"));
+    }
+
+    @Test
+    void libvmiConfigListsPidsAndCommsButNoOtherViews(@TempDir Path dir) throws IOException {
+        Path conf = dir.resolve("libvmi.conf");
+        Files.writeString(conf, libvmiConfig(isf));
+        KernelTypes lv = KernelTypes.fromLibvmiConfig(conf);
+        GuestImages.Image img = GuestImages.nokaslr();
+        LinuxGuest g = LinuxGuest.open(img.memory(), img.kernel(), img.symbols(), lv);
+        var tasks = g.processes(false).tasks();
+        var expected = img.guest().processes(false).tasks();
+        assertEquals(expected.size(), tasks.size());
+        for (int i = 0; i < tasks.size(); i++) {
+            assertEquals(expected.get(i).pid(), tasks.get(i).pid());
+            assertEquals(expected.get(i).comm(), tasks.get(i).comm());
+            assertEquals(-1, tasks.get(i).tgid());
+        }
+        CrossView cv = g.crossView();
+        assertEquals(List.of(CrossView.TASK_LIST), cv.views());
+        assertEquals(3, cv.unavailable().size());
+        assertFalse(lv.has("task_struct.tgid"));
+    }
+
+    @Test
+    void libvmiConfigWithoutTasksOffsetIsRejectedNamingTheKey() {
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> LibvmiConfigTypes.parse("g { linux_name = 0x10; linux_pid = 8; }", "conf"));
+        assertTrue(e.getMessage().contains("linux_tasks"), e.getMessage());
+    }
+}
