@@ -51,7 +51,7 @@ final class ReplayCommand implements java.util.concurrent.Callable<Integer> {
             description = "Write the tap's frames: one interface per domain/vif/queue/direction.")
     Path writePcap;
 
-    @Option(names = "--eve", paramLabel = "FILE", description = "Write the tap's anomalies as EVE JSON.")
+    @Option(names = "--eve", paramLabel = "FILE", description = "Write the tap's anomalies and flow records as EVE JSON.")
     Path eve;
 
     @Option(names = "--coalesce", paramLabel = "BYTES", description = "Merge back-to-back TCP segments of one"
@@ -103,6 +103,7 @@ final class ReplayCommand implements java.util.concurrent.Callable<Integer> {
                 rec.close();
             }
             List<String> extra = new ArrayList<>();
+            extra.add(outputs.finishFlows());
             extra.add(String.format("capture: %d frames (%d from guests, %d from outside, %d refused by netfront,"
                             + " %d not replayable, %d merged into super-frames), %d announcements; %d delivered to"
                             + " guests, %d out the uplink",

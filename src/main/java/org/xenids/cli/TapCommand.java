@@ -26,7 +26,7 @@ final class TapCommand implements java.util.concurrent.Callable<Integer> {
             description = "Write the frames: one interface per domain/vif/queue/direction.")
     Path writePcap;
 
-    @Option(names = "--eve", paramLabel = "FILE", description = "Write anomalies as EVE JSON.")
+    @Option(names = "--eve", paramLabel = "FILE", description = "Write anomalies and flow records as EVE JSON.")
     Path eve;
 
     @Override
@@ -44,7 +44,7 @@ final class TapCommand implements java.util.concurrent.Callable<Integer> {
                 }
                 throw e;
             }
-            TapOutputs.print(out, tap[0], List.of(String.format("trace: %d records, %d hypercalls, %d reads%s%s",
+            TapOutputs.print(out, tap[0], List.of(outputs.finishFlows(), String.format("trace: %d records, %d hypercalls, %d reads%s%s",
                     s.records(), s.calls(), s.reads(),
                     s.unknownRecords() > 0 ? ", " + s.unknownRecords() + " records of unknown type skipped" : "",
                     s.ended() ? "" : ", NO END RECORD (the recording stopped early)"),

@@ -8,6 +8,10 @@ import java.util.ArrayList;
 import java.util.List;
 import org.xenids.alert.EveEvent;
 import org.xenids.alert.EveWriter;
+import org.xenids.flow.Flow;
+import org.xenids.flow.FlowConfig;
+import org.xenids.flow.Pipeline;
+import org.xenids.flow.StreamListener;
 import org.xenids.pcap.CaptureWriter;
 import org.xenids.pcap.LinkType;
 import org.xenids.tap.Tap;
@@ -15,24 +19,42 @@ import org.xenids.tap.Tap;
 /**
  * Where the tap's output goes for {@code replay} and {@code tap}: frames into a pcapng file with
  * one interface per domain/vif/queue/direction (described as it first carries a frame), anomalies
- * into an EVE JSON file, and the per-domain counters printed at the end.
+ * and flow records into an EVE JSON file, and the per-domain counters printed at the end. A
+ * guest→guest frame goes into the flows once (as the sender's TX), not again at the receiver.
  */
 final class TapOutputs implements Tap.FrameSink, AutoCloseable {
     private final CaptureWriter pcap;
     private final EveWriter eve;
     private final int[] iface = new int[1 << 16];
-    private long frames, bytes, anomalies;
+    private long frames, bytes, anomalies, flows, flowPackets, echoes;
+    private final Pipeline pipeline;
 
     TapOutputs(Path pcapng, Path eveFile) throws IOException {
         this.pcap = pcapng == null ? null : CaptureWriter.pcapng(pcapng);
         this.eve = eveFile == null ? null : EveWriter.open(eveFile);
         java.util.Arrays.fill(iface, -1);
+        this.pipeline = new Pipeline(FlowConfig.defaults(), new StreamListener() {
+            @Override
+            public void flowEnd(Flow f) {
+                flows++;
+                flowPackets += f.packetsToServer() + f.packetsToClient();
+                if (eve != null) {
+                    eve.write(f.eveRecord(null));
+                }
+            }
+        });
     }
 
     @Override
     public void frame(byte[] buf, int off, int len, int domid, int vif, int queue, int direction, int peer, long ts) {
         frames++;
         bytes += len;
+        if (direction == Tap.RX && peer >= 0) {
+            // Guest→guest: the same frame already went into the flows as the sender's TX.
+            echoes++;
+        } else {
+            pipeline.frame(buf, off, len, ts, LinkType.ETHERNET);
+        }
         if (pcap == null) {
             return;
         }
@@ -78,6 +100,17 @@ final class TapOutputs implements Tap.FrameSink, AutoCloseable {
             out.println(e);
         }
         out.flush();
+    }
+
+    /** Ends every flow (their records go to the EVE file) and returns a summary line. */
+    String finishFlows() {
+        pipeline.finish();
+        return "flows: " + flows + " (" + flowPackets + " packets; " + echoes
+                + " guest-to-guest frames seen again at the receiver, counted once)";
+    }
+
+    long flowPackets() {
+        return flowPackets;
     }
 
     long frames() {

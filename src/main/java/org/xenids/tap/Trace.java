@@ -221,9 +221,35 @@ public final class Trace {
                                  Function<DomainMemory, HypercallListener> listener) throws IOException {
         TraceStore store = new TraceStore();
         HypercallListener l = listener.apply(store);
-        TraceReader r = new TraceReader(new java.io.ByteArrayInputStream(data), name, store, l);
+        TraceReader r = new TraceReader(new ArrayInput(data), name, store, l);
         r.verify = verify;
         return r.run();
+    }
+
+    /** An in-memory stream without ByteArrayInputStream's locking (one read per record part). */
+    private static final class ArrayInput extends InputStream {
+        private final byte[] data;
+        private int pos;
+
+        ArrayInput(byte[] data) {
+            this.data = data;
+        }
+
+        @Override
+        public int read() {
+            return pos < data.length ? data[pos++] & 0xff : -1;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) {
+            if (pos >= data.length) {
+                return len == 0 ? 0 : -1;
+            }
+            int n = Math.min(len, data.length - pos);
+            System.arraycopy(data, pos, b, off, n);
+            pos += n;
+            return n;
+        }
     }
 
     static int readFully(InputStream in, byte[] b, int off, int len) throws IOException {

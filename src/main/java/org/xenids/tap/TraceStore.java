@@ -62,27 +62,46 @@ final class TraceStore implements DomainMemory {
         gtFrames[domid] = frames;
     }
 
+    /** Sets or clears the known bits of bytes [off, off+len): whole words at once. */
     private static void mark(long[] bits, int off, int len, boolean set) {
-        for (int i = off; i < off + len; ) {
-            int w = i >>> 6;
-            int b = i & 63;
-            int n = Math.min(64 - b, off + len - i);
-            long m = n == 64 ? -1L : ((1L << n) - 1) << b;
-            bits[w] = set ? bits[w] | m : bits[w] & ~m;
-            i += n;
+        if (len <= 0) {
+            return;
         }
+        int end = off + len - 1;
+        int w0 = off >>> 6, w1 = end >>> 6;
+        long first = -1L << (off & 63);
+        long last = -1L >>> (63 - (end & 63));
+        if (w0 == w1) {
+            long m = first & last;
+            bits[w0] = set ? bits[w0] | m : bits[w0] & ~m;
+            return;
+        }
+        bits[w0] = set ? bits[w0] | first : bits[w0] & ~first;
+        for (int w = w0 + 1; w < w1; w++) {
+            bits[w] = set ? -1L : 0L;
+        }
+        bits[w1] = set ? bits[w1] | last : bits[w1] & ~last;
     }
 
     private static boolean all(long[] bits, int off, int len) {
-        for (int i = off; i < off + len; ) {
-            int w = i >>> 6;
-            int b = i & 63;
-            int n = Math.min(64 - b, off + len - i);
-            long m = n == 64 ? -1L : ((1L << n) - 1) << b;
-            if ((bits[w] & m) != m) {
+        if (len <= 0) {
+            return true;
+        }
+        int end = off + len - 1;
+        int w0 = off >>> 6, w1 = end >>> 6;
+        long first = -1L << (off & 63);
+        long last = -1L >>> (63 - (end & 63));
+        if (w0 == w1) {
+            long m = first & last;
+            return (bits[w0] & m) == m;
+        }
+        if ((bits[w0] & first) != first || (bits[w1] & last) != last) {
+            return false;
+        }
+        for (int w = w0 + 1; w < w1; w++) {
+            if (bits[w] != -1L) {
                 return false;
             }
-            i += n;
         }
         return true;
     }

@@ -75,4 +75,36 @@ class ReplayCommandTest {
         assertEquals("2", r[0]);
         assertTrue(r[2].contains("give either --topology or --guests"), r[2]);
     }
+
+    static long[] flowsOf(Path pcap) throws IOException {
+        long[] n = new long[2];
+        org.xenids.flow.Pipeline p = new org.xenids.flow.Pipeline(org.xenids.flow.FlowConfig.defaults(),
+                new org.xenids.flow.StreamListener() {
+                    @Override
+                    public void flowEnd(org.xenids.flow.Flow f) {
+                        n[0]++;
+                        n[1] += f.packetsToServer() + f.packetsToClient();
+                    }
+                });
+        try (CaptureReader r = CaptureReader.open(pcap)) {
+            while (r.next()) {
+                p.frame(r.array(), r.dataOffset(), r.capturedLength(), r.timestampNanos(), r.linkType());
+            }
+        }
+        p.finish();
+        return n;
+    }
+
+    @Test
+    void guestToGuestFramesCountOnceInTheFlows() throws IOException {
+        Path pcap = SharedData.plain("traffic/dev/test/scenarios/attack_sqlmap_sqli.pcap.xz");
+        long[] expected = flowsOf(pcap);
+        String[] r = MainTest.run("replay", "--guests", "10.0.0.0/24,203.0.113.160/27", "--pcap", pcap.toString());
+        assertEquals("0", r[0], r[2]);
+        String line = r[1].lines().filter(l -> l.startsWith("flows: ")).findFirst().orElseThrow();
+        assertTrue(line.startsWith("flows: " + expected[0] + " (" + expected[1] + " packets; "), line + " vs " +
+                expected[0] + "/" + expected[1]);
+        long echoes = Long.parseLong(line.replaceAll(".*packets; (\\d+) guest-to-guest.*", "$1"));
+        assertTrue(echoes > 1000, line);
+    }
 }
