@@ -6,9 +6,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.xenids.tap.Tap;
 import org.xenids.tap.Trace;
 import org.xenids.xen.emu.Topology;
@@ -31,17 +29,8 @@ final class ReplayCommand implements java.util.concurrent.Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--topology", paramLabel = "FILE", description = "Host topology (YAML: domains with name,"
-            + " image, vifs {mac, ips, queues}; uplink {mac}).")
-    Path topology;
-
-    @Option(names = "--guests", paramLabel = "CIDR", split = ",", description = "Without a topology: every IPv4"
-            + " address inside these ranges that sends in the captures is a guest (named after it, MAC from its"
-            + " frames). Repeatable.")
-    List<String> guests = new ArrayList<>();
-
-    @Option(names = "--image", paramLabel = "CIDR=NAME", description = "VM image of the --guests inside CIDR.")
-    Map<String, String> images = new LinkedHashMap<>();
+    @picocli.CommandLine.Mixin
+    GuestOptions guests;
 
     @Option(names = "--pcap", paramLabel = "FILE", required = true, split = ",",
             description = "Capture(s) to replay (pcap/pcapng, plain or .xz; merged by timestamp).")
@@ -64,13 +53,7 @@ final class ReplayCommand implements java.util.concurrent.Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if ((topology == null) == guests.isEmpty()) {
-            throw new ParameterException(spec.commandLine(), "give either --topology or --guests");
-        }
-        if (!images.isEmpty() && guests.isEmpty()) {
-            throw new ParameterException(spec.commandLine(), "--image names images of --guests");
-        }
-        Topology t = topology != null ? Topology.read(topology) : Topology.fromCaptures(pcaps, guests, images);
+        Topology t = guests.topology(pcaps);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         TrafficDriver driver = new TrafficDriver(t);
