@@ -21,6 +21,11 @@ import picocli.CommandLine.Option;
             VmiCommand.class,
             XenCommand.class,
             EvalCommand.class,
+            ReplayCommand.class,
+            TapCommand.class,
+            TrainCommand.class,
+            DetectCommand.class,
+            DemoCommand.class,
             BenchCommand.class,
             CommandLine.HelpCommand.class,
         })

@@ -125,11 +125,17 @@ public final class LiveGuest implements AutoCloseable {
     private final Path runDir;
     private final Map<String, String> facts;
     private final long qemuPid;
+    /**
+     * How long one guest command may take. Under software emulation on a loaded 2-core machine a
+     * shell line over /proc/kallsyms has taken more than a minute; the boot timeout bounds it.
+     */
+    private final long commandTimeoutSeconds;
     private final Thread cleanup;
     private volatile boolean closed;
     private volatile boolean isShared;
 
-    private LiveGuest(String name, Path runDir, Map<String, String> facts) {
+    private LiveGuest(String name, Path runDir, Map<String, String> facts, int timeoutSeconds) {
+        this.commandTimeoutSeconds = Math.max(60, timeoutSeconds);
         this.name = name;
         this.runDir = runDir;
         this.facts = facts;
@@ -182,7 +188,7 @@ public final class LiveGuest implements AutoCloseable {
             GuestScript.abandon(name, runDir);
             throw new IllegalStateException("live guest " + name + ": start printed no pid/ram: " + r.out());
         }
-        return new LiveGuest(name, runDir, facts);
+        return new LiveGuest(name, runDir, facts, o.timeoutSeconds);
     }
 
     public String name() { return name; }
@@ -254,7 +260,7 @@ public final class LiveGuest implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("live guest " + name + ": cannot write command to " + facts.get("cmd"), e);
         }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(commandTimeoutSeconds);
         while (System.nanoTime() < deadline) {
             String log = serial();
             int at = log.indexOf("==XENIDS-ACK " + tok + " ");
@@ -271,7 +277,7 @@ public final class LiveGuest implements AutoCloseable {
             sleep(100);
         }
         throw new IllegalStateException("live guest " + name + ": no answer to '" + verb + " " + arg
-                + "' after 60 s; last serial lines: " + tail());
+                + "' after " + commandTimeoutSeconds + " s; last serial lines: " + tail());
     }
 
     /** QMP {@code stop}: the guest's CPU halts, its RAM file stays readable and unchanging. */

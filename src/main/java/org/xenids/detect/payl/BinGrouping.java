@@ -8,7 +8,7 @@ import java.util.List;
  * ones (a short tail into the previous range), then neighbouring ranges whose mean frequency
  * vectors are closer than the merge distance (Manhattan) merge. The ranges cover every length
  * from the shortest to the longest bin seen, gaps included; outside that the port's all-lengths
- * fallback applies.
+ * fallback applies. A port with fewer than {@code minSamples} payloads in all gets no ranges.
  */
 final class BinGrouping {
     private BinGrouping() {}
@@ -35,7 +35,10 @@ final class BinGrouping {
         }
         if (cur != null) {
             if (folded.isEmpty()) {
-                folded.add(cur);
+                // The whole port saw fewer than minSamples payloads: a model of so few has no spread
+                // (σ = 0 on most byte values) and would call everything anomalous. No per-length
+                // model; the port's traffic falls back to a broader one.
+                return List.of();
             } else {
                 folded.getLast().stats.merge(cur.stats);
                 firstBins.removeLast();

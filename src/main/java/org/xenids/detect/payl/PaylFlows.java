@@ -28,6 +28,9 @@ public final class PaylFlows implements StreamListener {
     private final PaylTrainer trainer;
     private final PaylModels models;
     private final Function<Flow, String> imageOf;
+    /** Where a flow's monitored guest is, for alerts: {domain, vif}; null parts are left out. */
+    private Function<Flow, String[]> placeOf = f -> NO_PLACE;
+    private static final String[] NO_PLACE = {null, null};
     private final boolean perPacket;
     private final Consumer<Scored> scores;
     private final Consumer<EveEvent.Alert> alerts;
@@ -62,6 +65,15 @@ public final class PaylFlows implements StreamListener {
     public static PaylFlows detecting(PaylModels models, Function<Flow, String> imageOf, boolean perPacket,
                                       Consumer<Scored> scores, Consumer<EveEvent.Alert> alerts) {
         return new PaylFlows(null, models, imageOf, perPacket, scores, alerts);
+    }
+
+    /**
+     * Names the guest domain and vif of each flow in its alerts (the tap knows them; a pcap
+     * does not). Called once per alert, never per packet.
+     */
+    public PaylFlows placedBy(Function<Flow, String[]> place) {
+        this.placeOf = place == null ? f -> NO_PLACE : place;
+        return this;
     }
 
     /** Per-flow state: the subjects and histograms of both directions. */
@@ -169,10 +181,11 @@ public final class PaylFlows implements StreamListener {
         pool.push(s);
     }
 
-    private static AlertSite site(Flow f) {
+    private AlertSite site(Flow f) {
         String proto = f.protocol() == 6 ? "TCP" : f.protocol() == 17 ? "UDP" : Integer.toString(f.protocol());
+        String[] place = placeOf.apply(f);
         return new AlertSite(f.lastNanos(), f.id(), new Endpoints(f.clientAddress(), f.clientPort(),
-                f.serverAddress(), f.serverPort(), proto), f.communityId(), null, null);
+                f.serverAddress(), f.serverPort(), proto), f.communityId(), place[0], place[1]);
     }
 
     /** Flows seen with payload. */

@@ -164,8 +164,10 @@ public final class PaylTrainer {
                 models.add(new PaylModel(new ModelKey(s.image(), s.direction(), s.ipProto(), s.servicePort(), g.lenLo, g.lenHi),
                         PaylModel.Role.PRIMARY, g.stats, settings.alpha()));
             }
-            models.add(new PaylModel(new ModelKey(s.image(), s.direction(), s.ipProto(), s.servicePort(), 1, Integer.MAX_VALUE),
-                    PaylModel.Role.PORT_ALL_LENGTHS, all, settings.alpha()));
+            if (all.n >= MIN_MODEL_SAMPLES) {
+                models.add(new PaylModel(new ModelKey(s.image(), s.direction(), s.ipProto(), s.servicePort(), 1,
+                        Integer.MAX_VALUE), PaylModel.Role.PORT_ALL_LENGTHS, all, settings.alpha()));
+            }
             Moments[] im = images.computeIfAbsent(s.image(), k -> new Moments[2]);
             int d = s.direction().ordinal();
             if (im[d] == null) {
@@ -175,7 +177,9 @@ public final class PaylTrainer {
         }
         images.forEach((image, im) -> {
             for (Direction d : Direction.values()) {
-                if (im[d.ordinal()] != null) {
+                // Too few samples for even the image-wide model: that image's rare traffic is not
+                // scored (counted as noModel) rather than judged by a model without spread.
+                if (im[d.ordinal()] != null && im[d.ordinal()].n >= MIN_MODEL_SAMPLES) {
                     models.add(new PaylModel(new ModelKey(image, d, 0, -1, 1, Integer.MAX_VALUE),
                             PaylModel.Role.IMAGE_ALL_PORTS, im[d.ordinal()], settings.alpha()));
                 }
@@ -185,6 +189,13 @@ public final class PaylTrainer {
         Calibration.calibrate(built, heldOut, settings.targetFpr());
         return built;
     }
+
+    /**
+     * Fewest payloads a fallback model may be built from. Below this the per-byte standard
+     * deviations are mostly zero (a byte value absent from three samples has σ = 0), so the model
+     * would call almost any payload anomalous. Length bins use the larger {@code minSamples}.
+     */
+    static final int MIN_MODEL_SAMPLES = 10;
 
     static final Comparator<Subject> SUBJECT_ORDER = Comparator.comparing(Subject::image)
             .thenComparing(Subject::direction).thenComparingInt(Subject::ipProto).thenComparingInt(Subject::servicePort);

@@ -1,0 +1,72 @@
+package org.xenids.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.xenids.alert.EveEvent;
+import org.xenids.alert.EveWriter;
+import org.xenids.detect.payl.PaylFlows;
+import org.xenids.detect.payl.PaylModels;
+import org.xenids.detect.payl.PaylSettings;
+import org.xenids.detect.payl.PaylTrainer;
+import org.xenids.eval.ScoresCsv;
+import org.xenids.flow.FlowConfig;
+import org.xenids.xen.emu.Topology;
+
+/** PAYL training and detection on frames rebuilt by the tap (shared by train, detect and demo). */
+final class PaylRun {
+    /** The model file inside a --models folder. */
+    static final String MODEL_FILE = "payl.model";
+
+    private PaylRun() {}
+
+    /**
+     * Flow settings for payload scoring: reassembly is not cut by the flow stage (PAYL applies
+     * its own depth per direction), and a SYN after FIN/RST starts a new flow as the labels do.
+     */
+    static FlowConfig flowConfig() {
+        return FlowConfig.defaults().withDepth(-1).withSplit(FlowConfig.SplitPolicy.NEW_ISN_OR_AFTER_CLOSE);
+    }
+
+    record Trained(PaylModels models, PaylTrainer trainer, HostRun.Result run) {}
+
+    static Trained train(Topology t, List<Path> pcaps, PaylSettings settings, boolean perPacket, PrintWriter err)
+            throws IOException {
+        PaylTrainer trainer = new PaylTrainer(settings);
+        PaylFlows flows = PaylFlows.training(trainer, f -> GuestOptions.imageOf(t, f), perPacket);
+        HostRun.Result r = HostRun.run(t, pcaps, flowConfig(), flows, a -> { }, err, "train");
+        if (trainer.trainedSamples() == 0) {
+            throw new IllegalStateException("no guest payload in the training captures: nothing to train on"
+                    + " (are the guests' addresses right?)");
+        }
+        return new Trained(trainer.build(), trainer, r);
+    }
+
+    record Detected(HostRun.Result run, long scoredDirections, long alerts, Map<String, Long> alertsByImage,
+                    PaylModels.Counters counters) {}
+
+    static Detected detect(Topology t, List<Path> pcaps, PaylModels models, boolean perPacket, EveWriter eve,
+                           ScoresCsv scores, PrintWriter err) throws IOException {
+        Map<String, Long> byImage = new TreeMap<>();
+        long[] alerts = new long[1];
+        PaylFlows flows = PaylFlows.detecting(models, f -> GuestOptions.imageOf(t, f), perPacket,
+                s -> {
+                    if (scores != null) {
+                        scores.write(new ScoresCsv.Row(s.communityId(), s.ipProto() == 6 ? "tcp" : "udp", s.client(),
+                                s.clientPort(), s.server(), s.serverPort(), s.flowStartNanos() / 1e9,
+                                s.direction().label(), s.image(), String.valueOf(s.model()), s.score()));
+                    }
+                },
+                (EveEvent.Alert a) -> {
+                    alerts[0]++;
+                    Object image = a.context().get("vm_image");
+                    byImage.merge((image == null ? "?" : image) + " / " + a.signature().signature(), 1L, Long::sum);
+                    eve.write(a);
+                }).placedBy(f -> GuestOptions.placeOf(t, f));
+        HostRun.Result r = HostRun.run(t, pcaps, flowConfig(), flows, eve::write, err, "detect");
+        return new Detected(r, flows.scoredDirections(), alerts[0], byImage, models.counters());
+    }
+}

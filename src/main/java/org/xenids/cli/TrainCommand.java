@@ -1,0 +1,59 @@
+package org.xenids.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.xenids.detect.payl.PaylModels;
+import org.xenids.xen.emu.Topology;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code xenids train}: PAYL models per VM image from benign traffic seen by the tap. */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Train payload byte-frequency models (PAYL) per VM image on benign traffic.",
+            "The captures drive an emulated Xen host; the tap rebuilds each guest's frames from the",
+            "hypercalls, and every TCP stream direction (and UDP payload) of a guest is added to the model",
+            "of (VM image, direction, service port, payload length). Thresholds are calibrated on a",
+            "held-out share of the same traffic. Writes DIR/" + PaylRun.MODEL_FILE + "."})
+final class TrainCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    GuestOptions guests;
+
+    @Option(names = "--pcap", paramLabel = "FILE", required = true, split = ",",
+            description = "Benign capture(s) (pcap/pcapng, plain or .xz; merged by timestamp).")
+    List<Path> pcaps;
+
+    @Option(names = "--models", paramLabel = "DIR", required = true, description = "Folder to write the models into.")
+    Path models;
+
+    @Mixin
+    PaylOptions payl;
+
+    @Override
+    public Integer call() throws Exception {
+        Topology t = guests.topology(pcaps);
+        PrintWriter out = spec.commandLine().getOut();
+        PaylRun.Trained tr = PaylRun.train(t, pcaps, payl.settings(), payl.perPacket, spec.commandLine().getErr());
+        Files.createDirectories(models);
+        Path file = models.resolve(PaylRun.MODEL_FILE);
+        tr.models().save(file);
+        tr.run().print(out, "train");
+        out.printf("models: %d (%,d payloads trained, %,d held out for calibration, %,d bytes) -> %s (%,d bytes)%n",
+                tr.models().models().size(), tr.trainer().trainedSamples(), tr.trainer().heldOutSamples(),
+                tr.trainer().bytes(), file, Files.size(file));
+        for (PaylModels.ModelInfo m : tr.models().models()) {
+            out.printf("  %-48s %8d samples  threshold %.4f%s%n", m.key(), m.trainingSamples(), m.threshold(),
+                    m.fallbackRole() == null ? "" : "  (" + m.fallbackRole() + ")");
+        }
+        out.flush();
+        return 0;
+    }
+}
