@@ -1,7 +1,9 @@
 package org.xenids.cli;
 
 import org.xenids.flow.FlowConfig;
+import picocli.CommandLine;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** Flow-table options shared by the pcap commands. */
 final class FlowOptions {
@@ -23,9 +25,19 @@ final class FlowOptions {
             description = "Community ID seed, 0..65535 (default: ${DEFAULT-VALUE}).")
     int seed;
 
+    @Spec(Spec.Target.MIXEE)
+    CommandLine.Model.CommandSpec spec;
+
+    /** The flow-table settings; bad values are usage errors (exit 2). */
     FlowConfig config() {
         if (!(timeoutSeconds > 0) || timeoutSeconds > 1e9) {
-            throw new IllegalArgumentException("--timeout must be a positive number of seconds");
+            throw new CommandLine.ParameterException(spec.commandLine(), "--timeout must be a positive number of seconds");
+        }
+        if (seed < 0 || seed > 0xFFFF) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--seed must be 0..65535");
+        }
+        if (maxFlows < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--max-flows must be at least 1");
         }
         long t = (long) (timeoutSeconds * 1e9);
         return FlowConfig.defaults().withTimeouts(t, t, t).withSplit(split).withMaxFlows(maxFlows)

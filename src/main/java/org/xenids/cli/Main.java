@@ -20,6 +20,8 @@ import picocli.CommandLine.Option;
             PcapCommand.class,
             VmiCommand.class,
             XenCommand.class,
+            ReplayCommand.class,
+            TapCommand.class,
             EvalCommand.class,
             CommandLine.HelpCommand.class,
         })

@@ -3,11 +3,8 @@ package org.xenids.cli;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.xenids.alert.Endpoints;
-import org.xenids.alert.EveEvent;
 import org.xenids.alert.EveWriter;
 import org.xenids.decode.Packet;
 import org.xenids.flow.Flow;
@@ -60,7 +57,7 @@ final class PcapFlowsCommand implements Callable<Integer> {
                         public void flowEnd(Flow f) {
                             total[0]++;
                             if (w != null) {
-                                w.write(record(f));
+                                w.write(f.eveRecord(null));
                             } else {
                                 out.printf("%-8d %-5s %-41s %-41s %7d %7d %10d %10d %-26s %9.3f %-11s %-9s %s%n", f.id(),
                                         PcapStatsCommand.protoName(f.protocol()), endpoint(f.clientAddress(), f.clientPort(), f),
@@ -100,30 +97,6 @@ final class PcapFlowsCommand implements Callable<Integer> {
     private static String endpoint(String addr, int port, Flow f) {
         if (!hasPorts(f)) return addr;
         return (addr.indexOf(':') >= 0 ? "[" + addr + "]" : addr) + ":" + port;
-    }
-
-    /** Suricata's protocol names in EVE. */
-    static String eveProto(int proto) {
-        return switch (proto) {
-            case 6 -> "TCP";
-            case 17 -> "UDP";
-            case 1 -> "ICMP";
-            case 58 -> "IPv6-ICMP";
-            case 132 -> "SCTP";
-            default -> String.valueOf(proto);
-        };
-    }
-
-    static EveEvent.Flow record(Flow f) {
-        boolean ports = hasPorts(f);
-        Endpoints ep = new Endpoints(f.clientAddress(), ports ? f.clientPort() : -1, f.serverAddress(),
-                ports ? f.serverPort() : -1, eveProto(f.protocol()));
-        List<Integer> vlan = new ArrayList<>();
-        if (f.vlanOuter() != 0) vlan.add(f.vlanOuter());
-        if (f.vlanInner() != 0) vlan.add(f.vlanInner());
-        return new EveEvent.Flow(f.firstNanos(), f.id(), ep, f.communityId(), f.packetsToServer(), f.packetsToClient(),
-                f.bytesToServer(), f.bytesToClient(), f.firstNanos(), f.lastNanos(), f.state(), f.endReason(), false,
-                vlan, null);
     }
 
     /** Lets the EVE writer print to the command's stdout without closing it. */

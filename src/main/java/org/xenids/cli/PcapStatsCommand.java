@@ -127,6 +127,7 @@ final class PcapStatsCommand implements Callable<Integer> {
                 fl.put("timed_out", t.flowsTimedOut());
                 fl.put("evicted", t.evictions());
                 fl.put("packets_without_flow", t.packetsWithoutFlow());
+                fl.put("icmp_errors_in_quoted_flow", t.icmpErrorsFolded());
                 fl.put("tcp_out_of_order_segments", t.outOfOrderSegments());
                 fl.put("tcp_retransmitted_bytes", t.retransmittedBytes());
                 fl.put("tcp_overlap_different_bytes", t.overlapDifferentBytes());

@@ -28,6 +28,7 @@ public final class Decoder {
     private final Packet p = new Packet();
     private final long[] counts = new long[DecodeEvent.values().length];
     private final Fragments fragments;
+    private final Transport transport = new Transport(p, counts);
     private long reassembled;
 
     public Decoder() {
@@ -380,103 +381,6 @@ public final class Decoder {
     }
 
     private void layer4(int proto, byte[] b, int pos, int end) {
-        Packet q = p;
-        q.protocol = proto;
-        int avail = end - pos;
-        switch (proto) {
-            case 6 -> tcp(b, pos, avail);
-            case 17 -> {
-                if (avail < 8) { event(DecodeEvent.UDP_PKT_TOO_SMALL); return; }
-                int ulen = u16(b, pos + 4);
-                int data = avail - 8;
-                if (ulen < 8 || ulen > avail) {
-                    event(DecodeEvent.UDP_LEN_INVALID);
-                } else if (ulen != avail) {
-                    event(DecodeEvent.UDP_HLEN_INVALID);
-                    data = ulen - 8;
-                }
-                setL4(pos, avail, pos + 8, data);
-                q.srcPort = u16(b, pos);
-                q.dstPort = u16(b, pos + 2);
-            }
-            case 1 -> {
-                if (avail < 8) { event(DecodeEvent.ICMPV4_PKT_TOO_SMALL); if (avail < 4) return; }
-                q.icmpType = u8(b, pos);
-                q.icmpCode = u8(b, pos + 1);
-                int t = q.icmpType;
-                if ((t == 3 || t == 4 || t == 5 || t == 11 || t == 12) && avail < 8 + 20) {
-                    event(DecodeEvent.ICMPV4_IPV4_TRUNC_PKT);
-                }
-                setL4(pos, avail, pos + Math.min(8, avail), Math.max(0, avail - 8));
-            }
-            case 58 -> {
-                if (avail < 8) { event(DecodeEvent.ICMPV6_PKT_TOO_SMALL); if (avail < 4) return; }
-                q.icmpType = u8(b, pos);
-                q.icmpCode = u8(b, pos + 1);
-                setL4(pos, avail, pos + Math.min(8, avail), Math.max(0, avail - 8));
-            }
-            default -> setL4(pos, avail, pos, avail);
-        }
-    }
-
-    private void setL4(int off, int len, int payOff, int payLen) {
-        p.l4Off = off;
-        p.l4Len = len;
-        p.payloadOff = payOff;
-        p.payloadLen = payLen;
-    }
-
-    private void tcp(byte[] b, int pos, int avail) {
-        if (avail < 20) {
-            event(DecodeEvent.TCP_PKT_TOO_SMALL);
-            return;
-        }
-        int hlen = (u8(b, pos + 12) >>> 4) << 2;
-        if (hlen < 20) {
-            event(DecodeEvent.TCP_HLEN_TOO_SMALL);
-            return;
-        }
-        if (hlen > avail) {
-            event(DecodeEvent.TCP_INVALID_OPTLEN);
-            return;
-        }
-        Packet q = p;
-        q.srcPort = u16(b, pos);
-        q.dstPort = u16(b, pos + 2);
-        q.seq = i32(b, pos + 4);
-        q.ack = i32(b, pos + 8);
-        q.tcpFlags = u8(b, pos + 13);
-        q.window = u16(b, pos + 14);
-        if (hlen > 20) tcpOptions(b, pos + 20, pos + hlen);
-        setL4(pos, avail, pos + hlen, avail - hlen);
-    }
-
-    private void tcpOptions(byte[] b, int pos, int end) {
-        Packet q = p;
-        while (pos < end) {
-            int kind = u8(b, pos);
-            if (kind == 0) return;
-            if (kind == 1) { pos++; continue; }
-            if (pos + 1 >= end) { event(DecodeEvent.TCP_OPT_INVALID_LEN); return; }
-            int l = u8(b, pos + 1);
-            if (l < 2 || pos + l > end) { event(DecodeEvent.TCP_OPT_INVALID_LEN); return; }
-            switch (kind) {
-                case 2 -> { if (l == 4) q.mss = u16(b, pos + 2); else event(DecodeEvent.TCP_OPT_INVALID_LEN); }
-                case 3 -> { if (l == 3) q.windowScale = u8(b, pos + 2); else event(DecodeEvent.TCP_OPT_INVALID_LEN); }
-                case 4 -> { if (l == 2) q.sackPermitted = true; else event(DecodeEvent.TCP_OPT_INVALID_LEN); }
-                case 5 -> { if ((l - 2) % 8 != 0) event(DecodeEvent.TCP_OPT_INVALID_LEN); }
-                case 8 -> {
-                    if (l == 10) {
-                        q.hasTimestamp = true;
-                        q.tsVal = i32(b, pos + 2);
-                        q.tsEcr = i32(b, pos + 6);
-                    } else {
-                        event(DecodeEvent.TCP_OPT_INVALID_LEN);
-                    }
-                }
-                default -> { }
-            }
-            pos += l;
-        }
+        transport.decode(proto, b, pos, end);
     }
 }

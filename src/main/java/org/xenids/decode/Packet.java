@@ -41,6 +41,8 @@ public final class Packet {
     int tsVal, tsEcr;
     int icmpType, icmpCode;
     int payloadOff, payloadLen;
+    int quotedProto, quotedSrcPort, quotedDstPort;
+    long quotedSrcHi, quotedSrcLo, quotedDstHi, quotedDstLo;
 
     Packet() {}
 
@@ -68,6 +70,7 @@ public final class Packet {
         tsVal = tsEcr = 0;
         icmpType = icmpCode = -1;
         payloadOff = payloadLen = 0;
+        quotedProto = 0;
     }
 
     /** The frame as given to the decoder. */
@@ -132,6 +135,18 @@ public final class Packet {
     /** Layer-4 payload in {@link #data()} (TCP segment data, UDP datagram data, ICMP body). */
     public int payloadOffset() { return payloadOff; }
     public int payloadLength() { return payloadLen; }
+
+    /**
+     * For an ICMP/ICMPv6 error that quotes a TCP or UDP packet: that packet's protocol (6 or 17),
+     * else 0. The quoted packet's tuple follows (as it was sent, source first).
+     */
+    public int quotedProtocol() { return quotedProto; }
+    public long quotedSrcHi() { return quotedSrcHi; }
+    public long quotedSrcLo() { return quotedSrcLo; }
+    public long quotedDstHi() { return quotedDstHi; }
+    public long quotedDstLo() { return quotedDstLo; }
+    public int quotedSrcPort() { return quotedSrcPort; }
+    public int quotedDstPort() { return quotedDstPort; }
 
     /** Source address as text (allocates: for output, not the hot path). */
     public String srcAddress() { return formatAddress(srcHi, srcLo); }

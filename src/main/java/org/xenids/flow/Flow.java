@@ -1,5 +1,9 @@
 package org.xenids.flow;
 
+import java.util.ArrayList;
+import java.util.List;
+import org.xenids.alert.Endpoints;
+import org.xenids.alert.EveEvent;
 import org.xenids.decode.Packet;
 
 /**
@@ -19,6 +23,7 @@ public final class Flow {
     // hash chain and LRU list links (indexes into the table's flow array)
     int next = -1, lruPrev = -1, lruNext = -1, lruList = -1;
     boolean live;
+    long queuedNs;
 
     long id;
     int ipVersion, proto, vlanOuter, vlanInner;
@@ -133,6 +138,33 @@ public final class Flow {
     public long payloadBytes(boolean toServer) { return dir(toServer).deliveredBytes; }
     /** Payload bytes not delivered because the depth was reached. */
     public long bytesPastDepth(boolean toServer) { return dir(toServer).pastDepth; }
+
+    /** Suricata's protocol name in EVE ("TCP", "UDP", "ICMP", "IPv6-ICMP", "SCTP", else the number). */
+    public String eveProto() {
+        return switch (proto) {
+            case 6 -> "TCP";
+            case 17 -> "UDP";
+            case 1 -> "ICMP";
+            case 58 -> "IPv6-ICMP";
+            case 132 -> "SCTP";
+            default -> String.valueOf(proto);
+        };
+    }
+
+    /**
+     * This flow as an EVE {@code flow} record (timestamp = flow start), for the alert stage;
+     * {@code inIface} may be null (e.g. "dom3/vif0" for the tap).
+     */
+    public EveEvent.Flow eveRecord(String inIface) {
+        boolean ports = proto == 6 || proto == 17 || proto == 132;
+        Endpoints ep = new Endpoints(clientAddress(), ports ? clientPort : -1, serverAddress(),
+                ports ? serverPort : -1, eveProto());
+        List<Integer> vlan = new ArrayList<>(2);
+        if (vlanOuter != 0) vlan.add(vlanOuter);
+        if (vlanInner != 0) vlan.add(vlanInner);
+        return new EveEvent.Flow(firstNs, id, ep, communityId(), pktsToServer, pktsToClient, bytesToServer,
+                bytesToClient, firstNs, lastNs, state(), endReason, false, vlan, inIface);
+    }
 
     private TcpStream dir(boolean ts) {
         return ts ? toServer : toClient;

@@ -30,12 +30,12 @@ public final class FlowTable {
     private final long[] timeouts;
     private long clock = Long.MIN_VALUE;
     private long nextId = 1;
-    private boolean lastToServer;
+    private boolean lastToServer, foundToServer;
 
     private final ArrayDeque<byte[]> bufferPool = new ArrayDeque<>();
     private long bufferBytes;
 
-    private long created, live, evictions, timedOut, reused, shutdown, notFlowed;
+    private long created, live, evictions, timedOut, reused, shutdown, notFlowed, icmpErrorsFolded;
     private long sumOutOfOrder, sumRetransmitted, sumOverlapDiff, sumGaps, sumGapBytes;
 
     public FlowTable(FlowConfig cfg, StreamListener listener) {
@@ -64,6 +64,8 @@ public final class FlowTable {
     public long flowsReused() { return reused; }
     /** IP packets that belong to no flow (fragments still waiting, broken layer 4) and non-IP packets. */
     public long packetsWithoutFlow() { return notFlowed; }
+    /** ICMP/ICMPv6 errors counted in the TCP/UDP flow whose packet they quote. */
+    public long icmpErrorsFolded() { return icmpErrorsFolded; }
     /** Reassembly totals over the flows that have ended. */
     public long outOfOrderSegments() { return sumOutOfOrder; }
     public long retransmittedBytes() { return sumRetransmitted; }
@@ -87,25 +89,33 @@ public final class FlowTable {
         long now = p.timestampNanos();
         if (now > clock) clock = now;
         expire(clock);
+        // An ICMP error goes to the sender of the packet it quotes (from that host or a router on
+        // the way); one addressed elsewhere is not about that flow.
+        if ((proto == 1 || proto == 58) && p.quotedProtocol() != 0
+                && p.dstLo() == p.quotedSrcLo() && p.dstHi() == p.quotedSrcHi()) {
+            int qh = (int) hash(p.quotedProtocol(), p.quotedSrcHi(), p.quotedSrcLo(), p.quotedSrcPort(), p.quotedDstHi(),
+                    p.quotedDstLo(), p.quotedDstPort(), p.vlanOuter(), p.vlanInner()) & mask;
+            Flow q = find(qh, p.quotedProtocol(), p.quotedSrcHi(), p.quotedSrcLo(), p.quotedSrcPort(), p.quotedDstHi(),
+                    p.quotedDstLo(), p.quotedDstPort(), p.vlanOuter(), p.vlanInner());
+            if (q != null) { // an ICMP error about a packet of a known flow counts in that flow
+                boolean toServer = !foundToServer; // it travels back to the quoted packet's sender
+                lastToServer = toServer;
+                if (toServer) { q.pktsToServer++; q.bytesToServer += p.frameLength(); }
+                else { q.pktsToClient++; q.bytesToClient += p.frameLength(); }
+                if (now > q.lastNs) q.lastNs = now;
+                icmpErrorsFolded++;
+                return q;
+            }
+        }
         long sHi = p.srcHi(), sLo = p.srcLo(), dHi = p.dstHi(), dLo = p.dstLo();
         int sp = p.srcPort(), dp = p.dstPort(), vo = p.vlanOuter(), vi = p.vlanInner();
         int h = (int) hash(proto, sHi, sLo, sp, dHi, dLo, dp, vo, vi) & mask;
-        Flow f = null;
-        boolean toServer = true;
-        for (int i = buckets[h]; i >= 0; i = flows[i].next) {
-            Flow c = flows[i];
-            if (c.proto != proto || c.vlanOuter != vo || c.vlanInner != vi) continue;
-            if (c.clientLo == sLo && c.serverLo == dLo && c.clientPort == sp && c.serverPort == dp
-                    && c.clientHi == sHi && c.serverHi == dHi) {
-                f = c;
-                break;
-            }
-            if (c.clientLo == dLo && c.serverLo == sLo && c.clientPort == dp && c.serverPort == sp
-                    && c.clientHi == dHi && c.serverHi == sHi) {
-                f = c;
-                toServer = false;
-                break;
-            }
+        Flow f = find(h, proto, sHi, sLo, sp, dHi, dLo, dp, vo, vi);
+        boolean toServer = foundToServer;
+        if (f != null && now - f.lastNs > timeouts[f.lruList]) { // idle past its timeout, not yet expired
+            timedOut++;
+            end(f, "timeout");
+            f = null;
         }
         int flags = p.tcpFlags();
         boolean tcp = proto == 6;
@@ -132,6 +142,26 @@ public final class FlowTable {
         }
         touch(f, classOf(f));
         return f;
+    }
+
+    /** The flow of a tuple in either direction (sets {@link #foundToServer}), or null. */
+    private Flow find(int h, int proto, long sHi, long sLo, int sp, long dHi, long dLo, int dp, int vo, int vi) {
+        for (int i = buckets[h]; i >= 0; i = flows[i].next) {
+            Flow c = flows[i];
+            if (c.proto != proto || c.vlanOuter != vo || c.vlanInner != vi) continue;
+            if (c.clientLo == sLo && c.serverLo == dLo && c.clientPort == sp && c.serverPort == dp
+                    && c.clientHi == sHi && c.serverHi == dHi) {
+                foundToServer = true;
+                return c;
+            }
+            if (c.clientLo == dLo && c.serverLo == sLo && c.clientPort == dp && c.serverPort == sp
+                    && c.clientHi == dHi && c.serverHi == sHi) {
+                foundToServer = false;
+                return c;
+            }
+        }
+        foundToServer = true;
+        return null;
     }
 
     private boolean startsNew(Flow f, boolean toServer, int seq) {
@@ -207,7 +237,8 @@ public final class FlowTable {
     }
 
     private void evictOne() {
-        // The least recently active flow, preferring closed, then new (half-open) flows.
+        // The longest-queued flow (about the least recently active), preferring closed, then new
+        // (half-open) flows.
         int[] order = {CLOSED, NEW, ESTABLISHED};
         int victim = -1;
         for (int c : order) {
@@ -217,14 +248,25 @@ public final class FlowTable {
         end(flows[victim], "forced");
     }
 
-    /** Ends every flow idle past its timeout at time {@code nowNanos} (also done on each packet). */
+    /**
+     * Ends every flow idle past its timeout at time {@code nowNanos} (also done on each packet).
+     * The lists are kept in the order flows were queued, not re-sorted on every packet: a flow at
+     * the head that was active since is moved to the tail instead of ended, so a packet costs no
+     * list writes and each flow is re-queued at most once per timeout.
+     */
     public void expire(long nowNanos) {
         for (int c = 0; c < 3; c++) {
             long t = timeouts[c];
             int i;
-            while ((i = lruHead[c]) >= 0 && nowNanos - flows[i].lastNs > t) {
-                timedOut++;
-                end(flows[i], "timeout");
+            while ((i = lruHead[c]) >= 0 && nowNanos - flows[i].queuedNs > t) {
+                Flow f = flows[i];
+                if (nowNanos - f.lastNs > t) {
+                    timedOut++;
+                    end(f, "timeout");
+                } else {
+                    unlinkLru(f);
+                    append(f, c, f.lastNs);
+                }
             }
         }
     }
@@ -271,10 +313,16 @@ public final class FlowTable {
         throw new IllegalStateException("flow " + f.id + " missing from its hash chain");
     }
 
+    /** Queues the flow on list {@code c} when it changed class (new, established, closed). */
     private void touch(Flow f, int c) {
-        if (f.lruList == c && lruTail[c] == f.index) return;
+        if (f.lruList == c) return;
         if (f.lruList >= 0) unlinkLru(f);
+        append(f, c, f.lastNs);
+    }
+
+    private void append(Flow f, int c, long queuedNs) {
         f.lruList = c;
+        f.queuedNs = queuedNs;
         f.lruPrev = lruTail[c];
         f.lruNext = -1;
         if (lruTail[c] >= 0) flows[lruTail[c]].lruNext = f.index; else lruHead[c] = f.index;

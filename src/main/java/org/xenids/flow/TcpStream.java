@@ -72,42 +72,42 @@ final class TcpStream {
             return;
         }
         if (rel > 0) outOfOrder++;
-        if (buf == null) {
-            buf = t.borrowBuffer();
-            if (buf == null) { // pool exhausted: cannot wait for the hole to fill
-                skipTo(f, t, start);
-                segment(f, t, false, start, b, off, len);
+        int cap = t.cfg.maxPendingBytes();
+        // Make room: skip the holes before buffered data until this segment fits.
+        while (nr > 0 && ((start - nextSeq) + len > cap || nr == MAX_RANGES) && rs[0] - start < 0) {
+            skipTo(f, t, rs[0]);
+            drain(f, t);
+        }
+        if (start - nextSeq < 0) { // the skip passed part of this segment
+            int cut = nextSeq - start;
+            if (cut >= len) {
+                retransmitted += len;
                 return;
             }
-            if (rs == null) {
-                rs = new int[MAX_RANGES];
-                re = new int[MAX_RANGES];
-            }
+            overlap += cut;
+            off += cut;
+            len -= cut;
+            start = nextSeq;
         }
-        int cap = buf.length;
-        // make room: a segment reaching past the buffer pushes the stream forward over holes
-        while ((start - nextSeq) + len > cap || nr == MAX_RANGES) {
-            if (nr == 0 || rs[0] - start >= 0) {
-                skipTo(f, t, start);
-                if (len > cap) {
-                    deliver(f, t, b, off, len);
-                    drain(f, t);
-                    return;
-                }
-                break;
-            }
-            skipTo(f, t, rs[0]);
-            if (start - nextSeq < 0) { // the skip passed part of this segment
-                int cut = nextSeq - start;
-                if (cut >= len) { retransmitted += len; return; }
-                overlap += cut;
-                off += cut;
-                len -= cut;
-                start = nextSeq;
-            }
+        if ((start - nextSeq) + len > cap || nr == MAX_RANGES || (buf == null && !borrow(t))) {
+            // Still no room (or no buffer to be had): the hole before this segment is given up.
+            skipTo(f, t, start);
+            deliver(f, t, b, off, len);
+            drain(f, t);
+            return;
         }
         insert(start, b, off, len);
         drain(f, t);
+    }
+
+    private boolean borrow(FlowTable t) {
+        buf = t.borrowBuffer();
+        if (buf == null) return false;
+        if (rs == null) {
+            rs = new int[MAX_RANGES];
+            re = new int[MAX_RANGES];
+        }
+        return true;
     }
 
     /** Copies the bytes of [start, start+len) not yet held; compares the others. */

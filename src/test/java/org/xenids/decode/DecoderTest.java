@@ -223,4 +223,21 @@ class DecoderTest {
         }
         assertTrue(d.decode(f, 0, f.length, 0, Decoder.LINKTYPE_ETHERNET).isTcp());
     }
+
+    @Test
+    void icmpErrorsExposeTheTupleOfThePacketTheyQuote() {
+        byte[] quoted = ipv4(UDP, "10.0.0.5", "10.0.0.15", udp(33333, 53, bytes(1, 2, 3, 4)));
+        Packet p = eth(ethernet(0x0800, ipv4(ICMP, "10.0.0.15", "10.0.0.5", icmp(3, 3, Arrays.copyOf(quoted, 28)))));
+        assertEquals(17, p.quotedProtocol());
+        assertEquals("10.0.0.5", Packet.formatAddress(p.quotedSrcHi(), p.quotedSrcLo()));
+        assertEquals("10.0.0.15", Packet.formatAddress(p.quotedDstHi(), p.quotedDstLo()));
+        assertEquals(33333, p.quotedSrcPort());
+        assertEquals(53, p.quotedDstPort());
+        byte[] quoted6 = ipv6(TCP, "2001:db8::1", "2001:db8::2", tcp(4000, 80, 1, 0, SYN, bytes()));
+        p = eth(ethernet(0x86DD, ipv6(ICMPV6, "2001:db8::2", "2001:db8::1", icmp(1, 4, Arrays.copyOf(quoted6, 48)))));
+        assertEquals(6, p.quotedProtocol());
+        assertEquals(4000, p.quotedSrcPort());
+        p = eth(ethernet(0x0800, ipv4(ICMP, "10.0.0.5", "10.0.0.15", icmp(8, 0, quoted))));
+        assertEquals(0, p.quotedProtocol(), "an echo request quotes nothing");
+    }
 }

@@ -1,0 +1,126 @@
+package org.xenids.bench;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.xenids.tap.Tap;
+import org.xenids.tap.Trace;
+import org.xenids.xen.emu.Bridge;
+import org.xenids.xen.emu.Toolstack;
+import org.xenids.xen.emu.XenHost;
+import org.xenids.xen.event.Hypercall;
+import org.xenids.xen.event.HypercallListener;
+
+/**
+ * The tap alone on a recorded trace: a guest sends {@link #FRAMES}/2 frames of {@code size}
+ * bytes out and receives as many (one vif, the emulated Linux drivers), recorded once; each
+ * benchmark op replays the whole trace from memory (checksums already verified). Scores are per
+ * frame (ops/s = frames/s). Beside it, in the same run: the same replay with a listener that does
+ * nothing (the trace reader's own cost, included in the tap's score) and a plain copy of the same
+ * frame bytes.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+public class TapBench {
+    static final int FRAMES = 20_000;
+
+    @Param({"64", "1514"})
+    public int size;
+
+    byte[] trace;
+    byte[] src, dst;
+    long sink;
+
+    @Setup(Level.Trial)
+    public void record() throws IOException {
+        XenHost host = new XenHost(1 << 16);
+        host.createDomain(0, "Domain-0", 16384);
+        Toolstack.bootGrantTable(host, host.createDomain(1, "guest", 8192), 4);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Trace.Recorder rec = Trace.recorder(host.memory(), out);
+        long[] seen = new long[1];
+        Tap tap = new Tap(rec.memory(), (b, o, l, d, v, q, dir, p, t) -> seen[0]++, a -> { });
+        host.addListener(rec.around(tap));
+        Bridge bridge = new Bridge(host.domain(0), (b, n) -> { });
+        Toolstack.Vif vif = Toolstack.addVif(host, 1, 0, "00:16:3e:00:00:02", bridge, 1, (b, n) -> { });
+        host.runPending();
+        byte[] out1 = frame(size, new byte[] {(byte) 0xfe, -1, -1, -1, -1, -1}, new byte[] {0, 0x16, 0x3e, 0, 0, 2});
+        byte[] in1 = frame(size, new byte[] {0, 0x16, 0x3e, 0, 0, 2}, new byte[] {(byte) 0xfe, -1, -1, -1, -1, -1});
+        for (int i = 0; i < FRAMES / 2; i++) {
+            out1[20] = (byte) i;
+            in1[20] = (byte) i;
+            vif.front().transmit(out1, 0, out1.length, 0, 0);
+            host.runPending();
+            bridge.fromUplink(in1, 0, in1.length, 0);
+            host.runPending();
+        }
+        rec.close();
+        trace = out.toByteArray();
+        long[] replayed = new long[1];
+        Trace.replay(trace, "bench", true, mem -> new Tap(mem, (b, o, l, d, v, q, dir, p, t) -> replayed[0]++, a -> { }));
+        if (seen[0] < FRAMES || replayed[0] != seen[0]) {
+            throw new IllegalStateException("live tap saw " + seen[0] + " frames, replay " + replayed[0]
+                    + ", sent " + FRAMES);
+        }
+        src = new byte[FRAMES * size];
+        dst = new byte[FRAMES * size];
+    }
+
+    static byte[] frame(int size, byte[] dst, byte[] src) {
+        byte[] f = new byte[size];
+        System.arraycopy(dst, 0, f, 0, 6);
+        System.arraycopy(src, 0, f, 6, 6);
+        f[12] = 0x08;
+        for (int i = 14; i < size; i++) {
+            f[i] = (byte) (i * 7);
+        }
+        return f;
+    }
+
+    long replay(long[] frames, boolean verify) throws IOException {
+        Trace.replay(trace, "bench", verify, mem -> new Tap(mem, (b, o, l, d, v, q, dir, p, t) -> frames[0] += l,
+                a -> { }));
+        return frames[0];
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(FRAMES)
+    public long tapOnTrace() throws IOException {
+        long[] bytes = new long[1];
+        replay(bytes, false);
+        return bytes[0];
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(FRAMES)
+    public long traceReaderOnly() throws IOException {
+        long[] n = new long[1];
+        Trace.replay(trace, "bench", false, mem -> new HypercallListener() {
+            @Override
+            public void completed(Hypercall c) {
+                n[0] += c.count();
+            }
+        });
+        return n[0];
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(FRAMES)
+    public byte[] baselinePlainCopy() {
+        for (int i = 0; i < FRAMES; i++) {
+            System.arraycopy(src, i * size, dst, i * size, size);
+        }
+        return dst;
+    }
+}

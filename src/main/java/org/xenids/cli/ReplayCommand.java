@@ -1,0 +1,130 @@
+package org.xenids.cli;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.xenids.tap.Tap;
+import org.xenids.tap.Trace;
+import org.xenids.xen.emu.Topology;
+import org.xenids.xen.emu.TrafficDriver;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code xenids replay}: captures driven through an emulated Xen host, seen by the tap. */
+@Command(name = "replay", mixinStandardHelpOptions = true,
+        description = {"Replay captures through an emulated Xen host and rebuild the frames with the tap.",
+            "Each frame enters where it would on a real host: the sending guest's netfront when its",
+            "source address is a guest's, the uplink otherwise; the tap sees only the hypercalls",
+            "(grant copies and maps, event channels) and the frames they name.",
+            "Prints per-domain counters: frames, bytes, copies, maps, event sends, unclassified ops,",
+            "anomalies, drops, refused, lost; then the drivers' own counters."})
+final class ReplayCommand implements java.util.concurrent.Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--topology", paramLabel = "FILE", description = "Host topology (YAML: domains with name,"
+            + " image, vifs {mac, ips, queues}; uplink {mac}).")
+    Path topology;
+
+    @Option(names = "--guests", paramLabel = "CIDR", split = ",", description = "Without a topology: every IPv4"
+            + " address inside these ranges that sends in the captures is a guest (named after it, MAC from its"
+            + " frames). Repeatable.")
+    List<String> guests = new ArrayList<>();
+
+    @Option(names = "--image", paramLabel = "CIDR=NAME", description = "VM image of the --guests inside CIDR.")
+    Map<String, String> images = new LinkedHashMap<>();
+
+    @Option(names = "--pcap", paramLabel = "FILE", required = true, split = ",",
+            description = "Capture(s) to replay (pcap/pcapng, plain or .xz; merged by timestamp).")
+    List<Path> pcaps;
+
+    @Option(names = "--write-pcap", paramLabel = "OUT.pcapng",
+            description = "Write the tap's frames: one interface per domain/vif/queue/direction.")
+    Path writePcap;
+
+    @Option(names = "--eve", paramLabel = "FILE", description = "Write the tap's anomalies and flow records as EVE JSON.")
+    Path eve;
+
+    @Option(names = "--coalesce", paramLabel = "BYTES", description = "Merge back-to-back TCP segments of one"
+            + " direction into GSO super-frames of at most BYTES (1514..65535), as GRO/TSO do.")
+    Integer coalesce;
+
+    @Option(names = "--record-trace", paramLabel = "FILE",
+            description = "Record the hypercall stream and the bytes the tap read (docs/tap-trace.md).")
+    Path recordTrace;
+
+    @Override
+    public Integer call() throws IOException {
+        if ((topology == null) == guests.isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "give either --topology or --guests");
+        }
+        if (!images.isEmpty() && guests.isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "--image names images of --guests");
+        }
+        Topology t = topology != null ? Topology.read(topology) : Topology.fromCaptures(pcaps, guests, images);
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        TrafficDriver driver = new TrafficDriver(t);
+        if (coalesce != null) {
+            try {
+                driver.coalesce(coalesce);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--coalesce: " + e.getMessage());
+            }
+        }
+        OutputStream traceOut = recordTrace == null ? null : Files.newOutputStream(recordTrace);
+        try (TapOutputs outputs = new TapOutputs(writePcap, eve)) {
+            Trace.Recorder rec = traceOut == null ? null : Trace.recorder(driver.host().memory(), traceOut);
+            Tap tap = new Tap(rec == null ? driver.host().memory() : rec.memory(), outputs, outputs::anomaly);
+            driver.host().addListener(rec == null ? tap : rec.around(tap));
+            driver.start(0);
+            boolean tty = System.console() != null;
+            long started = System.nanoTime();
+            TrafficDriver.Stats s = driver.replay(pcaps, n -> {
+                if (tty) {
+                    err.printf("\rreplay: %d frames, %.0f s", n, (System.nanoTime() - started) / 1e9);
+                    err.flush();
+                }
+            });
+            if (tty) {
+                err.print("\r\033[K");
+                err.flush();
+            }
+            if (rec != null) {
+                rec.close();
+            }
+            List<String> extra = new ArrayList<>();
+            extra.add(outputs.finishFlows());
+            extra.add(String.format("capture: %d frames (%d from guests, %d from outside, %d refused by netfront,"
+                            + " %d not replayable, %d merged into super-frames), %d announcements; %d delivered to"
+                            + " guests, %d out the uplink",
+                    s.frames(), s.fromGuests(), s.fromOutside(), s.notAccepted(), s.skipped(), s.coalesced(),
+                    s.announcements(), s.deliveredToGuests(), s.toUplink()));
+            for (TrafficDriver.VifCounters c : driver.vifCounters()) {
+                extra.add(String.format("drivers dom%d/vif%d: netfront tx %d (dropped %d, errors %d) rx %d (errors %d);"
+                                + " netback tx %d (dropped %d, failed %d) rx %d (dropped %d)%s", c.domid(), c.vif(),
+                        c.frontTx(), c.frontTxDropped(), c.frontTxErrors(), c.frontRx(), c.frontRxErrors(), c.backTx(),
+                        c.backTxDropped(), c.backTxFailed(), c.backRx(), c.backRxDropped(),
+                        c.disabled() ? " DISABLED" : ""));
+            }
+            if (rec != null) {
+                extra.add("trace: " + rec.records() + " records in " + recordTrace);
+            }
+            TapOutputs.print(out, tap, extra);
+        } finally {
+            if (traceOut != null) {
+                traceOut.close();
+            }
+        }
+        return 0;
+    }
+}

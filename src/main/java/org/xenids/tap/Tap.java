@@ -1,0 +1,458 @@
+package org.xenids.tap;
+
+import static org.xenids.xen.abi.Xen.*;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import org.xenids.alert.EveEvent;
+import org.xenids.xen.abi.Evtchn;
+import org.xenids.xen.abi.Gnttab;
+import org.xenids.xen.event.DomainMemory;
+import org.xenids.xen.event.Hypercall;
+import org.xenids.xen.event.HypercallListener;
+
+/**
+ * The network tap at Xen's hypercall layer (the package's entry point). Given only the hypercall
+ * stream and read access to domains' frames ({@link org.xenids.xen.event}), it discovers each
+ * vif's TX and RX rings (the "grant-entry filter", see {@link Discovery}), classifies every later
+ * copy and map by the ring slot whose grant ref it names, rebuilds the frames and hands them to a
+ * {@link FrameSink}. Ops that match no ring are counted as unclassified, never guessed. A hostile
+ * frontend's garbage becomes EVE {@code anomaly} events of type {@code xen.ring}; the tap goes on.
+ *
+ * <p>Inline prevention: with a {@link Verdict}, {@link #allow} refuses the copies and maps of the
+ * slots the verdict rejects; Xen then fails them and the backend drops the packet.
+ *
+ * <p>Guest→guest frames are seen twice, as the sender's TX and the receiver's RX; the RX one
+ * carries the sender as {@code peerDomid} so that flow statistics count it once.
+ *
+ * <p>Single-threaded, like the host that calls it. No allocation per frame; memory is bounded
+ * by the number of rings.
+ */
+public final class Tap implements HypercallListener {
+    /** Directions: guest→backend, backend→guest. */
+    public static final int TX = 0, RX = 1;
+    /** Largest frame a ring can carry (a TX request's u16 size; RX is bounded the same way by netback). */
+    public static final int MAX_FRAME = 65535;
+
+    /** Receives rebuilt frames; {@code buf[off, off+len)} is valid only during the call. */
+    @FunctionalInterface
+    public interface FrameSink {
+        /**
+         * @param peerDomid for an RX frame the tap saw leave another guest (guest→guest), that
+         *                  guest's id: the same frame was already delivered as its TX; else −1
+         */
+        void frame(byte[] buf, int off, int len, int domid, int vif, int queue, int direction, int peerDomid,
+                   long timestampNanos);
+    }
+
+    /** An inline decision about one classified copy or map, before Xen applies it. */
+    @FunctionalInterface
+    public interface Verdict {
+        boolean allow(int domid, int vif, int queue, int direction, int slot);
+    }
+
+    /**
+     * Per-domain counters. {@code drops}: packets the backend dropped or whose ops failed;
+     * {@code refused}: packets the verdict refused; {@code lost}: packets the tap could not read.
+     */
+    public record Counters(int domid, long frames, long bytes, long copies, long maps, long eventSends,
+                           long unclassified, long anomalies, long drops, long refused, long lost) {}
+
+    /** One discovered ring pair. */
+    public record Ring(int front, int backend, int vif, int queue, String txName, String rxName, boolean split,
+                       boolean toldApartByContent) {}
+
+    static final int C_FRAMES = 0, C_BYTES = 1, C_COPIES = 2, C_MAPS = 3, C_SENDS = 4, C_UNCLASSIFIED = 5,
+            C_ANOMALIES = 6, C_DROPS = 7, C_REFUSED = 8, C_LOST = 9, C_N = 10;
+    private static final int HEAD_CACHE = 8192;
+    private static final int MAX_REFUSE_TRACK = 4096;
+
+    final Mem mem;
+    final byte[] frame = new byte[MAX_FRAME + 4096];
+    final MemorySegment frameSeg = MemorySegment.ofArray(frame);
+    private final FrameSink sink;
+    private final Consumer<EveEvent.Anomaly> anomalies;
+    private Verdict verdict;
+    private final Discovery discovery = new Discovery(this);
+    private final VifQueue[][] byFront = new VifQueue[DOMID_FIRST_RESERVED][];
+    private final LongIntMap ports = new LongIntMap();
+    private final List<VifQueue> queues = new ArrayList<>();
+    private final long[][] counters = new long[DOMID_FIRST_RESERVED][];
+    private final long[] headKey = new long[HEAD_CACHE];
+    private final int[] headOwner = new int[HEAD_CACHE];
+    private final long[] refusedBits = new long[MAX_REFUSE_TRACK / 64];
+    private long refusedSeq = -1;
+    private long unclassifiedTotal;
+    private final RxRing[] touched = new RxRing[64];
+    private int nTouched;
+
+    public Tap(DomainMemory memory, FrameSink sink, Consumer<EveEvent.Anomaly> anomalies) {
+        this.mem = new Mem(memory);
+        this.sink = sink;
+        this.anomalies = anomalies;
+        java.util.Arrays.fill(headKey, -1);
+    }
+
+    /** Sets (or clears, with null) the inline verdict. */
+    public void verdict(Verdict v) {
+        this.verdict = v;
+    }
+
+    @Override
+    public boolean allow(Hypercall c, int index) {
+        Verdict v = verdict;
+        if (v == null || c.op() != __HYPERVISOR_grant_table_op || c.structSize() == 0) {
+            return true;
+        }
+        MemorySegment a = c.args();
+        long seq = c.sequence();
+        long now = c.timestampNanos();
+        int caller = c.callerDomid();
+        boolean ok = true;
+        if (c.cmd() == GNTTABOP_copy) {
+            long at = (long) index * Gnttab.Copy.SIZE;
+            int flags = Gnttab.Copy.flags(a, at);
+            if ((flags & GNTCOPY_dest_gref) != 0) {
+                int d = self(Gnttab.Copy.dstDomid(a, at), caller);
+                VifQueue[] qs = rings(d);
+                for (int i = 0; qs != null && i < qs.length && ok; i++) {
+                    qs[i].rx.refresh(seq, now);
+                    int idx = qs[i].rx.find((int) Gnttab.Copy.dstU(a, at));
+                    if (idx >= 0) {
+                        ok = v.allow(d, qs[i].vif, qs[i].queue, RX, idx);
+                        break;
+                    }
+                }
+            } else if ((flags & GNTCOPY_source_gref) != 0) {
+                ok = allowTx(v, self(Gnttab.Copy.srcDomid(a, at), caller), (int) Gnttab.Copy.srcU(a, at), true, seq, now);
+            }
+        } else if (c.cmd() == GNTTABOP_map_grant_ref) {
+            long at = (long) index * Gnttab.Map.SIZE;
+            ok = allowTx(v, self(Gnttab.Map.dom(a, at), caller), Gnttab.Map.ref(a, at), false, seq, now);
+        }
+        if (!ok && index < MAX_REFUSE_TRACK) {
+            if (refusedSeq != seq) {
+                java.util.Arrays.fill(refusedBits, 0);
+                refusedSeq = seq;
+            }
+            refusedBits[index >>> 6] |= 1L << index;
+        }
+        return ok;
+    }
+
+    private boolean allowTx(Verdict v, int front, int ref, boolean copy, long seq, long now) {
+        VifQueue[] qs = rings(front);
+        for (int i = 0; qs != null && i < qs.length; i++) {
+            TxRing t = qs[i].tx;
+            t.refresh(seq, now);
+            int idx = copy ? t.findCopy(ref) : t.findMap(ref);
+            if (idx >= 0) {
+                return v.allow(front, qs[i].vif, qs[i].queue, TX, idx & TxRing.MASK);
+            }
+        }
+        return true;
+    }
+
+    private boolean refused(long seq, int index) {
+        return refusedSeq == seq && index < MAX_REFUSE_TRACK && (refusedBits[index >>> 6] & (1L << index)) != 0;
+    }
+
+    @Override
+    public void completed(Hypercall c) {
+        int caller = c.callerDomid();
+        if (caller < 0 || caller >= DOMID_FIRST_RESERVED) {
+            return;
+        }
+        MemorySegment a = c.args();
+        int n = c.structSize() == 0 ? 0 : (int) Math.min(c.count(), a.byteSize() / c.structSize());
+        long seq = c.sequence();
+        long now = c.timestampNanos();
+        if (c.op() == __HYPERVISOR_grant_table_op) {
+            switch (c.cmd()) {
+                case GNTTABOP_copy -> {
+                    nTouched = 0;
+                    for (int i = 0; i < n; i++) {
+                        copy(a, (long) i * Gnttab.Copy.SIZE, caller, seq, now, refused(seq, i));
+                    }
+                    for (int i = 0; i < nTouched; i++) {
+                        touched[i].responses(seq, now, true);
+                    }
+                }
+                case GNTTABOP_map_grant_ref -> {
+                    for (int i = 0; i < n; i++) {
+                        map(a, (long) i * Gnttab.Map.SIZE, caller, seq, now, refused(seq, i));
+                    }
+                }
+                case GNTTABOP_setup_table -> {
+                    for (int i = 0; i < n; i++) {
+                        mem.invalidateGrants(self(Gnttab.SetupTable.dom(a, (long) i * Gnttab.SetupTable.SIZE), caller));
+                    }
+                }
+                default -> { }
+            }
+        } else if (c.op() == __HYPERVISOR_event_channel_op && n == 1 && c.result() == 0) {
+            switch (c.cmd()) {
+                case EVTCHNOP_send -> send(caller, Evtchn.PortOp.port(a, 0), seq, now);
+                case EVTCHNOP_alloc_unbound -> discovery.allocUnbound(self(Evtchn.AllocUnbound.dom(a, 0), caller),
+                        self(Evtchn.AllocUnbound.remoteDom(a, 0), caller), Evtchn.AllocUnbound.port(a, 0));
+                case EVTCHNOP_bind_interdomain -> discovery.bound(caller,
+                        self(Evtchn.BindInterdomain.remoteDom(a, 0), caller), Evtchn.BindInterdomain.remotePort(a, 0),
+                        Evtchn.BindInterdomain.localPort(a, 0), seq, now);
+                default -> { }
+            }
+        }
+    }
+
+    private void copy(MemorySegment a, long at, int caller, long seq, long now, boolean refused) {
+        int flags = Gnttab.Copy.flags(a, at);
+        int status = Gnttab.Copy.status(a, at);
+        int len = Gnttab.Copy.len(a, at);
+        int srcDom = self(Gnttab.Copy.srcDomid(a, at), caller);
+        int srcOff = Gnttab.Copy.srcOffset(a, at);
+        long srcU = Gnttab.Copy.srcU(a, at);
+        if ((flags & GNTCOPY_dest_gref) != 0) {
+            int d = self(Gnttab.Copy.dstDomid(a, at), caller);
+            int ref = (int) Gnttab.Copy.dstU(a, at);
+            VifQueue[] qs = rings(d);
+            for (int i = 0; qs != null && i < qs.length; i++) {
+                RxRing r = qs[i].rx;
+                r.refresh(seq, now);
+                int idx = r.find(ref);
+                if (idx >= 0) {
+                    count(d, C_COPIES);
+                    long srcFrame;
+                    int peer;
+                    if ((flags & GNTCOPY_source_gref) != 0) {
+                        srcFrame = status == GNTST_okay ? mem.grantFrame(srcDom, (int) srcU) : -1;
+                        peer = srcDom != caller && srcDom != d ? srcDom : -1;
+                    } else {
+                        srcFrame = srcU;
+                        peer = headOwner(srcDom, srcU, srcOff);
+                    }
+                    if (r.touchedSeq != seq && nTouched < touched.length) {
+                        r.touchedSeq = seq;
+                        touched[nTouched++] = r;
+                    }
+                    if (status != GNTST_okay && !refused && (status == GNTST_bad_gntref || status == GNTST_general_error
+                            || status == GNTST_bad_page) && (flags & GNTCOPY_source_gref) == 0) {
+                        grantFailure(qs[i], RX, status, idx, now);
+                    }
+                    r.copied(ref, Gnttab.Copy.dstOffset(a, at), len, status, refused, srcDom, srcFrame, srcOff, peer, now);
+                    return;
+                }
+            }
+            unclassified(d);
+        } else if ((flags & GNTCOPY_source_gref) != 0) {
+            VifQueue[] qs = rings(srcDom);
+            for (int i = 0; qs != null && i < qs.length; i++) {
+                TxRing t = qs[i].tx;
+                t.refresh(seq, now);
+                int idx = t.findCopy((int) srcU);
+                if (idx >= 0) {
+                    count(srcDom, C_COPIES);
+                    t.copied(idx, srcOff, len, status, refused, self(Gnttab.Copy.dstDomid(a, at), caller),
+                            Gnttab.Copy.dstU(a, at), Gnttab.Copy.dstOffset(a, at), now);
+                    return;
+                }
+            }
+            unclassified(srcDom);
+        } else {
+            unclassified(caller);
+        }
+    }
+
+    private void map(MemorySegment a, long at, int caller, long seq, long now, boolean refused) {
+        int front = self(Gnttab.Map.dom(a, at), caller);
+        int ref = Gnttab.Map.ref(a, at);
+        int status = Gnttab.Map.status(a, at);
+        int flags = Gnttab.Map.flags(a, at);
+        VifQueue[] qs = rings(front);
+        for (int i = 0; qs != null && i < qs.length; i++) {
+            TxRing t = qs[i].tx;
+            if (t.q.backend != caller) {
+                continue;
+            }
+            t.refresh(seq, now);
+            int idx = t.findMap(ref);
+            if (idx >= 0) {
+                count(front, C_MAPS);
+                t.mapped(idx, status, refused, Gnttab.Map.devBusAddr(a, at) >>> 12, now);
+                return;
+            }
+        }
+        if (status == GNTST_okay && (flags & GNTMAP_host_map) != 0 && (flags & GNTMAP_readonly) == 0 && front != caller) {
+            discovery.ringCandidate(caller, front, ref, Gnttab.Map.devBusAddr(a, at) >>> 12, seq);
+            return;
+        }
+        unclassified(front);
+    }
+
+    private void send(int caller, int port, long seq, long now) {
+        int qi = ports.get(((long) caller << 32) | (port & 0xffffffffL), -1);
+        if (qi < 0) {
+            count(caller, C_SENDS);
+            return;
+        }
+        VifQueue q = queues.get(qi);
+        count(q.front, C_SENDS);
+        if (caller == q.backend) {
+            if (port == q.backRxPort || !q.split) {
+                q.rx.responses(seq, now, false);
+            }
+            if (port == q.backTxPort || !q.split) {
+                q.tx.refresh(seq, now);
+            }
+        } else if (caller == q.front) {
+            // The guest's kick: what it just posted is read before the backend can act on it.
+            if (port == q.frontTxPort || !q.split) {
+                q.tx.refresh(seq, now);
+            }
+            if (port == q.frontRxPort || !q.split) {
+                q.rx.refresh(seq, now);
+            }
+        }
+    }
+
+    // --- called by Discovery and the rings -------------------------------------------------
+
+    void ringsFound(VifQueue q) {
+        queues.add(q);
+        VifQueue[] old = byFront[q.front];
+        VifQueue[] now = old == null ? new VifQueue[1] : java.util.Arrays.copyOf(old, old.length + 1);
+        now[now.length - 1] = q;
+        byFront[q.front] = now;
+    }
+
+    void portBound(VifQueue q, int domid, int port) {
+        ports.put(((long) domid << 32) | (port & 0xffffffffL), queues.indexOf(q));
+    }
+
+    void emit(VifQueue q, int dir, byte[] buf, int off, int len, int peer, long now) {
+        long[] c = counters(q.front);
+        c[C_FRAMES]++;
+        c[C_BYTES] += len;
+        sink.frame(buf, off, len, q.front, q.vif, q.queue, dir, peer, now);
+    }
+
+    void anomaly(VifQueue q, int dir, String event, int slot, long now) {
+        counters(q.front)[C_ANOMALIES]++;
+        if (anomalies != null) {
+            anomalies.accept(new EveEvent.Anomaly(now, 0, null, "xen.ring", event, "xen", slot, q.name(dir)));
+        }
+    }
+
+    /**
+     * A copy or map of a guest's slot that Xen failed (and the tap did not refuse): the guest's
+     * grant was out of its table, not granted to the backend, or not its page.
+     */
+    void grantFailure(VifQueue q, int dir, int status, int slot, long now) {
+        String side = dir == TX ? "tx." : "rx.";
+        String event = switch (status) {
+            case GNTST_bad_gntref -> "gref_out_of_range";
+            case GNTST_general_error, GNTST_permission_denied, GNTST_bad_domain -> "gref_not_granted";
+            case GNTST_bad_page -> "gref_bad_page";
+            default -> "grant_op_failed";
+        };
+        anomaly(q, dir, side + event, slot, now);
+    }
+
+    void dropped(VifQueue q, int n) {
+        counters(q.front)[C_DROPS] += n;
+    }
+
+    void refused(VifQueue q, int n) {
+        counters(q.front)[C_REFUSED] += n;
+    }
+
+    void lost(VifQueue q, int n) {
+        counters(q.front)[C_LOST] += n;
+    }
+
+    /** Remembers which guest's TX head a backend copied to (domid, frame, offset), for guest→guest RX. */
+    void noteHead(int dom, long frame, int off, int sender) {
+        long k = headKey(dom, frame, off);
+        int h = slot(k);
+        headKey[h] = k;
+        headOwner[h] = sender;
+    }
+
+    private int headOwner(int dom, long frame, int off) {
+        long k = headKey(dom, frame, off);
+        int h = slot(k);
+        return headKey[h] == k ? headOwner[h] : -1;
+    }
+
+    private static long headKey(int dom, long frame, int off) {
+        return ((long) dom << 48) ^ (frame << 12) ^ (off & 0xfff);
+    }
+
+    private static int slot(long k) {
+        long h = k * 0x9E3779B97F4A7C15L;
+        return (int) (h >>> 51);
+    }
+
+    private void unclassified(int domid) {
+        unclassifiedTotal++;
+        count(domid, C_UNCLASSIFIED);
+    }
+
+    private void count(int domid, int which) {
+        counters(domid)[which]++;
+    }
+
+    private long[] counters(int domid) {
+        if (domid < 0 || domid >= DOMID_FIRST_RESERVED) {
+            domid = 0;
+        }
+        long[] c = counters[domid];
+        if (c == null) {
+            c = new long[C_N];
+            counters[domid] = c;
+        }
+        return c;
+    }
+
+    private VifQueue[] rings(int domid) {
+        return domid >= 0 && domid < DOMID_FIRST_RESERVED ? byFront[domid] : null;
+    }
+
+    private static int self(int domid, int caller) {
+        return domid == DOMID_SELF ? caller : domid;
+    }
+
+    // --- reporting -------------------------------------------------------------------------
+
+    /** Counters of every domain the tap has seen, by domid. */
+    public List<Counters> counters() {
+        List<Counters> out = new ArrayList<>();
+        for (int d = 0; d < counters.length; d++) {
+            long[] c = counters[d];
+            if (c != null) {
+                out.add(new Counters(d, c[C_FRAMES], c[C_BYTES], c[C_COPIES], c[C_MAPS], c[C_SENDS],
+                        c[C_UNCLASSIFIED], c[C_ANOMALIES], c[C_DROPS], c[C_REFUSED], c[C_LOST]));
+            }
+        }
+        return out;
+    }
+
+    /** The rings discovered so far, in discovery order. */
+    public List<Ring> rings() {
+        List<Ring> out = new ArrayList<>();
+        for (VifQueue q : queues) {
+            out.add(new Ring(q.front, q.backend, q.vif, q.queue, q.txName, q.rxName, q.split, q.byContent));
+        }
+        return out;
+    }
+
+    /** Ops that matched no ring, over all domains. */
+    public long unclassified() {
+        return unclassifiedTotal;
+    }
+
+    /** Reads the hypervisor could not serve (a frame freed under the tap, a trace without the bytes). */
+    public long failedReads() {
+        return mem.failedReads;
+    }
+}

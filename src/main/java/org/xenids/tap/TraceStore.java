@@ -1,0 +1,149 @@
+package org.xenids.tap;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.xenids.xen.event.DomainMemory;
+import org.xenids.xen.event.Hypercall;
+
+/**
+ * Replay side of a trace: the hypervisor's memory as far as the trace recorded it (pages with a
+ * per-byte "known" bitmap; a read of any unknown byte fails, never returns invented bytes), and
+ * the reused hypercall view.
+ */
+final class TraceStore implements DomainMemory {
+    static final int MAX_PAGES = 1 << 18;
+
+    private final LongIntMap index = new LongIntMap();
+    private byte[][] pages = new byte[64][];
+    private long[][] known = new long[64][];
+    private int count;
+    private final long[][] gtFrames = new long[org.xenids.xen.abi.Xen.DOMID_FIRST_RESERVED][];
+    private final int[] gtCount = new int[org.xenids.xen.abi.Xen.DOMID_FIRST_RESERVED];
+
+    TraceStore() {
+        java.util.Arrays.fill(gtCount, -1);
+    }
+
+    private static long key(int domid, long frame) {
+        return ((long) domid << 44) ^ frame;
+    }
+
+    /** Stores bytes the recorded tap read; false when the trace would need more than {@link #MAX_PAGES}. */
+    boolean put(int domid, long frame, int offset, byte[] src, int srcOff, int len) {
+        long k = key(domid, frame);
+        int p = index.get(k, -1);
+        if (p < 0) {
+            if (count == MAX_PAGES) {
+                return false;
+            }
+            if (count == pages.length) {
+                pages = java.util.Arrays.copyOf(pages, count * 2);
+                known = java.util.Arrays.copyOf(known, count * 2);
+            }
+            p = count++;
+            pages[p] = new byte[PAGE_SIZE];
+            known[p] = new long[PAGE_SIZE / 64];
+            index.put(k, p);
+        }
+        System.arraycopy(src, srcOff, pages[p], offset, len);
+        mark(known[p], offset, len, true);
+        return true;
+    }
+
+    void forget(int domid, long frame, int offset, int len) {
+        int p = index.get(key(domid, frame), -1);
+        if (p >= 0) {
+            mark(known[p], offset, len, false);
+        }
+    }
+
+    void grantFrames(int domid, int n, long[] frames) {
+        gtCount[domid] = n;
+        gtFrames[domid] = frames;
+    }
+
+    /** Sets or clears the known bits of bytes [off, off+len): whole words at once. */
+    private static void mark(long[] bits, int off, int len, boolean set) {
+        if (len <= 0) {
+            return;
+        }
+        int end = off + len - 1;
+        int w0 = off >>> 6, w1 = end >>> 6;
+        long first = -1L << (off & 63);
+        long last = -1L >>> (63 - (end & 63));
+        if (w0 == w1) {
+            long m = first & last;
+            bits[w0] = set ? bits[w0] | m : bits[w0] & ~m;
+            return;
+        }
+        bits[w0] = set ? bits[w0] | first : bits[w0] & ~first;
+        for (int w = w0 + 1; w < w1; w++) {
+            bits[w] = set ? -1L : 0L;
+        }
+        bits[w1] = set ? bits[w1] | last : bits[w1] & ~last;
+    }
+
+    private static boolean all(long[] bits, int off, int len) {
+        if (len <= 0) {
+            return true;
+        }
+        int end = off + len - 1;
+        int w0 = off >>> 6, w1 = end >>> 6;
+        long first = -1L << (off & 63);
+        long last = -1L >>> (63 - (end & 63));
+        if (w0 == w1) {
+            long m = first & last;
+            return (bits[w0] & m) == m;
+        }
+        if ((bits[w0] & first) != first || (bits[w1] & last) != last) {
+            return false;
+        }
+        for (int w = w0 + 1; w < w1; w++) {
+            if (bits[w] != -1L) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public boolean read(int domid, long frame, int offset, MemorySegment dst) {
+        int len = (int) dst.byteSize();
+        if (offset < 0 || offset + (long) len > PAGE_SIZE) {
+            return false;
+        }
+        int p = index.get(key(domid, frame), -1);
+        if (p < 0 || !all(known[p], offset, len)) {
+            return false;
+        }
+        MemorySegment.copy(pages[p], offset, dst, ValueLayout.JAVA_BYTE, 0, len);
+        return true;
+    }
+
+    @Override
+    public int grantTableFrames(int domid, long[] out) {
+        if (domid < 0 || domid >= gtCount.length || gtCount[domid] < 0) {
+            return -1;
+        }
+        long[] f = gtFrames[domid];
+        System.arraycopy(f, 0, out, 0, Math.min(out.length, f.length));
+        return gtCount[domid];
+    }
+
+    /** The reused view of one recorded hypercall. */
+    static final class Call implements Hypercall {
+        long sequence, timestamp, result;
+        int caller, op, cmd, count, structSize;
+        MemorySegment args;
+
+        @Override public long sequence() { return sequence; }
+        @Override public long timestampNanos() { return timestamp; }
+        @Override public int callerDomid() { return caller; }
+        @Override public int op() { return op; }
+        @Override public int cmd() { return cmd; }
+        @Override public int count() { return count; }
+        @Override public MemorySegment args() { return args; }
+        @Override public long result() { return result; }
+        @Override public int structSize() { return structSize; }
+    }
+}

@@ -1,0 +1,28 @@
+package org.xenids.tap;
+
+/** One queue of a vif as discovered from the stream: its two rings and the event-channel ports of both ends. */
+final class VifQueue {
+    final int front, backend, vif, queue;
+    final String txName, rxName;
+    TxRing tx;
+    RxRing rx;
+    int backTxPort, backRxPort, frontTxPort, frontRxPort;
+    long lastSeq;
+    boolean split;
+    /** Whether TX and RX were told apart by the pages' contents (false: by Linux's mapping order). */
+    boolean byContent;
+
+    VifQueue(int front, int backend, int vif, int queue) {
+        this.front = front;
+        this.backend = backend;
+        this.vif = vif;
+        this.queue = queue;
+        String base = "dom" + front + "/vif" + vif + (queue == 0 ? "" : "/q" + queue);
+        this.txName = base + "/tx";
+        this.rxName = base + "/rx";
+    }
+
+    String name(int direction) {
+        return direction == Tap.TX ? txName : rxName;
+    }
+}

@@ -1,0 +1,286 @@
+package org.xenids.xen.emu;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * What an emulated host looks like: its guests (name, VM image, vifs with MAC, addresses and
+ * queue count) and its uplink. Read from YAML:
+ * <pre>
+ * uplink: {mac: "fe:ff:ff:ff:ff:ff"}
+ * domains:
+ *   - name: web
+ *     image: nginx
+ *     domid: 1            # optional; else 1, 2, … in order
+ *     vifs:
+ *       - {mac: "00:16:3e:00:00:11", ips: ["10.0.0.11"], queues: 2}
+ * </pre>
+ * Every address not given to a guest is outside the host, behind the uplink.
+ */
+public record Topology(String uplinkMac, List<Guest> guests) {
+
+    /** Largest queue count a vif may ask for (netback offers at most dom0's vCPUs). */
+    public static final int MAX_QUEUES = 8;
+
+    public record Guest(int domid, String name, String image, List<Vif> vifs) {
+        public Guest {
+            vifs = List.copyOf(vifs);
+        }
+    }
+
+    public record Vif(String mac, List<String> ips, int queues) {
+        public Vif {
+            ips = List.copyOf(ips);
+        }
+    }
+
+    public Topology {
+        guests = List.copyOf(guests);
+        Set<Integer> ids = new HashSet<>();
+        Set<String> macs = new HashSet<>();
+        Set<String> ips = new HashSet<>();
+        for (Guest g : guests) {
+            if (g.domid() < 1 || g.domid() >= 0x7FF0 || !ids.add(g.domid())) {
+                throw new IllegalArgumentException("guest " + g.name() + ": domid " + g.domid()
+                        + " is taken or outside 1..32751");
+            }
+            for (Vif v : g.vifs()) {
+                if (!macs.add(normalMac(v.mac()))) {
+                    throw new IllegalArgumentException("guest " + g.name() + ": MAC " + v.mac() + " used twice");
+                }
+                if (v.queues() < 1 || v.queues() > MAX_QUEUES) {
+                    throw new IllegalArgumentException("guest " + g.name() + ": queues " + v.queues()
+                            + " outside 1.." + MAX_QUEUES);
+                }
+                for (String ip : v.ips()) {
+                    if (!ips.add(canonicalIp(ip))) {
+                        throw new IllegalArgumentException("guest " + g.name() + ": address " + ip + " used twice");
+                    }
+                }
+            }
+        }
+    }
+
+    /** Reads a topology file; errors name the file and the entry. */
+    public static Topology read(Path file) throws IOException {
+        JsonNode root;
+        try {
+            root = new ObjectMapper(new YAMLFactory()).readTree(Files.readAllBytes(file));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IOException(file + ": not YAML: " + e.getOriginalMessage()
+                    + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"), e);
+        }
+        try {
+            return parse(root);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    static Topology parse(JsonNode root) {
+        if (root == null || !root.isObject()) {
+            throw new IllegalArgumentException("the top level must be a mapping with 'domains'");
+        }
+        known(root, "top level", "uplink", "domains");
+        String uplink = root.path("uplink").path("mac").asText("fe:ff:ff:ff:ff:ff");
+        normalMac(uplink);
+        JsonNode ds = root.path("domains");
+        if (!ds.isArray() || ds.isEmpty()) {
+            throw new IllegalArgumentException("'domains' must be a non-empty list");
+        }
+        List<Guest> guests = new ArrayList<>();
+        int next = 1;
+        for (JsonNode d : ds) {
+            String name = text(d, "name", "domain " + (guests.size() + 1));
+            known(d, "domain " + name, "name", "image", "domid", "vifs");
+            int domid = d.has("domid") ? d.get("domid").asInt(-1) : next;
+            next = Math.max(next, domid) + 1;
+            String image = d.path("image").asText(name);
+            List<Vif> vifs = new ArrayList<>();
+            JsonNode vs = d.path("vifs");
+            if (!vs.isArray() || vs.isEmpty()) {
+                throw new IllegalArgumentException("domain " + name + ": 'vifs' must be a non-empty list");
+            }
+            for (JsonNode v : vs) {
+                known(v, "domain " + name + " vif", "mac", "ips", "queues");
+                List<String> ips = new ArrayList<>();
+                for (JsonNode ip : v.path("ips")) {
+                    canonicalIp(ip.asText());
+                    ips.add(ip.asText());
+                }
+                String mac = text(v, "mac", "domain " + name + " vif");
+                normalMac(mac);
+                vifs.add(new Vif(mac, ips, v.path("queues").asInt(1)));
+            }
+            guests.add(new Guest(domid, name, image, vifs));
+        }
+        return new Topology(uplink, guests);
+    }
+
+    private static void known(JsonNode n, String where, String... keys) {
+        Set<String> ok = Set.of(keys);
+        for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            if (!ok.contains(k)) {
+                throw new IllegalArgumentException(where + ": unknown key '" + k + "' (known: " + String.join(", ", keys) + ")");
+            }
+        }
+    }
+
+    private static String text(JsonNode n, String key, String where) {
+        JsonNode v = n.get(key);
+        if (v == null || !v.isValueNode() || v.asText().isBlank()) {
+            throw new IllegalArgumentException(where + ": '" + key + "' is required");
+        }
+        return v.asText();
+    }
+
+    /** "00:16:3E:00:00:01" → "00:16:3e:00:00:01"; rejects anything else. */
+    public static String normalMac(String mac) {
+        if (mac == null || !mac.matches("(?i)[0-9a-f]{2}(:[0-9a-f]{2}){5}")) {
+            throw new IllegalArgumentException("MAC '" + mac + "' is not six hex bytes separated by ':'");
+        }
+        return mac.toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** An IPv4 or IPv6 literal in canonical form; no name look-ups. */
+    public static String canonicalIp(String ip) {
+        if (ip == null || !ip.matches("[0-9a-fA-F:.]+") || !(ip.contains(".") || ip.contains(":"))) {
+            throw new IllegalArgumentException("'" + ip + "' is not an IP address literal");
+        }
+        try {
+            return InetAddress.getByName(ip).getHostAddress();
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("'" + ip + "' is not an IP address literal");
+        }
+    }
+
+    /** The guest owning {@code ip}, or null (outside). */
+    public Guest guestOf(String ip) {
+        String c = canonicalIp(ip);
+        for (Guest g : guests) {
+            for (Vif v : g.vifs()) {
+                for (String a : v.ips()) {
+                    if (canonicalIp(a).equals(c)) {
+                        return g;
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The quick-start topology: every IPv4 source address inside one of {@code cidrs} seen in the
+     * captures becomes a guest named after its address, with the MAC of its first frame and one
+     * single-queue vif; {@code images} maps a CIDR to the VM image of the guests inside it
+     * (default: the guest's name). Guests get domids 1, 2, … in address order.
+     */
+    public static Topology fromCaptures(List<Path> captures, List<String> cidrs, java.util.Map<String, String> images)
+            throws IOException {
+        List<long[]> nets = new ArrayList<>();
+        for (String c : cidrs) {
+            nets.add(cidr(c));
+        }
+        java.util.TreeMap<Long, String> found = new java.util.TreeMap<>();
+        for (Path p : captures) {
+            try (org.xenids.pcap.CaptureReader r = org.xenids.pcap.CaptureReader.open(p)) {
+                while (r.next()) {
+                    byte[] b = r.array();
+                    int o = r.dataOffset();
+                    int n = r.capturedLength();
+                    if (r.linkType() != org.xenids.pcap.LinkType.ETHERNET || n < 34) {
+                        continue;
+                    }
+                    int l3 = 14;
+                    int type = ((b[o + 12] & 0xff) << 8) | (b[o + 13] & 0xff);
+                    if (type == 0x8100 && n >= 38) {
+                        type = ((b[o + 16] & 0xff) << 8) | (b[o + 17] & 0xff);
+                        l3 = 18;
+                    }
+                    if (type != 0x0800) {
+                        continue;
+                    }
+                    long src = ((b[o + l3 + 12] & 0xffL) << 24) | ((b[o + l3 + 13] & 0xff) << 16)
+                            | ((b[o + l3 + 14] & 0xff) << 8) | (b[o + l3 + 15] & 0xff);
+                    if (found.containsKey(src) || !inside(nets, src)) {
+                        continue;
+                    }
+                    StringBuilder mac = new StringBuilder();
+                    for (int i = 6; i < 12; i++) {
+                        mac.append(i > 6 ? ":" : "").append(String.format("%02x", b[o + i] & 0xff));
+                    }
+                    found.put(src, mac.toString());
+                }
+            }
+        }
+        if (found.isEmpty()) {
+            throw new IOException("no address of " + String.join(", ", cidrs) + " sends anything in the captures");
+        }
+        List<Guest> guests = new ArrayList<>();
+        Set<String> macs = new HashSet<>();
+        macs.add("fe:ff:ff:ff:ff:ff"); // the uplink's (the gateway clients are seen through)
+        int domid = 1;
+        for (var e : found.entrySet()) {
+            long a = e.getKey();
+            String ip = (a >>> 24) + "." + ((a >>> 16) & 0xff) + "." + ((a >>> 8) & 0xff) + "." + (a & 0xff);
+            String mac = e.getValue();
+            if (!macs.add(mac) || (Integer.parseInt(mac.substring(0, 2), 16) & 1) != 0) {
+                // Seen through the gateway, or a MAC another guest has: give this one its own.
+                mac = String.format("00:16:3e:%02x:%02x:%02x", 0x80 | (domid >>> 16) & 0x7f, (domid >>> 8) & 0xff, domid & 0xff);
+                macs.add(mac);
+            }
+            String image = ip;
+            for (var im : images.entrySet()) {
+                if (inside(List.of(cidr(im.getKey())), a)) {
+                    image = im.getValue();
+                }
+            }
+            guests.add(new Guest(domid++, ip, image, List.of(new Vif(mac, List.of(ip), 1))));
+        }
+        return new Topology("fe:ff:ff:ff:ff:ff", guests);
+    }
+
+    /** "10.0.0.0/24" → {network, mask} (IPv4). */
+    static long[] cidr(String c) {
+        String[] p = c.split("/", -1);
+        int bits;
+        try {
+            bits = p.length == 1 ? 32 : Integer.parseInt(p[1]);
+        } catch (NumberFormatException e) {
+            bits = -1;
+        }
+        byte[] a;
+        try {
+            a = p.length > 2 || bits < 0 || bits > 32 ? null : TrafficDriver.addr(p[0]);
+        } catch (IllegalArgumentException e) {
+            a = null;
+        }
+        if (a == null || a.length != 4) {
+            throw new IllegalArgumentException("'" + c + "' is not an IPv4 CIDR (e.g. 10.0.0.0/24)");
+        }
+        long mask = bits == 0 ? 0 : (0xffffffffL << (32 - bits)) & 0xffffffffL;
+        long net = ((a[0] & 0xffL) << 24) | ((a[1] & 0xff) << 16) | ((a[2] & 0xff) << 8) | (a[3] & 0xff);
+        return new long[] {net & mask, mask};
+    }
+
+    private static boolean inside(List<long[]> nets, long a) {
+        for (long[] n : nets) {
+            if ((a & n[1]) == n[0]) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

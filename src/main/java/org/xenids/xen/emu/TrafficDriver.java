@@ -1,0 +1,421 @@
+package org.xenids.xen.emu;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.xenids.pcap.CaptureReader;
+import org.xenids.pcap.LinkType;
+import org.xenids.xen.abi.Xen;
+
+/**
+ * Drives an emulated host with real captures: builds the host a {@link Topology} describes (dom0
+ * with a bridge and uplink, each guest with its vifs, handshakes done), then replays pcaps in
+ * timestamp order, injecting each frame where it enters the host — the sending guest's netfront
+ * when its source address belongs to a guest, the uplink otherwise — so outside→guest,
+ * guest→outside and guest→guest traffic all cross the emulated rings.
+ *
+ * <p>Ethernet addresses follow the topology: a frame from a guest carries that vif's MAC as
+ * source, a unicast frame to a guest that vif's MAC as destination (captures made elsewhere, or
+ * a client turned into a guest, keep their addresses consistent that way). When a vif comes up
+ * its guest announces itself once with a gratuitous ARP, as Linux does on link-up, so the bridge
+ * knows where every guest is before the capture starts (counted as announcements).
+ */
+public final class TrafficDriver {
+
+    /** Told what crossed the host; all buffers are valid only during the call. */
+    public interface Observer {
+        /** A capture frame as it enters the host (addresses set), from guest {@code fromDomid} or the uplink (−1). */
+        default void entered(int fromDomid, byte[] buf, int len) {}
+
+        /** A frame offered to a guest's netfront; {@code accepted} false when the driver refused it (counted). */
+        default void transmitted(int domid, byte[] buf, int off, int len, boolean accepted) {}
+
+        /** A frame the guest's network stack received. */
+        default void delivered(int domid, byte[] buf, int len) {}
+
+        /** A frame that left the host through the uplink. */
+        default void uplink(byte[] buf, int len) {}
+    }
+
+    /** Totals of a replay. */
+    public record Stats(long frames, long fromGuests, long fromOutside, long notAccepted, long skipped,
+                        long announcements, long deliveredToGuests, long toUplink, long coalesced) {}
+
+    private final Topology topology;
+    private final XenHost host;
+    private final Domain dom0;
+    private final Bridge bridge;
+    private Observer observer = new Observer() {};
+    private long now;
+    private final List<Netfront> fronts = new ArrayList<>();
+    private final List<Toolstack.Vif> vifs = new ArrayList<>();
+    private final int[] vifDomid;
+    private final byte[][] vifMac;
+    private final int[] ip4;       // sorted IPv4 addresses of guests
+    private final int[] ip4Vif;    // vif index of each
+    private final byte[][] ip6;
+    private final int[] ip6Vif;
+    private final byte[] uplinkMac;
+    private final byte[] buf = new byte[65535 + 64];
+    private long delivered, toUplink, announcements;
+    private boolean started;
+    private Coalescer coalescer;
+    private long fromGuests, fromOutside, notAccepted;
+
+    /**
+     * Merges back-to-back TCP segments of one direction into GSO super-frames of at most
+     * {@code maxBytes} (1514..65535) before they enter the host, as GRO and TSO do on a real host.
+     */
+    public void coalesce(int maxBytes) {
+        coalescer = new Coalescer(maxBytes);
+    }
+
+    public TrafficDriver(Topology topology) {
+        this.topology = topology;
+        int vifs = 0, queues = 1, frames = 4096;
+        for (Topology.Guest g : topology.guests()) {
+            for (Topology.Vif v : g.vifs()) {
+                vifs++;
+                queues = Math.max(queues, v.queues());
+                frames += 1200 * v.queues() + 64;
+            }
+        }
+        host = new XenHost(Math.max(frames + 8192, 1 << 15));
+        host.clock(() -> now);
+        dom0 = host.createDomain(0, "Domain-0", frames + 4096);
+        dom0.vcpus(queues);
+        bridge = new Bridge(dom0, (b, n) -> {
+            toUplink++;
+            observer.uplink(b, n);
+        });
+        vifDomid = new int[vifs];
+        vifMac = new byte[vifs][];
+        List<long[]> v4 = new ArrayList<>();
+        List<byte[]> v6 = new ArrayList<>();
+        List<Integer> v6vif = new ArrayList<>();
+        int k = 0;
+        for (Topology.Guest g : topology.guests()) {
+            for (Topology.Vif v : g.vifs()) {
+                vifDomid[k] = g.domid();
+                vifMac[k] = mac(v.mac());
+                for (String ip : v.ips()) {
+                    byte[] a = addr(ip);
+                    if (a.length == 4) {
+                        v4.add(new long[] {ipv4(a, 0), k});
+                    } else {
+                        v6.add(a);
+                        v6vif.add(k);
+                    }
+                }
+                k++;
+            }
+        }
+        v4.sort((x, y) -> Long.compare(x[0], y[0]));
+        ip4 = new int[v4.size()];
+        ip4Vif = new int[v4.size()];
+        for (int i = 0; i < ip4.length; i++) {
+            ip4[i] = (int) v4.get(i)[0];
+            ip4Vif[i] = (int) v4.get(i)[1];
+        }
+        ip6 = v6.toArray(new byte[0][]);
+        ip6Vif = v6vif.stream().mapToInt(Integer::intValue).toArray();
+        uplinkMac = mac(topology.uplinkMac());
+    }
+
+    /**
+     * The drivers' own counters of one vif: netfront TX sent/dropped/errors and RX packets/errors,
+     * netback TX forwarded/dropped/failed and RX delivered/dropped, and whether netback disabled it.
+     */
+    public record VifCounters(int domid, int vif, long frontTx, long frontTxDropped, long frontTxErrors,
+                              long frontRx, long frontRxErrors, long backTx, long backTxDropped, long backTxFailed,
+                              long backRx, long backRxDropped, boolean disabled) {}
+
+    public List<VifCounters> vifCounters() {
+        List<VifCounters> out = new ArrayList<>();
+        int[] devid = new int[0x7FF0];
+        for (int i = 0; i < vifs.size(); i++) {
+            long[] f = vifs.get(i).front().counters();
+            long[] b = vifs.get(i).back().counters();
+            out.add(new VifCounters(vifDomid[i], devid[vifDomid[i]]++, f[0], f[1], f[2], f[3], f[4],
+                    b[0], b[1], b[2], b[3], b[4], b[5] != 0));
+        }
+        return out;
+    }
+
+    /** The host, to register hypercall listeners before {@link #start()} so they see the rings set up. */
+    public XenHost host() {
+        return host;
+    }
+
+    public void observer(Observer o) {
+        this.observer = o;
+    }
+
+    /** Boots the guests and connects their vifs; each announces itself once. */
+    public void start(long startNanos) {
+        if (started) {
+            throw new IllegalStateException("already started");
+        }
+        started = true;
+        now = startNanos;
+        int k = 0;
+        for (Topology.Guest g : topology.guests()) {
+            int refs = 8;
+            for (Topology.Vif v : g.vifs()) {
+                refs += 514 * v.queues();
+            }
+            Domain d = host.createDomain(g.domid(), g.name(), 2048 + refs * 2 + 64);
+            Toolstack.bootGrantTable(host, d, (refs + 511) / 512 + 1);
+            int devid = 0;
+            for (Topology.Vif v : g.vifs()) {
+                int domid = g.domid();
+                Toolstack.Vif vif = Toolstack.addVif(host, domid, devid++, Topology.normalMac(v.mac()), bridge,
+                        v.queues(), (b, n) -> {
+                            delivered++;
+                            observer.delivered(domid, b, n);
+                        });
+                host.runPending();
+                if (!vif.front().connected() || !vif.back().connected()) {
+                    throw new IllegalStateException("vif " + (devid - 1) + " of " + g.name() + " did not connect");
+                }
+                fronts.add(vif.front());
+                vifs.add(vif);
+                k++;
+            }
+        }
+        for (int i = 0; i < fronts.size(); i++) {
+            announce(i);
+        }
+    }
+
+    private void announce(int vif) {
+        int ipAt = -1;
+        for (int i = 0; i < ip4Vif.length; i++) {
+            if (ip4Vif[i] == vif) {
+                ipAt = i;
+            }
+        }
+        if (ipAt < 0) {
+            return;
+        }
+        byte[] f = new byte[60];
+        Arrays.fill(f, 0, 6, (byte) 0xff);
+        System.arraycopy(vifMac[vif], 0, f, 6, 6);
+        f[12] = 0x08;
+        f[13] = 0x06;
+        byte[] arp = {0, 1, 8, 0, 6, 4, 0, 1};
+        System.arraycopy(arp, 0, f, 14, 8);
+        System.arraycopy(vifMac[vif], 0, f, 22, 6);
+        putIpv4(f, 28, ip4[ipAt]);
+        putIpv4(f, 38, ip4[ipAt]);
+        announcements++;
+        send(vif, f, f.length);
+    }
+
+    /**
+     * Replays the captures (pcap or pcapng, plain or xz; Ethernet) merged by timestamp. {@code progress}
+     * is called every 65536 frames with the count so far (may be null).
+     */
+    public Stats replay(List<Path> captures, java.util.function.LongConsumer progress) throws IOException {
+        if (!started) {
+            throw new IllegalStateException("start() first");
+        }
+        List<CaptureReader> readers = new ArrayList<>();
+        try {
+            for (Path p : captures) {
+                CaptureReader r = CaptureReader.open(p);
+                readers.add(r);
+            }
+            boolean[] live = new boolean[readers.size()];
+            for (int i = 0; i < live.length; i++) {
+                live[i] = advance(readers.get(i));
+            }
+            long frames = 0, skipped = 0;
+            while (true) {
+                int best = -1;
+                for (int i = 0; i < live.length; i++) {
+                    if (live[i] && (best < 0 || readers.get(i).timestampNanos() < readers.get(best).timestampNanos())) {
+                        best = i;
+                    }
+                }
+                if (best < 0) {
+                    break;
+                }
+                CaptureReader r = readers.get(best);
+                now = Math.max(now, r.timestampNanos());
+                int len = r.capturedLength();
+                if (len < 14 || len > 65535 || len != r.originalLength()) {
+                    skipped++; // truncated or impossible frames cannot cross a vif whole
+                } else {
+                    if (coalescer == null) {
+                        System.arraycopy(r.array(), r.dataOffset(), buf, 0, len);
+                        count(inject(len, 0));
+                    } else {
+                        drain(coalescer.offer(copy(r, len), len));
+                    }
+                }
+                frames++;
+                if (progress != null && (frames & 0xffff) == 0) {
+                    progress.accept(frames);
+                }
+                live[best] = advance(r);
+            }
+            if (coalescer != null) {
+                drain(coalescer.flush());
+            }
+            return new Stats(frames, fromGuests, fromOutside, notAccepted, skipped, announcements, delivered, toUplink,
+                    coalescer == null ? 0 : coalescer.merged);
+        } finally {
+            for (CaptureReader r : readers) {
+                r.close();
+            }
+        }
+    }
+
+    private byte[] copy(CaptureReader r, int len) {
+        System.arraycopy(r.array(), r.dataOffset(), buf, 0, len);
+        return buf;
+    }
+
+    private void drain(int n) {
+        for (int k = 0; k < n; k++) {
+            System.arraycopy(coalescer.out[k], 0, buf, 0, coalescer.outLen[k]);
+            count(inject(coalescer.outLen[k], coalescer.outMss[k]));
+        }
+    }
+
+    private void count(int from) {
+        if (from == -2) {
+            notAccepted++;
+        } else if (from >= 0) {
+            fromGuests++;
+        } else {
+            fromOutside++;
+        }
+    }
+
+    private static boolean advance(CaptureReader r) throws IOException {
+        if (!r.next()) {
+            return false;
+        }
+        if (r.linkType() != LinkType.ETHERNET) {
+            throw new IOException(r.name() + ": link type " + r.linkType() + " at offset " + r.recordOffset()
+                    + " (the driver replays Ethernet captures)");
+        }
+        return true;
+    }
+
+    /** Injects {@code buf[0, len)}: the vif index it was sent from, −1 for the uplink, −2 when refused. */
+    private int inject(int len, int mss) {
+        int l3 = 14;
+        int type = u16(12);
+        if (type == 0x8100 && len >= 18) {
+            type = u16(16);
+            l3 = 18;
+        }
+        int srcVif = -1, dstVif = -1;
+        if (type == 0x0800 && len >= l3 + 20) {
+            srcVif = vif4(ipv4(buf, l3 + 12));
+            dstVif = vif4(ipv4(buf, l3 + 16));
+        } else if (type == 0x86dd && len >= l3 + 40) {
+            srcVif = vif6(l3 + 8);
+            dstVif = vif6(l3 + 24);
+        } else if (type == 0x0806 && len >= l3 + 28) {
+            srcVif = vif4(ipv4(buf, l3 + 14));
+            dstVif = vif4(ipv4(buf, l3 + 24));
+        }
+        boolean group = (buf[0] & 1) != 0;
+        if (srcVif >= 0) {
+            System.arraycopy(vifMac[srcVif], 0, buf, 6, 6);
+        } else if (macVif(6) >= 0) {
+            System.arraycopy(uplinkMac, 0, buf, 6, 6);
+        }
+        if (!group) {
+            if (dstVif >= 0) {
+                System.arraycopy(vifMac[dstVif], 0, buf, 0, 6);
+            } else if (macVif(0) >= 0) {
+                System.arraycopy(uplinkMac, 0, buf, 0, 6);
+            }
+        }
+        int gso = 0, gsoType = 0;
+        if (len > 1514 && (type == 0x0800 && buf[l3 + 9] == 6 || type == 0x86dd && buf[l3 + 6] == 6)) {
+            gso = mss > 0 ? mss : 1448;
+            gsoType = type == 0x0800 ? Xen.XEN_NETIF_GSO_TYPE_TCPV4 : Xen.XEN_NETIF_GSO_TYPE_TCPV6;
+        }
+        observer.entered(srcVif >= 0 ? vifDomid[srcVif] : -1, buf, len);
+        if (srcVif >= 0) {
+            return send(srcVif, buf, len, gso, gsoType) ? srcVif : -2;
+        }
+        bridge.fromUplink(buf, 0, len, gso);
+        host.runPending();
+        return -1;
+    }
+
+    private boolean send(int vif, byte[] f, int len) {
+        return send(vif, f, len, 0, 0);
+    }
+
+    private boolean send(int vif, byte[] f, int len, int gso, int gsoType) {
+        boolean ok = fronts.get(vif).transmit(f, 0, len, gso, gsoType);
+        observer.transmitted(vifDomid[vif], f, 0, len, ok);
+        host.runPending();
+        return ok;
+    }
+
+    private int vif4(int a) {
+        int i = Arrays.binarySearch(ip4, a);
+        return i >= 0 ? ip4Vif[i] : -1;
+    }
+
+    private int vif6(int at) {
+        for (int i = 0; i < ip6.length; i++) {
+            if (Arrays.equals(ip6[i], 0, 16, buf, at, at + 16)) {
+                return ip6Vif[i];
+            }
+        }
+        return -1;
+    }
+
+    private int macVif(int at) {
+        for (int i = 0; i < vifMac.length; i++) {
+            if (Arrays.equals(vifMac[i], 0, 6, buf, at, at + 6)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private int u16(int at) {
+        return ((buf[at] & 0xff) << 8) | (buf[at + 1] & 0xff);
+    }
+
+    private static int ipv4(byte[] b, int at) {
+        return ((b[at] & 0xff) << 24) | ((b[at + 1] & 0xff) << 16) | ((b[at + 2] & 0xff) << 8) | (b[at + 3] & 0xff);
+    }
+
+    private static void putIpv4(byte[] b, int at, int a) {
+        b[at] = (byte) (a >>> 24);
+        b[at + 1] = (byte) (a >>> 16);
+        b[at + 2] = (byte) (a >>> 8);
+        b[at + 3] = (byte) a;
+    }
+
+    static byte[] mac(String s) {
+        String[] p = Topology.normalMac(s).split(":");
+        byte[] m = new byte[6];
+        for (int i = 0; i < 6; i++) {
+            m[i] = (byte) Integer.parseInt(p[i], 16);
+        }
+        return m;
+    }
+
+    static byte[] addr(String ip) {
+        try {
+            return java.net.InetAddress.getByName(Topology.canonicalIp(ip)).getAddress();
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalArgumentException(ip, e);
+        }
+    }
+}

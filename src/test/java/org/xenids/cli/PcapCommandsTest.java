@@ -1,0 +1,128 @@
+package org.xenids.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.xenids.pcap.CaptureReader;
+import org.xenids.pcap.CaptureWriter;
+import org.xenids.testdata.PacketBuilder;
+import org.xenids.testdata.EveSchema;
+import org.xenids.testdata.SharedData;
+import org.xenids.testdata.Tshark;
+
+class PcapCommandsTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Distinct tcp.stream and udp.stream values, and the frame count, as tshark sees the capture. */
+    static long[] tsharkStreamsAndFrames(Path plain) throws Exception {
+        List<String> lines = Tshark.fields(plain, "frame.number", "tcp.stream", "udp.stream", "communityid");
+        Set<String> tcp = new HashSet<>(), udp = new HashSet<>();
+        for (String l : lines) {
+            String[] c = l.split("\\|", -1);
+            if (!c[1].isEmpty()) tcp.add(c[1]);
+            if (!c[2].isEmpty()) udp.add(c[2]);
+        }
+        return new long[] {tcp.size(), udp.size(), lines.size()};
+    }
+
+    @Test
+    void statsJsonCountsPacketsAndFlowsAsTshark() throws Exception {
+        Tshark.assumeInstalled();
+        String rel = "traffic/dev/test/scenarios/attack_nmap_version_scan.pcap.xz";
+        long[] t = tsharkStreamsAndFrames(SharedData.plain(rel));
+        String[] r = MainTest.run("pcap", "stats", "--json", SharedData.file(rel).toString());
+        assertEquals("0", r[0], r[2]);
+        JsonNode s = JSON.readTree(r[1]);
+        assertEquals(t[2], s.get("packets").asLong());
+        assertEquals(t[0], s.path("flows").path("by_protocol").path("tcp").asLong());
+        assertEquals(t[1], s.path("flows").path("by_protocol").path("udp").asLong(0));
+        assertEquals(t[0] + t[1], s.path("flows").path("total").asLong());
+        assertEquals(t[2], s.path("link_types").path("ETHERNET").asLong());
+        assertTrue(s.path("top_talkers").size() > 0);
+    }
+
+    @Test
+    void flowsEveRecordsValidateAgainstSuricatasSchema(@TempDir Path tmp) throws Exception {
+        String rel = "traffic/dev/train/train_benign.pcap.xz";
+        Path eve = tmp.resolve("flows.json");
+        String[] r = MainTest.run("pcap", "flows", "--eve", eve.toString(), SharedData.file(rel).toString());
+        assertEquals("0", r[0], r[2]);
+        List<String> lines = Files.readAllLines(eve);
+        long labelled = Files.lines(SharedData.file("traffic/dev/train/train_benign.csv")).skip(1).count();
+        assertEquals(labelled, lines.size(), "one record per flow of the label CSV");
+        EveSchema.assertValid(lines);
+        for (String l : lines) {
+            JsonNode n = JSON.readTree(l);
+            assertEquals("flow", n.get("event_type").asText());
+            assertTrue(n.get("community_id").asText().startsWith("1:"), l);
+        }
+    }
+
+    @Test
+    void flowsWithoutEvePrintsATableWithCommunityIds() {
+        String[] r = MainTest.run("pcap", "flows", SharedData.file("traffic/dev/test/scenarios/attack_shellcode_tcp.pcap.xz").toString());
+        assertEquals("0", r[0], r[2]);
+        List<String> rows = r[1].lines().toList();
+        assertEquals(6, rows.size(), r[1]);
+        assertTrue(rows.get(0).contains("community_id"));
+        assertTrue(r[1].contains("1:ntdDw8YVasAVk2zF0laM5DtC2yo="), "tshark's ID of the first connection");
+    }
+
+    @Test
+    void truncatedCaptureReportsRecordsBeforeTheFaultThenFailsWithOneLine(@TempDir Path tmp) throws Exception {
+        Path full = SharedData.plain("traffic/dev/test/scenarios/attack_shellcode_tcp.pcap.xz");
+        long cut = -1;
+        try (CaptureReader rd = CaptureReader.open(full)) {
+            for (int i = 0; i < 31 && rd.next(); i++) cut = rd.recordOffset() + 8;
+        }
+        byte[] bytes = Files.readAllBytes(full);
+        Path broken = tmp.resolve("broken.pcap");
+        Files.write(broken, Arrays.copyOf(bytes, (int) cut));
+        String[] r = MainTest.run("pcap", "stats", "--json", broken.toString());
+        assertEquals("1", r[0]);
+        JsonNode s = JSON.readTree(r[1]);
+        assertEquals(30, s.get("packets").asLong(), "the 30 whole records before the cut are counted");
+        assertTrue(s.get("flows").get("total").asLong() > 0);
+        assertEquals(1, r[2].strip().lines().count(), r[2]);
+        assertTrue(r[2].startsWith("xenids: broken.pcap: offset "), r[2]);
+    }
+
+    @Test
+    void malformedFramesAreCountedAsNamedDecoderEvents(@TempDir Path tmp) throws Exception {
+        Path cap = tmp.resolve("hostile.pcapng");
+        byte[] good = PacketBuilder.tcpFrame("203.0.113.9", 4000, "10.0.0.11", 80, 1, 0, PacketBuilder.SYN, new byte[0]);
+        byte[] seg = PacketBuilder.udp(7, 9, new byte[24]);
+        byte[] frag1 = PacketBuilder.ethernet(0x0800, PacketBuilder.ipv4(17, "203.0.113.9", "10.0.0.15", 5, 0, true,
+                new byte[0], Arrays.copyOfRange(seg, 0, 16)));
+        byte[] frag2 = PacketBuilder.ethernet(0x0800, PacketBuilder.ipv4(17, "203.0.113.9", "10.0.0.15", 5, 8, false,
+                new byte[0], new byte[24]));
+        try (CaptureWriter w = CaptureWriter.pcapng(cap)) {
+            int eth = w.addInterface(1, "eth0", null);
+            w.write(eth, 1_000, good, 0, good.length);
+            w.write(eth, 2_000, good, 0, good.length - 3);           // IPv4 total length past the frame
+            w.write(eth, 3_000, frag1, 0, frag1.length);
+            w.write(eth, 4_000, frag2, 0, frag2.length);             // overlaps the first fragment
+        }
+        String[] r = MainTest.run("pcap", "stats", "--json", cap.toString());
+        assertEquals("0", r[0], r[2]);
+        JsonNode s = JSON.readTree(r[1]);
+        assertEquals(4, s.get("packets").asLong());
+        assertEquals(1, s.path("decoder_events").path("ipv4.trunc_pkt").asLong());
+        assertEquals(1, s.path("decoder_events").path("ipv4.frag_overlap").asLong());
+        assertEquals(1, s.get("reassembled_datagrams").asLong());
+        assertEquals(1, s.path("protocols").path("ipv4/fragment").asLong());
+        assertEquals(1, s.path("protocols").path("malformed_ip").asLong());
+        assertEquals(2, s.path("flows").path("packets_without_flow").asLong(), "the truncated frame and the waiting fragment");
+        assertEquals(2, s.path("flows").path("total").asLong());
+    }
+}

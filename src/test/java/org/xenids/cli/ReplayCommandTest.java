@@ -1,0 +1,110 @@
+package org.xenids.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.xenids.pcap.CaptureReader;
+import org.xenids.testdata.SharedData;
+
+/** xenids replay and xenids tap on a real capture: the trace gives the same frames as the live run. */
+class ReplayCommandTest {
+    @TempDir
+    Path dir;
+
+    static List<String> frames(Path pcapng) throws IOException {
+        List<String> out = new ArrayList<>();
+        try (CaptureReader r = CaptureReader.open(pcapng)) {
+            while (r.next()) {
+                out.add(r.interfaceName(r.interfaceId()) + " " + r.capturedLength() + " "
+                        + java.util.Arrays.hashCode(java.util.Arrays.copyOfRange(r.array(), r.dataOffset(),
+                        r.dataOffset() + r.capturedLength())));
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void replayThenTapOnTheRecordedTraceGiveTheSameFramesAndCounters() throws IOException {
+        Path pcap = SharedData.plain("traffic/dev/test/scenarios/attack_shellcode_tcp.pcap.xz");
+        Path topo = dir.resolve("t.yaml");
+        Files.writeString(topo, """
+                uplink: {mac: "fe:ff:ff:ff:ff:ff"}
+                domains:
+                  - name: invsvc
+                    image: inventory
+                    vifs:
+                      - {mac: "00:16:3e:00:00:16", ips: ["10.0.0.16"], queues: 2}
+                """);
+        Path live = dir.resolve("live.pcapng");
+        Path trace = dir.resolve("t.trace");
+        String[] r = MainTest.run("replay", "--topology", topo.toString(), "--pcap", pcap.toString(),
+                "--write-pcap", live.toString(), "--record-trace", trace.toString());
+        assertEquals("0", r[0], r[2]);
+        assertTrue(r[1].contains("dom1/vif0/q1/tx"), "the second queue's rings are found: " + r[1]);
+        String liveRow = r[1].lines().filter(l -> l.startsWith("dom1 ")).findFirst().orElseThrow();
+        Path again = dir.resolve("again.pcapng");
+        String[] t = MainTest.run("tap", "--trace", trace.toString(), "--write-pcap", again.toString());
+        assertEquals("0", t[0], t[2]);
+        assertEquals(liveRow, t[1].lines().filter(l -> l.startsWith("dom1 ")).findFirst().orElseThrow());
+        List<String> a = frames(live);
+        assertEquals(a, frames(again));
+        assertTrue(a.size() >= 50, "frames: " + a.size());
+        assertTrue(a.stream().anyMatch(f -> f.startsWith("dom1/vif0/tx ")) && a.stream().anyMatch(f -> f.startsWith("dom1/vif0/rx ")));
+    }
+
+    @Test
+    void damagedTraceIsAOneLineErrorNamingTheOffset() throws IOException {
+        Path bad = dir.resolve("bad.trace");
+        Files.write(bad, new byte[] {'X', 'E', 'N'});
+        String[] t = MainTest.run("tap", "--trace", bad.toString());
+        assertEquals("1", t[0]);
+        assertTrue(t[2].startsWith("xenids: ") && t[2].contains("offset 0: truncated file header"), t[2]);
+        assertEquals(1, t[2].strip().lines().count());
+    }
+
+    @Test
+    void topologyOrGuestsIsRequired() {
+        String[] r = MainTest.run("replay", "--pcap", "x.pcap");
+        assertEquals("2", r[0]);
+        assertTrue(r[2].contains("give either --topology or --guests"), r[2]);
+    }
+
+    static long[] flowsOf(Path pcap) throws IOException {
+        long[] n = new long[2];
+        org.xenids.flow.Pipeline p = new org.xenids.flow.Pipeline(org.xenids.flow.FlowConfig.defaults(),
+                new org.xenids.flow.StreamListener() {
+                    @Override
+                    public void flowEnd(org.xenids.flow.Flow f) {
+                        n[0]++;
+                        n[1] += f.packetsToServer() + f.packetsToClient();
+                    }
+                });
+        try (CaptureReader r = CaptureReader.open(pcap)) {
+            while (r.next()) {
+                p.frame(r.array(), r.dataOffset(), r.capturedLength(), r.timestampNanos(), r.linkType());
+            }
+        }
+        p.finish();
+        return n;
+    }
+
+    @Test
+    void guestToGuestFramesCountOnceInTheFlows() throws IOException {
+        Path pcap = SharedData.plain("traffic/dev/test/scenarios/attack_sqlmap_sqli.pcap.xz");
+        long[] expected = flowsOf(pcap);
+        String[] r = MainTest.run("replay", "--guests", "10.0.0.0/24,203.0.113.160/27", "--pcap", pcap.toString());
+        assertEquals("0", r[0], r[2]);
+        String line = r[1].lines().filter(l -> l.startsWith("flows: ")).findFirst().orElseThrow();
+        assertTrue(line.startsWith("flows: " + expected[0] + " (" + expected[1] + " packets; "), line + " vs " +
+                expected[0] + "/" + expected[1]);
+        long echoes = Long.parseLong(line.replaceAll(".*packets; (\\d+) guest-to-guest.*", "$1"));
+        assertTrue(echoes > 1000, line);
+    }
+}

@@ -1,0 +1,262 @@
+package org.xenids.flow;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.xenids.testdata.PacketBuilder.*;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.xenids.decode.Decoder;
+
+class FlowTableTest {
+    static final long S = 1_000_000_000L;
+    static final String C = "203.0.113.5", SV = "10.0.0.11";
+
+    /** Records what the table hands to its listener. */
+    static final class Recorder implements StreamListener {
+        final List<String> ended = new ArrayList<>();
+        final ByteArrayOutputStream toServer = new ByteArrayOutputStream(), toClient = new ByteArrayOutputStream();
+        final List<String> gaps = new ArrayList<>();
+        long lastOffset = -1;
+
+        @Override
+        public void payload(Flow f, boolean ts, byte[] b, int off, int len, long streamOffset) {
+            (ts ? toServer : toClient).write(b, off, len);
+        }
+
+        @Override
+        public void gap(Flow f, boolean ts, long streamOffset, long length) {
+            gaps.add((ts ? "ts" : "tc") + "@" + streamOffset + "+" + length);
+        }
+
+        @Override
+        public void flowEnd(Flow f) {
+            ended.add(f.id() + ":" + f.endReason() + ":" + f.packetsToServer() + "/" + f.packetsToClient() + ":" + f.tcpStateName());
+        }
+
+        String ts() { return toServer.toString(StandardCharsets.ISO_8859_1); }
+    }
+
+    final Recorder rec = new Recorder();
+
+    Pipeline pipeline(FlowConfig cfg) {
+        return new Pipeline(new Decoder(), new FlowTable(cfg, rec));
+    }
+
+    static Flow tcp(Pipeline p, long ts, String src, int sp, String dst, int dp, int seq, int ack, int flags, String data) {
+        byte[] f = tcpFrame(src, sp, dst, dp, seq, ack, flags, data.getBytes(StandardCharsets.ISO_8859_1));
+        p.frame(f, 0, f.length, ts, Decoder.LINKTYPE_ETHERNET);
+        return p.lastFlow();
+    }
+
+    @Test
+    void handshakeDataAndFinsWalkTheTcpStates() {
+        Pipeline p = pipeline(FlowConfig.defaults());
+        Flow f = tcp(p, 1, C, 40000, SV, 80, 100, 0, SYN, "");
+        assertEquals(Flow.TCP_SYN_SENT, f.tcpState());
+        assertEquals("new", f.state());
+        tcp(p, 2, SV, 80, C, 40000, 500, 101, SYN | ACK, "");
+        assertEquals(Flow.TCP_SYN_RECV, f.tcpState());
+        tcp(p, 3, C, 40000, SV, 80, 101, 501, ACK, "");
+        assertEquals(Flow.TCP_ESTABLISHED, f.tcpState());
+        tcp(p, 4, C, 40000, SV, 80, 101, 501, ACK | PSH, "GET / HTTP/1.0\r\n\r\n");
+        tcp(p, 5, SV, 80, C, 40000, 501, 119, ACK | FIN, "");
+        assertEquals(Flow.TCP_FIN_WAIT, f.tcpState());
+        tcp(p, 6, C, 40000, SV, 80, 119, 502, ACK | FIN, "");
+        assertEquals(Flow.TCP_CLOSED, f.tcpState());
+        assertEquals(4, f.packetsToServer());
+        assertEquals(2, f.packetsToClient());
+        assertEquals(C, f.clientAddress());
+        assertEquals(40000, f.clientPort());
+        assertEquals(1, p.table().flowsCreated());
+        assertEquals("GET / HTTP/1.0\r\n\r\n", rec.ts());
+        p.finish();
+        assertEquals(List.of("1:shutdown:4/2:closed"), rec.ended);
+    }
+
+    @Test
+    void aSynAckSeenFirstMakesItsReceiverTheClient() {
+        Pipeline p = pipeline(FlowConfig.defaults());
+        Flow f = tcp(p, 1, SV, 80, C, 40000, 500, 101, SYN | ACK, "");
+        assertEquals(C, f.clientAddress());
+        assertEquals(80, f.serverPort());
+        assertEquals(1, f.packetsToClient());
+    }
+
+    @Test
+    void aRetransmittedSynStaysInItsFlowAndANewIsnStartsAnother() {
+        Pipeline p = pipeline(FlowConfig.defaults());
+        tcp(p, 1, C, 40000, SV, 80, 100, 0, SYN, "");
+        tcp(p, 2, C, 40000, SV, 80, 100, 0, SYN, "");
+        assertEquals(1, p.table().flowsCreated());
+        tcp(p, 3, C, 40000, SV, 80, 9000, 0, SYN, "");
+        assertEquals(2, p.table().flowsCreated());
+        assertEquals(1, p.table().flowsReused());
+        assertEquals(List.of("1:tcp_reuse:2/0:syn_sent"), rec.ended);
+    }
+
+    @Test
+    void afterClosePolicySplitsOnlyOnceFinOrRstWasSeen() {
+        Pipeline p = pipeline(FlowConfig.defaults().withSplit(FlowConfig.SplitPolicy.AFTER_CLOSE));
+        tcp(p, 1, C, 40000, SV, 80, 100, 0, SYN, "");
+        tcp(p, 2, C, 40000, SV, 80, 9000, 0, SYN, "");
+        assertEquals(1, p.table().flowsCreated(), "a new ISN alone does not split under AFTER_CLOSE");
+        tcp(p, 3, SV, 80, C, 40000, 0, 9001, RST | ACK, "");
+        tcp(p, 4, C, 40000, SV, 80, 9000, 0, SYN, "");
+        assertEquals(2, p.table().flowsCreated());
+    }
+
+    @Test
+    void idleFlowsTimeOutAndALaterPacketStartsANewFlow() {
+        FlowConfig cfg = FlowConfig.defaults().withTimeouts(10 * S, 20 * S, 5 * S);
+        Pipeline p = pipeline(cfg);
+        byte[] q = udpFrame(C, 5353, SV, 53, bytes(1, 2, 3));
+        p.frame(q, 0, q.length, 0, Decoder.LINKTYPE_ETHERNET);
+        p.frame(q, 0, q.length, 9 * S, Decoder.LINKTYPE_ETHERNET);
+        assertEquals(1, p.table().flowsCreated());
+        p.frame(q, 0, q.length, 20 * S, Decoder.LINKTYPE_ETHERNET);
+        assertEquals(2, p.table().flowsCreated());
+        assertEquals(1, p.table().flowsTimedOut());
+        assertEquals("1:timeout:2/0:none", rec.ended.get(0));
+        assertEquals(9, rec.toServer.size(), "every UDP payload is delivered, per direction");
+    }
+
+    @Test
+    void aFullTableEvictsTheLeastRecentFlowAndCountsIt() {
+        Pipeline p = pipeline(FlowConfig.defaults().withMaxFlows(2));
+        for (int i = 0; i < 3; i++) {
+            byte[] q = udpFrame(C, 1000 + i, SV, 53, bytes(i));
+            p.frame(q, 0, q.length, i, Decoder.LINKTYPE_ETHERNET);
+        }
+        assertEquals(1, p.table().evictions());
+        assertEquals(2, p.table().liveFlows());
+        assertEquals(List.of("1:forced:1/0:none"), rec.ended);
+    }
+
+    @Test
+    void vlanIdsSeparateOtherwiseEqualFlows() {
+        Pipeline p = pipeline(FlowConfig.defaults());
+        byte[] ip = ipv4(UDP, C, SV, udp(1, 2, bytes(0)));
+        byte[] a = ethernetTagged(new int[] {0x8100}, new int[] {10}, 0x0800, ip);
+        byte[] b = ethernetTagged(new int[] {0x8100}, new int[] {20}, 0x0800, ip);
+        p.frame(a, 0, a.length, 0, Decoder.LINKTYPE_ETHERNET);
+        p.frame(b, 0, b.length, 0, Decoder.LINKTYPE_ETHERNET);
+        assertEquals(2, p.table().flowsCreated());
+        assertEquals(20, p.lastFlow().vlanOuter());
+    }
+
+    @Test
+    void outOfOrderSegmentsAreDeliveredInOrderAndRetransmissionsOnce() {
+        Pipeline p = pipeline(FlowConfig.defaults());
+        tcp(p, 1, C, 40000, SV, 80, 0, 0, SYN, "");
+        tcp(p, 2, C, 40000, SV, 80, 7, 0, ACK, "world");   // ahead: waits
+        tcp(p, 3, C, 40000, SV, 80, 12, 0, ACK, "!");     // further ahead
+        assertEquals("", rec.ts());
+        tcp(p, 4, C, 40000, SV, 80, 1, 0, ACK, "hello ");  // fills the hole
+        assertEquals("hello world!", rec.ts());
+        tcp(p, 5, C, 40000, SV, 80, 1, 0, ACK, "hello ");  // retransmission
+        assertEquals("hello world!", rec.ts());
+        Flow f = p.lastFlow();
+        assertEquals(2, f.segmentsOutOfOrder(true));
+        assertEquals(6, f.retransmittedBytes(true));
+        assertEquals(0, f.overlapDifferentBytes(true));
+    }
+
+    @Test
+    void overlappingSegmentWithOtherBytesIsCountedAndFirstBytesWin() {
+        Pipeline p = pipeline(FlowConfig.defaults());
+        tcp(p, 1, C, 40000, SV, 80, 0, 0, SYN, "");
+        tcp(p, 2, C, 40000, SV, 80, 5, 0, ACK, "EFGH");
+        tcp(p, 3, C, 40000, SV, 80, 3, 0, ACK, "CDxxGHIJ"); // overlaps EF with xx
+        tcp(p, 4, C, 40000, SV, 80, 1, 0, ACK, "AB");
+        assertEquals("ABCDEFGHIJ", rec.ts());
+        assertEquals(2, p.lastFlow().overlapDifferentBytes(true));
+    }
+
+    @Test
+    void aHoleLeftAtTheEndIsReportedAsAGapAndTheRestDelivered() {
+        Pipeline p = pipeline(FlowConfig.defaults());
+        tcp(p, 1, C, 40000, SV, 80, 0, 0, SYN, "");
+        tcp(p, 2, C, 40000, SV, 80, 1, 0, ACK, "abc");
+        tcp(p, 3, C, 40000, SV, 80, 10, 0, ACK, "xyz");
+        p.finish();
+        assertEquals("abcxyz", rec.ts());
+        assertEquals(List.of("ts@3+6"), rec.gaps);
+        assertEquals(1, p.table().gaps());
+        assertEquals(6, p.table().gapBytes());
+    }
+
+    @Test
+    void aSegmentBeyondTheBufferSkipsTheHoleInsteadOfGrowingMemory() {
+        Pipeline p = pipeline(FlowConfig.defaults().withBuffers(1024, 1 << 20));
+        tcp(p, 1, C, 40000, SV, 80, 0, 0, SYN, "");
+        tcp(p, 2, C, 40000, SV, 80, 101, 0, ACK, "b");
+        tcp(p, 3, C, 40000, SV, 80, 5001, 0, ACK, "c");
+        assertEquals("bc", rec.ts());
+        assertEquals(List.of("ts@0+100", "ts@101+4899"), rec.gaps);
+    }
+
+    @Test
+    void depthLimitsDeliveredBytesPerDirectionAndCountsTheRest() {
+        Pipeline p = pipeline(FlowConfig.defaults().withDepth(4));
+        tcp(p, 1, C, 40000, SV, 80, 0, 0, SYN, "");
+        tcp(p, 2, C, 40000, SV, 80, 1, 0, ACK, "abcdef");
+        tcp(p, 3, C, 40000, SV, 80, 7, 0, ACK, "ghi");
+        assertEquals("abcd", rec.ts());
+        assertEquals(5, p.lastFlow().bytesPastDepth(true));
+        assertEquals(4, p.lastFlow().payloadBytes(true));
+    }
+
+    @Test
+    void nonIpAndUnfinishedFragmentsBelongToNoFlowAndAreCounted() {
+        Pipeline p = pipeline(FlowConfig.defaults());
+        byte[] arp = ethernet(0x0806, concat(bytes(0, 1, 8, 0, 6, 4, 0, 1), new byte[20]));
+        p.frame(arp, 0, arp.length, 0, Decoder.LINKTYPE_ETHERNET);
+        byte[] frag = ethernet(0x0800, ipv4(UDP, C, SV, 3, 0, true, bytes(), new byte[16]));
+        p.frame(frag, 0, frag.length, 0, Decoder.LINKTYPE_ETHERNET);
+        assertNull(p.lastFlow());
+        assertEquals(2, p.table().packetsWithoutFlow());
+        assertEquals(0, p.table().flowsCreated());
+    }
+
+    @Test
+    void communityIdOfAFlowIsTheSameFromEitherSide() {
+        Pipeline p = pipeline(FlowConfig.defaults());
+        Flow f = tcp(p, 1, "128.232.110.120", 34855, "66.35.250.204", 80, 0, 0, SYN, "");
+        assertNotNull(f);
+        assertEquals("1:LQU9qZlK+B5F3KDmev6m5PMibrg=", f.communityId());
+        Pipeline q = pipeline(FlowConfig.defaults());
+        Flow g = tcp(q, 1, "66.35.250.204", 80, "128.232.110.120", 34855, 0, 0, ACK, "");
+        assertEquals(f.communityId(), g.communityId());
+        assertFalse(g.clientAddress().equals(f.clientAddress()));
+        assertTrue(g.id() == 1);
+    }
+
+    @Test
+    void anIcmpErrorCountsInTheFlowOfThePacketItQuotes() {
+        Pipeline p = pipeline(FlowConfig.defaults());
+        byte[] q = udpFrame(C, 33333, SV, 53, bytes(1, 2, 3));
+        p.frame(q, 0, q.length, 1, Decoder.LINKTYPE_ETHERNET);
+        byte[] quoted = java.util.Arrays.copyOfRange(q, 14, 14 + 28);
+        byte[] err = ethernet(0x0800, ipv4(ICMP, SV, C, icmp(3, 3, quoted)));
+        p.frame(err, 0, err.length, 2, Decoder.LINKTYPE_ETHERNET);
+        Flow f = p.lastFlow();
+        assertEquals(17, f.protocol());
+        assertEquals(1, f.packetsToServer());
+        assertEquals(1, f.packetsToClient(), "the error went back to the client");
+        assertEquals(1, p.table().icmpErrorsFolded());
+        assertEquals(1, p.table().flowsCreated());
+        byte[] stray = ethernet(0x0800, ipv4(ICMP, SV, "198.51.100.1", icmp(3, 3, quoted)));
+        byte[] other = udpFrame("198.51.100.1", 1, SV, 2, bytes());
+        p.frame(other, 0, other.length, 3, Decoder.LINKTYPE_ETHERNET);
+        p.frame(stray, 0, stray.length, 3, Decoder.LINKTYPE_ETHERNET);
+        assertEquals(1, p.table().icmpErrorsFolded(), "an error sent to another host than the quoted sender is a flow of its own");
+        assertEquals(1, p.lastFlow().protocol());
+    }
+}

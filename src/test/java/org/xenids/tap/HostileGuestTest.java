@@ -1,0 +1,229 @@
+package org.xenids.tap;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.xenids.xen.abi.Xen.*;
+
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.xenids.alert.EveEvent;
+import org.xenids.xen.abi.Evtchn;
+import org.xenids.xen.abi.Le;
+import org.xenids.xen.abi.Netif;
+import org.xenids.xen.emu.Domain;
+
+/**
+ * A frontend that writes garbage into its rings: the tap reports each kind as an EVE anomaly
+ * naming domain, vif, direction and slot, keeps no exception, and keeps rebuilding the other
+ * guest's frames.
+ */
+class HostileGuestTest {
+    static final byte[] GW = TapFramesTest.GW;
+
+    /** dom1 is hostile, dom2 a normal guest whose traffic must go on being seen. */
+    static final class Setup {
+        final Bench b = new Bench();
+        final Domain evil;
+        final MemorySegment tx, rx;
+        final int txPort, rxPort;
+        final MemorySegment args;
+
+        Setup() {
+            b.guestOrdered(1, TapFramesTest.MAC1, 1);
+            b.guestOrdered(2, TapFramesTest.MAC2, 1);
+            evil = b.host.domain(1);
+            String fe = "/local/domain/1/device/vif/0/";
+            tx = evil.page(grantedFrame(Integer.parseInt(b.host.xenstore().read(fe + "tx-ring-ref"))));
+            rx = evil.page(grantedFrame(Integer.parseInt(b.host.xenstore().read(fe + "rx-ring-ref"))));
+            txPort = Integer.parseInt(b.host.xenstore().read(fe + "event-channel-tx"));
+            rxPort = Integer.parseInt(b.host.xenstore().read(fe + "event-channel-rx"));
+            args = evil.page(evil.allocFrame());
+            // The hostile guest drives its rings by hand: its own netfront must not see the answers.
+            evil.mask(txPort);
+            evil.mask(rxPort);
+        }
+
+        long grantedFrame(int ref) {
+            long[] gt = new long[64];
+            b.host.memory().grantTableFrames(1, gt);
+            MemorySegment e = MemorySegment.ofArray(new byte[8]);
+            b.host.memory().read(1, gt[ref / 512], (ref % 512) * 8, e);
+            return Integer.toUnsignedLong(Le.u32(e, 4));
+        }
+
+        /** Writes TX requests {gref, offset, flags, size} from req_prod on, publishes and kicks. */
+        void txRequests(int... gofs) {
+            int prod = Netif.Sring.reqProd(tx, 0);
+            for (int i = 0; i < gofs.length; i += 4) {
+                long at = Netif.Sring.entry(prod++, 256, Netif.TxRequest.SIZE);
+                Netif.TxRequest.set(tx, at, gofs[i], gofs[i + 1], gofs[i + 2], i / 4, gofs[i + 3]);
+            }
+            Netif.Sring.reqProd(tx, 0, prod);
+            kick(txPort);
+        }
+
+        void kick(int port) {
+            Evtchn.PortOp.set(args, 0, port);
+            b.host.hypercall(1, __HYPERVISOR_event_channel_op, EVTCHNOP_send, args, 1);
+            b.host.runPending();
+        }
+
+        /** A valid frame granted by dom1 at a fresh page: returns its gref. */
+        int grantFrame(int len) {
+            long f = evil.allocFrame();
+            byte[] fr = Bench.frame(GW, Bench.mac(TapFramesTest.MAC1), len, 5);
+            MemorySegment.copy(fr, 0, evil.page(f), java.lang.foreign.ValueLayout.JAVA_BYTE, 0, len);
+            int ref = evil.claimGrantRefs(1);
+            evil.grantAccess(ref, 0, f, true);
+            return ref;
+        }
+
+        List<String> events() {
+            return b.anomalies.stream().map(a -> a.inIface() + " " + a.event() + " " + a.code())
+                    .collect(Collectors.toList());
+        }
+
+        /** dom2 still gets its frames rebuilt. */
+        void othersGoOn() {
+            int before = b.tapped.size();
+            b.send(2, Bench.frame(GW, Bench.mac(TapFramesTest.MAC2), 1514, 9), 0, 0);
+            b.fromOutside(Bench.frame(Bench.mac(TapFramesTest.MAC2), GW, 700, 10), 0);
+            List<Bench.Seen> after = b.tapped.subList(before, b.tapped.size());
+            assertEquals(2, after.stream().filter(s -> s.domid() == 2).count(), () -> "dom2 after: " + after);
+        }
+    }
+
+    @Test
+    void runtFrameIsReportedWithItsSlotAndTheVifGoesOn() {
+        Setup s = new Setup();
+        int slot = Netif.Sring.reqProd(s.tx, 0) & 255;
+        s.txRequests(s.grantFrame(60), 0, 0, 10);
+        assertEquals(List.of("dom1/vif0/tx tx.size_too_small " + slot), s.events());
+        EveEvent.Anomaly a = s.b.anomalies.get(0);
+        assertEquals("xen.ring", a.type());
+        // Netback answered it with an error and goes on: a valid frame after it is rebuilt.
+        int ref = s.grantFrame(300);
+        s.txRequests(ref, 0, 0, 300);
+        assertTrue(s.b.tapped.stream().anyMatch(f -> f.domid() == 1 && f.bytes().length == 300));
+        s.othersGoOn();
+    }
+
+    @Test
+    void moreThanEighteenSlotsIsReportedAndDroppedLikeNetbackDoes() {
+        Setup s = new Setup();
+        int slot = Netif.Sring.reqProd(s.tx, 0) & 255;
+        // netback takes the first slot and 18 more (XEN_NETBK_LEGACY_SLOTS_MAX); one beyond is dropped.
+        int[] req = new int[20 * 4];
+        for (int i = 0; i < 20; i++) {
+            req[4 * i] = s.grantFrame(100);
+            req[4 * i + 2] = i < 19 ? NETTXF_more_data : 0;
+            req[4 * i + 3] = i == 0 ? 2000 : 100;
+        }
+        s.txRequests(req);
+        assertEquals(List.of("dom1/vif0/tx tx.too_many_slots " + slot), s.events());
+        s.othersGoOn();
+    }
+
+    @Test
+    void chainThatNeverEndsIsReportedOnceAndBounded() {
+        Setup s = new Setup();
+        int slot = Netif.Sring.reqProd(s.tx, 0) & 255;
+        int ref = s.grantFrame(100);
+        int[] req = new int[200 * 4];
+        for (int i = 0; i < 200; i++) {
+            req[4 * i] = ref;
+            req[4 * i + 2] = NETTXF_more_data;
+            req[4 * i + 3] = 100;
+        }
+        s.txRequests(req);
+        assertEquals(List.of("dom1/vif0/tx tx.too_many_slots " + slot), s.events());
+        s.othersGoOn();
+    }
+
+    @Test
+    void offsetPlusSizePastThePageIsReported() {
+        Setup s = new Setup();
+        int slot = Netif.Sring.reqProd(s.tx, 0) & 255;
+        s.txRequests(s.grantFrame(200), 4000, 0, 200);
+        assertEquals(List.of("dom1/vif0/tx tx.offset_size_past_page " + slot), s.events());
+        s.othersGoOn();
+    }
+
+    @Test
+    void grantRefsNotGrantedOrOutOfRangeAreReportedPerSlot() {
+        Setup s = new Setup();
+        int slot = Netif.Sring.reqProd(s.tx, 0) & 255;
+        int notGranted = s.evil.claimGrantRefs(1);
+        s.txRequests(notGranted, 0, 0, 200);
+        s.txRequests(1 << 30, 0, 0, 60);
+        assertEquals(List.of("dom1/vif0/tx tx.gref_not_granted " + slot,
+                "dom1/vif0/tx tx.gref_out_of_range " + ((slot + 1) & 255)), s.events());
+        assertTrue(s.b.tap.counters().stream().anyMatch(c -> c.domid() == 1 && c.drops() == 2));
+        s.othersGoOn();
+    }
+
+    @Test
+    void reqProdFarPastRspProdIsReported() {
+        Setup s = new Setup();
+        Netif.Sring.reqProd(s.tx, 0, Netif.Sring.rspProd(s.tx, 0) + 5000);
+        s.kick(s.txPort);
+        assertEquals(List.of("dom1/vif0/tx tx.req_prod_overrun " + ((Netif.Sring.rspProd(s.tx, 0) + 5000) & 255)),
+                s.events());
+        s.othersGoOn();
+    }
+
+    @Test
+    void requestRewrittenAfterTheTapReadItIsReportedAsRingChanged() {
+        Setup s = new Setup();
+        int slot = Netif.Sring.reqProd(s.tx, 0) & 255;
+        int ref = s.grantFrame(600);
+        // Publish and kick (the tap reads the request), then move the data before the backend runs.
+        int prod = Netif.Sring.reqProd(s.tx, 0);
+        long at = Netif.Sring.entry(prod, 256, Netif.TxRequest.SIZE);
+        Netif.TxRequest.set(s.tx, at, ref, 0, 0, 0, 600);
+        Netif.Sring.reqProd(s.tx, 0, prod + 1);
+        Evtchn.PortOp.set(s.args, 0, s.txPort);
+        s.b.host.hypercall(1, __HYPERVISOR_event_channel_op, EVTCHNOP_send, s.args, 1);
+        Netif.TxRequest.set(s.tx, at, ref, 64, 0, 0, 536);
+        s.b.host.runPending();
+        assertEquals(List.of("dom1/vif0/tx tx.ring_changed " + slot), s.events());
+        assertTrue(s.b.tapped.stream().noneMatch(f -> f.domid() == 1 && f.direction() == Tap.TX
+                && (f.bytes().length == 600 || f.bytes().length == 536)), "no guessed frame");
+        s.othersGoOn();
+    }
+
+    @Test
+    void rspProdScribbledByTheGuestIsReported() {
+        Setup s = new Setup();
+        Netif.Sring.rspProd(s.rx, 0, Netif.Sring.rspProd(s.rx, 0) + 3000);
+        s.b.fromOutside(Bench.frame(Bench.mac(TapFramesTest.MAC1), GW, 100, 3), 0);
+        assertTrue(s.events().stream().anyMatch(e -> e.startsWith("dom1/vif0/rx rx.")), () -> s.events().toString());
+        s.othersGoOn();
+    }
+
+    @Test
+    void randomGarbageInBothRingsNeverStopsTheTap() {
+        java.util.Random rnd = new java.util.Random(42);
+        for (int round = 0; round < Integer.getInteger("tap.fuzzRounds", 40); round++) {
+            Setup s = new Setup();
+            for (int k = 0; k < 20; k++) {
+                MemorySegment ring = rnd.nextBoolean() ? s.tx : s.rx;
+                int n = 1 + rnd.nextInt(64);
+                for (int i = 0; i < n; i++) {
+                    Le.u8(ring, 64 + rnd.nextInt(4096 - 64), rnd.nextInt(256));
+                }
+                if (rnd.nextInt(4) == 0) {
+                    Le.u32(ring, rnd.nextBoolean() ? 0 : 8, Le.u32(ring, 0) + rnd.nextInt(600) - 100);
+                }
+                s.kick(rnd.nextBoolean() ? s.txPort : s.rxPort);
+                s.b.fromOutside(Bench.frame(Bench.mac(TapFramesTest.MAC1), GW, 60 + rnd.nextInt(3000), k), 0);
+            }
+            s.othersGoOn();
+            for (EveEvent.Anomaly a : s.b.anomalies) {
+                assertTrue(a.inIface().startsWith("dom1/vif0/"), a::toString);
+            }
+        }
+    }
+}

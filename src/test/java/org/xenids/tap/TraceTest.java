@@ -1,0 +1,101 @@
+package org.xenids.tap;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.xenids.xen.abi.Xen;
+
+/** A recorded trace replays to the same frames, and a damaged one fails naming where. */
+class TraceTest {
+
+    static byte[] recordedTraffic(List<Bench.Seen> liveOut) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Bench b = new Bench(out);
+        b.guestOrdered(1, TapFramesTest.MAC1, 1);
+        b.guestOrdered(2, TapFramesTest.MAC2, 1);
+        byte[] m1 = Bench.mac(TapFramesTest.MAC1);
+        byte[] m2 = Bench.mac(TapFramesTest.MAC2);
+        int seed = 0;
+        for (int n : new int[] {60, 128, 129, 1514, 4097, 9000}) {
+            b.send(1, Bench.frame(TapFramesTest.GW, m1, n, seed++), 0, 0);
+            b.fromOutside(Bench.frame(m1, TapFramesTest.GW, n, seed++), 0);
+            b.send(2, Bench.frame(m1, m2, n, seed++), 0, 0);
+        }
+        b.send(1, Bench.frame(TapFramesTest.GW, m1, 40000, seed++), 1448, Xen.XEN_NETIF_GSO_TYPE_TCPV4);
+        b.recorder.close();
+        liveOut.addAll(b.tapped);
+        TapFramesTest.assertSame(b.delivered, b.tapped);
+        return out.toByteArray();
+    }
+
+    @Test
+    void replayedTraceGivesTheFramesTheLiveTapGave() throws IOException {
+        List<Bench.Seen> live = new ArrayList<>();
+        byte[] trace = recordedTraffic(live);
+        List<Bench.Seen> replayed = new ArrayList<>();
+        Tap[] tap = new Tap[1];
+        Trace.Summary s = Trace.replay(new ByteArrayInputStream(trace), "t.trace",
+                mem -> tap[0] = new Tap(mem, Bench.collector(replayed), a -> { }));
+        assertTrue(s.ended());
+        assertTrue(s.calls() > 0);
+        assertEquals(live.size(), replayed.size());
+        for (int i = 0; i < live.size(); i++) {
+            assertEquals(live.get(i).domid(), replayed.get(i).domid());
+            assertEquals(live.get(i).direction(), replayed.get(i).direction());
+            assertEquals(live.get(i).peer(), replayed.get(i).peer());
+            assertTrue(Arrays.equals(live.get(i).bytes(), replayed.get(i).bytes()), "frame " + i);
+        }
+        assertEquals(0, tap[0].failedReads());
+    }
+
+    static String fail(byte[] trace) {
+        IOException e = assertThrows(IOException.class, () -> Trace.replay(new ByteArrayInputStream(trace),
+                "bad.trace", mem -> new Tap(mem, (b, o, l, d, v, q, dir, p, t) -> { }, a -> { })));
+        return e.getMessage();
+    }
+
+    @Test
+    void damagedTracesFailNamingFileAndOffset() throws IOException {
+        byte[] good = recordedTraffic(new ArrayList<>());
+        byte[] t = Arrays.copyOf(good, good.length - 3);
+        assertTrue(fail(t).matches("bad\\.trace: offset \\d+: truncated record body.*"), fail(t));
+        t = good.clone();
+        t[Trace.HEADER + 20] ^= 1;
+        assertEquals("bad.trace: offset 32: record checksum mismatch (type " + (good[32]) + ")", fail(t));
+        t = good.clone();
+        t[0] = 'Y';
+        assertEquals("bad.trace: offset 0: not a xenids tap trace (bad magic)", fail(t));
+        t = good.clone();
+        t[Trace.HEADER + 4] = (byte) 0xff;
+        t[Trace.HEADER + 7] = (byte) 0x7f;
+        assertTrue(fail(t).startsWith("bad.trace: offset 32: record length"), fail(t));
+        t = Arrays.copyOf(good, 20);
+        assertEquals("bad.trace: offset 0: truncated file header (20 of 32 bytes)", fail(t));
+        t = Arrays.copyOf(good, good.length + 1);
+        assertTrue(fail(t).endsWith("data after the end record"), fail(t));
+    }
+
+    @Test
+    void everyTruncationPointFailsCleanlyOrEndsEarly() throws IOException {
+        byte[] good = recordedTraffic(new ArrayList<>());
+        // Cutting anywhere either fails with a located message or (at a record boundary) ends without the end record.
+        for (int cut = 0; cut < good.length; cut += Math.max(1, good.length / 300)) {
+            byte[] t = Arrays.copyOf(good, cut);
+            try {
+                Trace.Summary s = Trace.replay(new ByteArrayInputStream(t), "cut.trace",
+                        mem -> new Tap(mem, (b, o, l, d, v, q, dir, p, ts) -> { }, a -> { }));
+                assertTrue(!s.ended());
+            } catch (Trace.FormatException e) {
+                assertTrue(e.getMessage().startsWith("cut.trace: offset "), e.getMessage());
+            }
+        }
+    }
+}
