@@ -39,7 +39,7 @@ final class TapOutputs implements Tap.FrameSink, AutoCloseable {
                 flows++;
                 flowPackets += f.packetsToServer() + f.packetsToClient();
                 if (eve != null) {
-                    eve.write(PcapFlowsCommand.record(f));
+                    eve.write(f.eveRecord(null));
                 }
             }
         });
