@@ -95,6 +95,23 @@ public final class GdbRemote implements Closeable {
         return hexBytes("g", command("g"));
     }
 
+    /**
+     * {@code g}: rax … r15 and rip (indices {@link #RAX} … {@link #RIP}) from the register block.
+     * QEMU answers {@code p} only after an XML target description was negotiated; {@code g}
+     * always works.
+     */
+    public long[] generalRegisters() throws IOException {
+        byte[] b = readRegisters();
+        if (b.length < 8 * (RIP + 1)) {
+            throw fail("g", "register block of " + b.length + " bytes, expected at least " + 8 * (RIP + 1));
+        }
+        long[] r = new long[RIP + 1];
+        for (int i = 0; i <= RIP; i++) {
+            r[i] = le64(b, 8 * i);
+        }
+        return r;
+    }
+
     /** A 64-bit register from the {@code g} block ({@link #RAX} … {@link #RIP}). */
     public long register(int number) throws IOException {
         if (number < 0 || number > RIP) {

@@ -25,6 +25,7 @@ class GdbRemoteTest {
             case "mffff830000001000,4" -> FakeStub.packet("deadbeef");
             case "Z0,ffff82d040123456,1", "z0,ffff82d040123456,1" -> FakeStub.packet("OK");
             case "c" -> FakeStub.packet("T05thread:02;");
+            case "g" -> FakeStub.packet("14" + "00".repeat(8 * 16 - 1) + "56341240d082ffff" + "46020000" + "10000000".repeat(6));
             default -> FakeStub.packet("");
         }); GdbRemote g = client(stub)) {
             g.insertBreakpoint(0, 0xffff82d040123456L);
@@ -36,9 +37,12 @@ class GdbRemoteTest {
             assertEquals(20, g.register(GdbRemote.RDI));
             assertArrayEquals(new byte[] {(byte) 0xde, (byte) 0xad, (byte) 0xbe, (byte) 0xef},
                     g.readMemory(0xffff830000001000L, 4));
+            long[] regs = g.generalRegisters();
+            assertEquals(0x14, regs[GdbRemote.RAX]);
+            assertEquals(0xffff82d040123456L, regs[GdbRemote.RIP]);
             g.removeBreakpoint(0, 0xffff82d040123456L);
             assertEquals(java.util.List.of("Z0,ffff82d040123456,1", "c", "p10", "p5",
-                    "mffff830000001000,4", "z0,ffff82d040123456,1"), stub.received);
+                    "mffff830000001000,4", "g", "z0,ffff82d040123456,1"), stub.received);
         }
     }
 
@@ -105,6 +109,7 @@ class GdbRemoteTest {
             case "Z0,10,1" -> FakeStub.packet("");
             case "c" -> FakeStub.packet("OK");
             case "?" -> FakeStub.packet("T05thread:zz;");
+            case "g" -> FakeStub.packet("0011");
             default -> FakeStub.packet("$".repeat(0));
         }); GdbRemote g = client(stub)) {
             assertMessage(() -> g.register(GdbRemote.RIP), "p10: non-hex reply");
@@ -113,6 +118,7 @@ class GdbRemoteTest {
             assertMessage(() -> g.insertBreakpoint(0, 0x10), "Z0,10,1: not supported");
             assertMessage(() -> g.cont(T), "c: expected a stop reply");
             assertMessage(g::stopReason, "?: stop reply with a bad thread id");
+            assertMessage(g::generalRegisters, "g: register block of 2 bytes");
         }
     }
 
