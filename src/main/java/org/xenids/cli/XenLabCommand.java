@@ -91,6 +91,8 @@ final class XenLabCommand implements Runnable {
                     Trace.Recorder rec = Trace.recorder(probe.memory(), trace);
                     long[] frames = new long[1];
                     Tap tap = new Tap(rec.memory(), (buf, off, len, domid, vif, queue, dir, peer, ts) -> frames[0]++, a -> { });
+                    probe.progress(x -> System.err.printf("xen lab: probe %d stops, %d calls (%d grant, %d event)%n",
+                            x.stops(), x.calls(), x.grantCalls(), x.eventCalls()));
                     XenProbe.Stats st;
                     try {
                         st = probe.run(rec.around(tap), () -> !p.isAlive(), Duration.ofSeconds(5),

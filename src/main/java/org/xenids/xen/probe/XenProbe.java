@@ -35,6 +35,7 @@ import org.xenids.xen.rsp.GdbRemote;
 public final class XenProbe implements Closeable {
     /** Ops per call read through the stub; Linux netback issues at most 64 copies per call. */
     static final int MAX_OPS = 256;
+    private static final boolean DEBUG = System.getenv("XENIDS_PROBE_DEBUG") != null;
     /** {@code current} = *((rsp | (STACK_SIZE-1)) - 0x37), vcpu->domain at +0x10, domain_id at +0:
      *  read from this build's code ({@code do_grant_table_op} loads it so). */
     static final long STACK_MASK = 0x7fff, CURRENT_VCPU = 0x37, VCPU_DOMAIN = 0x10;
@@ -52,6 +53,12 @@ public final class XenProbe implements Closeable {
     private final Call view = new Call();
     private long stops, calls, grantCalls, eventCalls, unknownStops, truncated, readFailures, seq;
     private String liveBuildId = "";
+    private java.util.function.Consumer<Stats> progress;
+
+    /** Called with the counters after the first stops and every 100th. */
+    public void progress(java.util.function.Consumer<Stats> p) {
+        this.progress = p;
+    }
 
     private record Pending(int domid, int op, int cmd, int count, int structSize, long argsAddr, long retAddr,
                            long timestamp) {}
@@ -126,7 +133,15 @@ public final class XenProbe implements Closeable {
                 break;   // QEMU's machine powered off
             }
             stops++;
-            onStop(listener);
+            long rip = onStop(listener);
+            if (DEBUG) {
+                System.err.printf("probe: stop %d %s rip=%x pending=%d returnBreaks=%s unknown=%d%n", stops, r.raw(), rip,
+                        pendingByRsp.size(), returnBreaks, unknownStops);
+            }
+            stepOver(rip, r.thread());
+            if (progress != null && (stops <= 3 || stops % 200 == 0)) {
+                progress.accept(stats());
+            }
         }
         return stats();
     }
@@ -135,7 +150,25 @@ public final class XenProbe implements Closeable {
         return new Stats(stops, calls, grantCalls, eventCalls, unknownStops, truncated, readFailures, liveBuildId);
     }
 
-    private void onStop(HypercallListener listener) throws IOException {
+    /**
+     * QEMU does not step over a breakpoint at the current pc on continue (a gdb client removes its
+     * breakpoints while stopped): the stopped CPU steps one instruction with the breakpoint out.
+     */
+    private void stepOver(long rip, long thread) throws IOException {
+        boolean ours = rip == gnttabEntry || rip == evtchnEntry || returnBreaks.containsKey(rip);
+        if (!ours) {
+            return;
+        }
+        gdb.removeBreakpoint(0, rip);
+        GdbRemote.StopReply s = gdb.step(thread > 0 ? thread : 1);
+        if (!s.stopped()) {
+            throw new IOException("probe: the machine ended while stepping over " + Long.toHexString(rip));
+        }
+        gdb.insertBreakpoint(0, rip);
+    }
+
+    /** Handles one stop; returns the stopped pc. */
+    private long onStop(HypercallListener listener) throws IOException {
         long[] regs = gdb.generalRegisters();
         long rip = regs[GdbRemote.RIP];
         long rsp = regs[GdbRemote.RSP];
@@ -155,16 +188,16 @@ public final class XenProbe implements Closeable {
             if (returnBreaks.merge(ret, 1, Integer::sum) == 1) {
                 gdb.insertBreakpoint(0, ret);
             }
-            return;
+            return rip;
         }
         Integer refs = returnBreaks.get(rip);
         if (refs == null) {
-            return;   // an interrupt (see run)
+            return rip;   // an interrupt (see run)
         }
         Pending p = pendingByRsp.remove(rsp);
         if (p == null) {
             unknownStops++;   // another call returning through the same site
-            return;
+            return rip;
         }
         if (refs == 1) {
             returnBreaks.remove(rip);
@@ -200,6 +233,7 @@ public final class XenProbe implements Closeable {
         view.set(seq, p.timestamp, p.domid, p.op, p.cmd, p.structSize == 0 ? p.count : n,
                 MemorySegment.ofArray(bytes).asReadOnly(), result, p.structSize);
         listener.completed(view);
+        return rip;
     }
 
     private void recordGrantFrames(Pending p, MemorySegment a) throws IOException {
