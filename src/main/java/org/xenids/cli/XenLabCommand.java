@@ -91,8 +91,8 @@ final class XenLabCommand implements Runnable {
                     Trace.Recorder rec = Trace.recorder(probe.memory(), trace);
                     long[] frames = new long[1];
                     Tap tap = new Tap(rec.memory(), (buf, off, len, domid, vif, queue, dir, peer, ts) -> frames[0]++, a -> { });
-                    probe.progress(x -> System.err.printf("xen lab: probe %d stops, %d calls (%d grant, %d event)%n",
-                            x.stops(), x.calls(), x.grantCalls(), x.eventCalls()));
+                    probe.progress(x -> System.err.printf("xen lab: probe %d stops, %d calls (%d grant, %d event), %d sends skipped%n",
+                            x.stops(), x.calls(), x.grantCalls(), x.eventCalls(), x.skippedSends()));
                     XenProbe.Stats st;
                     try {
                         st = probe.run(rec.around(tap), () -> !p.isAlive(), Duration.ofSeconds(5),
@@ -101,8 +101,9 @@ final class XenLabCommand implements Runnable {
                         rec.close();
                     }
                     System.err.printf("xen lab: build-id %s; %d stops, %d calls (%d grant, %d event), %d unknown stops, "
-                            + "%d read failures; tap rebuilt %d frames; %d s%n", buildId, st.stops(), st.calls(),
-                            st.grantCalls(), st.eventCalls(), st.unknownStops(), st.readFailures(), frames[0],
+                            + "%d read failures, %d sends on other ports skipped; tap rebuilt %d frames; %d s%n", buildId, st.stops(),
+                            st.calls(), st.grantCalls(), st.eventCalls(), st.unknownStops(), st.readFailures(),
+                            st.skippedSends(), frames[0],
                             (System.nanoTime() - t0) / 1_000_000_000L);
                 }
                 return waitFor(p);
