@@ -59,6 +59,7 @@ class XenLabCommandTest {
             return t;
         });
         assertTrue(s.calls() > 0, "empty trace");
+        StringBuilder report = new StringBuilder();
         for (int d : new int[] {Tap.TX, Tap.RX}) {
             List<byte[]> w = want.get(d), g = got.get(d);
             assertTrue(w.size() > 0, "no frames captured in direction " + d);
@@ -72,9 +73,12 @@ class XenLabCommandTest {
                     left.remove(i);
                 }
             }
-            assertEquals(0, missing, (d == Tap.TX ? "TX" : "RX") + ": " + missing + " of " + w.size()
-                    + " captured frames not rebuilt (tap gave " + g.size() + ")");
+            if (missing > 0) {
+                report.append(d == Tap.TX ? "TX" : "RX").append(": ").append(missing).append(" of ").append(w.size())
+                        .append(" captured frames not rebuilt (tap gave ").append(g.size()).append("); ");
+            }
         }
+        assertEquals("", report.toString());
         assertTrue(anomalies.isEmpty(), () -> "tap anomalies: " + anomalies);
     }
 

@@ -63,6 +63,12 @@ public final class XenProbe implements Closeable {
         this.progress = p;
     }
 
+    /** A call Xen preempted (it returned the hypercall number: a continuation), keyed by domid << 8 | op. */
+    private final Map<Long, Held> held = new HashMap<>();
+    private long continuations;
+
+    private record Held(Pending call, byte[] bytes, int n) {}
+
     private record Pending(int domid, int op, int cmd, int count, int structSize, long argsAddr, long retAddr,
                            long timestamp) {}
 
@@ -192,11 +198,21 @@ public final class XenProbe implements Closeable {
                 long key = (long) domid << 32 | ((port[0] & 0xffL) | (port[1] & 0xffL) << 8 | (port[2] & 0xffL) << 16
                         | (port[3] & 0xffL) << 24);
                 if (!interdomainPorts.contains(key)) {
-                    // a send on a port the probe saw no alloc_unbound/bind_interdomain for (XenStore, console,
-                    // virqs, IPIs): not a vif's; skipped without a return stop, so that dom0's XenStore traffic
-                    // stays within libxl's 10 s device timeouts. Counted.
+                    // a send on a port that is not a frontend's channel or its backend end (XenStore,
+                    // console, virqs, IPIs): skipped without a return stop and not delivered, so that dom0's
+                    // XenStore traffic stays within libxl's 10 s device timeouts. Counted.
                     skippedSends++;
                     return rip;
+                }
+            }
+            Held h = held.remove((long) domid << 8 | op);
+            if (h != null) {
+                // Xen re-enters a preempted call with the op array advanced past the elements done
+                long done = h.call.structSize == 0 ? 0 : (args - h.call.argsAddr) / h.call.structSize;
+                if (h.call.cmd == cmd && done >= 0 && done <= h.n) {
+                    deliver(listener, h.call, h.bytes, (int) done, 0);
+                } else {
+                    readFailures++;   // not the continuation: the held call's extent is unknown
                 }
             }
             long ret = gdb.readLong(rsp);
@@ -236,13 +252,33 @@ public final class XenProbe implements Closeable {
                 n = 0;
             }
         }
+        if (result == p.op && p.op == __HYPERVISOR_grant_table_op) {
+            // preempted: Xen will re-enter with the rest; delivered then with the elements done
+            continuations++;
+            held.put((long) p.domid << 8 | p.op, new Held(p, bytes, n));
+            return rip;
+        }
+        deliver(listener, p, bytes, n, result);
+        return rip;
+    }
+
+    private void deliver(HypercallListener listener, Pending p, byte[] bytes, int n, long result) throws IOException {
         if (p.op == __HYPERVISOR_event_channel_op && result == 0 && n == 1) {
             MemorySegment a = MemorySegment.ofArray(bytes);
+            // Only channels a domain opened for itself (a frontend's alloc_unbound) and the backend ends
+            // bound to them: the toolstack's alloc_unbound for a guest's XenStore and console (called
+            // by dom0 for another domain) and their binds are left out, and so are their sends.
             if (p.cmd == EVTCHNOP_alloc_unbound) {
                 int dom = Evtchn.AllocUnbound.dom(a, 0);
-                interdomainPorts.add((long) (dom == DOMID_SELF ? p.domid : dom) << 32 | Evtchn.AllocUnbound.port(a, 0));
+                if (dom == DOMID_SELF || dom == p.domid) {
+                    interdomainPorts.add((long) p.domid << 32 | Evtchn.AllocUnbound.port(a, 0));
+                }
             } else if (p.cmd == EVTCHNOP_bind_interdomain) {
-                interdomainPorts.add((long) p.domid << 32 | Evtchn.BindInterdomain.localPort(a, 0));
+                int rdom = Evtchn.BindInterdomain.remoteDom(a, 0);
+                long remote = (long) (rdom == DOMID_SELF ? p.domid : rdom) << 32 | Evtchn.BindInterdomain.remotePort(a, 0);
+                if (interdomainPorts.contains(remote)) {
+                    interdomainPorts.add((long) p.domid << 32 | Evtchn.BindInterdomain.localPort(a, 0));
+                }
             }
         }
         if (p.op == __HYPERVISOR_grant_table_op && p.cmd == GNTTABOP_setup_table && n >= 1 && result == 0) {
@@ -256,9 +292,8 @@ public final class XenProbe implements Closeable {
             eventCalls++;
         }
         view.set(seq, p.timestamp, p.domid, p.op, p.cmd, p.structSize == 0 ? p.count : n,
-                MemorySegment.ofArray(bytes).asReadOnly(), result, p.structSize);
+                MemorySegment.ofArray(bytes).asSlice(0, Math.min(bytes.length, (long) n * p.structSize)).asReadOnly(), result, p.structSize);
         listener.completed(view);
-        return rip;
     }
 
     private void recordGrantFrames(Pending p, MemorySegment a) throws IOException {
