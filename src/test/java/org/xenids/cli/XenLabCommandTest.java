@@ -64,18 +64,24 @@ class XenLabCommandTest {
             List<byte[]> w = want.get(d), g = got.get(d);
             assertTrue(w.size() > 0, "no frames captured in direction " + d);
             int missing = 0;
+            StringBuilder which = new StringBuilder();
             List<byte[]> left = new ArrayList<>(g);
-            for (byte[] f : w) {
+            for (int k = 0; k < w.size(); k++) {
+                byte[] f = w.get(k);
                 int i = indexOf(left, f);
                 if (i < 0) {
                     missing++;
+                    if (missing <= 5) {
+                        which.append(" #").append(k).append(" (").append(f.length).append(" B)");
+                    }
                 } else {
                     left.remove(i);
                 }
             }
             if (missing > 0) {
                 report.append(d == Tap.TX ? "TX" : "RX").append(": ").append(missing).append(" of ").append(w.size())
-                        .append(" captured frames not rebuilt (tap gave ").append(g.size()).append("); ");
+                        .append(" captured frames not rebuilt (tap gave ").append(g.size()).append("):")
+                        .append(which).append("; ");
             }
         }
         assertEquals("", report.toString());
