@@ -10,7 +10,7 @@ import picocli.CommandLine.Spec;
 /** {@code xenids xen …}: the Xen ABI the emulator and the tap are built on. */
 @Command(name = "xen", mixinStandardHelpOptions = true,
         description = "Xen hypervisor interface: struct layouts and constants.",
-        subcommands = {XenCommand.Layouts.class})
+        subcommands = {XenCommand.Layouts.class, XenLabCommand.class})
 final class XenCommand implements Runnable {
     @Spec
     CommandSpec spec;
