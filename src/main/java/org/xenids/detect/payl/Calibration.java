@@ -74,9 +74,12 @@ final class Calibration {
             m.calSamples = pool.length;
         }
         for (PaylModel m : set.models) {
-            if (!(m.threshold > 0) || Double.isInfinite(m.threshold)) {
-                // All held-out payloads identical to the mean: any deviation at all is anomalous.
-                m.threshold = Math.ulp(1.0);
+            // Held-out payloads all identical to the mean (σ = 0, quantile 0) would give a threshold
+            // of 0 and scores in the hundreds of millions for any change; the model's resolution
+            // (one byte replaced) is the least distance that can mean anything.
+            double floor = m.resolution(set.settings.depth());
+            if (!(m.threshold >= floor) || Double.isInfinite(m.threshold)) {
+                m.threshold = floor;
             }
         }
     }

@@ -50,6 +50,20 @@ final class PaylModel {
     }
 
     /**
+     * The smallest distance other than 0 a payload this model scores can have: one byte of the
+     * longest such payload replaced by another moves two frequencies by 1/len each. A threshold
+     * below this would call a single changed byte anomalous.
+     */
+    double resolution(int depth) {
+        float minWeight = Float.MAX_VALUE;
+        for (float w : weight) {
+            minWeight = Math.min(minWeight, w);
+        }
+        long longest = Math.max(1, Math.min(key.lenHi(), depth));
+        return 2.0 * minWeight / longest;
+    }
+
+    /**
      * d = Σ |c/len − x̄| / (σ + α) for byte counts {@code c} of a payload of {@code len} bytes.
      * The terms go to {@code tmp} first, a loop the JIT vectorises (int→float, multiply, abs),
      * then eight running sums add them up without one long chain of dependent additions.
