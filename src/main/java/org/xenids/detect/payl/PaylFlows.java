@@ -13,7 +13,10 @@ import org.xenids.flow.StreamListener;
 
 /**
  * Connects the flow stage to PAYL. Each TCP stream direction is counted as it is reassembled, up
- * to the depth, into a pooled histogram and trained or scored when the flow ends; each UDP
+ * to the depth, into a pooled histogram and trained or scored as soon as the depth is reached
+ * (later bytes cannot change its score, so an attack in a long connection is reported when its
+ * first {@code depth} bytes have passed, not when the connection closes), or when the flow ends
+ * if it never reaches the depth; each UDP
  * datagram is trained or scored on its own. With {@code perPacket}, every TCP payload delivery is
  * scored on its own instead. A flow whose server is not a known guest (the image function returns
  * null) is skipped and counted. Payload bytes are read in place, never copied.
@@ -83,6 +86,8 @@ public final class PaylFlows implements StreamListener {
         final double[] max = new double[2];
         final long[] bytes = new long[2];
         final boolean[] alerted = new boolean[2];
+        /** The direction's stream histogram was trained or scored (it reached the depth). */
+        final boolean[] done = new boolean[2];
         boolean monitored;
     }
 
@@ -106,6 +111,7 @@ public final class PaylFlows implements StreamListener {
             s.max[d] = Double.NaN;
             s.bytes[d] = 0;
             s.alerted[d] = false;
+            s.done[d] = false;
             if (s.hist[d] == null) {
                 s.hist[d] = new ByteHistogram(depth);
             } else {
@@ -125,7 +131,12 @@ public final class PaylFlows implements StreamListener {
         int d = toServer ? 0 : 1;
         s.bytes[d] += len;
         if (flow.protocol() == 6 && !perPacket) {
-            pastDepth += len - s.hist[d].add(buf, off, len);
+            ByteHistogram h = s.hist[d];
+            pastDepth += len - h.add(buf, off, len);
+            if (h.full() && !s.done[d]) {
+                s.done[d] = true;
+                stream(flow, s, d);
+            }
             return;
         }
         packet.reset();
@@ -157,16 +168,8 @@ public final class PaylFlows implements StreamListener {
         }
         if (s.monitored) {
             for (int d = 0; d < 2; d++) {
-                if (flow.protocol() == 6 && !perPacket && s.hist[d].length() > 0) {
-                    if (trainer != null) {
-                        trainer.add(s.subject[d], s.hist[d]);
-                    } else {
-                        double score = models.score(s.subject[d], s.hist[d]);
-                        s.max[d] = score;
-                        if (score > 1) {
-                            alerts.accept(models.explain(s.subject[d], s.hist[d], site(flow)));
-                        }
-                    }
+                if (flow.protocol() == 6 && !perPacket && !s.done[d] && s.hist[d].length() > 0) {
+                    stream(flow, s, d);
                 }
                 if (trainer == null && !Double.isNaN(s.max[d])) {
                     directions++;
@@ -179,6 +182,20 @@ public final class PaylFlows implements StreamListener {
         }
         s.subject[0] = s.subject[1] = null;
         pool.push(s);
+    }
+
+    /** Trains or scores direction {@code d}'s stream histogram, once per flow direction. */
+    private void stream(Flow flow, State s, int d) {
+        if (trainer != null) {
+            trainer.add(s.subject[d], s.hist[d]);
+            return;
+        }
+        double score = models.score(s.subject[d], s.hist[d]);
+        s.max[d] = score;
+        if (score > 1) {
+            s.alerted[d] = true;
+            alerts.accept(models.explain(s.subject[d], s.hist[d], site(flow)));
+        }
     }
 
     private AlertSite site(Flow f) {

@@ -33,14 +33,16 @@ public final class PaylModels implements Detector {
 
     final PaylSettings settings;
     final List<PaylModel> models;
-    private final Map<Subject, PaylModel[]> byBin = new HashMap<>();
-    private final Map<Subject, PaylModel> portAll = new HashMap<>();
+    /**
+     * Per subject: the model of each length bin, and in slot {@link #PORT_SLOT} the model of all
+     * lengths; one map so that a payload costs one hash look-up.
+     */
+    private final Map<Subject, PaylModel[]> bySubject = new HashMap<>();
     private final Map<String, PaylModel[]> imageAll = new HashMap<>();
     private final ByteHistogram scratch;
     private final float[] terms = new float[256];
     private Subject lastSubject;
     private PaylModel[] lastBins;
-    private PaylModel lastPort;
     private long scored;
     private long noModel;
     private long empty;
@@ -56,15 +58,21 @@ public final class PaylModels implements Detector {
             ModelKey k = m.key;
             switch (m.role) {
                 case PRIMARY -> {
-                    PaylModel[] bins = byBin.computeIfAbsent(subject(k), s -> new PaylModel[LengthBins.COUNT]);
+                    PaylModel[] bins = slots(k);
                     for (int b = LengthBins.of(k.lenLo()); b <= LengthBins.of(k.lenHi()); b++) {
                         bins[b] = m;
                     }
                 }
-                case PORT_ALL_LENGTHS -> portAll.put(subject(k), m);
+                case PORT_ALL_LENGTHS -> slots(k)[PORT_SLOT] = m;
                 case IMAGE_ALL_PORTS -> imageAll.computeIfAbsent(k.image(), i -> new PaylModel[2])[k.direction().ordinal()] = m;
             }
         }
+    }
+
+    private static final int PORT_SLOT = LengthBins.COUNT;
+
+    private PaylModel[] slots(ModelKey k) {
+        return bySubject.computeIfAbsent(subject(k), s -> new PaylModel[PORT_SLOT + 1]);
     }
 
     private static Subject subject(ModelKey k) {
@@ -131,23 +139,21 @@ public final class PaylModels implements Detector {
     PaylModel lookup(Subject s, int len) {
         if (s != lastSubject && !s.equals(lastSubject)) {
             lastSubject = s;
-            lastBins = byBin.get(s);
-            lastPort = portAll.get(s);
+            lastBins = bySubject.get(s);
         }
-        if (lastBins != null) {
-            PaylModel m = lastBins[LengthBins.of(len)];
-            if (m != null) {
+        PaylModel[] bins = lastBins;
+        if (bins != null) {
+            PaylModel m = bins[LengthBins.of(len)];
+            if (m != null || (m = bins[PORT_SLOT]) != null) {
                 return m;
             }
-        }
-        if (lastPort != null) {
-            return lastPort;
         }
         return imageFallback(s);
     }
 
     PaylModel portFallback(Subject s) {
-        return portAll.get(s);
+        PaylModel[] bins = bySubject.get(s);
+        return bins == null ? null : bins[PORT_SLOT];
     }
 
     PaylModel imageFallback(Subject s) {
