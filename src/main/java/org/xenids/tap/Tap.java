@@ -83,13 +83,7 @@ public final class Tap implements HypercallListener {
     private final Consumer<EveEvent.Anomaly> anomalies;
     private Verdict verdict;
     private final Discovery discovery = new Discovery(this);
-    private final VifQueue[][] byFront = new VifQueue[DOMID_FIRST_RESERVED][];
-    private final LongIntMap ports = new LongIntMap();
-    private final LongIntMap ringHandles = new LongIntMap();
-    /** Live queues by slot (ports and handles name slots); freed slots are reused. */
-    private VifQueue[] slots = new VifQueue[8];
-    private final List<VifQueue> live = new ArrayList<>();
-    private long retired;
+    private final LiveRings live = new LiveRings();
     private final long[][] counters = new long[DOMID_FIRST_RESERVED][];
     private final long[] headKey = new long[HEAD_CACHE];
     private final int[] headOwner = new int[HEAD_CACHE];
@@ -200,7 +194,7 @@ public final class Tap implements HypercallListener {
                     for (int i = 0; i < n; i++) {
                         long at = (long) i * Gnttab.Unmap.SIZE;
                         if (Gnttab.Unmap.status(a, at) == GNTST_okay) {
-                            VifQueue q = live(ringHandles.get(key(caller, Gnttab.Unmap.handle(a, at)), -1));
+                            VifQueue q = live.byHandle(caller, Gnttab.Unmap.handle(a, at));
                             if (q != null && q.backend == caller) {
                                 retire(q);
                             }
@@ -218,7 +212,7 @@ public final class Tap implements HypercallListener {
             switch (c.cmd()) {
                 case EVTCHNOP_send -> send(caller, Evtchn.PortOp.port(a, 0), seq, now);
                 case EVTCHNOP_close -> {
-                    VifQueue q = live(ports.get(key(caller, Evtchn.PortOp.port(a, 0)), -1));
+                    VifQueue q = live.byPort(caller, Evtchn.PortOp.port(a, 0));
                     if (q != null && q.backend == caller) {
                         retire(q);
                     }
@@ -319,7 +313,7 @@ public final class Tap implements HypercallListener {
     }
 
     private void send(int caller, int port, long seq, long now) {
-        VifQueue q = live(ports.get(key(caller, port), -1));
+        VifQueue q = live.byPort(caller, port);
         if (q == null) {
             count(caller, C_SENDS);
             return;
@@ -346,44 +340,15 @@ public final class Tap implements HypercallListener {
     // --- called by Discovery and the rings -------------------------------------------------
 
     void ringsFound(VifQueue q) {
-        int s = 0;
-        while (s < slots.length && slots[s] != null) {
-            s++;
-        }
-        if (s == slots.length) {
-            slots = java.util.Arrays.copyOf(slots, slots.length * 2);
-        }
-        slots[s] = q;
-        q.slot = s;
         live.add(q);
-        VifQueue[] old = byFront[q.front];
-        VifQueue[] now = old == null ? new VifQueue[1] : java.util.Arrays.copyOf(old, old.length + 1);
-        now[now.length - 1] = q;
-        byFront[q.front] = now;
-        if (q.txHandle >= 0) {
-            ringHandles.put(key(q.backend, q.txHandle), s);
-        }
-        if (q.rxHandle >= 0) {
-            ringHandles.put(key(q.backend, q.rxHandle), s);
-        }
     }
 
     void portBound(VifQueue q, int domid, int port) {
-        ports.put(key(domid, port), q.slot);
+        live.portBound(q, domid, port);
     }
 
-    /** The lowest vif number of {@code front} with no live queue (a reconnected vif gets its number back). */
     int freeVif(int front) {
-        VifQueue[] qs = byFront[front];
-        for (int v = 0; ; v++) {
-            boolean used = false;
-            for (int i = 0; qs != null && i < qs.length && !used; i++) {
-                used = qs[i].vif == v;
-            }
-            if (!used) {
-                return v;
-            }
-        }
+        return live.freeVif(front);
     }
 
     /**
@@ -395,37 +360,8 @@ public final class Tap implements HypercallListener {
         if (pendingTx > 0) {
             dropped(q, pendingTx);
         }
-        for (int port : new int[] {q.backTxPort, q.backRxPort}) {
-            ports.put(key(q.backend, port), -1);
-        }
-        for (int port : new int[] {q.frontTxPort, q.frontRxPort}) {
-            ports.put(key(q.front, port), -1);
-        }
-        ringHandles.put(key(q.backend, q.txHandle), -1);
-        ringHandles.put(key(q.backend, q.rxHandle), -1);
-        VifQueue[] old = byFront[q.front];
-        VifQueue[] now = new VifQueue[old.length - 1];
-        for (int i = 0, j = 0; i < old.length; i++) {
-            if (old[i] != q) {
-                now[j++] = old[i];
-            }
-        }
-        byFront[q.front] = now.length == 0 ? null : now;
-        slots[q.slot] = null;
-        q.slot = -1;
         live.remove(q);
         discovery.queues.remove(q);
-        q.tx = null;
-        q.rx = null;
-        retired++;
-    }
-
-    private VifQueue live(int slot) {
-        return slot >= 0 && slot < slots.length ? slots[slot] : null;
-    }
-
-    private static long key(int domid, int n) {
-        return ((long) domid << 32) | (n & 0xffffffffL);
     }
 
     void emit(VifQueue q, int dir, byte[] buf, int off, int len, int peer, long now) {
@@ -514,7 +450,7 @@ public final class Tap implements HypercallListener {
     }
 
     private VifQueue[] rings(int domid) {
-        return domid >= 0 && domid < DOMID_FIRST_RESERVED ? byFront[domid] : null;
+        return live.of(domid);
     }
 
     private static int self(int domid, int caller) {
@@ -539,7 +475,7 @@ public final class Tap implements HypercallListener {
     /** The live ring pairs (one per vif queue), in discovery order; retired ones are gone. */
     public List<Ring> rings() {
         List<Ring> out = new ArrayList<>();
-        for (VifQueue q : live) {
+        for (VifQueue q : live.live()) {
             out.add(new Ring(q.front, q.backend, q.vif, q.queue, q.txName, q.rxName, q.split, q.byContent));
         }
         return out;
@@ -547,17 +483,17 @@ public final class Tap implements HypercallListener {
 
     /** Number of live ring pairs (vif queues whose rings the backend has mapped). */
     public int liveRings() {
-        return live.size();
+        return live.live().size();
     }
 
     /** Ring pairs retired so far (their backend unmapped them or closed its channel). */
     public long retiredRings() {
-        return retired;
+        return live.retired;
     }
 
     /** Size of the table of live-queue slots (grows only with the most rings live at once). */
     int slotCapacity() {
-        return slots.length;
+        return live.capacity();
     }
 
     /** Ops that matched no ring, over all domains. */

@@ -47,7 +47,7 @@ public final class Netfront {
     private final MemorySegment rxBufSeg = MemorySegment.ofArray(rxBuf);
     private byte[] lastFrame;
     private MemorySegment lastFrameSeg;
-    private int txCounter;
+    private final SkbLayout skb = new SkbLayout();
     private long txPackets, txDropped, rxPackets, rxErrors, txErrors, grantStillInUse, badResponses;
 
     /** One queue's rings, ports and buffers. */
@@ -305,7 +305,7 @@ public final class Netfront {
         }
         // xennet_select_queue: skb_get_hash(skb) % num_queues when there is more than one.
         Queue q = queues[numQueues == 1 ? 0 : Integer.remainderUnsigned(hash.hash(frame, off, len), numQueues)];
-        int slots = layout(frame, off, len);
+        int slots = skb.layout(frame, off, len);
         boolean gso = gsoSize > 0;
         if ((q.txReqProdPvt - q.txRspCons) + slots + (gso ? 1 : 0) > RING || q.txFree < slots) {
             txDropped++;
@@ -322,15 +322,15 @@ public final class Netfront {
             if (q.txPage[id] == 0) {
                 q.txPage[id] = guest.allocFrame();
             }
-            int n = slotSize[s];
-            MemorySegment.copy(lastFrameSeg, off + done, guest.page(q.txPage[id]), slotOff[s], n);
+            int n = skb.slotSize[s];
+            MemorySegment.copy(lastFrameSeg, off + done, guest.page(q.txPage[id]), skb.slotOff[s], n);
             guest.grantAccess(q.txRefBase + id, backend, q.txPage[id], true);
             int flags = s + 1 < slots ? NETTXF_more_data : 0;
             if (s == 0 && gso) {
                 flags |= NETTXF_extra_info | NETTXF_csum_blank | NETTXF_data_validated;
             }
             long at = Sring.entry(q.txReqProdPvt++, RING, Netif.TxRequest.SIZE);
-            Netif.TxRequest.set(q.tx, at, q.txRefBase + id, slotOff[s], flags, id, s == 0 ? len : n);
+            Netif.TxRequest.set(q.tx, at, q.txRefBase + id, skb.slotOff[s], flags, id, s == 0 ? len : n);
             if (s == 0 && gso) {
                 long ex = Sring.entry(q.txReqProdPvt++, RING, Netif.TxRequest.SIZE);
                 Netif.ExtraInfo.setGso(q.tx, ex, 0, gsoSize, gsoType);
@@ -371,71 +371,6 @@ public final class Netfront {
         if (Sring.needsNotify(old, q.txReqProdPvt, Sring.reqEvent(q.tx, 0))) {
             send(q.txPort);
         }
-    }
-
-    private final int[] slotOff = new int[20];
-    private final int[] slotSize = new int[20];
-    /** Running offset of the per-socket page fragment TCP payload is written from (32 KiB). */
-    private int fragOffset;
-
-    /**
-     * Where Linux's skb puts the bytes, as slots (offset, size): a TCP segment with payload has
-     * its headers in the linear area (1 KiB slab objects, data at +254) and the payload in page
-     * fragments that advance through a 32 KiB page_frag (the real trace: 66 header bytes at 3326,
-     * payload at 0, then 2896 = 2 × 1448); anything else is linear (512-byte objects, data at
-     * NET_IP_ALIGN). Every piece is split at 4 KiB page boundaries. Returns the number of slots.
-     */
-    private int layout(byte[] f, int off, int len) {
-        int hdr = tcpHeaderEnd(f, off, len);
-        int n = 0;
-        if (hdr > 0 && hdr < len) {
-            slotOff[n] = 254 + 1024 * (txCounter++ & 3);
-            slotSize[n++] = hdr;
-            int rem = len - hdr;
-            if (fragOffset + rem > 32768) {
-                fragOffset = 0;
-            }
-            while (rem > 0) {
-                int o = fragOffset & (PAGE - 1);
-                int piece = Math.min(rem, PAGE - o);
-                slotOff[n] = o;
-                slotSize[n++] = piece;
-                fragOffset += piece;
-                rem -= piece;
-            }
-        } else {
-            int o = 2 + 512 * (txCounter++ & 7);
-            int done = 0;
-            while (done < len) {
-                int piece = Math.min(len - done, PAGE - o);
-                slotOff[n] = o;
-                slotSize[n++] = piece;
-                done += piece;
-                o = 0;
-            }
-        }
-        return n;
-    }
-
-    /** End of the TCP header of an Ethernet/IPv4 or IPv6 TCP frame, or 0 when it is not one. */
-    private static int tcpHeaderEnd(byte[] f, int off, int len) {
-        if (len < 14 + 40) {
-            return 0;
-        }
-        int type = ((f[off + 12] & 0xff) << 8) | (f[off + 13] & 0xff);
-        int l4;
-        if (type == 0x0800 && (f[off + 14] & 0xf0) == 0x40 && f[off + 23] == 6) {
-            l4 = 14 + (f[off + 14] & 0x0f) * 4;
-        } else if (type == 0x86dd && f[off + 20] == 6) {
-            l4 = 14 + 40;
-        } else {
-            return 0;
-        }
-        if (l4 + 20 > len) {
-            return 0;
-        }
-        int end = l4 + ((f[off + l4 + 12] & 0xf0) >> 4) * 4;
-        return end >= l4 + 20 && end <= len ? end : 0;
     }
 
     /**
