@@ -90,6 +90,39 @@ class VifTeardownTest {
         assertTrue(b.anomalies.isEmpty(), b.anomalies::toString);
     }
 
+    @Test
+    void aRecordedTraceFollowsTheTeardownAndReconnectAsTheLiveTapDid() throws IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        Bench b = new Bench(out);
+        b.host.domain(0).vcpus(2);
+        Toolstack.Vif v1 = b.guestOrdered(1, TapFramesTest.MAC1, 2);
+        b.guestOrdered(2, TapFramesTest.MAC2, 1);
+        for (int round = 0; round < 3; round++) {
+            for (int n : new int[] {60, 1514, 9000}) {
+                b.send(1, Bench.frame(GW, M1, n, n + round), 0, 0);
+                b.fromOutside(Bench.frame(M1, GW, n, n + round + 1), 0);
+                b.send(2, Bench.frame(M1, M2, n, n + round + 2), 0, 0);
+            }
+            Toolstack.detachVif(b.host, v1);
+            b.send(2, Bench.frame(M1, M2, 100, round), 0, 0); // dropped by dom1's netback
+            Toolstack.reattachVif(b.host, v1);
+        }
+        b.recorder.close();
+        TapFramesTest.assertSame(b.delivered, b.tapped);
+        List<Bench.Seen> replayed = new ArrayList<>();
+        Tap[] tap = new Tap[1];
+        Trace.replay(new java.io.ByteArrayInputStream(out.toByteArray()), "t.trace",
+                mem -> tap[0] = new Tap(mem, Bench.collector(replayed), a -> { }));
+        assertEquals(b.tapped.size(), replayed.size());
+        for (int i = 0; i < replayed.size(); i++) {
+            assertTrue(java.util.Arrays.equals(b.tapped.get(i).bytes(), replayed.get(i).bytes()), "frame " + i);
+        }
+        assertEquals(b.tap.liveRings(), tap[0].liveRings());
+        assertEquals(3, b.tap.liveRings());
+        assertEquals(6, tap[0].retiredRings(), "three teardowns of a two-queue vif");
+        assertEquals(b.tap.unclassified(), tap[0].unclassified());
+    }
+
     static Tap.Counters counters(Bench b, int domid) {
         return b.tap.counters().stream().filter(c -> c.domid() == domid).findFirst().orElseThrow();
     }
