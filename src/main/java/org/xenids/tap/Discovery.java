@@ -26,7 +26,6 @@ final class Discovery {
     private final Map<Long, Integer> unbound = new HashMap<>();
     private final Map<Integer, ArrayDeque<long[]>> pendingMaps = new HashMap<>();
     private final Map<Integer, VifQueue> lastGroup = new HashMap<>();
-    private final int[] nextVif = new int[org.xenids.xen.abi.Xen.DOMID_FIRST_RESERVED];
     final List<VifQueue> queues = new ArrayList<>();
     long droppedCandidates, unpairedBinds, assumedByOrder;
     private final MemorySegment page = MemorySegment.ofArray(new byte[4096]);
@@ -40,13 +39,13 @@ final class Discovery {
     }
 
     /** A successful writable map by {@code backend} of {@code front}'s grant {@code ref}: maybe a ring page. */
-    void ringCandidate(int backend, int front, int ref, long frame, long seq) {
+    void ringCandidate(int backend, int front, int ref, long frame, long seq, int handle) {
         ArrayDeque<long[]> q = pendingMaps.computeIfAbsent(key(backend, front), k -> new ArrayDeque<>());
         if (q.size() == MAX_PENDING_MAPS) {
             q.pollFirst();
             droppedCandidates++;
         }
-        q.addLast(new long[] {ref, frame, seq});
+        q.addLast(new long[] {ref, frame, seq, handle});
     }
 
     /** {@code backend} bound its {@code localPort} to {@code front}'s {@code remotePort}. */
@@ -82,7 +81,7 @@ final class Discovery {
             vif = g.vif;
             queue = g.queue + 1;
         } else {
-            vif = nextVif[front]++;
+            vif = tap.freeVif(front);
         }
         VifQueue vq = new VifQueue(front, backend, vif, queue);
         int ra = rxScore(front, a[1]);
@@ -97,6 +96,8 @@ final class Discovery {
         if (!vq.byContent) {
             assumedByOrder++;
         }
+        vq.txHandle = (int) (txFrame == a[1] ? a[3] : b[3]);
+        vq.rxHandle = (int) (txFrame == a[1] ? b[3] : a[3]);
         vq.tx = new TxRing(tap, vq, txFrame);
         vq.rx = new RxRing(tap, vq, rxFrame);
         vq.backTxPort = vq.backRxPort = localPort;

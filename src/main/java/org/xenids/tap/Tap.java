@@ -27,8 +27,15 @@ import org.xenids.xen.event.HypercallListener;
  * <p>Guest→guest frames are seen twice, as the sender's TX and the receiver's RX; the RX one
  * carries the sender as {@code peerDomid} so that flow statistics count it once.
  *
+ * <p>Teardown: when the backend unmaps a ring page (by the handle its map returned) or closes
+ * its end of a ring's event channel, the ring pair is retired: its per-ring state is released,
+ * its counters stay with its domain, and later ops naming its refs are unclassified. A frontend
+ * closing its own end does not retire it: the backend still has the rings mapped and may go on
+ * writing into them, so a guest cannot blind the tap that way. A reconnect is discovered as a
+ * new ring pair, taking the lowest vif number its domain has free.
+ *
  * <p>Single-threaded, like the host that calls it. No allocation per frame; memory is bounded
- * by the number of rings.
+ * by the number of live rings.
  */
 public final class Tap implements HypercallListener {
     /** Directions: guest→backend, backend→guest. */
@@ -76,9 +83,7 @@ public final class Tap implements HypercallListener {
     private final Consumer<EveEvent.Anomaly> anomalies;
     private Verdict verdict;
     private final Discovery discovery = new Discovery(this);
-    private final VifQueue[][] byFront = new VifQueue[DOMID_FIRST_RESERVED][];
-    private final LongIntMap ports = new LongIntMap();
-    private final List<VifQueue> queues = new ArrayList<>();
+    private final LiveRings live = new LiveRings();
     private final long[][] counters = new long[DOMID_FIRST_RESERVED][];
     private final long[] headKey = new long[HEAD_CACHE];
     private final int[] headOwner = new int[HEAD_CACHE];
@@ -185,6 +190,17 @@ public final class Tap implements HypercallListener {
                         map(a, (long) i * Gnttab.Map.SIZE, caller, seq, now, refused(seq, i));
                     }
                 }
+                case GNTTABOP_unmap_grant_ref -> {
+                    for (int i = 0; i < n; i++) {
+                        long at = (long) i * Gnttab.Unmap.SIZE;
+                        if (Gnttab.Unmap.status(a, at) == GNTST_okay) {
+                            VifQueue q = live.byHandle(caller, Gnttab.Unmap.handle(a, at));
+                            if (q != null && q.backend == caller) {
+                                retire(q);
+                            }
+                        }
+                    }
+                }
                 case GNTTABOP_setup_table -> {
                     for (int i = 0; i < n; i++) {
                         mem.invalidateGrants(self(Gnttab.SetupTable.dom(a, (long) i * Gnttab.SetupTable.SIZE), caller));
@@ -195,6 +211,12 @@ public final class Tap implements HypercallListener {
         } else if (c.op() == __HYPERVISOR_event_channel_op && n == 1 && c.result() == 0) {
             switch (c.cmd()) {
                 case EVTCHNOP_send -> send(caller, Evtchn.PortOp.port(a, 0), seq, now);
+                case EVTCHNOP_close -> {
+                    VifQueue q = live.byPort(caller, Evtchn.PortOp.port(a, 0));
+                    if (q != null && q.backend == caller) {
+                        retire(q);
+                    }
+                }
                 case EVTCHNOP_alloc_unbound -> discovery.allocUnbound(self(Evtchn.AllocUnbound.dom(a, 0), caller),
                         self(Evtchn.AllocUnbound.remoteDom(a, 0), caller), Evtchn.AllocUnbound.port(a, 0));
                 case EVTCHNOP_bind_interdomain -> discovery.bound(caller,
@@ -283,19 +305,19 @@ public final class Tap implements HypercallListener {
             }
         }
         if (status == GNTST_okay && (flags & GNTMAP_host_map) != 0 && (flags & GNTMAP_readonly) == 0 && front != caller) {
-            discovery.ringCandidate(caller, front, ref, Gnttab.Map.devBusAddr(a, at) >>> 12, seq);
+            discovery.ringCandidate(caller, front, ref, Gnttab.Map.devBusAddr(a, at) >>> 12, seq,
+                    Gnttab.Map.handle(a, at));
             return;
         }
         unclassified(front);
     }
 
     private void send(int caller, int port, long seq, long now) {
-        int qi = ports.get(((long) caller << 32) | (port & 0xffffffffL), -1);
-        if (qi < 0) {
+        VifQueue q = live.byPort(caller, port);
+        if (q == null) {
             count(caller, C_SENDS);
             return;
         }
-        VifQueue q = queues.get(qi);
         count(q.front, C_SENDS);
         if (caller == q.backend) {
             if (port == q.backRxPort || !q.split) {
@@ -318,15 +340,28 @@ public final class Tap implements HypercallListener {
     // --- called by Discovery and the rings -------------------------------------------------
 
     void ringsFound(VifQueue q) {
-        queues.add(q);
-        VifQueue[] old = byFront[q.front];
-        VifQueue[] now = old == null ? new VifQueue[1] : java.util.Arrays.copyOf(old, old.length + 1);
-        now[now.length - 1] = q;
-        byFront[q.front] = now;
+        live.add(q);
     }
 
     void portBound(VifQueue q, int domid, int port) {
-        ports.put(((long) domid << 32) | (port & 0xffffffffL), queues.indexOf(q));
+        live.portBound(q, domid, port);
+    }
+
+    int freeVif(int front) {
+        return live.freeVif(front);
+    }
+
+    /**
+     * The backend let go of a ring pair: its state goes (TX packets it never finished count as
+     * drops), its ports and handles stop naming it, its domain's counters stay.
+     */
+    private void retire(VifQueue q) {
+        int pendingTx = q.tx.pendingPackets();
+        if (pendingTx > 0) {
+            dropped(q, pendingTx);
+        }
+        live.remove(q);
+        discovery.queues.remove(q);
     }
 
     void emit(VifQueue q, int dir, byte[] buf, int off, int len, int peer, long now) {
@@ -415,7 +450,7 @@ public final class Tap implements HypercallListener {
     }
 
     private VifQueue[] rings(int domid) {
-        return domid >= 0 && domid < DOMID_FIRST_RESERVED ? byFront[domid] : null;
+        return live.of(domid);
     }
 
     private static int self(int domid, int caller) {
@@ -437,13 +472,28 @@ public final class Tap implements HypercallListener {
         return out;
     }
 
-    /** The rings discovered so far, in discovery order. */
+    /** The live ring pairs (one per vif queue), in discovery order; retired ones are gone. */
     public List<Ring> rings() {
         List<Ring> out = new ArrayList<>();
-        for (VifQueue q : queues) {
+        for (VifQueue q : live.live()) {
             out.add(new Ring(q.front, q.backend, q.vif, q.queue, q.txName, q.rxName, q.split, q.byContent));
         }
         return out;
+    }
+
+    /** Number of live ring pairs (vif queues whose rings the backend has mapped). */
+    public int liveRings() {
+        return live.live().size();
+    }
+
+    /** Ring pairs retired so far (their backend unmapped them or closed its channel). */
+    public long retiredRings() {
+        return live.retired;
+    }
+
+    /** Size of the table of live-queue slots (grows only with the most rings live at once). */
+    int slotCapacity() {
+        return live.capacity();
     }
 
     /** Ops that matched no ring, over all domains. */

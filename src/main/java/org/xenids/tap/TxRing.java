@@ -351,4 +351,16 @@ final class TxRing {
     int pending() {
         return parsed - cons;
     }
+
+    /** Packets parsed and accepted whose copies and maps have not all been seen. */
+    int pendingPackets() {
+        int n = 0;
+        for (int i = cons; i != parsed; i++) {
+            int s = i & MASK;
+            if (kind[s] == FIRST && pktState[s] != INVALID) {
+                n++;
+            }
+        }
+        return n;
+    }
 }

@@ -8,6 +8,10 @@ final class VifQueue {
     RxRing rx;
     int backTxPort, backRxPort, frontTxPort, frontRxPort;
     long lastSeq;
+    /** The backend's maptrack handles of the two ring-page maps (its unmap retires the queue). */
+    int txHandle = -1, rxHandle = -1;
+    /** Index in the tap's table of live queues. */
+    int slot = -1;
     boolean split;
     /** Whether TX and RX were told apart by the pages' contents (false: by Linux's mapping order). */
     boolean byContent;

@@ -30,13 +30,23 @@ class DevCapturesTest {
     }
 
     static Ledger run(int coalesce, List<String> captures, String... alsoGuests) throws IOException {
+        return run(coalesce, 1, null, captures, alsoGuests);
+    }
+
+    /**
+     * As {@link #run(int, List, String...)} with every vif given {@code queues} queues (the
+     * drivers' per-queue counts go to the ledger), and {@code hook} (may be null) called with
+     * the driver, tap and ledger before replaying, e.g. to install a mid-replay action.
+     */
+    static Ledger run(int coalesce, int queues, Hook hook, List<String> captures, String... alsoGuests)
+            throws IOException {
         List<Path> files = new ArrayList<>();
         for (String c : captures) {
             files.add(SharedData.plain(DEV + c));
         }
         List<String> cidrs = new ArrayList<>(List.of("10.0.0.0/24"));
         cidrs.addAll(List.of(alsoGuests));
-        Topology t = Topology.fromCaptures(files, cidrs, Map.of("10.0.0.11/32", "nginx"));
+        Topology t = withQueues(Topology.fromCaptures(files, cidrs, Map.of("10.0.0.11/32", "nginx")), queues);
         Map<String, Long> macs = new HashMap<>();
         for (Topology.Guest g : t.guests()) {
             macs.put(Topology.normalMac(g.vifs().get(0).mac()), (long) g.domid());
@@ -51,8 +61,28 @@ class DevCapturesTest {
         d.host().addListener(tap);
         d.observer(ledger);
         d.start(0);
+        if (hook != null) {
+            hook.before(d, tap, ledger);
+        }
         TrafficDriver.Stats s = d.replay(files, null);
         String what = String.join("+", captures);
+        for (Topology.Guest g : t.guests()) {
+            for (int v = 0; v < g.vifs().size(); v++) {
+                var vif = d.vif(g.domid(), v);
+                long[] sent = vif.front().queueSent();
+                long[][] back = vif.back().queueCounters();
+                for (int q = 0; q < sent.length; q++) {
+                    ledger.driverQueue[Tap.TX][q] += sent[q];
+                }
+                for (int q = 0; q < back.length; q++) {
+                    ledger.driverQueue[Tap.RX][q] += back[q][1];
+                }
+            }
+        }
+        if (hook != null) {
+            hook.after(d, tap, ledger, s, anomalies);
+            return ledger;
+        }
         assertEquals(0, s.notAccepted(), what + ": frames netfront refused");
         assertEquals(0, s.skipped(), what + ": frames not replayable");
         assertEquals(0, tap.unclassified(), what + ": ops the tap could not classify");
@@ -68,6 +98,29 @@ class DevCapturesTest {
         ledger.check(what);
         assertEquals(s.frames(), ledger.entered + s.coalesced(), what + ": every capture frame entered");
         return ledger;
+    }
+
+    /** Something done around a replay; {@code after} replaces the default loss checks (it must make its own). */
+    interface Hook {
+        void before(TrafficDriver d, Tap tap, Ledger ledger);
+
+        void after(TrafficDriver d, Tap tap, Ledger ledger, TrafficDriver.Stats s, List<Object> anomalies);
+    }
+
+    /** The topology with every vif asking for {@code queues} queues. */
+    static Topology withQueues(Topology t, int queues) {
+        if (queues == 1) {
+            return t;
+        }
+        List<Topology.Guest> gs = new ArrayList<>();
+        for (Topology.Guest g : t.guests()) {
+            List<Topology.Vif> vs = new ArrayList<>();
+            for (Topology.Vif v : g.vifs()) {
+                vs.add(new Topology.Vif(v.mac(), v.ips(), queues));
+            }
+            gs.add(new Topology.Guest(g.domid(), g.name(), g.image(), vs));
+        }
+        return new Topology(t.uplinkMac(), gs);
     }
 
     @ParameterizedTest

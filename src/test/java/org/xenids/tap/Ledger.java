@@ -23,6 +23,12 @@ final class Ledger implements TrafficDriver.Observer, Tap.FrameSink {
     final Map<Integer, Map<Long, Integer>> enteredFor = new HashMap<>();
     final Map<String, Long> macToDomid;
     long entered, fromGuests, tapFrames, g2gRx, g2gRxNamed, maxLen;
+    /** Frames the tap rebuilt per direction and queue; the drivers' own per-queue counts (set by the runner). */
+    final long[][] tapQueue = new long[2][org.xenids.xen.emu.Topology.MAX_QUEUES];
+    final long[][] driverQueue = new long[2][org.xenids.xen.emu.Topology.MAX_QUEUES];
+    /** A guest whose vif is down: what enters for it is counted here, not expected at the tap. */
+    int detached = -1;
+    long enteredForDetached, groupWhileDetached, refusedFromDetached;
     private final CRC32C crc = new CRC32C();
 
     Ledger(Map<String, Long> macToDomid) {
@@ -52,13 +58,21 @@ final class Ledger implements TrafficDriver.Observer, Tap.FrameSink {
         entered++;
         maxLen = Math.max(maxLen, len);
         Long to = (buf[0] & 1) == 0 ? macToDomid.get(mac(buf, 0)) : null;
-        if (to != null) {
+        if (detached >= 0 && (buf[0] & 1) != 0 && fromDomid != detached) {
+            groupWhileDetached++; // flooded to every port, the detached one too
+        }
+        if (to != null && to == detached) {
+            enteredForDetached++;
+        } else if (to != null && (detached < 0 || fromDomid != detached)) { // the detached guest's own are refused
             enteredFor.computeIfAbsent(to.intValue(), k -> new HashMap<>()).merge(print(buf, 0, len), 1, Integer::sum);
         }
     }
 
     @Override
     public void transmitted(int domid, byte[] buf, int off, int len, boolean accepted) {
+        if (!accepted && domid == detached) {
+            refusedFromDetached++;
+        }
         if (accepted) {
             fromGuests++;
             sentByGuest.computeIfAbsent(domid, k -> new ArrayList<>()).add(print(buf, off, len));
@@ -73,6 +87,7 @@ final class Ledger implements TrafficDriver.Observer, Tap.FrameSink {
     @Override
     public void frame(byte[] buf, int off, int len, int domid, int vif, int queue, int direction, int peer, long ts) {
         tapFrames++;
+        tapQueue[direction][queue]++;
         (direction == Tap.TX ? tapTx : tapRx).computeIfAbsent(domid, k -> new ArrayList<>()).add(print(buf, off, len));
         if (direction == Tap.RX && (buf[off + 6] & 1) == 0 && macToDomid.containsKey(mac(buf, off + 6))) {
             g2gRx++;

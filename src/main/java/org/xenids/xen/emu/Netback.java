@@ -2,22 +2,24 @@ package org.xenids.xen.emu;
 
 import static org.xenids.xen.abi.Xen.*;
 
-import java.lang.foreign.MemorySegment;
-import org.xenids.xen.abi.Evtchn;
-import org.xenids.xen.abi.Gnttab;
 import org.xenids.xen.abi.Netif.Sring;
 
 /**
  * dom0's backend of one vif, following Linux xen-netback (6.x): probe writes the features and
- * goes InitWait; when the frontend is Connected it maps the two ring pages
- * (GNTTABOP_map_grant_ref), binds the event channels (bind_interdomain) and goes Connected. TX and
- * RX are {@link NetbackTx} and {@link NetbackRx}; data uses queue 0, further queues are connected
- * but idle. A frontend breaking the protocol disables the vif (counted), as xenvif_fatal_tx_err.
+ * goes InitWait; when the frontend is Connected it maps each queue's two ring pages
+ * (GNTTABOP_map_grant_ref), binds its event channels (bind_interdomain) and goes Connected. Each
+ * queue ({@link NetbackQueue}) has its own TX path ({@link NetbackTx}) and RX path
+ * ({@link NetbackRx}); a packet for the guest takes the queue {@code xenvif_select_queue} picks.
+ * A frontend breaking the protocol disables the vif (counted), as xenvif_fatal_tx_err.
+ *
+ * <p>Teardown (xenbus Closing → Closed): when the frontend goes Closing, each queue's event
+ * channels are closed and its ring pages unmapped (xenvif_disconnect_data) and the backend goes
+ * Closing, then Closed when the frontend is Closed. A frontend that comes back (Initialising
+ * again) finds the backend in InitWait ("prepare for reconnect") and connects anew. Packets for
+ * the guest while it is not connected are dropped and counted.
  */
 public final class Netback {
     static final int RING = Sring.TX_SIZE;
-    /** Start of the kernel virtual addresses used as host_addr for ring mappings (vmalloc area). */
-    private static final long RING_VADDR = 0xffffc90000400000L;
 
     final XenHost host;
     final Domain dom0;
@@ -26,13 +28,14 @@ public final class Netback {
     final String path;
     private final String frontendPath;
     private int state = XenbusStateInitialising;
-    final MemorySegment evArgs, mapArgs, copyArgs, unmapArgs;
-    MemorySegment tx, rx;
-    int txPort, rxPort;
-    private int ringMaps;
+    private NetbackQueue[] queues = new NetbackQueue[0];
+    private int numQueues;
+    int ringMapSeq;
     boolean disabled;
-    final NetbackTx txPath;
-    final NetbackRx rxPath;
+    long unmapFailures;
+    private long rxNotConnected;
+    private final FlowHash hash;
+    private final byte[] header = new byte[FlowHash.HEADER];
     final Bridge.Port port;
 
     Netback(XenHost host, Domain dom0, int front, int devid, Bridge bridge) {
@@ -42,13 +45,8 @@ public final class Netback {
         this.bridge = bridge;
         this.path = "/local/domain/0/backend/vif/" + front + "/" + devid;
         this.frontendPath = host.xenstore().read(path + "/frontend");
-        this.evArgs = dom0.page(dom0.allocFrame());
-        this.mapArgs = dom0.page(dom0.allocFrame());
-        this.copyArgs = dom0.page(dom0.allocFrame());
-        this.unmapArgs = dom0.page(dom0.allocFrame());
-        this.txPath = new NetbackTx(this);
-        this.rxPath = new NetbackRx(this);
-        this.port = rxPath::queue;
+        this.hash = FlowHash.forBoot(0); // dom0's kernel: one key for all its vifs
+        this.port = this::startXmit;
         bridge.addPort(port);
         probe();
     }
@@ -78,10 +76,31 @@ public final class Netback {
         return state == XenbusStateConnected && !disabled;
     }
 
+    /** The backend's xenbus state (XenbusState*). */
+    public int state() {
+        return state;
+    }
+
+    /** Number of queues of the current (or last) connection. */
+    public int queues() {
+        return numQueues;
+    }
+
     private void frontendChanged() {
         String s = host.xenstore().read(frontendPath + "/state");
-        if (s != null && Integer.parseInt(s) == XenbusStateConnected && state == XenbusStateInitWait) {
+        int fe = s == null ? XenbusStateUnknown : Integer.parseInt(s);
+        if (fe == XenbusStateConnected && state == XenbusStateInitWait) {
             connect();
+        } else if (fe == XenbusStateClosing && state == XenbusStateConnected) {
+            disconnect();
+            setState(XenbusStateClosing);
+        } else if ((fe == XenbusStateClosed || fe == XenbusStateUnknown) && state != XenbusStateClosed) {
+            if (state == XenbusStateConnected) {
+                disconnect(); // missed the frontend's Closing
+            }
+            setState(XenbusStateClosed);
+        } else if (fe == XenbusStateInitialising && state == XenbusStateClosed) {
+            setState(XenbusStateInitWait); // xenvif: prepare for reconnect
         }
     }
 
@@ -89,66 +108,99 @@ public final class Netback {
         XenStore xs = host.xenstore();
         String nqs = xs.read(frontendPath + "/multi-queue-num-queues");
         int nq = nqs == null ? 1 : Integer.parseInt(nqs);
+        if (nq < 1 || nq > dom0.vcpus()) {
+            disabled = true; // "guest requested %u queues, exceeding the maximum of %u."
+            setState(XenbusStateClosing);
+            return;
+        }
+        if (queues.length < nq) {
+            NetbackQueue[] more = java.util.Arrays.copyOf(queues, nq);
+            for (int i = queues.length; i < nq; i++) {
+                more[i] = new NetbackQueue(this, i);
+            }
+            queues = more;
+        }
+        numQueues = nq;
+        disabled = false;
         for (int i = 0; i < nq; i++) {
             String qp = nq == 1 ? frontendPath : frontendPath + "/queue-" + i;
-            MemorySegment t = mapRing(Integer.parseInt(xs.read(qp + "/tx-ring-ref")));
-            MemorySegment r = mapRing(Integer.parseInt(xs.read(qp + "/rx-ring-ref")));
             String split = xs.read(qp + "/event-channel-tx");
-            int tp = bind(Integer.parseInt(split != null ? split : xs.read(qp + "/event-channel")));
-            int rp = split != null ? bind(Integer.parseInt(xs.read(qp + "/event-channel-rx"))) : tp;
-            if (t == null || r == null || tp < 0 || rp < 0) {
+            int remoteTx = Integer.parseInt(split != null ? split : xs.read(qp + "/event-channel"));
+            int remoteRx = split != null ? Integer.parseInt(xs.read(qp + "/event-channel-rx")) : remoteTx;
+            if (!queues[i].connect(Integer.parseInt(xs.read(qp + "/tx-ring-ref")),
+                    Integer.parseInt(xs.read(qp + "/rx-ring-ref")), remoteTx, remoteRx)) {
                 disabled = true;
                 setState(XenbusStateClosing);
                 return;
-            }
-            if (i == 0) {
-                tx = t;
-                rx = r;
-                txPort = tp;
-                rxPort = rp;
-                if (tp != rp) {
-                    dom0.onEvent(tp, p -> txPath.action());
-                    dom0.onEvent(rp, p -> rxPath.action());
-                } else {
-                    dom0.onEvent(tp, p -> { txPath.action(); rxPath.action(); });
-                }
             }
         }
         setState(XenbusStateConnected);
     }
 
-    /** xenbus_map_ring_valloc: one writable host mapping per ring page; null on failure. */
-    private MemorySegment mapRing(int ref) {
-        Gnttab.Map.set(mapArgs, 0, RING_VADDR + 4096L * ringMaps++, GNTMAP_host_map, ref, front);
-        host.hypercall(0, __HYPERVISOR_grant_table_op, GNTTABOP_map_grant_ref, mapArgs, 1);
-        if (Gnttab.Map.status(mapArgs, 0) != GNTST_okay) {
-            return null;
+    /**
+     * xenvif_disconnect_data: every queue's channels closed and rings unmapped. It runs from the
+     * frontend's state watch, queued after any dealloc batch already scheduled, so the zero-copy
+     * TX slots of delivered packets are unmapped and answered before the rings go.
+     */
+    private void disconnect() {
+        for (int i = 0; i < numQueues; i++) {
+            queues[i].disconnect();
         }
-        return host.frames.page(Gnttab.Map.devBusAddr(mapArgs, 0) >>> 12);
     }
 
-    private int bind(int remotePort) {
-        Evtchn.BindInterdomain.set(evArgs, 0, front, remotePort);
-        long r = host.hypercall(0, __HYPERVISOR_event_channel_op, EVTCHNOP_bind_interdomain, evArgs, 1);
-        return r == 0 ? Evtchn.BindInterdomain.localPort(evArgs, 0) : -1;
-    }
-
-    void notify(int port) {
-        Evtchn.PortOp.set(evArgs, 0, port);
-        host.hypercall(0, __HYPERVISOR_event_channel_op, EVTCHNOP_send, evArgs, 1);
+    /**
+     * xenvif_start_xmit after xenvif_select_queue: with more than one queue and no hash
+     * configured by the frontend, netdev_pick_tx's skb_tx_hash — the flow hash scaled into the
+     * queue count — then {@code % real_num_tx_queues}; one queue takes everything.
+     */
+    private void startXmit(Skb skb) {
+        if (state != XenbusStateConnected || numQueues == 0) {
+            rxNotConnected++;
+            skb.put();
+            return;
+        }
+        int q = 0;
+        if (numQueues > 1) {
+            int n = Math.min(skb.len(), FlowHash.HEADER);
+            for (int i = 0; i < n; i++) {
+                header[i] = skb.byteAt(i);
+            }
+            q = FlowHash.reciprocalScale(hash.hash(header, 0, n), numQueues) % numQueues;
+        }
+        queues[q].rxPath.queue(skb);
     }
 
     /** xenvif_fatal_tx_err: the frontend broke the protocol; the vif stops. */
     void fatal() {
         disabled = true;
+        for (NetbackQueue q : queues) {
+            q.disabled = true;
+        }
     }
 
     /**
      * TX packets forwarded, TX dropped (too many slots, bad size), TX copy/map failures, RX
-     * packets delivered, RX dropped (not connected or queue full), and 1 when the vif was disabled.
+     * packets delivered, RX dropped (not connected or queue full), and 1 when the vif was disabled;
+     * summed over the queues of every connection so far.
      */
     public long[] counters() {
-        return new long[] {txPath.packets, txPath.dropped, txPath.failed, rxPath.packets, rxPath.dropped,
-            disabled ? 1 : 0};
+        long[] c = new long[] {0, 0, 0, 0, rxNotConnected, disabled ? 1 : 0};
+        for (NetbackQueue q : queues) {
+            c[0] += q.txPath.packets;
+            c[1] += q.txPath.dropped;
+            c[2] += q.txPath.failed;
+            c[3] += q.rxPath.packets;
+            c[4] += q.rxPath.dropped;
+        }
+        return c;
+    }
+
+    /** Per queue: TX packets forwarded and RX packets delivered (both summed over connections). */
+    public long[][] queueCounters() {
+        long[][] c = new long[queues.length][];
+        for (int i = 0; i < queues.length; i++) {
+            c[i] = new long[] {queues[i].txPath.packets, queues[i].rxPath.packets};
+        }
+        return c;
     }
 }

@@ -21,7 +21,7 @@ final class NetbackRx {
     private static final int PAGE = 4096;
     private static final int RING = Netback.RING;
 
-    private final Netback nb;
+    private final NetbackQueue nb;
     private final ArrayDeque<Skb> queue = new ArrayDeque<>();
     private boolean scheduled;
     private final Runnable kick = this::action;
@@ -32,7 +32,7 @@ final class NetbackRx {
     private final Skb[] completed = new Skb[MAX_QUEUE];
     private int ncompleted;
 
-    NetbackRx(Netback nb) {
+    NetbackRx(NetbackQueue nb) {
         this.nb = nb;
     }
 

@@ -26,7 +26,7 @@ final class NetbackTx {
     private static final int HEAD_OFF = 64;
     private static final long KADDR = 0xffff888030000000L;
 
-    private final Netback nb;
+    private final NetbackQueue nb;
     int reqCons, rspProdPvt;
     long packets, dropped, failed;
 
@@ -77,7 +77,7 @@ final class NetbackTx {
         }
     }
 
-    NetbackTx(Netback nb) {
+    NetbackTx(NetbackQueue nb) {
         this.nb = nb;
         for (int i = 0; i < MAX_PENDING; i++) {
             pendFree[i] = MAX_PENDING - 1 - i;

@@ -13,8 +13,18 @@ import org.xenids.xen.abi.Netif.Sring;
  * as on the real host), grants the rings, allocates event channels (split when offered), writes
  * its keys and goes Connected after posting 256 writable RX pages. TX: a frame is laid out in
  * guest pages, one read-only grant per 4 KiB piece, NETTXF_more_data chaining the slots, a GSO
- * extra slot for TCP frames above the MTU. Data flows on queue 0; further queues are connected
- * but idle.
+ * extra slot for TCP frames above the MTU. With several queues a frame goes out on the queue
+ * {@code xennet_select_queue} picks: the flow hash modulo the queue count.
+ *
+ * <p>A backend is not trusted (Linux's hardening of 2021): a response naming an id outside the
+ * ring or one with no request outstanding, or more responses than the ring holds, marks the
+ * device broken (counted); a broken device sends and receives nothing more until it reconnects.
+ *
+ * <p>Teardown: {@link #close()} goes Closing; when the backend has gone Closing (its rings
+ * unmapped), the frontend closes its event channels, ends access to its ring pages, its posted
+ * RX buffers and any TX buffer still granted, and goes Closed. {@link #reconnect()} goes
+ * Initialising again and connects anew with the same grant refs and pages when the backend is
+ * back in InitWait.
  */
 public final class Netfront {
     private static final int RING = Sring.TX_SIZE;
@@ -30,16 +40,20 @@ public final class Netfront {
     private int state = XenbusStateInitialising;
     private int backend;
     private Queue[] queues = new Queue[0];
+    private int numQueues;
+    private boolean broken;
+    private final FlowHash hash;
     private final byte[] rxBuf = new byte[65536 + 4096];
     private final MemorySegment rxBufSeg = MemorySegment.ofArray(rxBuf);
     private byte[] lastFrame;
     private MemorySegment lastFrameSeg;
-    private int txCounter;
-    private long txPackets, txDropped, rxPackets, rxErrors, txErrors, grantStillInUse;
+    private final SkbLayout skb = new SkbLayout();
+    private long txPackets, txDropped, rxPackets, rxErrors, txErrors, grantStillInUse, badResponses;
 
     /** One queue's rings, ports and buffers. */
     private final class Queue {
         int txRingRef, rxRingRef, txPort, rxPort;
+        long txFrame, rxFrame;
         MemorySegment tx, rx;
         int txRefBase, rxRefBase;
         int txReqProdPvt, txRspCons, rxReqProdPvt, rxRspCons;
@@ -47,7 +61,9 @@ public final class Netfront {
         final long[] rxPage = new long[RING];
         final int[] txFreeIds = new int[RING];
         int txFree;
-        final int[] rxConsumed = new int[RING];
+        /** TX_PENDING: an id whose request was published and not yet answered. */
+        final boolean[] txPending = new boolean[RING];
+        long sent;
     }
 
     Netfront(XenHost host, Domain guest, int devid, int queues, FrameSink stack) {
@@ -58,16 +74,60 @@ public final class Netfront {
         this.wantQueues = Math.max(1, queues);
         this.stack = stack;
         this.args = guest.page(guest.allocFrame());
+        this.hash = FlowHash.forBoot(guest.domid); // the guest kernel's own hashrnd
         host.xenstore().watch(backendPath + "/state", "netfront", (p, t) -> backendChanged());
     }
 
     public boolean connected() {
-        return state == XenbusStateConnected;
+        return state == XenbusStateConnected && !broken;
     }
 
-    /** TX packets sent, dropped (ring full or not connected), TX error responses, RX packets, RX errors, grants still in use at TX completion. */
+    /** The frontend's xenbus state (XenbusState*). */
+    public int state() {
+        return state;
+    }
+
+    /**
+     * TX packets sent, dropped (ring full, not connected or broken), TX error responses, RX
+     * packets, RX errors, grants still in use at TX completion or teardown, and responses that
+     * broke the device (bad id, answer to no request, too many responses).
+     */
     public long[] counters() {
-        return new long[] {txPackets, txDropped, txErrors, rxPackets, rxErrors, grantStillInUse};
+        return new long[] {txPackets, txDropped, txErrors, rxPackets, rxErrors, grantStillInUse, badResponses};
+    }
+
+    /** TX packets sent per queue (over every connection). */
+    public long[] queueSent() {
+        long[] c = new long[queues.length];
+        for (int i = 0; i < queues.length; i++) {
+            c[i] = queues[i].sent;
+        }
+        return c;
+    }
+
+    /** Whether a backend response broke the device (it stays broken until it reconnects). */
+    public boolean broken() {
+        return broken;
+    }
+
+    /** The guest takes the vif down (xennet_remove → xennet_bus_close): Closing, the rest follows the backend. */
+    public void close() {
+        if (state == XenbusStateConnected) {
+            setState(XenbusStateClosing);
+        }
+    }
+
+    /** The guest brings a closed vif up again: Initialising; it connects when the backend is back in InitWait. */
+    public void reconnect() {
+        if (state != XenbusStateClosed) {
+            throw new IllegalStateException(path + ": reconnect from state " + state + ", not Closed");
+        }
+        setState(XenbusStateInitialising);
+    }
+
+    private void setState(int s) {
+        state = s;
+        host.xenstore().write(path + "/state", String.valueOf(s));
     }
 
     private void backendChanged() {
@@ -75,7 +135,54 @@ public final class Netfront {
         int be = s == null ? XenbusStateUnknown : Integer.parseInt(s);
         if (be == XenbusStateInitWait && state == XenbusStateInitialising) {
             connect();
+        } else if ((be == XenbusStateClosing || be == XenbusStateClosed || be == XenbusStateUnknown)
+                && (state == XenbusStateConnected || state == XenbusStateClosing)) {
+            // netback_changed → xenbus_frontend_closed, then xennet_disconnect_backend.
+            disconnectBackend();
+            setState(XenbusStateClosed);
         }
+    }
+
+    /**
+     * xennet_disconnect_backend: each queue's event channels closed (EVTCHNOP_close), its TX
+     * buffers still granted and its posted RX buffers ended (gnttab_end_foreign_access), then
+     * its two ring pages. A grant the backend still has mapped stays (counted).
+     */
+    private void disconnectBackend() {
+        for (int i = 0; i < numQueues; i++) {
+            Queue q = queues[i];
+            closePort(q.txPort);
+            if (q.rxPort != q.txPort) {
+                closePort(q.rxPort);
+            }
+            for (int id = 0; id < RING; id++) {
+                if (q.txPending[id]) {
+                    q.txPending[id] = false;
+                    q.txFreeIds[q.txFree++] = id;
+                    if (!guest.endAccess(q.txRefBase + id)) {
+                        grantStillInUse++;
+                    }
+                }
+            }
+            for (int id = 0; id < RING; id++) {
+                if ((guest.grantFlags(q.rxRefBase + id) & GTF_type_mask) != GTF_invalid
+                        && !guest.endAccess(q.rxRefBase + id)) {
+                    grantStillInUse++;
+                }
+            }
+            if (!guest.endAccess(q.txRingRef)) {
+                grantStillInUse++;
+            }
+            if (!guest.endAccess(q.rxRingRef)) {
+                grantStillInUse++;
+            }
+        }
+    }
+
+    private void closePort(int port) {
+        guest.onEvent(port, null);
+        Evtchn.PortOp.set(args, 0, port);
+        host.hypercall(guest.domid, __HYPERVISOR_event_channel_op, EVTCHNOP_close, args, 1);
     }
 
     private void connect() {
@@ -87,28 +194,42 @@ public final class Netfront {
         if ("1".equals(xs.read(backendPath + "/feature-xdp-headroom"))) {
             xs.write(path + "/xdp-headroom", "0");
         }
-        queues = new Queue[nq];
+        if (queues.length < nq) {
+            // Grant refs and pages are claimed once per queue; a reconnect reuses them.
+            Queue[] more = java.util.Arrays.copyOf(queues, nq);
+            for (int i = queues.length; i < nq; i++) {
+                Queue q = new Queue();
+                more[i] = q;
+                q.txRefBase = guest.claimGrantRefs(RING);
+                q.rxRefBase = guest.claimGrantRefs(RING);
+                q.txFrame = guest.allocFrame();
+                q.rxFrame = guest.allocFrame();
+                q.tx = guest.page(q.txFrame);
+                q.rx = guest.page(q.rxFrame);
+                q.txRingRef = guest.claimGrantRefs(1);
+                q.rxRingRef = guest.claimGrantRefs(1);
+            }
+            queues = more;
+        }
+        numQueues = nq;
+        broken = false; // a reconnect resets the indicator
         for (int i = 0; i < nq; i++) {
-            Queue q = new Queue();
-            queues[i] = q;
-            q.txRefBase = guest.claimGrantRefs(RING);
-            q.rxRefBase = guest.claimGrantRefs(RING);
-            long txf = guest.allocFrame();
-            long rxf = guest.allocFrame();
-            q.tx = guest.page(txf);
-            q.rx = guest.page(rxf);
+            Queue q = queues[i];
+            // SHARED_RING_INIT / FRONT_RING_INIT: a fresh ring, indices from 0.
+            q.tx.fill((byte) 0);
+            q.rx.fill((byte) 0);
+            q.txReqProdPvt = q.txRspCons = q.rxReqProdPvt = q.rxRspCons = 0;
             Sring.reqEvent(q.tx, 0, 1);
             Sring.rspEvent(q.tx, 0, 1);
             Sring.reqEvent(q.rx, 0, 1);
             Sring.rspEvent(q.rx, 0, 1);
-            q.txRingRef = guest.claimGrantRefs(1);
-            guest.grantAccess(q.txRingRef, backend, txf, false);
-            q.rxRingRef = guest.claimGrantRefs(1);
-            guest.grantAccess(q.rxRingRef, backend, rxf, false);
+            guest.grantAccess(q.txRingRef, backend, q.txFrame, false);
+            guest.grantAccess(q.rxRingRef, backend, q.rxFrame, false);
             q.txPort = allocUnbound(backend);
             q.rxPort = split ? allocUnbound(backend) : q.txPort;
             for (int id = 0; id < RING; id++) {
                 q.txFreeIds[id] = RING - 1 - id;
+                q.txPending[id] = false;
             }
             q.txFree = RING;
             if (split) {
@@ -139,7 +260,8 @@ public final class Netfront {
         xs.write(path + "/feature-gso-tcpv4", "1");
         xs.write(path + "/feature-gso-tcpv6", "1");
         xs.write(path + "/feature-ipv6-csum-offload", "1");
-        for (Queue q : queues) {
+        for (int k = 0; k < nq; k++) {
+            Queue q = queues[k];
             for (int i = 0; i < RING; i++) {
                 postRx(q, backend);
             }
@@ -181,8 +303,9 @@ public final class Netfront {
             txDropped++;
             return false;
         }
-        Queue q = queues[0];
-        int slots = layout(frame, off, len);
+        // xennet_select_queue: skb_get_hash(skb) % num_queues when there is more than one.
+        Queue q = queues[numQueues == 1 ? 0 : Integer.remainderUnsigned(hash.hash(frame, off, len), numQueues)];
+        int slots = skb.layout(frame, off, len);
         boolean gso = gsoSize > 0;
         if ((q.txReqProdPvt - q.txRspCons) + slots + (gso ? 1 : 0) > RING || q.txFree < slots) {
             txDropped++;
@@ -195,18 +318,19 @@ public final class Netfront {
         }
         for (int s = 0; s < slots; s++) {
             int id = q.txFreeIds[--q.txFree];
+            q.txPending[id] = true;
             if (q.txPage[id] == 0) {
                 q.txPage[id] = guest.allocFrame();
             }
-            int n = slotSize[s];
-            MemorySegment.copy(lastFrameSeg, off + done, guest.page(q.txPage[id]), slotOff[s], n);
+            int n = skb.slotSize[s];
+            MemorySegment.copy(lastFrameSeg, off + done, guest.page(q.txPage[id]), skb.slotOff[s], n);
             guest.grantAccess(q.txRefBase + id, backend, q.txPage[id], true);
             int flags = s + 1 < slots ? NETTXF_more_data : 0;
             if (s == 0 && gso) {
                 flags |= NETTXF_extra_info | NETTXF_csum_blank | NETTXF_data_validated;
             }
             long at = Sring.entry(q.txReqProdPvt++, RING, Netif.TxRequest.SIZE);
-            Netif.TxRequest.set(q.tx, at, q.txRefBase + id, slotOff[s], flags, id, s == 0 ? len : n);
+            Netif.TxRequest.set(q.tx, at, q.txRefBase + id, skb.slotOff[s], flags, id, s == 0 ? len : n);
             if (s == 0 && gso) {
                 long ex = Sring.entry(q.txReqProdPvt++, RING, Netif.TxRequest.SIZE);
                 Netif.ExtraInfo.setGso(q.tx, ex, 0, gsoSize, gsoType);
@@ -219,6 +343,7 @@ public final class Netfront {
             send(q.txPort);
         }
         txPackets++;
+        q.sent++;
         return true;
     }
 
@@ -236,6 +361,7 @@ public final class Netfront {
         Queue q = queues[0];
         for (int s = 0; s < slots; s++) {
             int id = q.txFreeIds[--q.txFree];
+            q.txPending[id] = true;
             long at = Sring.entry(q.txReqProdPvt++, RING, Netif.TxRequest.SIZE);
             Netif.TxRequest.set(q.tx, at, ref, offset, s + 1 < slots ? NETTXF_more_data : 0, id,
                     s == 0 ? size * slots : size);
@@ -247,76 +373,22 @@ public final class Netfront {
         }
     }
 
-    private final int[] slotOff = new int[20];
-    private final int[] slotSize = new int[20];
-    /** Running offset of the per-socket page fragment TCP payload is written from (32 KiB). */
-    private int fragOffset;
-
     /**
-     * Where Linux's skb puts the bytes, as slots (offset, size): a TCP segment with payload has
-     * its headers in the linear area (1 KiB slab objects, data at +254) and the payload in page
-     * fragments that advance through a 32 KiB page_frag (the real trace: 66 header bytes at 3326,
-     * payload at 0, then 2896 = 2 × 1448); anything else is linear (512-byte objects, data at
-     * NET_IP_ALIGN). Every piece is split at 4 KiB page boundaries. Returns the number of slots.
+     * xennet_tx_buf_gc: completed TX slots give back their grant, id and page. The backend is
+     * not trusted: more responses than requests outstanding, an id outside the ring, or an id
+     * with no request pending ("Response for inactive request") break the device.
      */
-    private int layout(byte[] f, int off, int len) {
-        int hdr = tcpHeaderEnd(f, off, len);
-        int n = 0;
-        if (hdr > 0 && hdr < len) {
-            slotOff[n] = 254 + 1024 * (txCounter++ & 3);
-            slotSize[n++] = hdr;
-            int rem = len - hdr;
-            if (fragOffset + rem > 32768) {
-                fragOffset = 0;
-            }
-            while (rem > 0) {
-                int o = fragOffset & (PAGE - 1);
-                int piece = Math.min(rem, PAGE - o);
-                slotOff[n] = o;
-                slotSize[n++] = piece;
-                fragOffset += piece;
-                rem -= piece;
-            }
-        } else {
-            int o = 2 + 512 * (txCounter++ & 7);
-            int done = 0;
-            while (done < len) {
-                int piece = Math.min(len - done, PAGE - o);
-                slotOff[n] = o;
-                slotSize[n++] = piece;
-                done += piece;
-                o = 0;
-            }
-        }
-        return n;
-    }
-
-    /** End of the TCP header of an Ethernet/IPv4 or IPv6 TCP frame, or 0 when it is not one. */
-    private static int tcpHeaderEnd(byte[] f, int off, int len) {
-        if (len < 14 + 40) {
-            return 0;
-        }
-        int type = ((f[off + 12] & 0xff) << 8) | (f[off + 13] & 0xff);
-        int l4;
-        if (type == 0x0800 && (f[off + 14] & 0xf0) == 0x40 && f[off + 23] == 6) {
-            l4 = 14 + (f[off + 14] & 0x0f) * 4;
-        } else if (type == 0x86dd && f[off + 20] == 6) {
-            l4 = 14 + 40;
-        } else {
-            return 0;
-        }
-        if (l4 + 20 > len) {
-            return 0;
-        }
-        int end = l4 + ((f[off + l4 + 12] & 0xf0) >> 4) * 4;
-        return end >= l4 + 20 && end <= len ? end : 0;
-    }
-
-    /** xennet_tx_buf_gc: completed TX slots give back their grant, id and page. */
     private void txGc(Queue q) {
+        if (broken) {
+            return;
+        }
         int prod;
         do {
             prod = Sring.rspProd(q.tx, 0);
+            if (prod - q.txRspCons > RING || prod - q.txRspCons < 0) {
+                broke(); // RING_RESPONSE_PROD_OVERFLOW: "Illegal number of responses"
+                return;
+            }
             for (; q.txRspCons != prod; q.txRspCons++) {
                 long at = Sring.entry(q.txRspCons, RING, Netif.TxRequest.SIZE);
                 int status = Netif.TxResponse.status(q.tx, at);
@@ -324,10 +396,12 @@ public final class Netfront {
                     continue;
                 }
                 int id = Netif.TxResponse.id(q.tx, at);
-                if (id >= RING) {
-                    txErrors++;
-                    continue;
+                if (id >= RING || !q.txPending[id]) {
+                    q.txRspCons++;
+                    broke(); // "Response has incorrect id" / "Response for inactive request"
+                    return;
                 }
+                q.txPending[id] = false;
                 if (status != NETIF_RSP_OKAY) {
                     txErrors++;
                 }
@@ -357,12 +431,28 @@ public final class Netfront {
         }
     }
 
-    /** xennet_poll: whole packets out of the RX responses, then the used buffers posted again. */
+    /** queue->info->broken = true; dev_alert "Disabled for further use". */
+    private void broke() {
+        badResponses++;
+        broken = true;
+    }
+
+    /**
+     * xennet_poll: whole packets out of the RX responses, then the used buffers posted again.
+     * More responses than the ring holds break the device.
+     */
     private void rxPoll(Queue q) {
+        if (broken) {
+            return;
+        }
         int consumed = 0;
         int prod;
         do {
             prod = Sring.rspProd(q.rx, 0);
+            if (prod - q.rxRspCons > RING || prod - q.rxRspCons < 0) {
+                broke(); // RING_RESPONSE_PROD_OVERFLOW
+                return;
+            }
             while (q.rxRspCons != prod) {
                 int len = 0;
                 boolean bad = false;

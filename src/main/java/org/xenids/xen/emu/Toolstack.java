@@ -63,4 +63,28 @@ public final class Toolstack {
         Netfront nf = new Netfront(host, host.domain(front), devid, queues, guestStack);
         return new Vif(nf, back);
     }
+
+    /**
+     * Takes a connected vif down as a guest does when its interface goes (xenbus Closing →
+     * Closed on both ends): netback closes its event channels and unmaps the ring pages, netfront
+     * closes its channels and ends access to its rings and buffers. Runs the handshake to the end.
+     */
+    public static void detachVif(XenHost host, Vif vif) {
+        vif.front().close();
+        host.runPending();
+        if (vif.front().state() != XenbusStateClosed || vif.back().state() != XenbusStateClosed) {
+            throw new IllegalStateException("vif did not close: frontend state " + vif.front().state()
+                    + ", backend state " + vif.back().state());
+        }
+    }
+
+    /** Brings a detached vif up again: the frontend reconnects and both ends are Connected. */
+    public static void reattachVif(XenHost host, Vif vif) {
+        vif.front().reconnect();
+        host.runPending();
+        if (!vif.front().connected() || !vif.back().connected()) {
+            throw new IllegalStateException("vif did not reconnect: frontend state " + vif.front().state()
+                    + ", backend state " + vif.back().state());
+        }
+    }
 }

@@ -48,6 +48,7 @@ public final class TrafficDriver {
     private final Domain dom0;
     private final Bridge bridge;
     private Observer observer = new Observer() {};
+    private java.util.function.LongConsumer beforeFrame;
     private long now;
     private final List<Netfront> fronts = new ArrayList<>();
     private final List<Toolstack.Vif> vifs = new ArrayList<>();
@@ -153,6 +154,49 @@ public final class TrafficDriver {
         this.observer = o;
     }
 
+    /** Called with each capture frame's index (from 0) before it enters, e.g. to detach or re-attach a vif mid-replay. */
+    public void beforeFrame(java.util.function.LongConsumer hook) {
+        this.beforeFrame = hook;
+    }
+
+    /** Vif {@code devid} of guest {@code domid} (its two drivers), or null. */
+    public Toolstack.Vif vif(int domid, int devid) {
+        int k = vifIndex(domid, devid);
+        return k < 0 ? null : vifs.get(k);
+    }
+
+    /**
+     * Takes a guest's vif down ({@link Toolstack#detachVif}); until it is re-attached the
+     * guest's frames are refused by its netfront and frames for it dropped by its netback, both
+     * counted in {@link #vifCounters()}.
+     */
+    public void detachVif(int domid, int devid) {
+        Toolstack.detachVif(host, requireVif(domid, devid));
+    }
+
+    /** Brings a detached vif up again; the guest announces itself (gratuitous ARP) as Linux does on link-up. */
+    public void attachVif(int domid, int devid) {
+        Toolstack.reattachVif(host, requireVif(domid, devid));
+        announce(vifIndex(domid, devid));
+    }
+
+    private Toolstack.Vif requireVif(int domid, int devid) {
+        Toolstack.Vif v = vif(domid, devid);
+        if (v == null) {
+            throw new IllegalArgumentException("no vif " + devid + " of domain " + domid);
+        }
+        return v;
+    }
+
+    private int vifIndex(int domid, int devid) {
+        for (int k = 0, n = 0; k < vifs.size(); k++) {
+            if (vifDomid[k] == domid && n++ == devid) {
+                return k;
+            }
+        }
+        return -1;
+    }
+
     /** Boots the guests and connects their vifs; each announces itself once. */
     public void start(long startNanos) {
         if (started) {
@@ -245,6 +289,9 @@ public final class TrafficDriver {
                 }
                 CaptureReader r = readers.get(best);
                 now = Math.max(now, r.timestampNanos());
+                if (beforeFrame != null) {
+                    beforeFrame.accept(frames);
+                }
                 int len = r.capturedLength();
                 if (len < 14 || len > 65535 || len != r.originalLength()) {
                     skipped++; // truncated or impossible frames cannot cross a vif whole

@@ -1,0 +1,120 @@
+package org.xenids.tap;
+
+import static org.xenids.xen.abi.Xen.DOMID_FIRST_RESERVED;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The tap's table of live vif queues: by frontend domain (for classifying ops by grant ref), by
+ * event-channel port of either end and by the backend's maptrack handles of the ring-page maps
+ * (for following sends and teardown). A queue is added when discovery pairs its rings and
+ * removed when the backend lets go of them; slots are reused, so the table's size follows the
+ * most queues live at once, never the traffic nor the number of reconnects.
+ */
+final class LiveRings {
+    private final VifQueue[][] byFront = new VifQueue[DOMID_FIRST_RESERVED][];
+    private final LongIntMap ports = new LongIntMap();
+    private final LongIntMap ringHandles = new LongIntMap();
+    private VifQueue[] slots = new VifQueue[8];
+    private final List<VifQueue> live = new ArrayList<>();
+    long retired;
+
+    void add(VifQueue q) {
+        int s = 0;
+        while (s < slots.length && slots[s] != null) {
+            s++;
+        }
+        if (s == slots.length) {
+            slots = Arrays.copyOf(slots, slots.length * 2);
+        }
+        slots[s] = q;
+        q.slot = s;
+        live.add(q);
+        VifQueue[] old = byFront[q.front];
+        VifQueue[] now = old == null ? new VifQueue[1] : Arrays.copyOf(old, old.length + 1);
+        now[now.length - 1] = q;
+        byFront[q.front] = now;
+        if (q.txHandle >= 0) {
+            ringHandles.put(key(q.backend, q.txHandle), s);
+        }
+        if (q.rxHandle >= 0) {
+            ringHandles.put(key(q.backend, q.rxHandle), s);
+        }
+    }
+
+    void portBound(VifQueue q, int domid, int port) {
+        ports.put(key(domid, port), q.slot);
+    }
+
+    /** The live queues of frontend {@code domid}, or null. */
+    VifQueue[] of(int domid) {
+        return domid >= 0 && domid < DOMID_FIRST_RESERVED ? byFront[domid] : null;
+    }
+
+    /** The live queue one of whose ends has {@code port} in {@code domid}, or null. */
+    VifQueue byPort(int domid, int port) {
+        return slot(ports.get(key(domid, port), -1));
+    }
+
+    /** The live queue whose ring page {@code backend} mapped under {@code handle}, or null. */
+    VifQueue byHandle(int backend, int handle) {
+        return slot(ringHandles.get(key(backend, handle), -1));
+    }
+
+    /** The lowest vif number of {@code front} with no live queue (a reconnected vif gets its number back). */
+    int freeVif(int front) {
+        VifQueue[] qs = byFront[front];
+        for (int v = 0; ; v++) {
+            boolean used = false;
+            for (int i = 0; qs != null && i < qs.length && !used; i++) {
+                used = qs[i].vif == v;
+            }
+            if (!used) {
+                return v;
+            }
+        }
+    }
+
+    /** Forgets {@code q}: its ports and handles stop naming it and its rings are released. */
+    void remove(VifQueue q) {
+        ports.put(key(q.backend, q.backTxPort), -1);
+        ports.put(key(q.backend, q.backRxPort), -1);
+        ports.put(key(q.front, q.frontTxPort), -1);
+        ports.put(key(q.front, q.frontRxPort), -1);
+        ringHandles.put(key(q.backend, q.txHandle), -1);
+        ringHandles.put(key(q.backend, q.rxHandle), -1);
+        VifQueue[] old = byFront[q.front];
+        VifQueue[] now = new VifQueue[old.length - 1];
+        for (int i = 0, j = 0; i < old.length; i++) {
+            if (old[i] != q) {
+                now[j++] = old[i];
+            }
+        }
+        byFront[q.front] = now.length == 0 ? null : now;
+        slots[q.slot] = null;
+        q.slot = -1;
+        live.remove(q);
+        q.tx = null;
+        q.rx = null;
+        retired++;
+    }
+
+    /** The live queues in discovery order. */
+    List<VifQueue> live() {
+        return live;
+    }
+
+    int capacity() {
+        return slots.length;
+    }
+
+    private VifQueue slot(int s) {
+        return s >= 0 && s < slots.length ? slots[s] : null;
+    }
+
+    private static long key(int domid, int n) {
+        return ((long) domid << 32) | (n & 0xffffffffL);
+    }
+}
