@@ -73,6 +73,8 @@ public final class LiveGuest implements AutoCloseable {
         private boolean bzImage = false;
         private String append = "";
         private int timeoutSeconds = 180;
+        private String flavour = "amd64";
+        private boolean hideModule = false;
 
         public Options mem(String m) { mem = m; return this; }
         public Options workers(int n) { workers = n; return this; }
@@ -87,6 +89,10 @@ public final class LiveGuest implements AutoCloseable {
         /** Extra kernel parameters, e.g. {@code init_on_free=1}. */
         public Options append(String words) { append = words; return this; }
         public Options timeoutSeconds(int s) { timeoutSeconds = s; return this; }
+        /** Debian's kernel flavour: {@code amd64} (default), {@code cloud} or {@code rt}. */
+        public Options flavour(String f) { flavour = f; return this; }
+        /** Build the DKOM test module for the booted kernel into the initramfs (see {@link Dkom}). */
+        public Options hideModule(boolean on) { hideModule = on; return this; }
 
         /** Boots guest {@code name} (made unique per JVM) and waits for its ready marker. */
         public LiveGuest start(String name) { return LiveGuest.start(name, this); }
@@ -99,15 +105,15 @@ public final class LiveGuest implements AutoCloseable {
 
     /**
      * One guest per test JVM for every class that needs no special boot: 256M, 80 workers, vmi-canary,
-     * KASLR off (the fast direct boot). Booted on first use, killed when the JVM exits; its
-     * {@link #close()} does nothing. Users share it: start processes under names of their own, and
-     * resume what they pause. A failed (or skipped) boot is reported again to later callers, not retried.
+     * KASLR off (the fast direct boot), the DKOM test module in its initramfs ({@link Dkom}). Booted
+     * on first use, killed when the JVM exits; its {@link #close()} does nothing. Users share it: start
+     * processes under names of their own, resume what they pause, and unhide what they hide. A failed (or skipped) boot is reported again to later callers, not retried.
      */
     public static synchronized LiveGuest shared() {
         if (sharedFailure != null) throw sharedFailure;
         if (shared == null || !shared.running()) {
             try {
-                shared = options().kaslr(false).start("shared");
+                shared = options().kaslr(false).hideModule(true).start("shared");
                 shared.isShared = true;
             } catch (RuntimeException e) {
                 sharedFailure = e;
@@ -163,6 +169,8 @@ public final class LiveGuest implements AutoCloseable {
                 "--timeout", Integer.toString(o.timeoutSeconds)));
         if (o.la57) cmd.add("--la57");
         if (o.bzImage) cmd.add("--bzimage");
+        if (!o.flavour.equals("amd64")) { cmd.add("--flavour"); cmd.add(o.flavour); }
+        if (o.hideModule) cmd.add("--hide-module");
         if (!o.append.isBlank()) { cmd.add("--append"); cmd.add(o.append); }
         GuestScript.Run r;
         try {
@@ -198,6 +206,8 @@ public final class LiveGuest implements AutoCloseable {
     public Path serialLog() { return Path.of(facts.get("serial")); }
     public Path kernelImage() { return Path.of(facts.get("kernel")); }
     public String kernelCommandLine() { return facts.get("cmdline"); }
+    /** One of the facts {@code vmi-guest start} printed (key=value), e.g. {@code hide_module}. */
+    public java.util.Optional<String> fact(String key) { return java.util.Optional.ofNullable(facts.get(key)); }
     /** From QEMU's start to the guest's ready marker (all processes up and listed). */
     public Duration bootToReady() { return Duration.ofMillis(Math.round(Double.parseDouble(facts.get("ready_seconds")) * 1000)); }
 
@@ -264,7 +274,8 @@ public final class LiveGuest implements AutoCloseable {
         while (System.nanoTime() < deadline) {
             String log = serial();
             int at = log.indexOf("==XENIDS-ACK " + tok + " ");
-            if (at >= 0) {
+            // The serial port is slow under emulation: a long ACK line may be only partly written yet.
+            if (at >= 0 && log.indexOf('\n', at) >= 0) {
                 Matcher m = ACK.matcher(log);
                 if (!m.find(at)) throw new IllegalStateException("live guest " + name + ": malformed ACK at " + at);
                 String seq = m.group(5);

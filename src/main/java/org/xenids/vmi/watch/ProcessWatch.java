@@ -49,7 +49,8 @@ public final class ProcessWatch implements AutoCloseable {
     public record Change(Kind kind, Task task) {}
 
     /**
-     * One tick: counts after it, its cost ({@code walkNanos} includes pausing and resuming when
+     * One tick: counts after it ({@code processes} and {@code tasks} on the task list, {@code hidden}
+     * not on it), its cost ({@code walkNanos} includes pausing and resuming when
      * asked), what changed and its EVE events. The first tick reports no starts (it is the baseline).
      */
     public record Tick(long seq, int processes, int tasks, int hidden, long walkNanos, long reads,
@@ -112,6 +113,7 @@ public final class ProcessWatch implements AutoCloseable {
 
         Map<Key, Task> now = new HashMap<>(live.size() * 2 + 16);
         int tasks = 0;
+        int hiddenProcesses = 0;
         Set<Long> hidden = new HashSet<>();
         List<CrossView.Row> hiddenRows = new ArrayList<>();
         for (CrossView.Row r : cv.rows()) {
@@ -119,6 +121,11 @@ public final class ProcessWatch implements AutoCloseable {
                 hidden.add(r.physical());
                 if (!hiddenNow.contains(r.physical())) {
                     hiddenRows.add(r);
+                }
+                // A hidden process is alive: it neither exits when hidden nor starts when shown again.
+                if (!r.task().isThread()) {
+                    now.put(new Key(r.task().pid(), r.task().startTimeNs()), r.task());
+                    hiddenProcesses++;
                 }
             } else if (r.status() == CrossView.Status.LISTED || r.status() == CrossView.Status.NEW) {
                 tasks++;
@@ -156,7 +163,7 @@ public final class ProcessWatch implements AutoCloseable {
         live = now;
         hiddenNow = hidden;
         seq++;
-        return new Tick(seq, now.size(), tasks, hidden.size(), walk, guest.reads() - reads0, pageWalks, scan,
+        return new Tick(seq, now.size() - hiddenProcesses, tasks, hidden.size(), walk, guest.reads() - reads0, pageWalks, scan,
                 cv.anomalies().size(), changes, events);
     }
 

@@ -24,7 +24,9 @@ import org.xenids.vmi.memory.PhysicalMemory;
  * A running guest (QEMU, RAM in a file read while the guest runs, processes forking and exiting
  * every second): the task list agrees with the guest's own ps, a process started or killed in
  * the guest appears or disappears, and the cross-view check reports nothing hidden although
- * processes come and go between its views.
+ * processes come and go between its views. The guest runs with KASLR and 5-level paging
+ * ({@code -cpu max} exposes LA57 under software emulation and Debian's kernel then uses it): one
+ * boot for both, the 4-level live case being the shared guest's ({@link LiveKernelAgreementTest}).
  */
 class LiveGuestIntrospectionTest {
     private static LiveGuest vm;
@@ -33,7 +35,8 @@ class LiveGuestIntrospectionTest {
 
     @BeforeAll
     static void boot() {
-        vm = LiveGuest.options().workers(24).named("vmi-canary").start("vmilinux");
+        vm = LiveGuest.options().workers(24).named("vmi-canary").kaslr(true).la57(true).start("vmilinux");
+        System.out.printf("5-level KASLR guest: QEMU start to ready %.1f s%n", vm.bootToReady().toMillis() / 1000.0);
         ram = MemorySources.openLive(vm.ramFile(), MemorySources.Machine.PC);
         LinuxKernel k = KernelLocator.locate(ram);
         guest = LinuxGuest.open(ram, k.kernel(), k.symbols(), LinuxGuest.btfFromMemory(ram, k.kernel(), k.symbols()));
@@ -100,7 +103,36 @@ class LiveGuestIntrospectionTest {
         cl.setCaseInsensitiveEnumValuesAllowed(true); // as Main.commandLine() does
         int rc = cl.execute("vmi", "ps", "--live", "--memory", vm.ramFile().toString());
         assertEquals(0, rc, out.toString());
-        assertTrue(out.toString().lines().anyMatch(l -> l.matches("\\[ *\\d+\\] vmi-canary \\(struct addr:ffff[0-9a-f]+\\)")), out.toString());
+        assertTrue(out.toString().lines().anyMatch(l -> l.matches("\\[ *\\d+\\] vmi-canary \\(struct addr:ff[0-9a-f]{14}\\)")), out.toString());
+    }
+
+    @Test
+    void guestRunsLa57AndIsTranslatedWithFiveLevelsAndInfoAndPsAgreeWithIt() throws Exception {
+        // The vCPU's own control register, from QEMU: CR4.LA57 is bit 12.
+        String regs = vm.qmp("human-monitor-command", "{\"command-line\":\"info registers\"}");
+        java.util.regex.Matcher cr4 = java.util.regex.Pattern.compile("CR4=([0-9a-f]+)").matcher(regs);
+        assertTrue(cr4.find(), regs);
+        assertTrue((Long.parseLong(cr4.group(1), 16) & (1L << 12)) != 0, "CR4.LA57: " + cr4.group());
+
+        LiveAgreement.GuestKernel g = LiveAgreement.assertInfoMatchesGuest(vm);
+        assertTrue(g.la57(), "the kernel kept the la57 flag: it runs 5-level paging");
+        assertTrue(g.text() != LiveAgreement.DEFAULT_TEXT, "KASLR moved _text");
+        List<Long> tasks = LiveAgreement.assertPsMatchesGuest(vm);
+
+        LinuxKernel k = KernelLocator.locate(ram);
+        assertTrue(k.fiveLevel() && k.kernel().fiveLevel());
+        org.xenids.vmi.arch.AddressSpace four = org.xenids.vmi.arch.AddressSpace.x86_64(ram, k.pageTableRoot(), false);
+        int direct = 0;
+        for (long t : tasks) {
+            if (t >>> 47 == 0x1ffffL) {
+                continue; // init_task: in the kernel image, also a 48-bit address
+            }
+            direct++;
+            // A direct-map address under 5-level paging is not even canonical with 4 levels.
+            assertEquals(-1, four.tryTranslate(t), Long.toHexString(t));
+            assertEquals(k.directMapToPhysical(t), k.kernel().tryTranslate(t), Long.toHexString(t));
+        }
+        assertTrue(direct > 40, "task_structs in the 5-level direct map: " + direct);
     }
 
     @Test

@@ -1,0 +1,47 @@
+package org.xenids.vmi.linux;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.xenids.testdata.LiveGuest;
+import org.xenids.vmi.memory.MemorySources;
+import org.xenids.vmi.memory.PhysicalMemory;
+
+/**
+ * Debian's other kernel flavours, live: linux-image-cloud-amd64 (fewer drivers, lz4-compressed) and
+ * linux-image-rt-amd64 (PREEMPT_RT: other struct layouts, threaded interrupts). For each, `vmi info`
+ * and `vmi ps` agree with the guest itself ({@link LiveAgreement}) and the cross-view check of the
+ * running guest finds nothing hidden. One boot each (tens of seconds under software emulation):
+ * run with {@code mvn -Pvmi-kernels test}.
+ */
+class KernelFlavoursLiveTest {
+
+    @ParameterizedTest(name = "{0}, KASLR {1}")
+    @CsvSource({"cloud, true, -cloud-amd64 ", "rt, false, PREEMPT_RT"})
+    void infoPsAndCrossViewAgreeWithTheGuestOnDebiansKernelFlavour(String flavour, boolean kaslr, String inBanner) throws Exception {
+        assumeTrue(Boolean.getBoolean("xenids.vmi.kernels"), "run with -Pvmi-kernels");
+        long t0 = System.nanoTime();
+        try (LiveGuest vm = LiveGuest.options().flavour(flavour).kaslr(kaslr).workers(24).start("k-" + flavour)) {
+            System.out.printf("%s guest: QEMU start to ready %.1f s (%s)%n", flavour, vm.bootToReady().toMillis() / 1000.0,
+                    vm.kernelImage().getFileName());
+            LiveAgreement.GuestKernel g = LiveAgreement.assertInfoMatchesGuest(vm);
+            assertTrue(g.banner().contains(inBanner.strip()), g.banner());
+            assertEquals(!kaslr, g.text() == LiveAgreement.DEFAULT_TEXT, "KASLR " + kaslr + ": _text " + Long.toHexString(g.text()));
+            assertFalse(g.la57());
+            LiveAgreement.assertPsMatchesGuest(vm);
+
+            PhysicalMemory ram = MemorySources.openLive(vm.ramFile(), MemorySources.Machine.PC);
+            LinuxKernel k = KernelLocator.locate(ram);
+            LinuxGuest guest = LinuxGuest.open(ram, k.kernel(), k.symbols(), LinuxGuest.btfFromMemory(ram, k.kernel(), k.symbols()));
+            CrossView cv = guest.crossView();
+            assertEquals(List.of(), cv.hidden());
+            assertEquals(4, cv.views().size(), "task list, pid IDR, children tree, scan: " + cv.unavailable());
+        }
+        System.out.printf("%s guest test: %.1f s%n", flavour, (System.nanoTime() - t0) / 1e9);
+    }
+}
