@@ -263,7 +263,7 @@ public record Topology(String uplinkMac, List<Guest> guests) {
         }
         byte[] a;
         try {
-            a = p.length > 2 || bits < 0 || bits > 32 ? null : TrafficDriver.addr(p[0]);
+            a = p.length > 2 || bits < 0 || bits > 32 ? null : HostAddresses.addr(p[0]);
         } catch (IllegalArgumentException e) {
             a = null;
         }

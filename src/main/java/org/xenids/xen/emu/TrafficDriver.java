@@ -52,13 +52,9 @@ public final class TrafficDriver {
     private long now;
     private final List<Netfront> fronts = new ArrayList<>();
     private final List<Toolstack.Vif> vifs = new ArrayList<>();
+    private final HostAddresses addresses;
     private final int[] vifDomid;
     private final byte[][] vifMac;
-    private final int[] ip4;       // sorted IPv4 addresses of guests
-    private final int[] ip4Vif;    // vif index of each
-    private final byte[][] ip6;
-    private final int[] ip6Vif;
-    private final byte[] uplinkMac;
     private final byte[] buf = new byte[65535 + 64];
     private long delivered, toUplink, announcements;
     private boolean started;
@@ -91,38 +87,9 @@ public final class TrafficDriver {
             toUplink++;
             observer.uplink(b, n);
         });
-        vifDomid = new int[vifs];
-        vifMac = new byte[vifs][];
-        List<long[]> v4 = new ArrayList<>();
-        List<byte[]> v6 = new ArrayList<>();
-        List<Integer> v6vif = new ArrayList<>();
-        int k = 0;
-        for (Topology.Guest g : topology.guests()) {
-            for (Topology.Vif v : g.vifs()) {
-                vifDomid[k] = g.domid();
-                vifMac[k] = mac(v.mac());
-                for (String ip : v.ips()) {
-                    byte[] a = addr(ip);
-                    if (a.length == 4) {
-                        v4.add(new long[] {ipv4(a, 0), k});
-                    } else {
-                        v6.add(a);
-                        v6vif.add(k);
-                    }
-                }
-                k++;
-            }
-        }
-        v4.sort((x, y) -> Long.compare(x[0], y[0]));
-        ip4 = new int[v4.size()];
-        ip4Vif = new int[v4.size()];
-        for (int i = 0; i < ip4.length; i++) {
-            ip4[i] = (int) v4.get(i)[0];
-            ip4Vif[i] = (int) v4.get(i)[1];
-        }
-        ip6 = v6.toArray(new byte[0][]);
-        ip6Vif = v6vif.stream().mapToInt(Integer::intValue).toArray();
-        uplinkMac = mac(topology.uplinkMac());
+        addresses = new HostAddresses(topology);
+        vifDomid = addresses.vifDomid;
+        vifMac = addresses.vifMac;
     }
 
     /**
@@ -235,13 +202,8 @@ public final class TrafficDriver {
     }
 
     private void announce(int vif) {
-        int ipAt = -1;
-        for (int i = 0; i < ip4Vif.length; i++) {
-            if (ip4Vif[i] == vif) {
-                ipAt = i;
-            }
-        }
-        if (ipAt < 0) {
+        long ip = addresses.announcedIp4(vif);
+        if (ip < 0) {
             return;
         }
         byte[] f = new byte[60];
@@ -252,8 +214,8 @@ public final class TrafficDriver {
         byte[] arp = {0, 1, 8, 0, 6, 4, 0, 1};
         System.arraycopy(arp, 0, f, 14, 8);
         System.arraycopy(vifMac[vif], 0, f, 22, 6);
-        putIpv4(f, 28, ip4[ipAt]);
-        putIpv4(f, 38, ip4[ipAt]);
+        HostAddresses.putIpv4(f, 28, (int) ip);
+        HostAddresses.putIpv4(f, 38, (int) ip);
         announcements++;
         send(vif, f, f.length);
     }
@@ -364,26 +326,26 @@ public final class TrafficDriver {
         }
         int srcVif = -1, dstVif = -1;
         if (type == 0x0800 && len >= l3 + 20) {
-            srcVif = vif4(ipv4(buf, l3 + 12));
-            dstVif = vif4(ipv4(buf, l3 + 16));
+            srcVif = addresses.vif4(HostAddresses.ipv4(buf, l3 + 12));
+            dstVif = addresses.vif4(HostAddresses.ipv4(buf, l3 + 16));
         } else if (type == 0x86dd && len >= l3 + 40) {
-            srcVif = vif6(l3 + 8);
-            dstVif = vif6(l3 + 24);
+            srcVif = addresses.vif6(buf, l3 + 8);
+            dstVif = addresses.vif6(buf, l3 + 24);
         } else if (type == 0x0806 && len >= l3 + 28) {
-            srcVif = vif4(ipv4(buf, l3 + 14));
-            dstVif = vif4(ipv4(buf, l3 + 24));
+            srcVif = addresses.vif4(HostAddresses.ipv4(buf, l3 + 14));
+            dstVif = addresses.vif4(HostAddresses.ipv4(buf, l3 + 24));
         }
         boolean group = (buf[0] & 1) != 0;
         if (srcVif >= 0) {
             System.arraycopy(vifMac[srcVif], 0, buf, 6, 6);
-        } else if (macVif(6) >= 0) {
-            System.arraycopy(uplinkMac, 0, buf, 6, 6);
+        } else if (addresses.vifOfMac(buf, 6) >= 0) {
+            System.arraycopy(addresses.uplinkMac, 0, buf, 6, 6);
         }
         if (!group) {
             if (dstVif >= 0) {
                 System.arraycopy(vifMac[dstVif], 0, buf, 0, 6);
-            } else if (macVif(0) >= 0) {
-                System.arraycopy(uplinkMac, 0, buf, 0, 6);
+            } else if (addresses.vifOfMac(buf, 0) >= 0) {
+                System.arraycopy(addresses.uplinkMac, 0, buf, 0, 6);
             }
         }
         int gso = 0, gsoType = 0;
@@ -411,58 +373,7 @@ public final class TrafficDriver {
         return ok;
     }
 
-    private int vif4(int a) {
-        int i = Arrays.binarySearch(ip4, a);
-        return i >= 0 ? ip4Vif[i] : -1;
-    }
-
-    private int vif6(int at) {
-        for (int i = 0; i < ip6.length; i++) {
-            if (Arrays.equals(ip6[i], 0, 16, buf, at, at + 16)) {
-                return ip6Vif[i];
-            }
-        }
-        return -1;
-    }
-
-    private int macVif(int at) {
-        for (int i = 0; i < vifMac.length; i++) {
-            if (Arrays.equals(vifMac[i], 0, 6, buf, at, at + 6)) {
-                return i;
-            }
-        }
-        return -1;
-    }
-
     private int u16(int at) {
         return ((buf[at] & 0xff) << 8) | (buf[at + 1] & 0xff);
-    }
-
-    private static int ipv4(byte[] b, int at) {
-        return ((b[at] & 0xff) << 24) | ((b[at + 1] & 0xff) << 16) | ((b[at + 2] & 0xff) << 8) | (b[at + 3] & 0xff);
-    }
-
-    private static void putIpv4(byte[] b, int at, int a) {
-        b[at] = (byte) (a >>> 24);
-        b[at + 1] = (byte) (a >>> 16);
-        b[at + 2] = (byte) (a >>> 8);
-        b[at + 3] = (byte) a;
-    }
-
-    static byte[] mac(String s) {
-        String[] p = Topology.normalMac(s).split(":");
-        byte[] m = new byte[6];
-        for (int i = 0; i < 6; i++) {
-            m[i] = (byte) Integer.parseInt(p[i], 16);
-        }
-        return m;
-    }
-
-    static byte[] addr(String ip) {
-        try {
-            return java.net.InetAddress.getByName(Topology.canonicalIp(ip)).getAddress();
-        } catch (java.net.UnknownHostException e) {
-            throw new IllegalArgumentException(ip, e);
-        }
     }
 }
