@@ -33,8 +33,9 @@ final class RxRing {
     final VifQueue q;
     final long frame;
     private final Tap tap;
-    private final MemorySegment local = MemorySegment.ofArray(new byte[4096]);
-    private final MemorySegment header = local.asSlice(0, 16);
+    // The ring's header and one entry as last read (entry at byte 64): bytes and a view of them.
+    private final byte[] page = new byte[64 + ENTRY];
+    private final MemorySegment local = MemorySegment.ofArray(page);
     private final MemorySegment entry = local.asSlice(64, ENTRY);
     boolean broken;
     private int reqSeen, rspSeen;
@@ -55,7 +56,6 @@ final class RxRing {
     private final boolean[] cRefused = new boolean[CHUNKS];
     private int cHead, cTail;
     private byte[] buf = new byte[16384];
-    private MemorySegment bufSeg = MemorySegment.ofArray(buf);
     private int write;
 
     // The packet being assembled from responses.
@@ -75,7 +75,7 @@ final class RxRing {
             return;
         }
         refreshedSeq = seq;
-        if (!tap.mem.read(q.front, frame, 0, header, 0, 16)) {
+        if (!tap.mem.read(q.front, frame, 0, page, 0, 16)) {
             return;
         }
         int prod = Le.u32(local, Netif.Sring.REQ_PROD);
@@ -89,7 +89,7 @@ final class RxRing {
         }
         for (int i = reqSeen; i != prod; i++) {
             int s = i & MASK;
-            if (!tap.mem.read(q.front, frame, Netif.Sring.RING + s * ENTRY, entry, 0, ENTRY)) {
+            if (!tap.mem.read(q.front, frame, Netif.Sring.RING + s * ENTRY, page, 64, ENTRY)) {
                 return;
             }
             int id = Le.u16(entry, Netif.RxRequest.ID);
@@ -131,10 +131,9 @@ final class RxRing {
                     cFailed[c] = true;
                 } else {
                     buf = Arrays.copyOf(buf, Math.min(MAX_BUF, Math.max(buf.length * 2, write + n)));
-                    bufSeg = MemorySegment.ofArray(buf);
                 }
             }
-            if (!cFailed[c] && tap.mem.read(srcDom, srcFrame, srcOff, bufSeg, write, n)) {
+            if (!cFailed[c] && tap.mem.read(srcDom, srcFrame, srcOff, buf, write, n)) {
                 write += n;
             } else {
                 cFailed[c] = true;
@@ -174,7 +173,7 @@ final class RxRing {
         int limit = written ? reqProd : (prod - rspSeen > 0 ? prod : rspSeen);
         for (int i = rspSeen; i != limit; i++) {
             int s = i & MASK;
-            if (!tap.mem.read(q.front, frame, Netif.Sring.RING + s * ENTRY, entry, 0, ENTRY)) {
+            if (!tap.mem.read(q.front, frame, Netif.Sring.RING + s * ENTRY, page, 64, ENTRY)) {
                 return;
             }
             boolean published = i - prod < 0;

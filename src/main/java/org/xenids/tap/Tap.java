@@ -71,15 +71,15 @@ public final class Tap implements HypercallListener {
 
     final Mem mem;
     final byte[] frame = new byte[MAX_FRAME + 4096];
-    final MemorySegment frameSeg = MemorySegment.ofArray(frame);
     private final FrameSink sink;
     private final Consumer<EveEvent.Anomaly> anomalies;
     private Verdict verdict;
     private final Discovery discovery = new Discovery(this);
-    private final VifQueue[][] byFront = new VifQueue[DOMID_FIRST_RESERVED][];
+    // Indexed by domid, grown to the largest domid seen: a tap's setup stays small.
+    private VifQueue[][] byFront = new VifQueue[16][];
     private final LongIntMap ports = new LongIntMap();
     private final List<VifQueue> queues = new ArrayList<>();
-    private final long[][] counters = new long[DOMID_FIRST_RESERVED][];
+    private long[][] counters = new long[16][];
     private final long[] headKey = new long[HEAD_CACHE];
     private final int[] headOwner = new int[HEAD_CACHE];
     private final long[] refusedBits = new long[MAX_REFUSE_TRACK / 64];
@@ -319,6 +319,9 @@ public final class Tap implements HypercallListener {
 
     void ringsFound(VifQueue q) {
         queues.add(q);
+        if (q.front >= byFront.length) {
+            byFront = java.util.Arrays.copyOf(byFront, grown(q.front));
+        }
         VifQueue[] old = byFront[q.front];
         VifQueue[] now = old == null ? new VifQueue[1] : java.util.Arrays.copyOf(old, old.length + 1);
         now[now.length - 1] = q;
@@ -406,6 +409,9 @@ public final class Tap implements HypercallListener {
         if (domid < 0 || domid >= DOMID_FIRST_RESERVED) {
             domid = 0;
         }
+        if (domid >= counters.length) {
+            counters = java.util.Arrays.copyOf(counters, grown(domid));
+        }
         long[] c = counters[domid];
         if (c == null) {
             c = new long[C_N];
@@ -415,7 +421,12 @@ public final class Tap implements HypercallListener {
     }
 
     private VifQueue[] rings(int domid) {
-        return domid >= 0 && domid < DOMID_FIRST_RESERVED ? byFront[domid] : null;
+        return domid >= 0 && domid < byFront.length ? byFront[domid] : null;
+    }
+
+    /** A table length that holds {@code domid} (< DOMID_FIRST_RESERVED). */
+    private static int grown(int domid) {
+        return Math.min(DOMID_FIRST_RESERVED, Integer.highestOneBit(domid) << 1);
     }
 
     private static int self(int domid, int caller) {

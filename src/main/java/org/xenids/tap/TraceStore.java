@@ -17,11 +17,29 @@ final class TraceStore implements DomainMemory {
     private byte[][] pages = new byte[64][];
     private long[][] known = new long[64][];
     private int count;
-    private final long[][] gtFrames = new long[org.xenids.xen.abi.Xen.DOMID_FIRST_RESERVED][];
-    private final int[] gtCount = new int[org.xenids.xen.abi.Xen.DOMID_FIRST_RESERVED];
+    // Indexed by domid (< DOMID_FIRST_RESERVED, checked by the reader), grown to the largest seen.
+    private long[][] gtFrames = new long[16][];
+    private int[] gtCount = new int[16];
+    // The last page looked up: reads and puts come in runs on one ring or data page.
+    private long lastKey;
+    private int lastPage = -1;
 
     TraceStore() {
         java.util.Arrays.fill(gtCount, -1);
+    }
+
+    /** The page index of (domid, frame), or −1 when the trace gave none of its bytes. */
+    private int page(int domid, long frame) {
+        long k = key(domid, frame);
+        if (k == lastKey && lastPage >= 0) {
+            return lastPage;
+        }
+        int p = index.get(k, -1);
+        if (p >= 0) {
+            lastKey = k;
+            lastPage = p;
+        }
+        return p;
     }
 
     private static long key(int domid, long frame) {
@@ -30,9 +48,9 @@ final class TraceStore implements DomainMemory {
 
     /** Stores bytes the recorded tap read; false when the trace would need more than {@link #MAX_PAGES}. */
     boolean put(int domid, long frame, int offset, byte[] src, int srcOff, int len) {
-        long k = key(domid, frame);
-        int p = index.get(k, -1);
+        int p = page(domid, frame);
         if (p < 0) {
+            long k = key(domid, frame);
             if (count == MAX_PAGES) {
                 return false;
             }
@@ -51,13 +69,20 @@ final class TraceStore implements DomainMemory {
     }
 
     void forget(int domid, long frame, int offset, int len) {
-        int p = index.get(key(domid, frame), -1);
+        int p = page(domid, frame);
         if (p >= 0) {
             mark(known[p], offset, len, false);
         }
     }
 
     void grantFrames(int domid, int n, long[] frames) {
+        if (domid >= gtCount.length) {
+            int size = Integer.highestOneBit(domid) << 1;
+            int old = gtCount.length;
+            gtFrames = java.util.Arrays.copyOf(gtFrames, size);
+            gtCount = java.util.Arrays.copyOf(gtCount, size);
+            java.util.Arrays.fill(gtCount, old, size, -1);
+        }
         gtCount[domid] = n;
         gtFrames[domid] = frames;
     }
@@ -112,11 +137,24 @@ final class TraceStore implements DomainMemory {
         if (offset < 0 || offset + (long) len > PAGE_SIZE) {
             return false;
         }
-        int p = index.get(key(domid, frame), -1);
+        int p = page(domid, frame);
         if (p < 0 || !all(known[p], offset, len)) {
             return false;
         }
         MemorySegment.copy(pages[p], offset, dst, ValueLayout.JAVA_BYTE, 0, len);
+        return true;
+    }
+
+    @Override
+    public boolean read(int domid, long frame, int offset, byte[] dst, int dstOff, int len) {
+        if (offset < 0 || len < 0 || offset > PAGE_SIZE - len || dstOff < 0 || dstOff > dst.length - len) {
+            return false;
+        }
+        int p = page(domid, frame);
+        if (p < 0 || !all(known[p], offset, len)) {
+            return false;
+        }
+        System.arraycopy(pages[p], offset, dst, dstOff, len);
         return true;
     }
 

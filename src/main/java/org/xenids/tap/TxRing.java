@@ -24,9 +24,9 @@ final class TxRing {
     final VifQueue q;
     final long frame;
     private final Tap tap;
-    private final MemorySegment local = MemorySegment.ofArray(new byte[4096]);
-    private final MemorySegment[] entries = new MemorySegment[SIZE];
-    private final MemorySegment header = local.asSlice(0, 16);
+    // The ring page as last read: the bytes (read into) and a view of them (parsed from).
+    private final byte[] page = new byte[4096];
+    private final MemorySegment local = MemorySegment.ofArray(page);
     boolean broken;
     private int parsed, cons, reqProd, rspProd;
     private long refreshedSeq = -1;
@@ -57,9 +57,6 @@ final class TxRing {
         this.tap = tap;
         this.q = q;
         this.frame = frame;
-        for (int i = 0; i < SIZE; i++) {
-            entries[i] = local.asSlice(Netif.Sring.RING + (long) i * ENTRY, ENTRY);
-        }
     }
 
     /** Reads the ring's indices and any requests published since the last look, parsing them into packets. */
@@ -68,7 +65,7 @@ final class TxRing {
             return;
         }
         refreshedSeq = seq;
-        if (!tap.mem.read(q.front, frame, 0, header, 0, 16)) {
+        if (!tap.mem.read(q.front, frame, 0, page, 0, 16)) {
             return;
         }
         reqProd = Le.u32(local, Netif.Sring.REQ_PROD);
@@ -80,7 +77,8 @@ final class TxRing {
             return;
         }
         for (int i = parsed; i != reqProd; i++) {
-            if (!tap.mem.read(q.front, frame, Netif.Sring.RING + (i & MASK) * ENTRY, entries[i & MASK], 0, ENTRY)) {
+            int at = Netif.Sring.RING + (i & MASK) * ENTRY;
+            if (!tap.mem.read(q.front, frame, at, page, at, ENTRY)) {
                 return;
             }
         }
@@ -324,7 +322,6 @@ final class TxRing {
         int s0 = first & MASK;
         int len = pktLen[s0];
         byte[] buf = tap.frame;
-        MemorySegment seg = tap.frameSeg;
         boolean ok = true;
         for (int k = first, end = pktEnd[s0]; k != end; k++) {
             int s = k & MASK;
@@ -333,11 +330,11 @@ final class TxRing {
             }
             int c = copyLen[s];
             if (c > 0) {
-                ok &= tap.mem.read(copyDom[s], copyFrame[s], copyOff[s], seg, pos[s], c);
+                ok &= tap.mem.read(copyDom[s], copyFrame[s], copyOff[s], buf, pos[s], c);
                 tap.noteHead(copyDom[s], copyFrame[s], copyOff[s], q.front);
             }
             if (c < size[s]) {
-                ok &= mapFrame[s] > 0 && tap.mem.read(q.front, mapFrame[s], off[s] + c, seg, pos[s] + c, size[s] - c);
+                ok &= mapFrame[s] > 0 && tap.mem.read(q.front, mapFrame[s], off[s] + c, buf, pos[s] + c, size[s] - c);
             }
         }
         if (!ok) {
