@@ -166,7 +166,10 @@ public final class Tap implements HypercallListener {
             return;
         }
         MemorySegment a = c.args();
-        int n = c.structSize() == 0 ? 0 : (int) Math.min(c.count(), a.byteSize() / c.structSize());
+        int size = c.structSize(), count = c.count();
+        // Elements the argument bytes hold (a division only when the count claims more).
+        int n = size <= 0 || count <= 0 ? 0
+                : (long) count * size <= a.byteSize() ? count : (int) (a.byteSize() / size);
         long seq = c.sequence();
         long now = c.timestampNanos();
         if (c.op() == __HYPERVISOR_grant_table_op) {

@@ -33,7 +33,7 @@ final class TraceReader {
     private final HypercallListener listener;
     /** The current record is {@code buf[base, base + 8 + length + 4)}: the stream buffer, or the trace itself. */
     private byte[] buf;
-    private int base;
+    private int base, recType, recLen;
     private final CRC32C crc = new CRC32C();
     private final TraceStore.Call call = new TraceStore.Call();
     private byte[] args = new byte[0];
@@ -83,8 +83,7 @@ final class TraceReader {
                 deliver();
                 return new Summary(records, calls, reads, unknown, false);
             }
-            int type = buf[base] & 0xff;
-            int len = i32(4);
+            int type = recType, len = recLen;
             if (verify) {
                 crc.reset();
                 crc.update(buf, base, REC_HEAD + len);
@@ -129,10 +128,11 @@ final class TraceReader {
             return false;
         }
         checkEof(got, REC_HEAD, name, at, "record header");
-        if (buf[base + 1] != 0 || buf[base + 2] != 0 || buf[base + 3] != 0) {
+        long head = i64(0); // type, three reserved bytes, length
+        if ((head & 0xffffff00L) != 0) {
             throw new FormatException(name, at, "reserved record header bytes are not zero");
         }
-        int len = i32(4);
+        int len = (int) (head >>> 32);
         if (len < 0 || len > MAX_BODY) {
             throw new FormatException(name, at, "record length " + Integer.toUnsignedString(len)
                     + " outside 0.." + MAX_BODY);
@@ -146,6 +146,8 @@ final class TraceReader {
             }
             checkEof(readFully(in, buf, REC_HEAD, len + 4), len + 4, name, at, "record body");
         }
+        recType = (int) head & 0xff;
+        recLen = len;
         return true;
     }
 
