@@ -1,6 +1,9 @@
 package org.xenids.tap;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import org.xenids.xen.abi.Gnttab;
 import org.xenids.xen.abi.Le;
 import org.xenids.xen.abi.Xen;
@@ -25,6 +28,26 @@ final class Mem {
 
     Mem(DomainMemory memory) {
         this.memory = memory;
+    }
+
+    // Little-endian fields of the tap's own copies of ring pages (array views: no segment checks per field).
+    private static final VarHandle I16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle I32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+
+    static int u8(byte[] b, int at) {
+        return b[at] & 0xff;
+    }
+
+    static int u16(byte[] b, int at) {
+        return (short) I16.get(b, at) & 0xffff;
+    }
+
+    static int s16(byte[] b, int at) {
+        return (short) I16.get(b, at);
+    }
+
+    static int u32(byte[] b, int at) {
+        return (int) I32.get(b, at);
     }
 
     /** Reads into {@code dst[off, off+len)}; false (counted) when the hypervisor has no such bytes. */

@@ -24,24 +24,32 @@ final class TraceStore implements DomainMemory {
     // Indexed by domid (< DOMID_FIRST_RESERVED, checked by the reader), grown to the largest seen.
     private long[][] gtFrames = new long[16][];
     private int[] gtCount = new int[16];
-    // The last page looked up: reads and puts come in runs on one ring or data page.
-    private long lastKey;
-    private int lastPage = -1;
+    // Recently used pages, direct-mapped by frame and domid: a replay touches a few ring and data
+    // pages over and over, and the map behind is only asked on a miss. Entries hold page + 1 (0: empty).
+    private static final int CACHE = 64;
+    private final long[] cacheKey = new long[CACHE];
+    private final int[] cachePage = new int[CACHE];
 
     TraceStore() {
         java.util.Arrays.fill(gtCount, -1);
     }
 
+    private static int slot(int domid, long frame) {
+        return ((int) frame ^ (int) (frame >>> 6) ^ domid * 0x9E3779B9 >>> 26) & (CACHE - 1);
+    }
+
     /** The page index of (domid, frame), or −1 when the trace gave none of its bytes. */
     private int page(int domid, long frame) {
         long k = key(domid, frame);
-        if (k == lastKey && lastPage >= 0) {
-            return lastPage;
+        int c = slot(domid, frame);
+        int p = cachePage[c] - 1;
+        if (p >= 0 && cacheKey[c] == k) {
+            return p;
         }
-        int p = index.get(k, -1);
+        p = index.get(k, -1);
         if (p >= 0) {
-            lastKey = k;
-            lastPage = p;
+            cacheKey[c] = k;
+            cachePage[c] = p + 1;
         }
         return p;
     }
@@ -106,8 +114,8 @@ final class TraceStore implements DomainMemory {
             return;
         }
         word(pg, w0, set ? word(pg, w0) | first : word(pg, w0) & ~first);
-        for (int w = w0 + 1; w < w1; w++) {
-            word(pg, w, set ? -1L : 0L);
+        if (w1 > w0 + 1) {
+            java.util.Arrays.fill(pg, PAGE_SIZE + 8 * (w0 + 1), PAGE_SIZE + 8 * w1, set ? (byte) -1 : 0);
         }
         word(pg, w1, set ? word(pg, w1) | last : word(pg, w1) & ~last);
     }

@@ -2,8 +2,6 @@ package org.xenids.tap;
 
 import static org.xenids.xen.abi.Xen.*;
 
-import java.lang.foreign.MemorySegment;
-import org.xenids.xen.abi.Le;
 import org.xenids.xen.abi.Netif;
 
 /**
@@ -24,9 +22,8 @@ final class TxRing {
     final VifQueue q;
     final long frame;
     private final Tap tap;
-    // The ring page as last read: the bytes (read into) and a view of them (parsed from).
+    /** The ring page as last read. */
     private final byte[] page = new byte[4096];
-    private final MemorySegment local = MemorySegment.ofArray(page);
     boolean broken;
     private int parsed, cons, reqProd, rspProd;
     private long refreshedSeq = -1;
@@ -68,8 +65,8 @@ final class TxRing {
         if (!tap.mem.read(q.front, frame, 0, page, 0, 16)) {
             return;
         }
-        reqProd = Le.u32(local, Netif.Sring.REQ_PROD);
-        rspProd = Le.u32(local, Netif.Sring.RSP_PROD);
+        reqProd = Mem.u32(page, Netif.Sring.REQ_PROD);
+        rspProd = Mem.u32(page, Netif.Sring.RSP_PROD);
         if (reqProd - rspProd > SIZE || reqProd - cons > SIZE || reqProd - parsed < 0) {
             // netback: "Impossible number of requests" — the vif is disabled.
             tap.anomaly(q, TX_DIR, "tx.req_prod_overrun", reqProd & MASK, now);
@@ -94,11 +91,11 @@ final class TxRing {
     static final int TX_DIR = Tap.TX;
 
     private int u16(int idx, int field) {
-        return Le.u16(local, Netif.Sring.RING + (long) (idx & MASK) * ENTRY + field);
+        return Mem.u16(page, Netif.Sring.RING + (idx & MASK) * ENTRY + field);
     }
 
     private int u32(int idx, int field) {
-        return Le.u32(local, Netif.Sring.RING + (long) (idx & MASK) * ENTRY + field);
+        return Mem.u32(page, Netif.Sring.RING + (idx & MASK) * ENTRY + field);
     }
 
     /** One packet from request {@code i}: its end index, or −1 when the chain is not (yet) whole. */
@@ -117,7 +114,7 @@ final class TxRing {
                     return fatal("tx.bad_extra_info", j, now);
                 }
                 kind[j & MASK] = EXTRA;
-                exFlags = Le.u8(local, Netif.Sring.RING + (long) (j & MASK) * ENTRY + Netif.ExtraInfo.FLAGS);
+                exFlags = Mem.u8(page, Netif.Sring.RING + (j & MASK) * ENTRY + Netif.ExtraInfo.FLAGS);
                 j++;
             } while ((exFlags & XEN_NETIF_EXTRA_FLAG_MORE) != 0);
         }
