@@ -14,7 +14,8 @@ import java.util.List;
  * most queues live at once, never the traffic nor the number of reconnects.
  */
 final class LiveRings {
-    private final VifQueue[][] byFront = new VifQueue[DOMID_FIRST_RESERVED][];
+    // Indexed by domid, grown to the largest frontend seen: a tap's setup stays small.
+    private VifQueue[][] byFront = new VifQueue[16][];
     private final LongIntMap ports = new LongIntMap();
     private final LongIntMap ringHandles = new LongIntMap();
     private VifQueue[] slots = new VifQueue[8];
@@ -32,6 +33,9 @@ final class LiveRings {
         slots[s] = q;
         q.slot = s;
         live.add(q);
+        if (q.front >= byFront.length) {
+            byFront = Arrays.copyOf(byFront, Math.min(DOMID_FIRST_RESERVED, Integer.highestOneBit(q.front) << 1));
+        }
         VifQueue[] old = byFront[q.front];
         VifQueue[] now = old == null ? new VifQueue[1] : Arrays.copyOf(old, old.length + 1);
         now[now.length - 1] = q;
@@ -50,7 +54,7 @@ final class LiveRings {
 
     /** The live queues of frontend {@code domid}, or null. */
     VifQueue[] of(int domid) {
-        return domid >= 0 && domid < DOMID_FIRST_RESERVED ? byFront[domid] : null;
+        return domid >= 0 && domid < byFront.length ? byFront[domid] : null;
     }
 
     /** The live queue one of whose ends has {@code port} in {@code domid}, or null. */
@@ -65,7 +69,7 @@ final class LiveRings {
 
     /** The lowest vif number of {@code front} with no live queue (a reconnected vif gets its number back). */
     int freeVif(int front) {
-        VifQueue[] qs = byFront[front];
+        VifQueue[] qs = of(front);
         for (int v = 0; ; v++) {
             boolean used = false;
             for (int i = 0; qs != null && i < qs.length && !used; i++) {

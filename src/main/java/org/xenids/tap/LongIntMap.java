@@ -1,39 +1,44 @@
 package org.xenids.tap;
 
-import java.util.Arrays;
-
-/** Open-addressing long→int map without boxing (look-ups on the hot path allocate nothing). */
+/**
+ * Open-addressing long→int map without boxing (look-ups on the hot path allocate nothing). Each
+ * slot is two adjacent longs, the key and (1 &lt;&lt; 32 | value), 0 when empty: a look-up touches
+ * one array, usually one cache line.
+ */
 final class LongIntMap {
-    private long[] keys = new long[64];
-    private int[] values = new int[64];
-    private boolean[] used = new boolean[64];
+    private static final long USED = 1L << 32;
+    private long[] slots = new long[2 * 64];
     private int size;
 
     int get(long key, int missing) {
-        int mask = keys.length - 1;
-        for (int i = mix(key) & mask; used[i]; i = (i + 1) & mask) {
-            if (keys[i] == key) {
-                return values[i];
+        long[] t = slots;
+        int mask = (t.length >>> 1) - 1;
+        for (int i = mix(key) & mask; ; i = (i + 1) & mask) {
+            long meta = t[2 * i + 1];
+            if (meta == 0) {
+                return missing;
+            }
+            if (t[2 * i] == key) {
+                return (int) meta;
             }
         }
-        return missing;
     }
 
     void put(long key, int value) {
-        if (2 * (size + 1) > keys.length) {
+        if (2 * (size + 1) > slots.length >>> 1) {
             grow();
         }
-        int mask = keys.length - 1;
+        long[] t = slots;
+        int mask = (t.length >>> 1) - 1;
         int i = mix(key) & mask;
-        while (used[i] && keys[i] != key) {
+        while (t[2 * i + 1] != 0 && t[2 * i] != key) {
             i = (i + 1) & mask;
         }
-        if (!used[i]) {
-            used[i] = true;
+        if (t[2 * i + 1] == 0) {
             size++;
         }
-        keys[i] = key;
-        values[i] = value;
+        t[2 * i] = key;
+        t[2 * i + 1] = USED | (value & 0xffffffffL);
     }
 
     int size() {
@@ -41,16 +46,12 @@ final class LongIntMap {
     }
 
     private void grow() {
-        long[] k = keys;
-        int[] v = values;
-        boolean[] u = used;
-        keys = new long[k.length * 2];
-        values = new int[k.length * 2];
-        used = new boolean[k.length * 2];
+        long[] old = slots;
+        slots = new long[old.length * 2];
         size = 0;
-        for (int i = 0; i < k.length; i++) {
-            if (u[i]) {
-                put(k[i], v[i]);
+        for (int i = 0; i < old.length; i += 2) {
+            if (old[i + 1] != 0) {
+                put(old[i], (int) old[i + 1]);
             }
         }
     }
@@ -62,6 +63,6 @@ final class LongIntMap {
 
     @Override
     public String toString() {
-        return "LongIntMap" + Arrays.toString(Arrays.copyOf(keys, Math.min(size, 8)));
+        return "LongIntMap(" + size + " entries)";
     }
 }

@@ -1,6 +1,9 @@
 package org.xenids.tap;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import org.xenids.xen.abi.Gnttab;
 import org.xenids.xen.abi.Le;
 import org.xenids.xen.abi.Xen;
@@ -15,22 +18,57 @@ final class Mem {
     private static final int MAX_GT_FRAMES = 64;
 
     final DomainMemory memory;
-    private final long[][] gtFrames = new long[Xen.DOMID_FIRST_RESERVED][];
-    private final int[] gtCount = new int[Xen.DOMID_FIRST_RESERVED];
+    // Indexed by domid, grown to the largest domid seen (a replay's setup stays small).
+    private long[][] gtFrames = new long[16][];
+    private int[] gtCount = new int[16];
     private final long[] gtScratch = new long[MAX_GT_FRAMES];
-    private final MemorySegment entry = MemorySegment.ofArray(new byte[Gnttab.EntryV1.SIZE]);
+    private final byte[] entryBytes = new byte[Gnttab.EntryV1.SIZE];
+    private final MemorySegment entry = MemorySegment.ofArray(entryBytes);
     long failedReads;
 
     Mem(DomainMemory memory) {
         this.memory = memory;
     }
 
+    // Little-endian fields of the tap's own copies of ring pages (array views: no segment checks per field).
+    private static final VarHandle I16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle I32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+
+    static int u8(byte[] b, int at) {
+        return b[at] & 0xff;
+    }
+
+    static int u16(byte[] b, int at) {
+        return (short) I16.get(b, at) & 0xffff;
+    }
+
+    static int s16(byte[] b, int at) {
+        return (short) I16.get(b, at);
+    }
+
+    static int u32(byte[] b, int at) {
+        return (int) I32.get(b, at);
+    }
+
     /** Reads into {@code dst[off, off+len)}; false (counted) when the hypervisor has no such bytes. */
+    boolean read(int domid, long frame, int offset, byte[] dst, int off, int len) {
+        if (len == 0) {
+            return true;
+        }
+        if (offset < 0 || len < 0 || offset > DomainMemory.PAGE_SIZE - len || off < 0 || off > dst.length - len
+                || !memory.read(domid, frame, offset, dst, off, len)) {
+            failedReads++;
+            return false;
+        }
+        return true;
+    }
+
+    /** As {@link #read(int, long, int, byte[], int, int)} into a segment (ring discovery, not per frame). */
     boolean read(int domid, long frame, int offset, MemorySegment dst, long off, int len) {
         if (len == 0) {
             return true;
         }
-        if (offset < 0 || len < 0 || offset + len > DomainMemory.PAGE_SIZE || off + len > dst.byteSize()) {
+        if (offset < 0 || len < 0 || offset + len > DomainMemory.PAGE_SIZE || off < 0 || off + len > dst.byteSize()) {
             failedReads++;
             return false;
         }
@@ -42,7 +80,7 @@ final class Mem {
     }
 
     void invalidateGrants(int domid) {
-        if (domid >= 0 && domid < gtCount.length) {
+        if (domid >= 0 && domid < gtFrames.length) {
             gtFrames[domid] = null;
         }
     }
@@ -58,8 +96,13 @@ final class Mem {
      * else −1 (no such domain, ref beyond the table, entry not in use).
      */
     long grantFrame(int domid, int ref) {
-        if (domid < 0 || domid >= gtCount.length || ref < 0) {
+        if (domid < 0 || domid >= Xen.DOMID_FIRST_RESERVED || ref < 0) {
             return -1;
+        }
+        if (domid >= gtFrames.length) {
+            int n = Math.min(Xen.DOMID_FIRST_RESERVED, Integer.highestOneBit(domid) << 1);
+            gtFrames = java.util.Arrays.copyOf(gtFrames, n);
+            gtCount = java.util.Arrays.copyOf(gtCount, n);
         }
         long[] frames = gtFrames[domid];
         int idx = ref / Gnttab.EntryV1.PER_FRAME;
@@ -77,8 +120,8 @@ final class Mem {
                 return -1;
             }
         }
-        if (!memory.read(domid, frames[idx], (ref % Gnttab.EntryV1.PER_FRAME) * Gnttab.EntryV1.SIZE, entry)) {
-            failedReads++;
+        if (!read(domid, frames[idx], (ref % Gnttab.EntryV1.PER_FRAME) * Gnttab.EntryV1.SIZE, entryBytes, 0,
+                Gnttab.EntryV1.SIZE)) {
             return -1;
         }
         int flags = Le.u16(entry, 0);

@@ -2,9 +2,7 @@ package org.xenids.tap;
 
 import static org.xenids.xen.abi.Xen.*;
 
-import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
-import org.xenids.xen.abi.Le;
 import org.xenids.xen.abi.Netif;
 
 /**
@@ -33,9 +31,9 @@ final class RxRing {
     final VifQueue q;
     final long frame;
     private final Tap tap;
-    private final MemorySegment local = MemorySegment.ofArray(new byte[4096]);
-    private final MemorySegment header = local.asSlice(0, 16);
-    private final MemorySegment entry = local.asSlice(64, ENTRY);
+    /** The ring's header and one entry as last read, the entry at byte {@link #E}. */
+    private static final int E = 64;
+    private final byte[] page = new byte[E + ENTRY];
     boolean broken;
     private int reqSeen, rspSeen;
     private long refreshedSeq = -1;
@@ -55,7 +53,6 @@ final class RxRing {
     private final boolean[] cRefused = new boolean[CHUNKS];
     private int cHead, cTail;
     private byte[] buf = new byte[16384];
-    private MemorySegment bufSeg = MemorySegment.ofArray(buf);
     private int write;
 
     // The packet being assembled from responses.
@@ -75,10 +72,10 @@ final class RxRing {
             return;
         }
         refreshedSeq = seq;
-        if (!tap.mem.read(q.front, frame, 0, header, 0, 16)) {
+        if (!tap.mem.read(q.front, frame, 0, page, 0, 16)) {
             return;
         }
-        int prod = Le.u32(local, Netif.Sring.REQ_PROD);
+        int prod = Mem.u32(page, Netif.Sring.REQ_PROD);
         if (prod - reqSeen < 0 || prod - rspSeen > SIZE) {
             tap.anomaly(q, Tap.RX, "rx.req_prod_overrun", prod & MASK, now);
             broken = true;
@@ -89,13 +86,13 @@ final class RxRing {
         }
         for (int i = reqSeen; i != prod; i++) {
             int s = i & MASK;
-            if (!tap.mem.read(q.front, frame, Netif.Sring.RING + s * ENTRY, entry, 0, ENTRY)) {
+            if (!tap.mem.read(q.front, frame, Netif.Sring.RING + s * ENTRY, page, E, ENTRY)) {
                 return;
             }
-            int id = Le.u16(entry, Netif.RxRequest.ID);
-            int gref = Le.u32(entry, Netif.RxRequest.GREF);
+            int id = Mem.u16(page, E + Netif.RxRequest.ID);
+            int gref = Mem.u32(page, E + Netif.RxRequest.GREF);
             // A slot already answered reads as (id, offset, flags, status): its "ref" is then out of range.
-            if (id < SIZE && Le.u16(entry, 2) == 0 && gref >= GNTTAB_NR_RESERVED_ENTRIES
+            if (id < SIZE && Mem.u16(page, E + 2) == 0 && gref >= GNTTAB_NR_RESERVED_ENTRIES
                     && (grantEntries <= 0 || gref < grantEntries)) {
                 grefById[id] = gref;
                 idByGref.put(gref, id);
@@ -131,10 +128,9 @@ final class RxRing {
                     cFailed[c] = true;
                 } else {
                     buf = Arrays.copyOf(buf, Math.min(MAX_BUF, Math.max(buf.length * 2, write + n)));
-                    bufSeg = MemorySegment.ofArray(buf);
                 }
             }
-            if (!cFailed[c] && tap.mem.read(srcDom, srcFrame, srcOff, bufSeg, write, n)) {
+            if (!cFailed[c] && tap.mem.read(srcDom, srcFrame, srcOff, buf, write, n)) {
                 write += n;
             } else {
                 cFailed[c] = true;
@@ -164,8 +160,8 @@ final class RxRing {
         if (broken) {
             return;
         }
-        int prod = Le.u32(local, Netif.Sring.RSP_PROD);
-        int reqProd = Le.u32(local, Netif.Sring.REQ_PROD);
+        int prod = Mem.u32(page, Netif.Sring.RSP_PROD);
+        int reqProd = Mem.u32(page, Netif.Sring.REQ_PROD);
         if (prod - rspSeen > SIZE || rspSeen - prod > SIZE || prod - reqProd > 0) {
             tap.anomaly(q, Tap.RX, "rx.rsp_prod_overrun", prod & MASK, now);
             broken = true;
@@ -174,25 +170,25 @@ final class RxRing {
         int limit = written ? reqProd : (prod - rspSeen > 0 ? prod : rspSeen);
         for (int i = rspSeen; i != limit; i++) {
             int s = i & MASK;
-            if (!tap.mem.read(q.front, frame, Netif.Sring.RING + s * ENTRY, entry, 0, ENTRY)) {
+            if (!tap.mem.read(q.front, frame, Netif.Sring.RING + s * ENTRY, page, E, ENTRY)) {
                 return;
             }
             boolean published = i - prod < 0;
             if (extraLeft > 0) {
-                int type = Le.u8(entry, Netif.ExtraInfo.TYPE);
+                int type = Mem.u8(page, E + Netif.ExtraInfo.TYPE);
                 if (!published && (type == XEN_NETIF_EXTRA_TYPE_NONE || type >= XEN_NETIF_EXTRA_TYPE_MAX)) {
                     return;
                 }
                 rspSeen = i + 1;
-                if ((Le.u8(entry, Netif.ExtraInfo.FLAGS) & XEN_NETIF_EXTRA_FLAG_MORE) == 0) {
+                if ((Mem.u8(page, E + Netif.ExtraInfo.FLAGS) & XEN_NETIF_EXTRA_FLAG_MORE) == 0) {
                     extraLeft = 0;
                 }
                 continue;
             }
-            int id = Le.u16(entry, Netif.RxResponse.ID);
-            int flags = Le.u16(entry, Netif.RxResponse.FLAGS);
-            int status = Le.s16(entry, Netif.RxResponse.STATUS);
-            int offset = Le.u16(entry, Netif.RxResponse.OFFSET);
+            int id = Mem.u16(page, E + Netif.RxResponse.ID);
+            int flags = Mem.u16(page, E + Netif.RxResponse.FLAGS);
+            int status = Mem.s16(page, E + Netif.RxResponse.STATUS);
+            int offset = Mem.u16(page, E + Netif.RxResponse.OFFSET);
             int have = nextBuffer();
             if (!published && (have < 0 || status != have || offset != 0 || id >= SIZE)) {
                 return;

@@ -78,13 +78,13 @@ public final class Tap implements HypercallListener {
 
     final Mem mem;
     final byte[] frame = new byte[MAX_FRAME + 4096];
-    final MemorySegment frameSeg = MemorySegment.ofArray(frame);
     private final FrameSink sink;
     private final Consumer<EveEvent.Anomaly> anomalies;
     private Verdict verdict;
     private final Discovery discovery = new Discovery(this);
     private final LiveRings live = new LiveRings();
-    private final long[][] counters = new long[DOMID_FIRST_RESERVED][];
+    // Indexed by domid, grown to the largest domid seen: a tap's setup stays small.
+    private long[][] counters = new long[16][];
     private final long[] headKey = new long[HEAD_CACHE];
     private final int[] headOwner = new int[HEAD_CACHE];
     private final long[] refusedBits = new long[MAX_REFUSE_TRACK / 64];
@@ -171,7 +171,10 @@ public final class Tap implements HypercallListener {
             return;
         }
         MemorySegment a = c.args();
-        int n = c.structSize() == 0 ? 0 : (int) Math.min(c.count(), a.byteSize() / c.structSize());
+        int size = c.structSize(), count = c.count();
+        // Elements the argument bytes hold (a division only when the count claims more).
+        int n = size <= 0 || count <= 0 ? 0
+                : (long) count * size <= a.byteSize() ? count : (int) (a.byteSize() / size);
         long seq = c.sequence();
         long now = c.timestampNanos();
         if (c.op() == __HYPERVISOR_grant_table_op) {
@@ -441,6 +444,9 @@ public final class Tap implements HypercallListener {
         if (domid < 0 || domid >= DOMID_FIRST_RESERVED) {
             domid = 0;
         }
+        if (domid >= counters.length) {
+            counters = java.util.Arrays.copyOf(counters, grown(domid));
+        }
         long[] c = counters[domid];
         if (c == null) {
             c = new long[C_N];
@@ -451,6 +457,11 @@ public final class Tap implements HypercallListener {
 
     private VifQueue[] rings(int domid) {
         return live.of(domid);
+    }
+
+    /** A table length that holds {@code domid} (< DOMID_FIRST_RESERVED). */
+    private static int grown(int domid) {
+        return Math.min(DOMID_FIRST_RESERVED, Integer.highestOneBit(domid) << 1);
     }
 
     private static int self(int domid, int caller) {

@@ -79,6 +79,20 @@ public final class Trace {
             }
 
             @Override
+            public boolean read(int domid, long frame, int offset, byte[] dst, int dstOff, int len) {
+                boolean ok = inner.read(domid, frame, offset, dst, dstOff, len);
+                readHead(domid, frame, offset);
+                if (ok && len <= MAX_BODY - READ_FIXED) {
+                    System.arraycopy(dst, dstOff, rec, REC_HEAD + READ_FIXED, len);
+                    emit(T_READ, READ_FIXED + len);
+                } else {
+                    bb.putInt(REC_HEAD + READ_FIXED, len);
+                    emit(T_READ_FAILED, READ_FIXED + 4);
+                }
+                return ok;
+            }
+
+            @Override
             public int grantTableFrames(int domid, long[] out) {
                 int n = inner.grantTableFrames(domid, out);
                 int k = Math.max(0, Math.min(Math.min(n, out.length), MAX_GT));
@@ -221,35 +235,9 @@ public final class Trace {
                                  Function<DomainMemory, HypercallListener> listener) throws IOException {
         TraceStore store = new TraceStore();
         HypercallListener l = listener.apply(store);
-        TraceReader r = new TraceReader(new ArrayInput(data), name, store, l);
+        TraceReader r = new TraceReader(data, name, store, l);
         r.verify = verify;
         return r.run();
-    }
-
-    /** An in-memory stream without ByteArrayInputStream's locking (one read per record part). */
-    private static final class ArrayInput extends InputStream {
-        private final byte[] data;
-        private int pos;
-
-        ArrayInput(byte[] data) {
-            this.data = data;
-        }
-
-        @Override
-        public int read() {
-            return pos < data.length ? data[pos++] & 0xff : -1;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) {
-            if (pos >= data.length) {
-                return len == 0 ? 0 : -1;
-            }
-            int n = Math.min(len, data.length - pos);
-            System.arraycopy(data, pos, b, off, n);
-            pos += n;
-            return n;
-        }
     }
 
     static int readFully(InputStream in, byte[] b, int off, int len) throws IOException {

@@ -5,7 +5,8 @@ import static org.xenids.tap.Trace.*;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.zip.CRC32C;
@@ -15,19 +16,30 @@ import org.xenids.xen.event.HypercallListener;
 /**
  * Reads a trace record by record and replays it: reads recorded in a call's {@code completed}
  * phase are applied before that call is delivered; reads of an {@code allow} phase belong to the
- * next call, so they first deliver the pending one. One record buffer, reused.
+ * next call, so they first deliver the pending one. From a stream each record is read into one
+ * reused buffer; a trace held in memory is parsed where it lies (no copy of its records).
  */
 final class TraceReader {
+    private static final VarHandle I16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle I32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle I64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final int MAX_VIEWS = 16384;
+
     private final InputStream in;
+    private final byte[] data;
+    private int pos;
     private final String name;
     private final TraceStore store;
     private final HypercallListener listener;
-    private final byte[] rec = new byte[REC_HEAD + MAX_BODY + 4];
-    private final ByteBuffer bb = ByteBuffer.wrap(rec).order(ByteOrder.LITTLE_ENDIAN);
+    /** The current record is {@code buf[base, base + 8 + length + 4)}: the stream buffer, or the trace itself. */
+    private byte[] buf;
+    private int base, recType, recLen;
     private final CRC32C crc = new CRC32C();
     private final TraceStore.Call call = new TraceStore.Call();
-    private final byte[] args = new byte[MAX_BODY];
-    private final MemorySegment argsSeg = MemorySegment.ofArray(args);
+    private byte[] args = new byte[0];
+    private MemorySegment argsSeg = MemorySegment.ofArray(args);
+    /** Read-only views of the argument buffer, one per length, made once (no allocation per call). */
+    private MemorySegment[] views = new MemorySegment[64];
     private boolean pending;
     private long offset, records, calls, reads, unknown;
     private long lastSeq = 0;
@@ -35,37 +47,49 @@ final class TraceReader {
 
     TraceReader(InputStream in, String name, TraceStore store, HypercallListener listener) {
         this.in = in;
+        this.data = null;
+        this.buf = new byte[4096];
         this.name = name;
         this.store = store;
         this.listener = listener;
+    }
+
+    TraceReader(byte[] data, String name, TraceStore store, HypercallListener listener) {
+        this.in = null;
+        this.data = data;
+        this.buf = data;
+        this.name = name;
+        this.store = store;
+        this.listener = listener;
+    }
+
+    private int u16(int at) {
+        return (short) I16.get(buf, base + at) & 0xffff;
+    }
+
+    private int i32(int at) {
+        return (int) I32.get(buf, base + at);
+    }
+
+    private long i64(int at) {
+        return (long) I64.get(buf, base + at);
     }
 
     Summary run() throws IOException {
         header();
         while (true) {
             long at = offset;
-            int got = readFully(in, rec, 0, REC_HEAD);
-            if (got == 0) {
+            if (!nextRecord(at)) {
                 deliver();
                 return new Summary(records, calls, reads, unknown, false);
             }
-            checkEof(got, REC_HEAD, name, at, "record header");
-            int type = rec[0] & 0xff;
-            int len = bb.getInt(4);
-            if (rec[1] != 0 || rec[2] != 0 || rec[3] != 0) {
-                throw new FormatException(name, at, "reserved record header bytes are not zero");
-            }
-            if (len < 0 || len > MAX_BODY) {
-                throw new FormatException(name, at, "record length " + Integer.toUnsignedString(len)
-                        + " outside 0.." + MAX_BODY);
-            }
-            checkEof(readFully(in, rec, REC_HEAD, len + 4), len + 4, name, at, "record body");
+            int type = recType, len = recLen;
             if (verify) {
                 crc.reset();
-                crc.update(rec, 0, REC_HEAD + len);
-            }
-            if (verify && (int) crc.getValue() != bb.getInt(REC_HEAD + len)) {
-                throw new FormatException(name, at, "record checksum mismatch (type " + type + ")");
+                crc.update(buf, base, REC_HEAD + len);
+                if ((int) crc.getValue() != i32(REC_HEAD + len)) {
+                    throw new FormatException(name, at, "record checksum mismatch (type " + type + ")");
+                }
             }
             offset += REC_HEAD + len + 4;
             records++;
@@ -77,7 +101,7 @@ final class TraceReader {
                 case T_END -> {
                     end(at, len);
                     deliver();
-                    if (in.read() >= 0) {
+                    if (data != null ? pos < data.length : in.read() >= 0) {
                         throw new FormatException(name, offset, "data after the end record");
                     }
                     return new Summary(records, calls, reads, unknown, true);
@@ -87,23 +111,71 @@ final class TraceReader {
         }
     }
 
+    /**
+     * Makes the next record current, its header and length checked and all its bytes present;
+     * false at a clean end of input (no byte of a further record).
+     */
+    private boolean nextRecord(long at) throws IOException {
+        int got;
+        if (data != null) {
+            base = pos;
+            got = Math.min(REC_HEAD, data.length - pos);
+        } else {
+            base = 0;
+            got = readFully(in, buf, 0, REC_HEAD);
+        }
+        if (got == 0) {
+            return false;
+        }
+        checkEof(got, REC_HEAD, name, at, "record header");
+        long head = i64(0); // type, three reserved bytes, length
+        if ((head & 0xffffff00L) != 0) {
+            throw new FormatException(name, at, "reserved record header bytes are not zero");
+        }
+        int len = (int) (head >>> 32);
+        if (len < 0 || len > MAX_BODY) {
+            throw new FormatException(name, at, "record length " + Integer.toUnsignedString(len)
+                    + " outside 0.." + MAX_BODY);
+        }
+        if (data != null) {
+            checkEof(Math.min(len + 4, data.length - pos - REC_HEAD), len + 4, name, at, "record body");
+            pos += REC_HEAD + len + 4;
+        } else {
+            if (REC_HEAD + len + 4 > buf.length) {
+                buf = Arrays.copyOf(buf, Math.max(REC_HEAD + len + 4, Math.min(2 * buf.length, REC_HEAD + MAX_BODY + 4)));
+            }
+            checkEof(readFully(in, buf, REC_HEAD, len + 4), len + 4, name, at, "record body");
+        }
+        recType = (int) head & 0xff;
+        recLen = len;
+        return true;
+    }
+
     private void header() throws IOException {
         byte[] h = new byte[HEADER];
-        checkEof(readFully(in, h, 0, HEADER), HEADER, name, 0, "file header");
+        int got;
+        if (data != null) {
+            got = Math.min(HEADER, data.length);
+            System.arraycopy(data, 0, h, 0, got);
+            pos = got;
+        } else {
+            got = readFully(in, h, 0, HEADER);
+        }
+        checkEof(got, HEADER, name, 0, "file header");
         if (!Arrays.equals(h, 0, 8, MAGIC, 0, 8)) {
             throw new FormatException(name, 0, "not a xenids tap trace (bad magic)");
         }
-        ByteBuffer b = ByteBuffer.wrap(h).order(ByteOrder.LITTLE_ENDIAN);
         CRC32C c = new CRC32C();
         c.update(h, 0, 28);
-        if ((int) c.getValue() != b.getInt(28)) {
+        if ((int) c.getValue() != (int) I32.get(h, 28)) {
             throw new FormatException(name, 28, "file header checksum mismatch");
         }
-        int version = b.getShort(8) & 0xffff;
+        int version = (short) I16.get(h, 8) & 0xffff;
         if (version != VERSION) {
             throw new FormatException(name, 8, "trace version " + version + " (this reader knows " + VERSION + ")");
         }
-        if ((b.getShort(10) & 0xffff) != HEADER || b.getInt(12) != 0 || b.getInt(24) != DomainMemory.PAGE_SIZE) {
+        if (((short) I16.get(h, 10) & 0xffff) != HEADER || (int) I32.get(h, 12) != 0
+                || (int) I32.get(h, 24) != DomainMemory.PAGE_SIZE) {
             throw new FormatException(name, 10, "unsupported header (length, flags or page size)");
         }
         offset = HEADER;
@@ -114,9 +186,9 @@ final class TraceReader {
         if (len < CALL_FIXED) {
             throw new FormatException(name, at, "call record of " + len + " bytes (< " + CALL_FIXED + ")");
         }
-        long seq = bb.getLong(REC_HEAD);
-        int size = bb.getShort(REC_HEAD + 22) & 0xffff;
-        int count = bb.getInt(REC_HEAD + 24);
+        long seq = i64(REC_HEAD);
+        int size = u16(REC_HEAD + 22);
+        int count = i32(REC_HEAD + 24);
         if (size > MAX_ARGS_STRUCT || count < 0 || (long) count * size != len - CALL_FIXED) {
             throw new FormatException(name, at, "call record: " + count + " ops of " + size
                     + " bytes do not fill its " + (len - CALL_FIXED) + " argument bytes");
@@ -126,26 +198,32 @@ final class TraceReader {
         }
         lastSeq = seq;
         call.sequence = seq;
-        call.timestamp = bb.getLong(REC_HEAD + 8);
-        call.caller = bb.getShort(REC_HEAD + 16) & 0xffff;
-        call.op = bb.getShort(REC_HEAD + 18) & 0xffff;
-        call.cmd = bb.getShort(REC_HEAD + 20) & 0xffff;
+        call.timestamp = i64(REC_HEAD + 8);
+        call.caller = u16(REC_HEAD + 16);
+        call.op = u16(REC_HEAD + 18);
+        call.cmd = u16(REC_HEAD + 20);
         call.structSize = size;
         call.count = count;
-        call.result = bb.getLong(REC_HEAD + 32);
+        call.result = i64(REC_HEAD + 32);
         int n = len - CALL_FIXED;
-        System.arraycopy(rec, REC_HEAD + CALL_FIXED, args, 0, n);
+        if (n > args.length) {
+            // Grown to the largest op array met (≤ MAX_BODY); older views are of the old buffer.
+            args = new byte[Math.max(n, Math.min(MAX_BODY, Math.max(64, 2 * args.length)))];
+            argsSeg = MemorySegment.ofArray(args);
+            Arrays.fill(views, null);
+        }
+        System.arraycopy(buf, base + REC_HEAD + CALL_FIXED, args, 0, n);
         call.args = args(n);
         pending = true;
         calls++;
     }
 
     private int domid(long at) throws IOException {
-        int d = bb.getShort(REC_HEAD) & 0xffff;
+        int d = u16(REC_HEAD);
         if (d >= org.xenids.xen.abi.Xen.DOMID_FIRST_RESERVED) {
             throw new FormatException(name, at, "domid " + d + " is not a domain");
         }
-        int phase = bb.getShort(REC_HEAD + 2) & 0xffff;
+        int phase = u16(REC_HEAD + 2);
         if (phase > 1) {
             throw new FormatException(name, at, "phase " + phase + " (0 or 1)");
         }
@@ -160,12 +238,12 @@ final class TraceReader {
             throw new FormatException(name, at, "read record of " + len + " bytes");
         }
         int d = domid(at);
-        int off = bb.getInt(REC_HEAD + 4);
+        int off = i32(REC_HEAD + 4);
         int n = len - READ_FIXED;
         if (off < 0 || off + n > DomainMemory.PAGE_SIZE) {
             throw new FormatException(name, at, "read of " + n + " bytes at page offset " + off + " leaves the page");
         }
-        if (!store.put(d, bb.getLong(REC_HEAD + 8), off, rec, REC_HEAD + READ_FIXED, n)) {
+        if (!store.put(d, i64(REC_HEAD + 8), off, buf, base + REC_HEAD + READ_FIXED, n)) {
             throw new FormatException(name, at, "trace touches more than " + TraceStore.MAX_PAGES + " pages");
         }
         reads++;
@@ -176,10 +254,10 @@ final class TraceReader {
             throw new FormatException(name, at, "failed-read record of " + len + " bytes");
         }
         int d = domid(at);
-        int off = bb.getInt(REC_HEAD + 4);
-        int n = bb.getInt(REC_HEAD + READ_FIXED);
+        int off = i32(REC_HEAD + 4);
+        int n = i32(REC_HEAD + READ_FIXED);
         if (off >= 0 && n >= 0 && off + (long) n <= DomainMemory.PAGE_SIZE) {
-            store.forget(d, bb.getLong(REC_HEAD + 8), off, n);
+            store.forget(d, i64(REC_HEAD + 8), off, n);
         }
     }
 
@@ -188,14 +266,14 @@ final class TraceReader {
             throw new FormatException(name, at, "grant-frames record of " + len + " bytes");
         }
         int d = domid(at);
-        int n = bb.getInt(REC_HEAD + 4);
+        int n = i32(REC_HEAD + 4);
         int k = (len - 8) / 8;
         if (k > Math.max(n, 0)) {
             throw new FormatException(name, at, "grant-frames record lists " + k + " of " + n + " frames");
         }
         long[] f = new long[k];
         for (int i = 0; i < k; i++) {
-            f[i] = bb.getLong(REC_HEAD + 8 + 8 * i);
+            f[i] = i64(REC_HEAD + 8 + 8 * i);
         }
         store.grantFrames(d, n < 0 ? -1 : n, f);
     }
@@ -204,20 +282,20 @@ final class TraceReader {
         if (len != 16) {
             throw new FormatException(name, at, "end record of " + len + " bytes");
         }
-        long r = bb.getLong(REC_HEAD);
-        long c = bb.getLong(REC_HEAD + 8);
+        long r = i64(REC_HEAD);
+        long c = i64(REC_HEAD + 8);
         if (r != records - 1 || c != calls) {
             throw new FormatException(name, at, "end record counts " + r + " records and " + c
                     + " calls, the file has " + (records - 1) + " and " + calls);
         }
     }
 
-    /** Read-only views of the argument buffer, one per length, made once (no allocation per call). */
-    private final MemorySegment[] views = new MemorySegment[16384];
-
     private MemorySegment args(int n) {
-        if (n >= views.length) {
+        if (n >= MAX_VIEWS) {
             return argsSeg.asSlice(0, n).asReadOnly();
+        }
+        if (n >= views.length) {
+            views = Arrays.copyOf(views, Math.min(MAX_VIEWS, Math.max(n + 1, 2 * views.length)));
         }
         MemorySegment v = views[n];
         if (v == null) {

@@ -2,6 +2,9 @@ package org.xenids.tap;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import org.xenids.xen.event.DomainMemory;
 import org.xenids.xen.event.Hypercall;
 
@@ -14,14 +17,41 @@ final class TraceStore implements DomainMemory {
     static final int MAX_PAGES = 1 << 18;
 
     private final LongIntMap index = new LongIntMap();
+    private static final VarHandle BITS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.nativeOrder());
+    /** Per page: its 4096 bytes, then a bitmap of which of them the trace gave (1 bit a byte). */
     private byte[][] pages = new byte[64][];
-    private long[][] known = new long[64][];
     private int count;
-    private final long[][] gtFrames = new long[org.xenids.xen.abi.Xen.DOMID_FIRST_RESERVED][];
-    private final int[] gtCount = new int[org.xenids.xen.abi.Xen.DOMID_FIRST_RESERVED];
+    // Indexed by domid (< DOMID_FIRST_RESERVED, checked by the reader), grown to the largest seen.
+    private long[][] gtFrames = new long[16][];
+    private int[] gtCount = new int[16];
+    // Recently used pages, direct-mapped by frame and domid: a replay touches a few ring and data
+    // pages over and over, and the map behind is only asked on a miss. Entries hold page + 1 (0: empty).
+    private static final int CACHE = 64;
+    private final long[] cacheKey = new long[CACHE];
+    private final int[] cachePage = new int[CACHE];
 
     TraceStore() {
         java.util.Arrays.fill(gtCount, -1);
+    }
+
+    private static int slot(int domid, long frame) {
+        return ((int) frame ^ (int) (frame >>> 6) ^ domid * 0x9E3779B9 >>> 26) & (CACHE - 1);
+    }
+
+    /** The page index of (domid, frame), or −1 when the trace gave none of its bytes. */
+    private int page(int domid, long frame) {
+        long k = key(domid, frame);
+        int c = slot(domid, frame);
+        int p = cachePage[c] - 1;
+        if (p >= 0 && cacheKey[c] == k) {
+            return p;
+        }
+        p = index.get(k, -1);
+        if (p >= 0) {
+            cacheKey[c] = k;
+            cachePage[c] = p + 1;
+        }
+        return p;
     }
 
     private static long key(int domid, long frame) {
@@ -30,40 +60,46 @@ final class TraceStore implements DomainMemory {
 
     /** Stores bytes the recorded tap read; false when the trace would need more than {@link #MAX_PAGES}. */
     boolean put(int domid, long frame, int offset, byte[] src, int srcOff, int len) {
-        long k = key(domid, frame);
-        int p = index.get(k, -1);
+        int p = page(domid, frame);
         if (p < 0) {
+            long k = key(domid, frame);
             if (count == MAX_PAGES) {
                 return false;
             }
             if (count == pages.length) {
                 pages = java.util.Arrays.copyOf(pages, count * 2);
-                known = java.util.Arrays.copyOf(known, count * 2);
             }
             p = count++;
-            pages[p] = new byte[PAGE_SIZE];
-            known[p] = new long[PAGE_SIZE / 64];
+            pages[p] = new byte[PAGE_SIZE + PAGE_SIZE / 8];
             index.put(k, p);
         }
-        System.arraycopy(src, srcOff, pages[p], offset, len);
-        mark(known[p], offset, len, true);
+        byte[] pg = pages[p];
+        System.arraycopy(src, srcOff, pg, offset, len);
+        mark(pg, offset, len, true);
         return true;
     }
 
     void forget(int domid, long frame, int offset, int len) {
-        int p = index.get(key(domid, frame), -1);
+        int p = page(domid, frame);
         if (p >= 0) {
-            mark(known[p], offset, len, false);
+            mark(pages[p], offset, len, false);
         }
     }
 
     void grantFrames(int domid, int n, long[] frames) {
+        if (domid >= gtCount.length) {
+            int size = Integer.highestOneBit(domid) << 1;
+            int old = gtCount.length;
+            gtFrames = java.util.Arrays.copyOf(gtFrames, size);
+            gtCount = java.util.Arrays.copyOf(gtCount, size);
+            java.util.Arrays.fill(gtCount, old, size, -1);
+        }
         gtCount[domid] = n;
         gtFrames[domid] = frames;
     }
 
-    /** Sets or clears the known bits of bytes [off, off+len): whole words at once. */
-    private static void mark(long[] bits, int off, int len, boolean set) {
+    /** Sets or clears the known bits of bytes [off, off+len) of page {@code pg}: whole words at once. */
+    private static void mark(byte[] pg, int off, int len, boolean set) {
         if (len <= 0) {
             return;
         }
@@ -73,17 +109,18 @@ final class TraceStore implements DomainMemory {
         long last = -1L >>> (63 - (end & 63));
         if (w0 == w1) {
             long m = first & last;
-            bits[w0] = set ? bits[w0] | m : bits[w0] & ~m;
+            long w = word(pg, w0);
+            word(pg, w0, set ? w | m : w & ~m);
             return;
         }
-        bits[w0] = set ? bits[w0] | first : bits[w0] & ~first;
-        for (int w = w0 + 1; w < w1; w++) {
-            bits[w] = set ? -1L : 0L;
+        word(pg, w0, set ? word(pg, w0) | first : word(pg, w0) & ~first);
+        if (w1 > w0 + 1) {
+            java.util.Arrays.fill(pg, PAGE_SIZE + 8 * (w0 + 1), PAGE_SIZE + 8 * w1, set ? (byte) -1 : 0);
         }
-        bits[w1] = set ? bits[w1] | last : bits[w1] & ~last;
+        word(pg, w1, set ? word(pg, w1) | last : word(pg, w1) & ~last);
     }
 
-    private static boolean all(long[] bits, int off, int len) {
+    private static boolean all(byte[] pg, int off, int len) {
         if (len <= 0) {
             return true;
         }
@@ -93,17 +130,26 @@ final class TraceStore implements DomainMemory {
         long last = -1L >>> (63 - (end & 63));
         if (w0 == w1) {
             long m = first & last;
-            return (bits[w0] & m) == m;
+            return (word(pg, w0) & m) == m;
         }
-        if ((bits[w0] & first) != first || (bits[w1] & last) != last) {
+        if ((word(pg, w0) & first) != first || (word(pg, w1) & last) != last) {
             return false;
         }
         for (int w = w0 + 1; w < w1; w++) {
-            if (bits[w] != -1L) {
+            if (word(pg, w) != -1L) {
                 return false;
             }
         }
         return true;
+    }
+
+    /** Word {@code w} of a page's known bitmap (kept after its bytes: one array per page to reach). */
+    private static long word(byte[] pg, int w) {
+        return (long) BITS.get(pg, PAGE_SIZE + 8 * w);
+    }
+
+    private static void word(byte[] pg, int w, long v) {
+        BITS.set(pg, PAGE_SIZE + 8 * w, v);
     }
 
     @Override
@@ -112,11 +158,28 @@ final class TraceStore implements DomainMemory {
         if (offset < 0 || offset + (long) len > PAGE_SIZE) {
             return false;
         }
-        int p = index.get(key(domid, frame), -1);
-        if (p < 0 || !all(known[p], offset, len)) {
+        int p = page(domid, frame);
+        if (p < 0 || !all(pages[p], offset, len)) {
             return false;
         }
         MemorySegment.copy(pages[p], offset, dst, ValueLayout.JAVA_BYTE, 0, len);
+        return true;
+    }
+
+    @Override
+    public boolean read(int domid, long frame, int offset, byte[] dst, int dstOff, int len) {
+        if (offset < 0 || len < 0 || offset > PAGE_SIZE - len || dstOff < 0 || dstOff > dst.length - len) {
+            return false;
+        }
+        int p = page(domid, frame);
+        if (p < 0) {
+            return false;
+        }
+        byte[] pg = pages[p];
+        if (!all(pg, offset, len)) {
+            return false;
+        }
+        System.arraycopy(pg, offset, dst, dstOff, len);
         return true;
     }
 

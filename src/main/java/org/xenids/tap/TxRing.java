@@ -2,8 +2,6 @@ package org.xenids.tap;
 
 import static org.xenids.xen.abi.Xen.*;
 
-import java.lang.foreign.MemorySegment;
-import org.xenids.xen.abi.Le;
 import org.xenids.xen.abi.Netif;
 
 /**
@@ -24,9 +22,8 @@ final class TxRing {
     final VifQueue q;
     final long frame;
     private final Tap tap;
-    private final MemorySegment local = MemorySegment.ofArray(new byte[4096]);
-    private final MemorySegment[] entries = new MemorySegment[SIZE];
-    private final MemorySegment header = local.asSlice(0, 16);
+    /** The ring page as last read. */
+    private final byte[] page = new byte[4096];
     boolean broken;
     private int parsed, cons, reqProd, rspProd;
     private long refreshedSeq = -1;
@@ -57,9 +54,6 @@ final class TxRing {
         this.tap = tap;
         this.q = q;
         this.frame = frame;
-        for (int i = 0; i < SIZE; i++) {
-            entries[i] = local.asSlice(Netif.Sring.RING + (long) i * ENTRY, ENTRY);
-        }
     }
 
     /** Reads the ring's indices and any requests published since the last look, parsing them into packets. */
@@ -68,11 +62,11 @@ final class TxRing {
             return;
         }
         refreshedSeq = seq;
-        if (!tap.mem.read(q.front, frame, 0, header, 0, 16)) {
+        if (!tap.mem.read(q.front, frame, 0, page, 0, 16)) {
             return;
         }
-        reqProd = Le.u32(local, Netif.Sring.REQ_PROD);
-        rspProd = Le.u32(local, Netif.Sring.RSP_PROD);
+        reqProd = Mem.u32(page, Netif.Sring.REQ_PROD);
+        rspProd = Mem.u32(page, Netif.Sring.RSP_PROD);
         if (reqProd - rspProd > SIZE || reqProd - cons > SIZE || reqProd - parsed < 0) {
             // netback: "Impossible number of requests" — the vif is disabled.
             tap.anomaly(q, TX_DIR, "tx.req_prod_overrun", reqProd & MASK, now);
@@ -80,7 +74,8 @@ final class TxRing {
             return;
         }
         for (int i = parsed; i != reqProd; i++) {
-            if (!tap.mem.read(q.front, frame, Netif.Sring.RING + (i & MASK) * ENTRY, entries[i & MASK], 0, ENTRY)) {
+            int at = Netif.Sring.RING + (i & MASK) * ENTRY;
+            if (!tap.mem.read(q.front, frame, at, page, at, ENTRY)) {
                 return;
             }
         }
@@ -96,11 +91,11 @@ final class TxRing {
     static final int TX_DIR = Tap.TX;
 
     private int u16(int idx, int field) {
-        return Le.u16(local, Netif.Sring.RING + (long) (idx & MASK) * ENTRY + field);
+        return Mem.u16(page, Netif.Sring.RING + (idx & MASK) * ENTRY + field);
     }
 
     private int u32(int idx, int field) {
-        return Le.u32(local, Netif.Sring.RING + (long) (idx & MASK) * ENTRY + field);
+        return Mem.u32(page, Netif.Sring.RING + (idx & MASK) * ENTRY + field);
     }
 
     /** One packet from request {@code i}: its end index, or −1 when the chain is not (yet) whole. */
@@ -119,7 +114,7 @@ final class TxRing {
                     return fatal("tx.bad_extra_info", j, now);
                 }
                 kind[j & MASK] = EXTRA;
-                exFlags = Le.u8(local, Netif.Sring.RING + (long) (j & MASK) * ENTRY + Netif.ExtraInfo.FLAGS);
+                exFlags = Mem.u8(page, Netif.Sring.RING + (j & MASK) * ENTRY + Netif.ExtraInfo.FLAGS);
                 j++;
             } while ((exFlags & XEN_NETIF_EXTRA_FLAG_MORE) != 0);
         }
@@ -324,7 +319,6 @@ final class TxRing {
         int s0 = first & MASK;
         int len = pktLen[s0];
         byte[] buf = tap.frame;
-        MemorySegment seg = tap.frameSeg;
         boolean ok = true;
         for (int k = first, end = pktEnd[s0]; k != end; k++) {
             int s = k & MASK;
@@ -333,11 +327,11 @@ final class TxRing {
             }
             int c = copyLen[s];
             if (c > 0) {
-                ok &= tap.mem.read(copyDom[s], copyFrame[s], copyOff[s], seg, pos[s], c);
+                ok &= tap.mem.read(copyDom[s], copyFrame[s], copyOff[s], buf, pos[s], c);
                 tap.noteHead(copyDom[s], copyFrame[s], copyOff[s], q.front);
             }
             if (c < size[s]) {
-                ok &= mapFrame[s] > 0 && tap.mem.read(q.front, mapFrame[s], off[s] + c, seg, pos[s] + c, size[s] - c);
+                ok &= mapFrame[s] > 0 && tap.mem.read(q.front, mapFrame[s], off[s] + c, buf, pos[s] + c, size[s] - c);
             }
         }
         if (!ok) {

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.xenids.xen.abi.Xen;
 
@@ -96,6 +97,61 @@ class TraceTest {
             } catch (Trace.FormatException e) {
                 assertTrue(e.getMessage().startsWith("cut.trace: offset "), e.getMessage());
             }
+        }
+    }
+
+    /** The in-memory replay's outcome: the frames, or the error message. */
+    static String inMemory(byte[] trace, boolean verify) {
+        List<Bench.Seen> seen = new ArrayList<>();
+        try {
+            Trace.Summary s = Trace.replay(trace, "bad.trace", verify,
+                    mem -> new Tap(mem, Bench.collector(seen), a -> { }));
+            return s + " " + frames(seen);
+        } catch (IOException e) {
+            return e.getMessage();
+        }
+    }
+
+    static String fromStream(byte[] trace) {
+        List<Bench.Seen> seen = new ArrayList<>();
+        try {
+            Trace.Summary s = Trace.replay(new ByteArrayInputStream(trace), "bad.trace",
+                    mem -> new Tap(mem, Bench.collector(seen), a -> { }));
+            return s + " " + frames(seen);
+        } catch (IOException e) {
+            return e.getMessage();
+        }
+    }
+
+    static String frames(List<Bench.Seen> seen) {
+        StringBuilder b = new StringBuilder();
+        for (Bench.Seen f : seen) {
+            b.append(f.domid()).append('/').append(f.direction()).append('/').append(f.peer()).append(':')
+                    .append(Arrays.hashCode(f.bytes())).append(',');
+        }
+        return b.toString();
+    }
+
+    @Test
+    void inMemoryReplayParsedInPlaceMatchesTheStreamReplayOnGoodAndDamagedTraces() throws IOException {
+        byte[] good = recordedTraffic(new ArrayList<>());
+        assertEquals(fromStream(good), inMemory(good, true));
+        assertEquals(fromStream(good), inMemory(good, false));
+        List<byte[]> bad = new ArrayList<>();
+        for (int cut = 0; cut < good.length; cut += Math.max(1, good.length / 200)) {
+            bad.add(Arrays.copyOf(good, cut));
+        }
+        bad.add(Arrays.copyOf(good, good.length + 1));
+        Random r = new Random(3);
+        for (int i = 0; i < 200; i++) {
+            byte[] t = good.clone();
+            t[Trace.HEADER + r.nextInt(good.length - Trace.HEADER)] ^= (byte) (1 << r.nextInt(8));
+            bad.add(t);
+        }
+        for (byte[] t : bad) {
+            String stream = fromStream(t);
+            assertTrue(stream.startsWith("bad.trace: offset ") || stream.startsWith("Summary["), stream);
+            assertEquals(stream, inMemory(t, true), "trace of " + t.length + " bytes");
         }
     }
 }

@@ -257,6 +257,16 @@ public final class XenHost {
         }
 
         @Override
+        public boolean read(int domid, long frame, int offset, byte[] dst, int dstOff, int len) {
+            if (!frames.owns(domid, frame) || offset < 0 || len < 0 || offset > PAGE_SIZE - len
+                    || dstOff < 0 || dstOff > dst.length - len) {
+                return false;
+            }
+            MemorySegment.copy(frames.page(frame), java.lang.foreign.ValueLayout.JAVA_BYTE, offset, dst, dstOff, len);
+            return true;
+        }
+
+        @Override
         public int grantTableFrames(int domid, long[] out) {
             Domain d = byId(domid);
             if (d == null) {

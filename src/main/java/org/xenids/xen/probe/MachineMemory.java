@@ -3,6 +3,7 @@ package org.xenids.xen.probe;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -46,6 +47,20 @@ final class MachineMemory implements DomainMemory, AutoCloseable {
             return false;
         }
         MemorySegment.copy(ram, at, dst, 0, len);
+        return true;
+    }
+
+    @Override
+    public boolean read(int domid, long frame, int offset, byte[] dst, int dstOff, int len) {
+        if (frame < 0 || offset < 0 || len < 0 || offset > PAGE_SIZE - len || frame > (Long.MAX_VALUE >>> 12)
+                || dstOff < 0 || dstOff > dst.length - len) {
+            return false;
+        }
+        long at = (frame << 12) + offset;
+        if (at + len > ram.byteSize()) {
+            return false;
+        }
+        MemorySegment.copy(ram, ValueLayout.JAVA_BYTE, at, dst, dstOff, len);
         return true;
     }
 

@@ -49,4 +49,28 @@ class MachineMemoryTest {
             assertEquals(5, f[0]);
         }
     }
+
+    @Test
+    void arrayReadsGiveTheSegmentReadsBytesAndRefuseTheSameRanges(@TempDir Path dir) throws IOException {
+        Path ram = dir.resolve("ram");
+        byte[] b = new byte[2 * 4096];
+        for (int i = 0; i < b.length; i++) {
+            b[i] = (byte) (i * 7);
+        }
+        Files.write(ram, b);
+        try (MachineMemory m = new MachineMemory(ram)) {
+            byte[] out = new byte[12];
+            assertTrue(m.read(0, 1, 4086, out, 2, 10));
+            assertArrayEquals(java.util.Arrays.copyOfRange(b, 4096 + 4086, 2 * 4096),
+                    java.util.Arrays.copyOfRange(out, 2, 12));
+            byte[] untouched = new byte[4];
+            assertFalse(m.read(0, 1, 4095, untouched, 0, 2), "leaves the page");
+            assertFalse(m.read(0, 2, 0, untouched, 0, 1), "leaves the RAM");
+            assertFalse(m.read(0, -1, 0, untouched, 0, 1));
+            assertFalse(m.read(0, Long.MAX_VALUE, 0, untouched, 0, 1));
+            assertFalse(m.read(0, 0, 0, untouched, 3, 2), "leaves the array");
+            assertFalse(m.read(0, 0, 0, untouched, 0, -1));
+            assertArrayEquals(new byte[4], untouched);
+        }
+    }
 }

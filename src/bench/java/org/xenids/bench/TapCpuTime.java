@@ -1,0 +1,81 @@
+package org.xenids.bench;
+
+import java.lang.management.ManagementFactory;
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * {@link TapBench}'s three kernels timed by this thread's CPU time rather than wall time,
+ * interleaved round by round, medians reported (on a shared, loaded machine wall-clock JMH numbers
+ * swing by more than the differences being measured), with the bytes this thread allocated per
+ * replay. {@code java -cp target/benchmarks.jar org.xenids.bench.TapCpuTime [rounds]}.
+ */
+public final class TapCpuTime {
+    private TapCpuTime() {}
+
+    public static void main(String[] args) throws Exception {
+        int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 15;
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        String[] names = {"tapOnTrace", "traceReaderOnly", "baselinePlainCopy"};
+        for (int size : new int[] {64, 1514}) {
+            TapBench b = new TapBench();
+            b.size = size;
+            b.record();
+            long sink = 0;
+            for (int warm = 0; warm < 10; warm++) {
+                sink += b.tapOnTrace() + b.traceReaderOnly() + b.baselinePlainCopy()[warm];
+            }
+            double[][] ns = new double[3][rounds];
+            long[] alloc = new long[3];
+            for (int r = 0; r < rounds; r++) {
+                for (int k = 0; k < 3; k++) {
+                    long a0 = mx.getCurrentThreadAllocatedBytes();
+                    long t0 = mx.getCurrentThreadCpuTime();
+                    sink += switch (k) {
+                        case 0 -> b.tapOnTrace();
+                        case 1 -> b.traceReaderOnly();
+                        default -> b.baselinePlainCopy()[r];
+                    };
+                    ns[k][r] = (double) (mx.getCurrentThreadCpuTime() - t0) / TapBench.FRAMES;
+                    alloc[k] = mx.getCurrentThreadAllocatedBytes() - a0;
+                }
+            }
+            System.out.printf(Locale.ROOT, "%d-byte frames, %d per replay, median of %d rounds of thread CPU time:%n",
+                    size, TapBench.FRAMES, rounds);
+            double[] med = new double[3];
+            for (int k = 0; k < 3; k++) {
+                double[] v = ns[k].clone();
+                Arrays.sort(v);
+                med[k] = v[rounds / 2];
+                System.out.printf(Locale.ROOT, "  %-18s %7.1f ns/frame  %6.2f M frames/s  %6.2f Gbit/s"
+                                + "  (min %.1f, max %.1f ns)  %d B allocated per replay (%.2f B/frame)%n",
+                        names[k], med[k], 1e3 / med[k], size * 8 / med[k], v[0], v[rounds - 1], alloc[k],
+                        (double) alloc[k] / TapBench.FRAMES);
+            }
+            System.out.printf(Locale.ROOT, "  tap/plain copy: %.3f; tap without the reader (difference): %.1f ns/frame%n",
+                    med[2] / med[0], med[0] - med[1]);
+            // Per-frame allocation as a slope: the same replay cut at a record boundary halfway.
+            byte[] whole = b.trace;
+            b.trace = java.util.Arrays.copyOf(whole, halfway(whole));
+            long a0 = mx.getCurrentThreadAllocatedBytes();
+            sink += b.tapOnTrace();
+            long half = mx.getCurrentThreadAllocatedBytes() - a0;
+            b.trace = whole;
+            System.out.printf(Locale.ROOT, "  tap allocation: %d B for the whole trace, %d B for its first half:"
+                    + " %.3f B per frame beyond the fresh tap's setup%n", alloc[0], half,
+                    (alloc[0] - half) / (TapBench.FRAMES / 2.0));
+            System.out.println("  (sink " + (sink & 1) + ")");
+        }
+    }
+
+    /** The offset of the first record boundary at or past the middle of a trace (file header 32 bytes, records 8 + L + 4). */
+    static int halfway(byte[] trace) {
+        int pos = 32;
+        while (pos < trace.length / 2) {
+            int len = (trace[pos + 4] & 0xff) | (trace[pos + 5] & 0xff) << 8 | (trace[pos + 6] & 0xff) << 16
+                    | (trace[pos + 7] & 0xff) << 24;
+            pos += 8 + len + 4;
+        }
+        return pos;
+    }
+}
