@@ -17,6 +17,16 @@ import org.xenids.xen.abi.Netif;
  * holds the guest's posted buffers (8-byte requests with distinct ids), a TX ring none; only when
  * both pages are equally plausible is Linux's order (TX mapped first) used, and counted.
  * Queues whose rings are mapped back to back by one backend are queues of one vif.
+ *
+ * <p>Not every map-then-bind is a vif: the toolstack maps a new guest's XenStore and console
+ * pages (each twice, kernel and user space, grant refs 1 and 0) and binds their event channels
+ * the same way. A pair is taken as netif TX/RX rings only when its two pages are distinct frames
+ * under non-reserved grant refs (netfront never uses refs 0–7) and both are shaped like an
+ * initialised shared ring ({@code io/ring.h}: indices at 0–15 with at most one ring of
+ * outstanding requests and event indices near them, zero padding to byte 64, events set to 1
+ * by {@code SHARED_RING_INIT}). A XenStore or console page has character buffers there
+ * ({@code xenstore_domain_interface.req[1024]}, {@code xencons_interface.in[1024]}), its indices
+ * at 2048 or 3072. Rejected pairs are counted by reason ({@link #rejected}).
  */
 final class Discovery {
     /** Candidate ring maps kept per backend/frontend pair; older ones are dropped (counted). */
@@ -29,6 +39,11 @@ final class Discovery {
     private final int[] nextVif = new int[org.xenids.xen.abi.Xen.DOMID_FIRST_RESERVED];
     final List<VifQueue> queues = new ArrayList<>();
     long droppedCandidates, unpairedBinds, assumedByOrder;
+    /** Pairs not taken as netif rings: by reason {@link #R_RESERVED_REF}, {@link #R_SAME_PAGE}, {@link #R_NOT_A_RING}, {@link #R_UNREADABLE}. */
+    final long[] rejected = new long[4];
+    static final int R_RESERVED_REF = 0, R_SAME_PAGE = 1, R_NOT_A_RING = 2, R_UNREADABLE = 3;
+    /** Binds of a split pair's second channel come within this many calls of the first. */
+    private static final int SPLIT_WINDOW = 64;
     private final MemorySegment page = MemorySegment.ofArray(new byte[4096]);
 
     Discovery(Tap tap) {
@@ -58,8 +73,12 @@ final class Discovery {
         }
         int k = key(backend, front);
         VifQueue g = lastGroup.get(k);
-        if (g != null && !g.split && g.lastSeq == seq - 1 && g.backTxPort == g.backRxPort) {
-            // The second bind right after the first: split event channels (event-channel-tx, -rx).
+        ArrayDeque<long[]> maps = pendingMaps.get(k);
+        boolean noNewRings = maps == null || maps.size() < 2;
+        if (g != null && !g.split && remote != null && noNewRings && seq - g.lastSeq <= SPLIT_WINDOW
+                && g.backTxPort == g.backRxPort) {
+            // A second channel to a port the frontend opened for this backend, soon after the
+            // first and with no new ring pages: split event channels (event-channel-tx, -rx).
             g.split = true;
             g.backRxPort = localPort;
             g.frontRxPort = remotePort;
@@ -68,14 +87,18 @@ final class Discovery {
             tap.portBound(g, front, remotePort);
             return;
         }
-        ArrayDeque<long[]> maps = pendingMaps.get(k);
-        if (maps == null || maps.size() < 2) {
+        if (noNewRings) {
             unpairedBinds++;
             return;
         }
         long[] b = maps.pollLast();
         long[] a = maps.pollLast();
         maps.clear();
+        int why = reject(front, a, b);
+        if (why >= 0) {
+            rejected[why]++;
+            return;
+        }
         int queue = 0;
         int vif;
         if (g != null && a[2] == g.lastSeq + 1) {
@@ -108,6 +131,46 @@ final class Discovery {
         vq.rx.refresh(seq, now);
         tap.portBound(vq, backend, localPort);
         tap.portBound(vq, front, remotePort);
+    }
+
+    /** Why the mapped pair {@code a}, {@code b} ({ref, frame, seq}) is not a netif ring pair, or −1 when it may be. */
+    private int reject(int front, long[] a, long[] b) {
+        if (a[0] < org.xenids.xen.abi.Xen.GNTTAB_NR_RESERVED_ENTRIES || b[0] < org.xenids.xen.abi.Xen.GNTTAB_NR_RESERVED_ENTRIES) {
+            return R_RESERVED_REF;
+        }
+        if (a[0] == b[0] || a[1] == b[1]) {
+            return R_SAME_PAGE;
+        }
+        int sa = ringShape(front, a[1]);
+        int sb = ringShape(front, b[1]);
+        if (sa == R_UNREADABLE || sb == R_UNREADABLE) {
+            return R_UNREADABLE;
+        }
+        return sa >= 0 ? sa : sb;
+    }
+
+    /**
+     * −1 when the page's first 64 bytes are an initialised shared-ring header (see the class
+     * comment), else {@link #R_NOT_A_RING} or {@link #R_UNREADABLE}. Both netif rings have 256 slots.
+     */
+    private int ringShape(int front, long frame) {
+        // the whole page: a recorded trace then keeps it for any later check
+        if (!tap.mem.read(front, frame, 0, page, 0, 4096)) {
+            return R_UNREADABLE;
+        }
+        for (int i = 16; i < Netif.Sring.RING; i += 4) {
+            if (Le.u32(page, i) != 0) {
+                return R_NOT_A_RING;
+            }
+        }
+        int reqProd = Le.u32(page, Netif.Sring.REQ_PROD), reqEvent = Le.u32(page, Netif.Sring.REQ_EVENT);
+        int rspProd = Le.u32(page, Netif.Sring.RSP_PROD), rspEvent = Le.u32(page, Netif.Sring.RSP_EVENT);
+        int outstanding = reqProd - rspProd;
+        if (outstanding < 0 || outstanding > RxRing.SIZE || reqEvent == 0 && rspEvent == 0
+                || Math.abs(reqEvent - reqProd) > 2 * RxRing.SIZE || Math.abs(rspEvent - rspProd) > 2 * RxRing.SIZE) {
+            return R_NOT_A_RING;
+        }
+        return -1;
     }
 
     /**

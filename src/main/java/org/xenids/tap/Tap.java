@@ -446,6 +446,22 @@ public final class Tap implements HypercallListener {
         return out;
     }
 
+    /**
+     * Mapped page pairs with a bound channel that discovery did not take as a vif's rings (the
+     * toolstack's XenStore and console set-ups, see {@link Discovery}), by reason.
+     */
+    public record RejectedPairs(long reservedRef, long samePage, long notARing, long unreadable) {
+        public long total() {
+            return reservedRef + samePage + notARing + unreadable;
+        }
+    }
+
+    public RejectedPairs rejectedPairs() {
+        long[] r = discovery.rejected;
+        return new RejectedPairs(r[Discovery.R_RESERVED_REF], r[Discovery.R_SAME_PAGE], r[Discovery.R_NOT_A_RING],
+                r[Discovery.R_UNREADABLE]);
+    }
+
     /** Ops that matched no ring, over all domains. */
     public long unclassified() {
         return unclassifiedTotal;
