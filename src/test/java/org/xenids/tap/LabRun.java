@@ -33,6 +33,7 @@ public final class LabRun {
     public record Direction(int captured, int rebuilt, int matched, int reordered, List<Captured> missing,
                             List<Captured> beforeRing, List<byte[]> extra, long firstCapturedNanos) {}
 
+    /** {@code rings}: the tap's rings when the guest's first frame came (a run ends with the guest shut down). */
     public record Result(Direction tx, Direction rx, Trace.Summary trace, List<Tap.Ring> rings,
                          Tap.RejectedPairs rejected, Tap.Counters guest, List<Object> anomalies, long failedReads) {}
 
@@ -54,9 +55,13 @@ public final class LabRun {
         List<List<byte[]>> got = List.of(new ArrayList<>(), new ArrayList<>());
         List<Object> anomalies = new ArrayList<>();
         Tap[] tap = new Tap[1];
+        List<List<Tap.Ring>> rings = new ArrayList<>();
         Trace.Summary s = Trace.replay(trace, traceName, mem -> {
             tap[0] = new Tap(mem, (buf, off, len, domid, vif, queue, direction, peer, ts) -> {
                 if (domid == GUEST) {
+                    if (rings.isEmpty()) {
+                        rings.add(tap[0].rings());
+                    }
                     got.get(direction).add(Arrays.copyOfRange(buf, off, off + len));
                 }
             }, anomalies::add);
@@ -64,7 +69,8 @@ public final class LabRun {
         });
         Tap.Counters guest = tap[0].counters().stream().filter(c -> c.domid() == GUEST).findFirst().orElse(null);
         return new Result(direction(want.get(Tap.TX), got.get(Tap.TX), false),
-                direction(want.get(Tap.RX), got.get(Tap.RX), true), s, tap[0].rings(), tap[0].rejectedPairs(), guest,
+                direction(want.get(Tap.RX), got.get(Tap.RX), true), s, rings.isEmpty() ? List.of() : rings.get(0),
+                tap[0].rejectedPairs(), guest,
                 anomalies, tap[0].failedReads());
     }
 
