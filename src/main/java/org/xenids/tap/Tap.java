@@ -182,7 +182,7 @@ public final class Tap implements HypercallListener {
                 }
                 case GNTTABOP_map_grant_ref -> {
                     for (int i = 0; i < n; i++) {
-                        map(a, (long) i * Gnttab.Map.SIZE, caller, seq, now, refused(seq, i));
+                        map(a, (long) i * Gnttab.Map.SIZE, n, caller, seq, now, refused(seq, i));
                     }
                 }
                 case GNTTABOP_setup_table -> {
@@ -195,7 +195,7 @@ public final class Tap implements HypercallListener {
         } else if (c.op() == __HYPERVISOR_event_channel_op && n == 1 && c.result() == 0) {
             switch (c.cmd()) {
                 case EVTCHNOP_send -> send(caller, Evtchn.PortOp.port(a, 0), seq, now);
-                case EVTCHNOP_alloc_unbound -> discovery.allocUnbound(self(Evtchn.AllocUnbound.dom(a, 0), caller),
+                case EVTCHNOP_alloc_unbound -> discovery.allocUnbound(caller, self(Evtchn.AllocUnbound.dom(a, 0), caller),
                         self(Evtchn.AllocUnbound.remoteDom(a, 0), caller), Evtchn.AllocUnbound.port(a, 0));
                 case EVTCHNOP_bind_interdomain -> discovery.bound(caller,
                         self(Evtchn.BindInterdomain.remoteDom(a, 0), caller), Evtchn.BindInterdomain.remotePort(a, 0),
@@ -263,7 +263,7 @@ public final class Tap implements HypercallListener {
         }
     }
 
-    private void map(MemorySegment a, long at, int caller, long seq, long now, boolean refused) {
+    private void map(MemorySegment a, long at, int n, int caller, long seq, long now, boolean refused) {
         int front = self(Gnttab.Map.dom(a, at), caller);
         int ref = Gnttab.Map.ref(a, at);
         int status = Gnttab.Map.status(a, at);
@@ -283,7 +283,7 @@ public final class Tap implements HypercallListener {
             }
         }
         if (status == GNTST_okay && (flags & GNTMAP_host_map) != 0 && (flags & GNTMAP_readonly) == 0 && front != caller) {
-            discovery.ringCandidate(caller, front, ref, Gnttab.Map.devBusAddr(a, at) >>> 12, seq);
+            discovery.ringCandidate(caller, front, ref, Gnttab.Map.devBusAddr(a, at) >>> 12, seq, n);
             return;
         }
         unclassified(front);
@@ -447,19 +447,20 @@ public final class Tap implements HypercallListener {
     }
 
     /**
-     * Mapped page pairs with a bound channel that discovery did not take as a vif's rings (the
-     * toolstack's XenStore and console set-ups, see {@link Discovery}), by reason.
+     * Mapped page pairs with a bound channel that discovery did not take as a vif's rings, by
+     * reason (see {@link Discovery}): the channel was opened by the toolstack for the guest (its
+     * XenStore and console set-ups), or the pages came in one map call of several (a multi-page
+     * ring of another device).
      */
-    public record RejectedPairs(long reservedRef, long samePage, long notARing, long unreadable) {
+    public record RejectedPairs(long toolstackChannel, long multiPageMap) {
         public long total() {
-            return reservedRef + samePage + notARing + unreadable;
+            return toolstackChannel + multiPageMap;
         }
     }
 
     public RejectedPairs rejectedPairs() {
         long[] r = discovery.rejected;
-        return new RejectedPairs(r[Discovery.R_RESERVED_REF], r[Discovery.R_SAME_PAGE], r[Discovery.R_NOT_A_RING],
-                r[Discovery.R_UNREADABLE]);
+        return new RejectedPairs(r[Discovery.R_TOOLSTACK_CHANNEL], r[Discovery.R_MULTI_PAGE_MAP]);
     }
 
     /** Ops that matched no ring, over all domains. */
