@@ -46,6 +46,10 @@ class XenLabCommandTest {
         assertEquals(List.of(), r.tx().extra(), report);
         assertEquals(List.of(), r.tx().beforeRing(), report);
         assertEquals(List.of(), r.rx().missing(), report);
+        for (LabRun.Captured c : r.rx().beforeRing()) {
+            // before the first guest frame netback forwarded, which it does only once connected
+            assertTrue(c.timestampNanos() < r.tx().firstCapturedNanos(), "#" + c.index() + ": " + report);
+        }
         assertEquals(List.of(), r.rx().extra(), report);
         assertEquals(1, r.rings().size(), report);
         assertEquals(0, r.guest().lost() + r.guest().drops() + r.guest().unclassified(), report);
