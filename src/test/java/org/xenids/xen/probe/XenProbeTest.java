@@ -80,20 +80,25 @@ class XenProbeTest {
     record Stop(long rip, long rsp, long rax, long rdi, long rsi, long rdx) {}
 
     void machine(long hardwareDomain) {
+        machine(hardwareDomain, RSP, 0x7fff, 0x37, 0x10);
+    }
+
+    /** The machine with {@code current} at (rsp | mask) − {@code current}, vcpu->domain at {@code domainAt}. */
+    void machine(long hardwareDomain, long rsp, long mask, int current, int domainAt) {
         byte[] note = new byte[36];
         ByteBuffer.wrap(note).order(ByteOrder.LITTLE_ENDIAN).putInt(4).putInt(20).putInt(3).put("GNU\0".getBytes(StandardCharsets.ISO_8859_1));
         System.arraycopy(BUILD_ID, 0, note, 16, 20);
         put(NOTE, note);
-        putLong((RSP | 0x7fff) - 0x37, VCPU);
+        putLong((rsp | mask) - current, VCPU);
         byte[] vcpu = new byte[0x40];
-        ByteBuffer.wrap(vcpu).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 0).putInt(4, 0).putLong(0x10, DOMAIN);
+        ByteBuffer.wrap(vcpu).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 0).putInt(4, 0).putLong(domainAt, DOMAIN);
         put(VCPU, vcpu);
         put(DOMAIN, new byte[16]);   // domain_id 0
         putLong(STACK_BASE, STACK);
         putLong(PER_CPU_OFFSET, PER_CPU);
         putLong(CURR_VCPU + PER_CPU, VCPU);
         putLong(HW_DOMAIN, hardwareDomain);
-        putLong(RSP, RET);
+        putLong(rsp, RET);
         put(RX_OPS, copies(66, Xen.GNTCOPY_dest_gref, 2896, Xen.GNTCOPY_dest_gref));
         put(TX_OPS, copies(128, Xen.GNTCOPY_source_gref));
     }
@@ -158,6 +163,24 @@ class XenProbeTest {
         });
     }
 
+    /** The symbols' ELF: the build-id note, plus {@code code} loaded at do_grant_table_op when given. */
+    static byte[] elf(byte[] code) {
+        if (code == null) {
+            return XenSymbolsTest.elf64WithNote(BUILD_ID);
+        }
+        int note = 64 + 2 * 56, at = note + 36;
+        ByteBuffer b = ByteBuffer.allocate(at + code.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(new byte[] {0x7f, 'E', 'L', 'F', 2, 1, 1});
+        b.putLong(32, 64).putShort(54, (short) 56).putShort(56, (short) 2);
+        b.putInt(64, 4).putLong(64 + 8, note).putLong(64 + 32, 36);
+        b.putInt(120, 1).putLong(120 + 8, at).putLong(120 + 16, GNTTAB).putLong(120 + 32, code.length);
+        b.putInt(note, 4).putInt(note + 4, 20).putInt(note + 8, 3).put(note + 12, new byte[] {'G', 'N', 'U', 0})
+                .put(note + 16, BUILD_ID).put(at, code);
+        return b.array();
+    }
+
+    byte[] code;
+
     Path symbols(Path dir) throws IOException {
         Path map = dir.resolve("xen-syms.map");
         Files.writeString(map, String.join("\n",
@@ -168,7 +191,7 @@ class XenProbeTest {
                 "0x" + Long.toHexString(PER_CPU_OFFSET) + " B __per_cpu_offset",
                 "0x" + Long.toHexString(CURR_VCPU) + " B per_cpu__curr_vcpu",
                 "0x" + Long.toHexString(HW_DOMAIN) + " D hardware_domain") + "\n");
-        Files.write(dir.resolve("xen-syms"), XenSymbolsTest.elf64WithNote(BUILD_ID));
+        Files.write(dir.resolve("xen-syms"), elf(code));
         Files.write(dir.resolve("ram"), new byte[1 << 16]);
         return map;
     }
@@ -221,6 +244,17 @@ class XenProbeTest {
                 "resumed 1, lost 0, build " + HexFormat.of().formatHex(BUILD_ID)), got);
         assertTrue(sent.contains("Z0," + Long.toHexString(RET) + ",1"), "return breakpoint set: " + sent);
         assertTrue(sent.contains("z0," + Long.toHexString(RET) + ",1"), "return breakpoint removed: " + sent);
+    }
+
+    @Test
+    void offsetsReadFromTheHypervisorsCodeAreTheOnesUsed(@TempDir Path dir) throws Exception {
+        // a build whose stacks are 16 KiB, current 0x40 below the top, vcpu->domain at +0x18
+        code = HexFormat.of().parseHex("55" + "4889e0" + "480dff3f0000" + "488b40c0" + "488b4018" + "c3");
+        long rsp = STACK + 0x3e00;
+        machine(DOMAIN, rsp, 0x3fff, 0x40, 0x18);
+        List<String> got = runScript(dir, List.of(new Stop(GNTTAB, rsp, 0, Xen.GNTTABOP_copy, TX_OPS, 1),
+                new Stop(RET, rsp + 8, 0, 0, 0, 0)));
+        assertEquals(List.of("#1 d0 cmd5 r0: 128", "resumed 0, lost 0, build " + HexFormat.of().formatHex(BUILD_ID)), got);
     }
 
     @Test
