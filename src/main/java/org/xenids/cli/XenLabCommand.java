@@ -101,9 +101,10 @@ final class XenLabCommand implements Runnable {
                         rec.close();
                     }
                     System.err.printf("xen lab: build-id %s; %d stops, %d calls (%d grant, %d event), %d unknown stops, "
-                            + "%d read failures, %d sends on other ports skipped; tap rebuilt %d frames; %d s%n", buildId, st.stops(),
+                            + "%d read failures, %d sends on other ports skipped, %d preempted batches resumed, %d lost; "
+                            + "tap rebuilt %d frames; %d s%n", buildId, st.stops(),
                             st.calls(), st.grantCalls(), st.eventCalls(), st.unknownStops(), st.readFailures(),
-                            st.skippedSends(), frames[0],
+                            st.skippedSends(), st.continuations(), st.lostContinuations(), frames[0],
                             (System.nanoTime() - t0) / 1_000_000_000L);
                 }
                 return waitFor(p);

@@ -57,7 +57,7 @@ final class RxRing {
 
     // The packet being assembled from responses.
     private int frameStart = -1, frameLen, framePeer = -1, extraLeft;
-    private boolean frameBad, frameRefused, frameFirst = true;
+    private boolean frameBad, frameRefused, frameLost, frameFirst = true;
 
     RxRing(Tap tap, VifQueue q, long frame) {
         this.tap = tap;
@@ -212,7 +212,7 @@ final class RxRing {
                 // Bytes the tap never saw copied (the guest posted and the backend filled a buffer
                 // between two events the tap gets): not the guest's fault, counted as lost.
                 frameBad = true;
-                tap.lost(q, 1);
+                frameLost = true;
             } else if (status < 0) {
                 frameBad = true;
             }
@@ -237,9 +237,16 @@ final class RxRing {
             }
             cHead++;
         } while (cHead != cTail && cOff[cHead & CMASK] != 0);
-        if (status < 0 || bad) {
+        if (status < 0) {
             frameBad = true;
             frameRefused |= refused;
+        } else if (bad) {
+            // The backend reports the buffer filled, but the tap has a failed read or a gap in
+            // the buffer's copies: copies it did not see (a copy Xen failed makes the backend
+            // report an error), so lost by the tap, not dropped.
+            frameBad = true;
+            frameRefused |= refused;
+            frameLost |= !refused;
         } else if (status != have || offset != 0 || id >= SIZE || grefById[id] >= 0 && grefById[id] != ref) {
             tap.anomaly(q, Tap.RX, "rx.response_mismatch", slot, now);
             frameBad = true;
@@ -260,6 +267,8 @@ final class RxRing {
         if (frameBad) {
             if (frameRefused) {
                 tap.refused(q, 1);
+            } else if (frameLost) {
+                tap.lost(q, 1);
             } else {
                 tap.dropped(q, 1);
             }
@@ -278,6 +287,7 @@ final class RxRing {
         framePeer = -1;
         frameBad = false;
         frameRefused = false;
+        frameLost = false;
         frameFirst = true;
     }
 

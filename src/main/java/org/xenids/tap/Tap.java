@@ -190,7 +190,7 @@ public final class Tap implements HypercallListener {
                 }
                 case GNTTABOP_map_grant_ref -> {
                     for (int i = 0; i < n; i++) {
-                        map(a, (long) i * Gnttab.Map.SIZE, caller, seq, now, refused(seq, i));
+                        map(a, (long) i * Gnttab.Map.SIZE, n, caller, seq, now, refused(seq, i));
                     }
                 }
                 case GNTTABOP_unmap_grant_ref -> {
@@ -220,7 +220,7 @@ public final class Tap implements HypercallListener {
                         retire(q);
                     }
                 }
-                case EVTCHNOP_alloc_unbound -> discovery.allocUnbound(self(Evtchn.AllocUnbound.dom(a, 0), caller),
+                case EVTCHNOP_alloc_unbound -> discovery.allocUnbound(caller, self(Evtchn.AllocUnbound.dom(a, 0), caller),
                         self(Evtchn.AllocUnbound.remoteDom(a, 0), caller), Evtchn.AllocUnbound.port(a, 0));
                 case EVTCHNOP_bind_interdomain -> discovery.bound(caller,
                         self(Evtchn.BindInterdomain.remoteDom(a, 0), caller), Evtchn.BindInterdomain.remotePort(a, 0),
@@ -288,7 +288,7 @@ public final class Tap implements HypercallListener {
         }
     }
 
-    private void map(MemorySegment a, long at, int caller, long seq, long now, boolean refused) {
+    private void map(MemorySegment a, long at, int n, int caller, long seq, long now, boolean refused) {
         int front = self(Gnttab.Map.dom(a, at), caller);
         int ref = Gnttab.Map.ref(a, at);
         int status = Gnttab.Map.status(a, at);
@@ -309,7 +309,7 @@ public final class Tap implements HypercallListener {
         }
         if (status == GNTST_okay && (flags & GNTMAP_host_map) != 0 && (flags & GNTMAP_readonly) == 0 && front != caller) {
             discovery.ringCandidate(caller, front, ref, Gnttab.Map.devBusAddr(a, at) >>> 12, seq,
-                    Gnttab.Map.handle(a, at));
+                    Gnttab.Map.handle(a, at), n);
             return;
         }
         unclassified(front);
@@ -505,6 +505,23 @@ public final class Tap implements HypercallListener {
     /** Size of the table of live-queue slots (grows only with the most rings live at once). */
     int slotCapacity() {
         return live.capacity();
+    }
+
+    /**
+     * Mapped page pairs with a bound channel that discovery did not take as a vif's rings, by
+     * reason (see {@link Discovery}): the channel was opened by the toolstack for the guest (its
+     * XenStore and console set-ups), or the pages came in one map call of several (a multi-page
+     * ring of another device).
+     */
+    public record RejectedPairs(long toolstackChannel, long multiPageMap) {
+        public long total() {
+            return toolstackChannel + multiPageMap;
+        }
+    }
+
+    public RejectedPairs rejectedPairs() {
+        long[] r = discovery.rejected;
+        return new RejectedPairs(r[Discovery.R_TOOLSTACK_CHANNEL], r[Discovery.R_MULTI_PAGE_MAP]);
     }
 
     /** Ops that matched no ring, over all domains. */

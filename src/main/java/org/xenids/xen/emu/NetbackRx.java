@@ -17,6 +17,8 @@ import org.xenids.xen.abi.Netif.Sring;
  */
 final class NetbackRx {
     static final int COPY_BATCH = 64;
+    /** Packets per xenvif_rx_action; the RX thread runs it again while packets are queued. */
+    static final int RX_BATCH = 64;
     private static final int MAX_QUEUE = 1024;
     private static final int PAGE = 4096;
     private static final int RING = Netback.RING;
@@ -50,13 +52,22 @@ final class NetbackRx {
         }
     }
 
-    /** xenvif_rx_action: as many queued packets as posted requests allow, then a final flush. */
+    /**
+     * xenvif_rx_action: as many queued packets as posted requests allow, at most {@link #RX_BATCH},
+     * then a final flush; more queued packets make the RX thread run it again.
+     */
     void action() {
         scheduled = false;
         if (nb.rx == null || nb.disabled) {
             return;
         }
+        int work = 0;
         while (!queue.isEmpty()) {
+            if (work == RX_BATCH) {
+                scheduled = true;
+                nb.host.defer(kick);
+                break;
+            }
             Skb skb = queue.peek();
             int needed = (skb.len() + PAGE - 1) / PAGE + (skb.gsoSize > 0 ? 1 : 0);
             int prod = Sring.reqProd(nb.rx, 0);
@@ -70,6 +81,7 @@ final class NetbackRx {
             }
             queue.poll();
             fill(skb);
+            work++;
         }
         flush();
     }

@@ -29,25 +29,25 @@ import org.xenids.xen.rsp.GdbRemote;
  * read from the machine's RAM file ({@link #memory()}).
  *
  * <p>Only {@code completed} is delivered: an observer cannot refuse an op, so
- * {@code allow} is never called. Hypercall continuations (a preempted batch) are delivered as
- * the part that completed before preemption.
+ * {@code allow} is never called. A preempted grant-table batch is delivered in parts: the elements
+ * Xen completed before each preemption, when the caller re-enters the continuation
+ * ({@link Continuations}).
  */
 public final class XenProbe implements Closeable {
     /** Ops per call read through the stub; Linux netback issues at most 64 copies per call. */
     static final int MAX_OPS = 256;
     private static final boolean DEBUG = System.getenv("XENIDS_PROBE_DEBUG") != null;
-    /** {@code current} = *((rsp | (STACK_SIZE-1)) - 0x37), vcpu->domain at +0x10, domain_id at +0:
-     *  read from this build's code ({@code do_grant_table_op} loads it so). */
-    static final long STACK_MASK = 0x7fff, CURRENT_VCPU = 0x37, VCPU_DOMAIN = 0x10;
 
     /** What the probe did. */
     public record Stats(long stops, long calls, long grantCalls, long eventCalls, long unknownStops,
-                        long truncatedArrays, long readFailures, long skippedSends, String buildId) {}
+                        long truncatedArrays, long readFailures, long skippedSends, long continuations,
+                        long lostContinuations, String buildId) {}
 
     private final GdbRemote gdb;
     private final MachineMemory memory;
     private final long gnttabEntry, evtchnEntry, noteAddr;
     private final String symbolsBuildId;
+    private final CurrentDomain current;
     private final Map<Long, Pending> pendingByRsp = new HashMap<>();
     private final Map<Long, Integer> returnBreaks = new HashMap<>();
     private final Call view = new Call();
@@ -63,14 +63,10 @@ public final class XenProbe implements Closeable {
         this.progress = p;
     }
 
-    /** A call Xen preempted (it returned the hypercall number: a continuation), keyed by domid << 8 | op. */
-    private final Map<Long, Held> held = new HashMap<>();
-    private long continuations;
+    private final Continuations held = new Continuations();
 
-    private record Held(Pending call, byte[] bytes, int n) {}
-
-    private record Pending(int domid, int op, int cmd, int count, int structSize, long argsAddr, long retAddr,
-                           long timestamp) {}
+    record Pending(int domid, int op, int cmd, int count, int structSize, long argsAddr, long retAddr,
+                   long timestamp) {}
 
     private XenProbe(GdbRemote gdb, MachineMemory memory, XenSymbols syms) throws IOException {
         this.gdb = gdb;
@@ -79,6 +75,7 @@ public final class XenProbe implements Closeable {
         this.evtchnEntry = syms.address("do_event_channel_op");
         this.noteAddr = syms.address("__note_gnu_build_id_start");
         this.symbolsBuildId = syms.buildId;
+        this.current = new CurrentDomain(syms);
     }
 
     /**
@@ -157,7 +154,7 @@ public final class XenProbe implements Closeable {
 
     public Stats stats() {
         return new Stats(stops, calls, grantCalls, eventCalls, unknownStops, truncated, readFailures, skippedSends,
-                liveBuildId);
+                held.resumed(), held.lost(), liveBuildId);
     }
 
     /**
@@ -192,7 +189,7 @@ public final class XenProbe implements Closeable {
             int cmd = (int) regs[GdbRemote.RDI];
             long args = regs[GdbRemote.RSI];
             int count = op == __HYPERVISOR_grant_table_op ? (int) regs[GdbRemote.RDX] : 1;
-            int domid = currentDomid(rsp);
+            int domid = current.domid(gdb, rsp);
             if (op == __HYPERVISOR_event_channel_op && cmd == EVTCHNOP_send) {
                 byte[] port = gdb.readMemory(args, 4);
                 long key = (long) domid << 32 | ((port[0] & 0xffL) | (port[1] & 0xffL) << 8 | (port[2] & 0xffL) << 16
@@ -205,14 +202,11 @@ public final class XenProbe implements Closeable {
                     return rip;
                 }
             }
-            Held h = held.remove((long) domid << 8 | op);
-            if (h != null) {
-                // Xen re-enters a preempted call with the op array advanced past the elements done
-                long done = h.call.structSize == 0 ? 0 : (args - h.call.argsAddr) / h.call.structSize;
-                if (h.call.cmd == cmd && done >= 0 && done <= h.n) {
-                    deliver(listener, h.call, h.bytes, (int) done, 0);
-                } else {
-                    readFailures++;   // not the continuation: the held call's extent is unknown
+            if (op == __HYPERVISOR_grant_table_op) {
+                Continuations.Resumed c = held.resume(domid, op, cmd, args, count);
+                if (c != null) {
+                    // the elements Xen completed before preempting, now that their number is known
+                    deliver(listener, c.held().call(), c.held().bytes(), c.done(), 0);
                 }
             }
             long ret = gdb.readLong(rsp);
@@ -254,8 +248,7 @@ public final class XenProbe implements Closeable {
         }
         if (result == p.op && p.op == __HYPERVISOR_grant_table_op) {
             // preempted: Xen will re-enter with the rest; delivered then with the elements done
-            continuations++;
-            held.put((long) p.domid << 8 | p.op, new Held(p, bytes, n));
+            held.hold(p, bytes, n);
             return rip;
         }
         deliver(listener, p, bytes, n, result);
@@ -315,13 +308,6 @@ public final class XenProbe implements Closeable {
             frames[i] = java.nio.ByteBuffer.wrap(list, 8 * i, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
         }
         memory.grantFrames(domid, frames);
-    }
-
-    private int currentDomid(long rsp) throws IOException {
-        long vcpu = gdb.readLong((rsp | STACK_MASK) - CURRENT_VCPU);
-        long domain = gdb.readLong(vcpu + VCPU_DOMAIN);
-        byte[] id = gdb.readMemory(domain, 2);
-        return (id[0] & 0xff) | (id[1] & 0xff) << 8;
     }
 
     static int structSize(int op, int cmd) {

@@ -21,10 +21,13 @@ final class XenSymbols {
     static final int MAX_MAP_BYTES = 64 << 20, MAX_ELF_BYTES = 256 << 20;
     private final Map<String, Long> addresses;
     final String buildId;
+    /** The ELF's bytes (for {@link #code}); empty when not kept. */
+    private final byte[] elf;
 
-    private XenSymbols(Map<String, Long> addresses, String buildId) {
+    private XenSymbols(Map<String, Long> addresses, String buildId, byte[] elf) {
         this.addresses = addresses;
         this.buildId = buildId;
+        this.elf = elf;
     }
 
     /** Loads {@code map} and the build-id of {@code symsElf} (the {@code xen-syms} beside the map). */
@@ -55,7 +58,34 @@ final class XenSymbols {
             }
             a.putIfAbsent(f[2], addr);
         }
-        return new XenSymbols(a, buildId(symsElf));
+        byte[] b = elfBytes(symsElf);
+        return new XenSymbols(a, buildId(symsElf.toString(), b), b);
+    }
+
+    /**
+     * Up to {@code len} bytes of the image at virtual address {@code vaddr}, from the ELF's PT_LOAD
+     * segment holding it (file-backed part only); an empty array when no segment holds it.
+     */
+    byte[] code(long vaddr, int len) {
+        if (elf.length < 64 || elf[4] != 2) {
+            return new byte[0];
+        }
+        ByteBuffer bb = ByteBuffer.wrap(elf).order(ByteOrder.LITTLE_ENDIAN);
+        long phoff = bb.getLong(32);
+        int phentsize = Short.toUnsignedInt(bb.getShort(54)), phnum = Short.toUnsignedInt(bb.getShort(56));
+        for (int i = 0; i < phnum && phentsize >= 56 && phoff >= 0 && phoff + (long) (i + 1) * phentsize <= elf.length; i++) {
+            int p = (int) (phoff + (long) i * phentsize);
+            long off = bb.getLong(p + 8), va = bb.getLong(p + 16), filesz = bb.getLong(p + 32);
+            if (bb.getInt(p) != 1 || off < 0 || filesz < 0 || off + filesz > elf.length) {   // PT_LOAD in the file
+                continue;
+            }
+            long rel = vaddr - va;
+            if (rel >= 0 && rel < filesz) {
+                int n = (int) Math.min(len, filesz - rel);
+                return java.util.Arrays.copyOfRange(elf, (int) (off + rel), (int) (off + rel) + n);
+            }
+        }
+        return new byte[0];
     }
 
     /** The address of {@code name}; fails naming the symbol when the map lacks it. */
@@ -73,6 +103,10 @@ final class XenSymbols {
 
     /** The GNU build-id (hex) of an ELF file, gzip-compressed or not (Debian ships {@code xen-*.gz}). */
     static String buildId(Path elf) throws IOException {
+        return buildId(elf.toString(), elfBytes(elf));
+    }
+
+    private static byte[] elfBytes(Path elf) throws IOException {
         byte[] b;
         try (InputStream raw = Files.newInputStream(elf)) {
             InputStream in = raw;
@@ -85,7 +119,7 @@ final class XenSymbols {
         if (b.length > MAX_ELF_BYTES) {
             throw new IOException(elf + ": larger than " + MAX_ELF_BYTES + " bytes");
         }
-        return buildId(elf.toString(), b);
+        return b;
     }
 
     /** Walks the PT_NOTE segments (ELF32 or ELF64, little-endian) for NT_GNU_BUILD_ID. */

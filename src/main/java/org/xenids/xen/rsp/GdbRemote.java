@@ -2,12 +2,8 @@ package org.xenids.xen.rsp;
 
 import java.io.Closeable;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /**
@@ -22,7 +18,6 @@ public final class GdbRemote implements Closeable {
     public static final int MAX_PACKET = 1 << 20;
     /** Bytes asked per {@code m} packet (QEMU answers at most ~2 KiB comfortably). */
     static final int READ_CHUNK = 1024;
-    private static final int MAX_RETRANSMIT = 3;
 
     /** Register numbers of QEMU's x86-64 description, in {@code g} packet order. */
     public static final int RAX = 0, RBX = 1, RCX = 2, RDX = 3, RSI = 4, RDI = 5, RBP = 6, RSP = 7,
@@ -43,22 +38,12 @@ public final class GdbRemote implements Closeable {
         }
     }
 
-    private final Socket socket;
-    private final InputStream in;
-    private final OutputStream out;
-    private final String peer;
+    private final Packets io;
     private final int timeoutMillis;
-    private final byte[] buf = new byte[MAX_PACKET];
-    private long packetsIn, packetsOut, retransmits;
 
     private GdbRemote(Socket socket, String peer, Duration timeout) throws IOException {
-        this.socket = socket;
-        this.in = new java.io.BufferedInputStream(socket.getInputStream(), 1 << 16);
-        this.out = socket.getOutputStream();
-        this.peer = peer;
         this.timeoutMillis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis()));
-        socket.setSoTimeout(timeoutMillis);
-        socket.setTcpNoDelay(true);
+        this.io = new Packets(socket, peer, timeoutMillis);
     }
 
     /** Connects to a stub, retrying refused connections until {@code timeout} (QEMU may still be starting). */
@@ -161,15 +146,15 @@ public final class GdbRemote implements Closeable {
 
     /** {@code c}: resumes all CPUs and waits up to {@code wait} for the next stop. */
     public StopReply cont(Duration wait) throws IOException {
-        send("c");
-        return parseStop("c", receive("c", wait.toMillis()));
+        io.send("c");
+        return parseStop("c", io.receive("c", wait.toMillis()));
     }
 
     /** {@code vCont;s:T}: one instruction on thread {@code thread}, the others stay stopped. */
     public StopReply step(long thread) throws IOException {
         String cmd = "vCont;s:" + Long.toHexString(thread);
-        send(cmd);
-        return parseStop(cmd, receive(cmd, timeoutMillis));
+        io.send(cmd);
+        return parseStop(cmd, io.receive(cmd, timeoutMillis));
     }
 
     /** {@code Hg}: selects the CPU (thread) that {@code g}, {@code p} and {@code m} refer to. */
@@ -179,19 +164,18 @@ public final class GdbRemote implements Closeable {
 
     /** Sends the interrupt byte (0x03); the stub answers with a stop reply. */
     public StopReply interrupt() throws IOException {
-        out.write(0x03);
-        out.flush();
-        return parseStop("interrupt", receive("interrupt", timeoutMillis));
+        io.interrupt();
+        return parseStop("interrupt", io.receive("interrupt", timeoutMillis));
     }
 
     /** Packets received, sent, and resent after a NAK or a bad checksum. */
     public long[] counters() {
-        return new long[] {packetsIn, packetsOut, retransmits};
+        return io.counters();
     }
 
     @Override
     public void close() throws IOException {
-        socket.close();
+        io.close();
     }
 
     // ---- protocol ------------------------------------------------------------------------------
@@ -212,139 +196,12 @@ public final class GdbRemote implements Closeable {
 
     /** Sends {@code cmd} and returns the reply packet; {@code Exx} replies fail. */
     String command(String cmd) throws IOException {
-        send(cmd);
-        String r = receive(cmd, timeoutMillis);
+        io.send(cmd);
+        String r = io.receive(cmd, timeoutMillis);
         if (r.length() == 3 && r.charAt(0) == 'E' && isHex(r.charAt(1)) && isHex(r.charAt(2))) {
             throw fail(cmd, "stub error " + r);
         }
         return r;
-    }
-
-    private void send(String cmd) throws IOException {
-        byte[] body = cmd.getBytes(StandardCharsets.ISO_8859_1);
-        byte[] pkt = new byte[body.length + 4];
-        pkt[0] = '$';
-        int sum = 0;
-        for (int i = 0; i < body.length; i++) {
-            byte b = body[i];
-            if (b == '$' || b == '#' || b == '}' || b == '*') {
-                throw new IllegalArgumentException("command needs escaping: " + cmd);
-            }
-            pkt[1 + i] = b;
-            sum += b & 0xff;
-        }
-        pkt[body.length + 1] = '#';
-        pkt[body.length + 2] = (byte) HEX[(sum >> 4) & 15];
-        pkt[body.length + 3] = (byte) HEX[sum & 15];
-        for (int attempt = 0; ; attempt++) {
-            out.write(pkt);
-            out.flush();
-            packetsOut++;
-            int ack = readByte(cmd, timeoutMillis);
-            if (ack == '+') {
-                return;
-            }
-            if (ack != '-' || attempt >= MAX_RETRANSMIT) {
-                throw fail(cmd, ack == '-' ? "NAKed " + (attempt + 1) + " times"
-                        : "expected ack '+', got byte 0x" + Integer.toHexString(ack));
-            }
-            retransmits++;
-        }
-    }
-
-    /** Reads one packet (skipping stray acks and console 'O' packets), acking it. */
-    private String receive(String cmd, long waitMillis) throws IOException {
-        long deadline = System.nanoTime() + waitMillis * 1_000_000L;
-        for (int attempt = 0; ; ) {
-            int c;
-            do {
-                c = readByte(cmd, remaining(cmd, deadline));
-            } while (c == '+' || c == '-' || c != '$' && skipNoise(cmd, c));
-            int n = 0, sum = 0;
-            boolean escaped = false;
-            while (true) {
-                c = readByte(cmd, remaining(cmd, deadline));
-                if (c == '#' && !escaped) {
-                    break;
-                }
-                if (c == '$' && !escaped) {
-                    throw fail(cmd, "'$' inside a packet");
-                }
-                sum += c;
-                if (escaped) {
-                    n = put(cmd, n, c ^ 0x20);
-                    escaped = false;
-                } else if (c == '}') {
-                    escaped = true;
-                } else if (c == '*') {
-                    // run-length: the previous byte repeated (next - 29) more times
-                    int r = readByte(cmd, remaining(cmd, deadline));
-                    sum += r;
-                    int count = r - 29;
-                    if (n == 0 || count < 3 || count > 97) {
-                        throw fail(cmd, "bad run-length encoding");
-                    }
-                    int prev = buf[n - 1] & 0xff;
-                    for (int i = 0; i < count; i++) {
-                        n = put(cmd, n, prev);
-                    }
-                } else {
-                    n = put(cmd, n, c);
-                }
-            }
-            int hi = hexValue(readByte(cmd, remaining(cmd, deadline)));
-            int lo = hexValue(readByte(cmd, remaining(cmd, deadline)));
-            if (hi < 0 || lo < 0 || ((hi << 4) | lo) != (sum & 0xff)) {
-                out.write('-');
-                out.flush();
-                retransmits++;
-                if (++attempt > MAX_RETRANSMIT) {
-                    throw fail(cmd, "reply checksum wrong " + attempt + " times");
-                }
-                continue;
-            }
-            out.write('+');
-            out.flush();
-            packetsIn++;
-            String s = new String(buf, 0, n, StandardCharsets.ISO_8859_1);
-            if (s.length() > 1 && s.charAt(0) == 'O' && !s.equals("OK") && isAllHex(s, 1)) {
-                continue;   // console output of the target: not a reply
-            }
-            return s;
-        }
-    }
-
-    private boolean skipNoise(String cmd, int c) throws IOException {
-        return true;   // bytes between packets carry nothing; the deadline bounds how many we skip
-    }
-
-    private int put(String cmd, int n, int c) throws IOException {
-        if (n >= MAX_PACKET) {
-            throw fail(cmd, "reply longer than " + MAX_PACKET + " bytes");
-        }
-        buf[n] = (byte) c;
-        return n + 1;
-    }
-
-    private int remaining(String cmd, long deadline) throws IOException {
-        long ms = (deadline - System.nanoTime()) / 1_000_000L;
-        if (ms <= 0) {
-            throw fail(cmd, "no reply in time");
-        }
-        return (int) Math.min(Integer.MAX_VALUE, ms);
-    }
-
-    private int readByte(String cmd, long waitMillis) throws IOException {
-        try {
-            socket.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, waitMillis)));
-            int c = in.read();
-            if (c < 0) {
-                throw fail(cmd, "connection closed by the stub");
-            }
-            return c;
-        } catch (SocketTimeoutException e) {
-            throw fail(cmd, "no reply in " + waitMillis + " ms");
-        }
     }
 
     private StopReply parseStop(String cmd, String r) throws IOException {
@@ -385,7 +242,7 @@ public final class GdbRemote implements Closeable {
     }
 
     private RspException fail(String cmd, String what) {
-        return new RspException("gdbstub " + peer + ": " + clip(cmd) + ": " + what);
+        return io.fail(cmd, what);
     }
 
     static long le64(byte[] b, int off) {
@@ -396,9 +253,7 @@ public final class GdbRemote implements Closeable {
         return v;
     }
 
-    private static final char[] HEX = "0123456789abcdef".toCharArray();
-
-    private static int hexValue(int c) {
+    static int hexValue(int c) {
         if (c >= '0' && c <= '9') {
             return c - '0';
         }
@@ -411,11 +266,11 @@ public final class GdbRemote implements Closeable {
         return -1;
     }
 
-    private static boolean isHex(char c) {
+    static boolean isHex(char c) {
         return hexValue(c) >= 0;
     }
 
-    private static boolean isAllHex(String s, int from) {
+    static boolean isAllHex(String s, int from) {
         for (int i = from; i < s.length(); i++) {
             if (!isHex(s.charAt(i))) {
                 return false;
@@ -424,7 +279,7 @@ public final class GdbRemote implements Closeable {
         return true;
     }
 
-    private static String clip(String s) {
+    static String clip(String s) {
         String t = s.length() > 60 ? s.substring(0, 60) + "…" : s;
         StringBuilder sb = new StringBuilder(t.length());
         for (char ch : t.toCharArray()) {
