@@ -74,21 +74,18 @@ public final class Tap implements HypercallListener {
     static final int C_FRAMES = 0, C_BYTES = 1, C_COPIES = 2, C_MAPS = 3, C_SENDS = 4, C_UNCLASSIFIED = 5,
             C_ANOMALIES = 6, C_DROPS = 7, C_REFUSED = 8, C_LOST = 9, C_N = 10;
     private static final int HEAD_CACHE = 8192;
-    private static final int MAX_REFUSE_TRACK = 4096;
 
     final Mem mem;
     final byte[] frame = new byte[MAX_FRAME + 4096];
     private final FrameSink sink;
     private final Consumer<EveEvent.Anomaly> anomalies;
-    private Verdict verdict;
     private final Discovery discovery = new Discovery(this);
     private final LiveRings live = new LiveRings();
+    private final Prevention prevention = new Prevention(live);
     // Indexed by domid, grown to the largest domid seen: a tap's setup stays small.
     private long[][] counters = new long[16][];
     private final long[] headKey = new long[HEAD_CACHE];
     private final int[] headOwner = new int[HEAD_CACHE];
-    private final long[] refusedBits = new long[MAX_REFUSE_TRACK / 64];
-    private long refusedSeq = -1;
     private long unclassifiedTotal;
     private final RxRing[] touched = new RxRing[64];
     private int nTouched;
@@ -102,66 +99,12 @@ public final class Tap implements HypercallListener {
 
     /** Sets (or clears, with null) the inline verdict. */
     public void verdict(Verdict v) {
-        this.verdict = v;
+        prevention.verdict = v;
     }
 
     @Override
     public boolean allow(Hypercall c, int index) {
-        Verdict v = verdict;
-        if (v == null || c.op() != __HYPERVISOR_grant_table_op || c.structSize() == 0) {
-            return true;
-        }
-        MemorySegment a = c.args();
-        long seq = c.sequence();
-        long now = c.timestampNanos();
-        int caller = c.callerDomid();
-        boolean ok = true;
-        if (c.cmd() == GNTTABOP_copy) {
-            long at = (long) index * Gnttab.Copy.SIZE;
-            int flags = Gnttab.Copy.flags(a, at);
-            if ((flags & GNTCOPY_dest_gref) != 0) {
-                int d = self(Gnttab.Copy.dstDomid(a, at), caller);
-                VifQueue[] qs = rings(d);
-                for (int i = 0; qs != null && i < qs.length && ok; i++) {
-                    qs[i].rx.refresh(seq, now);
-                    int idx = qs[i].rx.find((int) Gnttab.Copy.dstU(a, at));
-                    if (idx >= 0) {
-                        ok = v.allow(d, qs[i].vif, qs[i].queue, RX, idx);
-                        break;
-                    }
-                }
-            } else if ((flags & GNTCOPY_source_gref) != 0) {
-                ok = allowTx(v, self(Gnttab.Copy.srcDomid(a, at), caller), (int) Gnttab.Copy.srcU(a, at), true, seq, now);
-            }
-        } else if (c.cmd() == GNTTABOP_map_grant_ref) {
-            long at = (long) index * Gnttab.Map.SIZE;
-            ok = allowTx(v, self(Gnttab.Map.dom(a, at), caller), Gnttab.Map.ref(a, at), false, seq, now);
-        }
-        if (!ok && index < MAX_REFUSE_TRACK) {
-            if (refusedSeq != seq) {
-                java.util.Arrays.fill(refusedBits, 0);
-                refusedSeq = seq;
-            }
-            refusedBits[index >>> 6] |= 1L << index;
-        }
-        return ok;
-    }
-
-    private boolean allowTx(Verdict v, int front, int ref, boolean copy, long seq, long now) {
-        VifQueue[] qs = rings(front);
-        for (int i = 0; qs != null && i < qs.length; i++) {
-            TxRing t = qs[i].tx;
-            t.refresh(seq, now);
-            int idx = copy ? t.findCopy(ref) : t.findMap(ref);
-            if (idx >= 0) {
-                return v.allow(front, qs[i].vif, qs[i].queue, TX, idx & TxRing.MASK);
-            }
-        }
-        return true;
-    }
-
-    private boolean refused(long seq, int index) {
-        return refusedSeq == seq && index < MAX_REFUSE_TRACK && (refusedBits[index >>> 6] & (1L << index)) != 0;
+        return prevention.allow(c, index);
     }
 
     @Override
@@ -182,7 +125,7 @@ public final class Tap implements HypercallListener {
                 case GNTTABOP_copy -> {
                     nTouched = 0;
                     for (int i = 0; i < n; i++) {
-                        copy(a, (long) i * Gnttab.Copy.SIZE, caller, seq, now, refused(seq, i));
+                        copy(a, (long) i * Gnttab.Copy.SIZE, caller, seq, now, prevention.refused(seq, i));
                     }
                     for (int i = 0; i < nTouched; i++) {
                         touched[i].responses(seq, now, true);
@@ -190,7 +133,7 @@ public final class Tap implements HypercallListener {
                 }
                 case GNTTABOP_map_grant_ref -> {
                     for (int i = 0; i < n; i++) {
-                        map(a, (long) i * Gnttab.Map.SIZE, n, caller, seq, now, refused(seq, i));
+                        map(a, (long) i * Gnttab.Map.SIZE, n, caller, seq, now, prevention.refused(seq, i));
                     }
                 }
                 case GNTTABOP_unmap_grant_ref -> {
@@ -464,7 +407,7 @@ public final class Tap implements HypercallListener {
         return Math.min(DOMID_FIRST_RESERVED, Integer.highestOneBit(domid) << 1);
     }
 
-    private static int self(int domid, int caller) {
+    static int self(int domid, int caller) {
         return domid == DOMID_SELF ? caller : domid;
     }
 
