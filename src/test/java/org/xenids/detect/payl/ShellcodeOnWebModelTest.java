@@ -33,15 +33,20 @@ class ShellcodeOnWebModelTest {
 
     @BeforeAll
     static void train() {
+        models = port80RequestModels(pieces);
+        trained = pieces.size();
+    }
+
+    /** Models of the dev set's port-80 requests (to server); the payloads used are added to {@code used}. */
+    static PaylModels port80RequestModels(List<DevTraffic.Piece> used) {
         PaylTrainer t = new PaylTrainer(PaylSettings.defaults());
         for (DevTraffic.Piece p : DevTraffic.streams()) {
             if (p.subject().servicePort() == 80 && p.subject().direction() == Direction.TO_SERVER) {
                 t.add(p.subject(), p.payload(), 0, p.payload().length);
-                pieces.add(p);
-                trained++;
+                used.add(p);
             }
         }
-        models = t.build();
+        return t.build();
     }
 
     /** An overflow attempt: request line and headers, then NOP sled, shellcode and return addresses. */

@@ -30,13 +30,7 @@ class StreamAlertTimingTest {
 
     @BeforeAll
     static void train() {
-        PaylTrainer t = new PaylTrainer(PaylSettings.defaults());
-        for (DevTraffic.Piece p : DevTraffic.streams()) {
-            if (p.subject().servicePort() == 80 && p.subject().direction() == Direction.TO_SERVER) {
-                t.add(p.subject(), p.payload(), 0, p.payload().length);
-            }
-        }
-        models = t.build();
+        models = ShellcodeOnWebModelTest.port80RequestModels(new ArrayList<>());
     }
 
     /** A TCP connection to SERVER:80 fed frame by frame, its alerts and score rows collected. */
