@@ -42,6 +42,8 @@ final class RxRing {
 
     private final int[] grefById = new int[SIZE];
     private final LongIntMap idByGref = new LongIntMap();
+    /** Last id posted with a ref, direct-mapped by the ref's low bits (checked against grefById; the map answers misses). */
+    private final short[] idHint = new short[1024];
 
     // Chunks of copied data, in arrival order.
     private final int[] cGref = new int[CHUNKS];
@@ -96,6 +98,7 @@ final class RxRing {
                     && (grantEntries <= 0 || gref < grantEntries)) {
                 grefById[id] = gref;
                 idByGref.put(gref, id);
+                idHint[gref & 1023] = (short) id;
             }
         }
         reqSeen = prod;
@@ -103,6 +106,10 @@ final class RxRing {
 
     /** The id under which the guest posted buffer {@code ref} here, or −1. */
     int find(int ref) {
+        int h = idHint[ref & 1023];
+        if (grefById[h] == ref && ref >= 0) {
+            return h;
+        }
         int id = idByGref.get(ref, -1);
         return id >= 0 && grefById[id] == ref ? id : -1;
     }
