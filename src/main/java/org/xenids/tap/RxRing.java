@@ -42,7 +42,10 @@ final class RxRing {
 
     private final int[] grefById = new int[SIZE];
     private final LongIntMap idByGref = new LongIntMap();
-    /** Last id posted with a ref, direct-mapped by the ref's low bits (checked against grefById; the map answers misses). */
+    /**
+     * The last id posted with a ref, direct-mapped by the ref's low bits and checked against
+     * {@link #grefById}; {@link #idByGref} holds the refs evicted from it (a ring's refs rarely collide).
+     */
     private final short[] idHint = new short[1024];
 
     // Chunks of copied data, in arrival order.
@@ -97,7 +100,15 @@ final class RxRing {
             if (id < SIZE && Mem.u16(page, E + 2) == 0 && gref >= GNTTAB_NR_RESERVED_ENTRIES
                     && (grantEntries <= 0 || gref < grantEntries)) {
                 grefById[id] = gref;
-                idByGref.put(gref, id);
+                // The direct-mapped hint answers; a ref it evicts (still posted) goes to the map, which
+                // once used is kept current for every ref (so it never holds an older id than the hint's).
+                int h = idHint[gref & 1023], evicted = grefById[h];
+                if (evicted != gref && evicted >= 0 && (evicted & 1023) == (gref & 1023)) {
+                    idByGref.put(evicted, h);
+                }
+                if (idByGref.size() > 0) {
+                    idByGref.put(gref, id);
+                }
                 idHint[gref & 1023] = (short) id;
             }
         }

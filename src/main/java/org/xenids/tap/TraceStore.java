@@ -159,25 +159,33 @@ final class TraceStore implements DomainMemory {
 
     /**
      * {@code System.arraycopy} for the short runs a replay mostly moves (ring indices and entries,
-     * op arrays, small frames) a word at a time inline; longer runs go to arraycopy. Same bounds
-     * (every access is checked), no stub call per 8-byte ring entry.
+     * op arrays, small frames) a word at a time inline, the last word overlapping; longer runs go
+     * to arraycopy. Distinct arrays only. Same bounds (every access is checked), no stub call per
+     * 8-byte ring entry.
      */
     static void copy(byte[] src, int so, byte[] dst, int d, int len) {
-        if (len > 64 || len < 0) {
-            System.arraycopy(src, so, dst, d, len);
+        if (len >= 8 && len <= 16) {
+            // Two words that overlap when len < 16: the whole run in two loads and two stores.
+            long a = (long) BITS.get(src, so), b = (long) BITS.get(src, so + len - 8);
+            BITS.set(dst, d, a);
+            BITS.set(dst, d + len - 8, b);
+            return;
+        }
+        if (len > 64 || len < 8) {
+            if (len >= 4 && len < 8) {
+                int a = (int) I32N.get(src, so), b = (int) I32N.get(src, so + len - 4);
+                I32N.set(dst, d, a);
+                I32N.set(dst, d + len - 4, b);
+            } else {
+                System.arraycopy(src, so, dst, d, len);
+            }
             return;
         }
         int i = 0;
-        for (; i + 8 <= len; i += 8) {
+        for (; i < len - 8; i += 8) {
             BITS.set(dst, d + i, (long) BITS.get(src, so + i));
         }
-        if (i + 4 <= len) {
-            I32N.set(dst, d + i, (int) I32N.get(src, so + i));
-            i += 4;
-        }
-        for (; i < len; i++) {
-            dst[d + i] = src[so + i];
-        }
+        BITS.set(dst, d + len - 8, (long) BITS.get(src, so + len - 8));
     }
 
     private static final VarHandle I32N = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.nativeOrder());
