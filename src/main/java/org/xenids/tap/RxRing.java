@@ -188,10 +188,13 @@ final class RxRing {
         int limit = written ? reqProd : (prod - rspSeen > 0 ? prod : rspSeen);
         for (int i = rspSeen; i != limit; i++) {
             int s = i & MASK;
+            boolean published = i - prod < 0;
+            if (!published && extraLeft == 0 && cHead == cTail) {
+                return; // no copied bytes wait for a buffer: no written response can agree, none is read
+            }
             if (!tap.mem.read(q.front, frame, Netif.Sring.RING + s * ENTRY, page, E, ENTRY)) {
                 return;
             }
-            boolean published = i - prod < 0;
             if (extraLeft > 0) {
                 int type = Mem.u8(page, E + Netif.ExtraInfo.TYPE);
                 if (!published && (type == XEN_NETIF_EXTRA_TYPE_NONE || type >= XEN_NETIF_EXTRA_TYPE_MAX)) {
