@@ -19,8 +19,17 @@ final class LiveRings {
     private final LongIntMap ports = new LongIntMap();
     private final LongIntMap ringHandles = new LongIntMap();
     private VifQueue[] slots = new VifQueue[8];
+    // Recent port look-ups, direct-mapped (every event-channel send asks; a host has few live
+    // ports): key and slot, emptied whenever a port is bound or released. Empty keys are −1.
+    private static final int PORT_CACHE = 64;
+    private final long[] portKey = new long[PORT_CACHE];
+    private final int[] portSlot = new int[PORT_CACHE];
     private final List<VifQueue> live = new ArrayList<>();
     long retired;
+
+    LiveRings() {
+        Arrays.fill(portKey, -1);
+    }
 
     void add(VifQueue q) {
         int s = 0;
@@ -50,6 +59,7 @@ final class LiveRings {
 
     void portBound(VifQueue q, int domid, int port) {
         ports.put(key(domid, port), q.slot);
+        Arrays.fill(portKey, -1);
     }
 
     /** The live queues of frontend {@code domid}, or null. */
@@ -59,7 +69,13 @@ final class LiveRings {
 
     /** The live queue one of whose ends has {@code port} in {@code domid}, or null. */
     VifQueue byPort(int domid, int port) {
-        return slot(ports.get(key(domid, port), -1));
+        long k = key(domid, port);
+        int c = (int) (k * 0x9E3779B97F4A7C15L >>> 58);
+        if (portKey[c] != k) {
+            portSlot[c] = ports.get(k, -1);
+            portKey[c] = k;
+        }
+        return slot(portSlot[c]);
     }
 
     /** The live queue whose ring page {@code backend} mapped under {@code handle}, or null. */
@@ -87,6 +103,7 @@ final class LiveRings {
         ports.put(key(q.backend, q.backRxPort), -1);
         ports.put(key(q.front, q.frontTxPort), -1);
         ports.put(key(q.front, q.frontRxPort), -1);
+        Arrays.fill(portKey, -1);
         ringHandles.put(key(q.backend, q.txHandle), -1);
         ringHandles.put(key(q.backend, q.rxHandle), -1);
         VifQueue[] old = byFront[q.front];

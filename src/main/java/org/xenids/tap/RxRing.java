@@ -42,6 +42,11 @@ final class RxRing {
 
     private final int[] grefById = new int[SIZE];
     private final LongIntMap idByGref = new LongIntMap();
+    /**
+     * The last id posted with a ref, direct-mapped by the ref's low bits and checked against
+     * {@link #grefById}; {@link #idByGref} holds the refs evicted from it (a ring's refs rarely collide).
+     */
+    private final short[] idHint = new short[1024];
 
     // Chunks of copied data, in arrival order.
     private final int[] cGref = new int[CHUNKS];
@@ -95,7 +100,16 @@ final class RxRing {
             if (id < SIZE && Mem.u16(page, E + 2) == 0 && gref >= GNTTAB_NR_RESERVED_ENTRIES
                     && (grantEntries <= 0 || gref < grantEntries)) {
                 grefById[id] = gref;
-                idByGref.put(gref, id);
+                // The direct-mapped hint answers; a ref it evicts (still posted) goes to the map, which
+                // once used is kept current for every ref (so it never holds an older id than the hint's).
+                int h = idHint[gref & 1023], evicted = grefById[h];
+                if (evicted != gref && evicted >= 0 && (evicted & 1023) == (gref & 1023)) {
+                    idByGref.put(evicted, h);
+                }
+                if (idByGref.size() > 0) {
+                    idByGref.put(gref, id);
+                }
+                idHint[gref & 1023] = (short) id;
             }
         }
         reqSeen = prod;
@@ -103,6 +117,10 @@ final class RxRing {
 
     /** The id under which the guest posted buffer {@code ref} here, or −1. */
     int find(int ref) {
+        int h = idHint[ref & 1023];
+        if (grefById[h] == ref && ref >= 0) {
+            return h;
+        }
         int id = idByGref.get(ref, -1);
         return id >= 0 && grefById[id] == ref ? id : -1;
     }
@@ -170,10 +188,13 @@ final class RxRing {
         int limit = written ? reqProd : (prod - rspSeen > 0 ? prod : rspSeen);
         for (int i = rspSeen; i != limit; i++) {
             int s = i & MASK;
+            boolean published = i - prod < 0;
+            if (!published && extraLeft == 0 && cHead == cTail) {
+                return; // no copied bytes wait for a buffer: no written response can agree, none is read
+            }
             if (!tap.mem.read(q.front, frame, Netif.Sring.RING + s * ENTRY, page, E, ENTRY)) {
                 return;
             }
-            boolean published = i - prod < 0;
             if (extraLeft > 0) {
                 int type = Mem.u8(page, E + Netif.ExtraInfo.TYPE);
                 if (!published && (type == XEN_NETIF_EXTRA_TYPE_NONE || type >= XEN_NETIF_EXTRA_TYPE_MAX)) {

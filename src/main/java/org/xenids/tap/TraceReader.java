@@ -212,7 +212,7 @@ final class TraceReader {
             argsSeg = MemorySegment.ofArray(args);
             Arrays.fill(views, null);
         }
-        System.arraycopy(buf, base + REC_HEAD + CALL_FIXED, args, 0, n);
+        TraceStore.copy(buf, base + REC_HEAD + CALL_FIXED, args, 0, n);
         call.args = args(n);
         pending = true;
         calls++;
@@ -233,6 +233,15 @@ final class TraceReader {
         return d;
     }
 
+    /** The frame number of a READ or READ FAILED record, refused at or past {@link TraceStore#FRAME_LIMIT}. */
+    private long frame(long at) throws IOException {
+        long f = i64(REC_HEAD + 8);
+        if (f < 0 || f >= TraceStore.FRAME_LIMIT) {
+            throw new FormatException(name, at, "frame number " + Long.toUnsignedString(f) + " is not below 2^44");
+        }
+        return f;
+    }
+
     private void read(long at, int len) throws IOException {
         if (len < READ_FIXED) {
             throw new FormatException(name, at, "read record of " + len + " bytes");
@@ -243,7 +252,7 @@ final class TraceReader {
         if (off < 0 || off + n > DomainMemory.PAGE_SIZE) {
             throw new FormatException(name, at, "read of " + n + " bytes at page offset " + off + " leaves the page");
         }
-        if (!store.put(d, i64(REC_HEAD + 8), off, buf, base + REC_HEAD + READ_FIXED, n)) {
+        if (!store.put(d, frame(at), off, buf, base + REC_HEAD + READ_FIXED, n)) {
             throw new FormatException(name, at, "trace touches more than " + TraceStore.MAX_PAGES + " pages");
         }
         reads++;
@@ -257,7 +266,7 @@ final class TraceReader {
         int off = i32(REC_HEAD + 4);
         int n = i32(REC_HEAD + READ_FIXED);
         if (off >= 0 && n >= 0 && off + (long) n <= DomainMemory.PAGE_SIZE) {
-            store.forget(d, i64(REC_HEAD + 8), off, n);
+            store.forget(d, frame(at), off, n);
         }
     }
 

@@ -15,6 +15,11 @@ import org.xenids.xen.event.Hypercall;
  */
 final class TraceStore implements DomainMemory {
     static final int MAX_PAGES = 1 << 18;
+    /**
+     * Frame numbers a trace may name are below this (x86-64 Xen's are below 2^40): with domids
+     * below 2^16 the page key {@code domid << 44 | frame} is then exact, no two pages share one.
+     */
+    static final long FRAME_LIMIT = 1L << 44;
 
     private final LongIntMap index = new LongIntMap();
     private static final VarHandle BITS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.nativeOrder());
@@ -40,6 +45,9 @@ final class TraceStore implements DomainMemory {
 
     /** The page index of (domid, frame), or −1 when the trace gave none of its bytes. */
     private int page(int domid, long frame) {
+        if ((frame & -FRAME_LIMIT) != 0 || (domid & -0x10000) != 0) {
+            return -1; // no such page can have been stored (see FRAME_LIMIT)
+        }
         long k = key(domid, frame);
         int c = slot(domid, frame);
         int p = cachePage[c] - 1;
@@ -55,11 +63,17 @@ final class TraceStore implements DomainMemory {
     }
 
     private static long key(int domid, long frame) {
-        return ((long) domid << 44) ^ frame;
+        return ((long) domid << 44) | frame;
     }
 
-    /** Stores bytes the recorded tap read; false when the trace would need more than {@link #MAX_PAGES}. */
+    /**
+     * Stores bytes the recorded tap read; false when the trace would need more than {@link #MAX_PAGES}.
+     * The reader has checked the domid (below 0x7FF0) and the frame (below {@link #FRAME_LIMIT}).
+     */
     boolean put(int domid, long frame, int offset, byte[] src, int srcOff, int len) {
+        if ((frame & -FRAME_LIMIT) != 0 || (domid & -0x10000) != 0) {
+            throw new IllegalArgumentException("page key out of range: domid " + domid + ", frame " + frame);
+        }
         int p = page(domid, frame);
         if (p < 0) {
             long k = key(domid, frame);
@@ -74,7 +88,7 @@ final class TraceStore implements DomainMemory {
             index.put(k, p);
         }
         byte[] pg = pages[p];
-        System.arraycopy(src, srcOff, pg, offset, len);
+        copy(src, srcOff, pg, offset, len);
         mark(pg, offset, len, true);
         return true;
     }
@@ -143,6 +157,39 @@ final class TraceStore implements DomainMemory {
         return true;
     }
 
+    /**
+     * {@code System.arraycopy} for the short runs a replay mostly moves (ring indices and entries,
+     * op arrays, small frames) a word at a time inline, the last word overlapping; longer runs go
+     * to arraycopy. Distinct arrays only. Same bounds (every access is checked), no stub call per
+     * 8-byte ring entry.
+     */
+    static void copy(byte[] src, int so, byte[] dst, int d, int len) {
+        if (len >= 8 && len <= 16) {
+            // Two words that overlap when len < 16: the whole run in two loads and two stores.
+            long a = (long) BITS.get(src, so), b = (long) BITS.get(src, so + len - 8);
+            BITS.set(dst, d, a);
+            BITS.set(dst, d + len - 8, b);
+            return;
+        }
+        if (len > 64 || len < 8) {
+            if (len >= 4 && len < 8) {
+                int a = (int) I32N.get(src, so), b = (int) I32N.get(src, so + len - 4);
+                I32N.set(dst, d, a);
+                I32N.set(dst, d + len - 4, b);
+            } else {
+                System.arraycopy(src, so, dst, d, len);
+            }
+            return;
+        }
+        int i = 0;
+        for (; i < len - 8; i += 8) {
+            BITS.set(dst, d + i, (long) BITS.get(src, so + i));
+        }
+        BITS.set(dst, d + len - 8, (long) BITS.get(src, so + len - 8));
+    }
+
+    private static final VarHandle I32N = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.nativeOrder());
+
     /** Word {@code w} of a page's known bitmap (kept after its bytes: one array per page to reach). */
     private static long word(byte[] pg, int w) {
         return (long) BITS.get(pg, PAGE_SIZE + 8 * w);
@@ -179,7 +226,7 @@ final class TraceStore implements DomainMemory {
         if (!all(pg, offset, len)) {
             return false;
         }
-        System.arraycopy(pg, offset, dst, dstOff, len);
+        copy(pg, offset, dst, dstOff, len);
         return true;
     }
 

@@ -3,6 +3,7 @@ package org.xenids.tap;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.MemorySegment;
@@ -59,6 +60,38 @@ class TraceStoreTest {
                 assertTrue(s.read(d, 1000 + f, d, b, 0, 1));
                 assertEquals((byte) (d * 40 + f), b[0]);
                 assertFalse(s.read(d, 1000 + f, d + 1, b, 0, 1));
+            }
+        }
+    }
+
+    @Test
+    void frameNumbersPast2To44NeverReachAnotherDomainsPage() {
+        TraceStore s = new TraceStore();
+        byte[] b = {42};
+        assertTrue(s.put(1, 5, 0, b, 0, 1));
+        byte[] out = new byte[1];
+        // With a key of domid << 44 ^ frame, domain 0's frame 2^44 + 5 was domain 1's frame 5.
+        assertFalse(s.read(0, (1L << 44) | 5, 0, out, 0, 1));
+        assertFalse(s.read(0, (1L << 44) | 5, 0, MemorySegment.ofArray(out)));
+        assertFalse(s.read(1, -1L, 0, out, 0, 1), "a frame read as a negative long");
+        assertFalse(s.read(0x10001, 5, 0, out, 0, 1), "a domid past 16 bits");
+        assertEquals(0, out[0]);
+        assertThrows(IllegalArgumentException.class, () -> s.put(0, (1L << 44) | 5, 0, b, 0, 1));
+        assertTrue(s.read(1, 5, 0, out, 0, 1));
+        assertEquals(42, out[0]);
+    }
+
+    @Test
+    void shortAndLongCopiesMoveExactlyTheirBytes() {
+        byte[] src = new byte[200];
+        for (int i = 0; i < src.length; i++) {
+            src[i] = (byte) (i * 13 + 1);
+        }
+        for (int len = 0; len <= 80; len++) {
+            byte[] dst = new byte[200];
+            TraceStore.copy(src, 3, dst, 5, len);
+            for (int i = 0; i < dst.length; i++) {
+                assertEquals(i >= 5 && i < 5 + len ? src[i - 2] : 0, dst[i], "len " + len + " byte " + i);
             }
         }
     }

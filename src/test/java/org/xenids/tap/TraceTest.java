@@ -85,6 +85,30 @@ class TraceTest {
     }
 
     @Test
+    void readOfAFrameNumberPast2To44FailsNamingItsOffset() throws IOException {
+        byte[] good = recordedTraffic(new ArrayList<>());
+        // The first READ record: its frame set to 2^44 + its frame, checksum redone.
+        int at = Trace.HEADER;
+        while (good[at] != Trace.T_READ) {
+            at += Trace.REC_HEAD + le32(good, at + 4) + 4;
+        }
+        byte[] t = good.clone();
+        t[at + Trace.REC_HEAD + 8 + 5] |= 0x10; // bit 44 of the little-endian frame
+        int len = le32(t, at + 4);
+        java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+        c.update(t, at, Trace.REC_HEAD + len);
+        int crc = (int) c.getValue();
+        for (int i = 0; i < 4; i++) {
+            t[at + Trace.REC_HEAD + len + i] = (byte) (crc >>> 8 * i);
+        }
+        assertTrue(fail(t).matches("bad\\.trace: offset " + at + ": frame number \\d+ is not below 2\\^44"), fail(t));
+    }
+
+    private static int le32(byte[] b, int at) {
+        return (b[at] & 0xff) | (b[at + 1] & 0xff) << 8 | (b[at + 2] & 0xff) << 16 | (b[at + 3] & 0xff) << 24;
+    }
+
+    @Test
     void everyTruncationPointFailsCleanlyOrEndsEarly() throws IOException {
         byte[] good = recordedTraffic(new ArrayList<>());
         // Cutting anywhere either fails with a located message or (at a record boundary) ends without the end record.
