@@ -73,7 +73,6 @@ public final class Tap implements HypercallListener {
 
     static final int C_FRAMES = 0, C_BYTES = 1, C_COPIES = 2, C_MAPS = 3, C_SENDS = 4, C_UNCLASSIFIED = 5,
             C_ANOMALIES = 6, C_DROPS = 7, C_REFUSED = 8, C_LOST = 9, C_N = 10;
-    private static final int HEAD_CACHE = 8192;
 
     final Mem mem;
     final byte[] frame = new byte[MAX_FRAME + 4096];
@@ -82,10 +81,8 @@ public final class Tap implements HypercallListener {
     private final Discovery discovery = new Discovery(this);
     private final LiveRings live = new LiveRings();
     private final Prevention prevention = new Prevention(live);
-    // Indexed by domid, grown to the largest domid seen: a tap's setup stays small.
-    private long[][] counters = new long[16][];
-    private final long[] headKey = new long[HEAD_CACHE];
-    private final int[] headOwner = new int[HEAD_CACHE];
+    private final DomainCounters counters = new DomainCounters();
+    private final HeadOwners heads = new HeadOwners();
     private long unclassifiedTotal;
     private final RxRing[] touched = new RxRing[64];
     private int nTouched;
@@ -94,7 +91,6 @@ public final class Tap implements HypercallListener {
         this.mem = new Mem(memory);
         this.sink = sink;
         this.anomalies = anomalies;
-        java.util.Arrays.fill(headKey, -1);
     }
 
     /** Sets (or clears, with null) the inline verdict. */
@@ -197,7 +193,7 @@ public final class Tap implements HypercallListener {
                         peer = srcDom != caller && srcDom != d ? srcDom : -1;
                     } else {
                         srcFrame = srcU;
-                        peer = headOwner(srcDom, srcU, srcOff);
+                        peer = heads.owner(srcDom, srcU, srcOff);
                     }
                     if (r.touchedSeq != seq && nTouched < touched.length) {
                         r.touchedSeq = seq;
@@ -353,25 +349,7 @@ public final class Tap implements HypercallListener {
 
     /** Remembers which guest's TX head a backend copied to (domid, frame, offset), for guest→guest RX. */
     void noteHead(int dom, long frame, int off, int sender) {
-        long k = headKey(dom, frame, off);
-        int h = slot(k);
-        headKey[h] = k;
-        headOwner[h] = sender;
-    }
-
-    private int headOwner(int dom, long frame, int off) {
-        long k = headKey(dom, frame, off);
-        int h = slot(k);
-        return headKey[h] == k ? headOwner[h] : -1;
-    }
-
-    private static long headKey(int dom, long frame, int off) {
-        return ((long) dom << 48) ^ (frame << 12) ^ (off & 0xfff);
-    }
-
-    private static int slot(long k) {
-        long h = k * 0x9E3779B97F4A7C15L;
-        return (int) (h >>> 51);
+        heads.note(dom, frame, off, sender);
     }
 
     private void unclassified(int domid) {
@@ -384,27 +362,11 @@ public final class Tap implements HypercallListener {
     }
 
     private long[] counters(int domid) {
-        if (domid < 0 || domid >= DOMID_FIRST_RESERVED) {
-            domid = 0;
-        }
-        if (domid >= counters.length) {
-            counters = java.util.Arrays.copyOf(counters, grown(domid));
-        }
-        long[] c = counters[domid];
-        if (c == null) {
-            c = new long[C_N];
-            counters[domid] = c;
-        }
-        return c;
+        return counters.of(domid);
     }
 
     private VifQueue[] rings(int domid) {
         return live.of(domid);
-    }
-
-    /** A table length that holds {@code domid} (< DOMID_FIRST_RESERVED). */
-    private static int grown(int domid) {
-        return Math.min(DOMID_FIRST_RESERVED, Integer.highestOneBit(domid) << 1);
     }
 
     static int self(int domid, int caller) {
@@ -415,15 +377,7 @@ public final class Tap implements HypercallListener {
 
     /** Counters of every domain the tap has seen, by domid. */
     public List<Counters> counters() {
-        List<Counters> out = new ArrayList<>();
-        for (int d = 0; d < counters.length; d++) {
-            long[] c = counters[d];
-            if (c != null) {
-                out.add(new Counters(d, c[C_FRAMES], c[C_BYTES], c[C_COPIES], c[C_MAPS], c[C_SENDS],
-                        c[C_UNCLASSIFIED], c[C_ANOMALIES], c[C_DROPS], c[C_REFUSED], c[C_LOST]));
-            }
-        }
-        return out;
+        return counters.report();
     }
 
     /** The live ring pairs (one per vif queue), in discovery order; retired ones are gone. */
