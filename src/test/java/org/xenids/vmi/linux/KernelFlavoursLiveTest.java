@@ -27,7 +27,7 @@ class KernelFlavoursLiveTest {
     @ParameterizedTest(name = "{0} {1}, KASLR {2}")
     // 6.12 without KASLR boots through the decompressor: booted directly (PVH entry) it once stopped
     // taking interrupts after its ready marker under software emulation here (halted with IF set, no
-    // CPU time used), and never answered; see the README.
+    // CPU time used), and never answered (1 of 6 direct boots); see the README.
     @CsvSource({"cloud, '', true, false, -cloud-amd64 ", "rt, '', false, false, PREEMPT_RT",
             "amd64, 6.12, true, false, Linux version 6.12.", "amd64, 6.12, false, true, Linux version 6.12."})
     void infoPsAndCrossViewAgreeWithTheGuestOnDebiansKernelFlavour(String flavour, String version, boolean kaslr, boolean bzImage,
