@@ -74,6 +74,7 @@ public final class LiveGuest implements AutoCloseable {
         private String append = "";
         private int timeoutSeconds = 180;
         private String flavour = "amd64";
+        private String kernel = "";
         private boolean hideModule = false;
 
         public Options mem(String m) { mem = m; return this; }
@@ -91,6 +92,8 @@ public final class LiveGuest implements AutoCloseable {
         public Options timeoutSeconds(int s) { timeoutSeconds = s; return this; }
         /** Debian's kernel flavour: {@code amd64} (default), {@code cloud} or {@code rt}. */
         public Options flavour(String f) { flavour = f; return this; }
+        /** Kernel version prefix, e.g. {@code 6.12}: the newest such Debian package of the flavour (default: the flavour's metapackage). */
+        public Options kernel(String versionPrefix) { kernel = versionPrefix; return this; }
         /** Build the DKOM test module for the booted kernel into the initramfs (see {@link Dkom}). */
         public Options hideModule(boolean on) { hideModule = on; return this; }
 
@@ -170,6 +173,7 @@ public final class LiveGuest implements AutoCloseable {
         if (o.la57) cmd.add("--la57");
         if (o.bzImage) cmd.add("--bzimage");
         if (!o.flavour.equals("amd64")) { cmd.add("--flavour"); cmd.add(o.flavour); }
+        if (!o.kernel.isEmpty()) { cmd.add("--kernel"); cmd.add(o.kernel); }
         if (o.hideModule) cmd.add("--hide-module");
         if (!o.append.isBlank()) { cmd.add("--append"); cmd.add(o.append); }
         GuestScript.Run r;
