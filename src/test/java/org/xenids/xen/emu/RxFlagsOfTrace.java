@@ -21,6 +21,8 @@ import org.xenids.xen.event.HypercallListener;
  * NETRXF_more_data (and a GSO extra slot). Gives, per kind of frame (TCP, UDP, ICMP, ICMPv6, ARP,
  * other), the first response's checksum flags, and how many RX frames fall between two backend
  * sends on the guest's RX channel and how many TX frames between two frontend kicks on its TX channel.
+ * With the environment variable RXFLAGS_DEBUG set, TCP frames are keyed by their TCP flags and
+ * length ("TCP/10/66"), to tell which segments carry which flags.
  */
 final class RxFlagsOfTrace {
     private static final int RING = 256, ENTRY = 8, ENTRIES = 64;
