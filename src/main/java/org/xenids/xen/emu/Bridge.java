@@ -56,6 +56,20 @@ public final class Bridge {
      * {@code gsoSize} &gt; 0 marks a TCP super-frame to be passed on as GSO.
      */
     public void fromUplink(byte[] frame, int off, int len, int gsoSize) {
+        enter(frame, off, len, gsoSize, false, false);
+        fromUplink++;
+    }
+
+    /**
+     * A frame dom0's own network stack sends through the bridge device: laid out as the uplink's,
+     * but with the checksum state of a locally generated packet (TCP/UDP left to the device unless
+     * {@code softwareChecksum}).
+     */
+    void fromDom0(byte[] frame, int off, int len, int gsoSize, boolean softwareChecksum) {
+        enter(frame, off, len, gsoSize, true, softwareChecksum);
+    }
+
+    private void enter(byte[] frame, int off, int len, int gsoSize, boolean local, boolean software) {
         if (len < 14 || len > 65535 + 14) {
             throw new IllegalArgumentException("frame length " + len + " outside 14.." + (65535 + 14));
         }
@@ -78,8 +92,8 @@ public final class Bridge {
         }
         skb.gsoSize = gsoSize;
         skb.gsoType = gsoSize > 0 ? gsoTypeOf(skb) : 0;
-        fromUplink++;
-        forward(skb, uplink);
+        skb.ipSummed = local ? Checksum.ofLocal(frame, off, len, gsoSize > 0, software) : Checksum.ofNic(frame, off, len, gsoSize > 0);
+        forward(skb, uplink); // dom0's own frames too: its stack sits on the uplink's side here
     }
 
     private PooledSkb newSkb() {

@@ -58,6 +58,58 @@ final class HostAddresses {
         uplinkMac = mac(topology.uplinkMac());
     }
 
+    private int[] dom0Ip4 = new int[0];
+    private byte[][] dom0Ip6 = new byte[0][];
+
+    /** dom0's own stack's addresses (replacing any given before). */
+    void dom0(List<String> ips) {
+        List<Integer> v4 = new ArrayList<>();
+        List<byte[]> v6 = new ArrayList<>();
+        for (String ip : ips) {
+            byte[] a = addr(ip);
+            if (a.length == 4) {
+                v4.add(ipv4(a, 0));
+            } else {
+                v6.add(a);
+            }
+        }
+        dom0Ip4 = v4.stream().mapToInt(Integer::intValue).sorted().toArray();
+        dom0Ip6 = v6.toArray(new byte[0][]);
+    }
+
+    /** Whether IPv4 address {@code a} is dom0's own. */
+    boolean dom0v4(int a) {
+        return Arrays.binarySearch(dom0Ip4, a) >= 0;
+    }
+
+    /** Whether the IPv6 address at {@code b[at, at+16)} is dom0's own. */
+    boolean dom0v6(byte[] b, int at) {
+        for (byte[] a : dom0Ip6) {
+            if (Arrays.equals(a, 0, 16, b, at, at + 16)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** An IPv4 address that never crosses a router: unspecified (0.0.0.0) or link-local (169.254/16). */
+    static boolean linkLocal4(int a) {
+        return a == 0 || (a >>> 16) == 0xa9fe;
+    }
+
+    /** An IPv6 address at {@code b[at, at+16)} that never crosses a router: unspecified (::) or link-local (fe80::/10). */
+    static boolean linkLocal6(byte[] b, int at) {
+        if ((b[at] & 0xff) == 0xfe && (b[at + 1] & 0xc0) == 0x80) {
+            return true;
+        }
+        for (int i = 0; i < 16; i++) {
+            if (b[at + i] != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     int vifs() {
         return vifDomid.length;
     }

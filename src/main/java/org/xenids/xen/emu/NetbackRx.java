@@ -119,6 +119,9 @@ final class NetbackRx {
                     int srcOff = (part < 0 ? skb.headOff : skb.fragOff[part]) + partPos;
                     int chunk = Math.min(partLen - partPos, PAGE - offset);
                     chunk = Math.min(chunk, PAGE - (srcOff & (PAGE - 1)));
+                    if (nc == COPY_BATCH) {
+                        flush(); // xenvif_rx_copy_add: a full batch goes before the next op is added
+                    }
                     long at = (long) nc * Gnttab.Copy.SIZE;
                     boolean foreign = part >= 0 && skb.fragGref[part] >= 0;
                     if (foreign) {
@@ -129,16 +132,14 @@ final class NetbackRx {
                                 chunk, GNTCOPY_dest_gref);
                     }
                     copyRsp[nc++] = reqCons;
-                    if (nc == COPY_BATCH) {
-                        flush();
-                    }
                     offset += chunk;
                     partPos += chunk;
                     remaining -= chunk;
                 }
                 int flags = 0;
-                if (slot == 0 && gso) {
-                    flags |= NETRXF_csum_blank | NETRXF_data_validated | NETRXF_extra_info;
+                if (slot == 0) {
+                    // xenvif_rx_data_slot: the checksum state of the skb, on the first slot only
+                    flags = Checksum.rxFlags(skb.ipSummed) | (gso ? NETRXF_extra_info : 0);
                 }
                 if (remaining > 0) {
                     flags |= NETRXF_more_data;

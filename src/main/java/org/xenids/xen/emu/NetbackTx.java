@@ -205,6 +205,7 @@ final class NetbackTx {
             skb.nmapped = 0;
             skb.gsoSize = gsoSize;
             skb.gsoType = gsoType;
+            skb.ipSummed = Checksum.ofTxFlags(flags, gsoSize > 0);
             int[] pend = sId; // reuse: sId[i] becomes the pending index after this loop
             int i = 0;
             for (int s = 0; s <= slots; s++) {

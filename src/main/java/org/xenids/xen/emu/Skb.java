@@ -19,6 +19,8 @@ class Skb {
     final int[] fragOff = new int[MAX_FRAGS];
     final int[] fragLen = new int[MAX_FRAGS];
     int gsoSize, gsoType;
+    /** Linux's {@code ip_summed}: a {@link Checksum} state, which netback's RX turns into response flags. */
+    int ipSummed;
     int users;
     /** Called when the last user puts the skb (netback's zero-copy completion, or a pool return). */
     Runnable release;
@@ -30,6 +32,7 @@ class Skb {
     void reset() {
         headFrame = 0;
         headOff = headLen = nfrags = gsoSize = gsoType = 0;
+        ipSummed = Checksum.NONE;
         users = 1;
     }
 

@@ -53,6 +53,7 @@ public final class TrafficDriver {
     private final List<Netfront> fronts = new ArrayList<>();
     private final List<Toolstack.Vif> vifs = new ArrayList<>();
     private final HostAddresses addresses;
+    private final Dom0Tcp dom0Tcp = new Dom0Tcp();
     private final int[] vifDomid;
     private final byte[][] vifMac;
     private final byte[] buf = new byte[65535 + 64];
@@ -67,6 +68,15 @@ public final class TrafficDriver {
      */
     public void coalesce(int maxBytes) {
         coalescer = new Coalescer(maxBytes);
+    }
+
+    /**
+     * The addresses of dom0's own network stack (e.g. a capture made in dom0 of its traffic with a
+     * guest): frames from them enter through the bridge device as locally generated packets
+     * (TCP/UDP checksums left to the device) instead of arriving from the uplink NIC.
+     */
+    public void dom0Addresses(List<String> ips) {
+        addresses.dom0(ips);
     }
 
     public TrafficDriver(Topology topology) {
@@ -325,15 +335,36 @@ public final class TrafficDriver {
             l3 = 18;
         }
         int srcVif = -1, dstVif = -1;
+        // Link-local traffic (ARP, link-local or unspecified IP sources, non-IP frames) never
+        // crosses a router, so there a guest's MAC names the guest itself; routed traffic keeps
+        // the IP rule, since a guest's MAC may be a gateway's that many outside hosts appear behind.
+        boolean localSrc = true, localDst = true, fromDom0 = false, controlSocket = false;
         if (type == 0x0800 && len >= l3 + 20) {
-            srcVif = addresses.vif4(HostAddresses.ipv4(buf, l3 + 12));
-            dstVif = addresses.vif4(HostAddresses.ipv4(buf, l3 + 16));
+            int src = HostAddresses.ipv4(buf, l3 + 12), dst = HostAddresses.ipv4(buf, l3 + 16);
+            srcVif = addresses.vif4(src);
+            dstVif = addresses.vif4(dst);
+            localSrc = HostAddresses.linkLocal4(src);
+            localDst = HostAddresses.linkLocal4(dst);
+            fromDom0 = addresses.dom0v4(src);
+            int ihl = (buf[l3] & 0x0f) * 4;
+            if (buf[l3 + 9] == 6 && ihl >= 20 && len >= l3 + ihl + 14 && (fromDom0 || addresses.dom0v4(dst))) {
+                controlSocket = dom0Tcp.segment(buf, l3, fromDom0);
+            }
         } else if (type == 0x86dd && len >= l3 + 40) {
             srcVif = addresses.vif6(buf, l3 + 8);
             dstVif = addresses.vif6(buf, l3 + 24);
+            localSrc = HostAddresses.linkLocal6(buf, l3 + 8);
+            localDst = HostAddresses.linkLocal6(buf, l3 + 24);
+            fromDom0 = addresses.dom0v6(buf, l3 + 8);
         } else if (type == 0x0806 && len >= l3 + 28) {
             srcVif = addresses.vif4(HostAddresses.ipv4(buf, l3 + 14));
             dstVif = addresses.vif4(HostAddresses.ipv4(buf, l3 + 24));
+        }
+        if (srcVif < 0 && localSrc) {
+            srcVif = addresses.vifOfMac(buf, 6);
+        }
+        if (dstVif < 0 && localDst) {
+            dstVif = addresses.vifOfMac(buf, 0);
         }
         boolean group = (buf[0] & 1) != 0;
         if (srcVif >= 0) {
@@ -357,7 +388,11 @@ public final class TrafficDriver {
         if (srcVif >= 0) {
             return send(srcVif, buf, len, gso, gsoType) ? srcVif : -2;
         }
-        bridge.fromUplink(buf, 0, len, gso);
+        if (fromDom0) {
+            bridge.fromDom0(buf, 0, len, gso, controlSocket);
+        } else {
+            bridge.fromUplink(buf, 0, len, gso);
+        }
         host.runPending();
         return -1;
     }
