@@ -58,6 +58,9 @@ public final class Main implements Runnable {
         cl.setExecutionExceptionHandler(Errors::handleExecution);
         cl.setParameterExceptionHandler(Errors::handleParameter);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
+        // Command descriptions are written in lines of up to ~105 characters; at picocli's default
+        // of 80 columns every one of them would break mid-sentence.
+        cl.setUsageHelpWidth(110);
         return cl;
     }
 
