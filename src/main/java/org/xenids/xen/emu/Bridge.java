@@ -18,6 +18,9 @@ public final class Bridge {
 
     private static final int CHUNK = 2048;
     private static final int NET_IP_ALIGN = 2;
+    private static final int PAGE_FRAG_SIZE = 32768;
+    /** dom0's TCP page_frag cursor (bytes used of the current compound page). */
+    private int pageFrag;
 
     private final Domain dom0;
     private final List<Port> ports = new ArrayList<>();
@@ -75,25 +78,71 @@ public final class Bridge {
         }
         PooledSkb skb = pool.isEmpty() ? newSkb() : pool.poll();
         skb.reset();
-        int head = Math.min(len, CHUNK - NET_IP_ALIGN);
+        // dom0's own TCP stack (tcp_sendmsg) keeps the headers in the skb's linear head and the
+        // payload in page fragments; a NIC driver fills 2 KiB buffers. Netback's RX copies follow
+        // that layout (a copy never crosses a source fragment), so the real lab shows a 66-byte
+        // head copy and a payload copy per data segment.
+        int headers = local ? tcpHeaders(frame, off, len) : -1;
+        int head = headers > 0 ? headers : Math.min(len, CHUNK - NET_IP_ALIGN);
         skb.headOff = NET_IP_ALIGN;
         skb.headLen = head;
         java.lang.foreign.MemorySegment src = java.lang.foreign.MemorySegment.ofArray(frame);
         java.lang.foreign.MemorySegment.copy(src, off, dom0.page(skb.headFrame(0)), NET_IP_ALIGN, head);
         int done = head;
         int frag = 0;
+        // Where the payload starts in its first page: 0 for a NIC's buffers; for dom0's stack, the
+        // socket's page_frag cursor, which packs consecutive segments into a 32 KiB compound page
+        // (SKB_FRAG_PAGE_ORDER), so a segment's payload often straddles a 4 KiB boundary.
+        int at = 0;
+        if (headers > 0 && len > head) {
+            if (pageFrag + (len - head) > PAGE_FRAG_SIZE) {
+                pageFrag = 0;
+            }
+            at = pageFrag & 4095;
+            pageFrag += len - head;
+        }
         while (done < len) {
-            int n = Math.min(4096, len - done);
+            int n = Math.min(4096 - at, len - done);
             long f = skb.fragPage(frag);
-            java.lang.foreign.MemorySegment.copy(src, off + done, dom0.page(f), 0, n);
-            skb.addFrag(0, -1, f, 0, n);
+            java.lang.foreign.MemorySegment.copy(src, off + done, dom0.page(f), at, n);
+            skb.addFrag(0, -1, f, at, n);
             frag++;
             done += n;
+            at = 0;
         }
         skb.gsoSize = gsoSize;
         skb.gsoType = gsoSize > 0 ? gsoTypeOf(skb) : 0;
         skb.ipSummed = local ? Checksum.ofLocal(frame, off, len, gsoSize > 0, software) : Checksum.ofNic(frame, off, len, gsoSize > 0);
         forward(skb, uplink); // dom0's own frames too: its stack sits on the uplink's side here
+    }
+
+    /**
+     * Ethernet + IP + TCP header bytes of a TCP segment (IPv4, or IPv6 without extension
+     * headers, optionally VLAN-tagged), or −1 for anything else or a malformed header.
+     */
+    static int tcpHeaders(byte[] f, int off, int len) {
+        if (len < 14) {
+            return -1;
+        }
+        int l3 = 14;
+        int type = ((f[off + 12] & 0xff) << 8) | (f[off + 13] & 0xff);
+        if (type == 0x8100 && len >= 18) {
+            type = ((f[off + 16] & 0xff) << 8) | (f[off + 17] & 0xff);
+            l3 = 18;
+        }
+        int l4;
+        if (type == 0x0800 && len >= l3 + 20 && (f[off + l3] & 0xf0) == 0x40 && f[off + l3 + 9] == 6) {
+            l4 = l3 + (f[off + l3] & 0x0f) * 4;
+        } else if (type == 0x86dd && len >= l3 + 40 && f[off + l3 + 6] == 6) {
+            l4 = l3 + 40;
+        } else {
+            return -1;
+        }
+        if (l4 <= l3 || len < l4 + 20) {
+            return -1;
+        }
+        int end = l4 + ((f[off + l4 + 12] & 0xf0) >>> 4) * 4;
+        return end < l4 + 20 || end > len ? -1 : end;
     }
 
     private PooledSkb newSkb() {

@@ -29,9 +29,10 @@ import org.xenids.tap.Trace;
  * the 128-byte head as 66 + 62 from two slots, maps), the guest's frames all leaving through its
  * netfront (its IPv6 link-local MLD/NS too), and the RX responses' checksum flags per kind of frame
  * (dom0's TCP csum_blank|data_validated, its RST and TIME_WAIT ACKs and ICMP/ARP/ICMPv6 0).
- * Remaining differences, printed: the RX copy chunks follow where dom0 keeps a packet (the lab's
- * frames come from dom0's own TCP stack, a header-only head and page fragments; the emulator's sit
- * in 2 KiB NIC-style buffers); event sends per frame follow timing, not protocol (both ends use
+ * The RX copy chunks, which follow where dom0 keeps a packet: its own TCP stack's segments are a
+ * header-only head and payload in a page_frag (the emulator lays dom0's frames out so too; frames
+ * from the uplink sit in 2 KiB NIC-style buffers). Remaining differences, printed: event sends per
+ * frame follow timing, not protocol (both ends use
  * io/ring.h's req_event/rsp_event holdoff, see {@link RingNotifyTest}: the real ends run
  * concurrently and often find the other still busy, the driver lets each end run after every
  * frame); copies per hypercall cannot be measured on the real side (Xen preempts most batches
@@ -72,8 +73,11 @@ class LabOpShapeTest {
         assertClose(per(real.txCopies, real.txFrames), per(emu.txCopies, emu.txFrames), 0.05, "TX copies per frame", both);
         // the same frames leave the guest on both hosts (plus the emulated guest's one announcement, no map)
         assertClose(real.txMaps, emu.txMaps, 0.05, "TX maps", both);
-        // RX: whole frames copied into posted pages, no chunk past a page
+        // RX: whole frames copied into posted pages, no chunk past a page; dom0's own TCP segments
+        // as a header-only head (66 bytes) and payload that breaks where its page_frag crosses 4 KiB
         assertTrue(real.rxCopyLen.lastKey() <= 4096 && emu.rxCopyLen.lastKey() <= 4096, both);
+        assertEquals(real.rxCopyLen.get(66), emu.rxCopyLen.get(66), "66-byte head copies\n" + both);
+        assertClose(per(real.rxCopies, real.rxFrames), per(emu.rxCopies, emu.rxFrames), 0.05, "RX copies per frame", both);
         // The guest's own frames (its IPv6 link-local MLD/NS too) leave through its netfront: as many
         // TX frames as dom0 captured from the guest, all of which the tap rebuilt on both hosts.
         assertEquals(LAB_FRAMES_FROM_GUEST, real.txFrames, both);
