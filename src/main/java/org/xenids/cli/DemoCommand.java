@@ -133,7 +133,7 @@ final class DemoCommand implements Callable<Integer> {
     private void host(PrintWriter o, EveWriter eve) throws IOException {
         o.println();
         o.println("== host: introspecting a bundled Linux guest's memory (no symbols, no offsets given) ==");
-        Path image = XzImages.plain(extract("guest.raw.xz"));
+        Path image = XzImages.plain(extract("guest.core.xz"));
         try (PhysicalMemory pm = MemorySources.open(image)) {
             LinuxKernel k = KernelLocator.locate(pm);
             KernelTypes types = LinuxGuest.btfFromMemory(pm, k.kernel(), k.symbols());

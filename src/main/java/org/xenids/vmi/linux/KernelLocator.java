@@ -99,10 +99,24 @@ public final class KernelLocator {
                 physBase, f.root(), f.fiveLevel(), pageOffsetBase, symbols, kernel);
     }
 
-    /** The image from _text, read physically (freed init memory is unmapped but still RAM). */
+    /**
+     * The image from _text, read physically (freed init memory is unmapped but still RAM). Pages
+     * the memory does not hold (a partial dump without the kernel's code) read as zeros: the
+     * searches that follow look for data, and bounds-checked parsers see no table in zeros.
+     */
     private static byte[] readImage(PhysicalMemory memory, KernelPageTables.Found f, long max) {
         byte[] b = new byte[(int) Math.min(imageLength(memory, f), max)];
-        memory.read(f.textPhysical(), MemorySegment.ofArray(b));
+        MemorySegment seg = MemorySegment.ofArray(b);
+        if (memory.contains(f.textPhysical(), b.length)) {
+            memory.read(f.textPhysical(), seg);
+            return b;
+        }
+        for (int at = 0; at < b.length; at += 0x1000) {
+            int n = Math.min(0x1000, b.length - at);
+            if (memory.contains(f.textPhysical() + at, n)) {
+                memory.read(f.textPhysical() + at, seg.asSlice(at, n));
+            }
+        }
         return b;
     }
 

@@ -68,7 +68,10 @@ final class KernelPageTables {
         long[] page = new long[512];
         MemorySegment pageSeg = MemorySegment.ofArray(page);
         long end = f.textPhysical() + f.imageSize();
-        for (long p = f.textPhysical(); p < end && mem.contains(p, 0x1000); p += 0x1000) {
+        for (long p = f.textPhysical(); p < end; p += 0x1000) {
+            if (!mem.contains(p, 0x1000)) {
+                continue;
+            }
             long e = mem.readLong(p + 511 * 8);
             if (!kernelTable(e) || (e & ADDR) != f.root()) {
                 continue;
@@ -118,7 +121,7 @@ final class KernelPageTables {
         long end = img.textPhysical() + img.size();
         for (long p = img.textPhysical(); p < end; p += 0x1000) {
             if (!mem.contains(p, 0x1000)) {
-                break;
+                continue; // a partial image may leave out the kernel's code; its data is further on
             }
             if (--budget[0] < 0) {
                 throw new IllegalStateException("no x86-64 kernel page table found in " + mem.describe()

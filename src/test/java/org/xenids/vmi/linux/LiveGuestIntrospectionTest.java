@@ -137,10 +137,10 @@ class LiveGuestIntrospectionTest {
 
     @Test
     void demoImageTaskListEqualsTheGuestsOwnList() throws Exception {
-        Path raw = Path.of("target", "demo-guest.raw");
+        Path raw = Path.of("target", "demo-guest.core");
         if (!Files.isRegularFile(raw)) {
             Path tmp = Files.createTempFile(Path.of("target"), "demo-guest", ".part");
-            try (InputStream in = new org.tukaani.xz.XZInputStream(getClass().getResourceAsStream("/org/xenids/demo/guest.raw.xz"))) {
+            try (InputStream in = new org.tukaani.xz.XZInputStream(getClass().getResourceAsStream("/org/xenids/demo/guest.core.xz"))) {
                 Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             }
             Files.move(tmp, raw, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
