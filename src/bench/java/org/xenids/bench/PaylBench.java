@@ -57,10 +57,13 @@ public class PaylBench {
         Map<Long, Subject[]> subjects = new HashMap<>();
         List<byte[]> pieces = new ArrayList<>();
         List<Subject> pieceSubjects = new ArrayList<>();
+        // One image name per server, as a topology gives one per guest: the scorer compares the
+        // names of the flows of one image by reference first, as it does in a real run.
+        Map<String, String> images = new HashMap<>();
         StreamListener l = new StreamListener() {
             @Override
             public void payload(Flow f, boolean toServer, byte[] buf, int o, int n, long at) {
-                Subject s = new Subject(f.serverAddress(), toServer ? Direction.TO_SERVER : Direction.TO_CLIENT,
+                Subject s = new Subject(images.computeIfAbsent(f.serverAddress(), a -> a), toServer ? Direction.TO_SERVER : Direction.TO_CLIENT,
                         f.protocol(), f.serverPort());
                 if (f.protocol() == 17) {
                     pieces.add(java.util.Arrays.copyOfRange(buf, o, o + n));

@@ -46,7 +46,16 @@ public final class PaylCpuTime {
         for (int k = 0; k < names.length; k++) {
             double[] v = gbs[k].clone();
             Arrays.sort(v);
-            System.out.printf(Locale.ROOT, "  %-16s %6.3f GB/s  (min %.3f, max %.3f)%n", names[k], v[rounds / 2], v[0], v[rounds - 1]);
+            // The ratio to the plain loop of the same round: drift in the machine's speed between
+            // rounds (other work, frequency) cancels out of it, which it does not of the rates.
+            double[] ratio = new double[rounds];
+            for (int r = 0; r < rounds; r++) {
+                ratio[r] = gbs[k][r] / gbs[0][r];
+            }
+            Arrays.sort(ratio);
+            System.out.printf(Locale.ROOT, "  %-16s %6.3f GB/s  (min %.3f, max %.3f)   %5.1f%% of plainSum (rounds' quartiles %.1f..%.1f%%)%n",
+                    names[k], v[rounds / 2], v[0], v[rounds - 1], 100 * ratio[rounds / 2],
+                    100 * ratio[rounds / 4], 100 * ratio[rounds * 3 / 4]);
         }
         System.out.println("(sink " + (sink & 1) + ")");
     }

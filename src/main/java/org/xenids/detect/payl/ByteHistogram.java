@@ -50,14 +50,58 @@ public final class ByteHistogram {
         if (n <= 0) {
             return 0;
         }
-        // The plain loop: on real payloads (mean 1.3 KB) it beat four interleaved tables and 8-byte
-        // loads (1.8 vs 1.1-1.5 GB/s of CPU time), whose merge and clearing cost more than the store
-        // dependencies they avoid; a run of one value (a NOP sled) is slower but bounded by the depth.
-        int[] c = counts;
-        for (int i = off, end = off + n; i < end; i++) {
-            c[buf[i] & 0xFF]++;
-        }
+        count(counts, buf, off, n);
         length += n;
         return n;
+    }
+
+    /**
+     * Adds {@code n} bytes of {@code b} from {@code off} to the counts {@code c}. Unrolled by hand
+     * to 32 bytes a step, which also keeps it above C2's inlining limit (325 bytes of bytecode,
+     * checked by a test): inlined into the scorer, whose other values compete for registers, the
+     * loop counter was kept on the stack and the whole loop ran at half speed (CPU-time harness:
+     * scoring 0.83-0.97 GB/s inlined against 1.2-1.6 GB/s as its own compiled method). On its own
+     * it runs as fast as the plain one-line loop does in isolation.
+     */
+    static void count(int[] c, byte[] b, int off, int n) {
+        int i = off;
+        int end = off + n;
+        for (; i <= end - 32; i += 32) {
+            c[b[i + 0] & 0xFF]++;
+            c[b[i + 1] & 0xFF]++;
+            c[b[i + 2] & 0xFF]++;
+            c[b[i + 3] & 0xFF]++;
+            c[b[i + 4] & 0xFF]++;
+            c[b[i + 5] & 0xFF]++;
+            c[b[i + 6] & 0xFF]++;
+            c[b[i + 7] & 0xFF]++;
+            c[b[i + 8] & 0xFF]++;
+            c[b[i + 9] & 0xFF]++;
+            c[b[i + 10] & 0xFF]++;
+            c[b[i + 11] & 0xFF]++;
+            c[b[i + 12] & 0xFF]++;
+            c[b[i + 13] & 0xFF]++;
+            c[b[i + 14] & 0xFF]++;
+            c[b[i + 15] & 0xFF]++;
+            c[b[i + 16] & 0xFF]++;
+            c[b[i + 17] & 0xFF]++;
+            c[b[i + 18] & 0xFF]++;
+            c[b[i + 19] & 0xFF]++;
+            c[b[i + 20] & 0xFF]++;
+            c[b[i + 21] & 0xFF]++;
+            c[b[i + 22] & 0xFF]++;
+            c[b[i + 23] & 0xFF]++;
+            c[b[i + 24] & 0xFF]++;
+            c[b[i + 25] & 0xFF]++;
+            c[b[i + 26] & 0xFF]++;
+            c[b[i + 27] & 0xFF]++;
+            c[b[i + 28] & 0xFF]++;
+            c[b[i + 29] & 0xFF]++;
+            c[b[i + 30] & 0xFF]++;
+            c[b[i + 31] & 0xFF]++;
+        }
+        for (; i < end; i++) {
+            c[b[i] & 0xFF]++;
+        }
     }
 }
