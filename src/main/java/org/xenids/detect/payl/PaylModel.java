@@ -65,35 +65,31 @@ final class PaylModel {
 
     /**
      * d = Σ |c/len − x̄| / (σ + α) for byte counts {@code c} of a payload of {@code len} bytes.
-     * The terms go to {@code tmp} first, a loop the JIT vectorises (int→float, multiply, abs),
-     * then eight running sums add them up without one long chain of dependent additions.
+     * Summed as a tree of elementwise halvings (256 → 128 → … → 8 → 1), each a loop the JIT
+     * vectorises: it cannot vectorise a running float sum, whose order it must keep. The first
+     * halving is done while the terms are computed (int→float, multiply, abs).
      */
     double distance(int[] c, int len, float[] tmp) {
         float il = 1f / len;
         float[] m = mean;
         float[] w = weight;
-        for (int i = 0; i < 256; i++) {
-            tmp[i] = Math.abs(c[i] * il - m[i]) * w[i];
+        float[] t = tmp;
+        for (int i = 0; i < 128; i++) {
+            t[i] = Math.abs(c[i] * il - m[i]) * w[i] + Math.abs(c[i + 128] * il - m[i + 128]) * w[i + 128];
         }
-        float s0 = 0;
-        float s1 = 0;
-        float s2 = 0;
-        float s3 = 0;
-        float s4 = 0;
-        float s5 = 0;
-        float s6 = 0;
-        float s7 = 0;
-        for (int i = 0; i < 256; i += 8) {
-            s0 += tmp[i];
-            s1 += tmp[i + 1];
-            s2 += tmp[i + 2];
-            s3 += tmp[i + 3];
-            s4 += tmp[i + 4];
-            s5 += tmp[i + 5];
-            s6 += tmp[i + 6];
-            s7 += tmp[i + 7];
+        for (int i = 0; i < 64; i++) {
+            t[i] += t[i + 64];
         }
-        return (double) ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+        for (int i = 0; i < 32; i++) {
+            t[i] += t[i + 32];
+        }
+        for (int i = 0; i < 16; i++) {
+            t[i] += t[i + 16];
+        }
+        for (int i = 0; i < 8; i++) {
+            t[i] += t[i + 8];
+        }
+        return (double) ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
     }
 
     /** The distance with a scratch array of its own (calibration, explanations). */
