@@ -17,7 +17,9 @@ public final class TapCpuTime {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 15;
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         String[] names = {"tapOnTrace", "traceReaderOnly", "baselinePlainCopy"};
-        for (int size : new int[] {64, 1514}) {
+        int[] sizes = args.length > 1 ? java.util.Arrays.stream(args[1].split(",")).mapToInt(Integer::parseInt).toArray()
+                : new int[] {64, 1514};
+        for (int size : sizes) {
             TapBench b = new TapBench();
             b.size = size;
             b.record();

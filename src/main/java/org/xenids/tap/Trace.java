@@ -233,9 +233,9 @@ public final class Trace {
      */
     public static Summary replay(byte[] data, String name, boolean verify,
                                  Function<DomainMemory, HypercallListener> listener) throws IOException {
-        TraceStore store = new TraceStore();
-        HypercallListener l = listener.apply(store);
-        TraceReader r = new TraceReader(data, name, store, l);
+        ReplayMemory memory = new ReplayMemory(data);
+        HypercallListener l = listener.apply(memory);
+        TraceReader r = new TraceReader(data, name, memory, l);
         r.verify = verify;
         return r.run();
     }

@@ -30,6 +30,8 @@ final class TraceReader {
     private int pos;
     private final String name;
     private final TraceStore store;
+    /** For a trace held in memory: reads are served from the records (see {@link ReplayMemory}), the image built lazily. */
+    private final ReplayMemory lazy;
     private final HypercallListener listener;
     /** The current record is {@code buf[base, base + 8 + length + 4)}: the stream buffer, or the trace itself. */
     private byte[] buf;
@@ -41,6 +43,8 @@ final class TraceReader {
     /** Read-only views of the argument buffer, one per length, made once (no allocation per call). */
     private MemorySegment[] views = new MemorySegment[64];
     private boolean pending;
+    /** The pending call's group: the records after it, from {@code groupStart} (in-memory traces). */
+    private int groupStart, groupRecords;
     private long offset, records, calls, reads, unknown;
     private long lastSeq = 0;
     boolean verify = true;
@@ -51,15 +55,17 @@ final class TraceReader {
         this.buf = new byte[4096];
         this.name = name;
         this.store = store;
+        this.lazy = null;
         this.listener = listener;
     }
 
-    TraceReader(byte[] data, String name, TraceStore store, HypercallListener listener) {
+    TraceReader(byte[] data, String name, ReplayMemory memory, HypercallListener listener) {
         this.in = null;
         this.data = data;
         this.buf = data;
         this.name = name;
-        this.store = store;
+        this.store = memory.store;
+        this.lazy = memory;
         this.listener = listener;
     }
 
@@ -76,6 +82,16 @@ final class TraceReader {
     }
 
     Summary run() throws IOException {
+        try {
+            return records();
+        } finally {
+            if (lazy != null) {
+                lazy.finish(base);
+            }
+        }
+    }
+
+    private Summary records() throws IOException {
         header();
         while (true) {
             long at = offset;
@@ -93,6 +109,7 @@ final class TraceReader {
             }
             offset += REC_HEAD + len + 4;
             records++;
+            groupRecords++;
             switch (type) {
                 case T_CALL -> call(at, len);
                 case T_READ -> read(at, len);
@@ -215,6 +232,8 @@ final class TraceReader {
         TraceStore.copy(buf, base + REC_HEAD + CALL_FIXED, args, 0, n);
         call.args = args(n);
         pending = true;
+        groupStart = pos;
+        groupRecords = 0;
         calls++;
     }
 
@@ -252,7 +271,8 @@ final class TraceReader {
         if (off < 0 || off + n > DomainMemory.PAGE_SIZE) {
             throw new FormatException(name, at, "read of " + n + " bytes at page offset " + off + " leaves the page");
         }
-        if (!store.put(d, frame(at), off, buf, base + REC_HEAD + READ_FIXED, n)) {
+        long f = frame(at);
+        if (lazy != null ? store.register(d, f) < 0 : !store.put(d, f, off, buf, base + REC_HEAD + READ_FIXED, n)) {
             throw new FormatException(name, at, "trace touches more than " + TraceStore.MAX_PAGES + " pages");
         }
         reads++;
@@ -266,7 +286,10 @@ final class TraceReader {
         int off = i32(REC_HEAD + 4);
         int n = i32(REC_HEAD + READ_FIXED);
         if (off >= 0 && n >= 0 && off + (long) n <= DomainMemory.PAGE_SIZE) {
-            store.forget(d, frame(at), off, n);
+            long f = frame(at);
+            if (lazy == null) {
+                store.forget(d, f, off, n);
+            }
         }
     }
 
@@ -314,10 +337,20 @@ final class TraceReader {
         return v;
     }
 
+    /** Hands the pending call to the listener; its group ends at the current record ({@code base}). */
     private void deliver() {
         if (pending) {
             pending = false;
-            listener.completed(call);
+            if (lazy == null) {
+                listener.completed(call);
+                return;
+            }
+            lazy.open(groupStart, base, groupRecords);
+            try {
+                listener.completed(call);
+            } finally {
+                lazy.close();
+            }
         }
     }
 }

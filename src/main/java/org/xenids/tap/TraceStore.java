@@ -71,31 +71,46 @@ final class TraceStore implements DomainMemory {
      * The reader has checked the domid (below 0x7FF0) and the frame (below {@link #FRAME_LIMIT}).
      */
     boolean put(int domid, long frame, int offset, byte[] src, int srcOff, int len) {
-        if ((frame & -FRAME_LIMIT) != 0 || (domid & -0x10000) != 0) {
-            throw new IllegalArgumentException("page key out of range: domid " + domid + ", frame " + frame);
-        }
-        int p = page(domid, frame);
+        int p = register(domid, frame);
         if (p < 0) {
-            long k = key(domid, frame);
-            if (count == MAX_PAGES) {
-                return false;
-            }
-            if (count == pages.length) {
-                pages = java.util.Arrays.copyOf(pages, count * 2);
-            }
-            p = count++;
-            pages[p] = new byte[PAGE_SIZE + PAGE_SIZE / 8];
-            index.put(k, p);
+            return false;
         }
         byte[] pg = pages[p];
+        if (pg == null) {
+            pg = pages[p] = new byte[PAGE_SIZE + PAGE_SIZE / 8];
+        }
         copy(src, srcOff, pg, offset, len);
         mark(pg, offset, len, true);
         return true;
     }
 
+    /**
+     * Counts (domid, frame) among the image's pages without giving any of its bytes yet (a replay
+     * that applies its reads lazily still refuses the trace at the record that names one page too
+     * many); its index, or −1 when that would make more than {@link #MAX_PAGES}. The page's bytes
+     * are allocated by its first {@link #put}.
+     */
+    int register(int domid, long frame) {
+        if ((frame & -FRAME_LIMIT) != 0 || (domid & -0x10000) != 0) {
+            throw new IllegalArgumentException("page key out of range: domid " + domid + ", frame " + frame);
+        }
+        int p = page(domid, frame);
+        if (p < 0) {
+            if (count == MAX_PAGES) {
+                return -1;
+            }
+            if (count == pages.length) {
+                pages = java.util.Arrays.copyOf(pages, count * 2);
+            }
+            p = count++;
+            index.put(key(domid, frame), p);
+        }
+        return p;
+    }
+
     void forget(int domid, long frame, int offset, int len) {
         int p = page(domid, frame);
-        if (p >= 0) {
+        if (p >= 0 && pages[p] != null) {
             mark(pages[p], offset, len, false);
         }
     }
@@ -206,7 +221,7 @@ final class TraceStore implements DomainMemory {
             return false;
         }
         int p = page(domid, frame);
-        if (p < 0 || !all(pages[p], offset, len)) {
+        if (p < 0 || pages[p] == null || !all(pages[p], offset, len)) {
             return false;
         }
         MemorySegment.copy(pages[p], offset, dst, ValueLayout.JAVA_BYTE, 0, len);
@@ -223,7 +238,7 @@ final class TraceStore implements DomainMemory {
             return false;
         }
         byte[] pg = pages[p];
-        if (!all(pg, offset, len)) {
+        if (pg == null || !all(pg, offset, len)) {
             return false;
         }
         copy(pg, offset, dst, dstOff, len);
