@@ -4,7 +4,6 @@ import static org.xenids.tap.Trace.*;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
@@ -23,7 +22,6 @@ final class TraceReader {
     private static final VarHandle I16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle I32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle I64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final int MAX_VIEWS = 16384;
 
     private final InputStream in;
     private final byte[] data;
@@ -38,10 +36,6 @@ final class TraceReader {
     private int base, recType, recLen;
     private final CRC32C crc = new CRC32C();
     private final TraceStore.Call call = new TraceStore.Call();
-    private byte[] args = new byte[0];
-    private MemorySegment argsSeg = MemorySegment.ofArray(args);
-    /** Read-only views of the argument buffer, one per length, made once (no allocation per call). */
-    private MemorySegment[] views = new MemorySegment[64];
     private boolean pending;
     /** The pending call's group: the records after it, from {@code groupStart} (in-memory traces). */
     private int groupStart, groupRecords;
@@ -222,15 +216,11 @@ final class TraceReader {
         call.structSize = size;
         call.count = count;
         call.result = i64(REC_HEAD + 32);
-        int n = len - CALL_FIXED;
-        if (n > args.length) {
-            // Grown to the largest op array met (≤ MAX_BODY); older views are of the old buffer.
-            args = new byte[Math.max(n, Math.min(MAX_BODY, Math.max(64, 2 * args.length)))];
-            argsSeg = MemorySegment.ofArray(args);
-            Arrays.fill(views, null);
+        if (data != null) {
+            call.args(buf, base + REC_HEAD + CALL_FIXED, len - CALL_FIXED); // read where it lies
+        } else {
+            call.copyArgs(buf, REC_HEAD + CALL_FIXED, len - CALL_FIXED); // the buffer is reused before delivery
         }
-        TraceStore.copy(buf, base + REC_HEAD + CALL_FIXED, args, 0, n);
-        call.args = args(n);
         pending = true;
         groupStart = pos;
         groupRecords = 0;
@@ -320,21 +310,6 @@ final class TraceReader {
             throw new FormatException(name, at, "end record counts " + r + " records and " + c
                     + " calls, the file has " + (records - 1) + " and " + calls);
         }
-    }
-
-    private MemorySegment args(int n) {
-        if (n >= MAX_VIEWS) {
-            return argsSeg.asSlice(0, n).asReadOnly();
-        }
-        if (n >= views.length) {
-            views = Arrays.copyOf(views, Math.min(MAX_VIEWS, Math.max(n + 1, 2 * views.length)));
-        }
-        MemorySegment v = views[n];
-        if (v == null) {
-            v = argsSeg.asSlice(0, n).asReadOnly();
-            views[n] = v;
-        }
-        return v;
     }
 
     /** Hands the pending call to the listener; its group ends at the current record ({@code base}). */

@@ -255,11 +255,75 @@ final class TraceStore implements DomainMemory {
         return gtCount[domid];
     }
 
-    /** The reused view of one recorded hypercall. */
+    /**
+     * The reused view of one recorded hypercall. Its op array is {@code bytes[off, off+len)}: the
+     * trace itself when it is held in memory (the tap decodes it there, see {@code Tap.completed}),
+     * else a copy. The {@link MemorySegment} other listeners ask for is made on the first
+     * {@link #args()} of a call, from read-only views kept one per length (no allocation per call).
+     */
     static final class Call implements Hypercall {
+        private static final int MAX_VIEWS = 16384;
         long sequence, timestamp, result;
         int caller, op, cmd, count, structSize;
-        MemorySegment args;
+        byte[] bytes;
+        int off, len;
+        private byte[] own = new byte[0];
+        private MemorySegment ownSeg = MemorySegment.ofArray(own);
+        private MemorySegment[] views = new MemorySegment[64];
+        private MemorySegment args;
+
+        /** The op array is {@code b[off, off+len)}, left there (valid while the call is). */
+        void args(byte[] b, int off, int len) {
+            this.bytes = b;
+            this.off = off;
+            this.len = len;
+            this.args = null;
+        }
+
+        /** The op array is copied from {@code b[off, off+len)} (a buffer reused before the call is delivered). */
+        void copyArgs(byte[] b, int off, int len) {
+            ensure(len);
+            copy(b, off, own, 0, len);
+            args(own, 0, len);
+        }
+
+        private void ensure(int n) {
+            if (n > own.length) {
+                // Grown to the largest op array met (≤ the trace's record bound); older views are of the old array.
+                own = new byte[Math.max(n, Math.min(1 << 20, Math.max(64, 2 * own.length)))];
+                ownSeg = MemorySegment.ofArray(own);
+                java.util.Arrays.fill(views, null);
+            }
+        }
+
+        @Override
+        public MemorySegment args() {
+            if (args == null) {
+                if (bytes != own) {
+                    ensure(len);
+                    copy(bytes, off, own, 0, len);
+                    bytes = own;
+                    off = 0;
+                }
+                args = view(len);
+            }
+            return args;
+        }
+
+        private MemorySegment view(int n) {
+            if (n >= MAX_VIEWS) {
+                return ownSeg.asSlice(0, n).asReadOnly();
+            }
+            if (n >= views.length) {
+                views = java.util.Arrays.copyOf(views, Math.min(MAX_VIEWS, Math.max(n + 1, 2 * views.length)));
+            }
+            MemorySegment v = views[n];
+            if (v == null) {
+                v = ownSeg.asSlice(0, n).asReadOnly();
+                views[n] = v;
+            }
+            return v;
+        }
 
         @Override public long sequence() { return sequence; }
         @Override public long timestampNanos() { return timestamp; }
@@ -267,7 +331,6 @@ final class TraceStore implements DomainMemory {
         @Override public int op() { return op; }
         @Override public int cmd() { return cmd; }
         @Override public int count() { return count; }
-        @Override public MemorySegment args() { return args; }
         @Override public long result() { return result; }
         @Override public int structSize() { return structSize; }
     }
