@@ -39,7 +39,8 @@ final class ReplayMemory implements DomainMemory {
     /** Offset of a READ record's bytes, and of a READ FAILED record's length, from the record's start. */
     private static final int BYTES = REC_HEAD + Trace.READ_FIXED;
 
-    private final byte[] data;
+    /** The trace, or a stream's window (see {@link TraceReader#WINDOW}): positions below are in it. */
+    final byte[] data;
     final TraceStore store = new TraceStore();
     /** Records before {@code applied} are in the image; a read through the image applies up to {@code limit}. */
     private int applied = Trace.HEADER, limit = Trace.HEADER;
@@ -119,6 +120,20 @@ final class ReplayMemory implements DomainMemory {
         if (applied < limit) {
             applyTo(limit);
         }
+    }
+
+    /**
+     * The reader drops {@code data[0, keep)} from its window and moves the rest to the front:
+     * records there not yet applied are applied now, positions move with the bytes.
+     */
+    void release(int keep) {
+        if (applied < keep) {
+            applyTo(keep);
+        }
+        applied -= keep;
+        limit -= keep;
+        cursor -= keep;
+        end -= keep;
     }
 
     /** Applies the READ and READ FAILED records in {@code [applied, to)}, which the reader has checked. */

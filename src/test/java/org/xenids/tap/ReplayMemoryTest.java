@@ -100,6 +100,26 @@ class ReplayMemoryTest {
      */
     static List<String> answers(byte[] trace, boolean inMemory, BiConsumer<Long, List<Probe>> probes,
                                 ReplayMemory[] used) throws IOException {
+        return answers(trace, inMemory ? Mode.IN_MEMORY : Mode.APPLYING_EVERY_RECORD, probes, used);
+    }
+
+    /** How a trace is replayed: the reference (every record applied as met), from a stream, or held in memory. */
+    enum Mode { APPLYING_EVERY_RECORD, STREAM, TRICKLE, IN_MEMORY }
+
+    /** A stream that gives at most a few bytes a read, as a pipe may. */
+    static InputStream trickle(byte[] b) {
+        return new java.io.FilterInputStream(new ByteArrayInputStream(b)) {
+            int k;
+
+            @Override
+            public int read(byte[] dst, int off, int len) throws IOException {
+                return super.read(dst, off, Math.min(len, 1 + k++ % 4099));
+            }
+        };
+    }
+
+    static List<String> answers(byte[] trace, Mode mode, BiConsumer<Long, List<Probe>> probes,
+                                ReplayMemory[] used) throws IOException {
         List<String> log = new ArrayList<>();
         java.util.function.Function<DomainMemory, HypercallListener> l = mem -> {
             if (mem instanceof ReplayMemory r) {
@@ -116,10 +136,15 @@ class ReplayMemoryTest {
                 }
             };
         };
-        if (inMemory) {
-            Trace.replay(trace, "t.trace", true, l);
-        } else {
-            Trace.replay(new ByteArrayInputStream(trace), "t.trace", l);
+        try {
+            switch (mode) {
+                case APPLYING_EVERY_RECORD -> Trace.replayApplyingEveryRecord(new ByteArrayInputStream(trace), "t.trace", l);
+                case STREAM -> Trace.replay(new ByteArrayInputStream(trace), "t.trace", l);
+                case TRICKLE -> Trace.replay(trickle(trace), "t.trace", l);
+                case IN_MEMORY -> Trace.replay(trace, "t.trace", true, l);
+            }
+        } catch (IOException e) {
+            log.add(e.getMessage());
         }
         return log;
     }
@@ -132,12 +157,13 @@ class ReplayMemoryTest {
 
     static void assertSameAnswers(byte[] trace, BiConsumer<Long, List<Probe>> probes, long minServed,
                                   long minThroughImage) throws IOException {
-        ReplayMemory[] used = new ReplayMemory[1];
-        List<String> stream = answers(trace, false, probes, new ReplayMemory[1]);
-        List<String> memory = answers(trace, true, probes, used);
-        assertEquals(stream, memory);
-        assertTrue(used[0].served >= minServed, "served " + used[0].served);
-        assertTrue(used[0].throughImage >= minThroughImage, "through the image " + used[0].throughImage);
+        List<String> reference = answers(trace, Mode.APPLYING_EVERY_RECORD, probes, new ReplayMemory[1]);
+        for (Mode m : new Mode[] {Mode.STREAM, Mode.TRICKLE, Mode.IN_MEMORY}) {
+            ReplayMemory[] used = new ReplayMemory[1];
+            assertEquals(reference, answers(trace, m, probes, used), m.toString());
+            assertTrue(used[0].served >= minServed, m + " served " + used[0].served);
+            assertTrue(used[0].throughImage >= minThroughImage, m + " through the image " + used[0].throughImage);
+        }
     }
 
     @Test
@@ -285,6 +311,35 @@ class ReplayMemoryTest {
             }
             byte[] t = w.end();
             assertSameAnswers(t, (seq, ps) -> ps.addAll(byCall.get((int) (long) seq)), 1, 1);
+        }
+    }
+
+    @Test
+    void aCallWhoseRecordsOutgrowTheStreamWindowIsAnsweredByTheImage() throws IOException {
+        Writer w = new Writer();
+        w.call(); // 1: a small read, then two records of a type this reader skips, a MiB each, then reads
+        w.read(1, 0, 40, 0, bytes(16, 8));
+        w.record(99, new byte[Trace.MAX_BODY]);
+        w.record(99, new byte[Trace.MAX_BODY]);
+        w.read(1, 0, 41, 0, bytes(16, 9));
+        w.failed(1, 0, 40, 4, 4);
+        w.call(); // 2: a small group again
+        w.read(1, 0, 42, 0, bytes(16, 10));
+        byte[] t = w.end();
+        BiConsumer<Long, List<Probe>> probes = (seq, ps) -> {
+            ps.add(new Probe(1, 40, 0, 16, false));
+            ps.add(new Probe(1, 41, 0, 16, false));
+            ps.add(new Probe(1, 42, 0, 16, true));
+        };
+        List<String> reference = answers(t, Mode.APPLYING_EVERY_RECORD, probes, new ReplayMemory[1]);
+        assertTrue(reference.get(0).contains(" failed"), reference.get(0));
+        assertTrue(!reference.get(1).contains(" failed"), reference.get(1));
+        assertTrue(reference.get(2).contains(" failed"), reference.get(2)); // given only after call 1
+        for (Mode m : new Mode[] {Mode.STREAM, Mode.TRICKLE, Mode.IN_MEMORY}) {
+            ReplayMemory[] used = new ReplayMemory[1];
+            assertEquals(reference, answers(t, m, probes, used), m.toString());
+            // in memory, call 1's own records answer its read of frame 41; from a stream they are gone
+            assertEquals(m == Mode.IN_MEMORY ? 2 : 1, used[0].served, m.toString());
         }
     }
 
