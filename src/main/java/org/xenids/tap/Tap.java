@@ -108,6 +108,17 @@ public final class Tap implements HypercallListener {
 
     @Override
     public void completed(Hypercall c) {
+        if (c instanceof TraceStore.Call t) {
+            // A trace's call: its fields read directly, its op array decoded where it lies.
+            int per = opSize(t.op, t.cmd);
+            if (t.caller >= 0 && t.caller < DOMID_FIRST_RESERVED && per != 0 && t.structSize > 0 && t.count > 0) {
+                int n = elements(t.structSize, t.count, t.len, per);
+                beginCall(t.op, t.cmd);
+                ops(t.op, t.cmd, per, t.bytes, t.off, 0, n, n, t.caller, t.sequence, t.timestamp, t.result);
+                endCall(t.op, t.cmd, t.sequence, t.timestamp);
+            }
+            return;
+        }
         int caller = c.callerDomid();
         int op = c.op(), cmd = c.cmd(), per = opSize(op, cmd);
         int size = c.structSize(), count = c.count();
@@ -116,26 +127,28 @@ public final class Tap implements HypercallListener {
         }
         long seq = c.sequence();
         long now = c.timestampNanos();
-        boolean copy = op == __HYPERVISOR_grant_table_op && cmd == GNTTABOP_copy;
-        if (copy) {
+        // Any other host's op array: copied a chunk at a time into the tap's own array, then decoded the same way.
+        MemorySegment a = c.args();
+        int n = elements(size, count, a.byteSize(), per);
+        int chunk = args.length / per;
+        beginCall(op, cmd);
+        for (int i = 0; i < n; i += chunk) {
+            int k = Math.min(chunk, n - i);
+            MemorySegment.copy(a, ValueLayout.JAVA_BYTE, (long) i * per, args, 0, k * per);
+            ops(op, cmd, per, args, 0, i, i + k, n, caller, seq, now, c.result());
+        }
+        endCall(op, cmd, seq, now);
+    }
+
+    private void beginCall(int op, int cmd) {
+        if (op == __HYPERVISOR_grant_table_op && cmd == GNTTABOP_copy) {
             nTouched = 0;
         }
-        if (c instanceof TraceStore.Call t) {
-            // A trace's call: its op array is decoded where it lies.
-            int n = elements(size, count, t.len, per);
-            ops(op, cmd, per, t.bytes, t.off, 0, n, n, caller, seq, now, c.result());
-        } else {
-            // Any other host's: copied a chunk at a time into the tap's own array, then decoded the same way.
-            MemorySegment a = c.args();
-            int n = elements(size, count, a.byteSize(), per);
-            int chunk = args.length / per;
-            for (int i = 0; i < n; i += chunk) {
-                int k = Math.min(chunk, n - i);
-                MemorySegment.copy(a, ValueLayout.JAVA_BYTE, (long) i * per, args, 0, k * per);
-                ops(op, cmd, per, args, 0, i, i + k, n, caller, seq, now, c.result());
-            }
-        }
-        if (copy) {
+    }
+
+    /** After a copy call: the RX rings it filled take the responses written with it. */
+    private void endCall(int op, int cmd, long seq, long now) {
+        if (op == __HYPERVISOR_grant_table_op && cmd == GNTTABOP_copy) {
             for (int i = 0; i < nTouched; i++) {
                 touched[i].responses(seq, now, true);
             }
