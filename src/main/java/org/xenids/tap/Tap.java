@@ -84,11 +84,10 @@ public final class Tap implements HypercallListener {
     private final Prevention prevention = new Prevention(live);
     private final DomainCounters counters = new DomainCounters();
     private final HeadOwners heads = new HeadOwners();
+    private final GrantOps grantOps = new GrantOps(this, live, heads, discovery);
     private long unclassifiedTotal;
-    private final RxRing[] touched = new RxRing[64];
     /** A live host's op array, a chunk at a time (a trace's is decoded where it lies). */
     private final byte[] args = new byte[4096];
-    private int nTouched;
 
     public Tap(DomainMemory memory, FrameSink sink, Consumer<EveEvent.Anomaly> anomalies) {
         this.mem = new Mem(memory);
@@ -142,16 +141,13 @@ public final class Tap implements HypercallListener {
 
     private void beginCall(int op, int cmd) {
         if (op == __HYPERVISOR_grant_table_op && cmd == GNTTABOP_copy) {
-            nTouched = 0;
+            grantOps.copyCallStarts();
         }
     }
 
-    /** After a copy call: the RX rings it filled take the responses written with it. */
     private void endCall(int op, int cmd, long seq, long now) {
         if (op == __HYPERVISOR_grant_table_op && cmd == GNTTABOP_copy) {
-            for (int i = 0; i < nTouched; i++) {
-                touched[i].responses(seq, now, true);
-            }
+            grantOps.copyCallEnds(seq, now);
         }
     }
 
@@ -199,8 +195,8 @@ public final class Tap implements HypercallListener {
         for (int i = from; i < to; i++) {
             int at = base + (i - from) * per;
             switch (cmd) {
-                case GNTTABOP_copy -> copy(b, at, caller, seq, now, prevention.refused(seq, i));
-                case GNTTABOP_map_grant_ref -> map(b, at, n, caller, seq, now, prevention.refused(seq, i));
+                case GNTTABOP_copy -> grantOps.copy(b, at, caller, seq, now, prevention.refused(seq, i));
+                case GNTTABOP_map_grant_ref -> grantOps.map(b, at, n, caller, seq, now, prevention.refused(seq, i));
                 case GNTTABOP_unmap_grant_ref -> {
                     if (Mem.s16(b, at + Gnttab.Unmap.STATUS) == GNTST_okay) {
                         VifQueue q = live.byHandle(caller, Mem.u32(b, at + Gnttab.Unmap.HANDLE));
@@ -234,91 +230,6 @@ public final class Tap implements HypercallListener {
                     Mem.u32(b, at + Evtchn.BindInterdomain.LOCAL_PORT), seq, now);
             default -> { }
         }
-    }
-
-    private void copy(byte[] a, int at, int caller, long seq, long now, boolean refused) {
-        int flags = Mem.u16(a, at + Gnttab.Copy.FLAGS);
-        int status = Mem.s16(a, at + Gnttab.Copy.STATUS);
-        int len = Mem.u16(a, at + Gnttab.Copy.LEN);
-        int srcDom = self(Mem.u16(a, at + Gnttab.Copy.SRC_DOMID), caller);
-        int srcOff = Mem.u16(a, at + Gnttab.Copy.SRC_OFFSET);
-        long srcU = Mem.u64(a, at + Gnttab.Copy.SRC_U);
-        if ((flags & GNTCOPY_dest_gref) != 0) {
-            int d = self(Mem.u16(a, at + Gnttab.Copy.DST_DOMID), caller);
-            int ref = (int) Mem.u64(a, at + Gnttab.Copy.DST_U);
-            VifQueue[] qs = rings(d);
-            for (int i = 0; qs != null && i < qs.length; i++) {
-                RxRing r = qs[i].rx;
-                r.refresh(seq, now);
-                int idx = r.find(ref);
-                if (idx >= 0) {
-                    count(d, C_COPIES);
-                    long srcFrame;
-                    int peer;
-                    if ((flags & GNTCOPY_source_gref) != 0) {
-                        srcFrame = status == GNTST_okay ? mem.grantFrame(srcDom, (int) srcU) : -1;
-                        peer = srcDom != caller && srcDom != d ? srcDom : -1;
-                    } else {
-                        srcFrame = srcU;
-                        peer = heads.owner(srcDom, srcU, srcOff);
-                    }
-                    if (r.touchedSeq != seq && nTouched < touched.length) {
-                        r.touchedSeq = seq;
-                        touched[nTouched++] = r;
-                    }
-                    if (status != GNTST_okay && !refused && (status == GNTST_bad_gntref || status == GNTST_general_error
-                            || status == GNTST_bad_page) && (flags & GNTCOPY_source_gref) == 0) {
-                        grantFailure(qs[i], RX, status, idx, now);
-                    }
-                    r.copied(ref, Mem.u16(a, at + Gnttab.Copy.DST_OFFSET), len, status, refused, srcDom, srcFrame, srcOff, peer, now);
-                    return;
-                }
-            }
-            unclassified(d);
-        } else if ((flags & GNTCOPY_source_gref) != 0) {
-            VifQueue[] qs = rings(srcDom);
-            for (int i = 0; qs != null && i < qs.length; i++) {
-                TxRing t = qs[i].tx;
-                t.refresh(seq, now);
-                int idx = t.findCopy((int) srcU);
-                if (idx >= 0) {
-                    count(srcDom, C_COPIES);
-                    t.copied(idx, srcOff, len, status, refused, self(Mem.u16(a, at + Gnttab.Copy.DST_DOMID), caller),
-                            Mem.u64(a, at + Gnttab.Copy.DST_U), Mem.u16(a, at + Gnttab.Copy.DST_OFFSET), now);
-                    return;
-                }
-            }
-            unclassified(srcDom);
-        } else {
-            unclassified(caller);
-        }
-    }
-
-    private void map(byte[] a, int at, int n, int caller, long seq, long now, boolean refused) {
-        int front = self(Mem.u16(a, at + Gnttab.Map.DOM), caller);
-        int ref = Mem.u32(a, at + Gnttab.Map.REF);
-        int status = Mem.s16(a, at + Gnttab.Map.STATUS);
-        int flags = Mem.u32(a, at + Gnttab.Map.FLAGS);
-        VifQueue[] qs = rings(front);
-        for (int i = 0; qs != null && i < qs.length; i++) {
-            TxRing t = qs[i].tx;
-            if (t.q.backend != caller) {
-                continue;
-            }
-            t.refresh(seq, now);
-            int idx = t.findMap(ref);
-            if (idx >= 0) {
-                count(front, C_MAPS);
-                t.mapped(idx, status, refused, Mem.u64(a, at + Gnttab.Map.DEV_BUS_ADDR) >>> 12, now);
-                return;
-            }
-        }
-        if (status == GNTST_okay && (flags & GNTMAP_host_map) != 0 && (flags & GNTMAP_readonly) == 0 && front != caller) {
-            discovery.ringCandidate(caller, front, ref, Mem.u64(a, at + Gnttab.Map.DEV_BUS_ADDR) >>> 12, seq,
-                    Mem.u32(a, at + Gnttab.Map.HANDLE), n);
-            return;
-        }
-        unclassified(front);
     }
 
     private void send(int caller, int port, long seq, long now) {
@@ -419,12 +330,12 @@ public final class Tap implements HypercallListener {
         heads.note(dom, frame, off, sender);
     }
 
-    private void unclassified(int domid) {
+    void unclassified(int domid) {
         unclassifiedTotal++;
         count(domid, C_UNCLASSIFIED);
     }
 
-    private void count(int domid, int which) {
+    void count(int domid, int which) {
         counters(domid)[which]++;
     }
 
