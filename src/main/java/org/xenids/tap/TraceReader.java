@@ -118,12 +118,21 @@ final class TraceReader {
             }
             offset += REC_HEAD + len + 4;
             records++;
-            groupRecords++;
+            // A record joins the pending call's group once handled (a phase-1 one first delivers the call).
             switch (type) {
                 case T_CALL -> call(at, len);
-                case T_READ -> read(at, len);
-                case T_READ_FAILED -> readFailed(at, len);
-                case T_GRANT_FRAMES -> grantFrames(at, len);
+                case T_READ -> {
+                    read(at, len);
+                    groupRecords++;
+                }
+                case T_READ_FAILED -> {
+                    readFailed(at, len);
+                    groupRecords++;
+                }
+                case T_GRANT_FRAMES -> {
+                    grantFrames(at, len);
+                    groupRecords++;
+                }
                 case T_END -> {
                     end(at, len);
                     deliver();
@@ -132,7 +141,10 @@ final class TraceReader {
                     }
                     return new Summary(records, calls, reads, unknown, true);
                 }
-                default -> unknown++;
+                default -> {
+                    unknown++;
+                    groupRecords++;
+                }
             }
         }
     }

@@ -344,6 +344,30 @@ class ReplayMemoryTest {
     }
 
     @Test
+    void aCallWithMoreThan64RecordsIsAnsweredByTheImage() throws IOException {
+        for (int k : new int[] {ReplayMemory.MAX_GROUP, ReplayMemory.MAX_GROUP + 1}) {
+            Writer w = new Writer();
+            w.call();
+            for (int i = 0; i < k; i++) {
+                w.read(1, 0, 40 + i, 0, bytes(8, i));
+            }
+            w.call();
+            byte[] t = w.end();
+            BiConsumer<Long, List<Probe>> probes = (seq, ps) -> {
+                if (seq == 1) {
+                    ps.add(new Probe(1, 40, 0, 8, false));
+                }
+            };
+            List<String> reference = answers(t, Mode.APPLYING_EVERY_RECORD, probes, new ReplayMemory[1]);
+            for (Mode m : new Mode[] {Mode.STREAM, Mode.IN_MEMORY}) {
+                ReplayMemory[] used = new ReplayMemory[1];
+                assertEquals(reference, answers(t, m, probes, used), m + " " + k);
+                assertEquals(k <= ReplayMemory.MAX_GROUP ? 1 : 0, used[0].served, m + " " + k);
+            }
+        }
+    }
+
+    @Test
     void pageLimitRefusesTheTraceAtTheSameRecordWithoutBuildingTheImage() throws IOException {
         Writer w = new Writer();
         w.call();
