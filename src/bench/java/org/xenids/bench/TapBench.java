@@ -27,9 +27,11 @@ import org.xenids.xen.event.HypercallListener;
  * as {@code xenids replay --record-trace} records (checksums verified once); each benchmark op
  * replays the whole trace into a fresh tap, which rebuilds every frame. Scores are per frame
  * (ops/s = frames/s; the {@code -prof gc} norm is bytes allocated per frame, the fresh tap's setup
- * included). Beside it, in the same run: the same replay with a listener that does nothing (the
- * trace reader's own cost, included in the tap's score) and a plain copy of the same frame bytes
- * (the frames the tap rebuilt, laid end to end).
+ * included). Beside it, in the same run: the same replay with a listener that reads nothing (the
+ * trace reader parsing and checking every record, included in the tap's score; with no reads an
+ * in-memory replay builds no memory image, so answering the tap's reads is counted in the tap's
+ * score, not here) and a plain copy of the same frame bytes (the frames the tap rebuilt, laid end
+ * to end).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)

@@ -8,7 +8,7 @@ import java.util.Locale;
  * {@link TapBench}'s three kernels timed by this thread's CPU time rather than wall time,
  * interleaved round by round, medians reported (on a shared, loaded machine wall-clock JMH numbers
  * swing by more than the differences being measured), with the bytes this thread allocated per
- * replay. {@code java -cp target/benchmarks.jar org.xenids.bench.TapCpuTime [rounds]}.
+ * replay. {@code java -cp target/benchmarks.jar org.xenids.bench.TapCpuTime [rounds [sizes, e.g. 64,1514]]}.
  */
 public final class TapCpuTime {
     private TapCpuTime() {}
@@ -17,7 +17,9 @@ public final class TapCpuTime {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 15;
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         String[] names = {"tapOnTrace", "traceReaderOnly", "baselinePlainCopy"};
-        for (int size : new int[] {64, 1514}) {
+        int[] sizes = args.length > 1 ? java.util.Arrays.stream(args[1].split(",")).mapToInt(Integer::parseInt).toArray()
+                : new int[] {64, 1514};
+        for (int size : sizes) {
             TapBench b = new TapBench();
             b.size = size;
             b.record();
@@ -40,17 +42,18 @@ public final class TapCpuTime {
                     alloc[k] = mx.getCurrentThreadAllocatedBytes() - a0;
                 }
             }
-            System.out.printf(Locale.ROOT, "%d-byte frames, %d per replay, median of %d rounds of thread CPU time:%n",
-                    size, TapBench.FRAMES, rounds);
+            System.out.printf(Locale.ROOT, "%d-byte frames, %d per replay, median of %d rounds of thread CPU time"
+                    + " (load average %s):%n", size, TapBench.FRAMES, rounds, loadAverage());
             double[] med = new double[3];
             for (int k = 0; k < 3; k++) {
                 double[] v = ns[k].clone();
                 Arrays.sort(v);
                 med[k] = v[rounds / 2];
                 System.out.printf(Locale.ROOT, "  %-18s %7.1f ns/frame  %6.2f M frames/s  %6.2f Gbit/s"
-                                + "  (min %.1f, max %.1f ns)  %d B allocated per replay (%.2f B/frame)%n",
-                        names[k], med[k], 1e3 / med[k], size * 8 / med[k], v[0], v[rounds - 1], alloc[k],
-                        (double) alloc[k] / TapBench.FRAMES);
+                                + "  (min %.1f ns = %.2f M/s = %.2f Gbit/s, max %.1f ns)  %d B allocated per replay"
+                                + " (%.2f B/frame)%n",
+                        names[k], med[k], 1e3 / med[k], size * 8 / med[k], v[0], 1e3 / v[0], size * 8 / v[0],
+                        v[rounds - 1], alloc[k], (double) alloc[k] / TapBench.FRAMES);
             }
             System.out.printf(Locale.ROOT, "  tap/plain copy: %.3f; tap without the reader (difference): %.1f ns/frame%n",
                     med[2] / med[0], med[0] - med[1]);
@@ -65,6 +68,16 @@ public final class TapCpuTime {
                     + " %.3f B per frame beyond the fresh tap's setup%n", alloc[0], half,
                     (alloc[0] - half) / (TapBench.FRAMES / 2.0));
             System.out.println("  (sink " + (sink & 1) + ")");
+        }
+    }
+
+    /** The system's load averages (1, 5, 15 min), to read the figures against. */
+    static String loadAverage() {
+        try {
+            String[] f = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).trim().split(" ");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (java.io.IOException | RuntimeException e) {
+            return "unknown";
         }
     }
 

@@ -18,6 +18,8 @@ final class Mem {
     private static final int MAX_GT_FRAMES = 64;
 
     final DomainMemory memory;
+    /** The same memory when it is a trace replay's: called directly, so the call can be inlined. */
+    private final ReplayMemory replay;
     // Indexed by domid, grown to the largest domid seen (a replay's setup stays small).
     private long[][] gtFrames = new long[16][];
     private int[] gtCount = new int[16];
@@ -28,11 +30,13 @@ final class Mem {
 
     Mem(DomainMemory memory) {
         this.memory = memory;
+        this.replay = memory instanceof ReplayMemory r ? r : null;
     }
 
     // Little-endian fields of the tap's own copies of ring pages (array views: no segment checks per field).
     private static final VarHandle I16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle I32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle I64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     static int u8(byte[] b, int at) {
         return b[at] & 0xff;
@@ -50,13 +54,18 @@ final class Mem {
         return (int) I32.get(b, at);
     }
 
+    static long u64(byte[] b, int at) {
+        return (long) I64.get(b, at);
+    }
+
     /** Reads into {@code dst[off, off+len)}; false (counted) when the hypervisor has no such bytes. */
     boolean read(int domid, long frame, int offset, byte[] dst, int off, int len) {
         if (len == 0) {
             return true;
         }
         if (offset < 0 || len < 0 || offset > DomainMemory.PAGE_SIZE - len || off < 0 || off > dst.length - len
-                || !memory.read(domid, frame, offset, dst, off, len)) {
+                || !(replay != null ? replay.read(domid, frame, offset, dst, off, len)
+                        : memory.read(domid, frame, offset, dst, off, len))) {
             failedReads++;
             return false;
         }

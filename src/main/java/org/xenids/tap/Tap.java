@@ -3,6 +3,7 @@ package org.xenids.tap;
 import static org.xenids.xen.abi.Xen.*;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
@@ -83,9 +84,10 @@ public final class Tap implements HypercallListener {
     private final Prevention prevention = new Prevention(live);
     private final DomainCounters counters = new DomainCounters();
     private final HeadOwners heads = new HeadOwners();
+    private final GrantOps grantOps = new GrantOps(this, live, heads, discovery);
     private long unclassifiedTotal;
-    private final RxRing[] touched = new RxRing[64];
-    private int nTouched;
+    /** A live host's op array, a chunk at a time (a trace's is decoded where it lies). */
+    private final byte[] args = new byte[4096];
 
     public Tap(DomainMemory memory, FrameSink sink, Consumer<EveEvent.Anomaly> anomalies) {
         this.mem = new Mem(memory);
@@ -105,153 +107,129 @@ public final class Tap implements HypercallListener {
 
     @Override
     public void completed(Hypercall c) {
-        int caller = c.callerDomid();
-        if (caller < 0 || caller >= DOMID_FIRST_RESERVED) {
+        if (c instanceof TraceStore.Call t) {
+            // A trace's call: its fields read directly, its op array decoded where it lies.
+            int per = opSize(t.op, t.cmd);
+            if (t.caller >= 0 && t.caller < DOMID_FIRST_RESERVED && per != 0 && t.structSize > 0 && t.count > 0) {
+                int n = elements(t.structSize, t.count, t.len, per);
+                beginCall(t.op, t.cmd);
+                ops(t.op, t.cmd, per, t.bytes, t.off, 0, n, n, t.caller, t.sequence, t.timestamp, t.result);
+                endCall(t.op, t.cmd, t.sequence, t.timestamp);
+            }
             return;
         }
-        MemorySegment a = c.args();
+        int caller = c.callerDomid();
+        int op = c.op(), cmd = c.cmd(), per = opSize(op, cmd);
         int size = c.structSize(), count = c.count();
-        // Elements the argument bytes hold (a division only when the count claims more).
-        int n = size <= 0 || count <= 0 ? 0
-                : (long) count * size <= a.byteSize() ? count : (int) (a.byteSize() / size);
+        if (caller < 0 || caller >= DOMID_FIRST_RESERVED || per == 0 || size <= 0 || count <= 0) {
+            return;
+        }
         long seq = c.sequence();
         long now = c.timestampNanos();
-        if (c.op() == __HYPERVISOR_grant_table_op) {
-            switch (c.cmd()) {
-                case GNTTABOP_copy -> {
-                    nTouched = 0;
-                    for (int i = 0; i < n; i++) {
-                        copy(a, (long) i * Gnttab.Copy.SIZE, caller, seq, now, prevention.refused(seq, i));
-                    }
-                    for (int i = 0; i < nTouched; i++) {
-                        touched[i].responses(seq, now, true);
-                    }
-                }
-                case GNTTABOP_map_grant_ref -> {
-                    for (int i = 0; i < n; i++) {
-                        map(a, (long) i * Gnttab.Map.SIZE, n, caller, seq, now, prevention.refused(seq, i));
-                    }
-                }
+        // Any other host's op array: copied a chunk at a time into the tap's own array, then decoded the same way.
+        MemorySegment a = c.args();
+        int n = elements(size, count, a.byteSize(), per);
+        int chunk = args.length / per;
+        beginCall(op, cmd);
+        for (int i = 0; i < n; i += chunk) {
+            int k = Math.min(chunk, n - i);
+            MemorySegment.copy(a, ValueLayout.JAVA_BYTE, (long) i * per, args, 0, k * per);
+            ops(op, cmd, per, args, 0, i, i + k, n, caller, seq, now, c.result());
+        }
+        endCall(op, cmd, seq, now);
+    }
+
+    private void beginCall(int op, int cmd) {
+        if (op == __HYPERVISOR_grant_table_op && cmd == GNTTABOP_copy) {
+            grantOps.copyCallStarts();
+        }
+    }
+
+    private void endCall(int op, int cmd, long seq, long now) {
+        if (op == __HYPERVISOR_grant_table_op && cmd == GNTTABOP_copy) {
+            grantOps.copyCallEnds(seq, now);
+        }
+    }
+
+    /**
+     * Ops the argument bytes hold: {@code count}, or as many whole structs of {@code size} as they
+     * have (a division only when the count claims more), and never more whole ops of the
+     * command's own size {@code per} than the bytes hold.
+     */
+    private static int elements(int size, int count, long bytes, int per) {
+        long n = (long) count * size <= bytes ? count : bytes / size;
+        return (int) Math.min(n, bytes / per);
+    }
+
+    /** Bytes of one op of the commands the tap follows; 0 for the others. */
+    private static int opSize(int op, int cmd) {
+        if (op == __HYPERVISOR_grant_table_op) {
+            return switch (cmd) {
+                case GNTTABOP_copy -> Gnttab.Copy.SIZE;
+                case GNTTABOP_map_grant_ref -> Gnttab.Map.SIZE;
+                case GNTTABOP_unmap_grant_ref -> Gnttab.Unmap.SIZE;
+                case GNTTABOP_setup_table -> Gnttab.SetupTable.SIZE;
+                default -> 0;
+            };
+        }
+        if (op == __HYPERVISOR_event_channel_op) {
+            return switch (cmd) {
+                case EVTCHNOP_send, EVTCHNOP_close -> Evtchn.PortOp.SIZE;
+                case EVTCHNOP_alloc_unbound -> Evtchn.AllocUnbound.SIZE;
+                case EVTCHNOP_bind_interdomain -> Evtchn.BindInterdomain.SIZE;
+                default -> 0;
+            };
+        }
+        return 0;
+    }
+
+    /** Ops {@code [from, to)} of {@code n}, op {@code i} at {@code b[base + (i - from) * per]}. */
+    private void ops(int op, int cmd, int per, byte[] b, int base, int from, int to, int n, int caller, long seq,
+                     long now, long result) {
+        if (op == __HYPERVISOR_event_channel_op) {
+            if (n == 1 && result == 0) {
+                eventChannel(cmd, b, base, caller, seq, now);
+            }
+            return;
+        }
+        for (int i = from; i < to; i++) {
+            int at = base + (i - from) * per;
+            switch (cmd) {
+                case GNTTABOP_copy -> grantOps.copy(b, at, caller, seq, now, prevention.refused(seq, i));
+                case GNTTABOP_map_grant_ref -> grantOps.map(b, at, n, caller, seq, now, prevention.refused(seq, i));
                 case GNTTABOP_unmap_grant_ref -> {
-                    for (int i = 0; i < n; i++) {
-                        long at = (long) i * Gnttab.Unmap.SIZE;
-                        if (Gnttab.Unmap.status(a, at) == GNTST_okay) {
-                            VifQueue q = live.byHandle(caller, Gnttab.Unmap.handle(a, at));
-                            if (q != null && q.backend == caller) {
-                                retire(q);
-                            }
+                    if (Mem.s16(b, at + Gnttab.Unmap.STATUS) == GNTST_okay) {
+                        VifQueue q = live.byHandle(caller, Mem.u32(b, at + Gnttab.Unmap.HANDLE));
+                        if (q != null && q.backend == caller) {
+                            retire(q);
                         }
                     }
                 }
-                case GNTTABOP_setup_table -> {
-                    for (int i = 0; i < n; i++) {
-                        mem.invalidateGrants(self(Gnttab.SetupTable.dom(a, (long) i * Gnttab.SetupTable.SIZE), caller));
-                    }
-                }
-                default -> { }
-            }
-        } else if (c.op() == __HYPERVISOR_event_channel_op && n == 1 && c.result() == 0) {
-            switch (c.cmd()) {
-                case EVTCHNOP_send -> send(caller, Evtchn.PortOp.port(a, 0), seq, now);
-                case EVTCHNOP_close -> {
-                    VifQueue q = live.byPort(caller, Evtchn.PortOp.port(a, 0));
-                    if (q != null && q.backend == caller) {
-                        retire(q);
-                    }
-                }
-                case EVTCHNOP_alloc_unbound -> discovery.allocUnbound(caller, self(Evtchn.AllocUnbound.dom(a, 0), caller),
-                        self(Evtchn.AllocUnbound.remoteDom(a, 0), caller), Evtchn.AllocUnbound.port(a, 0));
-                case EVTCHNOP_bind_interdomain -> discovery.bound(caller,
-                        self(Evtchn.BindInterdomain.remoteDom(a, 0), caller), Evtchn.BindInterdomain.remotePort(a, 0),
-                        Evtchn.BindInterdomain.localPort(a, 0), seq, now);
+                case GNTTABOP_setup_table -> mem.invalidateGrants(self(Mem.u16(b, at + Gnttab.SetupTable.DOM), caller));
                 default -> { }
             }
         }
     }
 
-    private void copy(MemorySegment a, long at, int caller, long seq, long now, boolean refused) {
-        int flags = Gnttab.Copy.flags(a, at);
-        int status = Gnttab.Copy.status(a, at);
-        int len = Gnttab.Copy.len(a, at);
-        int srcDom = self(Gnttab.Copy.srcDomid(a, at), caller);
-        int srcOff = Gnttab.Copy.srcOffset(a, at);
-        long srcU = Gnttab.Copy.srcU(a, at);
-        if ((flags & GNTCOPY_dest_gref) != 0) {
-            int d = self(Gnttab.Copy.dstDomid(a, at), caller);
-            int ref = (int) Gnttab.Copy.dstU(a, at);
-            VifQueue[] qs = rings(d);
-            for (int i = 0; qs != null && i < qs.length; i++) {
-                RxRing r = qs[i].rx;
-                r.refresh(seq, now);
-                int idx = r.find(ref);
-                if (idx >= 0) {
-                    count(d, C_COPIES);
-                    long srcFrame;
-                    int peer;
-                    if ((flags & GNTCOPY_source_gref) != 0) {
-                        srcFrame = status == GNTST_okay ? mem.grantFrame(srcDom, (int) srcU) : -1;
-                        peer = srcDom != caller && srcDom != d ? srcDom : -1;
-                    } else {
-                        srcFrame = srcU;
-                        peer = heads.owner(srcDom, srcU, srcOff);
-                    }
-                    if (r.touchedSeq != seq && nTouched < touched.length) {
-                        r.touchedSeq = seq;
-                        touched[nTouched++] = r;
-                    }
-                    if (status != GNTST_okay && !refused && (status == GNTST_bad_gntref || status == GNTST_general_error
-                            || status == GNTST_bad_page) && (flags & GNTCOPY_source_gref) == 0) {
-                        grantFailure(qs[i], RX, status, idx, now);
-                    }
-                    r.copied(ref, Gnttab.Copy.dstOffset(a, at), len, status, refused, srcDom, srcFrame, srcOff, peer, now);
-                    return;
+    private void eventChannel(int cmd, byte[] b, int at, int caller, long seq, long now) {
+        switch (cmd) {
+            case EVTCHNOP_send -> send(caller, Mem.u32(b, at + Evtchn.PortOp.PORT), seq, now);
+            case EVTCHNOP_close -> {
+                VifQueue q = live.byPort(caller, Mem.u32(b, at + Evtchn.PortOp.PORT));
+                if (q != null && q.backend == caller) {
+                    retire(q);
                 }
             }
-            unclassified(d);
-        } else if ((flags & GNTCOPY_source_gref) != 0) {
-            VifQueue[] qs = rings(srcDom);
-            for (int i = 0; qs != null && i < qs.length; i++) {
-                TxRing t = qs[i].tx;
-                t.refresh(seq, now);
-                int idx = t.findCopy((int) srcU);
-                if (idx >= 0) {
-                    count(srcDom, C_COPIES);
-                    t.copied(idx, srcOff, len, status, refused, self(Gnttab.Copy.dstDomid(a, at), caller),
-                            Gnttab.Copy.dstU(a, at), Gnttab.Copy.dstOffset(a, at), now);
-                    return;
-                }
-            }
-            unclassified(srcDom);
-        } else {
-            unclassified(caller);
+            case EVTCHNOP_alloc_unbound -> discovery.allocUnbound(caller,
+                    self(Mem.u16(b, at + Evtchn.AllocUnbound.DOM), caller),
+                    self(Mem.u16(b, at + Evtchn.AllocUnbound.REMOTE_DOM), caller),
+                    Mem.u32(b, at + Evtchn.AllocUnbound.PORT));
+            case EVTCHNOP_bind_interdomain -> discovery.bound(caller,
+                    self(Mem.u16(b, at + Evtchn.BindInterdomain.REMOTE_DOM), caller),
+                    Mem.u32(b, at + Evtchn.BindInterdomain.REMOTE_PORT),
+                    Mem.u32(b, at + Evtchn.BindInterdomain.LOCAL_PORT), seq, now);
+            default -> { }
         }
-    }
-
-    private void map(MemorySegment a, long at, int n, int caller, long seq, long now, boolean refused) {
-        int front = self(Gnttab.Map.dom(a, at), caller);
-        int ref = Gnttab.Map.ref(a, at);
-        int status = Gnttab.Map.status(a, at);
-        int flags = Gnttab.Map.flags(a, at);
-        VifQueue[] qs = rings(front);
-        for (int i = 0; qs != null && i < qs.length; i++) {
-            TxRing t = qs[i].tx;
-            if (t.q.backend != caller) {
-                continue;
-            }
-            t.refresh(seq, now);
-            int idx = t.findMap(ref);
-            if (idx >= 0) {
-                count(front, C_MAPS);
-                t.mapped(idx, status, refused, Gnttab.Map.devBusAddr(a, at) >>> 12, now);
-                return;
-            }
-        }
-        if (status == GNTST_okay && (flags & GNTMAP_host_map) != 0 && (flags & GNTMAP_readonly) == 0 && front != caller) {
-            discovery.ringCandidate(caller, front, ref, Gnttab.Map.devBusAddr(a, at) >>> 12, seq,
-                    Gnttab.Map.handle(a, at), n);
-            return;
-        }
-        unclassified(front);
     }
 
     private void send(int caller, int port, long seq, long now) {
@@ -352,12 +330,12 @@ public final class Tap implements HypercallListener {
         heads.note(dom, frame, off, sender);
     }
 
-    private void unclassified(int domid) {
+    void unclassified(int domid) {
         unclassifiedTotal++;
         count(domid, C_UNCLASSIFIED);
     }
 
-    private void count(int domid, int which) {
+    void count(int domid, int which) {
         counters(domid)[which]++;
     }
 

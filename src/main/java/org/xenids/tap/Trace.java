@@ -1,6 +1,5 @@
 package org.xenids.tap;
 
-import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
@@ -219,11 +218,26 @@ public final class Trace {
         }
     }
 
+    /**
+     * Replays a trace read from {@code in} through a window of {@link TraceReader#WINDOW} bytes
+     * (memory does not grow with the trace); reads are answered as from a trace held in memory.
+     */
     public static Summary replay(InputStream in, String name, Function<DomainMemory, HypercallListener> listener)
             throws IOException {
+        ReplayMemory memory = new ReplayMemory(new byte[TraceReader.WINDOW]);
+        HypercallListener l = listener.apply(memory);
+        return new TraceReader(in, name, memory, l).run();
+    }
+
+    /**
+     * The replay as docs/tap-trace.md states it, every record applied to the memory image as it
+     * is read: the reference the replays above must answer exactly as (tests).
+     */
+    static Summary replayApplyingEveryRecord(InputStream in, String name,
+                                             Function<DomainMemory, HypercallListener> listener) throws IOException {
         TraceStore store = new TraceStore();
         HypercallListener l = listener.apply(store);
-        return new TraceReader(new BufferedInputStream(in, 1 << 16), name, store, l).run();
+        return new TraceReader(in, name, store, l).run();
     }
 
     /**
@@ -233,9 +247,9 @@ public final class Trace {
      */
     public static Summary replay(byte[] data, String name, boolean verify,
                                  Function<DomainMemory, HypercallListener> listener) throws IOException {
-        TraceStore store = new TraceStore();
-        HypercallListener l = listener.apply(store);
-        TraceReader r = new TraceReader(data, name, store, l);
+        ReplayMemory memory = new ReplayMemory(data);
+        HypercallListener l = listener.apply(memory);
+        TraceReader r = new TraceReader(null, name, memory, l);
         r.verify = verify;
         return r.run();
     }

@@ -4,7 +4,6 @@ import static org.xenids.tap.Trace.*;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
@@ -23,43 +22,59 @@ final class TraceReader {
     private static final VarHandle I16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle I32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle I64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final int MAX_VIEWS = 16384;
+
+    /**
+     * A stream is read into a window of this many bytes: room for the longest record twice, so the
+     * records of a pending call (up to one maximal record's worth) stay while the next is read.
+     */
+    static final int WINDOW = 2 * (REC_HEAD + MAX_BODY + 4);
 
     private final InputStream in;
-    private final byte[] data;
-    private int pos;
+    /** {@code buf[pos, limit)}: read, not yet parsed (the whole trace when it is held in memory). */
+    private int pos, limit;
     private final String name;
     private final TraceStore store;
+    /** Reads are served from the records (see {@link ReplayMemory}), the image built lazily; null: every record applied as met. */
+    private final ReplayMemory lazy;
     private final HypercallListener listener;
-    /** The current record is {@code buf[base, base + 8 + length + 4)}: the stream buffer, or the trace itself. */
-    private byte[] buf;
+    /** The current record is {@code buf[base, base + 8 + length + 4)}: the stream's window, or the trace itself. */
+    private final byte[] buf;
     private int base, recType, recLen;
     private final CRC32C crc = new CRC32C();
     private final TraceStore.Call call = new TraceStore.Call();
-    private byte[] args = new byte[0];
-    private MemorySegment argsSeg = MemorySegment.ofArray(args);
-    /** Read-only views of the argument buffer, one per length, made once (no allocation per call). */
-    private MemorySegment[] views = new MemorySegment[64];
     private boolean pending;
+    /** The pending call's group: the records after it, from {@code groupStart} (in-memory traces). */
+    private int groupStart, groupRecords;
+    /** The pending call's records did not all fit in the window: its reads are answered by the image. */
+    private boolean groupBroken;
+    /** The last two pages READ records named (domid << 44 | frame; −1: none), already registered. */
+    private long lastPage = -1, lastPage2 = -1;
+    private int touched;
     private long offset, records, calls, reads, unknown;
     private long lastSeq = 0;
     boolean verify = true;
 
+    /** A stream, every record applied to {@code store} as it is met. */
     TraceReader(InputStream in, String name, TraceStore store, HypercallListener listener) {
         this.in = in;
-        this.data = null;
-        this.buf = new byte[4096];
+        this.buf = new byte[WINDOW];
         this.name = name;
         this.store = store;
+        this.lazy = null;
         this.listener = listener;
     }
 
-    TraceReader(byte[] data, String name, TraceStore store, HypercallListener listener) {
-        this.in = null;
-        this.data = data;
-        this.buf = data;
+    /**
+     * A stream or a trace held in memory, answering reads as {@link ReplayMemory} does: with
+     * {@code in}, {@code memory}'s bytes are the window ({@link #WINDOW} bytes); without, the trace.
+     */
+    TraceReader(InputStream in, String name, ReplayMemory memory, HypercallListener listener) {
+        this.in = in;
+        this.buf = memory.data;
+        this.limit = in == null ? buf.length : 0;
         this.name = name;
-        this.store = store;
+        this.store = memory.store;
+        this.lazy = memory;
         this.listener = listener;
     }
 
@@ -76,6 +91,16 @@ final class TraceReader {
     }
 
     Summary run() throws IOException {
+        try {
+            return records();
+        } finally {
+            if (lazy != null) {
+                lazy.finish(base);
+            }
+        }
+    }
+
+    private Summary records() throws IOException {
         header();
         while (true) {
             long at = offset;
@@ -93,20 +118,33 @@ final class TraceReader {
             }
             offset += REC_HEAD + len + 4;
             records++;
+            // A record joins the pending call's group once handled (a phase-1 one first delivers the call).
             switch (type) {
                 case T_CALL -> call(at, len);
-                case T_READ -> read(at, len);
-                case T_READ_FAILED -> readFailed(at, len);
-                case T_GRANT_FRAMES -> grantFrames(at, len);
+                case T_READ -> {
+                    read(at, len);
+                    groupRecords++;
+                }
+                case T_READ_FAILED -> {
+                    readFailed(at, len);
+                    groupRecords++;
+                }
+                case T_GRANT_FRAMES -> {
+                    grantFrames(at, len);
+                    groupRecords++;
+                }
                 case T_END -> {
                     end(at, len);
                     deliver();
-                    if (data != null ? pos < data.length : in.read() >= 0) {
+                    if (pos < limit || in != null && in.read() >= 0) {
                         throw new FormatException(name, offset, "data after the end record");
                     }
                     return new Summary(records, calls, reads, unknown, true);
                 }
-                default -> unknown++;
+                default -> {
+                    unknown++;
+                    groupRecords++;
+                }
             }
         }
     }
@@ -116,14 +154,8 @@ final class TraceReader {
      * false at a clean end of input (no byte of a further record).
      */
     private boolean nextRecord(long at) throws IOException {
-        int got;
-        if (data != null) {
-            base = pos;
-            got = Math.min(REC_HEAD, data.length - pos);
-        } else {
-            base = 0;
-            got = readFully(in, buf, 0, REC_HEAD);
-        }
+        int got = Math.min(REC_HEAD, available(REC_HEAD));
+        base = pos;
         if (got == 0) {
             return false;
         }
@@ -137,30 +169,56 @@ final class TraceReader {
             throw new FormatException(name, at, "record length " + Integer.toUnsignedString(len)
                     + " outside 0.." + MAX_BODY);
         }
-        if (data != null) {
-            checkEof(Math.min(len + 4, data.length - pos - REC_HEAD), len + 4, name, at, "record body");
-            pos += REC_HEAD + len + 4;
-        } else {
-            if (REC_HEAD + len + 4 > buf.length) {
-                buf = Arrays.copyOf(buf, Math.max(REC_HEAD + len + 4, Math.min(2 * buf.length, REC_HEAD + MAX_BODY + 4)));
-            }
-            checkEof(readFully(in, buf, REC_HEAD, len + 4), len + 4, name, at, "record body");
-        }
+        int body = Math.min(len + 4, available(REC_HEAD + len + 4) - REC_HEAD);
+        base = pos;
+        checkEof(body, len + 4, name, at, "record body");
+        pos += REC_HEAD + len + 4;
         recType = (int) head & 0xff;
         recLen = len;
         return true;
     }
 
+    /** Bytes at {@code pos} ready to parse: at least {@code n} when the input has them (a stream is read on). */
+    private int available(int n) throws IOException {
+        if (limit - pos < n && in != null) {
+            refill(n);
+        }
+        return limit - pos;
+    }
+
+    /**
+     * Drops the window's parsed bytes (applying, in lazy mode, the records in them not yet
+     * applied) but the pending call's records, then reads until {@code n} bytes are ready or the
+     * stream ends. A pending call whose records would not leave room is answered by the image.
+     */
+    private void refill(int n) throws IOException {
+        int keep = lazy != null && pending && !groupBroken ? groupStart : pos;
+        if (pos - keep + n > buf.length) {
+            groupBroken = true;
+            keep = pos;
+        }
+        if (lazy != null) {
+            lazy.release(keep);
+        }
+        System.arraycopy(buf, keep, buf, 0, limit - keep);
+        limit -= keep;
+        pos -= keep;
+        base -= keep;
+        groupStart -= keep;
+        while (limit - pos < n) {
+            int r = in.read(buf, limit, buf.length - limit);
+            if (r < 0) {
+                return;
+            }
+            limit += r;
+        }
+    }
+
     private void header() throws IOException {
         byte[] h = new byte[HEADER];
-        int got;
-        if (data != null) {
-            got = Math.min(HEADER, data.length);
-            System.arraycopy(data, 0, h, 0, got);
-            pos = got;
-        } else {
-            got = readFully(in, h, 0, HEADER);
-        }
+        int got = Math.min(HEADER, available(HEADER));
+        System.arraycopy(buf, pos, h, 0, got);
+        pos += got;
         checkEof(got, HEADER, name, 0, "file header");
         if (!Arrays.equals(h, 0, 8, MAGIC, 0, 8)) {
             throw new FormatException(name, 0, "not a xenids tap trace (bad magic)");
@@ -205,16 +263,15 @@ final class TraceReader {
         call.structSize = size;
         call.count = count;
         call.result = i64(REC_HEAD + 32);
-        int n = len - CALL_FIXED;
-        if (n > args.length) {
-            // Grown to the largest op array met (≤ MAX_BODY); older views are of the old buffer.
-            args = new byte[Math.max(n, Math.min(MAX_BODY, Math.max(64, 2 * args.length)))];
-            argsSeg = MemorySegment.ofArray(args);
-            Arrays.fill(views, null);
+        if (in == null) {
+            call.args(buf, base + REC_HEAD + CALL_FIXED, len - CALL_FIXED); // read where it lies
+        } else {
+            call.copyArgs(buf, base + REC_HEAD + CALL_FIXED, len - CALL_FIXED); // the window moves before delivery
         }
-        TraceStore.copy(buf, base + REC_HEAD + CALL_FIXED, args, 0, n);
-        call.args = args(n);
         pending = true;
+        groupStart = pos;
+        groupRecords = 0;
+        groupBroken = false;
         calls++;
     }
 
@@ -252,10 +309,45 @@ final class TraceReader {
         if (off < 0 || off + n > DomainMemory.PAGE_SIZE) {
             throw new FormatException(name, at, "read of " + n + " bytes at page offset " + off + " leaves the page");
         }
-        if (!store.put(d, frame(at), off, buf, base + REC_HEAD + READ_FIXED, n)) {
-            throw new FormatException(name, at, "trace touches more than " + TraceStore.MAX_PAGES + " pages");
+        long f = frame(at);
+        if (lazy == null) {
+            if (!store.put(d, f, off, buf, base + REC_HEAD + READ_FIXED, n)) {
+                throw tooManyPages(at);
+            }
+        } else {
+            // Only counted among the image's pages here (the page limit); a replay whose tap reads
+            // these bytes copies them from here. Records of one page come in runs: the last two
+            // pages met need no look-up.
+            long k = (long) d << 44 | f;
+            if (k != lastPage && k != lastPage2) {
+                if (store.register(d, f) < 0) {
+                    throw tooManyPages(at);
+                }
+                lastPage2 = lastPage;
+                lastPage = k;
+            }
+            if (n > 256 && in == null) {
+                touch(base + REC_HEAD + READ_FIXED, n);
+            }
         }
         reads++;
+    }
+
+    private FormatException tooManyPages(long at) {
+        return new FormatException(name, at, "trace touches more than " + TraceStore.MAX_PAGES + " pages");
+    }
+
+    /**
+     * Loads one byte of every cache line of a long record's bytes, in order: the reader then moves
+     * through the trace as a stream the processor prefetches, instead of jumping from header to
+     * header (a miss each); the tap copying the bytes later finds them in the cache.
+     */
+    private void touch(int from, int n) {
+        int t = touched;
+        for (int i = 0; i < n; i += 64) {
+            t += buf[from + i];
+        }
+        touched = t;
     }
 
     private void readFailed(long at, int len) throws IOException {
@@ -266,7 +358,10 @@ final class TraceReader {
         int off = i32(REC_HEAD + 4);
         int n = i32(REC_HEAD + READ_FIXED);
         if (off >= 0 && n >= 0 && off + (long) n <= DomainMemory.PAGE_SIZE) {
-            store.forget(d, frame(at), off, n);
+            long f = frame(at);
+            if (lazy == null) {
+                store.forget(d, f, off, n);
+            }
         }
     }
 
@@ -299,25 +394,20 @@ final class TraceReader {
         }
     }
 
-    private MemorySegment args(int n) {
-        if (n >= MAX_VIEWS) {
-            return argsSeg.asSlice(0, n).asReadOnly();
-        }
-        if (n >= views.length) {
-            views = Arrays.copyOf(views, Math.min(MAX_VIEWS, Math.max(n + 1, 2 * views.length)));
-        }
-        MemorySegment v = views[n];
-        if (v == null) {
-            v = argsSeg.asSlice(0, n).asReadOnly();
-            views[n] = v;
-        }
-        return v;
-    }
-
+    /** Hands the pending call to the listener; its group ends at the current record ({@code base}). */
     private void deliver() {
         if (pending) {
             pending = false;
-            listener.completed(call);
+            if (lazy == null) {
+                listener.completed(call);
+                return;
+            }
+            lazy.open(groupStart, base, groupBroken ? Integer.MAX_VALUE : groupRecords);
+            try {
+                listener.completed(call);
+            } finally {
+                lazy.close();
+            }
         }
     }
 }

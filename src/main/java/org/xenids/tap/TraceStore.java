@@ -71,31 +71,46 @@ final class TraceStore implements DomainMemory {
      * The reader has checked the domid (below 0x7FF0) and the frame (below {@link #FRAME_LIMIT}).
      */
     boolean put(int domid, long frame, int offset, byte[] src, int srcOff, int len) {
-        if ((frame & -FRAME_LIMIT) != 0 || (domid & -0x10000) != 0) {
-            throw new IllegalArgumentException("page key out of range: domid " + domid + ", frame " + frame);
-        }
-        int p = page(domid, frame);
+        int p = register(domid, frame);
         if (p < 0) {
-            long k = key(domid, frame);
-            if (count == MAX_PAGES) {
-                return false;
-            }
-            if (count == pages.length) {
-                pages = java.util.Arrays.copyOf(pages, count * 2);
-            }
-            p = count++;
-            pages[p] = new byte[PAGE_SIZE + PAGE_SIZE / 8];
-            index.put(k, p);
+            return false;
         }
         byte[] pg = pages[p];
+        if (pg == null) {
+            pg = pages[p] = new byte[PAGE_SIZE + PAGE_SIZE / 8];
+        }
         copy(src, srcOff, pg, offset, len);
         mark(pg, offset, len, true);
         return true;
     }
 
+    /**
+     * Counts (domid, frame) among the image's pages without giving any of its bytes yet (a replay
+     * that applies its reads lazily still refuses the trace at the record that names one page too
+     * many); its index, or −1 when that would make more than {@link #MAX_PAGES}. The page's bytes
+     * are allocated by its first {@link #put}.
+     */
+    int register(int domid, long frame) {
+        if ((frame & -FRAME_LIMIT) != 0 || (domid & -0x10000) != 0) {
+            throw new IllegalArgumentException("page key out of range: domid " + domid + ", frame " + frame);
+        }
+        int p = page(domid, frame);
+        if (p < 0) {
+            if (count == MAX_PAGES) {
+                return -1;
+            }
+            if (count == pages.length) {
+                pages = java.util.Arrays.copyOf(pages, count * 2);
+            }
+            p = count++;
+            index.put(key(domid, frame), p);
+        }
+        return p;
+    }
+
     void forget(int domid, long frame, int offset, int len) {
         int p = page(domid, frame);
-        if (p >= 0) {
+        if (p >= 0 && pages[p] != null) {
             mark(pages[p], offset, len, false);
         }
     }
@@ -206,7 +221,7 @@ final class TraceStore implements DomainMemory {
             return false;
         }
         int p = page(domid, frame);
-        if (p < 0 || !all(pages[p], offset, len)) {
+        if (p < 0 || pages[p] == null || !all(pages[p], offset, len)) {
             return false;
         }
         MemorySegment.copy(pages[p], offset, dst, ValueLayout.JAVA_BYTE, 0, len);
@@ -223,7 +238,7 @@ final class TraceStore implements DomainMemory {
             return false;
         }
         byte[] pg = pages[p];
-        if (!all(pg, offset, len)) {
+        if (pg == null || !all(pg, offset, len)) {
             return false;
         }
         copy(pg, offset, dst, dstOff, len);
@@ -240,11 +255,75 @@ final class TraceStore implements DomainMemory {
         return gtCount[domid];
     }
 
-    /** The reused view of one recorded hypercall. */
+    /**
+     * The reused view of one recorded hypercall. Its op array is {@code bytes[off, off+len)}: the
+     * trace itself when it is held in memory (the tap decodes it there, see {@code Tap.completed}),
+     * else a copy. The {@link MemorySegment} other listeners ask for is made on the first
+     * {@link #args()} of a call, from read-only views kept one per length (no allocation per call).
+     */
     static final class Call implements Hypercall {
+        private static final int MAX_VIEWS = 16384;
         long sequence, timestamp, result;
         int caller, op, cmd, count, structSize;
-        MemorySegment args;
+        byte[] bytes;
+        int off, len;
+        private byte[] own = new byte[0];
+        private MemorySegment ownSeg = MemorySegment.ofArray(own);
+        private MemorySegment[] views = new MemorySegment[64];
+        private MemorySegment args;
+
+        /** The op array is {@code b[off, off+len)}, left there (valid while the call is). */
+        void args(byte[] b, int off, int len) {
+            this.bytes = b;
+            this.off = off;
+            this.len = len;
+            this.args = null;
+        }
+
+        /** The op array is copied from {@code b[off, off+len)} (a buffer reused before the call is delivered). */
+        void copyArgs(byte[] b, int off, int len) {
+            ensure(len);
+            copy(b, off, own, 0, len);
+            args(own, 0, len);
+        }
+
+        private void ensure(int n) {
+            if (n > own.length) {
+                // Grown to the largest op array met (≤ the trace's record bound); older views are of the old array.
+                own = new byte[Math.max(n, Math.min(1 << 20, Math.max(64, 2 * own.length)))];
+                ownSeg = MemorySegment.ofArray(own);
+                java.util.Arrays.fill(views, null);
+            }
+        }
+
+        @Override
+        public MemorySegment args() {
+            if (args == null) {
+                if (bytes != own) {
+                    ensure(len);
+                    copy(bytes, off, own, 0, len);
+                    bytes = own;
+                    off = 0;
+                }
+                args = view(len);
+            }
+            return args;
+        }
+
+        private MemorySegment view(int n) {
+            if (n >= MAX_VIEWS) {
+                return ownSeg.asSlice(0, n).asReadOnly();
+            }
+            if (n >= views.length) {
+                views = java.util.Arrays.copyOf(views, Math.min(MAX_VIEWS, Math.max(n + 1, 2 * views.length)));
+            }
+            MemorySegment v = views[n];
+            if (v == null) {
+                v = ownSeg.asSlice(0, n).asReadOnly();
+                views[n] = v;
+            }
+            return v;
+        }
 
         @Override public long sequence() { return sequence; }
         @Override public long timestampNanos() { return timestamp; }
@@ -252,7 +331,6 @@ final class TraceStore implements DomainMemory {
         @Override public int op() { return op; }
         @Override public int cmd() { return cmd; }
         @Override public int count() { return count; }
-        @Override public MemorySegment args() { return args; }
         @Override public long result() { return result; }
         @Override public int structSize() { return structSize; }
     }

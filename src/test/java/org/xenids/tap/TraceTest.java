@@ -136,10 +136,23 @@ class TraceTest {
         }
     }
 
+    /** The replay as the format states it (every record applied as met), from a stream. */
     static String fromStream(byte[] trace) {
         List<Bench.Seen> seen = new ArrayList<>();
         try {
-            Trace.Summary s = Trace.replay(new ByteArrayInputStream(trace), "bad.trace",
+            Trace.Summary s = Trace.replayApplyingEveryRecord(new ByteArrayInputStream(trace), "bad.trace",
+                    mem -> new Tap(mem, Bench.collector(seen), a -> { }));
+            return s + " " + frames(seen);
+        } catch (IOException e) {
+            return e.getMessage();
+        }
+    }
+
+    /** The replay of a stream through the reader's window, reads answered lazily. */
+    static String windowed(byte[] trace) {
+        List<Bench.Seen> seen = new ArrayList<>();
+        try {
+            Trace.Summary s = Trace.replay(ReplayMemoryTest.trickle(trace), "bad.trace",
                     mem -> new Tap(mem, Bench.collector(seen), a -> { }));
             return s + " " + frames(seen);
         } catch (IOException e) {
@@ -161,6 +174,7 @@ class TraceTest {
         byte[] good = recordedTraffic(new ArrayList<>());
         assertEquals(fromStream(good), inMemory(good, true));
         assertEquals(fromStream(good), inMemory(good, false));
+        assertEquals(fromStream(good), windowed(good));
         List<byte[]> bad = new ArrayList<>();
         for (int cut = 0; cut < good.length; cut += Math.max(1, good.length / 200)) {
             bad.add(Arrays.copyOf(good, cut));
@@ -176,6 +190,7 @@ class TraceTest {
             String stream = fromStream(t);
             assertTrue(stream.startsWith("bad.trace: offset ") || stream.startsWith("Summary["), stream);
             assertEquals(stream, inMemory(t, true), "trace of " + t.length + " bytes");
+            assertEquals(stream, windowed(t), "trace of " + t.length + " bytes");
         }
     }
 }

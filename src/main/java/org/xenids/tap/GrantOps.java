@@ -1,0 +1,126 @@
+package org.xenids.tap;
+
+import static org.xenids.tap.Tap.C_COPIES;
+import static org.xenids.tap.Tap.C_MAPS;
+import static org.xenids.tap.Tap.RX;
+import static org.xenids.xen.abi.Xen.*;
+
+import org.xenids.xen.abi.Gnttab;
+
+/**
+ * The tap's classification of grant copies and maps: each op of a call is decoded from the op
+ * array's bytes and matched to the ring slot whose grant ref it names (TX: the source ref of a
+ * copy or the ref of a map; RX: the destination ref of a copy), or counted as unclassified.
+ */
+final class GrantOps {
+    private final Tap tap;
+    private final LiveRings live;
+    private final HeadOwners heads;
+    private final Discovery discovery;
+    /** RX rings a copy call filled, to take the responses the backend wrote with it. */
+    private final RxRing[] touched = new RxRing[64];
+    private int nTouched;
+
+    GrantOps(Tap tap, LiveRings live, HeadOwners heads, Discovery discovery) {
+        this.tap = tap;
+        this.live = live;
+        this.heads = heads;
+        this.discovery = discovery;
+    }
+
+    void copyCallStarts() {
+        nTouched = 0;
+    }
+
+    /** After a copy call: the RX rings it filled take the responses written with it. */
+    void copyCallEnds(long seq, long now) {
+        for (int i = 0; i < nTouched; i++) {
+            touched[i].responses(seq, now, true);
+        }
+    }
+
+    void copy(byte[] a, int at, int caller, long seq, long now, boolean refused) {
+        int flags = Mem.u16(a, at + Gnttab.Copy.FLAGS);
+        int status = Mem.s16(a, at + Gnttab.Copy.STATUS);
+        int len = Mem.u16(a, at + Gnttab.Copy.LEN);
+        int srcDom = Tap.self(Mem.u16(a, at + Gnttab.Copy.SRC_DOMID), caller);
+        int srcOff = Mem.u16(a, at + Gnttab.Copy.SRC_OFFSET);
+        long srcU = Mem.u64(a, at + Gnttab.Copy.SRC_U);
+        if ((flags & GNTCOPY_dest_gref) != 0) {
+            int d = Tap.self(Mem.u16(a, at + Gnttab.Copy.DST_DOMID), caller);
+            int ref = (int) Mem.u64(a, at + Gnttab.Copy.DST_U);
+            VifQueue[] qs = live.of(d);
+            for (int i = 0; qs != null && i < qs.length; i++) {
+                RxRing r = qs[i].rx;
+                r.refresh(seq, now);
+                int idx = r.find(ref);
+                if (idx >= 0) {
+                    tap.count(d, C_COPIES);
+                    long srcFrame;
+                    int peer;
+                    if ((flags & GNTCOPY_source_gref) != 0) {
+                        srcFrame = status == GNTST_okay ? tap.mem.grantFrame(srcDom, (int) srcU) : -1;
+                        peer = srcDom != caller && srcDom != d ? srcDom : -1;
+                    } else {
+                        srcFrame = srcU;
+                        peer = heads.owner(srcDom, srcU, srcOff);
+                    }
+                    if (r.touchedSeq != seq && nTouched < touched.length) {
+                        r.touchedSeq = seq;
+                        touched[nTouched++] = r;
+                    }
+                    if (status != GNTST_okay && !refused && (status == GNTST_bad_gntref || status == GNTST_general_error
+                            || status == GNTST_bad_page) && (flags & GNTCOPY_source_gref) == 0) {
+                        tap.grantFailure(qs[i], RX, status, idx, now);
+                    }
+                    r.copied(ref, Mem.u16(a, at + Gnttab.Copy.DST_OFFSET), len, status, refused, srcDom, srcFrame, srcOff, peer, now);
+                    return;
+                }
+            }
+            tap.unclassified(d);
+        } else if ((flags & GNTCOPY_source_gref) != 0) {
+            VifQueue[] qs = live.of(srcDom);
+            for (int i = 0; qs != null && i < qs.length; i++) {
+                TxRing t = qs[i].tx;
+                t.refresh(seq, now);
+                int idx = t.findCopy((int) srcU);
+                if (idx >= 0) {
+                    tap.count(srcDom, C_COPIES);
+                    t.copied(idx, srcOff, len, status, refused, Tap.self(Mem.u16(a, at + Gnttab.Copy.DST_DOMID), caller),
+                            Mem.u64(a, at + Gnttab.Copy.DST_U), Mem.u16(a, at + Gnttab.Copy.DST_OFFSET), now);
+                    return;
+                }
+            }
+            tap.unclassified(srcDom);
+        } else {
+            tap.unclassified(caller);
+        }
+    }
+
+    void map(byte[] a, int at, int n, int caller, long seq, long now, boolean refused) {
+        int front = Tap.self(Mem.u16(a, at + Gnttab.Map.DOM), caller);
+        int ref = Mem.u32(a, at + Gnttab.Map.REF);
+        int status = Mem.s16(a, at + Gnttab.Map.STATUS);
+        int flags = Mem.u32(a, at + Gnttab.Map.FLAGS);
+        VifQueue[] qs = live.of(front);
+        for (int i = 0; qs != null && i < qs.length; i++) {
+            TxRing t = qs[i].tx;
+            if (t.q.backend != caller) {
+                continue;
+            }
+            t.refresh(seq, now);
+            int idx = t.findMap(ref);
+            if (idx >= 0) {
+                tap.count(front, C_MAPS);
+                t.mapped(idx, status, refused, Mem.u64(a, at + Gnttab.Map.DEV_BUS_ADDR) >>> 12, now);
+                return;
+            }
+        }
+        if (status == GNTST_okay && (flags & GNTMAP_host_map) != 0 && (flags & GNTMAP_readonly) == 0 && front != caller) {
+            discovery.ringCandidate(caller, front, ref, Mem.u64(a, at + Gnttab.Map.DEV_BUS_ADDR) >>> 12, seq,
+                    Mem.u32(a, at + Gnttab.Map.HANDLE), n);
+            return;
+        }
+        tap.unclassified(front);
+    }
+}
