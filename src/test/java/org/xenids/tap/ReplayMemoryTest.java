@@ -258,6 +258,46 @@ class ReplayMemoryTest {
     }
 
     /**
+     * The reader tells the memory whether a call's records name a common byte: ranges of one page
+     * that only touch are served from the records (none can change another); ranges overlapping
+     * by a single byte, or a failed read of one byte inside a later record's range, still give the
+     * image's answer (the later record decides).
+     */
+    @Test
+    void touchingRangesAreServedFromTheRecordsAndOneByteOfOverlapStillDecides() throws IOException {
+        Writer w = new Writer();
+        w.call(); // 1: [0,16) and [16,32) of one page, and the same range of another domain's page
+        w.read(1, 0, 40, 0, bytes(16, 1));
+        w.read(1, 0, 40, 16, bytes(16, 2));
+        w.read(2, 0, 40, 0, bytes(16, 3));
+        w.call(); // 2: [0,16) then [15,31) with other bytes: byte 15 is the second record's
+        w.read(1, 0, 41, 0, bytes(16, 4));
+        w.read(1, 0, 41, 15, bytes(16, 5));
+        w.call(); // 3: [0,16) then a failed read of byte 15 alone
+        w.read(1, 0, 42, 0, bytes(16, 6));
+        w.failed(1, 0, 42, 15, 1);
+        byte[] t = w.end();
+        BiConsumer<Long, List<Probe>> probes = (seq, ps) -> {
+            long f = 39 + seq;
+            ps.add(new Probe(1, f, 0, 16, false));
+            if (seq == 1) {
+                ps.add(new Probe(1, f, 16, 16, true));
+                ps.add(new Probe(2, f, 0, 16, false));
+            }
+        };
+        ReplayMemory[] used = new ReplayMemory[1];
+        List<String> log = answers(t, Mode.IN_MEMORY, probes, used);
+        assertEquals(5, log.size(), log.toString());
+        assertEquals(3, used[0].served, "call 1's three reads from the records");
+        assertEquals(2, used[0].throughImage, "calls 2 and 3 by the image");
+        byte[] second = bytes(16, 5);
+        assertTrue(log.get(3).endsWith(HexFormat.of().formatHex(bytes(16, 4), 0, 15)
+                + HexFormat.of().formatHex(second, 0, 1)), log.get(3));
+        assertTrue(log.get(4).contains(" failed"), log.get(4));
+        assertSameAnswers(t, probes, 3, 2);
+    }
+
+    /**
      * Random traces over a few pages (reads, failed reads, phase-1 reads, re-reads) and a probe
      * that mostly reads what each call's records give, in order, sometimes skipping, repeating,
      * re-reading older ranges or reading ranges never given: the in-memory answers equal the
