@@ -47,8 +47,6 @@ final class ReplayMemory implements DomainMemory {
     /** The delivered call's group is {@code [cursor, end)}, served from when {@code direct}. */
     private int cursor, end;
     private boolean direct;
-    /** Two records of the group name overlapping bytes: a record that answers must be checked against the later ones. */
-    private boolean overlaps = true;
     /** Reads answered from the trace's records, and through the image (for tests). */
     long served, throughImage;
 
@@ -56,16 +54,12 @@ final class ReplayMemory implements DomainMemory {
         this.data = data;
     }
 
-    /**
-     * A call's callback starts: its group is the {@code records} records in {@code [start, end)};
-     * {@code overlaps} false only when no two of its READ and READ FAILED records name a common byte.
-     */
-    void open(int start, int end, int records, boolean overlaps) {
+    /** A call's callback starts: its group is the {@code records} records in {@code [start, end)}. */
+    void open(int start, int end, int records) {
         this.cursor = start;
         this.end = end;
         this.limit = end;
         this.direct = records <= MAX_GROUP;
-        this.overlaps = overlaps;
     }
 
     void close() {
@@ -174,7 +168,7 @@ final class ReplayMemory implements DomainMemory {
             int next = p + REC_HEAD + rl + 4;
             if ((type == T_READ ? rl - Trace.READ_FIXED == len : type == T_READ_FAILED && i32(p + BYTES) == len)
                     && i32(p + REC_HEAD + 4) == offset && i64(p + REC_HEAD + 8) == frame && u16(p + REC_HEAD) == domid) {
-                if (overlaps && changedLater(p, next, domid, frame, offset, len)) {
+                if (changedLater(p, next, domid, frame, offset, len)) {
                     return -1;
                 }
                 cursor = next;

@@ -47,15 +47,6 @@ final class TraceReader {
     private int groupStart, groupRecords;
     /** The pending call's records did not all fit in the window: its reads are answered by the image. */
     private boolean groupBroken;
-    /**
-     * The ranges the pending call's READ and READ FAILED records name (page key, first byte, end),
-     * the first {@link ReplayMemory#MAX_GROUP}: when no two overlap, no record of the group can
-     * change what another gives, and the memory skips that check read by read.
-     */
-    private final long[] rangeKey = new long[ReplayMemory.MAX_GROUP];
-    private final int[] rangeLo = new int[ReplayMemory.MAX_GROUP], rangeHi = new int[ReplayMemory.MAX_GROUP];
-    private int ranges;
-    private boolean groupOverlaps;
     /** The last two pages READ records named (domid << 44 | frame; −1: none), already registered. */
     private long lastPage = -1, lastPage2 = -1;
     private int touched;
@@ -281,8 +272,6 @@ final class TraceReader {
         groupStart = pos;
         groupRecords = 0;
         groupBroken = false;
-        ranges = 0;
-        groupOverlaps = false;
         calls++;
     }
 
@@ -330,7 +319,6 @@ final class TraceReader {
             // these bytes copies them from here. Records of one page come in runs: the last two
             // pages met need no look-up.
             long k = (long) d << 44 | f;
-            range(k, off, off + n);
             if (k != lastPage && k != lastPage2) {
                 if (store.register(d, f) < 0) {
                     throw tooManyPages(at);
@@ -343,31 +331,6 @@ final class TraceReader {
             }
         }
         reads++;
-    }
-
-    /**
-     * Notes one range the pending call's group names, and whether it overlaps an earlier one (a
-     * group of more than {@link ReplayMemory#MAX_GROUP} ranges is read through the image anyway).
-     */
-    private void range(long key, int lo, int hi) {
-        if (!pending || groupOverlaps || lo >= hi) {
-            return;
-        }
-        int n = ranges;
-        if (n == rangeKey.length) {
-            groupOverlaps = true;
-            return;
-        }
-        for (int i = 0; i < n; i++) {
-            if (rangeKey[i] == key && rangeLo[i] < hi && lo < rangeHi[i]) {
-                groupOverlaps = true;
-                return;
-            }
-        }
-        rangeKey[n] = key;
-        rangeLo[n] = lo;
-        rangeHi[n] = hi;
-        ranges = n + 1;
     }
 
     private FormatException tooManyPages(long at) {
@@ -398,8 +361,6 @@ final class TraceReader {
             long f = frame(at);
             if (lazy == null) {
                 store.forget(d, f, off, n);
-            } else {
-                range((long) d << 44 | f, off, off + n);
             }
         }
     }
@@ -441,7 +402,7 @@ final class TraceReader {
                 listener.completed(call);
                 return;
             }
-            lazy.open(groupStart, base, groupBroken ? Integer.MAX_VALUE : groupRecords, groupOverlaps);
+            lazy.open(groupStart, base, groupBroken ? Integer.MAX_VALUE : groupRecords);
             try {
                 listener.completed(call);
             } finally {
