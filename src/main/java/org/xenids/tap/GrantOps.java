@@ -55,7 +55,7 @@ final class GrantOps {
                 r.refresh(seq, now);
                 int idx = r.find(ref);
                 if (idx >= 0) {
-                    tap.count(d, C_COPIES);
+                    tap.counters(qs[i])[C_COPIES]++;
                     long srcFrame;
                     int peer;
                     if ((flags & GNTCOPY_source_gref) != 0) {
@@ -85,7 +85,7 @@ final class GrantOps {
                 t.refresh(seq, now);
                 int idx = t.findCopy((int) srcU);
                 if (idx >= 0) {
-                    tap.count(srcDom, C_COPIES);
+                    tap.counters(qs[i])[C_COPIES]++;
                     t.copied(idx, srcOff, len, status, refused, Tap.self(Mem.u16(a, at + Gnttab.Copy.DST_DOMID), caller),
                             Mem.u64(a, at + Gnttab.Copy.DST_U), Mem.u16(a, at + Gnttab.Copy.DST_OFFSET), now);
                     return;
@@ -111,7 +111,7 @@ final class GrantOps {
             t.refresh(seq, now);
             int idx = t.findMap(ref);
             if (idx >= 0) {
-                tap.count(front, C_MAPS);
+                tap.counters(qs[i])[C_MAPS]++;
                 t.mapped(idx, status, refused, Mem.u64(a, at + Gnttab.Map.DEV_BUS_ADDR) >>> 12, now);
                 return;
             }

@@ -108,16 +108,31 @@ public final class Tap implements HypercallListener {
     @Override
     public void completed(Hypercall c) {
         if (c instanceof TraceStore.Call t) {
-            // A trace's call: its fields read directly, its op array decoded where it lies.
-            int per = opSize(t.op, t.cmd);
-            if (t.caller >= 0 && t.caller < DOMID_FIRST_RESERVED && per != 0 && t.structSize > 0 && t.count > 0) {
-                int n = elements(t.structSize, t.count, t.len, per);
-                beginCall(t.op, t.cmd);
-                ops(t.op, t.cmd, per, t.bytes, t.off, 0, n, n, t.caller, t.sequence, t.timestamp, t.result);
-                endCall(t.op, t.cmd, t.sequence, t.timestamp);
-            }
-            return;
+            traceCall(t);
+        } else {
+            hostCall(c);
         }
+    }
+
+    /** A trace's call: its fields read directly, its op array decoded where it lies. */
+    private void traceCall(TraceStore.Call t) {
+        int op = t.op, cmd = t.cmd, per = opSize(op, cmd);
+        if (t.caller >= 0 && t.caller < DOMID_FIRST_RESERVED && per != 0 && t.structSize > 0 && t.count > 0) {
+            int n = elements(t.structSize, t.count, t.len, per);
+            if (op == __HYPERVISOR_event_channel_op) {
+                if (n == 1 && t.result == 0) {
+                    eventChannel(cmd, t.bytes, t.off, t.caller, t.sequence, t.timestamp);
+                }
+                return;
+            }
+            beginCall(op, cmd);
+            ops(op, cmd, per, t.bytes, t.off, 0, n, n, t.caller, t.sequence, t.timestamp, t.result);
+            endCall(op, cmd, t.sequence, t.timestamp);
+        }
+    }
+
+    /** Any other host's call: its op array copied a chunk at a time into the tap's own array, then decoded the same way. */
+    private void hostCall(Hypercall c) {
         int caller = c.callerDomid();
         int op = c.op(), cmd = c.cmd(), per = opSize(op, cmd);
         int size = c.structSize(), count = c.count();
@@ -126,7 +141,6 @@ public final class Tap implements HypercallListener {
         }
         long seq = c.sequence();
         long now = c.timestampNanos();
-        // Any other host's op array: copied a chunk at a time into the tap's own array, then decoded the same way.
         MemorySegment a = c.args();
         int n = elements(size, count, a.byteSize(), per);
         int chunk = args.length / per;
@@ -161,26 +175,27 @@ public final class Tap implements HypercallListener {
         return (int) Math.min(n, bytes / per);
     }
 
-    /** Bytes of one op of the commands the tap follows; 0 for the others. */
-    private static int opSize(int op, int cmd) {
-        if (op == __HYPERVISOR_grant_table_op) {
-            return switch (cmd) {
-                case GNTTABOP_copy -> Gnttab.Copy.SIZE;
-                case GNTTABOP_map_grant_ref -> Gnttab.Map.SIZE;
-                case GNTTABOP_unmap_grant_ref -> Gnttab.Unmap.SIZE;
-                case GNTTABOP_setup_table -> Gnttab.SetupTable.SIZE;
-                default -> 0;
-            };
+    /** Bytes of one op of the commands the tap follows, by command number; 0 for the others. */
+    private static final int[] GRANT_OP_SIZE = new int[16], EVENT_OP_SIZE = new int[16];
+
+    static {
+        GRANT_OP_SIZE[GNTTABOP_copy] = Gnttab.Copy.SIZE;
+        GRANT_OP_SIZE[GNTTABOP_map_grant_ref] = Gnttab.Map.SIZE;
+        GRANT_OP_SIZE[GNTTABOP_unmap_grant_ref] = Gnttab.Unmap.SIZE;
+        GRANT_OP_SIZE[GNTTABOP_setup_table] = Gnttab.SetupTable.SIZE;
+        EVENT_OP_SIZE[EVTCHNOP_send] = Evtchn.PortOp.SIZE;
+        EVENT_OP_SIZE[EVTCHNOP_close] = Evtchn.PortOp.SIZE;
+        EVENT_OP_SIZE[EVTCHNOP_alloc_unbound] = Evtchn.AllocUnbound.SIZE;
+        EVENT_OP_SIZE[EVTCHNOP_bind_interdomain] = Evtchn.BindInterdomain.SIZE;
+    }
+
+    /** Bytes of one op of the commands the tap follows; 0 for the others (a table: this runs once a call). */
+    static int opSize(int op, int cmd) {
+        if (cmd < 0 || cmd >= 16) {
+            return 0;
         }
-        if (op == __HYPERVISOR_event_channel_op) {
-            return switch (cmd) {
-                case EVTCHNOP_send, EVTCHNOP_close -> Evtchn.PortOp.SIZE;
-                case EVTCHNOP_alloc_unbound -> Evtchn.AllocUnbound.SIZE;
-                case EVTCHNOP_bind_interdomain -> Evtchn.BindInterdomain.SIZE;
-                default -> 0;
-            };
-        }
-        return 0;
+        return op == __HYPERVISOR_grant_table_op ? GRANT_OP_SIZE[cmd]
+                : op == __HYPERVISOR_event_channel_op ? EVENT_OP_SIZE[cmd] : 0;
     }
 
     /** Ops {@code [from, to)} of {@code n}, op {@code i} at {@code b[base + (i - from) * per]}. */
@@ -238,7 +253,7 @@ public final class Tap implements HypercallListener {
             count(caller, C_SENDS);
             return;
         }
-        count(q.front, C_SENDS);
+        counters(q)[C_SENDS]++;
         if (caller == q.backend) {
             if (port == q.backRxPort || !q.split) {
                 q.rx.responses(seq, now, false);
@@ -285,14 +300,14 @@ public final class Tap implements HypercallListener {
     }
 
     void emit(VifQueue q, int dir, byte[] buf, int off, int len, int peer, long now) {
-        long[] c = counters(q.front);
+        long[] c = counters(q);
         c[C_FRAMES]++;
         c[C_BYTES] += len;
         sink.frame(buf, off, len, q.front, q.vif, q.queue, dir, peer, now);
     }
 
     void anomaly(VifQueue q, int dir, String event, int slot, long now) {
-        counters(q.front)[C_ANOMALIES]++;
+        counters(q)[C_ANOMALIES]++;
         if (anomalies != null) {
             anomalies.accept(new EveEvent.Anomaly(now, 0, null, "xen.ring", event, "xen", slot, q.name(dir)));
         }
@@ -314,15 +329,15 @@ public final class Tap implements HypercallListener {
     }
 
     void dropped(VifQueue q, int n) {
-        counters(q.front)[C_DROPS] += n;
+        counters(q)[C_DROPS] += n;
     }
 
     void refused(VifQueue q, int n) {
-        counters(q.front)[C_REFUSED] += n;
+        counters(q)[C_REFUSED] += n;
     }
 
     void lost(VifQueue q, int n) {
-        counters(q.front)[C_LOST] += n;
+        counters(q)[C_LOST] += n;
     }
 
     /** Remembers which guest's TX head a backend copied to (domid, frame, offset), for guest→guest RX. */
@@ -341,6 +356,12 @@ public final class Tap implements HypercallListener {
 
     private long[] counters(int domid) {
         return counters.of(domid);
+    }
+
+    /** A queue's frontend's counters, kept on the queue (the same array {@link #counters(int)} gives). */
+    long[] counters(VifQueue q) {
+        long[] c = q.counters;
+        return c != null ? c : (q.counters = counters.of(q.front));
     }
 
     private VifQueue[] rings(int domid) {

@@ -15,6 +15,8 @@ final class VifQueue {
     boolean split;
     /** Whether TX and RX were told apart by the pages' contents (false: by Linux's mapping order). */
     boolean byContent;
+    /** The frontend domain's counters ({@code Tap.C_*}), the tap's own array, kept here once first counted. */
+    long[] counters;
 
     VifQueue(int front, int backend, int vif, int queue) {
         this.front = front;
