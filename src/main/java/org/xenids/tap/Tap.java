@@ -116,9 +116,9 @@ public final class Tap implements HypercallListener {
 
     /** A trace's call: its fields read directly, its op array decoded where it lies. */
     private void traceCall(TraceStore.Call t) {
-        int op = t.op, cmd = t.cmd, per = opSize(op, cmd);
+        int op = t.op, cmd = t.cmd, per = CallShape.opSize(op, cmd);
         if (t.caller >= 0 && t.caller < DOMID_FIRST_RESERVED && per != 0 && t.structSize > 0 && t.count > 0) {
-            int n = elements(t.structSize, t.count, t.len, per);
+            int n = CallShape.elements(t.structSize, t.count, t.len, per);
             if (op == __HYPERVISOR_event_channel_op) {
                 if (n == 1 && t.result == 0) {
                     eventChannel(cmd, t.bytes, t.off, t.caller, t.sequence, t.timestamp);
@@ -134,7 +134,7 @@ public final class Tap implements HypercallListener {
     /** Any other host's call: its op array copied a chunk at a time into the tap's own array, then decoded the same way. */
     private void hostCall(Hypercall c) {
         int caller = c.callerDomid();
-        int op = c.op(), cmd = c.cmd(), per = opSize(op, cmd);
+        int op = c.op(), cmd = c.cmd(), per = CallShape.opSize(op, cmd);
         int size = c.structSize(), count = c.count();
         if (caller < 0 || caller >= DOMID_FIRST_RESERVED || per == 0 || size <= 0 || count <= 0) {
             return;
@@ -142,7 +142,7 @@ public final class Tap implements HypercallListener {
         long seq = c.sequence();
         long now = c.timestampNanos();
         MemorySegment a = c.args();
-        int n = elements(size, count, a.byteSize(), per);
+        int n = CallShape.elements(size, count, a.byteSize(), per);
         int chunk = args.length / per;
         beginCall(op, cmd);
         for (int i = 0; i < n; i += chunk) {
@@ -163,39 +163,6 @@ public final class Tap implements HypercallListener {
         if (op == __HYPERVISOR_grant_table_op && cmd == GNTTABOP_copy) {
             grantOps.copyCallEnds(seq, now);
         }
-    }
-
-    /**
-     * Ops the argument bytes hold: {@code count}, or as many whole structs of {@code size} as they
-     * have (a division only when the count claims more), and never more whole ops of the
-     * command's own size {@code per} than the bytes hold.
-     */
-    private static int elements(int size, int count, long bytes, int per) {
-        long n = (long) count * size <= bytes ? count : bytes / size;
-        return (int) Math.min(n, bytes / per);
-    }
-
-    /** Bytes of one op of the commands the tap follows, by command number; 0 for the others. */
-    private static final int[] GRANT_OP_SIZE = new int[16], EVENT_OP_SIZE = new int[16];
-
-    static {
-        GRANT_OP_SIZE[GNTTABOP_copy] = Gnttab.Copy.SIZE;
-        GRANT_OP_SIZE[GNTTABOP_map_grant_ref] = Gnttab.Map.SIZE;
-        GRANT_OP_SIZE[GNTTABOP_unmap_grant_ref] = Gnttab.Unmap.SIZE;
-        GRANT_OP_SIZE[GNTTABOP_setup_table] = Gnttab.SetupTable.SIZE;
-        EVENT_OP_SIZE[EVTCHNOP_send] = Evtchn.PortOp.SIZE;
-        EVENT_OP_SIZE[EVTCHNOP_close] = Evtchn.PortOp.SIZE;
-        EVENT_OP_SIZE[EVTCHNOP_alloc_unbound] = Evtchn.AllocUnbound.SIZE;
-        EVENT_OP_SIZE[EVTCHNOP_bind_interdomain] = Evtchn.BindInterdomain.SIZE;
-    }
-
-    /** Bytes of one op of the commands the tap follows; 0 for the others (a table: this runs once a call). */
-    static int opSize(int op, int cmd) {
-        if (cmd < 0 || cmd >= 16) {
-            return 0;
-        }
-        return op == __HYPERVISOR_grant_table_op ? GRANT_OP_SIZE[cmd]
-                : op == __HYPERVISOR_event_channel_op ? EVENT_OP_SIZE[cmd] : 0;
     }
 
     /** Ops {@code [from, to)} of {@code n}, op {@code i} at {@code b[base + (i - from) * per]}. */
