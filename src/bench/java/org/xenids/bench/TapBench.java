@@ -42,6 +42,14 @@ public class TapBench {
     @Param({"64", "1514"})
     public int size;
 
+    /**
+     * Frames each way handed to the drivers before the host runs: 1 = every frame alone, with its
+     * own hypercalls and notifications (the worst case for the tap); 32 = a busy link, where
+     * frames queue while netback works and are moved in batches, as at high packet rates.
+     */
+    @Param({"1", "32"})
+    public int burst = 1;
+
     byte[] trace;
     byte[] src, dst;
 
@@ -60,14 +68,22 @@ public class TapBench {
         host.runPending();
         byte[] out1 = frame(size, new byte[] {(byte) 0xfe, -1, -1, -1, -1, -1}, new byte[] {0, 0x16, 0x3e, 0, 0, 2});
         byte[] in1 = frame(size, new byte[] {0, 0x16, 0x3e, 0, 0, 2}, new byte[] {(byte) 0xfe, -1, -1, -1, -1, -1});
-        for (int i = 0; i < FRAMES / 2; i++) {
-            out1[20] = (byte) i;
-            out1[21] = (byte) (i >>> 8);
-            in1[20] = (byte) i;
-            in1[21] = (byte) (i >>> 8);
-            vif.front().transmit(out1, 0, out1.length, 0, 0);
+        if (burst < 1 || burst > 64) {
+            throw new IllegalArgumentException("burst must be 1..64: " + burst);
+        }
+        for (int i = 0; i < FRAMES / 2; i += burst) {
+            int end = Math.min(i + burst, FRAMES / 2);
+            for (int j = i; j < end; j++) {
+                out1[20] = (byte) j;
+                out1[21] = (byte) (j >>> 8);
+                vif.front().transmit(out1, 0, out1.length, 0, 0);
+            }
             host.runPending();
-            bridge.fromUplink(in1, 0, in1.length, 0);
+            for (int j = i; j < end; j++) {
+                in1[20] = (byte) j;
+                in1[21] = (byte) (j >>> 8);
+                bridge.fromUplink(in1, 0, in1.length, 0);
+            }
             host.runPending();
         }
         rec.close();

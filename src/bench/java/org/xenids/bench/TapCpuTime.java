@@ -8,7 +8,7 @@ import java.util.Locale;
  * {@link TapBench}'s three kernels timed by this thread's CPU time rather than wall time,
  * interleaved round by round, medians reported (on a shared, loaded machine wall-clock JMH numbers
  * swing by more than the differences being measured), with the bytes this thread allocated per
- * replay. {@code java -cp target/benchmarks.jar org.xenids.bench.TapCpuTime [rounds [sizes, e.g. 64,1514]]}.
+ * replay. {@code java -cp target/benchmarks.jar org.xenids.bench.TapCpuTime [rounds [sizes, e.g. 64,1514 [bursts, e.g. 1,32]]]}.
  */
 public final class TapCpuTime {
     private TapCpuTime() {}
@@ -19,10 +19,16 @@ public final class TapCpuTime {
         String[] names = {"tapOnTrace", "traceReaderOnly", "baselinePlainCopy"};
         int[] sizes = args.length > 1 ? java.util.Arrays.stream(args[1].split(",")).mapToInt(Integer::parseInt).toArray()
                 : new int[] {64, 1514};
+        int[] bursts = args.length > 2 ? java.util.Arrays.stream(args[2].split(",")).mapToInt(Integer::parseInt).toArray()
+                : new int[] {1, 32};
         for (int size : sizes) {
+          for (int burst : bursts) {
             TapBench b = new TapBench();
             b.size = size;
+            b.burst = burst;
             b.record();
+            System.out.printf(Locale.ROOT, "%d-byte frames in bursts of %d: trace of %d bytes, %.1f trace bytes a frame%n",
+                    size, burst, b.trace.length, b.trace.length / (double) TapBench.FRAMES);
             long sink = 0;
             for (int warm = 0; warm < 10; warm++) {
                 sink += b.tapOnTrace() + b.traceReaderOnly() + b.baselinePlainCopy()[warm];
@@ -68,6 +74,7 @@ public final class TapCpuTime {
                     + " %.3f B per frame beyond the fresh tap's setup%n", alloc[0], half,
                     (alloc[0] - half) / (TapBench.FRAMES / 2.0));
             System.out.println("  (sink " + (sink & 1) + ")");
+          }
         }
     }
 
