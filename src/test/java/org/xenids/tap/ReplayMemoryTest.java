@@ -5,18 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.function.BiConsumer;
-import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 import org.tukaani.xz.XZInputStream;
 import org.xenids.xen.event.DomainMemory;
@@ -29,60 +25,6 @@ import org.xenids.xen.event.HypercallListener;
  * stream replay (applying every record as it meets it) computes.
  */
 class ReplayMemoryTest {
-
-    /** Writes trace records by hand (the format of docs/tap-trace.md). */
-    static final class Writer {
-        final ByteArrayOutputStream out = new ByteArrayOutputStream();
-        long records, calls, seq;
-
-        Writer() {
-            ByteBuffer h = ByteBuffer.allocate(Trace.HEADER).order(ByteOrder.LITTLE_ENDIAN);
-            h.put(Trace.MAGIC).putShort((short) Trace.VERSION).putShort((short) Trace.HEADER).putInt(0).putLong(0)
-                    .putInt(DomainMemory.PAGE_SIZE);
-            CRC32C c = new CRC32C();
-            c.update(h.array(), 0, 28);
-            h.putInt((int) c.getValue());
-            out.writeBytes(h.array());
-        }
-
-        void record(int type, byte[] body) {
-            ByteBuffer r = ByteBuffer.allocate(Trace.REC_HEAD + body.length + 4).order(ByteOrder.LITTLE_ENDIAN);
-            r.put((byte) type).put((byte) 0).putShort((short) 0).putInt(body.length).put(body);
-            CRC32C c = new CRC32C();
-            c.update(r.array(), 0, Trace.REC_HEAD + body.length);
-            r.putInt((int) c.getValue());
-            out.writeBytes(r.array());
-            records++;
-        }
-
-        /** An event-channel send by domain 0: a call no tap acts on. */
-        void call() {
-            ByteBuffer b = ByteBuffer.allocate(Trace.CALL_FIXED + 4).order(ByteOrder.LITTLE_ENDIAN);
-            b.putLong(++seq).putLong(seq * 1000).putShort((short) 0).putShort((short) 32).putShort((short) 4)
-                    .putShort((short) 4).putInt(1).putInt(0).putLong(0).putInt(7);
-            record(Trace.T_CALL, b.array());
-            calls++;
-        }
-
-        void read(int domid, int phase, long frame, int offset, byte[] bytes) {
-            ByteBuffer b = ByteBuffer.allocate(Trace.READ_FIXED + bytes.length).order(ByteOrder.LITTLE_ENDIAN);
-            b.putShort((short) domid).putShort((short) phase).putInt(offset).putLong(frame).put(bytes);
-            record(Trace.T_READ, b.array());
-        }
-
-        void failed(int domid, int phase, long frame, int offset, int len) {
-            ByteBuffer b = ByteBuffer.allocate(Trace.READ_FIXED + 4).order(ByteOrder.LITTLE_ENDIAN);
-            b.putShort((short) domid).putShort((short) phase).putInt(offset).putLong(frame).putInt(len);
-            record(Trace.T_READ_FAILED, b.array());
-        }
-
-        byte[] end() {
-            ByteBuffer b = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
-            b.putLong(records).putLong(calls);
-            record(Trace.T_END, b.array());
-            return out.toByteArray();
-        }
-    }
 
     /** One read a probe makes: (domid, frame, offset, length), by the array or the segment read. */
     record Probe(int domid, long frame, int offset, int len, boolean segment) {
@@ -168,7 +110,7 @@ class ReplayMemoryTest {
 
     @Test
     void reReadOfBytesAnEarlierCallGaveIsAnsweredByTheImage() throws IOException {
-        Writer w = new Writer();
+        TraceWriter w = new TraceWriter();
         w.call(); // 1: reads (1, 40, 100..116)
         w.read(1, 0, 40, 100, bytes(16, 1));
         w.call(); // 2: reads the same bytes again, and part of them, with nothing recorded after it
@@ -190,7 +132,7 @@ class ReplayMemoryTest {
 
     @Test
     void readOfBytesNeverGivenFailsAndCopiesNothing() throws IOException {
-        Writer w = new Writer();
+        TraceWriter w = new TraceWriter();
         w.call();
         w.read(1, 0, 40, 100, bytes(16, 1));
         byte[] t = w.end();
@@ -209,7 +151,7 @@ class ReplayMemoryTest {
 
     @Test
     void readFailedRecordAnswersFailedUntilALaterReadGivesTheBytes() throws IOException {
-        Writer w = new Writer();
+        TraceWriter w = new TraceWriter();
         w.call(); // 1: the bytes given
         w.read(1, 0, 40, 0, bytes(64, 2));
         w.call(); // 2: a failed read of part of them
@@ -236,7 +178,7 @@ class ReplayMemoryTest {
 
     @Test
     void aLaterRecordOfTheSameCallThatChangesTheBytesDecidesTheAnswer() throws IOException {
-        Writer w = new Writer();
+        TraceWriter w = new TraceWriter();
         w.call(); // 1: the range given twice with different bytes: the image holds the second
         w.read(1, 0, 40, 0, bytes(16, 4));
         w.read(1, 0, 40, 0, bytes(16, 5));
@@ -265,7 +207,7 @@ class ReplayMemoryTest {
      */
     @Test
     void touchingRangesAreServedFromTheRecordsAndOneByteOfOverlapStillDecides() throws IOException {
-        Writer w = new Writer();
+        TraceWriter w = new TraceWriter();
         w.call(); // 1: [0,16) and [16,32) of one page, and the same range of another domain's page
         w.read(1, 0, 40, 0, bytes(16, 1));
         w.read(1, 0, 40, 16, bytes(16, 2));
@@ -307,7 +249,7 @@ class ReplayMemoryTest {
     void randomTracesAndProbesGiveTheImagesAnswersEveryTime() throws IOException {
         for (int round = 0; round < 40; round++) {
             Random r = new Random(round);
-            Writer w = new Writer();
+            TraceWriter w = new TraceWriter();
             List<List<Probe>> byCall = new ArrayList<>();
             byCall.add(new ArrayList<>()); // calls count from 1
             List<Probe> older = new ArrayList<>();
@@ -356,7 +298,7 @@ class ReplayMemoryTest {
 
     @Test
     void aCallWhoseRecordsOutgrowTheStreamWindowIsAnsweredByTheImage() throws IOException {
-        Writer w = new Writer();
+        TraceWriter w = new TraceWriter();
         w.call(); // 1: a small read, then two records of a type this reader skips, a MiB each, then reads
         w.read(1, 0, 40, 0, bytes(16, 8));
         w.record(99, new byte[Trace.MAX_BODY]);
@@ -386,7 +328,7 @@ class ReplayMemoryTest {
     @Test
     void aCallWithMoreThan64RecordsIsAnsweredByTheImage() throws IOException {
         for (int k : new int[] {ReplayMemory.MAX_GROUP, ReplayMemory.MAX_GROUP + 1}) {
-            Writer w = new Writer();
+            TraceWriter w = new TraceWriter();
             w.call();
             for (int i = 0; i < k; i++) {
                 w.read(1, 0, 40 + i, 0, bytes(8, i));
@@ -409,7 +351,7 @@ class ReplayMemoryTest {
 
     @Test
     void pageLimitRefusesTheTraceAtTheSameRecordWithoutBuildingTheImage() throws IOException {
-        Writer w = new Writer();
+        TraceWriter w = new TraceWriter();
         w.call();
         long limitAt = 0;
         for (int i = 0; i <= TraceStore.MAX_PAGES; i++) {
