@@ -22,59 +22,59 @@ public final class TapCpuTime {
         int[] bursts = args.length > 2 ? java.util.Arrays.stream(args[2].split(",")).mapToInt(Integer::parseInt).toArray()
                 : new int[] {1, 32};
         for (int size : sizes) {
-          for (int burst : bursts) {
-            TapBench b = new TapBench();
-            b.size = size;
-            b.burst = burst;
-            b.record();
-            System.out.printf(Locale.ROOT, "%d-byte frames in bursts of %d: trace of %d bytes, %.1f trace bytes a frame%n",
-                    size, burst, b.trace.length, b.trace.length / (double) TapBench.FRAMES);
-            long sink = 0;
-            for (int warm = 0; warm < 10; warm++) {
-                sink += b.tapOnTrace() + b.traceReaderOnly() + b.baselinePlainCopy()[warm];
-            }
-            double[][] ns = new double[3][rounds];
-            long[] alloc = new long[3];
-            for (int r = 0; r < rounds; r++) {
-                for (int k = 0; k < 3; k++) {
-                    long a0 = mx.getCurrentThreadAllocatedBytes();
-                    long t0 = mx.getCurrentThreadCpuTime();
-                    sink += switch (k) {
-                        case 0 -> b.tapOnTrace();
-                        case 1 -> b.traceReaderOnly();
-                        default -> b.baselinePlainCopy()[r];
-                    };
-                    ns[k][r] = (double) (mx.getCurrentThreadCpuTime() - t0) / TapBench.FRAMES;
-                    alloc[k] = mx.getCurrentThreadAllocatedBytes() - a0;
+            for (int burst : bursts) {
+                TapBench b = new TapBench();
+                b.size = size;
+                b.burst = burst;
+                b.record();
+                System.out.printf(Locale.ROOT, "%d-byte frames in bursts of %d: trace of %d bytes, %.1f trace bytes a frame%n",
+                        size, burst, b.trace.length, b.trace.length / (double) TapBench.FRAMES);
+                long sink = 0;
+                for (int warm = 0; warm < 10; warm++) {
+                    sink += b.tapOnTrace() + b.traceReaderOnly() + b.baselinePlainCopy()[warm];
                 }
+                double[][] ns = new double[3][rounds];
+                long[] alloc = new long[3];
+                for (int r = 0; r < rounds; r++) {
+                    for (int k = 0; k < 3; k++) {
+                        long a0 = mx.getCurrentThreadAllocatedBytes();
+                        long t0 = mx.getCurrentThreadCpuTime();
+                        sink += switch (k) {
+                            case 0 -> b.tapOnTrace();
+                            case 1 -> b.traceReaderOnly();
+                            default -> b.baselinePlainCopy()[r];
+                        };
+                        ns[k][r] = (double) (mx.getCurrentThreadCpuTime() - t0) / TapBench.FRAMES;
+                        alloc[k] = mx.getCurrentThreadAllocatedBytes() - a0;
+                    }
+                }
+                System.out.printf(Locale.ROOT, "%d-byte frames, %d per replay, median of %d rounds of thread CPU time"
+                        + " (load average %s):%n", size, TapBench.FRAMES, rounds, loadAverage());
+                double[] med = new double[3];
+                for (int k = 0; k < 3; k++) {
+                    double[] v = ns[k].clone();
+                    Arrays.sort(v);
+                    med[k] = v[rounds / 2];
+                    System.out.printf(Locale.ROOT, "  %-18s %7.1f ns/frame  %6.2f M frames/s  %6.2f Gbit/s"
+                                    + "  (min %.1f ns = %.2f M/s = %.2f Gbit/s, max %.1f ns)  %d B allocated per replay"
+                                    + " (%.2f B/frame)%n",
+                            names[k], med[k], 1e3 / med[k], size * 8 / med[k], v[0], 1e3 / v[0], size * 8 / v[0],
+                            v[rounds - 1], alloc[k], (double) alloc[k] / TapBench.FRAMES);
+                }
+                System.out.printf(Locale.ROOT, "  tap/plain copy: %.3f; tap without the reader (difference): %.1f ns/frame%n",
+                        med[2] / med[0], med[0] - med[1]);
+                // Per-frame allocation as a slope: the same replay cut at a record boundary halfway.
+                byte[] whole = b.trace;
+                b.trace = java.util.Arrays.copyOf(whole, halfway(whole));
+                long a0 = mx.getCurrentThreadAllocatedBytes();
+                sink += b.tapOnTrace();
+                long half = mx.getCurrentThreadAllocatedBytes() - a0;
+                b.trace = whole;
+                System.out.printf(Locale.ROOT, "  tap allocation: %d B for the whole trace, %d B for its first half:"
+                        + " %.3f B per frame beyond the fresh tap's setup%n", alloc[0], half,
+                        (alloc[0] - half) / (TapBench.FRAMES / 2.0));
+                System.out.println("  (sink " + (sink & 1) + ")");
             }
-            System.out.printf(Locale.ROOT, "%d-byte frames, %d per replay, median of %d rounds of thread CPU time"
-                    + " (load average %s):%n", size, TapBench.FRAMES, rounds, loadAverage());
-            double[] med = new double[3];
-            for (int k = 0; k < 3; k++) {
-                double[] v = ns[k].clone();
-                Arrays.sort(v);
-                med[k] = v[rounds / 2];
-                System.out.printf(Locale.ROOT, "  %-18s %7.1f ns/frame  %6.2f M frames/s  %6.2f Gbit/s"
-                                + "  (min %.1f ns = %.2f M/s = %.2f Gbit/s, max %.1f ns)  %d B allocated per replay"
-                                + " (%.2f B/frame)%n",
-                        names[k], med[k], 1e3 / med[k], size * 8 / med[k], v[0], 1e3 / v[0], size * 8 / v[0],
-                        v[rounds - 1], alloc[k], (double) alloc[k] / TapBench.FRAMES);
-            }
-            System.out.printf(Locale.ROOT, "  tap/plain copy: %.3f; tap without the reader (difference): %.1f ns/frame%n",
-                    med[2] / med[0], med[0] - med[1]);
-            // Per-frame allocation as a slope: the same replay cut at a record boundary halfway.
-            byte[] whole = b.trace;
-            b.trace = java.util.Arrays.copyOf(whole, halfway(whole));
-            long a0 = mx.getCurrentThreadAllocatedBytes();
-            sink += b.tapOnTrace();
-            long half = mx.getCurrentThreadAllocatedBytes() - a0;
-            b.trace = whole;
-            System.out.printf(Locale.ROOT, "  tap allocation: %d B for the whole trace, %d B for its first half:"
-                    + " %.3f B per frame beyond the fresh tap's setup%n", alloc[0], half,
-                    (alloc[0] - half) / (TapBench.FRAMES / 2.0));
-            System.out.println("  (sink " + (sink & 1) + ")");
-          }
         }
     }
 

@@ -86,6 +86,19 @@ final class HostRun {
             err.flush();
         }
 
+        /** Bytes of a file of {@code total} bytes read so far. */
+        void bytes(long done, long total) {
+            long now = System.nanoTime();
+            if (!tty || now - lastShown < 200_000_000L) {
+                return;
+            }
+            lastShown = now;
+            double s = (now - started) / 1e9;
+            err.printf("\r%s: %,d of %,d MB (%.0f%%), %.0f s", label, done >> 20, total >> 20,
+                    100.0 * done / Math.max(total, 1), s);
+            err.flush();
+        }
+
         void done() {
             if (tty) {
                 err.print("\r\033[K");

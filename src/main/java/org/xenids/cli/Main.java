@@ -53,7 +53,8 @@ public final class Main implements Runnable {
         return cl.execute(args);
     }
 
-    static CommandLine commandLine() {
+    /** The command line as the launcher runs it: error handlers, enum options, help width. */
+    public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler(Errors::handleExecution);
         cl.setParameterExceptionHandler(Errors::handleParameter);

@@ -1,7 +1,10 @@
 package org.xenids.cli;
 
+import java.io.FilterInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.xenids.tap.Tap;
@@ -33,17 +36,25 @@ final class TapCommand implements java.util.concurrent.Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         Tap[] tap = new Tap[1];
-        try (TapOutputs outputs = new TapOutputs(writePcap, eve)) {
+        if (Files.isDirectory(trace)) {
+            throw new IOException(trace + ": is a directory, not a trace file");
+        }
+        long size = Files.size(trace);
+        HostRun.Progress progress = new HostRun.Progress(spec.commandLine().getErr(), "tap " + trace.getFileName());
+        try (TapOutputs outputs = new TapOutputs(writePcap, eve);
+             InputStream in = new CountingInput(Files.newInputStream(trace), n -> progress.bytes(n, size))) {
             Trace.Summary s;
             try {
-                s = Trace.replay(trace, mem -> tap[0] = new Tap(mem, outputs, outputs::anomaly));
+                s = Trace.replay(in, trace.toString(), mem -> tap[0] = new Tap(mem, outputs, outputs::anomaly));
             } catch (IOException e) {
+                progress.done();
                 // What came before the damage was seen: report it, then the error.
                 if (tap[0] != null) {
                     TapOutputs.print(out, tap[0], List.of("trace broken: the counters cover it up to the damage"));
                 }
                 throw e;
             }
+            progress.done();
             TapOutputs.print(out, tap[0], List.of(outputs.finishFlows(), String.format("trace: %d records, %d hypercalls, %d reads%s%s",
                     s.records(), s.calls(), s.reads(),
                     s.unknownRecords() > 0 ? ", " + s.unknownRecords() + " records of unknown type skipped" : "",
@@ -51,5 +62,34 @@ final class TapCommand implements java.util.concurrent.Callable<Integer> {
                     "reads the trace could not serve: " + tap[0].failedReads()));
         }
         return 0;
+    }
+
+    /** Counts the bytes read through it, for the progress line (long traces run for minutes). */
+    private static final class CountingInput extends FilterInputStream {
+        private final java.util.function.LongConsumer onRead;
+        private long count;
+
+        CountingInput(InputStream in, java.util.function.LongConsumer onRead) {
+            super(in);
+            this.onRead = onRead;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) {
+                onRead.accept(++count);
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            if (n > 0) {
+                onRead.accept(count += n);
+            }
+            return n;
+        }
     }
 }

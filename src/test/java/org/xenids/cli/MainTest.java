@@ -3,22 +3,13 @@ package org.xenids.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
 
 class MainTest {
 
     /** Runs the command line in-process: exit code, stdout, stderr. */
     static String[] run(String... args) {
-        CommandLine cl = Main.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int rc = cl.execute(args);
-        return new String[] {String.valueOf(rc), out.toString(), err.toString()};
+        return org.xenids.testdata.Cli.run(args);
     }
 
     @Test

@@ -70,6 +70,17 @@ class ReplayCommandTest {
     }
 
     @Test
+    void missingTraceOrADirectoryIsAOneLineErrorNamingThePath() {
+        for (Path p : new Path[] {dir.resolve("absent.trace"), dir}) {
+            String[] t = MainTest.run("tap", "--trace", p.toString());
+            assertEquals("1", t[0], t[2]);
+            assertTrue(t[2].startsWith("xenids: " + p + ": "), t[2]);
+            assertEquals(1, t[2].strip().lines().count(), t[2]);
+            assertEquals("", t[1], "nothing replayed, no counters printed");
+        }
+    }
+
+    @Test
     void topologyOrGuestsIsRequired() {
         String[] r = MainTest.run("replay", "--pcap", "x.pcap");
         assertEquals("2", r[0]);

@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -58,14 +56,7 @@ final class LiveAgreement {
     }
 
     static String[] cli(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        picocli.CommandLine cl = new picocli.CommandLine(new org.xenids.cli.Main());
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        cl.setCaseInsensitiveEnumValuesAllowed(true); // as Main.commandLine() does
-        int rc = cl.execute(args);
-        return new String[] {String.valueOf(rc), out.toString(), err.toString()};
+        return org.xenids.testdata.Cli.run(args);
     }
 
     static GuestKernel guestKernel(LiveGuest vm) {

@@ -97,13 +97,9 @@ class LiveGuestIntrospectionTest {
 
     @Test
     void cliListsTheRunningGuestFromItsRamFile() {
-        var out = new java.io.StringWriter();
-        var cl = new picocli.CommandLine(new org.xenids.cli.Main());
-        cl.setOut(new java.io.PrintWriter(out));
-        cl.setCaseInsensitiveEnumValuesAllowed(true); // as Main.commandLine() does
-        int rc = cl.execute("vmi", "ps", "--live", "--memory", vm.ramFile().toString());
-        assertEquals(0, rc, out.toString());
-        assertTrue(out.toString().lines().anyMatch(l -> l.matches("\\[ *\\d+\\] vmi-canary \\(struct addr:ff[0-9a-f]{14}\\)")), out.toString());
+        String[] r = org.xenids.testdata.Cli.run("vmi", "ps", "--live", "--memory", vm.ramFile().toString());
+        assertEquals("0", r[0], r[2]);
+        assertTrue(r[1].lines().anyMatch(l -> l.matches("\\[ *\\d+\\] vmi-canary \\(struct addr:ff[0-9a-f]{14}\\)")), r[1]);
     }
 
     @Test

@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -111,20 +109,14 @@ class HiddenProcessLiveTest {
 
                 // xenids vmi watch: its first walk also scans memory for task_structs.
                 Path eve = dir.resolve("eve.json");
-                StringWriter out = new StringWriter();
-                StringWriter err = new StringWriter();
-                picocli.CommandLine cl = new picocli.CommandLine(new org.xenids.cli.Main());
-                cl.setOut(new PrintWriter(out));
-                cl.setErr(new PrintWriter(err));
-                cl.setCaseInsensitiveEnumValuesAllowed(true); // as Main.commandLine() does
-                int rc = cl.execute("vmi", "watch", "--live", "--memory", vm.ramFile().toString(),
+                String[] r = org.xenids.testdata.Cli.run("vmi", "watch", "--live", "--memory", vm.ramFile().toString(),
                         "--interval", "100ms", "--count", "2", "--eve", eve.toString());
-                assertEquals(0, rc, err.toString());
+                assertEquals("0", r[0], r[2]);
                 // Kernel workers may start or exit meanwhile: only the hidden lines are counted.
-                List<String> lines = out.toString().lines().filter(l -> l.contains(" hidden ")).toList();
-                assertEquals(2, lines.size(), out.toString());
-                assertTrue(lines.stream().anyMatch(l -> l.contains("hidden  pid=" + listOnly + " ppid=1 comm=dkom-list")), out.toString());
-                assertTrue(lines.stream().anyMatch(l -> l.contains("hidden  pid=" + full + " ppid=1 comm=dkom-full")), out.toString());
+                List<String> lines = r[1].lines().filter(l -> l.contains(" hidden ")).toList();
+                assertEquals(2, lines.size(), r[1]);
+                assertTrue(lines.stream().anyMatch(l -> l.contains("hidden  pid=" + listOnly + " ppid=1 comm=dkom-list")), r[1]);
+                assertTrue(lines.stream().anyMatch(l -> l.contains("hidden  pid=" + full + " ppid=1 comm=dkom-full")), r[1]);
                 List<String> eveLines = Files.readAllLines(eve);
                 EveSchema.assertValid(eveLines);
                 assertEquals(Map.of(
