@@ -48,8 +48,9 @@ final class TapCommand implements java.util.concurrent.Callable<Integer> {
                 s = Trace.replay(in, trace.toString(), mem -> tap[0] = new Tap(mem, outputs, outputs::anomaly));
             } catch (IOException e) {
                 progress.done();
-                // What came before the damage was seen: report it, then the error.
-                if (tap[0] != null) {
+                // What came before the damage was seen: report it, then the error. A trace refused
+                // before its first hypercall (not a trace, bad header) has nothing to report.
+                if (tap[0] != null && !tap[0].counters().isEmpty()) {
                     TapOutputs.print(out, tap[0], List.of("trace broken: the counters cover it up to the damage"));
                 }
                 throw e;

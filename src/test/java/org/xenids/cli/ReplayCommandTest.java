@@ -57,6 +57,16 @@ class ReplayCommandTest {
         assertEquals(a, frames(again));
         assertTrue(a.size() >= 50, "frames: " + a.size());
         assertTrue(a.stream().anyMatch(f -> f.startsWith("dom1/vif0/tx ")) && a.stream().anyMatch(f -> f.startsWith("dom1/vif0/rx ")));
+
+        // Cut in the middle of a record: what came before is counted and printed, then the error.
+        byte[] whole = Files.readAllBytes(trace);
+        Path cut = dir.resolve("cut.trace");
+        Files.write(cut, java.util.Arrays.copyOf(whole, whole.length / 2 + 3));
+        String[] c = MainTest.run("tap", "--trace", cut.toString());
+        assertEquals("1", c[0], c[2]);
+        assertTrue(c[1].lines().anyMatch(l -> l.startsWith("dom1 ")) && c[1].contains("trace broken"), c[1]);
+        assertTrue(c[2].startsWith("xenids: " + cut + ": offset "), c[2]);
+        assertEquals(1, c[2].strip().lines().count(), c[2]);
     }
 
     @Test
@@ -67,6 +77,7 @@ class ReplayCommandTest {
         assertEquals("1", t[0]);
         assertTrue(t[2].startsWith("xenids: ") && t[2].contains("offset 0: truncated file header"), t[2]);
         assertEquals(1, t[2].strip().lines().count());
+        assertEquals("", t[1], "refused at its header: no counters printed");
     }
 
     @Test

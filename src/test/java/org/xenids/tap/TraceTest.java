@@ -11,8 +11,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.xenids.xen.abi.Xen;
+import org.xenids.xen.event.DomainMemory;
+import org.xenids.xen.event.HypercallListener;
 
 /** A recorded trace replays to the same frames, and a damaged one fails naming where. */
 class TraceTest {
@@ -124,40 +127,35 @@ class TraceTest {
         }
     }
 
-    /** The in-memory replay's outcome: the frames, or the error message. */
-    static String inMemory(byte[] trace, boolean verify) {
+    /** One way of replaying a trace, given the tap to drive. */
+    interface Replay {
+        Trace.Summary run(Function<DomainMemory, HypercallListener> tap) throws IOException;
+    }
+
+    /** A replay's outcome: its summary and the frames the tap rebuilt, or the error message. */
+    static String outcome(Replay replay) {
         List<Bench.Seen> seen = new ArrayList<>();
         try {
-            Trace.Summary s = Trace.replay(trace, "bad.trace", verify,
-                    mem -> new Tap(mem, Bench.collector(seen), a -> { }));
+            Trace.Summary s = replay.run(mem -> new Tap(mem, Bench.collector(seen), a -> { }));
             return s + " " + frames(seen);
         } catch (IOException e) {
             return e.getMessage();
         }
+    }
+
+    /** The in-memory replay, parsed where it lies. */
+    static String inMemory(byte[] trace, boolean verify) {
+        return outcome(tap -> Trace.replay(trace, "bad.trace", verify, tap));
     }
 
     /** The replay as the format states it (every record applied as met), from a stream. */
     static String fromStream(byte[] trace) {
-        List<Bench.Seen> seen = new ArrayList<>();
-        try {
-            Trace.Summary s = Trace.replayApplyingEveryRecord(new ByteArrayInputStream(trace), "bad.trace",
-                    mem -> new Tap(mem, Bench.collector(seen), a -> { }));
-            return s + " " + frames(seen);
-        } catch (IOException e) {
-            return e.getMessage();
-        }
+        return outcome(tap -> Trace.replayApplyingEveryRecord(new ByteArrayInputStream(trace), "bad.trace", tap));
     }
 
     /** The replay of a stream through the reader's window, reads answered lazily. */
     static String windowed(byte[] trace) {
-        List<Bench.Seen> seen = new ArrayList<>();
-        try {
-            Trace.Summary s = Trace.replay(ReplayMemoryTest.trickle(trace), "bad.trace",
-                    mem -> new Tap(mem, Bench.collector(seen), a -> { }));
-            return s + " " + frames(seen);
-        } catch (IOException e) {
-            return e.getMessage();
-        }
+        return outcome(tap -> Trace.replay(ReplayMemoryTest.trickle(trace), "bad.trace", tap));
     }
 
     static String frames(List<Bench.Seen> seen) {
