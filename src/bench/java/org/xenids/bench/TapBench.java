@@ -22,16 +22,21 @@ import org.xenids.xen.event.Hypercall;
 import org.xenids.xen.event.HypercallListener;
 
 /**
- * The tap alone on a recorded trace held in memory: a guest sends {@link #FRAMES}/2 frames of
+ * The tap on a recorded trace held in memory: a guest sends {@link #FRAMES}/2 frames of
  * {@code size} bytes out and receives as many (one vif, the emulated Linux drivers), recorded once
  * as {@code xenids replay --record-trace} records (checksums verified once); each benchmark op
  * replays the whole trace into a fresh tap, which rebuilds every frame. Scores are per frame
  * (ops/s = frames/s; the {@code -prof gc} norm is bytes allocated per frame, the fresh tap's setup
- * included). Beside it, in the same run: the same replay with a listener that reads nothing (the
- * trace reader parsing and checking every record, included in the tap's score; with no reads an
- * in-memory replay builds no memory image, so answering the tap's reads is counted in the tap's
- * score, not here) and a plain copy of the same frame bytes (the frames the tap rebuilt, laid end
- * to end).
+ * included). Beside it, in the same run:
+ * <ul>
+ *   <li>{@link #tapAlone}: the tap as a live host drives it, the trace decoded beforehand
+ *       ({@link DecodedTrace}), so no file parsing is in its score;</li>
+ *   <li>{@link #traceReaderOnly}: the same replay with a listener that reads nothing (the trace
+ *       reader parsing and checking every record, included in {@link #tapOnTrace}'s score; with
+ *       no reads an in-memory replay builds no memory image, so answering the tap's reads is
+ *       counted in the tap's score, not here);</li>
+ *   <li>a plain copy of the same frame bytes (the frames the tap rebuilt, laid end to end).</li>
+ * </ul>
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -52,6 +57,7 @@ public class TapBench {
 
     byte[] trace;
     byte[] src, dst;
+    DecodedTrace decoded;
 
     @Setup(Level.Trial)
     public void record() throws IOException {
@@ -98,6 +104,12 @@ public class TapBench {
             }
             System.arraycopy(b, o, src, replayed[0]++ * size, l);
         }, a -> { }));
+        decoded = DecodedTrace.of(trace, mem -> new Tap(mem, new ByteCount(), a -> { }));
+        long[] alone = new long[1];
+        decoded.replay(mem -> new Tap(mem, (b, o, l, d, v, q, dir, p, t) -> alone[0]++, a -> { }));
+        if (alone[0] != FRAMES) {
+            throw new IllegalStateException("decoded replay rebuilt " + alone[0] + " frames of " + FRAMES);
+        }
         if (seen[0] != FRAMES || replayed[0] != FRAMES) {
             throw new IllegalStateException("live tap saw " + seen[0] + " frames, replay " + replayed[0]
                     + ", sent " + FRAMES);
@@ -131,6 +143,15 @@ public class TapBench {
     public long tapOnTrace() throws IOException {
         ByteCount sink = new ByteCount();
         Trace.replay(trace, "bench", false, mem -> new Tap(mem, sink, a -> { }));
+        return sink.bytes;
+    }
+
+    /** The tap as a live host drives it: the trace's calls and the tap's reads decoded beforehand (see {@link DecodedTrace}). */
+    @Benchmark
+    @OperationsPerInvocation(FRAMES)
+    public long tapAlone() {
+        ByteCount sink = new ByteCount();
+        decoded.replay(mem -> new Tap(mem, sink, a -> { }));
         return sink.bytes;
     }
 
