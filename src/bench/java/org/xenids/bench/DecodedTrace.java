@@ -23,6 +23,8 @@ final class DecodedTrace {
     private final long[] seq, stamp, result;
     private final int[] caller, op, cmd, count, structSize;
     private final MemorySegment[] args;
+    /** Reads the tap had made by the end of call {@code i}. */
+    private final int[] readEnd;
     /** Read {@code i}: (domid, frame, offset, len, failed) and its bytes at {@code readAt[i]} in {@code readBytes}. */
     private final int reads;
     private final int[] readDom, readOff, readLen, readAt;
@@ -47,6 +49,10 @@ final class DecodedTrace {
         args = new MemorySegment[calls];
         for (int i = 0; i < calls; i++) {
             args[i] = all.asSlice(r.argAt[i], r.argEnd[i] - r.argAt[i]).asReadOnly();
+        }
+        readEnd = Arrays.copyOf(r.readEnd, calls);
+        if (calls > 0) {
+            readEnd[calls - 1] = r.reads;
         }
         reads = r.reads;
         readDom = Arrays.copyOf(r.readDom, reads);
@@ -102,6 +108,42 @@ final class DecodedTrace {
         if (m.next != reads || m.gtNext != gtCount.length) {
             throw new IllegalStateException("replay made " + m.next + " of " + reads + " recorded reads");
         }
+    }
+
+    /**
+     * The host's side of {@link #replay} alone: every call delivered as there to a listener that
+     * reads its fields, and during it the reads the tap made then answered into a scratch page;
+     * no tap. What {@link #replay} costs beyond this is the tap's own work.
+     */
+    long hostOnly() {
+        Memory m = new Memory();
+        Call c = new Call();
+        byte[] page = new byte[DomainMemory.PAGE_SIZE];
+        long[] sum = new long[1];
+        HypercallListener l = new HypercallListener() {
+            @Override
+            public boolean allow(Hypercall h, int index) {
+                return h.op() >= 0;
+            }
+
+            @Override
+            public void completed(Hypercall h) {
+                sum[0] += h.sequence() + h.timestampNanos() + h.callerDomid() + h.op() + h.cmd() + h.count()
+                        + h.structSize() + h.result() + h.args().get(ValueLayout.JAVA_BYTE, 0);
+                for (int k = m.next, end = readEnd[c.i]; k < end; k = m.next) {
+                    m.read(readDom[k], readFrame[k], readOff[k], page, 0, readLen[k]);
+                }
+            }
+        };
+        for (int i = 0; i < calls; i++) {
+            c.i = i;
+            int n = count[i];
+            for (int e = 0; e < n; e++) {
+                l.allow(c, e);
+            }
+            l.completed(c);
+        }
+        return sum[0] + page[0];
     }
 
     /** The calls as a live host's reused view. */
@@ -164,6 +206,7 @@ final class DecodedTrace {
         DomainMemory memory;
         int calls, reads, argLen, byteLen;
         long[] seq = new long[1024], stamp = new long[1024], result = new long[1024];
+        int[] readEnd = new int[1024];
         int[] caller = new int[1024], op = new int[1024], cmd = new int[1024], count = new int[1024],
                 structSize = new int[1024], argAt = new int[1024], argEnd = new int[1024];
         byte[] argBytes = new byte[1 << 16];
@@ -181,8 +224,12 @@ final class DecodedTrace {
                 caller = Arrays.copyOf(caller, n); op = Arrays.copyOf(op, n); cmd = Arrays.copyOf(cmd, n);
                 count = Arrays.copyOf(count, n); structSize = Arrays.copyOf(structSize, n);
                 argAt = Arrays.copyOf(argAt, n); argEnd = Arrays.copyOf(argEnd, n);
+                readEnd = Arrays.copyOf(readEnd, n);
             }
             int i = calls++;
+            if (i > 0) {
+                readEnd[i - 1] = reads; // what the previous call's handling read
+            }
             seq[i] = c.sequence(); stamp[i] = c.timestampNanos(); result[i] = c.result();
             caller[i] = c.callerDomid(); op[i] = c.op(); cmd[i] = c.cmd(); count[i] = c.count();
             structSize[i] = c.structSize();

@@ -155,6 +155,13 @@ public class TapBench {
         return sink.bytes;
     }
 
+    /** {@link #tapAlone}'s host side without the tap: the calls delivered and the tap's reads answered ({@link DecodedTrace#hostOnly}). */
+    @Benchmark
+    @OperationsPerInvocation(FRAMES)
+    public long hostOnly() {
+        return decoded.hostOnly();
+    }
+
     @Benchmark
     @OperationsPerInvocation(FRAMES)
     public long traceReaderOnly() throws IOException {

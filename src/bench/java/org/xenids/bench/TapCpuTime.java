@@ -5,7 +5,7 @@ import java.util.Arrays;
 import java.util.Locale;
 
 /**
- * {@link TapBench}'s three kernels timed by this thread's CPU time rather than wall time,
+ * {@link TapBench}'s kernels timed by this thread's CPU time rather than wall time,
  * interleaved round by round, medians reported (on a shared, loaded machine wall-clock JMH numbers
  * swing by more than the differences being measured), with the bytes this thread allocated per
  * replay. {@code java -cp target/benchmarks.jar org.xenids.bench.TapCpuTime [rounds [sizes, e.g. 64,1514 [bursts, e.g. 1,32]]]}.
@@ -16,7 +16,8 @@ public final class TapCpuTime {
     public static void main(String[] args) throws Exception {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 15;
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        String[] names = {"tapOnTrace", "tapAlone", "traceReaderOnly", "baselinePlainCopy"};
+        String[] names = {"tapOnTrace", "tapAlone", "hostOnly", "traceReaderOnly", "baselinePlainCopy"};
+        int kernels = names.length;
         int[] sizes = args.length > 1 ? java.util.Arrays.stream(args[1].split(",")).mapToInt(Integer::parseInt).toArray()
                 : new int[] {64, 1514};
         int[] bursts = args.length > 2 ? java.util.Arrays.stream(args[2].split(",")).mapToInt(Integer::parseInt).toArray()
@@ -31,18 +32,19 @@ public final class TapCpuTime {
                         size, burst, b.trace.length, b.trace.length / (double) TapBench.FRAMES);
                 long sink = 0;
                 for (int warm = 0; warm < 10; warm++) {
-                    sink += b.tapOnTrace() + b.tapAlone() + b.traceReaderOnly() + b.baselinePlainCopy()[warm];
+                    sink += b.tapOnTrace() + b.tapAlone() + b.hostOnly() + b.traceReaderOnly() + b.baselinePlainCopy()[warm];
                 }
-                double[][] ns = new double[4][rounds];
-                long[] alloc = new long[4];
+                double[][] ns = new double[kernels][rounds];
+                long[] alloc = new long[kernels];
                 for (int r = 0; r < rounds; r++) {
-                    for (int k = 0; k < 4; k++) {
+                    for (int k = 0; k < kernels; k++) {
                         long a0 = mx.getCurrentThreadAllocatedBytes();
                         long t0 = mx.getCurrentThreadCpuTime();
                         sink += switch (k) {
                             case 0 -> b.tapOnTrace();
                             case 1 -> b.tapAlone();
-                            case 2 -> b.traceReaderOnly();
+                            case 2 -> b.hostOnly();
+                            case 3 -> b.traceReaderOnly();
                             default -> b.baselinePlainCopy()[r];
                         };
                         ns[k][r] = (double) (mx.getCurrentThreadCpuTime() - t0) / TapBench.FRAMES;
@@ -51,8 +53,8 @@ public final class TapCpuTime {
                 }
                 System.out.printf(Locale.ROOT, "%d-byte frames, %d per replay, median of %d rounds of thread CPU time"
                         + " (load average %s):%n", size, TapBench.FRAMES, rounds, loadAverage());
-                double[] med = new double[4];
-                for (int k = 0; k < 4; k++) {
+                double[] med = new double[kernels];
+                for (int k = 0; k < kernels; k++) {
                     double[] v = ns[k].clone();
                     Arrays.sort(v);
                     med[k] = v[rounds / 2];
@@ -63,7 +65,8 @@ public final class TapCpuTime {
                             v[rounds - 1], alloc[k], (double) alloc[k] / TapBench.FRAMES);
                 }
                 System.out.printf(Locale.ROOT, "  tap on trace/plain copy: %.3f; tap alone/plain copy: %.3f;"
-                        + " tap on trace less the reader: %.1f ns/frame%n", med[3] / med[0], med[3] / med[1], med[0] - med[2]);
+                        + " tap on trace less the reader: %.1f ns/frame; tap alone less the host: %.1f ns/frame%n",
+                        med[4] / med[0], med[4] / med[1], med[0] - med[3], med[1] - med[2]);
                 // Per-frame allocation as a slope: the same replay cut at a record boundary halfway.
                 byte[] whole = b.trace;
                 b.trace = java.util.Arrays.copyOf(whole, halfway(whole));
