@@ -98,8 +98,8 @@ final class DecodedTrace {
         HypercallListener l = tap.apply(m);
         Call c = new Call();
         for (int i = 0; i < calls; i++) {
-            c.i = i;
-            int n = count[i];
+            c.load(i);
+            int n = c.count;
             for (int e = 0; e < n; e++) {
                 l.allow(c, e);
             }
@@ -136,8 +136,8 @@ final class DecodedTrace {
             }
         };
         for (int i = 0; i < calls; i++) {
-            c.i = i;
-            int n = count[i];
+            c.load(i);
+            int n = c.count;
             for (int e = 0; e < n; e++) {
                 l.allow(c, e);
             }
@@ -146,19 +146,37 @@ final class DecodedTrace {
         return sum[0] + page[0];
     }
 
-    /** The calls as a live host's reused view. */
+    /**
+     * The calls as a live host's reused view: each call's fields are copied in before it is
+     * delivered (the host's work), so the tap reads them from the view, as from a host's.
+     */
     private final class Call implements Hypercall {
-        int i;
+        int i, caller, op, cmd, count, structSize;
+        long seq, stamp, result;
+        MemorySegment args;
 
-        @Override public long sequence() { return seq[i]; }
-        @Override public long timestampNanos() { return stamp[i]; }
-        @Override public int callerDomid() { return caller[i]; }
-        @Override public int op() { return op[i]; }
-        @Override public int cmd() { return cmd[i]; }
-        @Override public int count() { return count[i]; }
-        @Override public MemorySegment args() { return args[i]; }
-        @Override public long result() { return result[i]; }
-        @Override public int structSize() { return structSize[i]; }
+        void load(int i) {
+            this.i = i;
+            caller = DecodedTrace.this.caller[i];
+            op = DecodedTrace.this.op[i];
+            cmd = DecodedTrace.this.cmd[i];
+            count = DecodedTrace.this.count[i];
+            structSize = DecodedTrace.this.structSize[i];
+            seq = DecodedTrace.this.seq[i];
+            stamp = DecodedTrace.this.stamp[i];
+            result = DecodedTrace.this.result[i];
+            args = DecodedTrace.this.args[i];
+        }
+
+        @Override public long sequence() { return seq; }
+        @Override public long timestampNanos() { return stamp; }
+        @Override public int callerDomid() { return caller; }
+        @Override public int op() { return op; }
+        @Override public int cmd() { return cmd; }
+        @Override public int count() { return count; }
+        @Override public MemorySegment args() { return args; }
+        @Override public long result() { return result; }
+        @Override public int structSize() { return structSize; }
     }
 
     /** Answers the recorded reads in order; any other read is a different tap's and fails the run. */

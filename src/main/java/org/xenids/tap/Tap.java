@@ -3,7 +3,6 @@ package org.xenids.tap;
 import static org.xenids.xen.abi.Xen.*;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
@@ -88,6 +87,8 @@ public final class Tap implements HypercallListener {
     private long unclassifiedTotal;
     /** A live host's op array, a chunk at a time (a trace's is decoded where it lies). */
     private final byte[] args = new byte[4096];
+    /** {@link #args} as a segment: a segment-to-segment copy skips the array-type dispatch of a segment-to-array one. */
+    private final MemorySegment argsSeg = MemorySegment.ofArray(args);
 
     public Tap(DomainMemory memory, FrameSink sink, Consumer<EveEvent.Anomaly> anomalies) {
         this.mem = new Mem(memory);
@@ -143,12 +144,18 @@ public final class Tap implements HypercallListener {
         long now = c.timestampNanos();
         MemorySegment a = c.args();
         int n = CallShape.elements(size, count, a.byteSize(), per);
-        int chunk = args.length / per;
         beginCall(op, cmd);
-        for (int i = 0; i < n; i += chunk) {
-            int k = Math.min(chunk, n - i);
-            MemorySegment.copy(a, ValueLayout.JAVA_BYTE, (long) i * per, args, 0, k * per);
-            ops(op, cmd, per, args, 0, i, i + k, n, caller, seq, now, c.result());
+        if ((long) n * per <= args.length) {
+            // The usual call, in one copy (and without the division the chunking needs).
+            MemorySegment.copy(a, 0, argsSeg, 0, (long) n * per);
+            ops(op, cmd, per, args, 0, 0, n, n, caller, seq, now, c.result());
+        } else {
+            int chunk = args.length / per;
+            for (int i = 0; i < n; i += chunk) {
+                int k = Math.min(chunk, n - i);
+                MemorySegment.copy(a, (long) i * per, argsSeg, 0, (long) k * per);
+                ops(op, cmd, per, args, 0, i, i + k, n, caller, seq, now, c.result());
+            }
         }
         endCall(op, cmd, seq, now);
     }

@@ -3,9 +3,12 @@ package org.xenids.tap;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.xenids.xen.abi.Xen.*;
 
+import java.lang.foreign.MemorySegment;
 import org.junit.jupiter.api.Test;
 import org.xenids.xen.abi.Evtchn;
 import org.xenids.xen.abi.Gnttab;
+import org.xenids.xen.event.DomainMemory;
+import org.xenids.xen.event.Hypercall;
 
 class CallShapeTest {
 
@@ -38,5 +41,52 @@ class CallShapeTest {
         assertEquals(0, CallShape.opSize(__HYPERVISOR_grant_table_op, 16));
         assertEquals(0, CallShape.opSize(__HYPERVISOR_grant_table_op, -1));
         assertEquals(0, CallShape.opSize(29, GNTTABOP_copy));
+    }
+
+    /**
+     * A live host's call is copied into the tap's 4 KiB buffer: in one copy when it fits, a chunk
+     * at a time when not. Every op is decoded either way, none twice: copies naming no ring are
+     * each counted unclassified, up to what the argument bytes hold.
+     */
+    @Test
+    void everyOpOfALiveCallIsDecodedWhetherItFitsTheBufferOrNot() {
+        int per = Gnttab.Copy.SIZE;
+        for (int n : new int[] {1, 4096 / per, 4096 / per + 1, 3 * (4096 / per) + 5, 1000}) {
+            Tap tap = new Tap(new NoMemory(), (b, o, l, d, v, q, dir, p, t) -> { }, a -> { });
+            tap.completed(copyCall(n, n, per));
+            assertEquals(n, tap.unclassified(), n + " copies");
+        }
+        Tap tap = new Tap(new NoMemory(), (b, o, l, d, v, q, dir, p, t) -> { }, a -> { });
+        tap.completed(copyCall(1000, 600, per)); // the count claims more than the bytes hold
+        assertEquals(600, tap.unclassified(), "only the whole ops the bytes hold");
+    }
+
+    /** A copy call of dom0 with {@code count} ops claimed and {@code held} in its bytes, none naming a grant ref. */
+    private static Hypercall copyCall(int count, int held, int per) {
+        MemorySegment args = MemorySegment.ofArray(new byte[held * per]);
+        return new Hypercall() {
+            @Override public long sequence() { return 1; }
+            @Override public long timestampNanos() { return 0; }
+            @Override public int callerDomid() { return 0; }
+            @Override public int op() { return __HYPERVISOR_grant_table_op; }
+            @Override public int cmd() { return GNTTABOP_copy; }
+            @Override public int count() { return count; }
+            @Override public MemorySegment args() { return args; }
+            @Override public long result() { return 0; }
+            @Override public int structSize() { return per; }
+        };
+    }
+
+    /** A host whose memory the tap never gets to read. */
+    private static final class NoMemory implements DomainMemory {
+        @Override
+        public boolean read(int domid, long frame, int offset, MemorySegment dst) {
+            return false;
+        }
+
+        @Override
+        public int grantTableFrames(int domid, long[] out) {
+            return -1;
+        }
     }
 }
