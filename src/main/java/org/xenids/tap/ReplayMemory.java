@@ -22,8 +22,10 @@ import org.xenids.xen.event.DomainMemory;
  * that follow the call (its group). A read naming exactly the range of one of the next few
  * records of the group is answered from that record's bytes where they lie in the trace (a READ
  * FAILED record answers "failed"), provided no later record of the group touches those bytes
- * differently: then the image would hold just that record's bytes (or not know them) too. Any
- * other read — a re-read of bytes an earlier call's records gave, bytes never given, a different
+ * differently: then the image would hold just that record's bytes (or not know them) too. A
+ * group of a few records is searched for such a record read by read; a larger one is first
+ * checked, once, for any two records of a page that overlap: when none do (a busy ring's slots,
+ * one page per packet), no record changes another and the search is skipped. Any other read — a re-read of bytes an earlier call's records gave, bytes never given, a different
  * tap's reads — first brings the image up to date (every record so far applied, once, in file
  * order) and is answered by it. The page limit is enforced by the reader as it meets the records
  * ({@link TraceStore#register}), so a trace is refused at the same record either way.
@@ -32,8 +34,16 @@ final class ReplayMemory implements DomainMemory {
     private static final VarHandle I16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle I32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle I64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-    /** A group of more records than this is only read through the image (bounds the matching work). */
+    /**
+     * A group of more records than this is only read through the image (bounds the matching work),
+     * unless its reads are disjoint (see {@link #disjointReads}): then up to {@link #MAX_DISJOINT_GROUP}.
+     */
     static final int MAX_GROUP = 64;
+    /** The largest group whose reads are served from its records when no two of them overlap. */
+    static final int MAX_DISJOINT_GROUP = 4096;
+    /** A group of at most this many records is not checked for overlaps: scanning it per read costs less. */
+    static final int SMALL_GROUP = 8;
+    private static final int HULL_SLOTS = 2 * MAX_DISJOINT_GROUP;
     /** How many records past the cursor a read may match (a tap that skips a recorded read). */
     static final int LOOK_AHEAD = 8;
     /** Offset of a READ record's bytes, and of a READ FAILED record's length, from the record's start. */
@@ -44,9 +54,15 @@ final class ReplayMemory implements DomainMemory {
     final TraceStore store = new TraceStore();
     /** Records before {@code applied} are in the image; a read through the image applies up to {@code limit}. */
     private int applied = Trace.HEADER, limit = Trace.HEADER;
-    /** The delivered call's group is {@code [cursor, end)}, served from when {@code direct}. */
-    private int cursor, end;
+    /** The delivered call's group is {@code [start, end)}, {@code records} records, served from when {@code direct}; reads are looked for from {@code cursor}. */
+    private int start, cursor, end, records;
     private boolean direct;
+    /** Whether no two reads of the group overlap: 0 not known yet, 1 yes (no record can change another), −1 no or not checked. */
+    private int disjoint;
+    /** Open-addressed pages of the group being checked: (domid, frame) → hull {@code [lo, hi)} of its reads. */
+    private long[] hullFrame;
+    private int[] hullDom, hullLo, hullHi;
+    private boolean[] hullUsed;
     /** Reads answered from the trace's records, and through the image (for tests). */
     long served, throughImage;
 
@@ -56,10 +72,13 @@ final class ReplayMemory implements DomainMemory {
 
     /** A call's callback starts: its group is the {@code records} records in {@code [start, end)}. */
     void open(int start, int end, int records) {
+        this.start = start;
         this.cursor = start;
         this.end = end;
         this.limit = end;
-        this.direct = records <= MAX_GROUP;
+        this.records = records;
+        this.direct = records <= MAX_DISJOINT_GROUP;
+        this.disjoint = records <= SMALL_GROUP ? -1 : 0;
     }
 
     void close() {
@@ -132,6 +151,7 @@ final class ReplayMemory implements DomainMemory {
         }
         applied -= keep;
         limit -= keep;
+        start -= keep;
         cursor -= keep;
         end -= keep;
     }
@@ -163,12 +183,18 @@ final class ReplayMemory implements DomainMemory {
         if (offset < 0 || offset > PAGE_SIZE - len) {
             return -1;
         }
+        if (disjoint == 0) {
+            disjoint = disjointReads() ? 1 : -1;
+        }
+        if (disjoint < 0 && records > MAX_GROUP) {
+            return -1;
+        }
         for (int k = 0, p = cursor; k < LOOK_AHEAD && p < end; k++) {
             int type = data[p], rl = i32(p + 4);
             int next = p + REC_HEAD + rl + 4;
             if ((type == T_READ ? rl - Trace.READ_FIXED == len : type == T_READ_FAILED && i32(p + BYTES) == len)
                     && i32(p + REC_HEAD + 4) == offset && i64(p + REC_HEAD + 8) == frame && u16(p + REC_HEAD) == domid) {
-                if (changedLater(p, next, domid, frame, offset, len)) {
+                if (disjoint < 0 && changedLater(p, next, domid, frame, offset, len)) {
                     return -1;
                 }
                 cursor = next;
@@ -177,6 +203,56 @@ final class ReplayMemory implements DomainMemory {
             p = next;
         }
         return -1;
+    }
+
+    /**
+     * Whether no READ or READ FAILED record of the group overlaps an earlier one of the same page,
+     * so that none changes what the image holds for another and each answers its own range. Checked
+     * once per group, linear in its records: each record must lie outside the hull of the earlier
+     * ones on its page (a ring's slots are read in ascending order, so it usually does); one that
+     * meets the hull counts as overlapping.
+     */
+    private boolean disjointReads() {
+        int size = Math.min(HULL_SLOTS, Integer.highestOneBit(records) << 2), mask = size - 1;
+        if (hullFrame == null || hullFrame.length < size) {
+            // Twice the most pages a group of this size can name; grown with the largest group met.
+            hullFrame = new long[size];
+            hullDom = new int[size];
+            hullLo = new int[size];
+            hullHi = new int[size];
+            hullUsed = new boolean[size];
+        }
+        boolean ok = true;
+        for (int p = start; p < end && ok; p += REC_HEAD + i32(p + 4) + 4) {
+            int type = data[p];
+            if (type != T_READ && type != T_READ_FAILED) {
+                continue;
+            }
+            int o = i32(p + REC_HEAD + 4), n = type == T_READ ? i32(p + 4) - Trace.READ_FIXED : i32(p + BYTES);
+            if (o < 0 || n < 0 || o > PAGE_SIZE - n) {
+                continue; // answers no read, and the image ignores it
+            }
+            int dom = u16(p + REC_HEAD);
+            long frame = i64(p + REC_HEAD + 8);
+            int h = (int) ((frame * 0x9E3779B97F4A7C15L + dom) >>> 40) & mask;
+            while (hullUsed[h] && (hullFrame[h] != frame || hullDom[h] != dom)) {
+                h = (h + 1) & mask;
+            }
+            if (!hullUsed[h]) {
+                hullUsed[h] = true;
+                hullFrame[h] = frame;
+                hullDom[h] = dom;
+                hullLo[h] = o;
+                hullHi[h] = o + n;
+            } else if (o < hullHi[h] && o + n > hullLo[h]) {
+                ok = false;
+            } else {
+                hullLo[h] = Math.min(hullLo[h], o);
+                hullHi[h] = Math.max(hullHi[h], o + n);
+            }
+        }
+        java.util.Arrays.fill(hullUsed, 0, mask + 1, false);
+        return ok;
     }
 
     /**
