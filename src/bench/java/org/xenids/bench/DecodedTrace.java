@@ -88,23 +88,10 @@ final class DecodedTrace {
         return new DecodedTrace(r);
     }
 
-    int calls() {
-        return calls;
-    }
-
     /** Replays every call into the listener {@code tap} makes over this trace's recorded reads. */
     void replay(Function<DomainMemory, HypercallListener> tap) {
         Memory m = new Memory();
-        HypercallListener l = tap.apply(m);
-        Call c = new Call();
-        for (int i = 0; i < calls; i++) {
-            c.load(i);
-            int n = c.count;
-            for (int e = 0; e < n; e++) {
-                l.allow(c, e);
-            }
-            l.completed(c);
-        }
+        deliver(new Call(), tap.apply(m));
         if (m.next != reads || m.gtNext != gtCount.length) {
             throw new IllegalStateException("replay made " + m.next + " of " + reads + " recorded reads");
         }
@@ -135,15 +122,19 @@ final class DecodedTrace {
                 }
             }
         };
+        deliver(c, l);
+        return sum[0] + page[0];
+    }
+
+    /** Every call, in order, to {@code l} as a live host gives it: {@code allow} for each element, then {@code completed}. */
+    private void deliver(Call c, HypercallListener l) {
         for (int i = 0; i < calls; i++) {
             c.load(i);
-            int n = c.count;
-            for (int e = 0; e < n; e++) {
+            for (int e = 0, n = c.count; e < n; e++) {
                 l.allow(c, e);
             }
             l.completed(c);
         }
-        return sum[0] + page[0];
     }
 
     /**

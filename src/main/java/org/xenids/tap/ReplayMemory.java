@@ -24,10 +24,11 @@ import org.xenids.xen.event.DomainMemory;
  * FAILED record answers "failed"), provided no later record of the group touches those bytes
  * differently: then the image would hold just that record's bytes (or not know them) too. A
  * group of a few records is searched for such a record read by read; a larger one is first
- * checked, once, for any two records of a page that overlap: when none do (a busy ring's slots,
- * one page per packet), no record changes another and the search is skipped. Any other read — a re-read of bytes an earlier call's records gave, bytes never given, a different
- * tap's reads — first brings the image up to date (every record so far applied, once, in file
- * order) and is answered by it. The page limit is enforced by the reader as it meets the records
+ * checked, once, for two records of a page that may overlap: when none do (a busy ring's slots,
+ * one page per packet), no record changes another and the search is skipped. Any other read — a
+ * re-read of bytes an earlier call's records gave, bytes never given, a different tap's reads —
+ * first brings the image up to date (every record so far applied, once, in file order) and is
+ * answered by it. The page limit is enforced by the reader as it meets the records
  * ({@link TraceStore#register}), so a trace is refused at the same record either way.
  */
 final class ReplayMemory implements DomainMemory {
@@ -54,7 +55,10 @@ final class ReplayMemory implements DomainMemory {
     final TraceStore store = new TraceStore();
     /** Records before {@code applied} are in the image; a read through the image applies up to {@code limit}. */
     private int applied = Trace.HEADER, limit = Trace.HEADER;
-    /** The delivered call's group is {@code [start, end)}, {@code records} records, served from when {@code direct}; reads are looked for from {@code cursor}. */
+    /**
+     * The delivered call's group: {@code records} records in {@code [start, end)}, served from when
+     * {@code direct}; the next read is looked for from {@code cursor}.
+     */
     private int start, cursor, end, records;
     private boolean direct;
     /** Whether no two reads of the group overlap: 0 not known yet, 1 yes (no record can change another), −1 no or not checked. */
