@@ -63,18 +63,8 @@ class CallShapeTest {
 
     /** A copy call of dom0 with {@code count} ops claimed and {@code held} in its bytes, none naming a grant ref. */
     private static Hypercall copyCall(int count, int held, int per) {
-        MemorySegment args = MemorySegment.ofArray(new byte[held * per]);
-        return new Hypercall() {
-            @Override public long sequence() { return 1; }
-            @Override public long timestampNanos() { return 0; }
-            @Override public int callerDomid() { return 0; }
-            @Override public int op() { return __HYPERVISOR_grant_table_op; }
-            @Override public int cmd() { return GNTTABOP_copy; }
-            @Override public int count() { return count; }
-            @Override public MemorySegment args() { return args; }
-            @Override public long result() { return 0; }
-            @Override public int structSize() { return per; }
-        };
+        return new HostCall(1, 0, 0, __HYPERVISOR_grant_table_op, GNTTABOP_copy, count,
+                MemorySegment.ofArray(new byte[held * per]), 0, per);
     }
 
     /** A host whose memory the tap never gets to read. */

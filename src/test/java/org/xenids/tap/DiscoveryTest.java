@@ -15,7 +15,6 @@ import org.xenids.xen.abi.Evtchn;
 import org.xenids.xen.abi.Gnttab;
 import org.xenids.xen.abi.Le;
 import org.xenids.xen.event.DomainMemory;
-import org.xenids.xen.event.Hypercall;
 
 /**
  * Ring discovery on the set-up sequence a real Xen 4.17 shows (data/xen, src/test/resources/
@@ -70,17 +69,7 @@ class DiscoveryTest {
 
     void call(int caller, int op, int cmd, int count, int structSize, MemorySegment args) {
         long s = ++seq;
-        tap.completed(new Hypercall() {
-            @Override public long sequence() { return s; }
-            @Override public long timestampNanos() { return s * 1000; }
-            @Override public int callerDomid() { return caller; }
-            @Override public int op() { return op; }
-            @Override public int cmd() { return cmd; }
-            @Override public int count() { return count; }
-            @Override public MemorySegment args() { return args; }
-            @Override public long result() { return 0; }
-            @Override public int structSize() { return structSize; }
-        });
+        tap.completed(new HostCall(s, s * 1000, caller, op, cmd, count, args, 0, structSize));
     }
 
     /** {@code caller} opens {@code dom}'s port for dom0. */
