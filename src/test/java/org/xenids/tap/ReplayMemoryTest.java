@@ -296,91 +296,6 @@ class ReplayMemoryTest {
         }
     }
 
-    /**
-     * A busy call reads many slots of a ring page in ascending order and many packet pages: no two
-     * of its reads overlap, so all of them are served from the records, beyond the size up to
-     * which a group is scanned for overlaps read by read. The same call with one read meeting an
-     * earlier one (a re-read of a slot with other bytes) is answered by the image, every read.
-     */
-    @Test
-    void aLargeCallWhoseReadsDoNotOverlapIsServedFromItsRecords() throws IOException {
-        int n = 3 * ReplayMemory.MAX_GROUP;
-        for (boolean overlap : new boolean[] {false, true}) {
-            TraceWriter w = new TraceWriter();
-            w.call();
-            List<Probe> ps = new ArrayList<>();
-            w.read(1, 0, 9, 0, bytes(16, 1)); // the ring's indexes
-            ps.add(new Probe(1, 9, 0, 16, false));
-            for (int i = 0; i < n; i++) {
-                int slot = 64 + 8 * i;
-                w.read(1, 0, 9, slot, bytes(8, 100 + i));
-                ps.add(new Probe(1, 9, slot, 8, i % 2 == 0));
-                w.read(0, 0, 1000 + i, 2, bytes(64, 1000 + i));
-                ps.add(new Probe(0, 1000 + i, 2, 64, false));
-            }
-            if (overlap) {
-                w.read(1, 0, 9, 64, bytes(8, 7)); // slot 0 again, other bytes: the image holds these
-            }
-            byte[] t = w.end();
-            ReplayMemory[] used = new ReplayMemory[1];
-            List<String> log = answers(t, Mode.IN_MEMORY, (seq, list) -> list.addAll(ps), used);
-            assertEquals(ps.size(), log.size(), log.toString());
-            assertEquals(overlap ? 0 : ps.size(), used[0].served, "overlap " + overlap);
-            assertEquals(overlap ? ps.size() : 0, used[0].throughImage, "overlap " + overlap);
-            String slot0 = HexFormat.of().formatHex(bytes(8, overlap ? 7 : 100));
-            assertTrue(log.get(1).endsWith(slot0), log.get(1));
-            assertSameAnswers(t, (seq, list) -> list.addAll(ps), overlap ? 0 : ps.size(), overlap ? ps.size() : 0);
-        }
-    }
-
-    /**
-     * As {@link #randomTracesAndProbesGiveTheImagesAnswersEveryTime}, with calls of many records:
-     * some whose reads are disjoint (ascending slots, one page per packet), some with reads that
-     * overlap at random, above and below the size up to which groups are scanned read by read.
-     */
-    @Test
-    void randomLargeCallsGiveTheImagesAnswersEveryTime() throws IOException {
-        for (int round = 0; round < 30; round++) {
-            Random r = new Random(1000 + round);
-            TraceWriter w = new TraceWriter();
-            List<List<Probe>> byCall = new ArrayList<>();
-            byCall.add(new ArrayList<>());
-            for (int c = 0; c < 12; c++) {
-                w.call();
-                int k = ReplayMemory.SMALL_GROUP + r.nextInt(3 * ReplayMemory.MAX_GROUP);
-                boolean disjoint = r.nextBoolean();
-                List<Probe> group = new ArrayList<>();
-                for (int i = 0; i < k; i++) {
-                    int dom = disjoint ? 1 : 1 + r.nextInt(2);
-                    long frame = disjoint ? (i % 2 == 0 ? 9 : 100 + i) : 10 + r.nextInt(3);
-                    int len = disjoint ? 8 : 1 + r.nextInt(64);
-                    int off = disjoint ? 8 * i % (4096 - 8) : r.nextInt(4096 - len);
-                    if (r.nextInt(disjoint ? 20 : 5) == 0) {
-                        w.failed(dom, 0, frame, off, len);
-                    } else {
-                        w.read(dom, 0, frame, off, bytes(len, r.nextInt(disjoint ? 1000 : 3)));
-                    }
-                    group.add(new Probe(dom, frame, off, len, r.nextInt(4) == 0));
-                }
-                List<Probe> ps = new ArrayList<>();
-                for (Probe p : group) {
-                    int what = r.nextInt(20);
-                    if (what != 0) {
-                        ps.add(p);
-                    }
-                    if (what == 1) {
-                        ps.add(p);
-                    } else if (what == 2) {
-                        ps.add(new Probe(p.domid(), p.frame(), Math.max(0, p.offset() - 1), p.len(), false));
-                    }
-                }
-                byCall.add(ps);
-            }
-            byte[] t = w.end();
-            assertSameAnswers(t, (seq, ps) -> ps.addAll(byCall.get((int) (long) seq)), 1, 1);
-        }
-    }
-
     @Test
     void aCallWhoseRecordsOutgrowTheStreamWindowIsAnsweredByTheImage() throws IOException {
         TraceWriter w = new TraceWriter();
@@ -407,35 +322,6 @@ class ReplayMemoryTest {
             assertEquals(reference, answers(t, m, probes, used), m.toString());
             // in memory, call 1's own records answer its read of frame 41; from a stream they are gone
             assertEquals(m == Mode.IN_MEMORY ? 2 : 1, used[0].served, m.toString());
-        }
-    }
-
-    /**
-     * A call of more than 64 records of which two overlap is answered by the image, even for a read
-     * of a page no other record names; at 64 records the read is served from its own record.
-     */
-    @Test
-    void aCallWithMoreThan64RecordsSomeOverlappingIsAnsweredByTheImage() throws IOException {
-        for (int k : new int[] {ReplayMemory.MAX_GROUP, ReplayMemory.MAX_GROUP + 1}) {
-            TraceWriter w = new TraceWriter();
-            w.call();
-            for (int i = 0; i < k - 1; i++) {
-                w.read(1, 0, 40 + i, 0, bytes(8, i));
-            }
-            w.read(1, 0, 41, 4, bytes(8, 999)); // overlaps the record of frame 41
-            w.call();
-            byte[] t = w.end();
-            BiConsumer<Long, List<Probe>> probes = (seq, ps) -> {
-                if (seq == 1) {
-                    ps.add(new Probe(1, 40, 0, 8, false));
-                }
-            };
-            List<String> reference = answers(t, Mode.APPLYING_EVERY_RECORD, probes, new ReplayMemory[1]);
-            for (Mode m : new Mode[] {Mode.STREAM, Mode.IN_MEMORY}) {
-                ReplayMemory[] used = new ReplayMemory[1];
-                assertEquals(reference, answers(t, m, probes, used), m + " " + k);
-                assertEquals(k <= ReplayMemory.MAX_GROUP ? 1 : 0, used[0].served, m + " " + k);
-            }
         }
     }
 
