@@ -45,6 +45,8 @@ final class ReplayMemory implements DomainMemory {
     /** A group of at most this many records is not checked for overlaps: scanning it per read costs less. */
     static final int SMALL_GROUP = 8;
     private static final int HULL_SLOTS = 2 * MAX_DISJOINT_GROUP;
+    /** Runs of bytes a page keeps in the overlap check: a ring page read to its end and from its first slot again, after its header, needs three. */
+    static final int RUNS = 4;
     /** How many records past the cursor a read may match (a tap that skips a recorded read). */
     static final int LOOK_AHEAD = 8;
     /** Offset of a READ record's bytes, and of a READ FAILED record's length, from the record's start. */
@@ -63,10 +65,12 @@ final class ReplayMemory implements DomainMemory {
     private boolean direct;
     /** Whether no two reads of the group overlap: 0 not known yet, 1 yes (no record can change another), −1 no or not checked. */
     private int disjoint;
-    /** Open-addressed pages of the group being checked: (domid, frame) → hull {@code [lo, hi)} of its reads. */
+    /**
+     * Open-addressed pages of the group being checked: (domid, frame) → the bytes its records gave,
+     * as {@code hullRuns} disjoint runs {@code [hullLo, hullHi)} from {@code RUNS × slot} (no runs: a free slot).
+     */
     private long[] hullFrame;
-    private int[] hullDom, hullLo, hullHi;
-    private boolean[] hullUsed;
+    private int[] hullDom, hullRuns, hullLo, hullHi;
     /** Reads answered from the trace's records, and through the image (for tests). */
     long served, throughImage;
 
@@ -212,9 +216,10 @@ final class ReplayMemory implements DomainMemory {
     /**
      * Whether no READ or READ FAILED record of the group overlaps an earlier one of the same page,
      * so that none changes what the image holds for another and each answers its own range. Checked
-     * once per group, linear in its records: each record must lie outside the hull of the earlier
-     * ones on its page (a ring's slots are read in ascending order, so it usually does); one that
-     * meets the hull counts as overlapping.
+     * once per group, linear in its records: each page keeps the bytes its records gave as up to
+     * {@link #RUNS} runs, a record extending a run it touches (a ring's slots are read in ascending
+     * order and, once the ring wraps, from its first slot again). A record meeting a run, or needing
+     * a run more than its page may keep, counts as overlapping: the image answers then.
      */
     private boolean disjointReads() {
         int size = Math.min(HULL_SLOTS, Integer.highestOneBit(records) << 2), mask = size - 1;
@@ -222,11 +227,13 @@ final class ReplayMemory implements DomainMemory {
             // Twice the most pages a group of this size can name; grown with the largest group met.
             hullFrame = new long[size];
             hullDom = new int[size];
-            hullLo = new int[size];
-            hullHi = new int[size];
-            hullUsed = new boolean[size];
+            hullRuns = new int[size];
+            hullLo = new int[size * RUNS];
+            hullHi = new int[size * RUNS];
         }
         boolean ok = true;
+        long frame1 = -1, frame2 = -1;
+        int dom1 = -1, dom2 = -1, slot1 = 0, slot2 = 0;
         for (int p = start; p < end && ok; p += REC_HEAD + i32(p + 4) + 4) {
             int type = data[p];
             if (type != T_READ && type != T_READ_FAILED) {
@@ -238,25 +245,54 @@ final class ReplayMemory implements DomainMemory {
             }
             int dom = u16(p + REC_HEAD);
             long frame = i64(p + REC_HEAD + 8);
-            int h = (int) ((frame * 0x9E3779B97F4A7C15L + dom) >>> 40) & mask;
-            while (hullUsed[h] && (hullFrame[h] != frame || hullDom[h] != dom)) {
-                h = (h + 1) & mask;
-            }
-            if (!hullUsed[h]) {
-                hullUsed[h] = true;
+            int h;
+            // The last two pages need no look-up: a busy ring's slots alternate with the packets' pages.
+            if (frame == frame1 && dom == dom1) {
+                h = slot1;
+            } else if (frame == frame2 && dom == dom2) {
+                h = slot2;
+            } else {
+                h = (int) ((frame * 0x9E3779B97F4A7C15L + dom) >>> 40) & mask;
+                while (hullRuns[h] != 0 && (hullFrame[h] != frame || hullDom[h] != dom)) {
+                    h = (h + 1) & mask;
+                }
                 hullFrame[h] = frame;
                 hullDom[h] = dom;
-                hullLo[h] = o;
-                hullHi[h] = o + n;
-            } else if (o < hullHi[h] && o + n > hullLo[h]) {
-                ok = false;
-            } else {
-                hullLo[h] = Math.min(hullLo[h], o);
-                hullHi[h] = Math.max(hullHi[h], o + n);
+                frame2 = frame1;
+                dom2 = dom1;
+                slot2 = slot1;
+                frame1 = frame;
+                dom1 = dom;
+                slot1 = h;
+            }
+            ok = addRun(h, o, o + n);
+        }
+        java.util.Arrays.fill(hullRuns, 0, mask + 1, 0);
+        return ok;
+    }
+
+    /** Adds {@code [lo, hi)} to slot {@code h}'s runs (none: a new page); false when it meets one or finds no room. */
+    private boolean addRun(int h, int lo, int hi) {
+        int k = hullRuns[h], at = h * RUNS, touching = -1;
+        for (int i = at; i < at + k; i++) {
+            if (lo < hullHi[i] && hi > hullLo[i]) {
+                return false;
+            }
+            if (lo == hullHi[i] || hi == hullLo[i]) {
+                touching = i;
             }
         }
-        java.util.Arrays.fill(hullUsed, 0, mask + 1, false);
-        return ok;
+        if (touching >= 0) {
+            hullLo[touching] = Math.min(hullLo[touching], lo);
+            hullHi[touching] = Math.max(hullHi[touching], hi);
+        } else if (k < RUNS) {
+            hullLo[at + k] = lo;
+            hullHi[at + k] = hi;
+            hullRuns[h] = k + 1;
+        } else {
+            return false;
+        }
+        return true;
     }
 
     /**

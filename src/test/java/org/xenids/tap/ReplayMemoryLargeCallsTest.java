@@ -61,6 +61,41 @@ class ReplayMemoryLargeCallsTest {
     }
 
     /**
+     * A busy RX call reads a ring's slots to the ring's end and on from its first slot (the ring
+     * wrapped): its reads still do not overlap, and all are served from the records. The same call
+     * reading on into the first slot it read, or naming a page in more separate runs of bytes than
+     * the check keeps ({@link ReplayMemory#RUNS}), is answered by the image: the same answers.
+     */
+    @Test
+    void aRingReadPastItsEndAndFromItsFirstSlotIsServedFromItsRecords() throws IOException {
+        for (String variant : new String[] {"wrapped", "wrapped onto its first read", "too many runs"}) {
+            TraceWriter w = new TraceWriter();
+            w.call();
+            List<Probe> ps = new ArrayList<>();
+            w.read(1, 0, 9, 0, bytes(16, 1)); // the ring's indexes
+            ps.add(new Probe(1, 9, 0, 16, false));
+            // 120 slots from slot 200 wrap at 256; 257 come back to slot 200; 40 every other slot never touch.
+            int first = 200, slots = variant.equals("wrapped") ? 120 : variant.startsWith("wrapped") ? 257 : 40;
+            int stride = variant.equals("too many runs") ? 2 : 1;
+            for (int i = 0; i < slots; i++) {
+                int slot = 64 + 8 * ((first + stride * i) % 256);
+                w.read(1, 0, 9, slot, bytes(8, 100 + i));
+                ps.add(new Probe(1, 9, slot, 8, false));
+                w.read(0, 0, 1000 + i, 2, bytes(64, 1000 + i));
+                ps.add(new Probe(0, 1000 + i, 2, 64, false));
+            }
+            byte[] t = w.end();
+            boolean served = variant.equals("wrapped");
+            ReplayMemory[] used = new ReplayMemory[1];
+            List<String> log = answers(t, Mode.IN_MEMORY, (seq, list) -> list.addAll(ps), used);
+            assertEquals(ps.size(), log.size(), variant);
+            assertEquals(served ? ps.size() : 0, used[0].served, variant);
+            assertEquals(served ? 0 : ps.size(), used[0].throughImage, variant);
+            assertSameAnswers(t, (seq, list) -> list.addAll(ps), served ? ps.size() : 0, served ? 0 : ps.size());
+        }
+    }
+
+    /**
      * As {@link ReplayMemoryTest#randomTracesAndProbesGiveTheImagesAnswersEveryTime}, with calls of many records:
      * some whose reads are disjoint (ascending slots, one page per packet), some with reads that
      * overlap at random, above and below the size up to which groups are scanned read by read.
