@@ -22,7 +22,10 @@ final class DecodedTrace {
     private final int calls;
     private final long[] seq, stamp, result;
     private final int[] caller, op, cmd, count, structSize;
-    private final MemorySegment[] args;
+    /** Call {@code i}'s op array: {@code argBytes[argAt[i], argAt[i + 1])}. */
+    private final byte[] argBytes;
+    private final int[] argAt;
+    private final int maxArgs;
     /** Reads the tap had made by the end of call {@code i}. */
     private final int[] readEnd;
     /** Read {@code i}: (domid, frame, offset, len, failed) and its bytes at {@code readAt[i]} in {@code readBytes}. */
@@ -45,11 +48,18 @@ final class DecodedTrace {
         cmd = Arrays.copyOf(r.cmd, calls);
         count = Arrays.copyOf(r.count, calls);
         structSize = Arrays.copyOf(r.structSize, calls);
-        MemorySegment all = MemorySegment.ofArray(Arrays.copyOf(r.argBytes, r.argLen));
-        args = new MemorySegment[calls];
+        argBytes = Arrays.copyOf(r.argBytes, r.argLen);
+        argAt = new int[calls + 1];
+        int most = 0;
         for (int i = 0; i < calls; i++) {
-            args[i] = all.asSlice(r.argAt[i], r.argEnd[i] - r.argAt[i]).asReadOnly();
+            argAt[i] = r.argAt[i];
+            most = Math.max(most, r.argEnd[i] - r.argAt[i]);
+            if (i + 1 < calls && r.argEnd[i] != r.argAt[i + 1]) {
+                throw new IllegalStateException("op arrays not end to end at call " + i);
+            }
         }
+        argAt[calls] = calls > 0 ? r.argEnd[calls - 1] : 0;
+        maxArgs = most;
         readEnd = Arrays.copyOf(r.readEnd, calls);
         if (calls > 0) {
             readEnd[calls - 1] = r.reads;
@@ -138,13 +148,18 @@ final class DecodedTrace {
     }
 
     /**
-     * The calls as a live host's reused view: each call's fields are copied in before it is
-     * delivered (the host's work), so the tap reads them from the view, as from a host's.
+     * The calls as a live host's reused view: each call's fields and op array are copied in before
+     * it is delivered (the host's work: a hypervisor copies the guest's op array in too), so the tap
+     * reads them from the view and one reused buffer, as from a host's. The op array is a view of
+     * that buffer of the call's length, one view kept per length as the emulated host keeps a few.
      */
     private final class Call implements Hypercall {
         int i, caller, op, cmd, count, structSize;
         long seq, stamp, result;
         MemorySegment args;
+        private final byte[] buf = new byte[maxArgs];
+        private final MemorySegment bufSeg = MemorySegment.ofArray(buf);
+        private final MemorySegment[] views = new MemorySegment[maxArgs + 1];
 
         void load(int i) {
             this.i = i;
@@ -156,7 +171,13 @@ final class DecodedTrace {
             seq = DecodedTrace.this.seq[i];
             stamp = DecodedTrace.this.stamp[i];
             result = DecodedTrace.this.result[i];
-            args = DecodedTrace.this.args[i];
+            int at = argAt[i], len = argAt[i + 1] - at;
+            System.arraycopy(argBytes, at, buf, 0, len);
+            MemorySegment v = views[len];
+            if (v == null) {
+                v = views[len] = bufSeg.asSlice(0, len).asReadOnly();
+            }
+            args = v;
         }
 
         @Override public long sequence() { return seq; }
