@@ -44,7 +44,7 @@ final class ReplayMemory implements DomainMemory {
     static final int MAX_DISJOINT_GROUP = 4096;
     /** A group of at most this many records is not checked for overlaps: scanning it per read costs less. */
     static final int SMALL_GROUP = 8;
-    private static final int HULL_SLOTS = 2 * MAX_DISJOINT_GROUP;
+    private static final int PAGE_SLOTS = 2 * MAX_DISJOINT_GROUP;
     /** Runs of bytes a page keeps in the overlap check: a ring page read to its end and from its first slot again, after its header, needs three. */
     static final int RUNS = 4;
     /** How many records past the cursor a read may match (a tap that skips a recorded read). */
@@ -67,10 +67,10 @@ final class ReplayMemory implements DomainMemory {
     private int disjoint;
     /**
      * Open-addressed pages of the group being checked: (domid, frame) → the bytes its records gave,
-     * as {@code hullRuns} disjoint runs {@code [hullLo, hullHi)} from {@code RUNS × slot} (no runs: a free slot).
+     * as {@code pageRuns} disjoint runs {@code [runLo, runHi)} from {@code RUNS × slot} (no runs: a free slot).
      */
-    private long[] hullFrame;
-    private int[] hullDom, hullRuns, hullLo, hullHi;
+    private long[] pageFrame;
+    private int[] pageDom, pageRuns, runLo, runHi;
     /** Reads answered from the trace's records, and through the image (for tests). */
     long served, throughImage;
 
@@ -222,14 +222,14 @@ final class ReplayMemory implements DomainMemory {
      * a run more than its page may keep, counts as overlapping: the image answers then.
      */
     private boolean disjointReads() {
-        int size = Math.min(HULL_SLOTS, Integer.highestOneBit(records) << 2), mask = size - 1;
-        if (hullFrame == null || hullFrame.length < size) {
+        int size = Math.min(PAGE_SLOTS, Integer.highestOneBit(records) << 2), mask = size - 1;
+        if (pageFrame == null || pageFrame.length < size) {
             // Twice the most pages a group of this size can name; grown with the largest group met.
-            hullFrame = new long[size];
-            hullDom = new int[size];
-            hullRuns = new int[size];
-            hullLo = new int[size * RUNS];
-            hullHi = new int[size * RUNS];
+            pageFrame = new long[size];
+            pageDom = new int[size];
+            pageRuns = new int[size];
+            runLo = new int[size * RUNS];
+            runHi = new int[size * RUNS];
         }
         boolean ok = true;
         long frame1 = -1, frame2 = -1;
@@ -253,11 +253,11 @@ final class ReplayMemory implements DomainMemory {
                 h = slot2;
             } else {
                 h = (int) ((frame * 0x9E3779B97F4A7C15L + dom) >>> 40) & mask;
-                while (hullRuns[h] != 0 && (hullFrame[h] != frame || hullDom[h] != dom)) {
+                while (pageRuns[h] != 0 && (pageFrame[h] != frame || pageDom[h] != dom)) {
                     h = (h + 1) & mask;
                 }
-                hullFrame[h] = frame;
-                hullDom[h] = dom;
+                pageFrame[h] = frame;
+                pageDom[h] = dom;
                 frame2 = frame1;
                 dom2 = dom1;
                 slot2 = slot1;
@@ -267,28 +267,28 @@ final class ReplayMemory implements DomainMemory {
             }
             ok = addRun(h, o, o + n);
         }
-        java.util.Arrays.fill(hullRuns, 0, mask + 1, 0);
+        java.util.Arrays.fill(pageRuns, 0, mask + 1, 0);
         return ok;
     }
 
     /** Adds {@code [lo, hi)} to slot {@code h}'s runs (none: a new page); false when it meets one or finds no room. */
     private boolean addRun(int h, int lo, int hi) {
-        int k = hullRuns[h], at = h * RUNS, touching = -1;
+        int k = pageRuns[h], at = h * RUNS, touching = -1;
         for (int i = at; i < at + k; i++) {
-            if (lo < hullHi[i] && hi > hullLo[i]) {
+            if (lo < runHi[i] && hi > runLo[i]) {
                 return false;
             }
-            if (lo == hullHi[i] || hi == hullLo[i]) {
+            if (lo == runHi[i] || hi == runLo[i]) {
                 touching = i;
             }
         }
         if (touching >= 0) {
-            hullLo[touching] = Math.min(hullLo[touching], lo);
-            hullHi[touching] = Math.max(hullHi[touching], hi);
+            runLo[touching] = Math.min(runLo[touching], lo);
+            runHi[touching] = Math.max(runHi[touching], hi);
         } else if (k < RUNS) {
-            hullLo[at + k] = lo;
-            hullHi[at + k] = hi;
-            hullRuns[h] = k + 1;
+            runLo[at + k] = lo;
+            runHi[at + k] = hi;
+            pageRuns[h] = k + 1;
         } else {
             return false;
         }
