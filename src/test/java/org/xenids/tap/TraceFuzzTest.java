@@ -20,8 +20,8 @@ class TraceFuzzTest {
     /**
      * Any bytes given as a trace, replayed into a real tap without checksums (so that mutations
      * reach the records and the tap, not only the checksum check): the replay ends, or fails with
-     * a one-line {@link Trace.FormatException} naming the file; nothing else escapes, and every
-     * frame the tap hands on lies inside the buffer it names.
+     * a one-line {@link Trace.FormatException} naming the file and an offset within it; nothing
+     * else escapes, and every frame the tap hands on lies inside the buffer it names.
      */
     @FuzzTest(maxDuration = "5m")
     void anyBytesReplayIntoATapOrFailWithAFormatError(byte[] data) {
@@ -31,7 +31,8 @@ class TraceFuzzTest {
             }, e -> {}));
         } catch (Trace.FormatException e) {
             String m = e.getMessage();
-            assertTrue(m.startsWith("fuzz.trace") && !m.contains("\n"), m);
+            java.util.regex.Matcher at = java.util.regex.Pattern.compile("fuzz\\.trace: offset (\\d+): [^\n]+").matcher(m);
+            assertTrue(at.matches() && Long.parseLong(at.group(1)) <= data.length, m);
         } catch (IOException e) {
             throw new AssertionError("not a format error: " + e, e);
         }
