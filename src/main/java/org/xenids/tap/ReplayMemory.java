@@ -67,10 +67,12 @@ final class ReplayMemory implements DomainMemory {
     private int disjoint;
     /**
      * Open-addressed pages of the group being checked: (domid, frame) → the bytes its records gave,
-     * as {@code pageRuns} disjoint runs {@code [runLo, runHi)} from {@code RUNS × slot} (no runs: a free slot).
+     * as {@code pageRuns} disjoint runs {@code [runLo, runHi)} from {@code RUNS × slot} (no runs: a free slot);
+     * the run a record last extended or made ({@code pageLast}, an index into the runs) and the
+     * end of the page's highest run ({@code pageTop}).
      */
     private long[] pageFrame;
-    private int[] pageDom, pageRuns, runLo, runHi;
+    private int[] pageDom, pageRuns, pageLast, pageTop, runLo, runHi;
     /** Reads answered from the trace's records, and through the image (for tests). */
     long served, throughImage;
 
@@ -228,6 +230,8 @@ final class ReplayMemory implements DomainMemory {
             pageFrame = new long[size];
             pageDom = new int[size];
             pageRuns = new int[size];
+            pageLast = new int[size];
+            pageTop = new int[size];
             runLo = new int[size * RUNS];
             runHi = new int[size * RUNS];
         }
@@ -271,9 +275,28 @@ final class ReplayMemory implements DomainMemory {
         return ok;
     }
 
-    /** Adds {@code [lo, hi)} to slot {@code h}'s runs (none: a new page); false when it meets one or finds no room. */
+    /**
+     * Adds {@code [lo, hi)} to slot {@code h}'s runs (none: a new page); false when it meets one or
+     * finds no room. A record going on from the page's highest byte, as a ring's next slot does,
+     * extends the run that ends there without looking at the others: none reaches past it.
+     */
     private boolean addRun(int h, int lo, int hi) {
-        int k = pageRuns[h], at = h * RUNS, touching = -1;
+        int k = pageRuns[h], at = h * RUNS;
+        if (k == 0) {
+            runLo[at] = lo;
+            runHi[at] = hi;
+            pageRuns[h] = 1;
+            pageLast[h] = at;
+            pageTop[h] = hi;
+            return true;
+        }
+        int last = pageLast[h];
+        if (lo == pageTop[h] && lo == runHi[last]) {
+            runHi[last] = hi;
+            pageTop[h] = hi;
+            return true;
+        }
+        int touching = -1;
         for (int i = at; i < at + k; i++) {
             if (lo < runHi[i] && hi > runLo[i]) {
                 return false;
@@ -286,12 +309,15 @@ final class ReplayMemory implements DomainMemory {
             runLo[touching] = Math.min(runLo[touching], lo);
             runHi[touching] = Math.max(runHi[touching], hi);
         } else if (k < RUNS) {
-            runLo[at + k] = lo;
-            runHi[at + k] = hi;
+            touching = at + k;
+            runLo[touching] = lo;
+            runHi[touching] = hi;
             pageRuns[h] = k + 1;
         } else {
             return false;
         }
+        pageLast[h] = touching;
+        pageTop[h] = Math.max(pageTop[h], hi);
         return true;
     }
 

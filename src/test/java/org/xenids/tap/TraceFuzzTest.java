@@ -51,14 +51,19 @@ class TraceFuzzTest {
         List<List<Probe>> byCall = new ArrayList<>();
         byCall.add(new ArrayList<>());
         List<Probe> recorded = new ArrayList<>();
+        int next = 0;
         int steps = in.consumeInt(0, 600);
         for (int i = 0; i < steps && in.remainingBytes() > 0; i++) {
             int dom = in.consumeInt(1, 2);
             long frame = 8 + in.consumeInt(0, 3);
             int len = in.consumeInt(1, 80);
-            int off = in.consumeBoolean() ? 8 * in.consumeInt(0, 511) : in.consumeInt(0, 4096);
+            int off = switch (in.consumeInt(0, 2)) {
+                case 0 -> 8 * in.consumeInt(0, 511);
+                case 1 -> in.consumeInt(0, 4096);
+                default -> next; // on from the last record, as a ring's next slot: back to the first slot past the end
+            };
             if (off + len > 4096) {
-                off = 4096 - len;
+                off = in.consumeBoolean() ? 64 : 4096 - len;
             }
             List<Probe> current = byCall.get(byCall.size() - 1);
             switch (in.consumeInt(0, 5)) {
@@ -74,10 +79,12 @@ class TraceFuzzTest {
                         b = new byte[1];
                     }
                     w.read(dom, phase, frame, off, b);
+                    next = off + b.length;
                     recorded.add(new Probe(dom, frame, off, b.length, in.consumeBoolean()));
                 }
                 case 3 -> {
                     w.failed(dom, 0, frame, off, len);
+                    next = off + len;
                     recorded.add(new Probe(dom, frame, off, len, false));
                 }
                 case 4 -> { // a read of a record of the call so far, as a tap makes them
