@@ -8,6 +8,9 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiConsumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.xenids.tap.ReplayMemoryTest.Mode;
 import org.xenids.tap.ReplayMemoryTest.Probe;
 
@@ -31,7 +34,7 @@ class TraceFuzzTest {
             }, e -> {}));
         } catch (Trace.FormatException e) {
             String m = e.getMessage();
-            java.util.regex.Matcher at = java.util.regex.Pattern.compile("fuzz\\.trace: offset (\\d+): [^\n]+").matcher(m);
+            Matcher at = Pattern.compile("fuzz\\.trace: offset (\\d+): [^\n]+").matcher(m);
             assertTrue(at.matches() && Long.parseLong(at.group(1)) <= data.length, m);
         } catch (IOException e) {
             throw new AssertionError("not a format error: " + e, e);
@@ -60,9 +63,9 @@ class TraceFuzzTest {
             int off = switch (in.consumeInt(0, 2)) {
                 case 0 -> 8 * in.consumeInt(0, 511);
                 case 1 -> in.consumeInt(0, 4096);
-                default -> next; // on from the last record, as a ring's next slot: back to the first slot past the end
+                default -> next; // on from the last record, as a ring's next slot
             };
-            if (off + len > 4096) {
+            if (off + len > 4096) { // past the page's end: back to the first slot (a ring wrapping), or to the end
                 off = in.consumeBoolean() ? 64 : 4096 - len;
             }
             List<Probe> current = byCall.get(byCall.size() - 1);
@@ -97,7 +100,7 @@ class TraceFuzzTest {
         }
         byte[] t = w.end();
         // Call k (sequence k) makes the reads listed for it; the list before the first call is unused.
-        java.util.function.BiConsumer<Long, List<Probe>> probes = (seq, ps) -> {
+        BiConsumer<Long, List<Probe>> probes = (seq, ps) -> {
             if (seq < byCall.size()) {
                 ps.addAll(byCall.get((int) (long) seq));
             }
