@@ -80,6 +80,12 @@ final class FileReader {
         need(n);
         byte[] b = new byte[n];
         bb.get(b);
+        for (byte c : b) {
+            // A name goes into one-line errors, listings and alerts: no line breaks or escapes.
+            if ((c & 0xFF) < 0x20 || c == 0x7f) {
+                throw fail(bb.position() - n, "name holds control character 0x" + Integer.toHexString(c & 0xFF));
+            }
+        }
         return new String(b, StandardCharsets.UTF_8);
     }
 
@@ -129,9 +135,12 @@ final class FileReader {
             }
             m.mean[i] = v;
         }
+        // Frequencies lie in 0..1, so n samples deviate by at most n in squares: a larger sum
+        // would give a σ near infinity and a weight near 0, and with it a resolution (the floor of
+        // the threshold) of 0.
         for (int i = 0; i < 256; i++) {
             double v = bb.getDouble();
-            if (!(v >= -1e-9) || Double.isInfinite(v)) {
+            if (!(v >= -1e-9 && v <= m.n)) {
                 throw fail(at, "squared deviation of byte " + i + " is " + v);
             }
             m.m2[i] = v;

@@ -33,11 +33,17 @@ final class ModelFile {
     private static final int TAIL = 12;
     private static final long MAX_FILE = 1L << 31;
     private static final int MAX_MODELS = 1 << 20;
+    /** Bytes of the smallest model record (a one-byte image name): sizes the list, whatever count a file claims. */
+    private static final int MIN_MODEL_RECORD = modelRecordBytes(1);
 
     private ModelFile() {}
 
     static int modelRecordBytes(ModelKey k) {
-        return 2 + k.image().getBytes(StandardCharsets.UTF_8).length + 1 + 1 + 4 + 4 + 4 + 1 + 8 + 256 * 8 * 2 + 8 + 4 + 1;
+        return modelRecordBytes(k.image().getBytes(StandardCharsets.UTF_8).length);
+    }
+
+    private static int modelRecordBytes(int imageBytes) {
+        return 2 + imageBytes + 1 + 1 + 4 + 4 + 4 + 1 + 8 + 256 * 8 * 2 + 8 + 4 + 1;
     }
 
     interface Body {
@@ -183,10 +189,16 @@ final class ModelFile {
     // ---- reading ----
 
     static PaylModels readModels(Path file) throws IOException {
-        FileReader r = open(file, KIND_MODELS);
+        return readModels(file.toString(), bytes(file));
+    }
+
+    /** Reads models from the whole content {@code all} of the file {@code name}. */
+    static PaylModels readModels(String name, byte[] all) throws IOException {
+        FileReader r = open(name, all, KIND_MODELS);
         PaylSettings settings = r.settings();
         int n = r.count("model count", MAX_MODELS);
-        List<PaylModel> models = new ArrayList<>(n);
+        List<PaylModel> models = new ArrayList<>(Math.min(n, r.remaining() / MIN_MODEL_RECORD + 1));
+        KeyCheck keys = new KeyCheck();
         for (int i = 0; i < n; i++) {
             int at = r.position();
             String image = r.string();
@@ -205,11 +217,18 @@ final class ModelFile {
             } catch (IllegalArgumentException e) {
                 throw r.fail(at, e.getMessage());
             }
+            String wrong = keys.add(key, PaylModel.Role.values()[role]);
+            if (wrong != null) {
+                throw r.fail(at, wrong);
+            }
             Moments m = r.moments();
             PaylModel model = new PaylModel(key, PaylModel.Role.values()[role], m, settings.alpha());
             double threshold = r.f64();
-            if (!(threshold > 0) || Double.isInfinite(threshold)) {
-                throw r.fail(at, "model " + key + " has threshold " + threshold);
+            // Calibration never sets a threshold below the model's resolution; a lower one would
+            // turn one changed byte into an alert and tiny ones into infinite scores.
+            double floor = model.resolution(settings.depth());
+            if (!(threshold > 0 && threshold >= floor) || Double.isInfinite(threshold)) {
+                throw r.fail(at, "model " + key + " has threshold " + threshold + " (its floor is " + floor + ")");
             }
             model.threshold = threshold;
             model.calSamples = r.i32();
@@ -221,7 +240,12 @@ final class ModelFile {
     }
 
     static PaylTrainer readTraining(Path file) throws IOException {
-        FileReader r = open(file, KIND_TRAINING);
+        return readTraining(file.toString(), bytes(file));
+    }
+
+    /** Reads training statistics from the whole content {@code all} of the file {@code name}. */
+    static PaylTrainer readTraining(String name, byte[] all) throws IOException {
+        FileReader r = open(name, all, KIND_TRAINING);
         PaylTrainer t = new PaylTrainer(r.settings());
         t.trained = r.i64();
         t.heldOutSamples = r.i64();
@@ -262,13 +286,15 @@ final class ModelFile {
         return t;
     }
 
-    private static FileReader open(Path file, int kind) throws IOException {
+    private static byte[] bytes(Path file) throws IOException {
         long size = Files.size(file);
-        String name = file.toString();
         if (size > MAX_FILE) {
-            throw new IOException("model file " + name + ": " + size + " bytes is too large for a PAYL model file");
+            throw new IOException("model file " + file + ": " + size + " bytes is too large for a PAYL model file");
         }
-        byte[] all = Files.readAllBytes(file);
+        return Files.readAllBytes(file);
+    }
+
+    private static FileReader open(String name, byte[] all, int kind) throws IOException {
         if (all.length < MAGIC.length || !java.util.Arrays.equals(all, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
             throw new IOException("model file " + name + ": not a xenids PAYL model file (bad magic)");
         }

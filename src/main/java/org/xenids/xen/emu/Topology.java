@@ -51,6 +51,8 @@ public record Topology(String uplinkMac, List<Guest> guests) {
         Set<String> macs = new HashSet<>();
         Set<String> ips = new HashSet<>();
         for (Guest g : guests) {
+            label("guest name", g.name());
+            label("guest " + g.name() + ": VM image", g.image());
             if (g.domid() < 1 || g.domid() >= 0x7FF0 || !ids.add(g.domid())) {
                 throw new IllegalArgumentException("guest " + g.name() + ": domid " + g.domid()
                         + " is taken or outside 1..32751");
@@ -69,6 +71,18 @@ public record Topology(String uplinkMac, List<Guest> guests) {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * A guest or image name: it keys models, whose files hold names of 1-255 UTF-8 bytes, and
+     * appears in one-line errors and listings, so no control characters.
+     */
+    private static void label(String what, String v) {
+        int bytes = v == null ? 0 : v.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (bytes < 1 || bytes > 255 || v.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+            throw new IllegalArgumentException(what + " '" + (v == null ? "" : v.replaceAll("\\p{Cntrl}", "?"))
+                    + "' must be 1-255 bytes of UTF-8 without control characters");
         }
     }
 
