@@ -3,9 +3,14 @@ package org.xenids.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.xenids.testdata.EveSchema;
@@ -52,5 +57,33 @@ class TrainDetectCommandTest {
         assertEquals("1", r[0]);
         assertEquals(1, r[2].strip().lines().count(), r[2]);
         assertTrue(r[2].contains(PaylRun.MODEL_FILE), r[2]);
+    }
+
+    @Test
+    void detectRefusesACraftedModelFileInOneLineNamingFileAndOffset(@TempDir Path dir) throws Exception {
+        // Models `xenids train` wrote for the inventory service (image "10.0.0.16"), with the first
+        // model's port set to -1 and the checksum made right again, as someone crafting it would.
+        byte[] body;
+        try (InputStream in = getClass().getResourceAsStream("/org/xenids/detect/payl/ModelFileFuzzTestInputs/"
+                + "anyModelFileLoadsAndScoresOrIsRefusedInOneLine/inventory-service-models")) {
+            body = in.readAllBytes();
+        }
+        ByteBuffer.wrap(body).putInt(50 + 4 + 2 + "10.0.0.16".length() + 2, -1);
+        ByteArrayOutputStream f = new ByteArrayOutputStream();
+        f.writeBytes("XNIDPAYL".getBytes(StandardCharsets.US_ASCII));
+        f.writeBytes(new byte[] {0, 1, 0, 2});
+        f.writeBytes(body);
+        CRC32C crc = new CRC32C();
+        crc.update(f.toByteArray());
+        f.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+        f.writeBytes("PAYL-END".getBytes(StandardCharsets.US_ASCII));
+        Path model = dir.resolve(PaylRun.MODEL_FILE);
+        Files.write(model, f.toByteArray());
+        String attack = SharedData.file("traffic/dev/test/scenarios/attack_shellcode_tcp.pcap.xz").toString();
+        String[] r = MainTest.run("detect", "--guests", "10.0.0.0/24", "--models", dir.toString(), "--pcap", attack,
+                "--eve", dir.resolve("e.json").toString());
+        assertEquals("1", r[0], r[1]);
+        assertEquals("xenids: model file " + model + ": offset 66: model 10.0.0.16/to_server/any/len:all of one port has no port",
+                r[2].strip());
     }
 }
