@@ -108,6 +108,10 @@ public class PaylBench {
             t.add(subject[i], all, off[i], len[i]);
         }
         models = t.build();
+        // Each flow direction scores with the model set's own subject object, as detect's flows do.
+        for (int i = 0; i < n; i++) {
+            subject[i] = models.canonical(subject[i]);
+        }
         trainer = new PaylTrainer(PaylSettings.defaults().withHoldout(0));
         hist = new ByteHistogram(depth);
         System.out.printf("%nPaylBench: %d payloads, %d bytes per pass (mean %.0f B), %d models%n",

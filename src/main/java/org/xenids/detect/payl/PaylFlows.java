@@ -104,8 +104,8 @@ public final class PaylFlows implements StreamListener {
             unmonitored++;
         } else {
             int proto = f.protocol();
-            s.subject[0] = new Subject(image, Direction.TO_SERVER, proto, f.serverPort());
-            s.subject[1] = new Subject(image, Direction.TO_CLIENT, proto, f.serverPort());
+            s.subject[0] = subject(new Subject(image, Direction.TO_SERVER, proto, f.serverPort()));
+            s.subject[1] = subject(new Subject(image, Direction.TO_CLIENT, proto, f.serverPort()));
         }
         for (int d = 0; d < 2; d++) {
             s.max[d] = Double.NaN;
@@ -120,6 +120,10 @@ public final class PaylFlows implements StreamListener {
         }
         states.put(f.id(), s);
         return s;
+    }
+
+    private Subject subject(Subject s) {
+        return models == null ? s : models.canonical(s);
     }
 
     @Override
