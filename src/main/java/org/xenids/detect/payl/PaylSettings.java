@@ -18,10 +18,14 @@ public record PaylSettings(double alpha, int depth, int minSamples, double merge
                            double targetFpr, double holdoutFraction, long seed, int topBytes) {
     /** Counts of held-out samples are packed in 24 bits. */
     public static final int MAX_DEPTH = (1 << 24) - 1;
+    /** The smallest smoothing factor: weights up to 10⁶, distances far inside a float's range. */
+    public static final double MIN_ALPHA = 1e-6;
 
     public PaylSettings {
-        if (!(alpha > 0 && alpha <= 1)) {
-            throw new IllegalArgumentException("alpha must be in (0, 1]: " + alpha);
+        // The scorer keeps 1/(σ+α) as a float: below 1e-6 a byte value never seen in training (σ = 0)
+        // would weigh up to infinity and turn a distance into an infinite or NaN score.
+        if (!(alpha >= MIN_ALPHA && alpha <= 1)) {
+            throw new IllegalArgumentException("alpha must be in [" + MIN_ALPHA + ", 1]: " + alpha);
         }
         if (depth < 1 || depth > MAX_DEPTH) {
             throw new IllegalArgumentException("depth must be 1.." + MAX_DEPTH + ": " + depth);

@@ -13,6 +13,7 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.xenids.detect.Direction;
 import org.xenids.xen.emu.Topology;
 
 /**
@@ -43,7 +44,7 @@ class ModelFileRefusesCraftedKeysTest {
             at.add(p);
             role.add(file[roleAt(p)] & 0xFF);
             int image = b.getShort(p) & 0xFFFF;
-            p += ModelFile.modelRecordBytes(new ModelKey("x".repeat(image), org.xenids.detect.Direction.TO_SERVER, 6, 80, 1, 2));
+            p += ModelFile.modelRecordBytes(new ModelKey("x".repeat(image), Direction.TO_SERVER, 6, 80, 1, 2));
         }
         assertTrue(role.subList(0, 2).equals(List.of(0, 0)) && role.contains(1) && role.contains(2),
                 "expected two length models then both fallbacks: " + role);
@@ -53,6 +54,7 @@ class ModelFileRefusesCraftedKeysTest {
         return at.get(model) + 2 + (file[at.get(model) + 1] & 0xFF) + 2;
     }
 
+    /** The role byte of the record at {@code p}: after the image ("web", 3 bytes and their length), direction, transport, port and lengths. */
     static int roleAt(int p) {
         return p + 2 + 3 + 2 + 12;
     }
@@ -115,6 +117,15 @@ class ModelFileRefusesCraftedKeysTest {
         ByteBuffer.wrap(file).putDouble(moments + 8 + 256 * 8 + 8 * 7, 1e300);
         String msg = refusal();
         assertTrue(msg.contains("offset " + moments + ": squared deviation of byte 7 is 1.0E300"), msg);
+    }
+
+    @Test
+    void aSmoothingFactorTooSmallForTheScorerIsRefused() throws Exception {
+        // Found by the fuzzer: α = 8.6e-81 gave a byte value unseen in training (σ = 0) an infinite
+        // float weight, and a payload an infinite score.
+        ByteBuffer.wrap(file).putDouble(12, 8.6e-81);
+        String msg = refusal();
+        assertTrue(msg.contains("offset 12: bad settings: alpha must be in [1.0E-6, 1]: 8.6E-81"), msg);
     }
 
     @Test
