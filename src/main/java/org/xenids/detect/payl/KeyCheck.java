@@ -27,7 +27,7 @@ final class KeyCheck {
             return imageAll.add(key.image() + "/" + key.direction().ordinal()) ? null : "second all-ports model " + key;
         }
         if (key.port() < 0) {
-            return "model " + key + " of one port has no port";
+            return "model " + key + " is a port's model but names no port (only an image's all-ports fallback may)";
         }
         Subject s = new Subject(key.image(), key.direction(), key.ipProto(), key.port());
         if (role == PaylModel.Role.PORT_ALL_LENGTHS) {

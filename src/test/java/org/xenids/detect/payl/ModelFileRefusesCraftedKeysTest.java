@@ -81,7 +81,7 @@ class ModelFileRefusesCraftedKeysTest {
     void aLengthModelWithoutAPortIsRefused() throws Exception {
         ByteBuffer.wrap(file).putInt(portAt(0), -1);
         String msg = refusal();
-        assertTrue(msg.contains("offset " + at.get(0) + ": model web/to_server/any/len:") && msg.contains("has no port"), msg);
+        assertTrue(msg.contains("offset " + at.get(0) + ": model web/to_server/any/len:") && msg.contains("is a port's model but names no port"), msg);
     }
 
     @Test
