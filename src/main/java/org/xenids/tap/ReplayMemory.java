@@ -22,10 +22,11 @@ import org.xenids.xen.event.DomainMemory;
  * that follow the call (its group). A read naming exactly the range of one of the next few
  * records of the group is answered from that record's bytes where they lie in the trace (a READ
  * FAILED record answers "failed"), provided no later record of the group touches those bytes
- * differently: then the image would hold just that record's bytes (or not know them) too. A
- * group of a few records is searched for such a record read by read; a larger one is first
- * checked, once, for two records of a page that may overlap: when none do (a busy ring's slots,
- * one page per packet), no record changes another and the search is skipped. Any other read — a
+ * differently: then the image would hold just that record's bytes (or not know them) too. The
+ * reader tells, as it meets a group's records, whether two of them may overlap ({@link GroupOverlap}):
+ * when none may (a busy ring's slots, one page per packet), no record changes another and nothing
+ * more is checked; else a group of up to {@link #MAX_GROUP} records is searched for such a later
+ * record read by read, and a larger one is answered by the image. Any other read — a
  * re-read of bytes an earlier call's records gave, bytes never given, a different tap's reads —
  * first brings the image up to date (every record so far applied, once, in file order) and is
  * answered by it. The page limit is enforced by the reader as it meets the records
@@ -35,18 +36,8 @@ final class ReplayMemory implements DomainMemory {
     private static final VarHandle I16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle I32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle I64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-    /**
-     * A group of more records than this is only read through the image (bounds the matching work),
-     * unless its reads are disjoint (see {@link #disjointReads}): then up to {@link #MAX_DISJOINT_GROUP}.
-     */
+    /** An overlapping group of more records than this is only read through the image (bounds the search per read). */
     static final int MAX_GROUP = 64;
-    /** The largest group whose reads are served from its records when no two of them overlap. */
-    static final int MAX_DISJOINT_GROUP = 4096;
-    /** A group of at most this many records is not checked for overlaps: scanning it per read costs less. */
-    static final int SMALL_GROUP = 8;
-    private static final int PAGE_SLOTS = 2 * MAX_DISJOINT_GROUP;
-    /** Runs of bytes a page keeps in the overlap check: a ring page read to its end and from its first slot again, after its header, needs three. */
-    static final int RUNS = 4;
     /** How many records past the cursor a read may match (a tap that skips a recorded read). */
     static final int LOOK_AHEAD = 8;
     /** Offset of a READ record's bytes, and of a READ FAILED record's length, from the record's start. */
@@ -61,18 +52,10 @@ final class ReplayMemory implements DomainMemory {
      * The delivered call's group: {@code records} records in {@code [start, end)}, served from when
      * {@code direct}; the next read is looked for from {@code cursor}.
      */
-    private int start, cursor, end, records;
+    private int cursor, end, records;
     private boolean direct;
-    /** Whether no two reads of the group overlap: 0 not known yet, 1 yes (no record can change another), −1 no or not checked. */
-    private int disjoint;
-    /**
-     * Open-addressed pages of the group being checked: (domid, frame) → the bytes its records gave,
-     * as {@code pageRuns} disjoint runs {@code [runLo, runHi)} from {@code RUNS × slot} (no runs: a free slot);
-     * the run a record last extended or made ({@code pageLast}, an index into the runs) and the
-     * end of the page's highest run ({@code pageTop}).
-     */
-    private long[] pageFrame;
-    private int[] pageDom, pageRuns, pageLast, pageTop, runLo, runHi;
+    /** Whether two records of the group may overlap (then a match is checked against the later records). */
+    private boolean overlapping;
     /** Reads answered from the trace's records, and through the image (for tests). */
     long served, throughImage;
 
@@ -80,15 +63,18 @@ final class ReplayMemory implements DomainMemory {
         this.data = data;
     }
 
-    /** A call's callback starts: its group is the {@code records} records in {@code [start, end)}. */
-    void open(int start, int end, int records) {
-        this.start = start;
+    /**
+     * A call's callback starts: its group is the {@code records} records in {@code [start, end)}
+     * ({@link Integer#MAX_VALUE}: a group the stream's window could not hold, answered by the
+     * image), {@code overlapping} when two of them may name a common byte.
+     */
+    void open(int start, int end, int records, boolean overlapping) {
         this.cursor = start;
         this.end = end;
         this.limit = end;
         this.records = records;
-        this.direct = records <= MAX_DISJOINT_GROUP;
-        this.disjoint = records <= SMALL_GROUP ? -1 : 0;
+        this.direct = records != Integer.MAX_VALUE;
+        this.overlapping = overlapping;
     }
 
     void close() {
@@ -161,7 +147,6 @@ final class ReplayMemory implements DomainMemory {
         }
         applied -= keep;
         limit -= keep;
-        start -= keep;
         cursor -= keep;
         end -= keep;
     }
@@ -193,10 +178,7 @@ final class ReplayMemory implements DomainMemory {
         if (offset < 0 || offset > PAGE_SIZE - len) {
             return -1;
         }
-        if (disjoint == 0) {
-            disjoint = disjointReads() ? 1 : -1;
-        }
-        if (disjoint < 0 && records > MAX_GROUP) {
+        if (overlapping && records > MAX_GROUP) {
             return -1;
         }
         for (int k = 0, p = cursor; k < LOOK_AHEAD && p < end; k++) {
@@ -204,7 +186,7 @@ final class ReplayMemory implements DomainMemory {
             int next = p + REC_HEAD + rl + 4;
             if ((type == T_READ ? rl - Trace.READ_FIXED == len : type == T_READ_FAILED && i32(p + BYTES) == len)
                     && i32(p + REC_HEAD + 4) == offset && i64(p + REC_HEAD + 8) == frame && u16(p + REC_HEAD) == domid) {
-                if (disjoint < 0 && changedLater(p, next, domid, frame, offset, len)) {
+                if (overlapping && changedLater(p, next, domid, frame, offset, len)) {
                     return -1;
                 }
                 cursor = next;
@@ -213,112 +195,6 @@ final class ReplayMemory implements DomainMemory {
             p = next;
         }
         return -1;
-    }
-
-    /**
-     * Whether no READ or READ FAILED record of the group overlaps an earlier one of the same page,
-     * so that none changes what the image holds for another and each answers its own range. Checked
-     * once per group, linear in its records: each page keeps the bytes its records gave as up to
-     * {@link #RUNS} runs, a record extending a run it touches (a ring's slots are read in ascending
-     * order and, once the ring wraps, from its first slot again). A record meeting a run, or needing
-     * a run more than its page may keep, counts as overlapping: the image answers then.
-     */
-    private boolean disjointReads() {
-        int size = Math.min(PAGE_SLOTS, Integer.highestOneBit(records) << 2), mask = size - 1;
-        if (pageFrame == null || pageFrame.length < size) {
-            // Twice the most pages a group of this size can name; grown with the largest group met.
-            pageFrame = new long[size];
-            pageDom = new int[size];
-            pageRuns = new int[size];
-            pageLast = new int[size];
-            pageTop = new int[size];
-            runLo = new int[size * RUNS];
-            runHi = new int[size * RUNS];
-        }
-        boolean ok = true;
-        long frame1 = -1, frame2 = -1;
-        int dom1 = -1, dom2 = -1, slot1 = 0, slot2 = 0;
-        for (int p = start; p < end && ok; p += REC_HEAD + i32(p + 4) + 4) {
-            int type = data[p];
-            if (type != T_READ && type != T_READ_FAILED) {
-                continue;
-            }
-            int o = i32(p + REC_HEAD + 4), n = type == T_READ ? i32(p + 4) - Trace.READ_FIXED : i32(p + BYTES);
-            if (o < 0 || n < 0 || o > PAGE_SIZE - n) {
-                continue; // answers no read, and the image ignores it
-            }
-            int dom = u16(p + REC_HEAD);
-            long frame = i64(p + REC_HEAD + 8);
-            int h;
-            // The last two pages need no look-up: a busy ring's slots alternate with the packets' pages.
-            if (frame == frame1 && dom == dom1) {
-                h = slot1;
-            } else if (frame == frame2 && dom == dom2) {
-                h = slot2;
-            } else {
-                h = (int) ((frame * 0x9E3779B97F4A7C15L + dom) >>> 40) & mask;
-                while (pageRuns[h] != 0 && (pageFrame[h] != frame || pageDom[h] != dom)) {
-                    h = (h + 1) & mask;
-                }
-                pageFrame[h] = frame;
-                pageDom[h] = dom;
-                frame2 = frame1;
-                dom2 = dom1;
-                slot2 = slot1;
-                frame1 = frame;
-                dom1 = dom;
-                slot1 = h;
-            }
-            ok = addRun(h, o, o + n);
-        }
-        java.util.Arrays.fill(pageRuns, 0, mask + 1, 0);
-        return ok;
-    }
-
-    /**
-     * Adds {@code [lo, hi)} to slot {@code h}'s runs (none: a new page); false when it meets one or
-     * finds no room. A record going on from the page's highest byte, as a ring's next slot does,
-     * extends the run that ends there without looking at the others: none reaches past it.
-     */
-    private boolean addRun(int h, int lo, int hi) {
-        int k = pageRuns[h], at = h * RUNS;
-        if (k == 0) {
-            runLo[at] = lo;
-            runHi[at] = hi;
-            pageRuns[h] = 1;
-            pageLast[h] = at;
-            pageTop[h] = hi;
-            return true;
-        }
-        int last = pageLast[h];
-        if (lo == pageTop[h] && lo == runHi[last]) {
-            runHi[last] = hi;
-            pageTop[h] = hi;
-            return true;
-        }
-        int touching = -1;
-        for (int i = at; i < at + k; i++) {
-            if (lo < runHi[i] && hi > runLo[i]) {
-                return false;
-            }
-            if (lo == runHi[i] || hi == runLo[i]) {
-                touching = i;
-            }
-        }
-        if (touching >= 0) {
-            runLo[touching] = Math.min(runLo[touching], lo);
-            runHi[touching] = Math.max(runHi[touching], hi);
-        } else if (k < RUNS) {
-            touching = at + k;
-            runLo[touching] = lo;
-            runHi[touching] = hi;
-            pageRuns[h] = k + 1;
-        } else {
-            return false;
-        }
-        pageLast[h] = touching;
-        pageTop[h] = Math.max(pageTop[h], hi);
-        return true;
     }
 
     /**

@@ -47,8 +47,11 @@ final class TraceReader {
     private int groupStart, groupRecords;
     /** The pending call's records did not all fit in the window: its reads are answered by the image. */
     private boolean groupBroken;
-    /** The last two pages READ records named (domid << 44 | frame; −1: none), already registered. */
+    /** The last two pages READ records named (domid << 44 | frame; −1: none), already registered, and their indexes. */
     private long lastPage = -1, lastPage2 = -1;
+    private int lastIndex, lastIndex2;
+    /** Whether the pending call's records may overlap (lazy mode only, else null). */
+    private final GroupOverlap overlap;
     private int touched;
     private long offset, records, calls, reads, unknown;
     private long lastSeq = 0;
@@ -61,6 +64,7 @@ final class TraceReader {
         this.name = name;
         this.store = store;
         this.lazy = null;
+        this.overlap = null;
         this.listener = listener;
     }
 
@@ -75,6 +79,7 @@ final class TraceReader {
         this.name = name;
         this.store = memory.store;
         this.lazy = memory;
+        this.overlap = new GroupOverlap();
         this.listener = listener;
     }
 
@@ -272,6 +277,9 @@ final class TraceReader {
         groupStart = pos;
         groupRecords = 0;
         groupBroken = false;
+        if (overlap != null) {
+            overlap.start();
+        }
         calls++;
     }
 
@@ -319,12 +327,23 @@ final class TraceReader {
             // these bytes copies them from here. Records of one page come in runs: the last two
             // pages met need no look-up.
             long k = (long) d << 44 | f;
-            if (k != lastPage && k != lastPage2) {
-                if (store.register(d, f) < 0) {
+            int page;
+            if (k == lastPage) {
+                page = lastIndex;
+            } else if (k == lastPage2) {
+                page = lastIndex2;
+            } else {
+                page = store.register(d, f);
+                if (page < 0) {
                     throw tooManyPages(at);
                 }
                 lastPage2 = lastPage;
+                lastIndex2 = lastIndex;
                 lastPage = k;
+                lastIndex = page;
+            }
+            if (pending) {
+                overlap.add(page, off, off + n);
             }
             if (n > 256 && in == null) {
                 touch(base + REC_HEAD + READ_FIXED, n);
@@ -361,6 +380,13 @@ final class TraceReader {
             long f = frame(at);
             if (lazy == null) {
                 store.forget(d, f, off, n);
+            } else if (pending) {
+                int page = store.page(d, f);
+                if (page < 0) {
+                    overlap.untracked();
+                } else {
+                    overlap.add(page, off, off + n);
+                }
             }
         }
     }
@@ -402,7 +428,7 @@ final class TraceReader {
                 listener.completed(call);
                 return;
             }
-            lazy.open(groupStart, base, groupBroken ? Integer.MAX_VALUE : groupRecords);
+            lazy.open(groupStart, base, groupBroken ? Integer.MAX_VALUE : groupRecords, overlap.overlapping());
             try {
                 listener.completed(call);
             } finally {

@@ -44,7 +44,8 @@ final class TraceStore implements DomainMemory {
     }
 
     /** The page index of (domid, frame), or −1 when the trace gave none of its bytes. */
-    private int page(int domid, long frame) {
+    /** The index {@link #register} gave (domid, frame), or −1 when it gave none. */
+    int page(int domid, long frame) {
         if ((frame & -FRAME_LIMIT) != 0 || (domid & -0x10000) != 0) {
             return -1; // no such page can have been stored (see FRAME_LIMIT)
         }
