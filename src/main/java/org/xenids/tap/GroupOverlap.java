@@ -15,34 +15,39 @@ import java.util.Arrays;
  * makes the group overlapping, as does a failed read of a page the reader has not met (no index to
  * track it by): the image answers then, which is always right, only slower.
  *
- * <p>Most pages of a group are given as one run (a packet's page once, a ring's slots in order):
- * one long per page index holds it with the group's stamp, so groups need no clearing and the
- * common case touches 8 bytes. Pages given in separate runs (a ring's indexes and its slots, a
- * backend page holding two packets) move to a table of the group's own, grown as needed: each such
- * page took two of the group's records.
+ * <p>Most pages of a group are given in one or two runs of bytes: a packet's page once, a ring's
+ * indexes and then its slots in order, a backend page holding two packets' heads. Two longs per
+ * page index hold up to two runs with the group's stamp, side by side in one cache line, so groups
+ * need no clearing. A page needing a third run (a ring read to its end and on from its first slot)
+ * moves to a table of the group's own, grown as needed: each such page took three of the group's
+ * records.
  */
 final class GroupOverlap {
     /** Runs of bytes a page keeps: a ring page read to its end and from its first slot again, after its header, needs three. */
     static final int RUNS = 4;
-    /** A page's word: stamp << 32 | multi-run flag << 31 | run start << 16 | run end (0..4096 each); multi: an index into the table. */
-    private static final long MULTI = 1L << 31;
+    /** A page's state word's low half: one run, two runs, or (this and up) an entry of the table. */
+    private static final int ONE = 1, TWO = 2, TABLE = 3;
 
-    private long[] page = new long[256];
+    /**
+     * Per page index {@code p}: {@code state[2p]} = stamp << 32 | ONE, TWO or TABLE + entry;
+     * {@code state[2p+1]} = the runs, lo1 | hi1 << 16 | lo2 << 32 | hi2 << 48 (0..4096 each).
+     */
+    private long[] state = new long[512];
     private int stamp;
     private boolean overlapping;
-    /** The group's pages given in separate runs: runs in use, the run ending highest, then RUNS × (lo, hi). */
-    private int[] multiCount = new int[16], multiTop = new int[16];
+    /** The group's pages of more than two runs: runs in use, the run ending highest, then RUNS × (lo, hi). */
+    private int[] tableCount = new int[16], tableTop = new int[16];
     private int[] runLo = new int[16 * RUNS], runHi = new int[16 * RUNS];
-    private int multi;
+    private int entries;
 
     /** A new group begins (a call record was met). */
     void start() {
         if (++stamp == 0) { // wrapped after 2^32 groups: old stamps could match again
-            Arrays.fill(page, 0);
+            Arrays.fill(state, 0);
             stamp = 1;
         }
         overlapping = false;
-        multi = 0;
+        entries = 0;
     }
 
     /** Whether two records of the group since {@link #start} may name a common byte. */
@@ -55,56 +60,75 @@ final class GroupOverlap {
         if (overlapping) {
             return;
         }
-        if (p >= page.length) {
-            page = Arrays.copyOf(page, Math.max(p + 1, 2 * page.length));
+        int i = 2 * p;
+        if (i >= state.length) {
+            state = Arrays.copyOf(state, Math.max(i + 2, 2 * state.length));
         }
-        long v = page[p], mine = (long) stamp << 32;
-        if ((v & 0xFFFFFFFF00000000L) != mine) {
-            page[p] = mine | (long) lo << 16 | hi;
+        long head = state[i], mine = (long) stamp << 32;
+        if ((head & 0xFFFFFFFF00000000L) != mine) {
+            state[i] = mine | ONE;
+            state[i + 1] = lo | (long) hi << 16;
             return;
         }
-        if ((v & MULTI) == 0) {
-            int runLo0 = (int) (v >>> 16) & 0x7FFF, runHi0 = (int) v & 0xFFFF;
-            if (lo == runHi0) { // on from the run's end, as a ring's next slot is
-                page[p] = mine | (long) runLo0 << 16 | hi;
-                return;
-            }
-            if (hi == runLo0) {
-                page[p] = mine | (long) lo << 16 | runHi0;
-                return;
-            }
-            if (lo < runHi0 && hi > runLo0) {
+        int kind = (int) head;
+        long r = state[i + 1];
+        int lo1 = (int) r & 0xFFFF, hi1 = (int) (r >>> 16) & 0xFFFF;
+        if (kind == ONE) {
+            if (lo == hi1 || hi == lo1) { // on from the run's end (a ring's next slot), or just before it
+                state[i + 1] = Math.min(lo, lo1) | (long) Math.max(hi, hi1) << 16;
+            } else if (lo < hi1 && hi > lo1) {
                 overlapping = true;
-                return;
+            } else {
+                state[i] = mine | TWO;
+                state[i + 1] = r & 0xFFFFFFFFL | (long) lo << 32 | (long) hi << 48;
             }
-            if (multi == multiCount.length) {
-                int n = 2 * multi;
-                multiCount = Arrays.copyOf(multiCount, n);
-                multiTop = Arrays.copyOf(multiTop, n);
-                runLo = Arrays.copyOf(runLo, n * RUNS);
-                runHi = Arrays.copyOf(runHi, n * RUNS);
-            }
-            int m = multi++;
-            multiCount[m] = 2;
-            runLo[m * RUNS] = runLo0;
-            runHi[m * RUNS] = runHi0;
-            runLo[m * RUNS + 1] = lo;
-            runHi[m * RUNS + 1] = hi;
-            multiTop[m] = hi > runHi0 ? m * RUNS + 1 : m * RUNS;
-            page[p] = mine | MULTI | m;
             return;
         }
-        addRun((int) v & 0xFFFF, lo, hi);
+        if (kind == TWO) {
+            int lo2 = (int) (r >>> 32) & 0xFFFF, hi2 = (int) (r >>> 48);
+            if (lo < hi1 && hi > lo1 || lo < hi2 && hi > lo2) {
+                overlapping = true;
+            } else if (lo == hi2 || hi == lo2) { // the second run first: a ring's slots after its indexes
+                state[i + 1] = r & 0xFFFFFFFFL | (long) Math.min(lo, lo2) << 32 | (long) Math.max(hi, hi2) << 48;
+            } else if (lo == hi1 || hi == lo1) {
+                state[i + 1] = r & 0xFFFFFFFF00000000L | Math.min(lo, lo1) | (long) Math.max(hi, hi1) << 16;
+            } else {
+                state[i] = mine | (TABLE + toTable(lo1, hi1, lo2, hi2, lo, hi));
+            }
+            return;
+        }
+        addRun(kind - TABLE, lo, hi);
+    }
+
+    /** A table entry for a page of three runs (none meeting another): its index. */
+    private int toTable(int lo1, int hi1, int lo2, int hi2, int lo3, int hi3) {
+        if (entries == tableCount.length) {
+            int n = 2 * entries;
+            tableCount = Arrays.copyOf(tableCount, n);
+            tableTop = Arrays.copyOf(tableTop, n);
+            runLo = Arrays.copyOf(runLo, n * RUNS);
+            runHi = Arrays.copyOf(runHi, n * RUNS);
+        }
+        int m = entries++, at = m * RUNS;
+        tableCount[m] = 3;
+        runLo[at] = lo1;
+        runHi[at] = hi1;
+        runLo[at + 1] = lo2;
+        runHi[at + 1] = hi2;
+        runLo[at + 2] = lo3;
+        runHi[at + 2] = hi3;
+        tableTop[m] = hi1 >= hi2 && hi1 >= hi3 ? at : hi2 >= hi3 ? at + 1 : at + 2;
+        return m;
     }
 
     /** As {@link #add} for a page in the group's table: {@code m} its entry. */
     private void addRun(int m, int lo, int hi) {
-        int top = multiTop[m];
+        int top = tableTop[m];
         if (lo == runHi[top]) { // on from the highest run's end: no other run reaches past it
             runHi[top] = hi;
             return;
         }
-        int at = m * RUNS, k = multiCount[m], touching = -1;
+        int at = m * RUNS, k = tableCount[m], touching = -1;
         for (int i = at; i < at + k; i++) {
             if (lo < runHi[i] && hi > runLo[i]) {
                 overlapping = true;
@@ -120,7 +144,7 @@ final class GroupOverlap {
                 return;
             }
             touching = at + k;
-            multiCount[m] = k + 1;
+            tableCount[m] = k + 1;
             runLo[touching] = lo;
             runHi[touching] = hi;
         } else {
@@ -128,7 +152,7 @@ final class GroupOverlap {
             runHi[touching] = Math.max(runHi[touching], hi);
         }
         if (runHi[touching] > runHi[top]) {
-            multiTop[m] = touching;
+            tableTop[m] = touching;
         }
     }
 

@@ -246,4 +246,40 @@ class ReplayMemoryLargeCallsTest {
         assertEquals(0, used[0].throughImage);
         assertSameAnswers(t, (seq, list) -> list.addAll(ps), ps.size(), 0);
     }
+
+    /**
+     * A call naming more than 2^16 pages in three separate runs each keeps every page's runs
+     * apart: the last page's read of a range it was already given, with other bytes, is found
+     * overlapping (a page told apart by a 16-bit entry number would take the runs of another, find
+     * no overlap, and answer the read from its first record instead of the image's later bytes).
+     */
+    @Test
+    void aCallOfMoreThan65536PagesInThreeRunsKeepsEveryPageApart() throws IOException {
+        int pages = (1 << 16) + 2;
+        TraceWriter w = new TraceWriter();
+        w.call();
+        byte[] some = bytes(8, 1);
+        for (int p = 0; p < pages; p++) {
+            int base = p == pages - 1 ? 2000 : 0;
+            for (int run = 0; run < 3; run++) {
+                w.read(1, 0, 5000 + p, base + 16 * run, some);
+            }
+        }
+        w.read(1, 0, 5000 + pages - 1, 2016, bytes(8, 77)); // the last page's second run again, other bytes
+        byte[] t = w.end();
+        // The tap reads every record in order, so each read could be answered from its own record.
+        List<Probe> all = new ArrayList<>();
+        for (int p = 0; p < pages; p++) {
+            int base = p == pages - 1 ? 2000 : 0;
+            for (int run = 0; run < 3; run++) {
+                all.add(new Probe(1, 5000 + p, base + 16 * run, 8, false));
+            }
+        }
+        ReplayMemory[] used = new ReplayMemory[1];
+        List<String> log = answers(t, Mode.IN_MEMORY, (seq, ps) -> ps.addAll(all), used);
+        String second = log.get(3 * (pages - 1) + 1);
+        assertTrue(second.endsWith(HexFormat.of().formatHex(bytes(8, 77))), second);
+        assertEquals(0, used[0].served);
+        assertEquals(all.size(), used[0].throughImage);
+    }
 }
