@@ -96,10 +96,11 @@ public final class TapCpuTime {
      * The offset of the first call record at or past the middle of a trace (file header 32 bytes,
      * records 8 + L + 4, a call's type 1): cut there, no call loses records its tap reads, which
      * would send those reads to the memory image and count its pages as the tap's allocation.
+     * The trace's length when no call follows the middle.
      */
     static int halfway(byte[] trace) {
         int pos = 32;
-        while (pos < trace.length / 2 || trace[pos] != 1) {
+        while (pos < trace.length && (pos < trace.length / 2 || trace[pos] != 1)) {
             int len = (trace[pos + 4] & 0xff) | (trace[pos + 5] & 0xff) << 8 | (trace[pos + 6] & 0xff) << 16
                     | (trace[pos + 7] & 0xff) << 24;
             pos += 8 + len + 4;

@@ -43,7 +43,6 @@ final class TraceStore implements DomainMemory {
         return ((int) frame ^ (int) (frame >>> 6) ^ domid * 0x9E3779B9 >>> 26) & (CACHE - 1);
     }
 
-    /** The page index of (domid, frame), or −1 when the trace gave none of its bytes. */
     /** The index {@link #register} gave (domid, frame), or −1 when it gave none. */
     int page(int domid, long frame) {
         if ((frame & -FRAME_LIMIT) != 0 || (domid & -0x10000) != 0) {
