@@ -311,7 +311,7 @@ final class Btf implements KernelTypes {
 
     private String describe(int t) {
         int no = nameOff(t);
-        String n = no == 0 ? "(anonymous)" : string(no);
+        String n = no == 0 ? "(anonymous)" : Printable.of(string(no));
         return (kind(t) == UNION ? "union " : "struct ") + n;
     }
 

@@ -93,7 +93,8 @@ final class IsfTypes implements KernelTypes {
                 long[] off = new long[1];
                 JsonNode field = findField(composite, step.name(), off, 0);
                 if (field == null) {
-                    throw new IllegalArgumentException("'" + pathText + "': no member '" + step.name() + "' in " + composite + " (" + origin + ")");
+                    throw new IllegalArgumentException("'" + pathText + "': no member '" + step.name() + "' in "
+                            + Printable.of(composite) + " (" + origin + ")");
                 }
                 offset += off[0];
                 type = field.path("type");
@@ -111,7 +112,8 @@ final class IsfTypes implements KernelTypes {
 
     private JsonNode findField(String composite, String name, long[] off, int depth) {
         if (depth > Btf.MAX_NESTING) {
-            throw new IllegalArgumentException(origin + ": anonymous members nested deeper than " + Btf.MAX_NESTING + " in " + composite);
+            throw new IllegalArgumentException(origin + ": anonymous members nested deeper than " + Btf.MAX_NESTING + " in "
+                    + Printable.of(composite));
         }
         JsonNode fields = userTypes.path(composite).path("fields");
         JsonNode f = fields.get(name);

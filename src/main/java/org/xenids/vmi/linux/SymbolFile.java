@@ -77,6 +77,6 @@ final class SymbolFile {
     }
 
     private static String abbreviate(String s) {
-        return s.length() > 60 ? s.substring(0, 60) + "…" : s;
+        return Printable.of(s.length() > 60 ? s.substring(0, 60) : s) + (s.length() > 60 ? "…" : "");
     }
 }

@@ -72,6 +72,27 @@ class BtfTest {
     }
 
     @Test
+    void aTypeNameWithALineBreakIsShownEscapedOnOneLine() {
+        byte[] blob = MiniBtf.blob();
+        byte[] name = "list_head\0".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        int at = indexOf(blob, name);
+        blob[at + 4] = '\n'; // struct "list\nhead", as a guest's BTF may name it
+        Btf btf = Btf.parse(ByteBuffer.wrap(blob), "mini");
+        var e = assertThrows(IllegalArgumentException.class, () -> btf.member("task_struct.tasks.nope"));
+        assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+        assertTrue(e.getMessage().contains("no member 'nope' in struct list\\x0ahead (mini)"), e.getMessage());
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            if (Arrays.equals(hay, i, i + needle.length, needle, 0, needle.length)) {
+                return i;
+            }
+        }
+        throw new AssertionError("not in the blob");
+    }
+
+    @Test
     void truncatedBlobFailsNamingOriginAndOffset() {
         byte[] blob = NokaslrImage.btfBytes();
         byte[] cut = Arrays.copyOf(blob, blob.length / 2);

@@ -142,4 +142,12 @@ class KernelLocatorHostileTest {
         var e2 = assertThrows(IllegalArgumentException.class, () -> SymbolFile.read(g));
         assertTrue(e2.getMessage().contains("badaddr.map:1: bad address"), e2.getMessage());
     }
+
+    @Test
+    void controlCharactersOfASymbolFileLineAreEscapedInTheMessage() throws IOException {
+        Path f = tmp.resolve("escape.map");
+        Files.writeString(f, "ffffffff81000000 T _text\n\u001b]0;owned\u0007 x\n", java.nio.charset.StandardCharsets.ISO_8859_1);
+        var e = assertThrows(IllegalArgumentException.class, () -> SymbolFile.read(f));
+        assertTrue(e.getMessage().endsWith("escape.map:2: not an 'address type name' line: \\x1b]0;owned\\x07 x"), e.getMessage());
+    }
 }

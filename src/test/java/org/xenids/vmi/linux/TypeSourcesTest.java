@@ -98,4 +98,16 @@ class TypeSourcesTest {
                 () -> LibvmiConfigTypes.parse("g { linux_name = 0x10; linux_pid = 8; }", "conf"));
         assertTrue(e.getMessage().contains("linux_tasks"), e.getMessage());
     }
+
+    @Test
+    void anIsfTypeNameWithControlCharactersIsShownEscapedOnOneLine() throws IOException {
+        String json = """
+                {"user_types": {
+                  "task_struct": {"size": 16, "fields": {"tasks": {"offset": 0, "type": {"kind": "struct", "name": "list\\nhead\\u001b[2J"}}}},
+                  "list\\nhead\\u001b[2J": {"size": 16, "fields": {}}}}""";
+        KernelTypes t = IsfTypes.of(new com.fasterxml.jackson.databind.ObjectMapper().readTree(json), "ISF test");
+        var e = assertThrows(IllegalArgumentException.class, () -> t.member("task_struct.tasks.nope"));
+        assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+        assertTrue(e.getMessage().contains("no member 'nope' in list\\x0ahead\\x1b[2J (ISF test)"), e.getMessage());
+    }
 }
