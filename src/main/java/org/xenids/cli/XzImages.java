@@ -3,18 +3,38 @@ package org.xenids.cli;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
 import org.tukaani.xz.XZInputStream;
 
 /**
  * {@code .xz} memory images are decompressed once into a cache ({@code $XDG_CACHE_HOME/xenids/images},
  * else {@code ~/.cache/xenids/images}; override with {@code XENIDS_CACHE} or -Dxenids.cache) and memory-mapped
- * from there: an image must be random-access. The cache entry is keyed by name, size and
- * modification time of the .xz file; progress goes to stderr.
+ * from there: an image must be random-access. Progress goes to stderr.
+ *
+ * <p>An entry is keyed by the .xz file's name and a SHA-256 of its bytes, not by its modification
+ * time: a copy, or the demo's fresh extraction of the same image, finds the entry it made before.
+ * Using an entry marks it recently used; after a new entry is written, the least recently used
+ * others go until at most {@link #MAX_ENTRIES} remain and together they take at most
+ * {@link #MAX_BYTES} (the one just written always stays), so the cache never grows with use.
  */
 final class XzImages {
+    static final int MAX_ENTRIES = 8;
+    static final long MAX_BYTES = 16L << 30;
+    /** A partial file older than this is left by a run that was killed (a live one writes on). */
+    private static final long STALE_PART_MILLIS = 60 * 60 * 1000L;
+    private static final String PART = ".part";
+
     private XzImages() {}
 
     static Path plain(Path file) throws IOException {
@@ -22,18 +42,17 @@ final class XzImages {
             return file;
         }
         if (!Files.isRegularFile(file)) {
-            throw new java.nio.file.NoSuchFileException(file.toString());
+            throw new NoSuchFileException(file.toString());
         }
         String name = file.getFileName().toString();
-        long size = Files.size(file);
-        long mtime = Files.getLastModifiedTime(file).toMillis();
         Path dir = cacheDir();
-        Path out = dir.resolve(name.substring(0, name.length() - 3) + "." + Long.toHexString(size) + "-" + Long.toHexString(mtime));
+        Path out = dir.resolve(name.substring(0, name.length() - 3) + "." + digest(file));
         if (Files.isRegularFile(out)) {
+            touch(out);
             return out;
         }
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, name, ".part");
+        Path tmp = Files.createTempFile(dir, name, PART);
         System.err.println("xenids: decompressing " + file + " into " + out + " (once)");
         boolean tty = System.console() != null;
         try (InputStream in = new XZInputStream(new java.io.BufferedInputStream(Files.newInputStream(file), 1 << 16));
@@ -58,7 +77,79 @@ final class XzImages {
             throw new IOException("cannot decompress " + file + ": " + e.getMessage(), e);
         }
         Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        evict(dir, out, MAX_ENTRIES, MAX_BYTES);
         return out;
+    }
+
+    /** 128 bits of the SHA-256 of the file's bytes, in hex. */
+    private static String digest(Path file) throws IOException {
+        MessageDigest sha;
+        try {
+            sha = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("this JDK has no SHA-256", e);
+        }
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] buf = new byte[1 << 20];
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                sha.update(buf, 0, n);
+            }
+        }
+        return HexFormat.of().formatHex(sha.digest(), 0, 16);
+    }
+
+    private static void touch(Path entry) {
+        try {
+            Files.setLastModifiedTime(entry, FileTime.fromMillis(System.currentTimeMillis()));
+        } catch (IOException e) {
+            // A read-only cache still serves; its order of use is only lost.
+        }
+    }
+
+    /**
+     * Deletes the least recently used entries but {@code keep} while there are more than
+     * {@code maxEntries} or they take more than {@code maxBytes}, and partial files of killed runs. An entry another run has mapped stays readable by it (Linux keeps a deleted file's
+     * pages until they are unmapped).
+     */
+    static void evict(Path dir, Path keep, int maxEntries, long maxBytes) throws IOException {
+        record Entry(Path path, long size, long used) {}
+        List<Entry> entries = new ArrayList<>();
+        long now = System.currentTimeMillis();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            for (Path p : ds) {
+                if (!Files.isRegularFile(p)) {
+                    continue;
+                }
+                long used = Files.getLastModifiedTime(p).toMillis();
+                if (p.getFileName().toString().endsWith(PART)) {
+                    if (now - used > STALE_PART_MILLIS) {
+                        Files.deleteIfExists(p);
+                    }
+                } else if (!p.equals(keep)) {
+                    entries.add(new Entry(p, Files.size(p), used));
+                }
+            }
+        }
+        entries.sort(Comparator.comparingLong(Entry::used).reversed());
+        long total = Files.size(keep);
+        int count = 1;
+        int removed = 0;
+        long freed = 0;
+        for (Entry e : entries) {
+            if (count + 1 > maxEntries || total + e.size() > maxBytes) {
+                Files.deleteIfExists(e.path());
+                removed++;
+                freed += e.size();
+            } else {
+                count++;
+                total += e.size();
+            }
+        }
+        if (removed > 0) {
+            System.err.printf("xenids: image cache %s: removed the %d least recently used image(s), %d MiB%n",
+                    dir, removed, freed >> 20);
+        }
     }
 
     static Path cacheDir() {

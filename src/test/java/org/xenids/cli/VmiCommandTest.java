@@ -111,9 +111,60 @@ class VmiCommandTest {
             Path plain = XzImages.plain(xz);
             assertTrue(plain.startsWith(dir.resolve("cache")), plain.toString());
             assertTrue(java.util.Arrays.equals(data, Files.readAllBytes(plain)));
-            long mtime = Files.getLastModifiedTime(plain).toMillis();
+            Object inode = Files.readAttributes(plain, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
             assertEquals(plain, XzImages.plain(xz));
-            assertEquals(mtime, Files.getLastModifiedTime(plain).toMillis());
+            // A copy with another modification time (as the demo extracts its image anew each run)
+            // finds the same entry, which is not written again.
+            Path copy = Files.createDirectories(dir.resolve("again")).resolve("mem.raw.xz");
+            Files.copy(xz, copy);
+            Files.setLastModifiedTime(copy, java.nio.file.attribute.FileTime.fromMillis(12345));
+            assertEquals(plain, XzImages.plain(copy));
+            assertEquals(inode, Files.readAttributes(plain, java.nio.file.attribute.BasicFileAttributes.class).fileKey());
+        } finally {
+            if (old == null) {
+                System.clearProperty("xenids.cache");
+            } else {
+                System.setProperty("xenids.cache", old);
+            }
+        }
+    }
+
+    @Test
+    void theImageCacheKeepsItsMostRecentlyUsedEntriesWithinItsLimits(@TempDir Path dir) throws Exception {
+        String old = System.getProperty("xenids.cache");
+        System.setProperty("xenids.cache", dir.resolve("cache").toString());
+        try {
+            List<Path> entries = new java.util.ArrayList<>();
+            for (int i = 0; i < XzImages.MAX_ENTRIES + 2; i++) {
+                Path xz = dir.resolve("img" + i + ".raw.xz");
+                try (OutputStream o = new XZOutputStream(Files.newOutputStream(xz), new LZMA2Options(1))) {
+                    o.write(new byte[1000 + i]);
+                }
+                entries.add(XzImages.plain(xz));
+                Files.setLastModifiedTime(entries.get(i), java.nio.file.attribute.FileTime.fromMillis(1_000_000L * (i + 1)));
+                if (i == 1) {
+                    Files.setLastModifiedTime(entries.get(0), java.nio.file.attribute.FileTime.fromMillis(20_000_000L)); // used last
+                }
+            }
+            // Ten entries made, eight kept: img1 and img2 were used least recently (img0 after all).
+            for (int i = 0; i < entries.size(); i++) {
+                assertEquals(i != 1 && i != 2, Files.exists(entries.get(i)), "entry " + i);
+            }
+            // A partial file of a killed run goes; one being written (recent) stays.
+            Path cache = dir.resolve("cache").resolve("images");
+            Path killed = cache.resolve("img9.raw.xz1234.part");
+            Files.write(killed, new byte[10]);
+            Files.setLastModifiedTime(killed, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 2 * 3600_000L));
+            Path live = cache.resolve("img9.raw.xz5678.part");
+            Files.write(live, new byte[10]);
+            XzImages.evict(cache, entries.get(9), XzImages.MAX_ENTRIES, XzImages.MAX_BYTES);
+            assertTrue(!Files.exists(killed) && Files.exists(live));
+            // The byte limit: with room for the newest and two more, the two used most recently stay.
+            XzImages.evict(cache, entries.get(9), 100, 1009 + 1008 + 1007);
+            try (var s = Files.list(cache)) {
+                assertEquals(List.of("img0", "img8", "img9"), s.map(p -> p.getFileName().toString())
+                        .filter(n -> !n.endsWith(".part")).map(n -> n.substring(0, n.indexOf('.'))).sorted().toList());
+            }
         } finally {
             if (old == null) {
                 System.clearProperty("xenids.cache");
