@@ -44,7 +44,30 @@ final class Errors {
         } else if (t instanceof OutOfMemoryError) {
             msg = "out of memory (" + msg + "); raise the heap with XENIDS_JAVA_OPTS=-Xmx…";
         }
-        return msg.replaceAll("\\s*[\\r\\n]+\\s*", " ").strip();
+        return controlsEscaped(msg.replaceAll("\\s*[\\r\\n]+\\s*", " ").strip());
+    }
+
+    /**
+     * A message may carry what an attacker chose (a file's name, bytes of a guest's memory or of a
+     * capture): control characters are shown as {@code \xNN} so that none reaches the terminal.
+     */
+    static String controlsEscaped(String s) {
+        StringBuilder b = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            boolean control = c < 0x20 || (c >= 0x7f && c <= 0x9f);
+            if (control && b == null) {
+                b = new StringBuilder(s.length() + 16).append(s, 0, i);
+            }
+            if (b != null) {
+                if (control) {
+                    b.append(String.format("\\x%02x", (int) c));
+                } else {
+                    b.append(c);
+                }
+            }
+        }
+        return b == null ? s : b.toString();
     }
 
     private static boolean isDebug(CommandLine.ParseResult parsed) {

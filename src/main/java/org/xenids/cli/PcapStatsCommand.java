@@ -189,7 +189,7 @@ final class PcapStatsCommand implements Callable<Integer> {
     }
 
     private static void printText(PrintWriter out, Map<String, Object> m) {
-        out.println(m.get("file") + " (" + m.get("format") + ")");
+        out.println(Errors.controlsEscaped(String.valueOf(m.get("file"))) + " (" + m.get("format") + ")");
         out.printf("  packets   %d%n", (Long) m.get("packets"));
         out.printf("  bytes     %d%n", (Long) m.get("bytes"));
         section(out, "link types", m.get("link_types"));

@@ -28,7 +28,7 @@ final class VmiInfo implements Callable<Integer> {
             ram += r.length();
         }
         out.printf("RAM:             %d MiB in %d ranges%n", ram >> 20, o.memory().ranges().size());
-        out.println("kernel:          " + k.banner());
+        out.println("kernel:          " + VmiPs.printable(k.banner()));
         out.printf("_text:           virtual 0x%016x, physical 0x%x%n", k.textVirtual(), k.textPhysical());
         out.printf("KASLR slide:     0x%x%n", k.virtualSlide());
         out.printf("phys_base:       0x%x%n", k.physBase());

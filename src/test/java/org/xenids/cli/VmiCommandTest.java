@@ -173,4 +173,31 @@ class VmiCommandTest {
             }
         }
     }
+
+    @Test
+    void infoShowsAGuestsBannerWithItsControlCharactersEscaped(@TempDir Path dir) throws Exception {
+        // A guest that owns its kernel can rewrite linux_banner: what it writes must not reach the terminal.
+        Path img = dir.resolve("banner.raw");
+        Files.copy(image("nokaslr-hidden.raw"), img);
+        byte[] prefix = "Linux version ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] evil = "\u001b]0;owned\u0007".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        int rewritten = 0;
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(img,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+            java.nio.MappedByteBuffer m = ch.map(java.nio.channels.FileChannel.MapMode.READ_WRITE, 0, ch.size());
+            for (int i = 0; i + prefix.length + evil.length <= m.limit(); i++) {
+                if (m.get(i) == 'L' && m.slice(i, prefix.length).equals(java.nio.ByteBuffer.wrap(prefix))) {
+                    m.put(i + prefix.length, evil);
+                    rewritten++;
+                }
+            }
+            m.force();
+        }
+        assertTrue(rewritten > 0);
+        String[] r = MainTest.run("vmi", "info", "--memory", img.toString());
+        assertEquals("0", r[0], r[2]);
+        String kernel = r[1].lines().filter(l -> l.startsWith("kernel:")).findFirst().orElseThrow();
+        assertTrue(kernel.startsWith("kernel:          Linux version \\x1b]0;owned\\x07"), kernel);
+        assertTrue(r[1].chars().noneMatch(c -> c < 0x20 && c != '\n'), r[1]);
+    }
 }
