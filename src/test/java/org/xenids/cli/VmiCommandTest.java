@@ -96,7 +96,7 @@ class VmiCommandTest {
     }
 
     @Test
-    void xzImageIsDecompressedOnceIntoTheCache(@TempDir Path dir) throws Exception {
+    void xzImageIsDecompressedOnceIntoTheCache(@TempDir Path dir) throws Throwable {
         byte[] data = new byte[3 << 20];
         for (int i = 0; i < data.length; i++) {
             data[i] = (byte) (i * 31 >>> 7);
@@ -105,9 +105,7 @@ class VmiCommandTest {
         try (OutputStream o = new XZOutputStream(Files.newOutputStream(xz), new LZMA2Options(1))) {
             o.write(data);
         }
-        String old = System.getProperty("xenids.cache");
-        System.setProperty("xenids.cache", dir.resolve("cache").toString());
-        try {
+        withCache(dir.resolve("cache"), () -> {
             Path plain = XzImages.plain(xz);
             assertTrue(plain.startsWith(dir.resolve("cache")), plain.toString());
             assertTrue(java.util.Arrays.equals(data, Files.readAllBytes(plain)));
@@ -120,6 +118,15 @@ class VmiCommandTest {
             Files.setLastModifiedTime(copy, java.nio.file.attribute.FileTime.fromMillis(12345));
             assertEquals(plain, XzImages.plain(copy));
             assertEquals(inode, Files.readAttributes(plain, java.nio.file.attribute.BasicFileAttributes.class).fileKey());
+        });
+    }
+
+    /** Runs {@code body} with the image cache in {@code cache}, restoring the setting after. */
+    private static void withCache(Path cache, org.junit.jupiter.api.function.Executable body) throws Throwable {
+        String old = System.getProperty("xenids.cache");
+        System.setProperty("xenids.cache", cache.toString());
+        try {
+            body.execute();
         } finally {
             if (old == null) {
                 System.clearProperty("xenids.cache");
@@ -130,10 +137,8 @@ class VmiCommandTest {
     }
 
     @Test
-    void theImageCacheKeepsItsMostRecentlyUsedEntriesWithinItsLimits(@TempDir Path dir) throws Exception {
-        String old = System.getProperty("xenids.cache");
-        System.setProperty("xenids.cache", dir.resolve("cache").toString());
-        try {
+    void theImageCacheKeepsItsMostRecentlyUsedEntriesWithinItsLimits(@TempDir Path dir) throws Throwable {
+        withCache(dir.resolve("cache"), () -> {
             List<Path> entries = new java.util.ArrayList<>();
             for (int i = 0; i < XzImages.MAX_ENTRIES + 2; i++) {
                 Path xz = dir.resolve("img" + i + ".raw.xz");
@@ -165,13 +170,7 @@ class VmiCommandTest {
                 assertEquals(List.of("img0", "img8", "img9"), s.map(p -> p.getFileName().toString())
                         .filter(n -> !n.endsWith(".part")).map(n -> n.substring(0, n.indexOf('.'))).sorted().toList());
             }
-        } finally {
-            if (old == null) {
-                System.clearProperty("xenids.cache");
-            } else {
-                System.setProperty("xenids.cache", old);
-            }
-        }
+        });
     }
 
     @Test
