@@ -77,7 +77,7 @@ final class Mem {
         if (len == 0) {
             return true;
         }
-        if (offset < 0 || len < 0 || offset + len > DomainMemory.PAGE_SIZE || off < 0 || off + len > dst.byteSize()) {
+        if (offset < 0 || len < 0 || offset > DomainMemory.PAGE_SIZE - len || off < 0 || off > dst.byteSize() - len) {
             failedReads++;
             return false;
         }

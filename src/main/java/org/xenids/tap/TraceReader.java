@@ -314,7 +314,7 @@ final class TraceReader {
         int d = domid(at);
         int off = i32(REC_HEAD + 4);
         int n = len - READ_FIXED;
-        if (off < 0 || off + n > DomainMemory.PAGE_SIZE) {
+        if (off < 0 || off > DomainMemory.PAGE_SIZE - n) { // n ≥ 0; off + n could overflow
             throw new FormatException(name, at, "read of " + n + " bytes at page offset " + off + " leaves the page");
         }
         long f = frame(at);

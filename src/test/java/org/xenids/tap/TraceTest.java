@@ -107,6 +107,21 @@ class TraceTest {
         assertTrue(fail(t).matches("bad\\.trace: offset " + at + ": frame number \\d+ is not below 2\\^44"), fail(t));
     }
 
+    @Test
+    void aReadWhoseOffsetPlusLengthOverflowsFailsNamingItsOffset() throws IOException {
+        // Offset 2^31 - 1 and 8 bytes: the sum wraps to a negative int, which must not pass as inside the page.
+        TraceWriter w = new TraceWriter();
+        w.call();
+        int at = w.out.size();
+        w.read(1, 0, 5, Integer.MAX_VALUE, new byte[8]);
+        byte[] t = w.end();
+        String want = "bad.trace: offset " + at + ": read of 8 bytes at page offset 2147483647 leaves the page";
+        assertEquals(want, fail(t));
+        Trace.FormatException inMemory = assertThrows(Trace.FormatException.class, () -> Trace.replay(t, "bad.trace", true,
+                mem -> new Tap(mem, (b, o, l, d, v, q, dir, p, ts) -> { }, a -> { })));
+        assertEquals(want, inMemory.getMessage());
+    }
+
     private static int le32(byte[] b, int at) {
         return (b[at] & 0xff) | (b[at + 1] & 0xff) << 8 | (b[at + 2] & 0xff) << 16 | (b[at + 3] & 0xff) << 24;
     }

@@ -67,16 +67,20 @@ final class XenSymbols {
      * segment holding it (file-backed part only); an empty array when no segment holds it.
      */
     byte[] code(long vaddr, int len) {
+        return code(elf, vaddr, len);
+    }
+
+    static byte[] code(byte[] elf, long vaddr, int len) {
         if (elf.length < 64 || elf[4] != 2) {
             return new byte[0];
         }
         ByteBuffer bb = ByteBuffer.wrap(elf).order(ByteOrder.LITTLE_ENDIAN);
         long phoff = bb.getLong(32);
         int phentsize = Short.toUnsignedInt(bb.getShort(54)), phnum = Short.toUnsignedInt(bb.getShort(56));
-        for (int i = 0; i < phnum && phentsize >= 56 && phoff >= 0 && phoff + (long) (i + 1) * phentsize <= elf.length; i++) {
+        for (int i = 0; i < phnum && phentsize >= 56 && phoff >= 0 && phoff <= elf.length - (long) (i + 1) * phentsize; i++) {
             int p = (int) (phoff + (long) i * phentsize);
             long off = bb.getLong(p + 8), va = bb.getLong(p + 16), filesz = bb.getLong(p + 32);
-            if (bb.getInt(p) != 1 || off < 0 || filesz < 0 || off + filesz > elf.length) {   // PT_LOAD in the file
+            if (bb.getInt(p) != 1 || off < 0 || filesz < 0 || off > elf.length - filesz) {   // PT_LOAD in the file
                 continue;
             }
             long rel = vaddr - va;
@@ -135,7 +139,7 @@ final class XenSymbols {
         long phoff = is64 ? bb.getLong(32) : Integer.toUnsignedLong(bb.getInt(28));
         int phentsize = Short.toUnsignedInt(bb.getShort(is64 ? 54 : 42));
         int phnum = Short.toUnsignedInt(bb.getShort(is64 ? 56 : 44));
-        if (phentsize < (is64 ? 56 : 32) || phoff < 0 || phoff + (long) phentsize * phnum > b.length) {
+        if (phentsize < (is64 ? 56 : 32) || phoff < 0 || phoff > b.length - (long) phentsize * phnum) {
             throw new IOException(name + ": offset " + phoff + ": program headers outside the file");
         }
         for (int i = 0; i < phnum; i++) {
@@ -145,7 +149,7 @@ final class XenSymbols {
             }
             long off = is64 ? bb.getLong(p + 8) : Integer.toUnsignedLong(bb.getInt(p + 4));
             long size = is64 ? bb.getLong(p + 32) : Integer.toUnsignedLong(bb.getInt(p + 16));
-            if (off < 0 || size < 0 || off + size > b.length) {
+            if (off < 0 || size < 0 || off > b.length - size) {
                 throw new IOException(name + ": offset " + p + ": note segment outside the file");
             }
             long q = off, end = off + size;

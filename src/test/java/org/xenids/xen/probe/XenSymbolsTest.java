@@ -63,6 +63,28 @@ class XenSymbolsTest {
         assertThrows(IOException.class, () -> XenSymbols.buildId("t", new byte[64]));
     }
 
+    @Test
+    void offsetsWhoseSumOverflowsAreOutsideTheFile() {
+        // Each offset and size is positive; their sum wraps past 2^63 to a negative number.
+        byte[] headers = elf64WithNote(new byte[] {1, 2, 3, 4});
+        ByteBuffer.wrap(headers).order(ByteOrder.LITTLE_ENDIAN).putLong(32, Long.MAX_VALUE - 10);
+        IOException h = assertThrows(IOException.class, () -> XenSymbols.buildId("t", headers));
+        assertTrue(h.getMessage().contains("program headers outside the file"), h.getMessage());
+        byte[] note = elf64WithNote(new byte[] {1, 2, 3, 4});
+        ByteBuffer.wrap(note).order(ByteOrder.LITTLE_ENDIAN).putLong(64 + 8, 1L << 62).putLong(64 + 32, 1L << 62);
+        IOException n = assertThrows(IOException.class, () -> XenSymbols.buildId("t", note));
+        assertTrue(n.getMessage().equals("t: offset 64: note segment outside the file"), n.getMessage());
+        // The same in the PT_LOAD segments code is read from: no segment holds the address.
+        byte[] load = elf64WithNote(new byte[] {1, 2, 3, 4});
+        ByteBuffer.wrap(load).order(ByteOrder.LITTLE_ENDIAN).putInt(64, 1).putLong(64 + 16, 0x1000)
+                .putLong(64 + 8, 1L << 62).putLong(64 + 32, 1L << 62);
+        assertEquals(0, XenSymbols.code(load, 0x1000, 16).length);
+        ByteBuffer.wrap(load).order(ByteOrder.LITTLE_ENDIAN).putLong(64 + 8, 0).putLong(64 + 32, 64);
+        assertEquals(16, XenSymbols.code(load, 0x1000, 16).length); // a segment in the file does
+        ByteBuffer.wrap(load).order(ByteOrder.LITTLE_ENDIAN).putLong(32, Long.MAX_VALUE - 10);
+        assertEquals(0, XenSymbols.code(load, 0x1000, 16).length);
+    }
+
     /** A minimal ELF64: header, one PT_NOTE program header at 64, the note at 120. */
     static byte[] elf64WithNote(byte[] id) {
         int noteSize = 12 + 4 + id.length;
