@@ -52,15 +52,20 @@ final class Errors {
      * capture): control characters are shown as {@code \xNN} so that none reaches the terminal.
      */
     static String controlsEscaped(String s) {
+        return escaped(s, c -> c < 0x20 || (c >= 0x7f && c <= 0x9f));
+    }
+
+    /** {@code s} with every character {@code escape} picks shown as {@code \xNN}; {@code s} itself when none is. */
+    static String escaped(String s, java.util.function.IntPredicate escape) {
         StringBuilder b = null;
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
-            boolean control = c < 0x20 || (c >= 0x7f && c <= 0x9f);
-            if (control && b == null) {
+            boolean e = escape.test(c);
+            if (e && b == null) {
                 b = new StringBuilder(s.length() + 16).append(s, 0, i);
             }
             if (b != null) {
-                if (control) {
+                if (e) {
                     b.append(String.format("\\x%02x", (int) c));
                 } else {
                     b.append(c);

@@ -85,17 +85,8 @@ final class VmiPs implements Callable<Integer> {
         return m;
     }
 
-    /** comm as the kernel keeps it may hold any byte: escape what a terminal would interpret. */
+    /** comm as the kernel keeps it may hold any byte: escape what a terminal would interpret, and any non-ASCII byte. */
     static String printable(String s) {
-        StringBuilder b = new StringBuilder(s.length());
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c < 0x20 || c >= 0x7f) {
-                b.append(String.format("\\x%02x", (int) c));
-            } else {
-                b.append(c);
-            }
-        }
-        return b.toString();
+        return Errors.escaped(s, c -> c < 0x20 || c >= 0x7f);
     }
 }
