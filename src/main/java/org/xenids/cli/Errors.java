@@ -30,6 +30,15 @@ final class Errors {
         return EXIT_USAGE;
     }
 
+    static int handleError(Error e, CommandLine cl, String[] args) {
+        cl.getErr().println("xenids: " + oneLine(e));
+        if (Arrays.asList(args).contains("--debug")) {
+            e.printStackTrace(cl.getErr());
+        }
+        cl.getErr().flush();
+        return EXIT_FAILURE;
+    }
+
     /** The message of the exception (or its first cause that has one), flattened to one line. */
     static String oneLine(Throwable ex) {
         Throwable t = ex;
@@ -43,6 +52,8 @@ final class Errors {
             msg = msg + ": permission denied";
         } else if (t instanceof OutOfMemoryError) {
             msg = "out of memory (" + msg + "); raise the heap with XENIDS_JAVA_OPTS=-Xmx…";
+        } else if (t instanceof StackOverflowError) {
+            msg = "stack overflow; raise the stack with XENIDS_JAVA_OPTS=-Xss…";
         }
         return controlsEscaped(msg.replaceAll("\\s*[\\r\\n]+\\s*", " ").strip());
     }

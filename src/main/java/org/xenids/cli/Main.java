@@ -50,7 +50,13 @@ public final class Main implements Runnable {
     /** Runs the command line and returns the exit code (used by tests, too). */
     public static int execute(String... args) {
         CommandLine cl = commandLine();
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError | StackOverflowError e) {
+            // picocli hands only Exceptions to the handlers; these two come from input too large or
+            // too deep for the heap or stack, and reach the user as one line like any other error.
+            return Errors.handleError(e, cl, args);
+        }
     }
 
     /** The command line as the launcher runs it: error handlers, enum options, help width. */

@@ -3,6 +3,7 @@ package org.xenids.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 class MainTest {
@@ -35,5 +36,21 @@ class MainTest {
         assertEquals(1, r[2].strip().lines().count(), r[2]);
         assertTrue(r[2].contains("a\\x1b]0;owned\\x07b.pcap"), r[2]);
         assertTrue(r[2].chars().noneMatch(c -> c < 0x20 && c != '\n'), r[2]);
+    }
+
+    @Test
+    void runningOutOfHeapIsOneLineNamingTheSettingNotAStackTrace() throws Exception {
+        // picocli hands the error handler Exceptions only; an OutOfMemoryError went past it as a
+        // stack trace. With an 8 MiB heap the capture's xz dictionary cannot be allocated.
+        String capture = org.xenids.testdata.SharedData.file("traffic/dev/test/scenarios/attack_shellcode_tcp.pcap.xz").toString();
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx8m", "-Dstderr.encoding=UTF-8", "-Dstdout.encoding=UTF-8", "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "replay", "--guests", "10.0.0.0/8", "--pcap", capture);
+        pb.redirectErrorStream(true);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(1, p.exitValue(), out);
+        assertEquals("xenids: out of memory (Java heap space); raise the heap with XENIDS_JAVA_OPTS=-Xmx…", out);
     }
 }
