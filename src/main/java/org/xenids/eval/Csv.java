@@ -1,14 +1,22 @@
 package org.xenids.eval;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.xenids.io.BoundedLineReader;
 
 /** RFC 4180 fields of one line (quotes, doubled quotes); bounded by the line it is given. */
 final class Csv {
     static final int MAX_LINE = 64 * 1024;
 
     private Csv() {}
+
+    /** A CSV file's lines, UTF-8, each at most {@link #MAX_LINE} bytes (refused as soon as one is longer). */
+    static BoundedLineReader lines(Path file, String what) throws IOException {
+        return BoundedLineReader.open(file, what, StandardCharsets.UTF_8, MAX_LINE);
+    }
 
     static List<String> split(String line, String where) throws IOException {
         if (line.length() > MAX_LINE) {

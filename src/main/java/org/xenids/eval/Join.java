@@ -2,10 +2,8 @@ package org.xenids.eval;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeFormatter;
@@ -14,6 +12,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.xenids.io.BoundedLineReader;
 
 /**
  * Reads the dataset's flow labels and attaches scores to them. A score row or alert matches the
@@ -22,6 +21,8 @@ import java.util.Map;
  * flow's score is the highest of its rows. Rows and alerts that match no flow are counted.
  */
 final class Join {
+    /** An EVE record is one line; a longer one is not an xenids or Suricata record. */
+    static final int MAX_EVE_LINE = 1 << 20;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final DateTimeFormatter EVE_TS = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSSSSZ");
     private static final double SLACK = 0.001;
@@ -53,7 +54,7 @@ final class Join {
 
     static Join labels(Path file) throws IOException {
         List<Evaluation.Flow> out = new ArrayList<>();
-        try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+        try (BoundedLineReader r = Csv.lines(file, "labels file")) {
             String head = r.readLine();
             if (head == null) {
                 throw new IOException("labels file " + file + ": empty (no header)");
@@ -122,7 +123,7 @@ final class Join {
 
     /** Alerts of an EVE log: the score in {@code alert.context.score}, or +Infinity for an alert without one. */
     void eve(Path file) throws IOException {
-        try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+        try (BoundedLineReader r = BoundedLineReader.open(file, "EVE file", StandardCharsets.UTF_8, MAX_EVE_LINE)) {
             int n = 0;
             for (String line; (line = r.readLine()) != null; ) {
                 n++;
@@ -130,9 +131,6 @@ final class Join {
                     continue;
                 }
                 String where = "EVE file " + file + " line " + n;
-                if (line.length() > (1 << 20)) {
-                    throw new IOException(where + ": line longer than 1 MiB");
-                }
                 JsonNode e;
                 try {
                     e = JSON.readTree(line);

@@ -1,6 +1,5 @@
 package org.xenids.eval;
 
-import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -10,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.xenids.io.BoundedLineReader;
 
 /**
  * The flow-score file {@code xenids detect --scores FILE.csv} writes and {@code xenids eval}
@@ -68,7 +68,7 @@ public final class ScoresCsv implements AutoCloseable {
     /** Reads a score file; a malformed row fails naming the file and line. */
     public static List<Row> read(Path file) throws IOException {
         List<Row> out = new ArrayList<>();
-        try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+        try (BoundedLineReader r = Csv.lines(file, "scores file")) {
             String head = r.readLine();
             if (head == null) {
                 throw new IOException("scores file " + file + ": empty (no header)");

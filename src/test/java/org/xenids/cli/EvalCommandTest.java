@@ -43,4 +43,33 @@ class EvalCommandTest {
         String[] r = MainTest.run("eval", "--labels", "l.csv");
         assertEquals("2", r[0]);
     }
+
+    @Test
+    void aLabelsFileWithoutLineBreaksIsRefusedAtItsFirstLineNotReadWhole() throws Exception {
+        // 256 MiB of zeros (sparse), one line: read whole, 3 GB of them ran the heap out after 15 s.
+        Path labels = dir.resolve("zeros.csv");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(labels.toFile(), "rw")) {
+            f.setLength(256L << 20);
+        }
+        String[] r = MainTest.run("eval", "--labels", labels.toString(), "--scores", labels.toString());
+        assertEquals("1", r[0], r[2]);
+        assertEquals("xenids: labels file " + labels + ": line 1 is longer than 65536 bytes", r[2].strip());
+    }
+
+    @Test
+    void anEveFileThatIsNotUtf8IsRefusedNamingTheLine() throws Exception {
+        Path labels = Files.writeString(dir.resolve("l.csv"),
+                "flow_id,proto,src_ip,src_port,dst_ip,dst_port,first_ts,last_ts,label,attack_type\n");
+        Path eve = Files.write(dir.resolve("e.json"), new byte[] {'{', '}', '\n', '{', (byte) 0xff, '}', '\n'});
+        String[] r = MainTest.run("eval", "--labels", labels.toString(), "--eve", eve.toString());
+        assertEquals("1", r[0], r[2]);
+        assertEquals("xenids: EVE file " + eve + ": line 2 is not valid UTF-8", r[2].strip());
+    }
+
+    @Test
+    void aDirectoryGivenAsLabelsIsNamed() {
+        String[] r = MainTest.run("eval", "--labels", dir.toString(), "--scores", "s.csv");
+        assertEquals("1", r[0], r[2]);
+        assertEquals("xenids: labels file " + dir + " is a directory", r[2].strip());
+    }
 }

@@ -1,14 +1,13 @@
 package org.xenids.vmi.linux;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import org.xenids.io.BoundedLineReader;
 
 /**
  * A System.map or /proc/kallsyms-format file ("ffffffff81000000 T _text", kallsyms lines may
@@ -20,6 +19,8 @@ final class SymbolFile {
 
     /** Far above any kernel's symbol count; bounds memory on a hostile file. */
     private static final int MAX_LINES = 4_000_000;
+    /** Far above a kallsyms line (a 16-digit address, a type, a symbol of at most 512 bytes, a module). */
+    private static final int MAX_LINE = 4096;
 
     static SymbolTable read(Path file) {
         byte[] names = new byte[1 << 20];
@@ -31,7 +32,7 @@ final class SymbolFile {
         int lineNo = 0;
         try (InputStream raw = Files.newInputStream(file);
              InputStream in = file.toString().endsWith(".xz") ? new org.tukaani.xz.XZInputStream(raw) : raw;
-             BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.ISO_8859_1), 1 << 16)) {
+             BoundedLineReader r = new BoundedLineReader(in, "symbol file " + file, StandardCharsets.ISO_8859_1, MAX_LINE)) {
             for (String line; (line = r.readLine()) != null; ) {
                 lineNo++;
                 if (line.isBlank()) {
@@ -67,6 +68,8 @@ final class SymbolFile {
                 addrs[n] = a;
                 n++;
             }
+        } catch (BoundedLineReader.BadLineException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read symbol file " + file + ": " + e.getMessage(), e);
         }

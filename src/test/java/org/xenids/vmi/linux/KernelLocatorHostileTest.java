@@ -150,4 +150,15 @@ class KernelLocatorHostileTest {
         var e = assertThrows(IllegalArgumentException.class, () -> SymbolFile.read(f));
         assertTrue(e.getMessage().endsWith("escape.map:2: not an 'address type name' line: \\x1b]0;owned\\x07 x"), e.getMessage());
     }
+
+    @Test
+    void aSymbolFileWithoutLineBreaksIsRefusedAtItsFirstLine() throws IOException {
+        // 256 MiB of zeros (sparse), one line: read whole before any check saw it (3 GB ran the heap out).
+        Path f = tmp.resolve("zeros.map");
+        try (java.io.RandomAccessFile r = new java.io.RandomAccessFile(f.toFile(), "rw")) {
+            r.setLength(256L << 20);
+        }
+        var e = assertThrows(IllegalArgumentException.class, () -> SymbolFile.read(f));
+        assertEquals("symbol file " + f + ": line 1 is longer than 4096 bytes", e.getMessage());
+    }
 }
