@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
@@ -108,6 +109,10 @@ public abstract sealed class CaptureReader implements AutoCloseable permits Pcap
     public static CaptureReader open(Path file) throws IOException {
         Path fn = file.getFileName();
         String name = fn == null ? file.toString() : fn.toString();
+        if (Files.isDirectory(file)) {
+            // Opening a directory succeeds on Linux; its first read fails with no name in the error.
+            throw new IOException(file + ": is a directory, not a capture file");
+        }
         FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
         try {
             return detect(new Source.ChannelSource(name, ch, DEFAULT_BUFFER, MAX_BLOCK));

@@ -125,4 +125,15 @@ class PcapCommandsTest {
         assertEquals(2, s.path("flows").path("packets_without_flow").asLong(), "the truncated frame and the waiting fragment");
         assertEquals(2, s.path("flows").path("total").asLong());
     }
+
+    @Test
+    void aDirectoryGivenAsACaptureIsNamedInTheError(@TempDir Path tmp) {
+        // Opening a directory succeeds on Linux; the read that follows failed as "Is a directory", no path.
+        for (String[] cmd : new String[][] {{"pcap", "stats", tmp.toString()}, {"pcap", "flows", tmp.toString()},
+                {"replay", "--guests", "10.0.0.0/8", "--pcap", tmp.toString()}}) {
+            String[] r = MainTest.run(cmd);
+            assertEquals("1", r[0], r[2]);
+            assertEquals("xenids: " + tmp + ": is a directory, not a capture file", r[2].strip(), String.join(" ", cmd));
+        }
+    }
 }

@@ -199,4 +199,24 @@ class VmiCommandTest {
         assertTrue(kernel.startsWith("kernel:          Linux version \\x1b]0;owned\\x07"), kernel);
         assertTrue(r[1].chars().noneMatch(c -> c < 0x20 && c != '\n'), r[1]);
     }
+
+    @Test
+    void aDirectoryGivenAsAnImageOrATypeFileIsNamedInTheError(@TempDir Path dir) {
+        String img = image("nokaslr-hidden.raw").toString();
+        String[][] cases = {
+            {"--memory", dir.toString(), "memory image " + dir + " is a directory"},
+            {"--memory", img, "--btf", dir.toString(), "BTF file " + dir + " is a directory"},
+            {"--memory", img, "--isf", dir.toString(), "ISF file " + dir + " is a directory"},
+            {"--memory", img, "--libvmi-config", dir.toString(), "LibVMI config " + dir + " is a directory"},
+        };
+        for (String[] c : cases) {
+            String[] args = new String[c.length + 1];
+            args[0] = "vmi";
+            args[1] = "ps";
+            System.arraycopy(c, 0, args, 2, c.length - 1);
+            String[] r = MainTest.run(args);
+            assertEquals("1", r[0], r[2]);
+            assertEquals("xenids: " + c[c.length - 1], r[2].strip());
+        }
+    }
 }

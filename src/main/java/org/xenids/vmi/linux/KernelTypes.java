@@ -45,7 +45,7 @@ public interface KernelTypes {
 
     /** BTF from a file: raw BTF (/sys/kernel/btf/vmlinux) or a vmlinux ELF with a .BTF section. */
     static KernelTypes fromBtf(Path file) throws IOException {
-        return BtfFiles.load(file);
+        return BtfFiles.load(notADirectory(file, "BTF file"));
     }
 
     /** BTF from bytes (exactly one BTF blob starting at index 0); {@code origin} names it. */
@@ -55,11 +55,19 @@ public interface KernelTypes {
 
     /** A Volatility 3 ISF JSON file (optionally .xz-compressed). */
     static KernelTypes fromIsf(Path file) throws IOException {
-        return IsfTypes.load(file);
+        return IsfTypes.load(notADirectory(file, "ISF file"));
     }
 
     /** A LibVMI config file ({@code linux_tasks}, {@code linux_name}, {@code linux_pid}, {@code linux_mm}, {@code linux_pgd}). */
     static KernelTypes fromLibvmiConfig(Path file) throws IOException {
-        return LibvmiConfigTypes.load(file);
+        return LibvmiConfigTypes.load(notADirectory(file, "LibVMI config"));
+    }
+
+    /** Opening a directory succeeds on Linux and its first read fails with no name in the error: refused here, named. */
+    private static Path notADirectory(Path file, String what) throws IOException {
+        if (java.nio.file.Files.isDirectory(file)) {
+            throw new IOException(what + " " + file + " is a directory");
+        }
+        return file;
     }
 }

@@ -6,6 +6,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -99,6 +100,9 @@ public final class MemorySources {
     record Mapping(Arena arena, MemorySegment segment) {}
 
     private static Mapping map(Path file) {
+        if (Files.isDirectory(file)) {
+            throw new IllegalArgumentException("memory image " + file + " is a directory");
+        }
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
