@@ -81,13 +81,26 @@ public record Topology(String uplinkMac, List<Guest> guests) {
     private static void label(String what, String v) {
         int bytes = v == null ? 0 : v.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
         if (bytes < 1 || bytes > 255 || v.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
-            throw new IllegalArgumentException(what + " '" + (v == null ? "" : v.replaceAll("\\p{Cntrl}", "?"))
+            throw new IllegalArgumentException(what + " '" + (v == null ? "" : shown(v).replaceAll("\\p{Cntrl}", "?"))
                     + "' must be 1-255 bytes of UTF-8 without control characters");
         }
     }
 
+    /**
+     * Largest topology file read: a host's dom0 runs out of event channels near 2,000 vifs, whose
+     * entries take a few hundred KB; the YAML parser needs far more memory than the file's size.
+     */
+    static final int MAX_FILE = 1 << 20;
+
     /** Reads a topology file; errors name the file and the entry. */
     public static Topology read(Path file) throws IOException {
+        if (Files.isDirectory(file)) {
+            throw new IOException(file + ": is a directory, not a topology file");
+        }
+        long size = Files.size(file);
+        if (size > MAX_FILE) {
+            throw new IOException(file + ": " + size + " bytes; a topology file is at most " + MAX_FILE + " bytes");
+        }
         JsonNode root;
         try {
             root = new ObjectMapper(new YAMLFactory()).readTree(Files.readAllBytes(file));
@@ -117,8 +130,9 @@ public record Topology(String uplinkMac, List<Guest> guests) {
         int next = 1;
         for (JsonNode d : ds) {
             String name = text(d, "name", "domain " + (guests.size() + 1));
+            label("guest name", name); // before it appears in other errors
             known(d, "domain " + name, "name", "image", "domid", "vifs");
-            int domid = d.has("domid") ? d.get("domid").asInt(-1) : next;
+            int domid = integer(d, "domid", next, "domain " + name);
             next = Math.max(next, domid) + 1;
             String image = d.path("image").asText(name);
             List<Vif> vifs = new ArrayList<>();
@@ -129,13 +143,16 @@ public record Topology(String uplinkMac, List<Guest> guests) {
             for (JsonNode v : vs) {
                 known(v, "domain " + name + " vif", "mac", "ips", "queues");
                 List<String> ips = new ArrayList<>();
+                if (v.has("ips") && !v.get("ips").isArray()) {
+                    throw new IllegalArgumentException("domain " + name + " vif: 'ips' must be a list of addresses");
+                }
                 for (JsonNode ip : v.path("ips")) {
                     canonicalIp(ip.asText());
                     ips.add(ip.asText());
                 }
                 String mac = text(v, "mac", "domain " + name + " vif");
                 normalMac(mac);
-                vifs.add(new Vif(mac, ips, v.path("queues").asInt(1)));
+                vifs.add(new Vif(mac, ips, integer(v, "queues", 1, "domain " + name + " vif")));
             }
             guests.add(new Guest(domid, name, image, vifs));
         }
@@ -152,6 +169,27 @@ public record Topology(String uplinkMac, List<Guest> guests) {
         }
     }
 
+    /**
+     * An optional whole number that fits an int; a fraction, a string or 2^32 + 2 is refused rather
+     * than read as 0 or wrapped to 2.
+     */
+    private static int integer(JsonNode n, String key, int absent, String where) {
+        JsonNode v = n.get(key);
+        if (v == null) {
+            return absent;
+        }
+        if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+            throw new IllegalArgumentException(where + ": '" + key + "' must be a whole number below 2^31, not "
+                    + shown(v.toString()));
+        }
+        return v.intValue();
+    }
+
+    /** {@code s} cut to its first 64 characters for an error (a name may be a megabyte long). */
+    static String shown(String s) {
+        return s == null || s.length() <= 64 ? s : s.substring(0, 64) + "… (" + s.length() + " characters)";
+    }
+
     private static String text(JsonNode n, String key, String where) {
         JsonNode v = n.get(key);
         if (v == null || !v.isValueNode() || v.asText().isBlank()) {
@@ -163,7 +201,7 @@ public record Topology(String uplinkMac, List<Guest> guests) {
     /** "00:16:3E:00:00:01" → "00:16:3e:00:00:01"; rejects anything else. */
     public static String normalMac(String mac) {
         if (mac == null || !mac.matches("(?i)[0-9a-f]{2}(:[0-9a-f]{2}){5}")) {
-            throw new IllegalArgumentException("MAC '" + mac + "' is not six hex bytes separated by ':'");
+            throw new IllegalArgumentException("MAC '" + (mac == null ? null : shown(mac)) + "' is not six hex bytes separated by ':'");
         }
         return mac.toLowerCase(java.util.Locale.ROOT);
     }
@@ -171,12 +209,12 @@ public record Topology(String uplinkMac, List<Guest> guests) {
     /** An IPv4 or IPv6 literal in canonical form; no name look-ups. */
     public static String canonicalIp(String ip) {
         if (ip == null || !ip.matches("[0-9a-fA-F:.]+") || !(ip.contains(".") || ip.contains(":"))) {
-            throw new IllegalArgumentException("'" + ip + "' is not an IP address literal");
+            throw new IllegalArgumentException("'" + shown(ip) + "' is not an IP address literal");
         }
         try {
             return InetAddress.getByName(ip).getHostAddress();
         } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("'" + ip + "' is not an IP address literal");
+            throw new IllegalArgumentException("'" + shown(ip) + "' is not an IP address literal");
         }
     }
 

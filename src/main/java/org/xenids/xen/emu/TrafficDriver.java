@@ -199,7 +199,10 @@ public final class TrafficDriver {
                         });
                 host.runPending();
                 if (!vif.front().connected() || !vif.back().connected()) {
-                    throw new IllegalStateException("vif " + (devid - 1) + " of " + g.name() + " did not connect");
+                    // The one limit a large topology meets: each vif queue binds two of dom0's ports.
+                    String why = host.domain(0).freePort() < 0 ? ": dom0 has no free event channel (Xen's 2-level"
+                            + " ABI gives a domain " + (Domain.MAX_PORTS - 1) + " ports; each vif queue takes two)" : "";
+                    throw new IllegalStateException("vif " + (devid - 1) + " of " + g.name() + " did not connect" + why);
                 }
                 fronts.add(vif.front());
                 vifs.add(vif);

@@ -1,0 +1,87 @@
+package org.xenids.xen.emu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A topology file is the user's: every malformed shape is refused in one line naming the file and entry. */
+class TopologyFileTest {
+    @TempDir
+    Path dir;
+
+    private static final String VIF = "vifs: [{mac: \"00:16:3e:00:00:01\", ips: [\"10.0.0.1\"]";
+
+    String refused(String yaml) throws IOException {
+        Path f = dir.resolve("t.yaml");
+        Files.writeString(f, yaml);
+        IOException e = assertThrows(IOException.class, () -> Topology.read(f));
+        assertTrue(e.getMessage().startsWith(f + ": "), e.getMessage());
+        assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+        return e.getMessage().substring(f.toString().length() + 2);
+    }
+
+    @Test
+    void aWellFormedFileReads() throws IOException {
+        Path f = dir.resolve("t.yaml");
+        Files.writeString(f, "domains:\n - name: web\n   domid: 7\n   " + VIF + ", queues: 2}]\n");
+        Topology t = Topology.read(f);
+        assertEquals(7, t.guests().get(0).domid());
+        assertEquals(2, t.guests().get(0).vifs().get(0).queues());
+    }
+
+    @Test
+    void numbersBeyondAnIntAreRefusedNotWrapped() throws IOException {
+        // 2^32 + 2 read as an int is 2, a valid domid: it must not be taken as one.
+        assertEquals("domain a: 'domid' must be a whole number below 2^31, not 4294967298",
+                refused("domains:\n - name: a\n   domid: 4294967298\n   " + VIF + "}]\n"));
+        assertEquals("domain a vif: 'queues' must be a whole number below 2^31, not 4294967297",
+                refused("domains:\n - name: a\n   " + VIF + ", queues: 4294967297}]\n"));
+    }
+
+    @Test
+    void fractionsAndWordsAreRefusedNotTruncatedOrDefaulted() throws IOException {
+        assertEquals("domain a: 'domid' must be a whole number below 2^31, not 2.5",
+                refused("domains:\n - name: a\n   domid: 2.5\n   " + VIF + "}]\n"));
+        assertEquals("domain a vif: 'queues' must be a whole number below 2^31, not \"two\"",
+                refused("domains:\n - name: a\n   " + VIF + ", queues: two}]\n"));
+    }
+
+    @Test
+    void addressesGivenAsOneStringAreRefusedNotIgnored() throws IOException {
+        assertEquals("domain a vif: 'ips' must be a list of addresses",
+                refused("domains:\n - name: a\n   vifs: [{mac: \"00:16:3e:00:00:01\", ips: \"10.0.0.1\"}]\n"));
+    }
+
+    @Test
+    void aHugeNameIsShownCutInTheError() throws IOException {
+        String m = refused("domains:\n - name: " + "n".repeat(100_000) + "\n   " + VIF + "}]\n");
+        assertTrue(m.startsWith("guest name '" + "n".repeat(64) + "… (100000 characters)' must be 1-255 bytes"), m);
+        assertTrue(m.length() < 300, m);
+    }
+
+    @Test
+    void aFileOverTheBoundIsRefusedBeforeItIsParsed() throws IOException {
+        // 256 MiB of zeros, sparse: 3 GB of them exhausted the heap in parsing; the size alone refuses it.
+        Path f = dir.resolve("huge.yaml");
+        try (RandomAccessFile r = new RandomAccessFile(f.toFile(), "rw")) {
+            r.setLength(256L << 20);
+        }
+        long t0 = System.nanoTime();
+        IOException e = assertThrows(IOException.class, () -> Topology.read(f));
+        assertEquals(f + ": 268435456 bytes; a topology file is at most 1048576 bytes", e.getMessage());
+        assertTrue(System.nanoTime() - t0 < 2_000_000_000L, "refused at once");
+    }
+
+    @Test
+    void aDirectoryIsRefusedNamingIt() {
+        IOException e = assertThrows(IOException.class, () -> Topology.read(dir));
+        assertEquals(dir + ": is a directory, not a topology file", e.getMessage());
+    }
+}
