@@ -50,6 +50,12 @@ final class Errors {
             msg = msg + ": no such file";
         } else if (t instanceof java.nio.file.AccessDeniedException) {
             msg = msg + ": permission denied";
+        } else if (t instanceof java.nio.file.FileAlreadyExistsException f && f.getReason() == null) {
+            // Files.createDirectories throws it, with the path alone, when the path is a file.
+            msg = msg + (f.getFile() != null && java.nio.file.Files.isRegularFile(java.nio.file.Path.of(f.getFile()))
+                    ? ": exists and is not a directory" : ": already exists");
+        } else if (t instanceof java.nio.file.NotDirectoryException) {
+            msg = msg + ": not a directory";
         } else if (t instanceof OutOfMemoryError) {
             msg = "out of memory (" + msg + "); raise the heap with XENIDS_JAVA_OPTS=-Xmx…";
         } else if (t instanceof StackOverflowError) {

@@ -53,4 +53,14 @@ class MainTest {
         assertEquals(1, p.exitValue(), out);
         assertEquals("xenids: out of memory (Java heap space); raise the heap with XENIDS_JAVA_OPTS=-Xmx…", out);
     }
+
+    @Test
+    void aFileWhereAnOutputDirectoryIsWantedIsSaidSo(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        // Files.createDirectories reports it with the path alone: "xenids: /x/models".
+        Path file = java.nio.file.Files.writeString(dir.resolve("models"), "x");
+        String capture = org.xenids.testdata.SharedData.file("traffic/dev/test/scenarios/attack_shellcode_tcp.pcap.xz").toString();
+        String[] r = run("train", "--guests", "10.0.0.0/8", "--pcap", capture, "--models", file.toString());
+        assertEquals("1", r[0], r[2]);
+        assertEquals("xenids: " + file + ": exists and is not a directory", r[2].strip());
+    }
 }
