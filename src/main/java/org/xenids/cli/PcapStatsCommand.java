@@ -50,6 +50,9 @@ final class PcapStatsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (top < 0) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--top must be 0 or more: " + top);
+        }
         PrintWriter out = spec.commandLine().getOut();
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         PcapRun.run(files, flowOptions.config(), new PcapRun.Handler() {

@@ -136,4 +136,11 @@ class PcapCommandsTest {
             assertEquals("xenids: " + tmp + ": is a directory, not a capture file", r[2].strip(), String.join(" ", cmd));
         }
     }
+
+    @Test
+    void aNegativeTopIsAUsageErrorNotAnEmptyList() {
+        String[] r = MainTest.run("pcap", "stats", "--top", "-5", "x.pcap");
+        assertEquals("2", r[0], r[2]);
+        assertTrue(r[2].startsWith("xenids: --top must be 0 or more: -5"), r[2]);
+    }
 }
