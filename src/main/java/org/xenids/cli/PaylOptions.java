@@ -27,10 +27,27 @@ final class PaylOptions {
     CommandLine.Model.CommandSpec spec;
 
     PaylSettings settings() {
+        PaylSettings s = PaylSettings.defaults();
         try {
-            return PaylSettings.defaults().withDepth(depth).withTargetFpr(targetFpr).withHoldout(holdout);
+            s = s.withDepth(depth);
         } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            throw bad("--depth", e);
         }
+        try {
+            s = s.withTargetFpr(targetFpr);
+        } catch (IllegalArgumentException e) {
+            throw bad("--target-fpr", e);
+        }
+        try {
+            return s.withHoldout(holdout);
+        } catch (IllegalArgumentException e) {
+            throw bad("--holdout", e);
+        }
+    }
+
+    /** The settings' message names its field ("targetFpr must be in (0, 0.5): 1.5"); the user typed the option. */
+    private CommandLine.ParameterException bad(String option, IllegalArgumentException e) {
+        String m = e.getMessage();
+        return new CommandLine.ParameterException(spec.commandLine(), option + m.substring(Math.max(0, m.indexOf(' '))));
     }
 }

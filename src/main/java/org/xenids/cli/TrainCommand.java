@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.xenids.detect.payl.PaylModels;
+import org.xenids.detect.payl.PaylSettings;
 import org.xenids.xen.emu.Topology;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -39,10 +40,12 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // Settings and the output folder are checked before the captures are read, not after training.
+        PaylSettings settings = payl.settings();
+        Files.createDirectories(models);
         Topology t = guests.topology(pcaps);
         PrintWriter out = spec.commandLine().getOut();
-        PaylRun.Trained tr = PaylRun.train(t, pcaps, payl.settings(), payl.perPacket, spec.commandLine().getErr());
-        Files.createDirectories(models);
+        PaylRun.Trained tr = PaylRun.train(t, pcaps, settings, payl.perPacket, spec.commandLine().getErr());
         Path file = models.resolve(PaylRun.MODEL_FILE);
         tr.models().save(file);
         tr.run().print(out, "train");

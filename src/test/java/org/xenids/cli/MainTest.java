@@ -56,10 +56,11 @@ class MainTest {
 
     @Test
     void aFileWhereAnOutputDirectoryIsWantedIsSaidSo(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
-        // Files.createDirectories reports it with the path alone: "xenids: /x/models".
+        // Files.createDirectories reports it with the path alone: "xenids: /x/models". It is found
+        // before any capture is read (this one does not exist), not after a long training.
         Path file = java.nio.file.Files.writeString(dir.resolve("models"), "x");
-        String capture = org.xenids.testdata.SharedData.file("traffic/dev/test/scenarios/attack_shellcode_tcp.pcap.xz").toString();
-        String[] r = run("train", "--guests", "10.0.0.0/8", "--pcap", capture, "--models", file.toString());
+        String[] r = run("train", "--guests", "10.0.0.0/8", "--pcap", dir.resolve("absent.pcap").toString(),
+                "--models", file.toString());
         assertEquals("1", r[0], r[2]);
         assertEquals("xenids: " + file + ": exists and is not a directory", r[2].strip());
     }

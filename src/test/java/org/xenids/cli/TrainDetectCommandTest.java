@@ -87,4 +87,16 @@ class TrainDetectCommandTest {
                 + " is a port's model but names no port (only an image's all-ports fallback may)",
                 r[2].strip());
     }
+
+    @Test
+    void anOutOfRangeSettingIsAUsageErrorNamingTheOptionTyped() {
+        String[][] cases = {{"--depth", "-1", "--depth must be 1..16777215: -1"},
+            {"--target-fpr", "1.5", "--target-fpr must be in (0, 0.5): 1.5"},
+            {"--holdout", "NaN", "--holdout must be in [0, 1): NaN"}};
+        for (String[] c : cases) {
+            String[] r = MainTest.run("train", "--guests", "10.0.0.0/8", "--pcap", "x.pcap", "--models", "m", c[0], c[1]);
+            assertEquals("2", r[0], r[2]);
+            assertTrue(r[2].startsWith("xenids: " + c[2] + " (see"), r[2]);
+        }
+    }
 }
