@@ -36,21 +36,28 @@ class TopologyFileTest {
         assertEquals(2, t.guests().get(0).vifs().get(0).queues());
     }
 
+    /** The error for {@code value} given as domain a's {@code domid}, or as its vif's {@code queues}. */
+    String number(String key, String value) throws IOException {
+        return refused(key.equals("domid") ? "domains:\n - name: a\n   domid: " + value + "\n   " + VIF + "}]\n"
+                : "domains:\n - name: a\n   " + VIF + ", queues: " + value + "}]\n");
+    }
+
+    static String notAnInt(String key, String shown) {
+        return (key.equals("domid") ? "domain a" : "domain a vif") + ": '" + key + "' must be a whole number below 2^31, not "
+                + shown;
+    }
+
     @Test
     void numbersBeyondAnIntAreRefusedNotWrapped() throws IOException {
         // 2^32 + 2 read as an int is 2, a valid domid: it must not be taken as one.
-        assertEquals("domain a: 'domid' must be a whole number below 2^31, not 4294967298",
-                refused("domains:\n - name: a\n   domid: 4294967298\n   " + VIF + "}]\n"));
-        assertEquals("domain a vif: 'queues' must be a whole number below 2^31, not 4294967297",
-                refused("domains:\n - name: a\n   " + VIF + ", queues: 4294967297}]\n"));
+        assertEquals(notAnInt("domid", "4294967298"), number("domid", "4294967298"));
+        assertEquals(notAnInt("queues", "4294967297"), number("queues", "4294967297"));
     }
 
     @Test
     void fractionsAndWordsAreRefusedNotTruncatedOrDefaulted() throws IOException {
-        assertEquals("domain a: 'domid' must be a whole number below 2^31, not 2.5",
-                refused("domains:\n - name: a\n   domid: 2.5\n   " + VIF + "}]\n"));
-        assertEquals("domain a vif: 'queues' must be a whole number below 2^31, not \"two\"",
-                refused("domains:\n - name: a\n   " + VIF + ", queues: two}]\n"));
+        assertEquals(notAnInt("domid", "2.5"), number("domid", "2.5"));
+        assertEquals(notAnInt("queues", "\"two\""), number("queues", "two"));
     }
 
     @Test
