@@ -97,21 +97,30 @@ public record Topology(String uplinkMac, List<Guest> guests) {
         if (Files.isDirectory(file)) {
             throw new IOException(file + ": is a directory, not a topology file");
         }
-        long size = Files.size(file);
-        if (size > MAX_FILE) {
-            throw new IOException(file + ": " + size + " bytes; a topology file is at most " + MAX_FILE + " bytes");
+        byte[] yaml;
+        // Read up to the bound, not by the size the file claims: a pipe has none.
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            yaml = in.readNBytes(MAX_FILE + 1);
         }
+        if (yaml.length > MAX_FILE) {
+            throw new IOException(file + ": over " + MAX_FILE + " bytes, more than a topology file may have");
+        }
+        return read(yaml, file.toString());
+    }
+
+    /** Reads a topology from the bytes of a file; errors begin with {@code name}. */
+    static Topology read(byte[] yaml, String name) throws IOException {
         JsonNode root;
         try {
-            root = new ObjectMapper(new YAMLFactory()).readTree(Files.readAllBytes(file));
+            root = new ObjectMapper(new YAMLFactory()).readTree(yaml);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IOException(file + ": not YAML: " + e.getOriginalMessage()
+            throw new IOException(name + ": not YAML: " + e.getOriginalMessage()
                     + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"), e);
         }
         try {
             return parse(root);
         } catch (IllegalArgumentException e) {
-            throw new IOException(file + ": " + e.getMessage(), e);
+            throw new IOException(name + ": " + e.getMessage(), e);
         }
     }
 
