@@ -114,14 +114,29 @@ public record Topology(String uplinkMac, List<Guest> guests) {
         try {
             root = new ObjectMapper(new YAMLFactory()).readTree(yaml);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IOException(name + ": not YAML: " + e.getOriginalMessage()
-                    + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"), e);
+            throw new IOException(name + ": not YAML: " + yamlProblem(e), e);
         }
         try {
             return parse(root);
         } catch (IllegalArgumentException e) {
             throw new IOException(name + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The parser's problem and where, on one line. SnakeYAML's own message spans lines and quotes
+     * the file's text around both the problem and its context, with a caret under each.
+     */
+    private static String yamlProblem(com.fasterxml.jackson.core.JsonProcessingException e) {
+        String problem = e.getOriginalMessage();
+        String at = e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")";
+        if (e.getCause() instanceof org.yaml.snakeyaml.error.MarkedYAMLException m && m.getProblem() != null) {
+            problem = m.getProblem();
+            at = m.getProblemMark() == null ? "" : " (line " + (m.getProblemMark().getLine() + 1) + ", column "
+                    + (m.getProblemMark().getColumn() + 1) + ")";
+        }
+        String p = String.valueOf(problem).replaceAll("\\s*\\R\\s*", " ").strip();
+        return (p.length() <= 200 ? p : p.substring(0, 200) + "…") + at;
     }
 
     static Topology parse(JsonNode root) {

@@ -87,6 +87,13 @@ class TopologyFileTest {
     }
 
     @Test
+    void aYamlSyntaxErrorIsOneLineWithItsLineAndColumn() throws IOException {
+        // SnakeYAML's message spans four lines, quoting the file around the problem and its context.
+        assertEquals("not YAML: expected ',' or '}', but got : (line 3, column 8)",
+                refused("domains:\n - {name: a, vifs: [{mac:x\n   vifs: [{mac: \"00:16:3e:00:00:01\"}]}]\n"));
+    }
+
+    @Test
     void aDirectoryIsRefusedNamingIt() {
         IOException e = assertThrows(IOException.class, () -> Topology.read(dir));
         assertEquals(dir + ": is a directory, not a topology file", e.getMessage());
