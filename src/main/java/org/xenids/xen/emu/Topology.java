@@ -81,7 +81,7 @@ public record Topology(String uplinkMac, List<Guest> guests) {
     private static void label(String what, String v) {
         int bytes = v == null ? 0 : v.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
         if (bytes < 1 || bytes > 255 || v.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
-            throw new IllegalArgumentException(what + " '" + (v == null ? "" : shown(v).replaceAll("\\p{Cntrl}", "?"))
+            throw new IllegalArgumentException(what + " '" + (v == null ? "" : shown(v))
                     + "' must be 1-255 bytes of UTF-8 without control characters");
         }
     }
@@ -188,7 +188,7 @@ public record Topology(String uplinkMac, List<Guest> guests) {
         for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
             String k = it.next();
             if (!ok.contains(k)) {
-                throw new IllegalArgumentException(where + ": unknown key '" + k + "' (known: " + String.join(", ", keys) + ")");
+                throw new IllegalArgumentException(where + ": unknown key '" + shown(k) + "' (known: " + String.join(", ", keys) + ")");
             }
         }
     }
@@ -209,9 +209,24 @@ public record Topology(String uplinkMac, List<Guest> guests) {
         return v.intValue();
     }
 
-    /** {@code s} cut to its first 64 characters for an error (a name may be a megabyte long). */
+    /**
+     * {@code s} as an error shows it: cut to its first 64 characters (a name may be a megabyte
+     * long) and with control characters as {@code \\xNN} (a quoted YAML string may hold line breaks).
+     */
     static String shown(String s) {
-        return s == null || s.length() <= 64 ? s : s.substring(0, 64) + "… (" + s.length() + " characters)";
+        if (s == null) {
+            return "null";
+        }
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < Math.min(s.length(), 64); i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) {
+                b.append(String.format("\\x%02x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return s.length() <= 64 ? b.toString() : b + "… (" + s.length() + " characters)";
     }
 
     private static String text(JsonNode n, String key, String where) {

@@ -94,6 +94,13 @@ class TopologyFileTest {
     }
 
     @Test
+    void aLineBreakInsideAQuotedValueIsShownEscaped() throws IOException {
+        // A double-quoted YAML string keeps a line break where the file has an empty line.
+        assertEquals("MAC 'fe:ff\\x0a:ff' is not six hex bytes separated by ':'",
+                refused("uplink: {mac: \"fe:ff\n\n  :ff\"}\ndomains:\n - name: a\n   " + VIF + "}]\n"));
+    }
+
+    @Test
     void aDirectoryIsRefusedNamingIt() {
         IOException e = assertThrows(IOException.class, () -> Topology.read(dir));
         assertEquals(dir + ": is a directory, not a topology file", e.getMessage());
