@@ -17,6 +17,7 @@ import org.xenids.detect.payl.PaylModels;
 import org.xenids.detect.payl.PaylSettings;
 import org.xenids.eval.Evaluation;
 import org.xenids.eval.ScoresCsv;
+import org.xenids.io.Printable;
 import org.xenids.vmi.linux.CrossView;
 import org.xenids.vmi.linux.KernelLocator;
 import org.xenids.vmi.linux.KernelTypes;
@@ -139,14 +140,14 @@ final class DemoCommand implements Callable<Integer> {
             KernelTypes types = LinuxGuest.btfFromMemory(pm, k.kernel(), k.symbols());
             LinuxGuest g = LinuxGuest.open(pm, k.kernel(), k.symbols(), types);
             o.printf("  %s%n  KASLR slide 0x%x, phys_base 0x%x, kernel page tables at 0x%x; symbols: %s; layouts: %s%n",
-                    VmiPs.printable(k.banner().strip()), k.virtualSlide(), k.physBase(), k.pageTableRoot(), k.symbols().source(),
+                    Printable.ascii(k.banner().strip()), k.virtualSlide(), k.physBase(), k.pageTableRoot(), k.symbols().source(),
                     types.source());
             List<Task> tasks = g.processes(false).tasks();
             o.printf("  %d processes:%n", tasks.size());
             StringBuilder line = new StringBuilder();
             for (int i = 0; i < tasks.size(); i++) {
                 Task tk = tasks.get(i);
-                line.append(String.format("  [%5d] %-16s", tk.pid(), VmiPs.printable(tk.comm())));
+                line.append(String.format("  [%5d] %-16s", tk.pid(), Printable.ascii(tk.comm())));
                 if (i % 4 == 3 || i == tasks.size() - 1) {
                     o.println(line);
                     line.setLength(0);
@@ -158,7 +159,7 @@ final class DemoCommand implements Callable<Integer> {
                 o.printf("  cross-view (%s): no hidden process%n", String.join(", ", cv.views()));
             } else {
                 for (CrossView.Row h : hidden) {
-                    o.printf("  HIDDEN [%5d] %s (task 0x%x) seen by %s%n", h.task().pid(), VmiPs.printable(h.task().comm()),
+                    o.printf("  HIDDEN [%5d] %s (task 0x%x) seen by %s%n", h.task().pid(), Printable.ascii(h.task().comm()),
                             h.task().address(), h.seenBy());
                 }
             }

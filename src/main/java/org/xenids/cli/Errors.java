@@ -1,6 +1,7 @@
 package org.xenids.cli;
 
 import java.util.Arrays;
+import org.xenids.io.Printable;
 import picocli.CommandLine;
 
 /** Turns exceptions into the one-line errors users see (stack traces only with --debug). */
@@ -61,35 +62,7 @@ final class Errors {
         } else if (t instanceof StackOverflowError) {
             msg = "stack overflow; raise the stack with XENIDS_JAVA_OPTS=-Xss…";
         }
-        return controlsEscaped(msg.replaceAll("\\s*[\\r\\n]+\\s*", " ").strip());
-    }
-
-    /**
-     * A message may carry what an attacker chose (a file's name, bytes of a guest's memory or of a
-     * capture): control characters are shown as {@code \xNN} so that none reaches the terminal.
-     */
-    static String controlsEscaped(String s) {
-        return escaped(s, c -> c < 0x20 || (c >= 0x7f && c <= 0x9f));
-    }
-
-    /** {@code s} with every character {@code escape} picks shown as {@code \xNN}; {@code s} itself when none is. */
-    static String escaped(String s, java.util.function.IntPredicate escape) {
-        StringBuilder b = null;
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            boolean e = escape.test(c);
-            if (e && b == null) {
-                b = new StringBuilder(s.length() + 16).append(s, 0, i);
-            }
-            if (b != null) {
-                if (e) {
-                    b.append(String.format("\\x%02x", (int) c));
-                } else {
-                    b.append(c);
-                }
-            }
-        }
-        return b == null ? s : b.toString();
+        return Printable.controlsEscaped(msg.replaceAll("\\s*[\\r\\n]+\\s*", " ").strip());
     }
 
     private static boolean isDebug(CommandLine.ParseResult parsed) {

@@ -19,6 +19,7 @@ import org.xenids.flow.Flow;
 import org.xenids.flow.FlowTable;
 import org.xenids.flow.Pipeline;
 import org.xenids.flow.StreamListener;
+import org.xenids.io.Printable;
 import org.xenids.pcap.CaptureReader;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -192,7 +193,7 @@ final class PcapStatsCommand implements Callable<Integer> {
     }
 
     private static void printText(PrintWriter out, Map<String, Object> m) {
-        out.println(Errors.controlsEscaped(String.valueOf(m.get("file"))) + " (" + m.get("format") + ")");
+        out.println(Printable.controlsEscaped(String.valueOf(m.get("file"))) + " (" + m.get("format") + ")");
         out.printf("  packets   %d%n", (Long) m.get("packets"));
         out.printf("  bytes     %d%n", (Long) m.get("bytes"));
         section(out, "link types", m.get("link_types"));

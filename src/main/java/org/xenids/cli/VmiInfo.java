@@ -2,6 +2,7 @@ package org.xenids.cli;
 
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
+import org.xenids.io.Printable;
 import org.xenids.vmi.linux.LinuxKernel;
 import org.xenids.vmi.memory.PhysicalMemory;
 import picocli.CommandLine.Command;
@@ -28,7 +29,7 @@ final class VmiInfo implements Callable<Integer> {
             ram += r.length();
         }
         out.printf("RAM:             %d MiB in %d ranges%n", ram >> 20, o.memory().ranges().size());
-        out.println("kernel:          " + VmiPs.printable(k.banner()));
+        out.println("kernel:          " + Printable.ascii(k.banner()));
         out.printf("_text:           virtual 0x%016x, physical 0x%x%n", k.textVirtual(), k.textPhysical());
         out.printf("KASLR slide:     0x%x%n", k.virtualSlide());
         out.printf("phys_base:       0x%x%n", k.physBase());

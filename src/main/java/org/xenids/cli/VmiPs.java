@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.xenids.io.Printable;
 import org.xenids.vmi.linux.Anomaly;
 import org.xenids.vmi.linux.LinuxGuest;
 import org.xenids.vmi.linux.Task;
@@ -53,7 +54,7 @@ final class VmiPs implements Callable<Integer> {
         } else {
             out.println("Process listing for file " + source.memory.getFileName());
             for (Task t : list.tasks()) {
-                out.printf("[%5d] %s (struct addr:%x)%n", t.pid(), printable(t.comm()), t.address());
+                out.printf("[%5d] %s (struct addr:%x)%n", t.pid(), Printable.ascii(t.comm()), t.address());
             }
         }
         out.flush();
@@ -83,10 +84,5 @@ final class VmiPs implements Callable<Integer> {
         m.put("address", String.format("0x%016x", a.address()));
         m.put("message", a.message());
         return m;
-    }
-
-    /** comm as the kernel keeps it may hold any byte: escape what a terminal would interpret, and any non-ASCII byte. */
-    static String printable(String s) {
-        return Errors.escaped(s, c -> c < 0x20 || c >= 0x7f);
     }
 }

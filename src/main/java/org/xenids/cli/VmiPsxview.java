@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.xenids.alert.EveEvent;
 import org.xenids.alert.EveWriter;
+import org.xenids.io.Printable;
 import org.xenids.vmi.linux.Anomaly;
 import org.xenids.vmi.linux.CrossView;
 import picocli.CommandLine.Command;
@@ -72,7 +73,7 @@ final class VmiPsxview implements Callable<Integer> {
             out.println(h.append("  STATUS"));
             for (CrossView.Row r : rows) {
                 StringBuilder b = new StringBuilder(String.format("%7d %7d %-16s 0x%016x", r.task().pid(), r.task().ppid(),
-                        VmiPs.printable(r.task().comm()), r.task().address()));
+                        Printable.ascii(r.task().comm()), r.task().address()));
                 for (String v : cv.views()) {
                     String mark = r.seenBy().contains(v) ? "yes" : "-";
                     b.append(' ').append(String.format("%-" + v.length() + "s", mark));

@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.xenids.alert.EveEvent;
 import org.xenids.alert.EveWriter;
+import org.xenids.io.Printable;
 import org.xenids.vmi.linux.Task;
 import org.xenids.vmi.watch.ProcessWatch;
 import picocli.CommandLine.Command;
@@ -109,7 +110,7 @@ final class VmiWatch implements Callable<Integer> {
                 for (ProcessWatch.Change c : t.changes()) {
                     Task k = c.task();
                     out.printf("%s %-7s pid=%d ppid=%d comm=%s%n", EveWriter.timestamp(nowWall),
-                            c.kind().name().toLowerCase(Locale.ROOT), k.pid(), k.ppid(), VmiPs.printable(k.comm()));
+                            c.kind().name().toLowerCase(Locale.ROOT), k.pid(), k.ppid(), Printable.ascii(k.comm()));
                 }
                 out.flush();
                 if (eveOut != null) {

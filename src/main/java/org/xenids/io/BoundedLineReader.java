@@ -114,11 +114,6 @@ public final class BoundedLineReader implements Closeable {
         }
     }
 
-    /** Lines returned so far (the number of the last one). */
-    public long lineNumber() {
-        return lineNo;
-    }
-
     @Override
     public void close() throws IOException {
         in.close();

@@ -79,11 +79,15 @@ class BoundedLineReaderTest {
     }
 
     @Test
-    void aLineOfExactlyTheBoundIsRead() throws IOException {
+    void aLineOfExactlyTheBoundIsReadAndOneByteMoreIsNot() throws IOException {
         String line = "x".repeat(100);
         BoundedLineReader r = new BoundedLineReader(new ByteArrayInputStream((line + "\r\n" + line).getBytes()), "t",
                 StandardCharsets.UTF_8, 100);
         assertEquals(List.of(line, line), lines(r));
+        BoundedLineReader over = new BoundedLineReader(trickling((line + "\n" + line + "x").getBytes()), "t",
+                StandardCharsets.UTF_8, 100);
+        assertEquals(line, over.readLine());
+        assertEquals("t: line 2 is longer than 100 bytes", assertThrows(IOException.class, over::readLine).getMessage());
     }
 
     @Test

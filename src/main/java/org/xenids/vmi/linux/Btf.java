@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
+import org.xenids.io.Printable;
 
 /**
  * A BTF blob (include/uapi/linux/btf.h) read as struct layouts. The input is hostile: every
@@ -311,7 +312,7 @@ final class Btf implements KernelTypes {
 
     private String describe(int t) {
         int no = nameOff(t);
-        String n = no == 0 ? "(anonymous)" : Printable.of(string(no));
+        String n = no == 0 ? "(anonymous)" : Printable.ascii(string(no));
         return (kind(t) == UNION ? "union " : "struct ") + n;
     }
 

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.xenids.io.Printable;
 
 /**
  * Struct layouts from a Volatility 3 ISF (Intermediate Symbol Format) JSON file, as produced by
@@ -94,7 +95,7 @@ final class IsfTypes implements KernelTypes {
                 JsonNode field = findField(composite, step.name(), off, 0);
                 if (field == null) {
                     throw new IllegalArgumentException("'" + pathText + "': no member '" + step.name() + "' in "
-                            + Printable.of(composite) + " (" + origin + ")");
+                            + Printable.ascii(composite) + " (" + origin + ")");
                 }
                 offset += off[0];
                 type = field.path("type");
@@ -113,7 +114,7 @@ final class IsfTypes implements KernelTypes {
     private JsonNode findField(String composite, String name, long[] off, int depth) {
         if (depth > Btf.MAX_NESTING) {
             throw new IllegalArgumentException(origin + ": anonymous members nested deeper than " + Btf.MAX_NESTING + " in "
-                    + Printable.of(composite));
+                    + Printable.ascii(composite));
         }
         JsonNode fields = userTypes.path(composite).path("fields");
         JsonNode f = fields.get(name);

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import org.xenids.io.BoundedLineReader;
+import org.xenids.io.Printable;
 
 /**
  * A System.map or /proc/kallsyms-format file ("ffffffff81000000 T _text", kallsyms lines may
@@ -80,6 +81,6 @@ final class SymbolFile {
     }
 
     private static String abbreviate(String s) {
-        return Printable.of(s.length() > 60 ? s.substring(0, 60) : s) + (s.length() > 60 ? "…" : "");
+        return Printable.ascii(s.length() > 60 ? s.substring(0, 60) : s) + (s.length() > 60 ? "…" : "");
     }
 }

@@ -13,6 +13,7 @@ import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
+import org.xenids.io.Printable;
 
 /**
  * What an emulated host looks like: its guests (name, VM image, vifs with MAC, addresses and
@@ -209,24 +210,9 @@ public record Topology(String uplinkMac, List<Guest> guests) {
         return v.intValue();
     }
 
-    /**
-     * {@code s} as an error shows it: cut to its first 64 characters (a name may be a megabyte
-     * long) and with control characters as {@code \\xNN} (a quoted YAML string may hold line breaks).
-     */
+    /** {@code s} as an error quotes it: a name may be a megabyte long, a quoted YAML string may hold line breaks. */
     static String shown(String s) {
-        if (s == null) {
-            return "null";
-        }
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < Math.min(s.length(), 64); i++) {
-            char c = s.charAt(i);
-            if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) {
-                b.append(String.format("\\x%02x", (int) c));
-            } else {
-                b.append(c);
-            }
-        }
-        return s.length() <= 64 ? b.toString() : b + "… (" + s.length() + " characters)";
+        return Printable.cut(s, 64);
     }
 
     private static String text(JsonNode n, String key, String where) {
@@ -240,7 +226,7 @@ public record Topology(String uplinkMac, List<Guest> guests) {
     /** "00:16:3E:00:00:01" → "00:16:3e:00:00:01"; rejects anything else. */
     public static String normalMac(String mac) {
         if (mac == null || !mac.matches("(?i)[0-9a-f]{2}(:[0-9a-f]{2}){5}")) {
-            throw new IllegalArgumentException("MAC '" + (mac == null ? null : shown(mac)) + "' is not six hex bytes separated by ':'");
+            throw new IllegalArgumentException("MAC '" + shown(mac) + "' is not six hex bytes separated by ':'");
         }
         return mac.toLowerCase(java.util.Locale.ROOT);
     }
