@@ -22,6 +22,10 @@ import java.util.Arrays;
  * appears in it) and proven by its index; the other tables are then found around it and
  * proven by the markers agreeing with the decoded names and by the addresses being sorted.
  * Nothing here is specific to one kernel build.
+ *
+ * <p>The guest's kernel can write these bytes: every offset read from them is checked against
+ * the image, and the whole search runs on a budget of steps (bytes and entries walked, positions
+ * tried), so memory crafted to look like tables everywhere ends it in bounded time.
  */
 final class Kallsyms {
     private Kallsyms() {}
@@ -35,34 +39,71 @@ final class Kallsyms {
     private static final int MAX_SPAN = 128 << 20;
     private static final int MAX_TOKEN = 128;
     private static final int MAX_NAME = 512;
+    /**
+     * Steps one search may take. Finding a real kernel's tables costs about 17 steps a symbol
+     * (6.1: 1.6 M for 94k symbols), so a table of MAX_SYMS symbols still fits.
+     */
+    static final long MAX_STEPS = 128L << 20;
+    /** Decoded names larger than this are not a kernel's (6.1: 2.4 MiB for 94k symbols). */
+    static final int MAX_DECODED = 64 << 20;
+
+    /** Steps left to one search, and what it has met so far, for the message when they run out. */
+    private static final class Budget {
+        private final String where;
+        private final long steps;
+        private final int maxDecoded;
+        private long left;
+        int tokenTables;
+
+        Budget(String where, long steps, int maxDecoded) {
+            this.where = where;
+            this.steps = steps;
+            this.left = steps;
+            this.maxDecoded = maxDecoded;
+        }
+
+        void spend(long n) {
+            left -= n;
+            if (left < 0) {
+                throw new IllegalStateException("no kallsyms tables in " + where + ": gave up after " + steps
+                        + " steps of search around " + tokenTables + " token table(s) (memory full of kallsyms look-alikes);"
+                        + " a System.map or /proc/kallsyms of this kernel can be given instead");
+            }
+        }
+    }
 
     /** The table in {@code img} (bytes of the kernel image starting at virtual {@code base}). */
     static SymbolTable find(byte[] img, long base, String where) {
-        int tokenTables = 0;
+        return find(img, base, where, MAX_STEPS, MAX_DECODED);
+    }
+
+    /** As {@link #find(byte[], long, String)}, with other limits on the steps and the decoded names' bytes. */
+    static SymbolTable find(byte[] img, long base, String where, long steps, int maxDecoded) {
+        Budget budget = new Budget(where, steps, maxDecoded);
         for (int d = indexOf(img, DIGITS, 1); d >= 0; d = indexOf(img, DIGITS, d + 1)) {
             if (img[d - 1] != 0) {
                 continue;
             }
-            int[] tokenStart = tokenTable(img, d);
+            int[] tokenStart = tokenTable(img, d, budget);
             if (tokenStart == null) {
                 continue;
             }
-            tokenTables++;
-            SymbolTable t = tables(img, base, tokenStart, where);
+            budget.tokenTables++;
+            SymbolTable t = tables(img, base, tokenStart, where, budget);
             if (t != null) {
                 return t;
             }
         }
         throw new IllegalStateException("no kallsyms tables in " + where
-                + (tokenTables == 0 ? " (no kallsyms_token_table with its index)"
-                        : " (" + tokenTables + " token table(s) but no valid offsets/names/markers around them)"));
+                + (budget.tokenTables == 0 ? " (no kallsyms_token_table with its index)"
+                        : " (" + budget.tokenTables + " token table(s) but no valid offsets/names/markers around them)"));
     }
 
     /**
      * Token start offsets (257 entries: 256 tokens and the table end) when {@code d}, the start
      * of token '0', is inside a token table followed by a matching token index.
      */
-    static int[] tokenTable(byte[] img, int d) {
+    static int[] tokenTable(byte[] img, int d, Budget budget) {
         int pos = d;
         for (int k = '0'; k < 256; k++) {
             int len = 0;
@@ -72,11 +113,13 @@ final class Kallsyms {
                     return null;
                 }
             }
+            budget.spend(len + 1);
             if (len == 0 || pos >= img.length) {
                 return null;
             }
             pos++;
         }
+        budget.spend(256);
         int index = align8(pos);
         if (index + 512 > img.length) {
             return null;
@@ -88,8 +131,8 @@ final class Kallsyms {
         int[] start = new int[257];
         for (int k = 0; k < 256; k++) {
             start[k] = tableStart + u16(img, index + 2 * k);
-            if (k > 0 && start[k] <= start[k - 1]) {
-                return null;
+            if (k > 0 && start[k] <= start[k - 1] || start[k] >= pos) {
+                return null; // tokens in order, each inside the table (whose end was walked to)
             }
             if (k > 0 && (img[start[k] - 1] != 0 || img[start[k]] == 0)) {
                 return null; // each token begins right after the previous one's NUL
@@ -104,11 +147,12 @@ final class Kallsyms {
      * the names). The offsets and relative_base are right before it up to Linux 6.3, and right
      * after the token index since 6.4 (commit "scripts/kallsyms: change the output order").
      */
-    private static SymbolTable tables(byte[] img, long base, int[] tokenStart, String where) {
+    private static SymbolTable tables(byte[] img, long base, int[] tokenStart, String where, Budget budget) {
         int tokens = tokenStart[0];
         long offsetsAfter = align8(align8(tokenStart[256]) + 512);
         int low = Math.max(8, tokens - MAX_SPAN);
         for (int x = (tokens - 8) & ~7; x >= low; x -= 8) {
+            budget.spend(1);
             int n = i32(img, x);
             if (n < MIN_SYMS || n > MAX_SYMS || i32(img, x + 4) != 0) {
                 continue;
@@ -120,21 +164,21 @@ final class Kallsyms {
             if ((!before && !after) || !markersBeforeTokens(img, x, n, tokens)) {
                 continue;
             }
-            int[] entry = names(img, x + 8, n, tokens);
+            int[] entry = names(img, x + 8, n, tokens, budget);
             if (entry == null || !markers(img, align8(entry[n]), entry, n, tokens)) {
                 continue;
             }
             if (before) {
                 SymbolTable t = decode(img, (int) offsetsBefore, i64(img, x - 8), n, entry, tokenStart,
-                        String.format("kallsyms tables in memory at 0x%x (%d symbols)", base + offsetsBefore, n) + " in " + where);
-                if (sorted(t)) {
+                        String.format("kallsyms tables in memory at 0x%x (%d symbols)", base + offsetsBefore, n) + " in " + where, budget);
+                if (t != null && sorted(t)) {
                     return t;
                 }
             }
             if (after) {
                 SymbolTable t = decode(img, (int) offsetsAfter, i64(img, (int) rbAfter), n, entry, tokenStart,
-                        String.format("kallsyms tables in memory at 0x%x (%d symbols)", base + x, n) + " in " + where);
-                if (sorted(t)) {
+                        String.format("kallsyms tables in memory at 0x%x (%d symbols)", base + x, n) + " in " + where, budget);
+                if (t != null && sorted(t)) {
                     return t;
                 }
             }
@@ -164,7 +208,8 @@ final class Kallsyms {
     }
 
     /** Entry offsets of {@code n} names starting at {@code at} (entry[n] = end), or null. */
-    private static int[] names(byte[] img, int at, int n, int limit) {
+    private static int[] names(byte[] img, int at, int n, int limit, Budget budget) {
+        budget.spend(n); // the entries array, and at most n entries walked
         int[] entry = new int[n + 1];
         int pos = at;
         for (int i = 0; i < n; i++) {
@@ -208,8 +253,10 @@ final class Kallsyms {
         return true;
     }
 
+    /** The decoded table, or null when its names decode to more bytes than the budget allows. */
     private static SymbolTable decode(byte[] img, int offsetsAt, long relativeBase, int n, int[] entry,
-                                      int[] tokenStart, String source) {
+                                      int[] tokenStart, String source, Budget budget) {
+        budget.spend(n + (long) entry[n] - entry[0]);
         boolean absolutePercpu = false;
         for (int i = 0; i < n && !absolutePercpu; i++) {
             absolutePercpu = i32(img, offsetsAt + 4 * i) < 0;
@@ -217,11 +264,17 @@ final class Kallsyms {
         byte[] types = new byte[n];
         long[] addresses = new long[n];
         int[] nameStart = new int[n + 1];
-        byte[] out = new byte[Math.max(MAX_NAME, (entry[n] - entry[0]) * 3)];
+        // Names take 2-3 times their token bytes; each is cut at MAX_NAME.
+        long guess = Math.min(3L * (entry[n] - entry[0]), (long) n * MAX_NAME);
+        int max = budget.maxDecoded;
+        byte[] out = new byte[(int) Math.min(Math.max(MAX_NAME, guess), max)];
         int len = 0;
         for (int i = 0; i < n; i++) {
             if (len + MAX_NAME > out.length) {
-                out = Arrays.copyOf(out, out.length * 2);
+                if (out.length >= max) {
+                    return null;
+                }
+                out = Arrays.copyOf(out, (int) Math.min(2L * out.length, max));
             }
             // The first expanded byte is the type letter; the name follows it.
             types[i] = '?';
