@@ -58,7 +58,7 @@ public class VmiProcessListBench {
         }
         memory = MemorySources.open(raw);
         LinuxKernel k = KernelLocator.locate(memory);
-        KernelTypes types = LinuxGuest.btfFromMemory(memory, k.kernel(), k.symbols());
+        KernelTypes types = LinuxGuest.btfFromMemory(memory, k);
         guest = LinuxGuest.open(memory, k.kernel(), k.symbols(), types);
         var tasks = guest.processes(false).tasks();
         long lo = Long.MAX_VALUE;

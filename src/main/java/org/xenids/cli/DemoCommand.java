@@ -137,7 +137,7 @@ final class DemoCommand implements Callable<Integer> {
         Path image = XzImages.plain(extract("guest.core.xz"));
         try (PhysicalMemory pm = MemorySources.open(image)) {
             LinuxKernel k = KernelLocator.locate(pm);
-            KernelTypes types = LinuxGuest.btfFromMemory(pm, k.kernel(), k.symbols());
+            KernelTypes types = LinuxGuest.btfFromMemory(pm, k);
             LinuxGuest g = LinuxGuest.open(pm, k.kernel(), k.symbols(), types);
             o.printf("  %s%n  KASLR slide 0x%x, phys_base 0x%x, kernel page tables at 0x%x; symbols: %s; layouts: %s%n",
                     Printable.ascii(k.banner().strip()), k.virtualSlide(), k.physBase(), k.pageTableRoot(), k.symbols().source(),

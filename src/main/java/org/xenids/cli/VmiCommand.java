@@ -74,7 +74,7 @@ final class VmiCommand implements Runnable {
             } else if (libvmiConfig != null) {
                 types = KernelTypes.fromLibvmiConfig(libvmiConfig);
             } else {
-                types = LinuxGuest.btfFromMemory(pm, k.kernel(), k.symbols());
+                types = LinuxGuest.btfFromMemory(pm, k);
             }
             return new Opened(pm, k, types, LinuxGuest.open(pm, k.kernel(), k.symbols(), types));
         }

@@ -30,7 +30,8 @@ final class VmiInfo implements Callable<Integer> {
         }
         out.printf("RAM:             %d MiB in %d ranges%n", ram >> 20, o.memory().ranges().size());
         out.println("kernel:          " + Printable.ascii(k.banner()));
-        out.printf("_text:           virtual 0x%016x, physical 0x%x%n", k.textVirtual(), k.textPhysical());
+        out.printf("_text:           virtual 0x%016x, physical 0x%x; image mapped: %d MiB%n",
+                k.textVirtual(), k.textPhysical(), k.imageSize() >> 20);
         out.printf("KASLR slide:     0x%x%n", k.virtualSlide());
         out.printf("phys_base:       0x%x%n", k.physBase());
         out.printf("DTB:             0x%x (init_top_pgt, %s paging)%n", k.pageTableRoot(), k.fiveLevel() ? "5-level" : "4-level");

@@ -12,11 +12,16 @@ import org.xenids.vmi.memory.PhysicalMemory;
  * Finds the kernel's own BTF (CONFIG_DEBUG_INFO_BTF) in guest memory: between the symbols
  * {@code __start_BTF} and {@code __stop_BTF} when they are known, else by scanning physical
  * memory for a BTF header (magic 0xEB9F, version 1) whose sections validate and which
- * describes {@code task_struct}. The blob lies in the kernel image, physically contiguous.
+ * describes {@code task_struct}. The blob lies in the kernel image, physically contiguous, and
+ * only the image is scanned: a process can write a look-alike describing another task_struct
+ * into its own pages, which lie anywhere else. What the kernel image holds is its writer's too
+ * (a rootkit's), so the blobs read and parsed while scanning are bounded in all.
  */
 final class BtfLocator {
     static final long MAX_BTF = 64L << 20;
     static final int CHUNK = 1 << 20;
+    /** Candidate blobs read and parsed by one scan, in bytes: a real image has one, of at most MAX_BTF. */
+    static final long MAX_CANDIDATE_BYTES = 4 * MAX_BTF;
 
     private BtfLocator() {}
 
@@ -37,14 +42,19 @@ final class BtfLocator {
                 start.getAsLong(), len));
     }
 
-    /** Scans physical memory; null when no valid kernel BTF is found. */
-    static Btf scan(PhysicalMemory pm) {
+    /**
+     * Scans the {@code length} bytes of physical memory from {@code from} (the kernel image);
+     * null when no valid kernel BTF is found there.
+     */
+    static Btf scan(PhysicalMemory pm, long from, long length) {
+        long[] budget = {MAX_CANDIDATE_BYTES};
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(CHUNK + 4, 8);
             for (PhysicalMemory.Range range : pm.ranges()) {
-                long first = (range.start() + 3) & -4L;
-                for (long base = first; base < range.end(); base += CHUNK) {
-                    long len = Math.min(CHUNK, range.end() - base);
+                long first = (Math.max(range.start(), from) + 3) & -4L;
+                long end = Math.min(range.end(), from + length);
+                for (long base = first; base < end; base += CHUNK) {
+                    long len = Math.min(CHUNK, end - base);
                     MemorySegment chunk = buf.asSlice(0, len);
                     try {
                         pm.read(base, chunk);
@@ -53,7 +63,7 @@ final class BtfLocator {
                     }
                     for (long off = 0; off + 4 <= len; off += 4) {
                         if (chunk.get(GuestReader.LE_INT, off) == 0x0001EB9F) {
-                            Btf btf = tryAt(pm, range, base + off);
+                            Btf btf = tryAt(pm, range, base + off, budget);
                             if (btf != null) {
                                 return btf;
                             }
@@ -65,7 +75,7 @@ final class BtfLocator {
         return null;
     }
 
-    private static Btf tryAt(PhysicalMemory pm, PhysicalMemory.Range range, long paddr) {
+    private static Btf tryAt(PhysicalMemory pm, PhysicalMemory.Range range, long paddr, long[] budget) {
         byte[] hdr = new byte[Btf.HEADER_MIN];
         if (!range.contains(paddr, hdr.length)) {
             return null;
@@ -75,6 +85,12 @@ final class BtfLocator {
         // A vmlinux BTF has thousands of types: anything under 64 KiB is a module's split BTF or noise.
         if (len < (64 << 10) || len > MAX_BTF || !range.contains(paddr, len)) {
             return null;
+        }
+        budget[0] -= len;
+        if (budget[0] < 0) {
+            throw new IllegalStateException(String.format("no kernel BTF found in %s: gave up at physical 0x%x after reading"
+                    + " %d MiB of BTF look-alikes in the kernel image; give --btf FILE or --isf FILE",
+                    pm.describe(), paddr, MAX_CANDIDATE_BYTES >> 20));
         }
         byte[] blob = new byte[(int) len];
         pm.read(paddr, MemorySegment.ofArray(blob));

@@ -67,7 +67,7 @@ final class Kallsyms {
             if (left < 0) {
                 throw new IllegalStateException("no kallsyms tables in " + where + ": gave up after " + steps
                         + " steps of search around " + tokenTables + " token table(s) (memory full of kallsyms look-alikes);"
-                        + " a System.map or /proc/kallsyms of this kernel can be given instead");
+                        + " give --symbols FILE (the kernel's System.map or /proc/kallsyms)");
             }
         }
     }

@@ -95,7 +95,7 @@ public final class KernelLocator {
                     pageOffsetBase, symbols.source()));
         }
         String banner = banner(kernel, symbols, image);
-        return new LinuxKernel(banner, f.textVirtual(), f.textPhysical(), f.textVirtual() - linkText,
+        return new LinuxKernel(banner, f.textVirtual(), f.textPhysical(), f.imageSize(), f.textVirtual() - linkText,
                 physBase, f.root(), f.fiveLevel(), pageOffsetBase, symbols, kernel);
     }
 

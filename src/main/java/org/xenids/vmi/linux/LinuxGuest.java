@@ -58,12 +58,13 @@ public final class LinuxGuest {
 
     /**
      * The kernel's own BTF from guest memory: read between {@code __start_BTF} and
-     * {@code __stop_BTF} when the symbols know them, else found by scanning physical memory.
+     * {@code __stop_BTF} when the symbols know them, else found by scanning the kernel image's
+     * physical pages (any process can write a BTF look-alike into its own pages elsewhere).
      */
-    public static KernelTypes btfFromMemory(PhysicalMemory pm, VirtualMemory kernel, Symbols syms) {
-        Btf btf = syms == null ? null : BtfLocator.fromSymbols(kernel, syms);
+    public static KernelTypes btfFromMemory(PhysicalMemory pm, LinuxKernel k) {
+        Btf btf = BtfLocator.fromSymbols(k.kernel(), k.symbols());
         if (btf == null) {
-            btf = BtfLocator.scan(pm);
+            btf = BtfLocator.scan(pm, k.textPhysical(), k.imageSize());
         }
         if (btf == null) {
             throw new IllegalStateException("no kernel BTF found in " + pm.describe()

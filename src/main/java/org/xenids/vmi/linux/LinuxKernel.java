@@ -8,6 +8,8 @@ import org.xenids.vmi.arch.AddressSpace;
  * @param banner         the kernel's linux_banner ("Linux version 6.1.0-… (…) #1 SMP …"), without the newline
  * @param textVirtual    run-time virtual address of _text
  * @param textPhysical   physical address of _text
+ * @param imageSize      bytes the page tables map of the kernel image from _text (whole 2 MiB
+ *                       pages, up to _end): where the kernel's own data, its BTF among it, lies
  * @param virtualSlide   KASLR virtual slide: textVirtual minus the link-time _text (from the
  *                       symbol file when it is a System.map of this build, else the x86-64
  *                       default 0xffffffff81000000, i.e. CONFIG_PHYSICAL_START = 16 MiB)
@@ -18,7 +20,7 @@ import org.xenids.vmi.arch.AddressSpace;
  * @param symbols        run-time symbol addresses (the kernel's own kallsyms, or the given file with slide applied)
  * @param kernel         the kernel's address space (rooted at init_top_pgt)
  */
-public record LinuxKernel(String banner, long textVirtual, long textPhysical, long virtualSlide,
+public record LinuxKernel(String banner, long textVirtual, long textPhysical, long imageSize, long virtualSlide,
                           long physBase, long pageTableRoot, boolean fiveLevel, long pageOffsetBase,
                           Symbols symbols, AddressSpace kernel) {
 

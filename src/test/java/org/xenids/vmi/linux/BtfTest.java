@@ -36,7 +36,8 @@ class BtfTest {
 
     @Test
     void btfIsFoundByScanningPhysicalMemoryWithoutSymbols() {
-        Btf viaScan = BtfLocator.scan(NokaslrImage.memory());
+        LinuxKernel k = KernelLocator.locate(NokaslrImage.memory());
+        Btf viaScan = BtfLocator.scan(NokaslrImage.memory(), k.textPhysical(), k.imageSize());
         assertTrue(viaScan != null);
         assertEquals(4_359_789, viaScan.length());
         assertTrue(viaScan.source().contains("physical 0x24c1b88"), viaScan.source());

@@ -45,7 +45,7 @@ final class GuestImages {
     static Image locate(String name, java.nio.file.Path file) {
         PhysicalMemory pm = MemorySources.open(file);
         LinuxKernel k = KernelLocator.locate(pm);
-        return new Image(name, pm, k.kernel(), k.symbols(), LinuxGuest.btfFromMemory(pm, k.kernel(), k.symbols()));
+        return new Image(name, pm, k.kernel(), k.symbols(), LinuxGuest.btfFromMemory(pm, k));
     }
 
     static Truth truth(String image) {

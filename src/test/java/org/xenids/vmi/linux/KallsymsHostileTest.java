@@ -67,7 +67,8 @@ class KallsymsHostileTest {
         }
         var e = assertTimeoutPreemptively(BOUND, () -> assertThrows(IllegalStateException.class,
                 () -> Kallsyms.find(img.array(), KallsymsImage.TEXT, "decoys")));
-        assertTrue(e.getMessage().startsWith("no kallsyms tables in decoys: gave up after"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("no kallsyms tables in decoys: gave up after")
+                && e.getMessage().endsWith("give --symbols FILE (the kernel's System.map or /proc/kallsyms)"), e.getMessage());
     }
 
     /** Every kilobyte a valid token table and index with nothing around them: each would start a search back over the whole image. */

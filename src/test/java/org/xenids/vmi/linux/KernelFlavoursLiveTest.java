@@ -46,7 +46,7 @@ class KernelFlavoursLiveTest {
 
             PhysicalMemory ram = MemorySources.openLive(vm.ramFile(), MemorySources.Machine.PC);
             LinuxKernel k = KernelLocator.locate(ram);
-            LinuxGuest guest = LinuxGuest.open(ram, k.kernel(), k.symbols(), LinuxGuest.btfFromMemory(ram, k.kernel(), k.symbols()));
+            LinuxGuest guest = LinuxGuest.open(ram, k.kernel(), k.symbols(), LinuxGuest.btfFromMemory(ram, k));
             CrossView cv = guest.crossView();
             assertEquals(List.of(), cv.hidden());
             assertEquals(4, cv.views().size(), "task list, pid IDR, children tree, scan: " + cv.unavailable());

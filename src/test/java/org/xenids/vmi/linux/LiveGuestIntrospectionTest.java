@@ -39,7 +39,7 @@ class LiveGuestIntrospectionTest {
         System.out.printf("5-level KASLR guest: QEMU start to ready %.1f s%n", vm.bootToReady().toMillis() / 1000.0);
         ram = MemorySources.openLive(vm.ramFile(), MemorySources.Machine.PC);
         LinuxKernel k = KernelLocator.locate(ram);
-        guest = LinuxGuest.open(ram, k.kernel(), k.symbols(), LinuxGuest.btfFromMemory(ram, k.kernel(), k.symbols()));
+        guest = LinuxGuest.open(ram, k.kernel(), k.symbols(), LinuxGuest.btfFromMemory(ram, k));
     }
 
     @AfterAll
@@ -147,7 +147,7 @@ class LiveGuestIntrospectionTest {
         }
         PhysicalMemory pm = MemorySources.open(raw);
         LinuxKernel k = KernelLocator.locate(pm);
-        LinuxGuest g = LinuxGuest.open(pm, k.kernel(), k.symbols(), LinuxGuest.btfFromMemory(pm, k.kernel(), k.symbols()));
+        LinuxGuest g = LinuxGuest.open(pm, k.kernel(), k.symbols(), LinuxGuest.btfFromMemory(pm, k));
         Set<String> mine = new TreeSet<>();
         for (Task t : g.processes(false).tasks()) {
             if (t.pid() != 0) {

@@ -44,7 +44,7 @@ class HiddenProcessLiveTest {
         vm = LiveGuest.shared();
         PhysicalMemory ram = MemorySources.openLive(vm.ramFile(), MemorySources.Machine.PC);
         k = KernelLocator.locate(ram);
-        guest = LinuxGuest.open(ram, k.kernel(), k.symbols(), LinuxGuest.btfFromMemory(ram, k.kernel(), k.symbols()));
+        guest = LinuxGuest.open(ram, k.kernel(), k.symbols(), LinuxGuest.btfFromMemory(ram, k));
     }
 
     private static long now() { return System.currentTimeMillis() * 1_000_000L; }

@@ -33,7 +33,7 @@ class ProcessWatchLiveTest {
         vm = LiveGuest.shared();
         ram = MemorySources.openLive(vm.ramFile(), MemorySources.Machine.PC);
         k = KernelLocator.locate(ram);
-        guest = LinuxGuest.open(ram, k.kernel(), k.symbols(), LinuxGuest.btfFromMemory(ram, k.kernel(), k.symbols()));
+        guest = LinuxGuest.open(ram, k.kernel(), k.symbols(), LinuxGuest.btfFromMemory(ram, k));
     }
 
     private static List<ProcessWatch.Change> named(ProcessWatch.Tick t, String comm) {
