@@ -193,6 +193,7 @@ final class Btf implements KernelTypes {
                 if (kind != STRUCT && kind != UNION) {
                     throw new IllegalArgumentException("'" + pathText + "': '" + step.name() + "' looked up in a non-struct (" + origin + ")");
                 }
+                visitsLeft = MAX_MEMBER_VISITS;
                 long found = findMember(t, step.name(), 0);
                 if (found == NOT_FOUND) {
                     throw new IllegalArgumentException("'" + pathText + "': no member '" + step.name() + "' in "
@@ -208,6 +209,13 @@ final class Btf implements KernelTypes {
     }
 
     private static final long NOT_FOUND = -1;
+    /**
+     * Members one look-up may examine, anonymous members' own included. Nesting is bounded, but
+     * a struct whose anonymous members share one type, which has the same, and so on, is searched
+     * in exponential time without a bound; a real kernel's look-ups examine a few hundred.
+     */
+    static final int MAX_MEMBER_VISITS = 1 << 20;
+    private int visitsLeft;
     // Result registers of findMember (this object is not shared between threads while resolving).
     private long foundBits;
     private int foundBitSize;
@@ -222,6 +230,10 @@ final class Btf implements KernelTypes {
         int n = vlen(t);
         int p = offsets[t] + 12;
         for (int i = 0; i < n; i++, p += 12) {
+            if (--visitsLeft < 0) {
+                throw bad(origin, -1, "more than " + MAX_MEMBER_VISITS + " members to search for '" + Printable.ascii(name)
+                        + "' (anonymous members sharing types, at type id " + t + ")");
+            }
             int mname = types.getInt(p);
             int mtype = checkId(types.getInt(p + 4));
             int moff = types.getInt(p + 8);

@@ -92,7 +92,7 @@ final class IsfTypes implements KernelTypes {
                     composite = type.path("name").asText();
                 }
                 long[] off = new long[1];
-                JsonNode field = findField(composite, step.name(), off, 0);
+                JsonNode field = findField(composite, step.name(), off, 0, new int[] {Btf.MAX_MEMBER_VISITS});
                 if (field == null) {
                     throw new IllegalArgumentException("'" + pathText + "': no member '" + step.name() + "' in "
                             + Printable.ascii(composite) + " (" + origin + ")");
@@ -111,7 +111,8 @@ final class IsfTypes implements KernelTypes {
         return new Member(pathText, offset, size, bitOffset, bitSize);
     }
 
-    private JsonNode findField(String composite, String name, long[] off, int depth) {
+    /** Searches as {@link Btf} does, on the same bound of members examined ({@code left}). */
+    private JsonNode findField(String composite, String name, long[] off, int depth, int[] left) {
         if (depth > Btf.MAX_NESTING) {
             throw new IllegalArgumentException(origin + ": anonymous members nested deeper than " + Btf.MAX_NESTING + " in "
                     + Printable.ascii(composite));
@@ -123,9 +124,13 @@ final class IsfTypes implements KernelTypes {
             return f;
         }
         for (var it = fields.properties().iterator(); it.hasNext(); ) {
+            if (--left[0] < 0) {
+                throw new IllegalArgumentException(origin + ": more than " + Btf.MAX_MEMBER_VISITS + " members to search for '"
+                        + Printable.ascii(name) + "' (anonymous members sharing types, in " + Printable.ascii(composite) + ")");
+            }
             JsonNode a = it.next().getValue();
             if (a.path("anonymous").asBoolean(false)) {
-                JsonNode found = findField(a.path("type").path("name").asText(), name, off, depth + 1);
+                JsonNode found = findField(a.path("type").path("name").asText(), name, off, depth + 1, left);
                 if (found != null) {
                     off[0] += a.path("offset").asLong();
                     return found;

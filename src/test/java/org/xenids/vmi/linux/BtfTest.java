@@ -3,6 +3,7 @@ package org.xenids.vmi.linux;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -116,6 +117,25 @@ class BtfTest {
         byte[] open = Arrays.copyOf(strs, 100);
         var u = assertThrows(IllegalArgumentException.class, () -> Btf.parse(ByteBuffer.wrap(BtfBuilder.blob(t.array(), open)), "open"));
         assertTrue(u.getMessage().contains("does not end with a NUL"), u.getMessage());
+    }
+
+    /** Thirty structs of three anonymous members of the next one's type: 3^30 paths to search unbounded. */
+    @Test
+    void anonymousMembersSharingTypesAreSearchedWithinABound() {
+        int levels = 30;
+        ByteBuffer t = ByteBuffer.allocate(levels * (12 + 3 * 12) + 12).order(ByteOrder.LITTLE_ENDIAN);
+        for (int id = 1; id <= levels; id++) {
+            t.putInt(id == 1 ? 1 : 0).putInt(Btf.UNION << 24 | 3).putInt(8); // id 1 is "task_struct", the rest anonymous
+            for (int m = 0; m < 3; m++) {
+                t.putInt(0).putInt(id + 1).putInt(0);
+            }
+        }
+        t.putInt(0).putInt(Btf.UNION << 24).putInt(8); // the last level: no members
+        byte[] strs = "\0task_struct\0".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        Btf btf = Btf.parse(ByteBuffer.wrap(BtfBuilder.blob(t.array(), strs)), "shared");
+        var e = assertTimeoutPreemptively(java.time.Duration.ofSeconds(20),
+                () -> assertThrows(IllegalArgumentException.class, () -> btf.member("task_struct.pid")));
+        assertTrue(e.getMessage().startsWith("shared: more than 1048576 members to search for 'pid'"), e.getMessage());
     }
 
     @Test

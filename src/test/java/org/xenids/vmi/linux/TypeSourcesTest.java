@@ -3,6 +3,7 @@ package org.xenids.vmi.linux;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -109,5 +110,24 @@ class TypeSourcesTest {
         var e = assertThrows(IllegalArgumentException.class, () -> t.member("task_struct.tasks.nope"));
         assertEquals(1, e.getMessage().lines().count(), e.getMessage());
         assertTrue(e.getMessage().contains("no member 'nope' in list\\x0ahead\\x1b[2J (ISF test)"), e.getMessage());
+    }
+
+    /** Thirty levels of three anonymous members of the next level's type: 3^30 paths to search unbounded. */
+    @Test
+    void anIsfFileWhoseAnonymousMembersShareTypesIsSearchedWithinABound() throws IOException {
+        StringBuilder json = new StringBuilder("{\"user_types\": {");
+        for (int level = 0; level < 30; level++) {
+            json.append('"').append(level == 0 ? "task_struct" : "s" + level).append("\": {\"size\": 8, \"fields\": {");
+            for (int m = 0; m < 3; m++) {
+                json.append(m == 0 ? "" : ", ").append("\"u").append(m).append("\": {\"offset\": 0, \"anonymous\": true,")
+                        .append(" \"type\": {\"kind\": \"union\", \"name\": \"s").append(level + 1).append("\"}}");
+            }
+            json.append("}}, ");
+        }
+        json.append("\"s30\": {\"size\": 8, \"fields\": {}}}}");
+        KernelTypes t = IsfTypes.of(new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.toString()), "ISF test");
+        var e = assertTimeoutPreemptively(java.time.Duration.ofSeconds(20),
+                () -> assertThrows(IllegalArgumentException.class, () -> t.member("task_struct.pid")));
+        assertTrue(e.getMessage().startsWith("ISF test: more than 1048576 members to search for 'pid'"), e.getMessage());
     }
 }
