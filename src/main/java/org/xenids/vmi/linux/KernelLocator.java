@@ -3,7 +3,9 @@ package org.xenids.vmi.linux;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.OptionalLong;
+import java.util.Set;
 import org.xenids.vmi.arch.AddressSpace;
 import org.xenids.vmi.memory.MemoryFault;
 import org.xenids.vmi.memory.PhysicalMemory;
@@ -28,6 +30,12 @@ public final class KernelLocator {
      */
     static final long FIRST_READ = 32L << 20;
     private static final byte[] BANNER = "Linux version ".getBytes(StandardCharsets.ISO_8859_1);
+    /**
+     * Kernel images tried: page tables that look like a kernel's but lead to no kallsyms or to
+     * checks that fail (a previous kernel's leftovers, a look-alike) are passed over for the
+     * next, up to this many.
+     */
+    static final int MAX_IMAGES = 4;
 
     /** Locates the kernel using its own kallsyms tables in memory. */
     public static LinuxKernel locate(PhysicalMemory memory) {
@@ -40,7 +48,33 @@ public final class KernelLocator {
      */
     public static LinuxKernel locate(PhysicalMemory memory, Path symbolFile) {
         boolean la57 = memory.cpuStates().stream().anyMatch(c -> c.paging() && c.la57());
-        KernelPageTables.Found f = KernelPageTables.find(memory, la57);
+        Set<Long> passedOver = new HashSet<>();
+        IllegalStateException first = null;
+        int tried = 0;
+        while (tried < MAX_IMAGES) {
+            KernelPageTables.Found f;
+            try {
+                f = KernelPageTables.find(memory, la57, passedOver);
+            } catch (IllegalStateException none) {
+                if (first == null) {
+                    throw none;
+                }
+                break;
+            }
+            tried++;
+            try {
+                return locate(memory, symbolFile, f);
+            } catch (IllegalStateException e) {
+                first = first == null ? e : first;
+                passedOver.add(f.textPhysical());
+            }
+        }
+        // The first image's reason: usually the only image, or the kernel's own.
+        throw tried == 1 ? first : new IllegalStateException(first.getMessage()
+                + " (and " + (tried - 1) + " more kernel image look-alike(s) failed)");
+    }
+
+    private static LinuxKernel locate(PhysicalMemory memory, Path symbolFile, KernelPageTables.Found f) {
         AddressSpace kernel = AddressSpace.x86_64(memory, f.root(), f.fiveLevel());
         String where = String.format("%s (kernel image at physical 0x%x)", memory.describe(), f.textPhysical());
         byte[] image = readImage(memory, f, FIRST_READ);

@@ -3,7 +3,10 @@ package org.xenids.vmi.linux;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
+import org.xenids.vmi.memory.CpuState;
 import org.xenids.vmi.arch.AddressSpace;
 import org.xenids.vmi.memory.MemoryFault;
 import org.xenids.vmi.memory.PhysicalMemory;
@@ -16,6 +19,10 @@ import org.xenids.vmi.memory.PhysicalMemory;
  * the virtual address that mapping gives it. Every process's page table shares the last
  * entry, but only init_top_pgt sits in the image; level4_kernel_pgt (4-level) also sits
  * there but maps nothing but the image.
+ *
+ * <p>When the memory comes with the vCPUs' registers (an ELF core), the roots whose last entry
+ * is the one the CPUs' own CR3 tables have are tried first: a look-alike lower in memory (a
+ * previous kernel's leftovers, or tables built on purpose) is then not taken for the kernel's.
  */
 final class KernelPageTables {
     private KernelPageTables() {}
@@ -44,13 +51,29 @@ final class KernelPageTables {
      * which depth is tried first.
      */
     static Found find(PhysicalMemory mem, boolean preferFiveLevel) {
-        Found f = scan(mem, preferFiveLevel);
+        return find(mem, preferFiveLevel, Set.of());
+    }
+
+    /** As {@link #find(PhysicalMemory, boolean)}, passing over the images at the physical addresses in {@code passedOver}. */
+    static Found find(PhysicalMemory mem, boolean preferFiveLevel, Set<Long> passedOver) {
+        Set<Long> cpuTops = cpuTops(mem);
+        Found f = null;
+        if (!cpuTops.isEmpty()) {
+            f = scan(mem, preferFiveLevel, cpuTops, passedOver);
+            if (f == null) {
+                f = scan(mem, !preferFiveLevel, cpuTops, passedOver);
+            }
+        }
         if (f == null) {
-            f = scan(mem, !preferFiveLevel);
+            f = scan(mem, preferFiveLevel, null, passedOver);
+        }
+        if (f == null) {
+            f = scan(mem, !preferFiveLevel, null, passedOver);
         }
         if (f == null) {
             throw new IllegalStateException("no x86-64 kernel page table found in " + mem.describe()
-                    + " (no page maps a kernel image at 0xffffffff80000000+ and lies inside it)");
+                    + (passedOver.isEmpty() ? " (no page maps a kernel image at 0xffffffff80000000+ and lies inside it)"
+                            : " besides the " + passedOver.size() + " kernel image(s) passed over"));
         }
         if (!f.fiveLevel()) {
             // Under 5-level paging, level4_kernel_pgt also passes as a 4-level root: it lies in
@@ -90,7 +113,31 @@ final class KernelPageTables {
      * the image is, and the root is then sought inside the image only (every process's table
      * shares that mapping but lies elsewhere).
      */
-    private static Found scan(PhysicalMemory mem, boolean five) {
+    /**
+     * The last entry of each paging vCPU's top-level table: the kernel-image mapping every
+     * table of that kernel shares. Under page-table isolation a CPU in user mode runs on the
+     * user half of an 8 KiB pair (bit 12 of CR3 set), so the kernel half is read too.
+     */
+    private static Set<Long> cpuTops(PhysicalMemory mem) {
+        Set<Long> tops = new HashSet<>();
+        for (CpuState c : mem.cpuStates()) {
+            if (!c.paging()) {
+                continue;
+            }
+            for (long root : new long[] {c.pageTableRoot(), c.pageTableRoot() & ~0x1000L}) {
+                if (mem.contains(root + 511 * 8, 8)) {
+                    long top = mem.readLong(root + 511 * 8);
+                    if (kernelTable(top)) {
+                        tops.add(top);
+                    }
+                }
+            }
+        }
+        return tops;
+    }
+
+    /** The first root found; with {@code only} not null, among those whose last entry is in it. */
+    private static Found scan(PhysicalMemory mem, boolean five, Set<Long> only, Set<Long> passedOver) {
         Map<Long, Image> images = new HashMap<>();
         long[] pd = new long[512];
         long[] budget = {MAX_VISITS};
@@ -98,12 +145,12 @@ final class KernelPageTables {
             long first = (r.start() + 0xfff) & ~0xfffL;
             for (long p = first; p + 0x1000 <= r.end(); p += 0x1000) {
                 long top = mem.readLong(p + 511 * 8);
-                if (!kernelTable(top) || images.containsKey(top)) {
+                if (!kernelTable(top) || images.containsKey(top) || only != null && !only.contains(top)) {
                     continue;
                 }
                 Image img = image(mem, p, five, pd);
                 images.put(top, img);
-                if (img != null) {
+                if (img != null && !passedOver.contains(img.textPhysical())) {
                     Found f = rootInside(mem, img, top, five, budget);
                     if (f != null) {
                         return f;

@@ -26,18 +26,7 @@ class BtfLocatorHostileTest {
         byte[] copy = NokaslrImage.btfBytes(); // a process could as well change task_struct's offsets in it
         long planted = 0x100000;
         assertTrue(planted + copy.length < k.textPhysical());
-        PhysicalMemory withCopy = new PhysicalMemory() {
-            @Override public List<Range> ranges() { return real.ranges(); }
-            @Override public String describe() { return "nokaslr image with a BTF copy at 0x100000"; }
-            @Override public void read(long paddr, MemorySegment dst) {
-                real.read(paddr, dst);
-                long from = Math.max(paddr, planted);
-                long to = Math.min(paddr + dst.byteSize(), planted + copy.length);
-                if (from < to) {
-                    MemorySegment.copy(MemorySegment.ofArray(copy), from - planted, dst, from - paddr, to - from);
-                }
-            }
-        };
+        PhysicalMemory withCopy = new OverlaidMemory(real, planted, copy, false);
         Btf found = BtfLocator.scan(withCopy, k.textPhysical(), k.imageSize());
         assertTrue(found.source().contains("physical 0x24c1b88"), found.source());
         assertEquals(2192, found.offset("task_struct.tasks"));

@@ -76,6 +76,56 @@ class KernelLocatorHostileTest {
         }
     }
 
+    /**
+     * Page tables that look like a kernel's, in the first 2 MiB of memory, which they map as a
+     * "kernel image" at 0xffffffff80000000, at {@code base} (2 MiB-aligned) + 64 KiB: lower than
+     * any real kernel's tables and any process's, the scan meets them first.
+     */
+    static byte[] lookAlikeTables(long base) {
+        long p = base + 0x10000;
+        ByteBuffer d = ByteBuffer.allocate(0x13000).order(ByteOrder.LITTLE_ENDIAN);
+        d.putLong(0x10000 + 511 * 8, (p + 0x1000) | 3).putLong(0x10000 + 256 * 8, (p + 0x1000) | 3);
+        d.putLong(0x11000 + 510 * 8, (p + 0x2000) | 3);
+        d.putLong(0x12000, base | 0x83); // a 2 MiB page at base: the image holds its own root
+        return d.array();
+    }
+
+    @Test
+    void aKernelLookAlikeBelowTheKernelIsPassedOverWithOrWithoutTheCpusRegisters() {
+        try (PhysicalMemory real = MemorySources.open(KernelLocatorTest.ELF)) {
+            LinuxKernel k = KernelLocator.locate(real);
+            PhysicalMemory withCpus = new OverlaidMemory(real, 0, lookAlikeTables(0), true);
+            PhysicalMemory without = new OverlaidMemory(real, 0, lookAlikeTables(0), false);
+            // With the registers, the kernel entry of the CPU's CR3 tables leads straight to the kernel's
+            // tables; without them the look-alike is met first...
+            assertEquals(k.pageTableRoot(), KernelPageTables.find(withCpus, false).root());
+            assertEquals(0x10000, KernelPageTables.find(without, false).root());
+            // ...and is passed over when it has no kallsyms.
+            for (PhysicalMemory m : new PhysicalMemory[] {withCpus, without}) {
+                LinuxKernel found = KernelLocator.locate(m);
+                assertEquals(k.pageTableRoot(), found.pageTableRoot(), m.describe());
+                assertEquals(k.textVirtual(), found.textVirtual());
+            }
+        }
+    }
+
+    @Test
+    void kernelLookAlikesAreTriedUpToABound() throws IOException {
+        byte[] mem = new byte[16 << 20];
+        for (int i = 0; i < 6; i++) {
+            byte[] t = lookAlikeTables((long) i << 21);
+            System.arraycopy(t, 0, mem, i << 21, t.length);
+        }
+        Path f = tmp.resolve("lookalikes.raw");
+        Files.write(f, mem);
+        try (PhysicalMemory m = MemorySources.open(f)) {
+            var e = assertTimeoutPreemptively(BOUND, () -> assertThrows(IllegalStateException.class, () -> KernelLocator.locate(m)));
+            assertTrue(e.getMessage().startsWith("no kallsyms tables in raw image") && e.getMessage().contains("(kernel image at physical 0x0)")
+                    && e.getMessage().endsWith("(and " + (KernelLocator.MAX_IMAGES - 1) + " more kernel image look-alike(s) failed)"),
+                    e.getMessage());
+        }
+    }
+
     /** Overwrites {@code len} bytes at the physical address of a kernel symbol in the nokaslr copy. */
     static void clobber(FileChannel ch, SymbolTable map, String symbol, long delta, int len, byte with) throws IOException {
         long phys = map.require(symbol) + delta - KernelLocatorTest.START_KERNEL_MAP; // nokaslr: phys_base 0
