@@ -50,7 +50,12 @@ final class GrantOps {
             int d = Tap.self(Mem.u16(a, at + Gnttab.Copy.DST_DOMID), caller);
             int ref = (int) Mem.u64(a, at + Gnttab.Copy.DST_U);
             VifQueue[] qs = live.of(d);
+            boolean backend = qs == null;
             for (int i = 0; qs != null && i < qs.length; i++) {
+                if (qs[i].backend != caller) {
+                    continue; // another guest naming d's buffers: Xen refuses it, and it is not netback's
+                }
+                backend = true;
                 RxRing r = qs[i].rx;
                 r.refresh(seq, now);
                 int idx = r.find(ref);
@@ -77,10 +82,15 @@ final class GrantOps {
                     return;
                 }
             }
-            tap.unclassified(d);
+            tap.unclassified(backend ? d : caller);
         } else if ((flags & GNTCOPY_source_gref) != 0) {
             VifQueue[] qs = live.of(srcDom);
+            boolean backend = qs == null;
             for (int i = 0; qs != null && i < qs.length; i++) {
+                if (qs[i].backend != caller) {
+                    continue;
+                }
+                backend = true;
                 TxRing t = qs[i].tx;
                 t.refresh(seq, now);
                 int idx = t.findCopy((int) srcU);
@@ -91,7 +101,7 @@ final class GrantOps {
                     return;
                 }
             }
-            tap.unclassified(srcDom);
+            tap.unclassified(backend ? srcDom : caller);
         } else {
             tap.unclassified(caller);
         }

@@ -110,6 +110,32 @@ class HostileGuestTest {
         s.othersGoOn();
     }
 
+    /**
+     * dom2 copies from the grant of a TX request dom1 has queued and netback not yet served:
+     * Xen refuses it (dom1 granted it to dom0), and the tap must not take it for netback's copy
+     * of that slot, which would let one guest spoil the frame the tap rebuilds for another.
+     */
+    @Test
+    void anotherGuestsCopyFromAQueuedTxGrantIsNotTakenForTheBackends() {
+        Setup s = new Setup();
+        int ref = s.grantFrame(300);
+        int prod = Netif.Sring.reqProd(s.tx, 0);
+        Netif.TxRequest.set(s.tx, Netif.Sring.entry(prod, 256, Netif.TxRequest.SIZE), ref, 0, 0, 7, 300);
+        Netif.Sring.reqProd(s.tx, 0, prod + 1); // published, not yet kicked
+
+        Domain d2 = s.b.host.domain(2);
+        MemorySegment args = d2.page(d2.allocFrame());
+        org.xenids.xen.abi.Gnttab.Copy.set(args, 0, ref, 1, 0, d2.allocFrame(), DOMID_SELF, 0, 300, GNTCOPY_source_gref);
+        s.b.host.hypercall(2, __HYPERVISOR_grant_table_op, GNTTABOP_copy, args, 1);
+        assertEquals(GNTST_general_error, org.xenids.xen.abi.Gnttab.Copy.status(args, 0), "Xen: not granted to dom2");
+
+        s.kick(s.txPort);
+        assertEquals(List.of(300), s.b.tapped.stream().filter(f -> f.domid() == 1).map(f -> f.bytes().length).toList());
+        assertTrue(s.events().isEmpty(), s.events()::toString);
+        assertEquals(1, VifTeardownTest.counters(s.b, 2).unclassified(), "counted against the caller");
+        s.othersGoOn();
+    }
+
     @Test
     void moreThanEighteenSlotsIsReportedAndDroppedLikeNetbackDoes() {
         Setup s = new Setup();

@@ -123,6 +123,40 @@ class VifTeardownTest {
         assertEquals(b.tap.unclassified(), tap[0].unclassified());
     }
 
+    /**
+     * Another guest's copies naming dom1's posted RX buffer: Xen refuses them (dom1 granted the
+     * buffer to its backend), and the tap must not take them for the backend's, which would
+     * let one guest spoil what the tap rebuilds of another's traffic.
+     */
+    @Test
+    void copiesByAnotherGuestIntoAGuestsRingBuffersAreNotTakenForItsBackends() {
+        Bench b = new Bench();
+        b.guestOrdered(1, TapFramesTest.MAC1, 1);
+        b.guestOrdered(2, TapFramesTest.MAC2, 1);
+        int rxRef = postedRxRef(b, 1);
+        Tap.Counters before1 = counters(b, 1), before2 = counters(b, 2);
+        Domain d2 = b.host.domain(2);
+        MemorySegment args = d2.page(d2.allocFrame());
+        for (int i = 0; i < 4; i++) {
+            Gnttab.Copy.set(args, (long) i * Gnttab.Copy.SIZE, d2.allocFrame(), DOMID_SELF, 0, rxRef, 1, 0, 1000, GNTCOPY_dest_gref);
+        }
+        b.host.hypercall(2, __HYPERVISOR_grant_table_op, GNTTABOP_copy, args, 4);
+        for (int i = 0; i < 4; i++) {
+            assertEquals(GNTST_general_error, Gnttab.Copy.status(args, (long) i * Gnttab.Copy.SIZE), "Xen: not granted to dom2");
+        }
+
+        assertEquals(before1.copies(), counters(b, 1).copies(), "not dom1's backend's copies");
+        assertEquals(before1.anomalies(), counters(b, 1).anomalies(), "nothing dom1 did");
+        assertEquals(before2.unclassified() + 4, counters(b, 2).unclassified(), "counted against the caller");
+        int from = b.delivered.size(), fromTap = b.tapped.size();
+        for (int n : new int[] {60, 1514, 9000}) {
+            b.fromOutside(Bench.frame(M1, GW, n, n), 0);
+            assertTrue(b.send(1, Bench.frame(GW, M1, n, n + 1), 0, 0));
+        }
+        TapFramesTest.assertSame(b.delivered.subList(from, b.delivered.size()), b.tapped.subList(fromTap, b.tapped.size()));
+        assertTrue(b.anomalies.isEmpty(), b.anomalies::toString);
+    }
+
     static Tap.Counters counters(Bench b, int domid) {
         return b.tap.counters().stream().filter(c -> c.domid() == domid).findFirst().orElseThrow();
     }
