@@ -112,8 +112,10 @@ public record Topology(String uplinkMac, List<Guest> guests) {
     /** Reads a topology from the bytes of a file; errors begin with {@code name}. */
     static Topology read(byte[] yaml, String name) throws IOException {
         JsonNode root;
+        YAMLFactory yf = new YAMLFactory();
         try {
-            root = new ObjectMapper(new YAMLFactory()).readTree(yaml);
+            refuseAliases(yf, yaml, name);
+            root = new ObjectMapper(yf).readTree(yaml);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IOException(name + ": not YAML: " + yamlProblem(e), e);
         }
@@ -121,6 +123,21 @@ public record Topology(String uplinkMac, List<Guest> guests) {
             return parse(root);
         } catch (IllegalArgumentException e) {
             throw new IOException(name + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * An alias ({@code *name}) reaches the tree as the plain string "name", so a topology using
+     * one would fail further on with an error about the wrong thing: it is refused here, naming it.
+     */
+    private static void refuseAliases(YAMLFactory yf, byte[] yaml, String name) throws IOException {
+        try (com.fasterxml.jackson.dataformat.yaml.YAMLParser p = yf.createParser(yaml)) {
+            while (p.nextToken() != null) {
+                if (p.isCurrentAlias()) {
+                    throw new IOException(name + ": YAML aliases are not supported (*" + Printable.cut(p.getText(), 64)
+                            + ", line " + p.currentLocation().getLineNr() + "): write the value out");
+                }
+            }
         }
     }
 

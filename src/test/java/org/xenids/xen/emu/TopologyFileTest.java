@@ -94,6 +94,13 @@ class TopologyFileTest {
     }
 
     @Test
+    void aYamlAliasIsRefusedByName() throws IOException {
+        // Unrefused, the alias reached the checks as the string "v", and the error was about 'vifs'.
+        assertEquals("YAML aliases are not supported (*v, line 3): write the value out",
+                refused("domains:\n - {name: a, vifs: &v [{mac: \"00:16:3e:00:00:01\"}]}\n - {name: b, vifs: *v}\n"));
+    }
+
+    @Test
     void aLineBreakInsideAQuotedValueIsShownEscaped() throws IOException {
         // A double-quoted YAML string keeps a line break where the file has an empty line.
         assertEquals("MAC 'fe:ff\\x0a:ff' is not six hex bytes separated by ':'",
