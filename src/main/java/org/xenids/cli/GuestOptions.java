@@ -1,11 +1,14 @@
 package org.xenids.cli;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.xenids.flow.Flow;
 import org.xenids.xen.emu.Topology;
 import picocli.CommandLine;
@@ -37,6 +40,15 @@ final class GuestOptions {
         }
         if (!images.isEmpty() && guests.isEmpty()) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--image names images of --guests");
+        }
+        Set<Path> seen = new HashSet<>();
+        for (Path c : captures) {
+            // By the file itself when it exists: a second name (a link, "./x") is the same frames.
+            Path id = Files.exists(c) ? c.toRealPath() : c.toAbsolutePath().normalize();
+            if (!seen.add(id)) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "--pcap " + c + " is given twice: its frames would enter the host twice");
+            }
         }
         return topology != null ? Topology.read(topology) : Topology.fromCaptures(captures, guests, images);
     }

@@ -42,12 +42,21 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         // Settings and the output folder are checked before the captures are read, not after training.
         PaylSettings settings = payl.settings();
+        boolean created = !Files.isDirectory(models);
         Files.createDirectories(models);
-        Topology t = guests.topology(pcaps);
-        PrintWriter out = spec.commandLine().getOut();
-        PaylRun.Trained tr = PaylRun.train(t, pcaps, settings, payl.perPacket, spec.commandLine().getErr());
         Path file = models.resolve(PaylRun.MODEL_FILE);
-        tr.models().save(file);
+        PaylRun.Trained tr;
+        try {
+            Topology t = guests.topology(pcaps);
+            tr = PaylRun.train(t, pcaps, settings, payl.perPacket, spec.commandLine().getErr());
+            tr.models().save(file);
+        } catch (Exception | Error e) {
+            if (created) {
+                deleteIfEmpty(models); // a failed training leaves no folder it made
+            }
+            throw e;
+        }
+        PrintWriter out = spec.commandLine().getOut();
         tr.run().print(out, "train");
         out.printf("models: %d (%,d payloads trained, %,d held out for calibration, %,d bytes) -> %s (%,d bytes)%n",
                 tr.models().models().size(), tr.trainer().trainedSamples(), tr.trainer().heldOutSamples(),
@@ -58,5 +67,15 @@ final class TrainCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
+    }
+
+    private static void deleteIfEmpty(Path dir) {
+        try (var entries = Files.list(dir)) {
+            if (entries.findAny().isEmpty()) {
+                Files.delete(dir);
+            }
+        } catch (java.io.IOException ignored) {
+            // The training's own error is the one to report; a folder left behind is harmless.
+        }
     }
 }

@@ -1,6 +1,7 @@
 package org.xenids.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -96,6 +97,27 @@ class ReplayCommandTest {
         String[] r = MainTest.run("replay", "--pcap", "x.pcap");
         assertEquals("2", r[0]);
         assertTrue(r[2].contains("give either --topology or --guests"), r[2]);
+    }
+
+    @Test
+    void aCaptureGivenTwiceUnderTwoNamesIsAUsageError() throws IOException {
+        Path pcap = dir.resolve("a.pcap");
+        Files.write(pcap, new byte[] {(byte) 0xd4, (byte) 0xc3, (byte) 0xb2, (byte) 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                (byte) 0xff, (byte) 0xff, 0, 0, 1, 0, 0, 0});
+        String again = dir.resolve(".").resolve("a.pcap").toString();
+        String m = dir.resolve("m").toString();
+        String[][] runs = {
+            {"replay", "--guests", "10.0.0.0/24", "--pcap", pcap.toString(), "--pcap", again},
+            {"train", "--guests", "10.0.0.0/24", "--models", m, "--pcap", pcap.toString(), "--pcap", again},
+            {"detect", "--guests", "10.0.0.0/24", "--models", m, "--eve", dir.resolve("e.json").toString(),
+                "--pcap", pcap.toString(), "--pcap", again},
+        };
+        for (String[] args : runs) {
+            String[] r = MainTest.run(args);
+            assertEquals("2", r[0], args[0] + ": " + r[2]);
+            assertTrue(r[2].contains("--pcap " + again + " is given twice"), r[2]);
+            assertFalse(Files.exists(dir.resolve("m")), "a failed training leaves no models folder it made");
+        }
     }
 
     static long[] flowsOf(Path pcap) throws IOException {
