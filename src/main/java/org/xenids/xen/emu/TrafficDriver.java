@@ -181,6 +181,13 @@ public final class TrafficDriver {
         }
         started = true;
         now = startNanos;
+        // Checked before any guest boots: found at the 2,048th queue, it took a minute and gigabytes.
+        long queues = topology.guests().stream().flatMap(g -> g.vifs().stream()).mapToLong(Topology.Vif::queues).sum();
+        if (2 * queues > Domain.MAX_PORTS - 1) {
+            throw new IllegalStateException("the topology's " + topology.guests().size() + " guests have " + queues
+                    + " vif queues, which need two of dom0's event channels each; Xen's 2-level ABI gives a domain "
+                    + (Domain.MAX_PORTS - 1) + " (at most " + (Domain.MAX_PORTS - 1) / 2 + " vif queues on one host)");
+        }
         int k = 0;
         for (Topology.Guest g : topology.guests()) {
             int refs = 8;

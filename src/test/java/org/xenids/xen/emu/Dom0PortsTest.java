@@ -33,4 +33,20 @@ class Dom0PortsTest {
         assertEquals("vif 0 of web did not connect: dom0 has no free event channel (Xen's 2-level ABI gives a domain"
                 + " 4095 ports; each vif queue takes two)", e.getMessage());
     }
+
+    @Test
+    void aTopologyWithMoreVifQueuesThanDom0HasEventChannelsIsRefusedBeforeAnyGuestBoots() {
+        List<Topology.Guest> guests = new java.util.ArrayList<>();
+        for (int i = 1; i <= 256; i++) {
+            String mac = String.format("00:16:3e:00:%02x:%02x", i >> 8, i & 0xff);
+            guests.add(new Topology.Guest(i, "g" + i, "img", List.of(new Topology.Vif(mac, List.of("10.0." + (i >> 8) + "." + (i & 0xff)), 8))));
+        }
+        TrafficDriver d = new TrafficDriver(new Topology("fe:ff:ff:ff:ff:ff", guests));
+        long t0 = System.nanoTime();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> d.start(0));
+        assertEquals("the topology's 256 guests have 2048 vif queues, which need two of dom0's event channels each;"
+                + " Xen's 2-level ABI gives a domain 4095 (at most 2047 vif queues on one host)", e.getMessage());
+        assertTrue(System.nanoTime() - t0 < 1_000_000_000L, "before any guest boots");
+        assertEquals(null, d.host().domain(1), "no guest was created");
+    }
 }
