@@ -185,7 +185,8 @@ final class Btf implements KernelTypes {
                 int elem = checkId(types.getInt(p));
                 long n = Integer.toUnsignedLong(types.getInt(p + 8));
                 if (n != 0 && step.index() >= n) {
-                    throw new IllegalArgumentException("'" + pathText + "': index " + step.index() + " out of bounds (" + n + " elements)");
+                    throw new IllegalArgumentException("'" + pathText + "': index " + step.index() + " out of bounds (" + n
+                            + " elements; " + origin + ")");
                 }
                 bits += step.index() * sizeOfId(elem, 0) * 8;
                 cur = elem;

@@ -77,8 +77,12 @@ final class IsfTypes implements KernelTypes {
                     throw new IllegalArgumentException("'" + pathText + "': [" + step.index() + "] on a non-array (" + origin + ")");
                 }
                 long n = type.path("count").asLong(0);
+                if (n < 0) {
+                    throw new IllegalArgumentException("'" + pathText + "': an array of " + n + " elements (" + origin + ")");
+                }
                 if (n != 0 && step.index() >= n) {
-                    throw new IllegalArgumentException("'" + pathText + "': index " + step.index() + " out of bounds (" + n + " elements)");
+                    throw new IllegalArgumentException("'" + pathText + "': index " + step.index() + " out of bounds (" + n
+                            + " elements; " + origin + ")");
                 }
                 JsonNode sub = type.path("subtype");
                 offset += step.index() * sizeOfType(sub, 0);
