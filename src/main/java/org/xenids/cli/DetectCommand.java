@@ -34,7 +34,7 @@ final class DetectCommand implements Callable<Integer> {
     Path models;
 
     @Option(names = "--pcap", paramLabel = "FILE", required = true, split = ",",
-            description = "Capture(s) to watch (pcap/pcapng, plain or .xz; merged by timestamp).")
+            description = "Capture(s) to watch (pcap/pcapng, plain or .xz; merged by timestamp; each file once).")
     List<Path> pcaps;
 
     @Option(names = "--eve", paramLabel = "OUT", required = true, description = "EVE JSON log to write.")

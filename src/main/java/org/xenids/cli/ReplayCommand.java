@@ -33,7 +33,7 @@ final class ReplayCommand implements java.util.concurrent.Callable<Integer> {
     GuestOptions guests;
 
     @Option(names = "--pcap", paramLabel = "FILE", required = true, split = ",",
-            description = "Capture(s) to replay (pcap/pcapng, plain or .xz; merged by timestamp).")
+            description = "Capture(s) to replay (pcap/pcapng, plain or .xz; merged by timestamp; each file once).")
     List<Path> pcaps;
 
     @Option(names = "--write-pcap", paramLabel = "OUT.pcapng",

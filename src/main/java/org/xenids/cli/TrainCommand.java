@@ -29,7 +29,7 @@ final class TrainCommand implements Callable<Integer> {
     GuestOptions guests;
 
     @Option(names = "--pcap", paramLabel = "FILE", required = true, split = ",",
-            description = "Benign capture(s) (pcap/pcapng, plain or .xz; merged by timestamp).")
+            description = "Benign capture(s) (pcap/pcapng, plain or .xz; merged by timestamp; each file once).")
     List<Path> pcaps;
 
     @Option(names = "--models", paramLabel = "DIR", required = true, description = "Folder to write the models into.")

@@ -6,8 +6,8 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
-import org.xenids.vmi.memory.CpuState;
 import org.xenids.vmi.arch.AddressSpace;
+import org.xenids.vmi.memory.CpuState;
 import org.xenids.vmi.memory.MemoryFault;
 import org.xenids.vmi.memory.PhysicalMemory;
 
@@ -48,13 +48,9 @@ final class KernelPageTables {
 
     /**
      * Scans every RAM page. {@code preferFiveLevel} (from CR4.LA57 when known) only decides
-     * which depth is tried first.
+     * which depth is tried first. Images at the physical addresses in {@code passedOver} (tried
+     * and found wanting) are passed over.
      */
-    static Found find(PhysicalMemory mem, boolean preferFiveLevel) {
-        return find(mem, preferFiveLevel, Set.of());
-    }
-
-    /** As {@link #find(PhysicalMemory, boolean)}, passing over the images at the physical addresses in {@code passedOver}. */
     static Found find(PhysicalMemory mem, boolean preferFiveLevel, Set<Long> passedOver) {
         Set<Long> cpuTops = cpuTops(mem);
         Found f = null;
@@ -109,11 +105,6 @@ final class KernelPageTables {
     }
 
     /**
-     * Every RAM page is a candidate; the first whose kernel-image mapping is valid tells where
-     * the image is, and the root is then sought inside the image only (every process's table
-     * shares that mapping but lies elsewhere).
-     */
-    /**
      * The last entry of each paging vCPU's top-level table: the kernel-image mapping every
      * table of that kernel shares. Under page-table isolation a CPU in user mode runs on the
      * user half of an 8 KiB pair (bit 12 of CR3 set), so the kernel half is read too.
@@ -136,7 +127,12 @@ final class KernelPageTables {
         return tops;
     }
 
-    /** The first root found; with {@code only} not null, among those whose last entry is in it. */
+    /**
+     * Every RAM page is a candidate; the first whose kernel-image mapping is valid tells where
+     * the image is, and the root is then sought inside the image only (every process's table
+     * shares that mapping but lies elsewhere). With {@code only} not null, only pages whose last
+     * entry is in it are candidates.
+     */
     private static Found scan(PhysicalMemory mem, boolean five, Set<Long> only, Set<Long> passedOver) {
         Map<Long, Image> images = new HashMap<>();
         long[] pd = new long[512];

@@ -98,8 +98,8 @@ class KernelLocatorHostileTest {
             PhysicalMemory without = new OverlaidMemory(real, 0, lookAlikeTables(0), false);
             // With the registers, the kernel entry of the CPU's CR3 tables leads straight to the kernel's
             // tables; without them the look-alike is met first...
-            assertEquals(k.pageTableRoot(), KernelPageTables.find(withCpus, false).root());
-            assertEquals(0x10000, KernelPageTables.find(without, false).root());
+            assertEquals(k.pageTableRoot(), KernelPageTables.find(withCpus, false, java.util.Set.of()).root());
+            assertEquals(0x10000, KernelPageTables.find(without, false, java.util.Set.of()).root());
             // ...and is passed over when it has no kallsyms.
             for (PhysicalMemory m : new PhysicalMemory[] {withCpus, without}) {
                 LinuxKernel found = KernelLocator.locate(m);
