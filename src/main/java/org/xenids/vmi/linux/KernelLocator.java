@@ -62,12 +62,19 @@ public final class KernelLocator {
                 break;
             }
             tried++;
+            IllegalStateException failed;
             try {
                 return locate(memory, symbolFile, f);
             } catch (IllegalStateException e) {
-                first = first == null ? e : first;
-                passedOver.add(f.textPhysical());
+                failed = e;
+            } catch (MemoryFault e) {
+                // A look-alike's symbols may point where its page tables map nothing: a reason
+                // to pass it over like any other failed check, not to end discovery.
+                failed = new IllegalStateException(String.format("%s (kernel image at physical 0x%x): %s, reading its symbols",
+                        memory.describe(), f.textPhysical(), e.getMessage()), e);
             }
+            first = first == null ? failed : first;
+            passedOver.add(f.textPhysical());
         }
         // The first image's reason: usually the only image, or the kernel's own.
         throw tried == 1 ? first : new IllegalStateException(first.getMessage()

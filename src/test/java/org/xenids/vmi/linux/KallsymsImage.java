@@ -3,6 +3,8 @@ package org.xenids.vmi.linux;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.function.IntFunction;
+import java.util.function.IntUnaryOperator;
 
 /**
  * Builds kallsyms tables as scripts/kallsyms lays them out: up to Linux 6.3 offsets,
@@ -19,6 +21,9 @@ final class KallsymsImage {
     final int tokenTable;
     final int tokenIndex;
     final int end;
+    private final long base;
+    private final IntFunction<String> nameOf;
+    private final IntUnaryOperator offsetOf;
 
     /** {@code n} symbols "sym_N" of type 'T', 16 bytes apart from {@link #TEXT}, in an image of {@code size} bytes. */
     KallsymsImage(int n, int size) {
@@ -26,6 +31,17 @@ final class KallsymsImage {
     }
 
     KallsymsImage(int n, int size, boolean linux64) {
+        this(n, size, linux64, TEXT, KallsymsImage::name, i -> 16 * i);
+    }
+
+    /**
+     * {@code n} symbols of type 'T' named by {@code nameOf}, at {@code base} + {@code offsetOf}
+     * (ascending, as the kernel sorts them), {@code base} being _text.
+     */
+    KallsymsImage(int n, int size, boolean linux64, long base, IntFunction<String> nameOf, IntUnaryOperator offsetOf) {
+        this.base = base;
+        this.nameOf = nameOf;
+        this.offsetOf = offsetOf;
         img = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
         int pos = 8;
         if (!linux64) {
@@ -38,7 +54,7 @@ final class KallsymsImage {
         int[] entry = new int[n];
         for (int i = 0; i < n; i++) {
             entry[i] = pos - names;
-            byte[] name = ("T" + name(i)).getBytes(StandardCharsets.US_ASCII);
+            byte[] name = ("T" + nameOf.apply(i)).getBytes(StandardCharsets.US_ASCII);
             img.put(pos++, (byte) name.length);
             img.put(pos, name);
             pos += name.length;
@@ -65,11 +81,11 @@ final class KallsymsImage {
     /** kallsyms_offsets and kallsyms_relative_base at {@code pos}; returns where they end. */
     private int offsets(int n, int pos) {
         for (int i = 0; i < n; i++) {
-            img.putInt(pos + 4 * i, 16 * i);
+            img.putInt(pos + 4 * i, offsetOf.applyAsInt(i));
         }
-        int base = align8(pos + 4 * n);
-        img.putLong(base, TEXT);
-        return base + 8;
+        int at = align8(pos + 4 * n);
+        img.putLong(at, base);
+        return at + 8;
     }
 
     static String name(int i) {

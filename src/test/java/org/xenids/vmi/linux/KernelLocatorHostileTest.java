@@ -110,6 +110,36 @@ class KernelLocatorHostileTest {
     }
 
     @Test
+    void aKernelLookAlikeWhoseChecksFaultIsPassedOver() throws IOException {
+        // The look-alike's image (its 2 MiB page at physical 0, mapped at 0xffffffff80000000)
+        // holds kallsyms tables that fit it (_text where its tables put it), but whose
+        // page_offset_base lies where the look-alike maps nothing: reading it faults.
+        long text = 0xffff_ffff_8000_0000L;
+        int n = 1200;
+        KallsymsImage syms = new KallsymsImage(n, 64 << 10, false, text,
+                i -> i == 0 ? "_text" : i == n - 1 ? "page_offset_base" : KallsymsImage.name(i),
+                i -> i == n - 1 ? 0x40_0000 : 16 * i);
+        byte[] planted = Arrays.copyOf(lookAlikeTables(0), 0x14000 + syms.end);
+        System.arraycopy(syms.bytes(), 0, planted, 0x14000, syms.end);
+        try (PhysicalMemory real = MemorySources.open(KernelLocatorTest.ELF)) {
+            LinuxKernel k = KernelLocator.locate(real);
+            PhysicalMemory m = new OverlaidMemory(real, 0, planted, false);
+            assertEquals(0x10000, KernelPageTables.find(m, false, java.util.Set.of()).root());
+            LinuxKernel found = assertTimeoutPreemptively(BOUND, () -> KernelLocator.locate(m));
+            assertEquals(k.pageTableRoot(), found.pageTableRoot());
+            assertEquals(k.textVirtual(), found.textVirtual());
+        }
+        // Alone in memory, it ends discovery with one line naming the image and the fault.
+        Path f = tmp.resolve("faulting-lookalike.raw");
+        Files.write(f, Arrays.copyOf(planted, 16 << 20));
+        try (PhysicalMemory alone = MemorySources.open(f)) {
+            var e = assertThrows(IllegalStateException.class, () -> KernelLocator.locate(alone));
+            assertTrue(e.getMessage().contains("(kernel image at physical 0x0): virtual address 0xffffffff80400000 is not mapped")
+                    && !e.getMessage().contains("\n"), e.getMessage());
+        }
+    }
+
+    @Test
     void kernelLookAlikesAreTriedUpToABound() throws IOException {
         byte[] mem = new byte[16 << 20];
         for (int i = 0; i < 6; i++) {
