@@ -1,5 +1,8 @@
 package org.xenids.vmi.linux;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -29,13 +32,29 @@ final class IsfTypes implements KernelTypes {
         }
     }
 
+    /**
+     * JSON accepted from one ISF file, once decompressed. A kernel's ISF is tens of MB (Debian
+     * 6.1's: 38 MB, 190 MB of heap as a tree); a few KB of xz can expand to gigabytes, and the
+     * tree takes five times the text: past this, the file is refused rather than the heap spent.
+     */
+    static final long MAX_JSON = 256L << 20;
+
     static IsfTypes load(Path file) throws IOException {
-        ObjectMapper mapper = new ObjectMapper();
+        return load(file, MAX_JSON);
+    }
+
+    static IsfTypes load(Path file, long maxJson) throws IOException {
+        ObjectMapper mapper = new ObjectMapper(JsonFactory.builder()
+                .streamReadConstraints(StreamReadConstraints.builder().maxDocumentLength(maxJson).build())
+                .build());
         try (InputStream raw = new java.io.BufferedInputStream(Files.newInputStream(file), 1 << 16);
              InputStream in = file.toString().endsWith(".xz") ? new org.tukaani.xz.XZInputStream(raw) : raw) {
             JsonNode root;
             try {
                 root = mapper.readTree(in);
+            } catch (StreamConstraintsException e) {
+                throw new IllegalArgumentException(file + ": more than " + (maxJson % (1 << 20) == 0 ? (maxJson >> 20) + " MiB" : maxJson + " bytes") + " of JSON"
+                        + (in == raw ? "" : " once decompressed") + "; not a kernel's ISF file (" + e.getOriginalMessage() + ")");
             } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
                 throw new IllegalArgumentException(file + ": not valid JSON (" + e.getOriginalMessage() + ")");
             }

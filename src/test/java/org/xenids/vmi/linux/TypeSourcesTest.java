@@ -101,6 +101,27 @@ class TypeSourcesTest {
     }
 
     @Test
+    void anIsfFileExpandingPastTheBoundIsRefusedBeforeItsTreeIsBuilt(@TempDir Path dir) throws IOException {
+        // 1 MiB of JSON, compressed to a few hundred bytes: a bomb in miniature, against a 256 KiB bound.
+        String json = "{\"user_types\": {}, \"pad\": [" + "0,".repeat(512 << 10) + "0]}";
+        Path xz = dir.resolve("bomb.isf.json.xz");
+        try (var out = new org.tukaani.xz.XZOutputStream(Files.newOutputStream(xz), new org.tukaani.xz.LZMA2Options())) {
+            out.write(json.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        }
+        assertTrue(Files.size(xz) < 4096, Files.size(xz) + " bytes");
+        var e = assertThrows(IllegalArgumentException.class, () -> IsfTypes.load(xz, 256 << 10));
+        assertTrue(e.getMessage().startsWith(xz + ": more than 262144 bytes of JSON once decompressed; not a kernel's ISF file"),
+                e.getMessage());
+        assertFalse(e.getMessage().contains("\n"), e.getMessage());
+        Path plain = dir.resolve("big.isf.json");
+        Files.writeString(plain, json);
+        var p = assertThrows(IllegalArgumentException.class, () -> IsfTypes.load(plain, 256 << 10));
+        assertTrue(p.getMessage().startsWith(plain + ": more than 262144 bytes of JSON; not"), p.getMessage());
+        // Under the bound, the same file loads.
+        assertEquals("ISF file " + xz, IsfTypes.load(xz, 2 << 20).source());
+    }
+
+    @Test
     void anIsfTypeNameWithControlCharactersIsShownEscapedOnOneLine() throws IOException {
         String json = """
                 {"user_types": {
