@@ -295,10 +295,10 @@ public final class LiveGuest implements AutoCloseable {
                 + "' after " + commandTimeoutSeconds + " s; last serial lines: " + tail());
     }
 
-    /** QMP {@code stop}: the guest's CPU halts, its RAM file stays readable and unchanging. */
     /** QEMU's QMP socket (one client at a time: close your connection before calling {@link #qmp}). */
     public Path qmpSocket() { return Path.of(facts.get("qmp")); }
 
+    /** QMP {@code stop}: the guest's CPU halts, its RAM file stays readable and unchanging. */
     public void pause() { qmp("stop", null); }
     /** QMP {@code cont}. */
     public void resume() { qmp("cont", null); }
