@@ -12,8 +12,10 @@ import org.xenids.xen.event.Hypercall;
 
 /**
  * The tap's inline prevention: before Xen applies a copy or map, the ring slot whose grant ref it
- * names is looked up and the {@link Tap.Verdict} asked; a refused element is remembered (by call
- * and index) so that the completed call's failed op is counted as refused, not as a drop.
+ * names is looked up and the {@link Tap.Verdict} asked, when the caller is that ring's backend
+ * (another domain's op naming the slot is refused by Xen and carries no frame of the ring). A
+ * refused element is remembered (by call and index) so that the completed call's failed op is
+ * counted as refused, not as a drop.
  */
 final class Prevention {
     private static final int MAX_REFUSE_TRACK = 4096;
@@ -45,6 +47,9 @@ final class Prevention {
                 int d = Tap.self(Gnttab.Copy.dstDomid(a, at), caller);
                 VifQueue[] qs = live.of(d);
                 for (int i = 0; qs != null && i < qs.length && ok; i++) {
+                    if (qs[i].backend != caller) {
+                        continue; // not its backend's copy: Xen refuses it on its own (as GrantOps counts it)
+                    }
                     qs[i].rx.refresh(seq, now);
                     int idx = qs[i].rx.find((int) Gnttab.Copy.dstU(a, at));
                     if (idx >= 0) {
@@ -53,11 +58,11 @@ final class Prevention {
                     }
                 }
             } else if ((flags & GNTCOPY_source_gref) != 0) {
-                ok = allowTx(v, Tap.self(Gnttab.Copy.srcDomid(a, at), caller), (int) Gnttab.Copy.srcU(a, at), true, seq, now);
+                ok = allowTx(v, caller, Tap.self(Gnttab.Copy.srcDomid(a, at), caller), (int) Gnttab.Copy.srcU(a, at), true, seq, now);
             }
         } else if (c.cmd() == GNTTABOP_map_grant_ref) {
             long at = (long) index * Gnttab.Map.SIZE;
-            ok = allowTx(v, Tap.self(Gnttab.Map.dom(a, at), caller), Gnttab.Map.ref(a, at), false, seq, now);
+            ok = allowTx(v, caller, Tap.self(Gnttab.Map.dom(a, at), caller), Gnttab.Map.ref(a, at), false, seq, now);
         }
         if (!ok && index < MAX_REFUSE_TRACK) {
             if (refusedSeq != seq) {
@@ -69,9 +74,12 @@ final class Prevention {
         return ok;
     }
 
-    private boolean allowTx(Tap.Verdict v, int front, int ref, boolean copy, long seq, long now) {
+    private boolean allowTx(Tap.Verdict v, int caller, int front, int ref, boolean copy, long seq, long now) {
         VifQueue[] qs = live.of(front);
         for (int i = 0; qs != null && i < qs.length; i++) {
+            if (qs[i].backend != caller) {
+                continue;
+            }
             TxRing t = qs[i].tx;
             t.refresh(seq, now);
             int idx = copy ? t.findCopy(ref) : t.findMap(ref);

@@ -136,6 +136,38 @@ class HostileGuestTest {
         s.othersGoOn();
     }
 
+    /**
+     * The same copy with a verdict in place: it is not the backend's, so the verdict is not asked
+     * about dom1's slot (its decision would be about a frame dom2 does not carry, and what it
+     * logs would be false); Xen refuses the copy on its own. Netback's copy is then judged as usual.
+     */
+    @Test
+    void anotherGuestsCopyFromAQueuedTxGrantIsNotPutToTheVerdict() {
+        Setup s = new Setup();
+        List<String> asked = new java.util.ArrayList<>();
+        s.b.tap.verdict((domid, vif, queue, dir, slot) -> {
+            asked.add(domid + "/" + dir + "/" + slot);
+            return false;
+        });
+        int ref = s.grantFrame(300);
+        int prod = Netif.Sring.reqProd(s.tx, 0);
+        Netif.TxRequest.set(s.tx, Netif.Sring.entry(prod, 256, Netif.TxRequest.SIZE), ref, 0, 0, 7, 300);
+        Netif.Sring.reqProd(s.tx, 0, prod + 1);
+
+        Domain d2 = s.b.host.domain(2);
+        MemorySegment args = d2.page(d2.allocFrame());
+        org.xenids.xen.abi.Gnttab.Copy.set(args, 0, ref, 1, 0, d2.allocFrame(), DOMID_SELF, 0, 300, GNTCOPY_source_gref);
+        s.b.host.hypercall(2, __HYPERVISOR_grant_table_op, GNTTABOP_copy, args, 1);
+        assertEquals(GNTST_general_error, org.xenids.xen.abi.Gnttab.Copy.status(args, 0), "Xen: not granted to dom2");
+        assertEquals(List.of(), asked, "dom2's copy is not dom1's backend's");
+
+        s.kick(s.txPort);
+        String slot = "1/" + Tap.TX + "/" + (prod & 255);
+        assertEquals(List.of(slot, slot), asked, "netback's copy of the slot's head and map of its rest are judged");
+        assertEquals(1, VifTeardownTest.counters(s.b, 1).refused());
+        assertEquals(0, VifTeardownTest.counters(s.b, 2).refused());
+    }
+
     @Test
     void moreThanEighteenSlotsIsReportedAndDroppedLikeNetbackDoes() {
         Setup s = new Setup();
