@@ -130,17 +130,9 @@ class VifTeardownTest {
      */
     @Test
     void copiesByAnotherGuestIntoAGuestsRingBuffersAreNotTakenForItsBackends() {
-        Bench b = new Bench();
-        b.guestOrdered(1, TapFramesTest.MAC1, 1);
-        b.guestOrdered(2, TapFramesTest.MAC2, 1);
-        int rxRef = postedRxRef(b, 1);
+        Bench b = twoGuests();
         Tap.Counters before1 = counters(b, 1), before2 = counters(b, 2);
-        Domain d2 = b.host.domain(2);
-        MemorySegment args = d2.page(d2.allocFrame());
-        for (int i = 0; i < 4; i++) {
-            Gnttab.Copy.set(args, (long) i * Gnttab.Copy.SIZE, d2.allocFrame(), DOMID_SELF, 0, rxRef, 1, 0, 1000, GNTCOPY_dest_gref);
-        }
-        b.host.hypercall(2, __HYPERVISOR_grant_table_op, GNTTABOP_copy, args, 4);
+        MemorySegment args = dom2CopiesIntoDom1sBuffer(b, 4);
         for (int i = 0; i < 4; i++) {
             assertEquals(GNTST_general_error, Gnttab.Copy.status(args, (long) i * Gnttab.Copy.SIZE), "Xen: not granted to dom2");
         }
@@ -160,21 +152,34 @@ class VifTeardownTest {
     /** The same copies with a verdict in place: not the backend's, they are not put to it. */
     @Test
     void copiesByAnotherGuestIntoAGuestsRingBuffersAreNotPutToTheVerdict() {
-        Bench b = new Bench();
-        b.guestOrdered(1, TapFramesTest.MAC1, 1);
-        b.guestOrdered(2, TapFramesTest.MAC2, 1);
-        int rxRef = postedRxRef(b, 1);
+        Bench b = twoGuests();
         java.util.List<String> asked = new java.util.ArrayList<>();
         b.tap.verdict((domid, vif, queue, dir, slot) -> asked.add(domid + "/" + dir) && false);
-        Domain d2 = b.host.domain(2);
-        MemorySegment args = d2.page(d2.allocFrame());
-        Gnttab.Copy.set(args, 0, d2.allocFrame(), DOMID_SELF, 0, rxRef, 1, 0, 1000, GNTCOPY_dest_gref);
-        b.host.hypercall(2, __HYPERVISOR_grant_table_op, GNTTABOP_copy, args, 1);
+        MemorySegment args = dom2CopiesIntoDom1sBuffer(b, 1);
         assertEquals(GNTST_general_error, Gnttab.Copy.status(args, 0), "Xen: not granted to dom2, and not refused by the tap");
         assertEquals(java.util.List.of(), asked);
         b.fromOutside(Bench.frame(M1, GW, 60, 1), 0);
         // The bridge has not learnt dom1's MAC yet: the frame is flooded to both guests.
         assertEquals(java.util.List.of("1/" + Tap.RX, "2/" + Tap.RX), asked, "the backends' copies into the buffers are judged");
+    }
+
+    static Bench twoGuests() {
+        Bench b = new Bench();
+        b.guestOrdered(1, TapFramesTest.MAC1, 1);
+        b.guestOrdered(2, TapFramesTest.MAC2, 1);
+        return b;
+    }
+
+    /** dom2 copies 1,000 bytes into a buffer dom1 posted, {@code n} times in one call (Xen refuses them); returns the op array. */
+    static MemorySegment dom2CopiesIntoDom1sBuffer(Bench b, int n) {
+        int rxRef = postedRxRef(b, 1);
+        Domain d2 = b.host.domain(2);
+        MemorySegment args = d2.page(d2.allocFrame());
+        for (int i = 0; i < n; i++) {
+            Gnttab.Copy.set(args, (long) i * Gnttab.Copy.SIZE, d2.allocFrame(), DOMID_SELF, 0, rxRef, 1, 0, 1000, GNTCOPY_dest_gref);
+        }
+        b.host.hypercall(2, __HYPERVISOR_grant_table_op, GNTTABOP_copy, args, n);
+        return args;
     }
 
     static Tap.Counters counters(Bench b, int domid) {
