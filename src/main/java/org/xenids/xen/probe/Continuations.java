@@ -10,7 +10,9 @@ import java.util.List;
  * thread can be preempted in a copy batch while a softirq issues the TX copies. So a held call is
  * matched by caller, command, array address and count together, never by caller alone; an entry
  * that continues none of them is a new call and leaves them held. Bounded: past {@link #MAX_HELD}
- * the oldest is given up (its completed elements are lost, counted).
+ * one is given up (its completed elements are lost, counted): the oldest of the domain holding
+ * the most. A domain holds at most one per vCPU; a guest with many, all preempted at once, so
+ * gives up its own calls and never dom0's netback batch.
  */
 final class Continuations {
     static final int MAX_HELD = 16;
@@ -26,14 +28,33 @@ final class Continuations {
 
     /** Keeps a preempted call; returns false when the oldest had to be given up for it. */
     boolean hold(XenProbe.Pending call, byte[] bytes, int n) {
-        boolean room = true;
-        if (held.size() == MAX_HELD) {
-            held.remove(0);
-            lost++;
-            room = false;
-        }
         held.add(new Held(call, bytes, n));
-        return room;
+        if (held.size() <= MAX_HELD) {
+            return true;
+        }
+        held.remove(oldestOfBusiest());
+        lost++;
+        return false;
+    }
+
+    /** Index of the oldest held call of the domain with the most held calls (the first such domain met). */
+    private int oldestOfBusiest() {
+        int busiest = -1, most = 0;
+        for (Held h : held) {
+            int d = h.call().domid(), k = 0;
+            for (Held o : held) {
+                k += o.call().domid() == d ? 1 : 0;
+            }
+            if (k > most) {
+                most = k;
+                busiest = d;
+            }
+        }
+        for (int i = 0; ; i++) {
+            if (held.get(i).call().domid() == busiest) {
+                return i;
+            }
+        }
     }
 
     /**
