@@ -302,6 +302,11 @@ public final class Tap implements HypercallListener {
         anomaly(q, dir, side + event, slot, now);
     }
 
+    /** A TX request that was a multicast-filter command, not a packet (nothing to rebuild). */
+    void multicastCommand(VifQueue q) {
+        multicastCommands++;
+    }
+
     void dropped(VifQueue q, int n) {
         counters(q)[C_DROPS] += n;
     }
@@ -395,8 +400,15 @@ public final class Tap implements HypercallListener {
     }
 
     /** Ops that matched no ring, over all domains. */
+    private long multicastCommands;
+
     public long unclassified() {
         return unclassifiedTotal;
+    }
+
+    /** TX requests that were multicast-filter commands (feature-multicast-control): answered by netback, no frame. */
+    public long multicastCommands() {
+        return multicastCommands;
     }
 
     /** Reads the hypervisor could not serve (a frame freed under the tap, a trace without the bytes). */

@@ -103,6 +103,7 @@ final class TxRing {
         int flags0 = u16(i, Netif.TxRequest.FLAGS);
         int size0 = u16(i, Netif.TxRequest.SIZE_FIELD);
         int j = i + 1;
+        boolean mcast = false;
         if ((flags0 & NETTXF_extra_info) != 0) {
             int extras = 0;
             int exFlags;
@@ -110,13 +111,26 @@ final class TxRing {
                 if (j == reqProd) {
                     return fatal("tx.chain_past_req_prod", i, now);
                 }
-                if (++extras > XEN_NETIF_EXTRA_TYPE_MAX) {
+                int type = Mem.u8(page, Netif.Sring.RING + (j & MASK) * ENTRY + Netif.ExtraInfo.TYPE);
+                if (++extras > XEN_NETIF_EXTRA_TYPE_MAX || type == XEN_NETIF_EXTRA_TYPE_NONE || type >= XEN_NETIF_EXTRA_TYPE_MAX) {
                     return fatal("tx.bad_extra_info", j, now);
                 }
+                mcast |= type == XEN_NETIF_EXTRA_TYPE_MCAST_ADD || type == XEN_NETIF_EXTRA_TYPE_MCAST_DEL;
                 kind[j & MASK] = EXTRA;
                 exFlags = Mem.u8(page, Netif.Sring.RING + (j & MASK) * ENTRY + Netif.ExtraInfo.FLAGS);
                 j++;
             } while ((exFlags & XEN_NETIF_EXTRA_FLAG_MORE) != 0);
+        }
+        if (mcast) {
+            // A multicast-filter command (feature-multicast-control), not a packet: netback answers
+            // it at once, reads none of its slot and does not follow its NETTXF_more_data. Nothing
+            // will copy or map it: finished now, or it would hold back every request after it.
+            int s0 = i & MASK;
+            kind[s0] = FIRST;
+            pktEnd[s0] = j;
+            pktState[s0] = INVALID;
+            tap.multicastCommand(q);
+            return j;
         }
         int firstData = j;
         boolean drop = false;

@@ -126,18 +126,34 @@ public final class Netif {
     /** {@code netif_extra_info}: 8 bytes, a ring slot of its own after a request with extra_info. */
     public static final class ExtraInfo {
         private ExtraInfo() {}
-        public static final int SIZE = 8, TYPE = 0, FLAGS = 1, GSO_SIZE = 2, GSO_TYPE = 4, GSO_FEATURES = 6;
+        public static final int SIZE = 8, TYPE = 0, FLAGS = 1, GSO_SIZE = 2, GSO_TYPE = 4, GSO_FEATURES = 6, MCAST_ADDR = 2;
         public static final StructLayout LAYOUT = StructLayout.of("netif_extra_info", SIZE,
                 "type", TYPE, 1, "flags", FLAGS, 1,
                 "u.gso.size", GSO_SIZE, 2, "u.gso.type", GSO_TYPE, 1, "u.gso.pad", 5, 1,
                 "u.gso.features", GSO_FEATURES, 2,
-                "u.mcast.addr", 2, 6, "u.hash.type", 2, 1, "u.hash.algorithm", 3, 1, "u.hash.value", 4, 4,
+                "u.mcast.addr", MCAST_ADDR, 6, "u.hash.type", 2, 1, "u.hash.algorithm", 3, 1, "u.hash.value", 4, 4,
                 "u.pad", 2, 6);
         public static int type(MemorySegment s, long at) { return Le.u8(s, at + TYPE); }
         public static int flags(MemorySegment s, long at) { return Le.u8(s, at + FLAGS); }
         public static int gsoSize(MemorySegment s, long at) { return Le.u16(s, at + GSO_SIZE); }
         public static int gsoType(MemorySegment s, long at) { return Le.u8(s, at + GSO_TYPE); }
         public static int gsoFeatures(MemorySegment s, long at) { return Le.u16(s, at + GSO_FEATURES); }
+        /** u.mcast.addr as a number, its first byte the most significant (as written). */
+        public static long mcastAddr(MemorySegment s, long at) {
+            long v = 0;
+            for (int i = 0; i < 6; i++) {
+                v = v << 8 | Le.u8(s, at + MCAST_ADDR + i);
+            }
+            return v;
+        }
+        /** An MCAST_ADD or MCAST_DEL extra for the MAC {@code addr} (as {@link #mcastAddr} gives it). */
+        public static void setMcast(MemorySegment s, long at, int type, int flags, long addr) {
+            Le.u8(s, at + TYPE, type);
+            Le.u8(s, at + FLAGS, flags);
+            for (int i = 0; i < 6; i++) {
+                Le.u8(s, at + MCAST_ADDR + i, (int) (addr >>> (40 - 8 * i)) & 0xff);
+            }
+        }
         public static void setGso(MemorySegment s, long at, int flags, int gsoSize, int gsoType) {
             Le.u8(s, at + TYPE, Xen.XEN_NETIF_EXTRA_TYPE_GSO);
             Le.u8(s, at + FLAGS, flags);

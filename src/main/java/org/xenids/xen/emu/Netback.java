@@ -37,6 +37,10 @@ public final class Netback {
     private final FlowHash hash;
     private final byte[] header = new byte[FlowHash.HEADER];
     final Bridge.Port port;
+    /** The frontend's multicast filter (xenvif fe_mcast_addr): at most XEN_NETBK_MCAST_MAX addresses. */
+    static final int MCAST_MAX = 64;
+    private final long[] mcast = new long[MCAST_MAX];
+    private int mcastCount;
 
     Netback(XenHost host, Domain dom0, int front, int devid, Bridge bridge) {
         this.host = host;
@@ -202,5 +206,28 @@ public final class Netback {
             c[i] = new long[] {queues[i].txPath.packets, queues[i].rxPath.packets};
         }
         return c;
+    }
+
+    /** xenvif_mcast_add: false (an error answer) when the filter is full. */
+    boolean mcastAdd(long addr) {
+        if (mcastCount == MCAST_MAX) {
+            return false;
+        }
+        mcast[mcastCount++] = addr;
+        return true;
+    }
+
+    /** xenvif_mcast_del: the first entry of {@code addr}, if any, is removed. */
+    void mcastDel(long addr) {
+        for (int i = 0; i < mcastCount; i++) {
+            if (mcast[i] == addr) {
+                System.arraycopy(mcast, i + 1, mcast, i, --mcastCount - i);
+                return;
+            }
+        }
+    }
+
+    int multicastFilters() {
+        return mcastCount;
     }
 }

@@ -133,6 +133,7 @@ final class NetbackTx {
             sId[0] = Netif.TxRequest.id(nb.tx, at);
             int size = Netif.TxRequest.size(nb.tx, at);
             int extra = 0, gsoSize = 0, gsoType = 0;
+            long mcastAdd = -1, mcastDel = -1;
             if ((flags & NETTXF_extra_info) != 0) {
                 int exFlags;
                 do {
@@ -142,11 +143,33 @@ final class NetbackTx {
                     }
                     long ex = Sring.entry(idx++, RING_SLOTS, Netif.TxRequest.SIZE);
                     exFlags = Netif.ExtraInfo.flags(nb.tx, ex);
-                    if (Netif.ExtraInfo.type(nb.tx, ex) == XEN_NETIF_EXTRA_TYPE_GSO) {
+                    int type = Netif.ExtraInfo.type(nb.tx, ex);
+                    if (type == XEN_NETIF_EXTRA_TYPE_NONE || type >= XEN_NETIF_EXTRA_TYPE_MAX) {
+                        nb.fatal(); // xenvif_get_extras: "Invalid extra type"
+                        return -1;
+                    }
+                    if (type == XEN_NETIF_EXTRA_TYPE_GSO) {
                         gsoSize = Netif.ExtraInfo.gsoSize(nb.tx, ex);
                         gsoType = Netif.ExtraInfo.gsoType(nb.tx, ex);
+                    } else if (type == XEN_NETIF_EXTRA_TYPE_MCAST_ADD) {
+                        mcastAdd = Netif.ExtraInfo.mcastAddr(nb.tx, ex);
+                    } else if (type == XEN_NETIF_EXTRA_TYPE_MCAST_DEL) {
+                        mcastDel = Netif.ExtraInfo.mcastAddr(nb.tx, ex);
                     }
                 } while ((exFlags & XEN_NETIF_EXTRA_FLAG_MORE) != 0);
+            }
+            if (mcastAdd >= 0 || mcastDel >= 0) {
+                // A multicast-filter request, not a packet: answered at once, no slot read; its
+                // NETTXF_more_data is not followed (the next request is read as a packet's first).
+                reqCons = idx;
+                int status = NETIF_RSP_OKAY;
+                if (mcastAdd >= 0) {
+                    status = nb.vif.mcastAdd(mcastAdd) ? NETIF_RSP_OKAY : NETIF_RSP_ERROR;
+                } else {
+                    nb.vif.mcastDel(mcastDel);
+                }
+                respond(sId[0], extra, status);
+                continue;
             }
             // xenvif_count_requests
             int slots = 0;
