@@ -17,7 +17,11 @@ final class TxRing {
     static final int MAX_SLOTS = XEN_NETIF_NR_SLOTS_MIN, FATAL_SLOTS = 20;
     private static final int ENTRY = Netif.TxRequest.SIZE;
     private static final byte NONE = 0, FIRST = 1, EXTRA = 2, FOLLOW = 3;
-    private static final byte OK = 0, FAILED = 1, INVALID = 2;
+    /**
+     * Packet states: OK (being read), FAILED (an op failed: no frame), READY (read whole, waiting
+     * for an older packet of the ring), INVALID (finished: no later op may match it).
+     */
+    private static final byte OK = 0, FAILED = 1, INVALID = 2, READY = 3;
 
     final VifQueue q;
     final long frame;
@@ -49,6 +53,8 @@ final class TxRing {
     private final int[] pktLeft = new int[SIZE];
     private final byte[] pktState = new byte[SIZE];
     private final long[] pktTime = new long[SIZE];
+    /** Whether any copy or map of the packet has been seen. */
+    private final boolean[] pktStarted = new boolean[SIZE];
 
     TxRing(Tap tap, VifQueue q, long frame) {
         this.tap = tap;
@@ -193,6 +199,7 @@ final class TxRing {
             tap.dropped(q, 1);
         } else {
             pktState[s0] = OK;
+            pktStarted[s0] = false;
             int p = 0;
             int left = 0;
             for (int k = i; k != j; k = k == i ? firstData : k + 1) {
@@ -255,6 +262,10 @@ final class TxRing {
         int s = idx & MASK;
         copyHint = idx + 1;
         int p = pkt[s] & MASK;
+        if (!pktStarted[p]) {
+            pktStarted[p] = true;
+            skipped(pkt[s], now);
+        }
         if (srcOff != off[s] || len > size[s] || len <= 0) {
             tap.anomaly(q, TX_DIR, "tx.ring_changed", s, now);
             pktState[p] = FAILED;
@@ -278,6 +289,7 @@ final class TxRing {
         int s = idx & MASK;
         mapHint = idx + 1;
         int p = pkt[s] & MASK;
+        pktStarted[p] = true;
         if (status != GNTST_okay) {
             failed(p, s, status, refused, now);
             devFrame = -1;
@@ -309,20 +321,44 @@ final class TxRing {
         int first = pkt[s];
         int p = first & MASK;
         if (--pktLeft[p] == 0) {
-            if (pktState[p] == OK) {
-                emit(first, now);
-            }
-            pktState[p] = INVALID; // finished: no later op may match it
-            advance();
+            // Read whole: emitted in ring order, so behind an older packet still being read (a
+            // copied small one behind a mapped one in the same batch) it waits for that one.
+            pktState[p] = pktState[p] == OK ? READY : INVALID;
+            advance(now);
         }
     }
 
-    /** Moves {@code cons} past finished and rejected packets. */
-    private void advance() {
+    /**
+     * The head copy of packet {@code first} was seen: netback reads packets in ring order and
+     * copies every packet's head first, so an older packet of which nothing was copied or mapped
+     * it consumed without reading (a multicast command is passed over at parse; this is an skb it
+     * could not allocate, or a packet it refused in a way the tap does not model). Finished as
+     * dropped, it would otherwise hold back every later packet.
+     */
+    private void skipped(int first, long now) {
+        for (int i = cons; i != first && i != parsed; i = pktEnd[i & MASK]) {
+            int s = i & MASK;
+            if (kind[s] != FIRST) {
+                return; // not a packet's start: the chain is not where it was parsed
+            }
+            if (pktState[s] == OK && !pktStarted[s]) {
+                pktState[s] = INVALID;
+                tap.dropped(q, 1);
+            }
+        }
+        advance(now);
+    }
+
+    /** Moves {@code cons} past finished and rejected packets, emitting the ready ones in order. */
+    private void advance(long now) {
         while (cons != parsed) {
             int s = cons & MASK;
-            if (kind[s] != FIRST || pktState[s] != INVALID) {
+            if (kind[s] != FIRST || (pktState[s] != INVALID && pktState[s] != READY)) {
                 return;
+            }
+            if (pktState[s] == READY) {
+                pktState[s] = INVALID;
+                emit(cons, now);
             }
             kind[s] = NONE;
             cons = pktEnd[s];

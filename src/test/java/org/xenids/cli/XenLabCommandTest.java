@@ -45,6 +45,7 @@ class XenLabCommandTest {
         assertEquals(List.of(), r.tx().missing(), report);
         assertEquals(List.of(), r.tx().extra(), report);
         assertEquals(List.of(), r.tx().beforeRing(), report);
+        assertEquals(0, r.tx().reordered(), "TX frames in the order dom0 captured them: " + report);
         assertEquals(List.of(), r.rx().missing(), report);
         for (LabRun.Captured c : r.rx().beforeRing()) {
             // before the first guest frame netback forwarded, which it does only once connected
