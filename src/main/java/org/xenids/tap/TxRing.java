@@ -110,6 +110,7 @@ final class TxRing {
         int size0 = u16(i, Netif.TxRequest.SIZE_FIELD);
         int j = i + 1;
         boolean mcast = false;
+        int badGso = -1;
         if ((flags0 & NETTXF_extra_info) != 0) {
             int extras = 0;
             int exFlags;
@@ -122,6 +123,14 @@ final class TxRing {
                     return fatal("tx.bad_extra_info", j, now);
                 }
                 mcast |= type == XEN_NETIF_EXTRA_TYPE_MCAST_ADD || type == XEN_NETIF_EXTRA_TYPE_MCAST_DEL;
+                if (type == XEN_NETIF_EXTRA_TYPE_GSO) {
+                    int at = Netif.Sring.RING + (j & MASK) * ENTRY;
+                    int gsoType = Mem.u8(page, at + Netif.ExtraInfo.GSO_TYPE);
+                    if (Mem.u16(page, at + Netif.ExtraInfo.GSO_SIZE) == 0
+                            || gsoType != XEN_NETIF_GSO_TYPE_TCPV4 && gsoType != XEN_NETIF_GSO_TYPE_TCPV6) {
+                        badGso = j;
+                    }
+                }
                 kind[j & MASK] = EXTRA;
                 exFlags = Mem.u8(page, Netif.Sring.RING + (j & MASK) * ENTRY + Netif.ExtraInfo.FLAGS);
                 j++;
@@ -183,6 +192,9 @@ final class TxRing {
         int o0 = u16(i, Netif.TxRequest.OFFSET);
         if (!drop && o0 + remaining > 4096) {
             return fatal("tx.offset_size_past_page", i, now);
+        }
+        if (!drop && badGso >= 0) {
+            return fatal("tx.bad_gso", badGso, now); // xenvif_set_skb_gso: size 0 or not TCPv4/v6
         }
         int s0 = i & MASK;
         kind[s0] = FIRST;

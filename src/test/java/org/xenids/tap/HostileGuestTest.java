@@ -197,6 +197,38 @@ class HostileGuestTest {
         s.othersGoOn();
     }
 
+    /**
+     * A valid frame, then in the same batch a request that disables the vif: netback stops reading
+     * at the bad one but still carries out the copies and maps it built before it (tx_action runs
+     * the batch), so the valid frame leaves the host, and the tap rebuilds it and reports the other.
+     */
+    @Test
+    void aFrameBeforeAFatalRequestInItsBatchStillLeavesAndIsRebuilt() {
+        for (String fatal : List.of("tx.offset_size_past_page", "tx.bad_gso")) {
+            Setup s = new Setup();
+            int uplink = s.b.uplink.size();
+            int good = s.grantFrame(300);
+            int bad = s.grantFrame(200);
+            int slot = (Netif.Sring.reqProd(s.tx, 0) + 1) & 255;
+            if (fatal.equals("tx.offset_size_past_page")) {
+                s.txRequests(good, 0, 0, 300, bad, 4000, 0, 200);
+            } else {
+                // A GSO extra of size 0: "GSO size must not be zero", fatal.
+                int prod = Netif.Sring.reqProd(s.tx, 0);
+                Netif.TxRequest.set(s.tx, Netif.Sring.entry(prod, 256, Netif.TxRequest.SIZE), good, 0, 0, 0, 300);
+                Netif.TxRequest.set(s.tx, Netif.Sring.entry(prod + 1, 256, Netif.TxRequest.SIZE), bad, 0, NETTXF_extra_info, 1, 200);
+                Netif.ExtraInfo.setGso(s.tx, Netif.Sring.entry(prod + 2, 256, Netif.TxRequest.SIZE), 0, 0, XEN_NETIF_GSO_TYPE_TCPV4);
+                Netif.Sring.reqProd(s.tx, 0, prod + 3);
+                s.kick(s.txPort);
+                slot = (prod + 2) & 255;
+            }
+            assertEquals(List.of("dom1/vif0/tx " + fatal + " " + slot), s.events(), fatal);
+            assertEquals(uplink + 1, s.b.uplink.size(), fatal + ": the frame before it left the host");
+            assertEquals(List.of(300), s.b.tapped.stream().filter(f -> f.domid() == 1).map(f -> f.bytes().length).toList(), fatal);
+            s.othersGoOn();
+        }
+    }
+
     @Test
     void moreThanEighteenSlotsIsReportedAndDroppedLikeNetbackDoes() {
         Setup s = new Setup();

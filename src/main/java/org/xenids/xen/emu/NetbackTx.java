@@ -96,9 +96,6 @@ final class NetbackTx {
         }
         while (!nb.disabled) {
             int np = build();
-            if (np < 0) {
-                return;
-            }
             if (np > 0) {
                 submit(np);
                 continue;
@@ -113,7 +110,11 @@ final class NetbackTx {
 
     private int nc, nm;
 
-    /** Reads whole packets off the ring into copy and map ops; −1 when the frontend was fatal. */
+    /**
+     * Reads whole packets off the ring into copy and map ops; returns how many. A fatal request
+     * disables the vif and ends the batch, whose packets before it are still carried out, as
+     * xenvif_tx_action runs whatever xenvif_tx_build_gops built before it broke off.
+     */
     private int build() {
         int np = 0;
         nc = 0;
@@ -123,7 +124,7 @@ final class NetbackTx {
                 && nc + FATAL_SKB_SLOTS <= MAX_COPY && nm + FATAL_SKB_SLOTS <= MAX_MAP) {
             if (prod - reqCons > RING_SLOTS) {
                 nb.fatal(); // "Impossible number of requests"
-                return -1;
+                return np;
             }
             int idx = reqCons;
             long at = Sring.entry(idx++, RING_SLOTS, Netif.TxRequest.SIZE);
@@ -134,21 +135,23 @@ final class NetbackTx {
             int size = Netif.TxRequest.size(nb.tx, at);
             int extra = 0, gsoSize = 0, gsoType = 0;
             long mcastAdd = -1, mcastDel = -1;
+            boolean gso = false;
             if ((flags & NETTXF_extra_info) != 0) {
                 int exFlags;
                 do {
                     if (idx == prod || ++extra > XEN_NETIF_EXTRA_TYPE_MAX) {
                         nb.fatal();
-                        return -1;
+                        return np;
                     }
                     long ex = Sring.entry(idx++, RING_SLOTS, Netif.TxRequest.SIZE);
                     exFlags = Netif.ExtraInfo.flags(nb.tx, ex);
                     int type = Netif.ExtraInfo.type(nb.tx, ex);
                     if (type == XEN_NETIF_EXTRA_TYPE_NONE || type >= XEN_NETIF_EXTRA_TYPE_MAX) {
                         nb.fatal(); // xenvif_get_extras: "Invalid extra type"
-                        return -1;
+                        return np;
                     }
                     if (type == XEN_NETIF_EXTRA_TYPE_GSO) {
+                        gso = true;
                         gsoSize = Netif.ExtraInfo.gsoSize(nb.tx, ex);
                         gsoType = Netif.ExtraInfo.gsoType(nb.tx, ex);
                     } else if (type == XEN_NETIF_EXTRA_TYPE_MCAST_ADD) {
@@ -179,7 +182,7 @@ final class NetbackTx {
             while (more) {
                 if (idx == prod || slots >= FATAL_SKB_SLOTS) {
                     nb.fatal(); // "Asked for more slots than available" / "Malicious frontend"
-                    return -1;
+                    return np;
                 }
                 if (slots >= LEGACY_SLOTS_MAX) {
                     drop = true;
@@ -196,7 +199,7 @@ final class NetbackTx {
                 firstSize -= sSize[k];
                 if (sOff[k] + sSize[k] > 4096) {
                     nb.fatal();
-                    return -1;
+                    return np;
                 }
                 more = (Netif.TxRequest.flags(nb.tx, s) & NETTXF_more_data) != 0;
                 slots++;
@@ -219,7 +222,11 @@ final class NetbackTx {
             }
             if (sOff[0] + sSize[0] > 4096) {
                 nb.fatal(); // "Cross page boundary"
-                return -1;
+                return np;
+            }
+            if (gso && (gsoSize == 0 || gsoType != XEN_NETIF_GSO_TYPE_TCPV4 && gsoType != XEN_NETIF_GSO_TYPE_TCPV6)) {
+                nb.fatal(); // xenvif_set_skb_gso: "GSO size must not be zero" / "Bad GSO type"
+                return np;
             }
             TxSkb skb = skbPool[--skbFree];
             skb.reset();
