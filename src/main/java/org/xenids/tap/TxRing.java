@@ -142,6 +142,7 @@ final class TxRing {
             // will copy or map it: finished now, or it would hold back every request after it.
             int s0 = i & MASK;
             kind[s0] = FIRST;
+            pkt[s0] = i; // its own, finished: no copy may match its slot
             pktEnd[s0] = j;
             pktState[s0] = INVALID;
             tap.multicastCommand(q);
@@ -206,6 +207,9 @@ final class TxRing {
         pktTime[s0] = now;
         if (drop) {
             // netback answers every slot with an error and reads nothing.
+            for (int k = i; k != j; k++) {
+                pkt[k & MASK] = i; // finished: no copy or map may match its slots
+            }
             pktState[s0] = INVALID;
             tap.anomaly(q, TX_DIR, why, whySlot & MASK, now);
             tap.dropped(q, 1);
