@@ -1,8 +1,14 @@
 package org.xenids.tap;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.ArrayList;
 import java.util.List;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
@@ -18,7 +24,8 @@ import org.xenids.xen.abi.Xen;
  * size up to 64 KiB (GSO above the MTU), sent one by one or in bursts that fill the rings before
  * the host runs: every frame a guest's netfront accepted and every frame a guest's stack received
  * is rebuilt by the tap, byte for byte, in order per domain and direction, and nothing else; no
- * op is left unclassified and no anomaly is raised. The fixed cases of {@link TapFramesTest} and
+ * op is left unclassified and no anomaly is raised; and the schedule's recorded trace replays to
+ * the same frames. The fixed cases of {@link TapFramesTest} and
  * the real captures of {@link DevCapturesTest}, with the interleavings they do not have.
  */
 class TrafficSchedulePropertyTest {
@@ -45,7 +52,34 @@ class TrafficSchedulePropertyTest {
 
     @Property(tries = 200)
     void anyScheduleOfFramesIsRebuiltByteForByte(@ForAll("schedules") List<Act> schedule) {
-        Bench b = new Bench();
+        Bench b = run(schedule, null);
+        TapFramesTest.assertSame(b.delivered, b.tapped);
+        assertEquals(0, b.tap.unclassified(), "ops matching no ring");
+        assertTrue(b.anomalies.isEmpty(), b.anomalies::toString);
+    }
+
+    /** The tap on the schedule's recorded trace gives the live tap's frames, in its order, with the same peers. */
+    @Property(tries = 50)
+    void anyScheduleReplaysFromItsTraceToTheSameFrames(@ForAll("schedules") List<Act> schedule) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Bench b = run(schedule, out);
+        b.recorder.close();
+        List<Bench.Seen> replayed = new ArrayList<>();
+        Tap[] tap = new Tap[1];
+        Trace.Summary s = Trace.replay(new ByteArrayInputStream(out.toByteArray()), "schedule.trace",
+                mem -> tap[0] = new Tap(mem, Bench.collector(replayed), a -> { }));
+        assertTrue(s.ended());
+        assertEquals(b.tapped.size(), replayed.size());
+        for (int i = 0; i < replayed.size(); i++) {
+            Bench.Seen l = b.tapped.get(i), r = replayed.get(i);
+            assertEquals(List.of(l.domid(), l.direction(), l.peer()), List.of(r.domid(), r.direction(), r.peer()), "frame " + i);
+            assertArrayEquals(l.bytes(), r.bytes(), "frame " + i);
+        }
+        assertEquals(0, tap[0].failedReads());
+    }
+
+    static Bench run(List<Act> schedule, OutputStream trace) {
+        Bench b = new Bench(trace);
         for (int g = 1; g <= 3; g++) {
             b.guestOrdered(g, MACS[g], QUEUES[g]);
         }
@@ -66,8 +100,6 @@ class TrafficSchedulePropertyTest {
             }
         }
         b.host.runPending();
-        TapFramesTest.assertSame(b.delivered, b.tapped);
-        assertEquals(0, b.tap.unclassified(), "ops matching no ring");
-        assertTrue(b.anomalies.isEmpty(), b.anomalies::toString);
+        return b;
     }
 }
