@@ -54,6 +54,14 @@ class TrafficSchedulePropertyTest {
     void anyScheduleOfFramesIsRebuiltByteForByte(@ForAll("schedules") List<Act> schedule) {
         Bench b = run(schedule, null);
         TapFramesTest.assertSame(b.delivered, b.tapped);
+        for (Bench.Seen f : b.tapped) {
+            // A frame one guest sent another is the receiver's RX naming the sender; from outside, no one.
+            int sender = 0;
+            for (int g = 1; g <= 3; g++) {
+                sender = java.util.Arrays.equals(f.bytes(), 6, 12, Bench.mac(MACS[g]), 0, 6) ? g : sender;
+            }
+            assertEquals(f.direction() == Tap.RX && sender != 0 ? sender : -1, f.peer(), () -> "peer of " + f);
+        }
         assertEquals(0, b.tap.unclassified(), "ops matching no ring");
         assertTrue(b.anomalies.isEmpty(), b.anomalies::toString);
     }
