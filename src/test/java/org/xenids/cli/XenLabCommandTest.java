@@ -52,6 +52,9 @@ class XenLabCommandTest {
             assertTrue(c.timestampNanos() < r.tx().firstCapturedNanos(), "#" + c.index() + ": " + report);
         }
         assertEquals(List.of(), r.rx().extra(), report);
+        for (LabRun.Direction d : List.of(r.tx(), r.rx())) {
+            assertTrue(d.afterCapture().stream().allMatch(LabRun::chatter), "after the capture, only link-local chatter: " + report);
+        }
         assertEquals(1, r.rings().size(), report);
         assertEquals(0, r.guest().lost() + r.guest().drops() + r.guest().unclassified(), report);
         assertTrue(r.anomalies().isEmpty(), report);

@@ -31,7 +31,8 @@ public final class LabRun {
      * {@code extra} rebuilt but never captured; {@code reordered} pairs made by content only.
      */
     public record Direction(int captured, int rebuilt, int matched, int reordered, List<Captured> missing,
-                            List<Captured> beforeRing, List<byte[]> extra, long firstCapturedNanos) {}
+                            List<Captured> beforeRing, List<byte[]> extra, List<byte[]> afterCapture,
+                            long firstCapturedNanos) {}
 
     /** {@code rings}: the tap's rings when the guest's first frame came (a run ends with the guest shut down). */
     public record Result(Direction tx, Direction rx, Trace.Summary trace, List<Tap.Ring> rings,
@@ -87,9 +88,13 @@ public final class LabRun {
                         ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
             }
         }
+        // Walked so that a captured frame is left unpaired as early as the pairing allows: dom0
+        // repeats identical frames (MLD reports) before and after the ring connects, and the copy
+        // the ring carried is the later one; the earlier ones are "before the ring".
         int matched = 0;
         for (int i = 0, j = 0; i < n && j < m; ) {
-            if (Arrays.equals(want.get(i).bytes(), got.get(j)) && lcs[i][j] == lcs[i + 1][j + 1] + 1) {
+            if (Arrays.equals(want.get(i).bytes(), got.get(j)) && lcs[i][j] == lcs[i + 1][j + 1] + 1
+                    && lcs[i + 1][j] < lcs[i][j]) {
                 pairOfWant[i++] = j;
                 gotUsed[j++] = true;
                 matched++;
@@ -122,14 +127,26 @@ public final class LabRun {
                 (rx && i < firstOnRing ? before : missing).add(want.get(i));
             }
         }
-        List<byte[]> extra = new ArrayList<>();
+        // tcpdump is stopped before the machine is: what the ring carried after the last frame it
+        // captured is "after the capture", not extra (dom0 and the guest keep sending router
+        // solicitations and MLD reports until shutdown).
+        int lastPaired = -1;
+        for (int j = 0; j < m; j++) {
+            lastPaired = gotUsed[j] ? j : lastPaired;
+        }
+        List<byte[]> extra = new ArrayList<>(), after = new ArrayList<>();
         for (int j = 0; j < m; j++) {
             if (!gotUsed[j]) {
-                extra.add(got.get(j));
+                (j > lastPaired ? after : extra).add(got.get(j));
             }
         }
-        return new Direction(n, m, matched + reordered, reordered, missing, before, extra,
+        return new Direction(n, m, matched + reordered, reordered, missing, before, extra, after,
                 n == 0 ? Long.MAX_VALUE : want.get(0).timestampNanos());
+    }
+
+    /** Whether a frame is link-local chatter: to an IPv6 multicast MAC (33:33:…) or the broadcast MAC. */
+    public static boolean chatter(byte[] f) {
+        return f.length >= 6 && (f[0] == 0x33 && f[1] == 0x33 || Arrays.equals(f, 0, 6, new byte[] {-1, -1, -1, -1, -1, -1}, 0, 6));
     }
 
     /** One line per direction for a failure message. */
@@ -147,7 +164,7 @@ public final class LabRun {
             for (Captured c : x.beforeRing()) {
                 b.append(" #").append(c.index()).append(" (").append(c.bytes().length).append(" B)");
             }
-            b.append(", extra ").append(x.extra().size()).append("; ");
+            b.append(", extra ").append(x.extra().size()).append(", after the capture ").append(x.afterCapture().size()).append("; ");
         }
         return b.append("rings ").append(r.rings()).append(", rejected ").append(r.rejected()).append(", guest ")
                 .append(r.guest()).append(", anomalies ").append(r.anomalies()).toString();
