@@ -1,0 +1,82 @@
+package org.xenids.flow;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.xenids.testdata.PacketBuilder.ACK;
+import static org.xenids.testdata.PacketBuilder.SYN;
+import static org.xenids.testdata.PacketBuilder.tcpFrame;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import org.xenids.decode.Decoder;
+
+/**
+ * A stream direction cut into segments at random, sent with segments moved up to a few places
+ * out of order, some sent twice and some re-sent with other boundaries (the same bytes), from any
+ * initial sequence number (across 2^32 and 2^31 included): the listener gets exactly the stream's bytes,
+ * in order, once, with no gap and no overlap counted as different. What a sender's (or an
+ * evader's) segmentation does must not change what the detector sees.
+ */
+class ReassemblyPropertyTest {
+    static final String C = "203.0.113.5", SV = "10.0.0.11";
+
+    @Property(tries = 300)
+    void anySegmentationAndReorderingWithinAWindowDeliversTheStreamOnce(
+            @ForAll @IntRange(min = 1, max = 30_000) int length,
+            @ForAll @IntRange(min = 1, max = 1460) int maxSegment,
+            @ForAll @IntRange(min = 0, max = 8) int window,
+            @ForAll @IntRange(min = 0, max = 2) int where,
+            @ForAll long seed) {
+        Random r = new Random(seed);
+        byte[] data = new byte[length];
+        r.nextBytes(data);
+        // Anywhere, or just before 2^32 (where sequence numbers wrap) or 2^31 (where a signed
+        // comparison of them would).
+        int before = r.nextInt(length + 1);
+        int isn = where == 0 ? r.nextInt() : where == 1 ? -1 - before : Integer.MAX_VALUE - before;
+        // Segments [from, to) of the stream.
+        List<int[]> segs = new ArrayList<>();
+        for (int at = 0; at < length; ) {
+            int n = Math.min(length - at, 1 + r.nextInt(maxSegment));
+            segs.add(new int[] {at, at + n});
+            at += n;
+        }
+        // Moved up to `window` places, some sent twice, some re-sent spanning a neighbour's bytes.
+        for (int i = 0; i < segs.size() && window > 0; i++) {
+            int j = Math.min(segs.size() - 1, i + r.nextInt(window + 1));
+            int[] t = segs.get(i);
+            segs.set(i, segs.get(j));
+            segs.set(j, t);
+        }
+        List<int[]> sent = new ArrayList<>();
+        for (int[] s : segs) {
+            sent.add(s);
+            int k = r.nextInt(10);
+            if (k == 0) {
+                sent.add(s);
+            } else if (k == 1) {
+                sent.add(new int[] {Math.max(0, s[0] - r.nextInt(100)), Math.min(length, s[1] + r.nextInt(100))});
+            }
+        }
+        FlowTableTest.Recorder rec = new FlowTableTest.Recorder();
+        Pipeline p = new Pipeline(new Decoder(), new FlowTable(FlowConfig.defaults(), rec));
+        byte[] syn = tcpFrame(C, 40000, SV, 80, isn, 0, SYN, new byte[0]);
+        p.frame(syn, 0, syn.length, 1, Decoder.LINKTYPE_ETHERNET);
+        long ts = 2;
+        for (int[] s : sent) {
+            byte[] f = tcpFrame(C, 40000, SV, 80, isn + 1 + s[0], 0, ACK, Arrays.copyOfRange(data, s[0], s[1]));
+            p.frame(f, 0, f.length, ts++, Decoder.LINKTYPE_ETHERNET);
+        }
+        Flow f = p.lastFlow();
+        assertEquals(0, f.overlapDifferentBytes(true), "the same bytes re-sent are no conflict");
+        assertEquals(List.of(), rec.gaps);
+        assertEquals(length, rec.toServer.size(), "delivered bytes");
+        assertEquals(Arrays.toString(data), Arrays.toString(rec.toServer.toByteArray()));
+        p.finish();
+        assertEquals(List.of(), rec.gaps, "no gap at the end either");
+    }
+}
