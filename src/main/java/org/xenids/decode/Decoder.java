@@ -269,7 +269,6 @@ public final class Decoder {
         Fragments f = fragments;
         if (f.evOverlap) event(v4 ? DecodeEvent.IPV4_FRAG_OVERLAP : DecodeEvent.IPV6_FRAG_OVERLAP);
         if (f.evFull) event(v4 ? DecodeEvent.IPV4_FRAG_TABLE_FULL : DecodeEvent.IPV6_FRAG_TABLE_FULL);
-        if (f.evTooMany) event(v4 ? DecodeEvent.IPV4_FRAG_TOO_MANY : DecodeEvent.IPV6_FRAG_TOO_MANY);
         if (f.evTooLarge) event(v4 ? DecodeEvent.IPV4_FRAG_PKT_TOO_LARGE : DecodeEvent.IPV6_FRAG_PKT_TOO_LARGE);
         for (int i = 0; i < f.timedOut4; i++) event(DecodeEvent.IPV4_FRAG_TIMEOUT);
         for (int i = 0; i < f.timedOut6; i++) event(DecodeEvent.IPV6_FRAG_TIMEOUT);

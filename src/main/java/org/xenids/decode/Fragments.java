@@ -2,16 +2,18 @@ package org.xenids.decode;
 
 /**
  * IPv4 and IPv6 fragment reassembly in a fixed number of slots, each with one pooled buffer of
- * the largest datagram (64 KiB), so memory is bounded by {@code slots × 64 KiB} and time per
- * fragment by the slot count plus {@link #MAX_RANGES}. Overlapping fragments are an evasion
- * technique (the target and the IDS may resolve them differently): they are reported, and the
- * bytes that arrived first are kept. A full table evicts its oldest datagram (counted).
+ * the largest datagram (64 KiB) and a bitmap of the bytes it holds (8 KiB), so memory is bounded
+ * by {@code slots × 72 KiB} and time per fragment by the slot count plus its length / 64. A
+ * bitmap rather than a list of runs: a datagram cut into thousands of tiny pieces sent out of
+ * order (an evasion the target host reassembles) is reassembled here too, at no more work per
+ * byte. Overlapping fragments are an evasion technique as well (the target and the IDS may
+ * resolve them differently): they are reported, and the bytes that arrived first are kept. A
+ * full table evicts its oldest datagram (counted).
  */
 final class Fragments {
     /** The fragmentable part starts here in a slot buffer; the IP header is copied just before it. */
     static final int HDR_ROOM = 60;
     static final int MAX_PAYLOAD = 65535;
-    static final int MAX_RANGES = 64;
 
     /** What {@link #add} did with a fragment. */
     static final int PENDING = 0, COMPLETE = 1, DROPPED = 2;
@@ -19,10 +21,11 @@ final class Fragments {
     private final int slots;
     private final long timeoutNanos;
     private final boolean[] used;
-    private final int[] version, id, proto, total, hdrLen, nranges;
+    private final int[] version, id, proto, total, hdrLen, held, reach;
     private final long[] srcHi, srcLo, dstHi, dstLo, firstSeen;
     private final boolean[] overlapped;
-    private final int[][] starts, ends;
+    /** Per slot, bit i set when byte i of the fragmentable part is held. */
+    private final long[][] have;
     private final byte[][] bufs;
     private int live;
 
@@ -30,7 +33,7 @@ final class Fragments {
     byte[] doneBuf;
     int doneOff, doneLen, doneHdrLen;
     /** Events {@link #add} raised for the caller to count (bit set of local flags). */
-    boolean evOverlap, evFull, evTooMany, evTooLarge;
+    boolean evOverlap, evFull, evTooLarge;
     /** Datagrams of each IP version dropped unfinished by the timeout during the last {@link #add}. */
     int timedOut4, timedOut6;
 
@@ -43,15 +46,15 @@ final class Fragments {
         proto = new int[slots];
         total = new int[slots];
         hdrLen = new int[slots];
-        nranges = new int[slots];
+        held = new int[slots];
+        reach = new int[slots];
         srcHi = new long[slots];
         srcLo = new long[slots];
         dstHi = new long[slots];
         dstLo = new long[slots];
         firstSeen = new long[slots];
         overlapped = new boolean[slots];
-        starts = new int[slots][];
-        ends = new int[slots][];
+        have = new long[slots][];
         bufs = new byte[slots][];
     }
 
@@ -67,7 +70,7 @@ final class Fragments {
      */
     int add(Packet p, int v, int ident, int nextProto, byte[] b, int hdrOff, int hdr,
             int dataOff, int dataLen, int fragOff, boolean more, long now) {
-        evOverlap = evFull = evTooMany = evTooLarge = false;
+        evOverlap = evFull = evTooLarge = false;
         timedOut4 = timedOut6 = 0;
         expire(now);
         int s = find(p, v, ident, nextProto);
@@ -94,12 +97,8 @@ final class Fragments {
         } else if (total[s] >= 0 && end > total[s]) {
             evOverlap = true; // data past the announced end: conflicting fragments
         }
-        if (!insert(s, b, dataOff, fragOff, end)) {
-            evTooMany = true;
-            release(s);
-            return DROPPED;
-        }
-        if (total[s] >= 0 && hdrLen[s] > 0 && nranges[s] == 1 && starts[s][0] == 0 && ends[s][0] >= total[s]) {
+        insert(s, b, dataOff, fragOff, end);
+        if (total[s] >= 0 && hdrLen[s] > 0 && held[s] >= total[s] && count(have[s], total[s]) == total[s]) {
             int h = hdrLen[s];
             doneBuf = buf;
             doneOff = HDR_ROOM - h;
@@ -111,49 +110,63 @@ final class Fragments {
         return PENDING;
     }
 
-    /** Copies the parts of [start,end) not yet held (first data wins) and merges the ranges. */
-    private boolean insert(int s, byte[] b, int dataOff, int start, int end) {
-        int[] st = starts[s], en = ends[s];
-        int n = nranges[s];
-        int pos = start;
-        for (int i = 0; i < n && pos < end; i++) {
-            if (en[i] <= pos) continue;
-            if (st[i] >= end) break;
-            if (st[i] > pos) {
-                System.arraycopy(b, dataOff + (pos - start), bufs[s], HDR_ROOM + pos, st[i] - pos);
+    /** Copies the bytes of [start,end) not yet held (first data wins), run by run, and marks them held. */
+    private void insert(int s, byte[] b, int dataOff, int start, int end) {
+        long[] m = have[s];
+        for (int pos = start; pos < end; ) {
+            boolean in = (m[pos >>> 6] & 1L << pos) != 0;
+            int run = runEnd(m, pos, end, in);
+            if (in) {
+                evOverlap = true;
+                overlapped[s] = true;
+            } else {
+                System.arraycopy(b, dataOff + (pos - start), bufs[s], HDR_ROOM + pos, run - pos);
+                mark(m, pos, run);
+                held[s] += run - pos;
+                reach[s] = Math.max(reach[s], run);
             }
-            evOverlap = true;
-            overlapped[s] = true;
-            pos = Math.max(pos, en[i]);
+            pos = run;
         }
-        if (pos < end) {
-            System.arraycopy(b, dataOff + (pos - start), bufs[s], HDR_ROOM + pos, end - pos);
+    }
+
+    /** The first index in (pos, end] whose bit differs from {@code in} (or {@code end}). */
+    private static int runEnd(long[] m, int pos, int end, boolean in) {
+        int w = pos >>> 6;
+        long word = (in ? ~m[w] : m[w]) & -1L << pos; // bits that end the run, from pos on
+        while (word == 0) {
+            if (++w << 6 >= end) {
+                return end;
+            }
+            word = in ? ~m[w] : m[w];
         }
-        if (start == end) return true;
-        // merge [start,end) into the sorted, disjoint list
-        int i = 0;
-        while (i < n && en[i] < start) i++;
-        int j = i;
-        int ms = start, me = end;
-        while (j < n && st[j] <= end) {
-            ms = Math.min(ms, st[j]);
-            me = Math.max(me, en[j]);
-            j++;
+        return Math.min(end, (w << 6) + Long.numberOfTrailingZeros(word));
+    }
+
+    /** Sets bits [from, to). */
+    private static void mark(long[] m, int from, int to) {
+        int w0 = from >>> 6, w1 = (to - 1) >>> 6;
+        long first = -1L << from, last = -1L >>> -to;
+        if (w0 == w1) {
+            m[w0] |= first & last;
+            return;
         }
-        int removed = j - i;
-        int newN = n - removed + 1;
-        if (newN > MAX_RANGES) return false;
-        if (removed == 0) {
-            System.arraycopy(st, i, st, i + 1, n - i);
-            System.arraycopy(en, i, en, i + 1, n - i);
-        } else if (removed > 1) {
-            System.arraycopy(st, j, st, i + 1, n - j);
-            System.arraycopy(en, j, en, i + 1, n - j);
+        m[w0] |= first;
+        for (int w = w0 + 1; w < w1; w++) {
+            m[w] = -1L;
         }
-        st[i] = ms;
-        en[i] = me;
-        nranges[s] = newN;
-        return true;
+        m[w1] |= last;
+    }
+
+    /** Bits set in [0, n). */
+    private static int count(long[] m, int n) {
+        int c = 0, w = 0;
+        for (; (w + 1) << 6 <= n; w++) {
+            c += Long.bitCount(m[w]);
+        }
+        if ((n & 63) != 0) {
+            c += Long.bitCount(m[w] & -1L >>> -n);
+        }
+        return c;
     }
 
     private int find(Packet p, int v, int ident, int nextProto) {
@@ -181,9 +194,12 @@ final class Fragments {
         }
         if (bufs[s] == null) {
             bufs[s] = new byte[HDR_ROOM + MAX_PAYLOAD];
-            starts[s] = new int[MAX_RANGES];
-            ends[s] = new int[MAX_RANGES];
+            have[s] = new long[(MAX_PAYLOAD + 63) / 64];
+        } else {
+            // Only the words a fragment can have touched: up to the held bytes' highest end.
+            java.util.Arrays.fill(have[s], 0, (reach[s] + 63) >>> 6, 0);
         }
+        reach[s] = 0;
         used[s] = true;
         live++;
         version[s] = v;
@@ -196,7 +212,7 @@ final class Fragments {
         firstSeen[s] = now;
         total[s] = -1;
         hdrLen[s] = 0;
-        nranges[s] = 0;
+        held[s] = 0;
         overlapped[s] = false;
         return s;
     }
