@@ -350,12 +350,14 @@ public final class FlowTable {
         return z ^ (z >>> 33);
     }
 
+    /** A reassembly window: {@code maxPendingBytes} of data and an eighth more for the bitmap of those held (all clear). */
     byte[] borrowBuffer() {
         byte[] b = bufferPool.poll();
         if (b != null) return b;
-        if (bufferBytes + cfg.maxPendingBytes() > cfg.maxBufferedBytes()) return null;
-        bufferBytes += cfg.maxPendingBytes();
-        return new byte[cfg.maxPendingBytes()];
+        int size = cfg.maxPendingBytes() + cfg.maxPendingBytes() / 8;
+        if (bufferBytes + size > cfg.maxBufferedBytes()) return null;
+        bufferBytes += size;
+        return new byte[size];
     }
 
     void returnBuffer(byte[] b) {

@@ -1,23 +1,34 @@
 package org.xenids.flow;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
 /**
  * Reassembly of one direction of a TCP connection. In-order segments go to the listener straight
  * from the packet bytes (no copy); out-of-order ones wait in a circular buffer borrowed from the
- * table's bounded pool, indexed by sequence number. Data seen first wins: later bytes that
- * overlap are compared, and differing ones counted. When the buffer or the pool is exhausted, or
- * the flow ends with a hole, the hole is skipped and reported as a gap.
+ * table's bounded pool, indexed by sequence number, with a bitmap of the bytes held. A bitmap
+ * rather than a list of runs: any number of holes within the window (an evader's every-other-
+ * segment-first, which the target's stack takes) costs the same per byte and leaves no gap. Data
+ * seen first wins: later bytes that overlap are compared, and differing ones counted. When the
+ * window or the pool is exhausted, or the flow ends with a hole, the hole is skipped and reported
+ * as a gap.
  */
 final class TcpStream {
-    private static final int MAX_RANGES = 32;
+    /** The buffer's bitmap words: bit i of the window at byte {@code cap + 8 * (i / 64)}. */
+    private static final VarHandle WORD = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     final boolean toServer;
     boolean started;
     int nextSeq;
     /** Stream offset of nextSeq: bytes delivered or skipped as gaps so far. */
     long offset;
+    /** [0, cap): bytes by sequence number & (cap - 1); [cap, cap + cap / 8): the bitmap of those held. */
     private byte[] buf;
-    private int[] rs, re; // pending ranges [rs, re) as absolute sequence numbers, in stream order
-    private int nr;
+    private int cap;
+    /** Bytes held in the buffer (set bits). */
+    private int pending;
 
     long outOfOrder, retransmitted, overlap, overlapDiff, gaps, gapBytes, deliveredBytes, pastDepth;
 
@@ -29,7 +40,10 @@ final class TcpStream {
         started = false;
         nextSeq = 0;
         offset = 0;
-        nr = 0;
+        if (buf != null && pending > 0) {
+            Arrays.fill(buf, cap, cap + cap / 8, (byte) 0);
+        }
+        pending = 0;
         outOfOrder = retransmitted = overlap = overlapDiff = gaps = gapBytes = deliveredBytes = pastDepth = 0;
     }
 
@@ -61,21 +75,24 @@ final class TcpStream {
         if (t.depth >= 0 && offset + rel >= t.depth) {
             pastDepth += len;
             if (rel == 0) { // keep the sequence moving so later counters stay right
+                dropHeld(len); // (nothing is held past the depth: kept for the invariant)
                 nextSeq += len;
                 offset += len;
             }
             return;
         }
-        if (rel == 0 && (nr == 0 || rs[0] - start >= len)) {
+        if (rel == 0 && (pending == 0 || noneHeld(start, len))) {
             deliver(f, t, b, off, len);
             drain(f, t);
             return;
         }
         if (rel > 0) outOfOrder++;
-        int cap = t.cfg.maxPendingBytes();
+        int window = t.cfg.maxPendingBytes();
         // Make room: skip the holes before buffered data until this segment fits.
-        while (nr > 0 && ((start - nextSeq) + len > cap || nr == MAX_RANGES) && rs[0] - start < 0) {
-            skipTo(f, t, rs[0]);
+        while (pending > 0 && (start - nextSeq) + len > window) {
+            int first = firstHeld();
+            if (first - start >= 0) break;
+            skipTo(f, t, first);
             drain(f, t);
         }
         if (start - nextSeq < 0) { // the skip passed part of this segment
@@ -89,9 +106,11 @@ final class TcpStream {
             len -= cut;
             start = nextSeq;
         }
-        if ((start - nextSeq) + len > cap || nr == MAX_RANGES || (buf == null && !borrow(t))) {
-            // Still no room (or no buffer to be had): the hole before this segment is given up.
+        if ((start - nextSeq) + len > window || (buf == null && !borrow(t))) {
+            // Still no room (or no buffer to be had): the hole before this segment is given up,
+            // and the segment delivered over whatever was held in its range.
             skipTo(f, t, start);
+            dropHeld(len);
             deliver(f, t, b, off, len);
             drain(f, t);
             return;
@@ -103,76 +122,113 @@ final class TcpStream {
     private boolean borrow(FlowTable t) {
         buf = t.borrowBuffer();
         if (buf == null) return false;
-        if (rs == null) {
-            rs = new int[MAX_RANGES];
-            re = new int[MAX_RANGES];
+        cap = t.cfg.maxPendingBytes();
+        return true;
+    }
+
+    private long word(int w) {
+        return (long) WORD.get(buf, cap + 8 * w);
+    }
+
+    private void word(int w, long v) {
+        WORD.set(buf, cap + 8 * w, v);
+    }
+
+    /** Copies the bytes of [start, start+len) not yet held and marks them; compares the others. */
+    private void insert(int start, byte[] b, int off, int len) {
+        int mask = cap - 1;
+        for (int done = 0; done < len; ) {
+            int i = (start + done) & mask;
+            int n = Math.min(len - done, cap - i); // up to the buffer's end, then on from 0
+            int run = run(i, n, held(i));
+            if (held(i)) {
+                for (int k = 0; k < run; k++) {
+                    if (buf[i + k] != b[off + done + k]) overlapDiff++;
+                }
+                overlap += run;
+            } else {
+                System.arraycopy(b, off + done, buf, i, run);
+                setBits(i, run, true);
+                pending += run;
+            }
+            done += run;
+        }
+    }
+
+    private boolean held(int i) {
+        return (word(i >>> 6) & 1L << i) != 0;
+    }
+
+    /** Length of the run of bits equal to {@code set} from window index i, at most n (i + n ≤ cap). */
+    private int run(int i, int n, boolean set) {
+        int end = i + n, w = i >>> 6;
+        long x = (set ? ~word(w) : word(w)) & -1L << i; // bits that end the run
+        while (x == 0) {
+            if (++w << 6 >= end) return n;
+            x = set ? ~word(w) : word(w);
+        }
+        return Math.min(end, (w << 6) + Long.numberOfTrailingZeros(x)) - i;
+    }
+
+    /** Sets or clears bits [i, i + n) (i + n ≤ cap). */
+    private void setBits(int i, int n, boolean set) {
+        int to = i + n, w0 = i >>> 6, w1 = (to - 1) >>> 6;
+        for (int w = w0; w <= w1; w++) {
+            long m = (w == w0 ? -1L << i : -1L) & (w == w1 ? -1L >>> -to : -1L);
+            word(w, set ? word(w) | m : word(w) & ~m);
+        }
+    }
+
+    /** Whether none of [start, start+len) is held. */
+    private boolean noneHeld(int start, int len) {
+        int mask = cap - 1;
+        for (int done = 0; done < len; ) {
+            int i = (start + done) & mask;
+            int n = Math.min(len - done, cap - i);
+            if (run(i, n, false) < n) return false;
+            done += n;
         }
         return true;
     }
 
-    /** Copies the bytes of [start, start+len) not yet held; compares the others. */
-    private void insert(int start, byte[] b, int off, int len) {
-        int mask = buf.length - 1;
-        int pos = start, end = start + len;
-        for (int i = 0; i < nr && pos - end < 0; i++) {
-            if (re[i] - pos <= 0) continue;
-            if (rs[i] - end >= 0) break;
-            if (rs[i] - pos > 0) {
-                copyIn(pos, b, off + (pos - start), rs[i] - pos, mask);
-                pos = rs[i];
+    /** Forgets held bytes in [nextSeq, nextSeq+len): nextSeq is about to move past them without them. */
+    private void dropHeld(int len) {
+        if (pending == 0) return;
+        int mask = cap - 1;
+        for (int done = 0; done < Math.min(len, cap); ) {
+            int i = (nextSeq + done) & mask;
+            int n = Math.min(Math.min(len, cap) - done, cap - i);
+            for (int k = 0; k < n; ) {
+                boolean set = held(i + k);
+                int r = run(i + k, n - k, set);
+                if (set) {
+                    setBits(i + k, r, false);
+                    pending -= r;
+                }
+                k += r;
             }
-            int oEnd = re[i] - end < 0 ? re[i] : end;
-            for (int s = pos; s - oEnd < 0; s++) {
-                if (buf[s & mask] != b[off + (s - start)]) overlapDiff++;
-            }
-            overlap += oEnd - pos;
-            pos = oEnd;
+            done += n;
         }
-        if (pos - end < 0) copyIn(pos, b, off + (pos - start), end - pos, mask);
-        // merge [start, end) into the ranges (kept in stream order relative to nextSeq)
-        int i = 0;
-        while (i < nr && re[i] - start < 0) i++;
-        int j = i, ms = start, me = end;
-        while (j < nr && rs[j] - end <= 0) {
-            if (rs[j] - ms < 0) ms = rs[j];
-            if (re[j] - me > 0) me = re[j];
-            j++;
-        }
-        int removed = j - i;
-        if (removed == 0) {
-            System.arraycopy(rs, i, rs, i + 1, nr - i);
-            System.arraycopy(re, i, re, i + 1, nr - i);
-        } else if (removed > 1) {
-            System.arraycopy(rs, j, rs, i + 1, nr - j);
-            System.arraycopy(re, j, re, i + 1, nr - j);
-        }
-        rs[i] = ms;
-        re[i] = me;
-        nr += 1 - removed;
     }
 
-    private void copyIn(int seq, byte[] b, int off, int len, int mask) {
-        int p = seq & mask;
-        int first = Math.min(len, buf.length - p);
-        System.arraycopy(b, off, buf, p, first);
-        if (first < len) System.arraycopy(b, off + first, buf, 0, len - first);
+    /** The sequence number of the first byte held (pending > 0). */
+    private int firstHeld() {
+        int mask = cap - 1, i = nextSeq & mask;
+        int a = run(i, cap - i, false);
+        return a < cap - i ? nextSeq + a : nextSeq + (cap - i) + run(0, i, false);
     }
 
     /** Delivers buffered data that has become contiguous; returns the buffer when empty. */
     private void drain(Flow f, FlowTable t) {
-        while (nr > 0 && rs[0] - nextSeq <= 0) {
-            int from = nextSeq, to = re[0];
-            System.arraycopy(rs, 1, rs, 0, nr - 1);
-            System.arraycopy(re, 1, re, 0, nr - 1);
-            nr--;
-            int len = to - from;
-            if (len <= 0) continue;
-            int mask = buf.length - 1, p = from & mask;
-            int first = Math.min(len, buf.length - p);
-            deliver(f, t, buf, p, first);
-            if (first < len) deliver(f, t, buf, 0, len - first);
+        while (pending > 0) {
+            int i = nextSeq & (cap - 1);
+            if (!held(i)) break;
+            int n = run(i, cap - i, true);
+            setBits(i, n, false);
+            pending -= n;
+            deliver(f, t, buf, i, n);
         }
-        if (nr == 0 && buf != null) {
+        if (pending == 0 && buf != null) {
             t.returnBuffer(buf);
             buf = null;
         }
@@ -202,8 +258,8 @@ final class TcpStream {
 
     /** At the flow's end: skips remaining holes so every buffered byte is delivered, frees the buffer. */
     void finish(Flow f, FlowTable t) {
-        while (nr > 0) {
-            skipTo(f, t, rs[0]);
+        while (pending > 0) {
+            skipTo(f, t, firstHeld());
             drain(f, t);
         }
         if (buf != null) {

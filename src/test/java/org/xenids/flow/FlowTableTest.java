@@ -151,6 +151,30 @@ class FlowTableTest {
         assertEquals(20, p.lastFlow().vlanOuter());
     }
 
+    /**
+     * A segment that cannot fit the 64 KiB window, with bytes held inside its own range: the hole
+     * before it is given up (one gap), it is delivered over what was held, and what was held is
+     * forgotten, so nothing of it comes back when the window wraps round to the same place.
+     */
+    @Test
+    void aSegmentPastTheWindowGivesUpTheHoleAndWhatItCoversIsForgotten() {
+        Pipeline p = pipeline(FlowConfig.defaults());
+        tcp(p, 1, C, 40000, SV, 80, 0, 0, SYN, "");
+        tcp(p, 2, C, 40000, SV, 80, 1 + 62_000, 0, ACK, "B".repeat(1000));  // held, out of order
+        tcp(p, 3, C, 40000, SV, 80, 1 + 60_000, 0, ACK, "A".repeat(10_000)); // 70,000 past nextSeq
+        assertEquals(List.of("ts@0+60000"), rec.gaps);
+        StringBuilder want = new StringBuilder("A".repeat(10_000));
+        // Then 70,000 bytes in order: the window wraps past where the B's were held.
+        for (int at = 70_000; at < 140_000; at += 1000) {
+            String d = String.valueOf((char) ('a' + (at / 1000) % 26)).repeat(1000);
+            tcp(p, 4, C, 40000, SV, 80, 1 + at, 0, ACK, d);
+            want.append(d);
+        }
+        assertEquals(want.toString(), rec.ts());
+        assertEquals(List.of("ts@0+60000"), rec.gaps);
+        assertEquals(0, p.lastFlow().overlapDifferentBytes(true));
+    }
+
     @Test
     void outOfOrderSegmentsAreDeliveredInOrderAndRetransmissionsOnce() {
         Pipeline p = pipeline(FlowConfig.defaults());
