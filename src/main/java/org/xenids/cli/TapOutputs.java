@@ -96,6 +96,9 @@ final class TapOutputs implements Tap.FrameSink, AutoCloseable {
             out.printf("ring %s %s: backend dom%d, %s event channels, told apart %s%n", r.txName(), r.rxName(),
                     r.backend(), r.split() ? "split" : "shared", r.toldApartByContent() ? "by content" : "by order");
         }
+        if (tap.multicastCommands() > 0) {
+            out.printf("multicast-filter commands: %d (TX requests netback answers without a frame)%n", tap.multicastCommands());
+        }
         for (String e : extra) {
             out.println(e);
         }

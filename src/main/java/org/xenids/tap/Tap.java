@@ -85,6 +85,7 @@ public final class Tap implements HypercallListener {
     private final HeadOwners heads = new HeadOwners();
     private final GrantOps grantOps = new GrantOps(this, live, heads, discovery);
     private long unclassifiedTotal;
+    private long multicastCommands;
     /** A live host's op array, a chunk at a time (a trace's is decoded where it lies). */
     private final byte[] args = new byte[4096];
     /** {@link #args} as a segment: a segment-to-segment copy skips the array-type dispatch of a segment-to-array one. */
@@ -303,7 +304,7 @@ public final class Tap implements HypercallListener {
     }
 
     /** A TX request that was a multicast-filter command, not a packet (nothing to rebuild). */
-    void multicastCommand(VifQueue q) {
+    void multicastCommand() {
         multicastCommands++;
     }
 
@@ -400,8 +401,6 @@ public final class Tap implements HypercallListener {
     }
 
     /** Ops that matched no ring, over all domains. */
-    private long multicastCommands;
-
     public long unclassified() {
         return unclassifiedTotal;
     }

@@ -145,7 +145,7 @@ final class TxRing {
             pkt[s0] = i; // its own, finished: no copy may match its slot
             pktEnd[s0] = j;
             pktState[s0] = INVALID;
-            tap.multicastCommand(q);
+            tap.multicastCommand();
             return j;
         }
         int firstData = j;

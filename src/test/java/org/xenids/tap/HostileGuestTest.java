@@ -24,13 +24,19 @@ class HostileGuestTest {
 
     /** dom1 is hostile, dom2 a normal guest whose traffic must go on being seen. */
     static final class Setup {
-        final Bench b = new Bench();
+        final Bench b;
         final Domain evil;
         final MemorySegment tx, rx;
         final int txPort, rxPort;
         final MemorySegment args;
 
         Setup() {
+            this(null);
+        }
+
+        /** With {@code trace} non-null, the tap's stream and reads are recorded there. */
+        Setup(java.io.OutputStream trace) {
+            b = new Bench(trace);
             b.guestOrdered(1, TapFramesTest.MAC1, 1);
             b.guestOrdered(2, TapFramesTest.MAC2, 1);
             evil = b.host.domain(1);

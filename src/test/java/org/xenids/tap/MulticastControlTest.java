@@ -52,6 +52,24 @@ class MulticastControlTest {
         s.othersGoOn();
     }
 
+    /** `xenids tap --trace` on a recorded trace counts the commands on a line of their own, and rebuilds the frame after them. */
+    @Test
+    void theTapCommandReportsMulticastCommands(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws java.io.IOException {
+        java.nio.file.Path trace = dir.resolve("mcast.trace");
+        try (java.io.OutputStream out = java.nio.file.Files.newOutputStream(trace)) {
+            HostileGuestTest.Setup s = new HostileGuestTest.Setup(out);
+            mcastRequest(s, XEN_NETIF_EXTRA_TYPE_MCAST_ADD, 0, 0, 0);
+            mcastRequest(s, XEN_NETIF_EXTRA_TYPE_MCAST_DEL, 0, 0, 0);
+            s.txRequests(s.grantFrame(60), 0, 0, 60);
+            s.b.recorder.close();
+        }
+        String[] r = org.xenids.testdata.Cli.run("tap", "--trace", trace.toString());
+        assertEquals("0", r[0], r[2]);
+        assertTrue(r[1].contains("multicast-filter commands: 2 (TX requests netback answers without a frame)"), r[1]);
+        String dom1 = r[1].lines().filter(l -> l.startsWith("dom1 ")).findFirst().orElseThrow();
+        assertEquals("1", dom1.split("\\s+")[1], "one frame: " + dom1);
+    }
+
     @Test
     void aMulticastRequestOfNoSizeIsNoRunt() {
         HostileGuestTest.Setup s = new HostileGuestTest.Setup();

@@ -226,8 +226,4 @@ public final class Netback {
             }
         }
     }
-
-    int multicastFilters() {
-        return mcastCount;
-    }
 }

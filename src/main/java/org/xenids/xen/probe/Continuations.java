@@ -26,7 +26,7 @@ final class Continuations {
     private final List<Held> held = new ArrayList<>();
     private long lost, resumed;
 
-    /** Keeps a preempted call; returns false when the oldest had to be given up for it. */
+    /** Keeps a preempted call; returns false when one had to be given up for it (the busiest domain's oldest). */
     boolean hold(XenProbe.Pending call, byte[] bytes, int n) {
         held.add(new Held(call, bytes, n));
         if (held.size() <= MAX_HELD) {
