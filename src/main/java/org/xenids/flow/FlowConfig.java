@@ -12,7 +12,8 @@ package org.xenids.flow;
  * @param establishedTimeout idle timeout of established flows
  * @param closedTimeout     idle timeout of TCP flows after FIN from both sides or RST
  * @param split             when a TCP SYN on an existing 5-tuple starts a new flow
- * @param depth             payload bytes delivered per direction (0: none, -1: unlimited)
+ * @param depth             payload bytes of each TCP stream direction delivered (-1: unlimited; 0:
+ *                          no payload at all, UDP included); UDP datagrams are delivered whole
  * @param maxPendingBytes   out-of-order bytes buffered per direction (a power of two)
  * @param maxBufferedBytes  out-of-order bytes buffered in the whole table
  * @param communityIdSeed   seed of the Community ID hash (0..65535)

@@ -19,6 +19,13 @@ public final class FlowTable {
     final StreamListener listener;
     final CommunityId communityId;
     final long depth;
+    /**
+     * Bytes of one direction's reassembly window (a power of two): {@link FlowConfig#maxPendingBytes()},
+     * or less when the depth is smaller, since nothing past the depth is ever held. Small windows
+     * let many more streams hold data out of order from the same pool, which is what a sender who
+     * wants one stream's hole given up has to exhaust.
+     */
+    final int window;
 
     private final Flow[] flows;
     private int allocated;
@@ -43,6 +50,7 @@ public final class FlowTable {
         this.listener = listener == null ? StreamListener.NONE : listener;
         this.communityId = new CommunityId(cfg.communityIdSeed());
         this.depth = cfg.depth();
+        this.window = windowFor(cfg.depth(), cfg.maxPendingBytes());
         flows = new Flow[cfg.maxFlows()];
         free = new int[cfg.maxFlows()];
         int n = Integer.highestOneBit(Math.max(16, cfg.maxFlows()) - 1) << 1;
@@ -350,11 +358,17 @@ public final class FlowTable {
         return z ^ (z >>> 33);
     }
 
-    /** A reassembly window: {@code maxPendingBytes} of data and an eighth more for the bitmap of those held (all clear). */
+    /** The smallest power of two ≥ the depth, at least 1024, at most {@code maxPending} (any, when the depth is unlimited). */
+    static int windowFor(long depth, int maxPending) {
+        if (depth < 0 || depth >= maxPending) return maxPending;
+        return Math.max(1024, Integer.highestOneBit((int) Math.max(1, depth - 1)) << 1);
+    }
+
+    /** A reassembly window: {@link #window} bytes of data and an eighth more for the bitmap of those held (all clear). */
     byte[] borrowBuffer() {
         byte[] b = bufferPool.poll();
         if (b != null) return b;
-        int size = cfg.maxPendingBytes() + cfg.maxPendingBytes() / 8;
+        int size = window + window / 8;
         if (bufferBytes + size > cfg.maxBufferedBytes()) return null;
         bufferBytes += size;
         return new byte[size];

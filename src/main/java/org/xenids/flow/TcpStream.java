@@ -47,9 +47,14 @@ final class TcpStream {
         outOfOrder = retransmitted = overlap = overlapDiff = gaps = gapBytes = deliveredBytes = pastDepth = 0;
     }
 
-    /** A UDP datagram (or other message) of this direction: delivered as it is, up to the depth. */
+    /**
+     * A UDP datagram of this direction: delivered whole, whatever the depth (which bounds what a
+     * TCP stream holds; a datagram is never held, and each is a message of its own).
+     */
     void datagram(Flow f, FlowTable t, byte[] b, int off, int len) {
-        deliver(f, t, b, off, len);
+        t.listener.payload(f, toServer, b, off, len, offset);
+        deliveredBytes += len;
+        offset += len;
     }
 
     void segment(Flow f, FlowTable t, boolean syn, int seq, byte[] b, int off, int len) {
@@ -86,8 +91,16 @@ final class TcpStream {
             drain(f, t);
             return;
         }
+        if (t.depth >= 0 && offset + rel + len > t.depth) {
+            // Bytes past the depth are never looked at: held, they would only crowd the window,
+            // and a segment that overflowed it would have the hole before it, inside the depth,
+            // given up (a sender's way to hide the stream's first bytes).
+            int keep = (int) (t.depth - offset - rel);
+            pastDepth += len - keep;
+            len = keep;
+        }
         if (rel > 0) outOfOrder++;
-        int window = t.cfg.maxPendingBytes();
+        int window = t.window;
         // Make room: skip the holes before buffered data until this segment fits.
         while (pending > 0 && (start - nextSeq) + len > window) {
             int first = firstHeld();
@@ -122,7 +135,7 @@ final class TcpStream {
     private boolean borrow(FlowTable t) {
         buf = t.borrowBuffer();
         if (buf == null) return false;
-        cap = t.cfg.maxPendingBytes();
+        cap = t.window;
         return true;
     }
 

@@ -227,6 +227,52 @@ class FlowTableTest {
     }
 
     @Test
+    void aSegmentReachingPastTheDepthHoldsOnlyWhatIsInsideItSoTheHoleBeforeItIsKept() {
+        // Window and depth 64 KiB: a 100-byte hole, then one segment of 65,495 bytes after it. Whole,
+        // it would not fit the window and the hole would be given up; the target takes both.
+        Pipeline p = pipeline(FlowConfig.defaults().withDepth(1 << 16));
+        tcp(p, 1, C, 40000, SV, 80, 0, 0, SYN, "");
+        String big = "b".repeat(65495);
+        tcp(p, 2, C, 40000, SV, 80, 101, 0, ACK, big);
+        tcp(p, 3, C, 40000, SV, 80, 1, 0, ACK, "a".repeat(100));
+        assertEquals(List.of(), rec.gaps);
+        assertEquals("a".repeat(100) + "b".repeat((1 << 16) - 100), rec.ts());
+        assertEquals(65495 + 100 - (1 << 16), p.lastFlow().bytesPastDepth(true));
+    }
+
+    @Test
+    void aSmallDepthBorrowsSmallWindowsSoTheSamePoolHoldsManyMoreStreams() {
+        // Depth 4096: windows of 4 KiB and their 512-byte bitmaps. A pool of ten such windows is
+        // smaller than one 64 KiB window, yet ten streams hold data out of order at once.
+        assertEquals(4096, FlowTable.windowFor(4096, 1 << 16));
+        assertEquals(8192, FlowTable.windowFor(4097, 1 << 16));
+        assertEquals(1024, FlowTable.windowFor(1, 1 << 16));
+        assertEquals(1 << 16, FlowTable.windowFor(-1, 1 << 16));
+        assertEquals(1 << 16, FlowTable.windowFor(1 << 20, 1 << 16));
+        Pipeline p = pipeline(FlowConfig.defaults().withDepth(4096).withBuffers(1 << 16, 10 * (4096 + 512)));
+        for (int i = 0; i < 10; i++) {
+            tcp(p, 1, C, 40000 + i, SV, 80, 0, 0, SYN, "");
+            tcp(p, 2, C, 40000 + i, SV, 80, 3, 0, ACK, "cd");
+        }
+        for (int i = 0; i < 10; i++) {
+            tcp(p, 3, C, 40000 + i, SV, 80, 1, 0, ACK, "ab");
+        }
+        assertEquals(List.of(), rec.gaps);
+        assertEquals("abcd".repeat(10), rec.ts());
+    }
+
+    @Test
+    void udpDatagramsAreDeliveredWholeWhateverTheDepth() {
+        Pipeline p = pipeline(FlowConfig.defaults().withDepth(4));
+        for (int i = 0; i < 3; i++) {
+            byte[] q = udpFrame(C, 5353, SV, 53, bytes(1, 2, 3, 4, 5, 6));
+            p.frame(q, 0, q.length, i, Decoder.LINKTYPE_ETHERNET);
+        }
+        assertEquals(18, rec.toServer.size(), "a datagram is a message of its own, never held");
+        assertEquals(0, p.lastFlow().bytesPastDepth(true));
+    }
+
+    @Test
     void depthLimitsDeliveredBytesPerDirectionAndCountsTheRest() {
         Pipeline p = pipeline(FlowConfig.defaults().withDepth(4));
         tcp(p, 1, C, 40000, SV, 80, 0, 0, SYN, "");
