@@ -57,6 +57,7 @@ final class DetectCommand implements Callable<Integer> {
             d = PaylRun.detect(t, pcaps, m, perPacket, w, s, spec.commandLine().getErr());
         }
         d.run().print(out, "detect");
+        d.gaps().print(out, "", "scored");
         out.printf("scored %,d flow directions: %,d alerts -> %s%n", d.scoredDirections(), d.alerts(), eve);
         for (Map.Entry<String, Long> e : d.alertsByImage().entrySet()) {
             out.printf("  %6d  %s%n", e.getValue(), e.getKey());

@@ -24,29 +24,46 @@ final class PaylRun {
     private PaylRun() {}
 
     /**
-     * Flow settings for payload scoring: reassembly is not cut by the flow stage (PAYL applies
-     * its own depth per direction), and a SYN after FIN/RST starts a new flow as the labels do.
+     * Flow settings for payload scoring: the flow stage holds each stream up to PAYL's depth and
+     * no further ({@link PaylFlows#flowDepth}), and a SYN after FIN/RST starts a new flow as the
+     * labels do.
      */
-    static FlowConfig flowConfig() {
-        return FlowConfig.defaults().withDepth(-1).withSplit(FlowConfig.SplitPolicy.NEW_ISN_OR_AFTER_CLOSE);
+    static FlowConfig flowConfig(PaylSettings settings, boolean perPacket) {
+        return FlowConfig.defaults().withDepth(PaylFlows.flowDepth(settings, perPacket))
+                .withSplit(FlowConfig.SplitPolicy.NEW_ISN_OR_AFTER_CLOSE);
     }
 
-    record Trained(PaylModels models, PaylTrainer trainer, HostRun.Result run) {}
+    /** Reassembly gaps inside the scored (or trained) payload: count, bytes, flow directions. */
+    record Gaps(long gaps, long bytes, long directions) {
+        static Gaps of(PaylFlows f) {
+            return new Gaps(f.gaps(), f.gapBytes(), f.gappedDirections());
+        }
+
+        /** A summary line, or nothing when there were none. */
+        void print(PrintWriter out, String indent, String what) {
+            if (gaps > 0) {
+                out.printf("%sreassembly gaps inside %s payload: %,d (%,d bytes) in %,d flow directions%n",
+                        indent, what, gaps, bytes, directions);
+            }
+        }
+    }
+
+    record Trained(PaylModels models, PaylTrainer trainer, HostRun.Result run, Gaps gaps) {}
 
     static Trained train(Topology t, List<Path> pcaps, PaylSettings settings, boolean perPacket, PrintWriter err)
             throws IOException {
         PaylTrainer trainer = new PaylTrainer(settings);
         PaylFlows flows = PaylFlows.training(trainer, f -> GuestOptions.imageOf(t, f), perPacket);
-        HostRun.Result r = HostRun.run(t, pcaps, flowConfig(), flows, a -> { }, err, "train");
+        HostRun.Result r = HostRun.run(t, pcaps, flowConfig(settings, perPacket), flows, a -> { }, err, "train");
         if (trainer.trainedSamples() == 0) {
             throw new IllegalStateException("no guest payload in the training captures: nothing to train on"
                     + " (are the guests' addresses right?)");
         }
-        return new Trained(trainer.build(), trainer, r);
+        return new Trained(trainer.build(), trainer, r, Gaps.of(flows));
     }
 
     record Detected(HostRun.Result run, long scoredDirections, long alerts, Map<String, Long> alertsByImage,
-                    PaylModels.Counters counters) {}
+                    PaylModels.Counters counters, Gaps gaps) {}
 
     static Detected detect(Topology t, List<Path> pcaps, PaylModels models, boolean perPacket, EveWriter eve,
                            ScoresCsv scores, PrintWriter err) throws IOException {
@@ -65,8 +82,9 @@ final class PaylRun {
                     Object image = a.context().get("vm_image");
                     byImage.merge((image == null ? "?" : image) + " / " + a.signature().signature(), 1L, Long::sum);
                     eve.write(a);
-                }).placedBy(f -> GuestOptions.placeOf(t, f));
-        HostRun.Result r = HostRun.run(t, pcaps, flowConfig(), flows, eve::write, err, "detect");
-        return new Detected(r, flows.scoredDirections(), alerts[0], byImage, models.counters());
+                }).placedBy(f -> GuestOptions.placeOf(t, f)).anomaliesTo(eve::write);
+        HostRun.Result r = HostRun.run(t, pcaps, flowConfig(models.settings(), perPacket), flows, eve::write, err,
+                "detect");
+        return new Detected(r, flows.scoredDirections(), alerts[0], byImage, models.counters(), Gaps.of(flows));
     }
 }

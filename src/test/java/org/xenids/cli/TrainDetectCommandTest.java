@@ -18,21 +18,34 @@ import org.xenids.testdata.SharedData;
 
 /** {@code xenids train} and {@code xenids detect} on real captures through the emulated host and the tap. */
 class TrainDetectCommandTest {
+    @TempDir
+    static Path shared;
+    /** {@code xenids train}'s exit code, output and errors, run once for the tests that detect with its models. */
+    private static String[] training;
+
+    /** Models of the benign training capture, the inventory service named: trained on first use. */
+    static synchronized Path models() throws Exception {
+        Path dir = shared.resolve("models");
+        if (training == null) {
+            String train = SharedData.file("traffic/dev/train/train_benign.pcap.xz").toString();
+            training = MainTest.run("train", "--guests", "10.0.0.0/24", "--image", "10.0.0.16/32=inventory",
+                    "--pcap", train, "--models", dir.toString());
+        }
+        assertEquals("0", training[0], training[2]);
+        return dir;
+    }
 
     @Test
     void trainThenDetectFindsTheShellcodeOfTheInventoryService(@TempDir Path dir) throws Exception {
         // The inventory service's benign sessions are in the training capture; the attack capture
         // sends it NOP sleds and execve shellcode.
-        String train = SharedData.file("traffic/dev/train/train_benign.pcap.xz").toString();
         String attack = SharedData.file("traffic/dev/test/scenarios/attack_shellcode_tcp.pcap.xz").toString();
-        String[] t = MainTest.run("train", "--guests", "10.0.0.0/24", "--image", "10.0.0.16/32=inventory",
-                "--pcap", train, "--models", dir.toString());
-        assertEquals("0", t[0], t[2]);
-        assertTrue(t[1].contains("inventory/to_server/tcp/9000"), t[1]);
+        Path models = models();
+        assertTrue(training[1].contains("inventory/to_server/tcp/9000"), training[1]);
         Path eve = dir.resolve("eve.json");
         Path scores = dir.resolve("scores.csv");
         String[] d = MainTest.run("detect", "--guests", "10.0.0.0/24", "--image", "10.0.0.16/32=inventory",
-                "--models", dir.toString(), "--pcap", attack, "--eve", eve.toString(), "--scores", scores.toString());
+                "--models", models.toString(), "--pcap", attack, "--eve", eve.toString(), "--scores", scores.toString());
         assertEquals("0", d[0], d[2]);
         List<String> alerts = Files.readAllLines(eve);
         EveSchema.assertValid(alerts);
@@ -40,6 +53,64 @@ class TrainDetectCommandTest {
                 && l.contains("\"dest_port\":9000")).count();
         assertTrue(shellcodeAlerts >= 5, "each of the 5 shellcode flows alerts: " + shellcodeAlerts + "\n" + d[1]);
         assertTrue(Files.readAllLines(scores).size() > 5);
+    }
+
+    @Test
+    void aSegmentTheCaptureLostInsideTheScoredBytesIsReportedAsAStreamAnomalyAndCounted(@TempDir Path dir)
+            throws Exception {
+        // The real shellcode capture with the first data segment of one flow to the inventory
+        // service left out: the rest waits for it until the flow ends, then the hole is given up.
+        Path models = models();
+        assertTrue(!training[1].contains("reassembly gaps"), "the training capture has none: " + training[1]);
+        Path lossy = dir.resolve("lossy.pcapng");
+        Path capture = SharedData.file("traffic/dev/test/scenarios/attack_shellcode_tcp.pcap.xz");
+        // The service's answers: the first of a flow's two or more data segments is left out.
+        java.util.Map<Integer, Integer> answers = new java.util.HashMap<>();
+        forEachFrame(capture, (f, ts, port, len) -> answers.merge(port, 1, Integer::sum));
+        int[] dropped = {-1, 0};
+        try (var w = org.xenids.pcap.CaptureWriter.pcapng(lossy)) {
+            int iface = w.addInterface(1, "eth0", null);
+            forEachFrame(capture, (f, ts, port, len) -> {
+                if (dropped[0] < 0 && port > 0 && answers.get(port) >= 2) {
+                    dropped[0] = port;
+                    dropped[1] = len;
+                    return;
+                }
+                w.write(iface, ts, f.array(), f.arrayOffset(), f.remaining());
+            });
+        }
+        assertTrue(dropped[0] > 0, "a flow with two data segments from port 9000 in the capture");
+        Path eve = dir.resolve("eve.json");
+        String[] d = MainTest.run("detect", "--guests", "10.0.0.0/24", "--image", "10.0.0.16/32=inventory",
+                "--models", models.toString(), "--pcap", lossy.toString(), "--eve", eve.toString());
+        assertEquals("0", d[0], d[2]);
+        assertTrue(d[1].contains("reassembly gaps inside scored payload: 1 (" + dropped[1] + " bytes) in 1 flow directions"),
+                d[1]);
+        List<String> lines = Files.readAllLines(eve);
+        EveSchema.assertValid(lines);
+        List<String> gaps = lines.stream().filter(l -> l.contains("\"event_type\":\"anomaly\"")).toList();
+        assertEquals(1, gaps.size(), String.join("\n", gaps));
+        assertTrue(gaps.get(0).contains("\"dest_port\":" + dropped[0]) && gaps.get(0).contains("\"src_port\":9000")
+                && gaps.get(0).contains("\"type\":\"stream\"") && gaps.get(0).contains("stream.reassembly_seq_gap")
+                && gaps.get(0).contains("\"in_iface\":\"10.0.0.16/vif0\""), gaps.get(0));
+    }
+
+    interface FrameAction {
+        /** A frame; {@code port}: for a TCP data segment from port 9000 its destination port, else -1. */
+        void frame(ByteBuffer frame, long timestampNanos, int port, int payload) throws java.io.IOException;
+    }
+
+    /** Every frame of an Ethernet capture, in order. */
+    static void forEachFrame(Path capture, FrameAction action) throws java.io.IOException {
+        try (var r = org.xenids.pcap.CaptureReader.open(capture)) {
+            while (r.next()) {
+                ByteBuffer f = ByteBuffer.wrap(r.array(), r.dataOffset(), r.capturedLength()).slice();
+                int ip = 14, tcp = ip + (f.get(ip) & 0x0f) * 4;
+                boolean fromService = f.getShort(12) == 0x0800 && f.get(ip + 9) == 6 && (f.getShort(tcp) & 0xffff) == 9000;
+                int payload = fromService ? (f.getShort(ip + 2) & 0xffff) - (tcp - ip) - ((f.get(tcp + 12) & 0xf0) >>> 2) : 0;
+                action.frame(f, r.timestampNanos(), payload > 0 ? f.getShort(tcp + 2) & 0xffff : -1, payload);
+            }
+        }
     }
 
     @Test

@@ -20,6 +20,12 @@ import org.xenids.flow.StreamListener;
  * datagram is trained or scored on its own. With {@code perPacket}, every TCP payload delivery is
  * scored on its own instead. A flow whose server is not a known guest (the image function returns
  * null) is skipped and counted. Payload bytes are read in place, never copied.
+ *
+ * <p>A gap the reassembly reports inside what is scored (a hole it gave up: its window or its pool
+ * ran out, or the flow ended first) means the score misses bytes the guest may well have received:
+ * a sender can cause it on purpose to hide an attack. Gaps are counted, and when detecting, the
+ * first in each flow direction is reported as an EVE {@code anomaly} ({@code stream},
+ * {@code stream.reassembly_seq_gap}) naming the flow, beside its score.
  */
 public final class PaylFlows implements StreamListener {
 
@@ -37,6 +43,7 @@ public final class PaylFlows implements StreamListener {
     private final boolean perPacket;
     private final Consumer<Scored> scores;
     private final Consumer<EveEvent.Alert> alerts;
+    private Consumer<EveEvent.Anomaly> anomalies = a -> { };
     private final int depth;
     private final FlowStates states = new FlowStates();
     private final ArrayDeque<State> pool = new ArrayDeque<>();
@@ -45,6 +52,8 @@ public final class PaylFlows implements StreamListener {
     private long unmonitored;
     private long directions;
     private long gaps;
+    private long gapBytes;
+    private long gappedDirections;
     private long pastDepth;
 
     private PaylFlows(PaylTrainer trainer, PaylModels models, Function<Flow, String> imageOf, boolean perPacket,
@@ -71,6 +80,21 @@ public final class PaylFlows implements StreamListener {
     }
 
     /**
+     * The flow stage's depth PAYL needs ({@link org.xenids.flow.FlowConfig#depth()}): its own for
+     * reassembled streams, so that the stage holds nothing past it; unlimited when every packet is
+     * scored on its own.
+     */
+    public static long flowDepth(PaylSettings settings, boolean perPacket) {
+        return perPacket ? -1 : settings.depth();
+    }
+
+    /** Where the anomalies go: the first gap inside a scored flow direction (see the class comment). */
+    public PaylFlows anomaliesTo(Consumer<EveEvent.Anomaly> sink) {
+        this.anomalies = sink == null ? a -> { } : sink;
+        return this;
+    }
+
+    /**
      * Names the guest domain and vif of each flow in its alerts (the tap knows them; a pcap
      * does not). Called once per alert, never per packet.
      */
@@ -88,6 +112,8 @@ public final class PaylFlows implements StreamListener {
         final boolean[] alerted = new boolean[2];
         /** The direction's stream histogram was trained or scored (it reached the depth). */
         final boolean[] done = new boolean[2];
+        /** A gap was reported inside the direction's scored bytes. */
+        final boolean[] gapped = new boolean[2];
         boolean monitored;
     }
 
@@ -112,6 +138,7 @@ public final class PaylFlows implements StreamListener {
             s.bytes[d] = 0;
             s.alerted[d] = false;
             s.done[d] = false;
+            s.gapped[d] = false;
             if (s.hist[d] == null) {
                 s.hist[d] = new ByteHistogram(depth);
             } else {
@@ -161,7 +188,24 @@ public final class PaylFlows implements StreamListener {
 
     @Override
     public void gap(Flow flow, boolean toServer, long streamOffset, long length) {
+        State s = state(flow);
+        int d = toServer ? 0 : 1;
+        // Only what is scored counts: a monitored direction not yet scored, or, per packet, any.
+        if (!s.monitored || flow.protocol() != 6 || (!perPacket && (s.done[d] || streamOffset >= depth))) {
+            return;
+        }
         gaps++;
+        gapBytes += length;
+        if (!s.gapped[d]) {
+            s.gapped[d] = true;
+            gappedDirections++;
+            AlertSite site = site(flow);
+            String where = site.domain() == null ? null : site.vif() == null ? site.domain() : site.domain() + "/" + site.vif();
+            // Oriented as the direction that lost the bytes, as a packet of it would be.
+            Endpoints e = toServer ? site.endpoints() : site.endpoints().reversed();
+            anomalies.accept(new EveEvent.Anomaly(site.timestampNanos(), site.flowId(), e, "stream",
+                    "stream.reassembly_seq_gap", null, 0, where));
+        }
     }
 
     @Override
@@ -224,9 +268,19 @@ public final class PaylFlows implements StreamListener {
         return directions;
     }
 
-    /** Gaps the reassembly reported inside counted streams (the bytes are missing from the histograms). */
+    /** Gaps the reassembly reported inside scored (or trained) payload: those bytes are missing from the histograms. */
     public long gaps() {
         return gaps;
+    }
+
+    /** Bytes of those gaps. */
+    public long gapBytes() {
+        return gapBytes;
+    }
+
+    /** Flow directions with at least one such gap (one anomaly each when detecting). */
+    public long gappedDirections() {
+        return gappedDirections;
     }
 
     /** Payload bytes beyond the depth: delivered by the flow stage, not modelled. */

@@ -33,8 +33,10 @@ class DevSetEndToEndTest {
     static final Path OUT = Path.of("target", "dev-e2e");
     static final Function<Flow, String> IMAGES = f -> DevTraffic.IMAGE_OF.get(f.serverAddress());
 
-    static void replay(String capture, PaylFlows listener) throws Exception {
-        FlowConfig cfg = FlowConfig.defaults().withDepth(-1).withSplit(FlowConfig.SplitPolicy.NEW_ISN_OR_AFTER_CLOSE);
+    /** The flow settings `xenids train` and `detect` use. */
+    static void replay(String capture, PaylFlows listener, boolean perPacket) throws Exception {
+        FlowConfig cfg = FlowConfig.defaults().withDepth(PaylFlows.flowDepth(PaylSettings.defaults(), perPacket))
+                .withSplit(FlowConfig.SplitPolicy.NEW_ISN_OR_AFTER_CLOSE);
         Pipeline p = new Pipeline(cfg, listener);
         try (CaptureReader r = CaptureReader.open(SharedData.file(capture))) {
             while (r.next()) {
@@ -49,7 +51,8 @@ class DevSetEndToEndTest {
         String tag = perPacket ? "packet" : "stream";
         PaylTrainer t = new PaylTrainer(PaylSettings.defaults());
         long t0 = System.nanoTime();
-        replay(DevTraffic.TRAIN, PaylFlows.training(t, IMAGES, perPacket));
+        PaylFlows train = PaylFlows.training(t, IMAGES, perPacket);
+        replay(DevTraffic.TRAIN, train, perPacket);
         Path modelFile = OUT.resolve("dev-" + tag + ".payl");
         t.build().save(modelFile);
         PaylModels models = PaylModels.load(modelFile);
@@ -61,7 +64,7 @@ class DevSetEndToEndTest {
             detect = PaylFlows.detecting(models, IMAGES, perPacket, s -> csv.write(new ScoresCsv.Row(s.communityId(),
                     s.ipProto() == 6 ? "tcp" : "udp", s.client(), s.clientPort(), s.server(), s.serverPort(),
                     s.flowStartNanos() / 1e9, s.direction().label(), s.image(), String.valueOf(s.model()), s.score())), w::write);
-            replay("traffic/dev/test/test_mixed.pcap.xz", detect);
+            replay("traffic/dev/test/test_mixed.pcap.xz", detect, perPacket);
         }
         long t2 = System.nanoTime();
         List<String> alerts = Files.readAllLines(eve);
@@ -72,9 +75,10 @@ class DevSetEndToEndTest {
         StringWriter sw = new StringWriter();
         PrintWriter pw = new PrintWriter(sw);
         pw.printf(Locale.ROOT, "== PAYL %s scoring: %d models (%d trained, %d held out), train %.1f s, detect %.1f s;"
-                + " %d directions scored, %d alerts, %d flows skipped (no guest), %d gaps, %d bytes past depth%n", tag, models.models().size(),
+                + " %d directions scored, %d alerts, %d flows skipped (no guest); reassembly gaps inside the payload"
+                + " trained %d, scored %d%n", tag, models.models().size(),
                 t.trainedSamples(), t.heldOutSamples(), (t1 - t0) / 1e9, (t2 - t1) / 1e9, detect.scoredDirections(),
-                alerts.size(), detect.unmonitoredFlows(), detect.gaps(), detect.bytesPastDepth());
+                alerts.size(), detect.unmonitoredFlows(), train.gaps(), detect.gaps());
         pw.println(models.counters());
         r.report(pw);
         System.out.print(sw);

@@ -1,0 +1,161 @@
+package org.xenids.detect.payl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.xenids.testdata.PacketBuilder.ACK;
+import static org.xenids.testdata.PacketBuilder.FIN;
+import static org.xenids.testdata.PacketBuilder.PSH;
+import static org.xenids.testdata.PacketBuilder.SYN;
+import static org.xenids.testdata.PacketBuilder.tcpFrame;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.xenids.alert.EveEvent;
+import org.xenids.alert.EveWriter;
+import org.xenids.flow.FlowConfig;
+import org.xenids.flow.Pipeline;
+import org.xenids.pcap.LinkType;
+import org.xenids.testdata.EveSchema;
+
+/**
+ * A sender who orders its segments so that the reassembly gives up the stream's first bytes,
+ * where the attack is, while the target's TCP stack takes them all. Models: the dev set's real
+ * port-80 requests ({@link ShellcodeOnWebModelTest}); the cover traffic is those same requests,
+ * end to end, so that only the attack can make a stream score above its threshold.
+ */
+class ReassemblyEvasionTest {
+    static final String CLIENT = "203.0.113.170";
+    static final String SERVER = "10.0.0.11";
+    static PaylModels models;
+    /** Real requests, end to end: 70,000 bytes, more than a 64 KiB reassembly window. */
+    static byte[] cover;
+    static final byte[] ATTACK = ShellcodeOnWebModelTest.overflowRequest(true);
+
+    @BeforeAll
+    static void train() {
+        List<DevTraffic.Piece> used = new ArrayList<>();
+        models = ShellcodeOnWebModelTest.port80RequestModels(used);
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        for (int i = 0; b.size() < 70_000; i++) {
+            b.writeBytes(used.get(i % used.size()).payload());
+        }
+        cover = Arrays.copyOf(b.toByteArray(), 70_000);
+    }
+
+    /** PAYL over the flow stage as `xenids detect` sets it up, alerts and anomalies kept. */
+    static final class Run {
+        final List<EveEvent.Alert> alerts = new ArrayList<>();
+        final List<EveEvent.Anomaly> anomalies = new ArrayList<>();
+        final PaylFlows payl;
+        final Pipeline pipeline;
+        long t = 1_000_000_000L;
+
+        Run(FlowConfig cfg) {
+            payl = PaylFlows.detecting(models, f -> "nginx", false, s -> { }, alerts::add)
+                    .placedBy(f -> new String[] {"web-1", "vif0"}).anomaliesTo(anomalies::add);
+            pipeline = new Pipeline(cfg, payl);
+        }
+
+        Run() {
+            this(FlowConfig.defaults().withDepth(PaylFlows.flowDepth(models.settings(), false)));
+        }
+
+        /** A handshake from client port {@code port}; the client's first data byte has sequence number 1000. */
+        long open(int port) {
+            frame(tcpFrame(CLIENT, port, SERVER, 80, 999, 0, SYN, new byte[0]));
+            frame(tcpFrame(SERVER, 80, CLIENT, port, 5000, 1000, SYN | ACK, new byte[0]));
+            frame(tcpFrame(CLIENT, port, SERVER, 80, 1000, 5001, ACK, new byte[0]));
+            return pipeline.lastFlow().id();
+        }
+
+        /** {@code data[from, to)} as segments of up to 1,448 bytes, at stream offset {@code at + from}. */
+        void send(int port, int at, byte[] data, int from, int to) {
+            for (int i = from; i < to; i += 1448) {
+                byte[] seg = Arrays.copyOfRange(data, i, Math.min(to, i + 1448));
+                frame(tcpFrame(CLIENT, port, SERVER, 80, 1000 + at + i, 5001, PSH | ACK, seg));
+            }
+        }
+
+        void close(int port, int end) {
+            frame(tcpFrame(CLIENT, port, SERVER, 80, 1000 + end, 5001, FIN | ACK, new byte[0]));
+            frame(tcpFrame(SERVER, 80, CLIENT, port, 5001, 1001 + end, FIN | ACK, new byte[0]));
+        }
+
+        void frame(byte[] f) {
+            t += 1_000_000;
+            pipeline.frame(f, 0, f.length, t, LinkType.ETHERNET);
+        }
+    }
+
+    @Test
+    void theCoverTrafficAloneRaisesNoAlertAndTheAttackBeforeItDoes() {
+        Run cover = new Run();
+        cover.open(41000);
+        cover.send(41000, 0, ReassemblyEvasionTest.cover, 0, ReassemblyEvasionTest.cover.length);
+        cover.close(41000, ReassemblyEvasionTest.cover.length);
+        cover.pipeline.finish();
+        assertEquals(0, cover.alerts.size(), "real requests, end to end");
+
+        Run inOrder = new Run();
+        inOrder.open(41000);
+        inOrder.send(41000, 0, ATTACK, 0, ATTACK.length);
+        inOrder.send(41000, ATTACK.length, ReassemblyEvasionTest.cover, 0, ReassemblyEvasionTest.cover.length);
+        inOrder.pipeline.finish();
+        assertEquals(1, inOrder.alerts.size(), "the attack, then the cover, in order");
+    }
+
+    @Test
+    void anAttackSentLastBehindMoreThanAWindowOfCoverIsStillScored() {
+        // The cover first, from the attack's end on: 70,000 bytes out of order behind a hole the
+        // size of the attack; then the attack fills the hole. The target delivers attack + cover.
+        Run r = new Run();
+        r.open(41000);
+        r.send(41000, ATTACK.length, cover, 0, cover.length);
+        r.send(41000, 0, ATTACK, 0, ATTACK.length);
+        r.close(41000, ATTACK.length + cover.length);
+        r.pipeline.finish();
+        assertEquals(List.of(), r.anomalies, "no hole given up");
+        assertEquals(1, r.alerts.size(), "the stream's first bytes are the attack");
+        assertTrue((double) r.alerts.get(0).context().get("score") > 1);
+        assertEquals(0, r.payl.gaps());
+    }
+
+    @Test
+    void aHoleGivenUpInsideTheScoredBytesIsReportedAsAStreamAnomalyOfItsFlow() throws Exception {
+        // A pool of one window: another connection holds it, so the attack connection's cover
+        // cannot wait for the hole, which is given up. The score then misses the attack; the
+        // anomaly says so, naming the flow.
+        int depth = models.settings().depth();
+        Run r = new Run(FlowConfig.defaults().withDepth(depth).withBuffers(1 << 16, depth + depth / 8));
+        long holder = r.open(41001);
+        r.send(41001, 10, cover, 0, 100);
+        long attackFlow = r.open(41000);
+        r.send(41000, ATTACK.length, cover, 0, depth - ATTACK.length);
+        r.send(41000, 0, ATTACK, 0, ATTACK.length);
+        assertEquals(1, r.anomalies.size());
+        EveEvent.Anomaly a = r.anomalies.get(0);
+        assertEquals(attackFlow, a.flowId());
+        assertEquals("stream", a.type());
+        assertEquals("stream.reassembly_seq_gap", a.event());
+        assertEquals("web-1/vif0", a.inIface());
+        assertEquals(CLIENT, a.endpoints().srcIp());
+        assertEquals(80, a.endpoints().destPort());
+        assertEquals(1, r.payl.gaps());
+        assertEquals(ATTACK.length, r.payl.gapBytes());
+        assertEquals(1, r.payl.gappedDirections());
+        r.pipeline.finish();
+        // At the end the holder's own 10-byte hole, never filled, is given up too.
+        assertEquals(List.of(attackFlow, holder), r.anomalies.stream().map(EveEvent.Anomaly::flowId).toList(),
+                "one anomaly per flow direction");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (EveWriter w = EveWriter.of(out)) {
+            w.write(a);
+        }
+        EveSchema.assertValid(out.toString(StandardCharsets.UTF_8).lines().toList());
+    }
+}
