@@ -31,10 +31,13 @@ class DecoderFuzzTest {
     void pipeline(byte[] data) {
         if (data.length < 1) return;
         int link = LINKS[(data[0] & 0xFF) % LINKS.length];
+        // Unlimited, smaller than the window (which then shrinks to 1 KiB), or larger than it.
+        long depth = new long[] {-1, 700, 1500}[(data[0] & 0xFF) / LINKS.length % 3];
         StreamListener check = new StreamListener() {
             @Override
             public void payload(org.xenids.flow.Flow f, boolean ts, byte[] b, int off, int len, long so) {
                 assertTrue(off >= 0 && len > 0 && off + len <= b.length && so >= 0, "payload slice in bounds");
+                assertTrue(depth < 0 || f.protocol() != 6 || so + len <= depth, "nothing of a TCP stream past the depth");
             }
 
             @Override
@@ -43,7 +46,7 @@ class DecoderFuzzTest {
             }
         };
         // Small limits so eviction, buffer exhaustion and fragment-table pressure are reached.
-        FlowConfig cfg = FlowConfig.defaults().withMaxFlows(4).withBuffers(1024, 4096).withDepth(-1)
+        FlowConfig cfg = FlowConfig.defaults().withMaxFlows(4).withBuffers(1024, 4096).withDepth(depth)
                 .withTimeouts(2_000, 4_000, 1_000);
         Pipeline pipe = new Pipeline(new Decoder(2, 5_000), new org.xenids.flow.FlowTable(cfg, check));
         int pos = 1;
