@@ -33,17 +33,25 @@ final class PaylRun {
                 .withSplit(FlowConfig.SplitPolicy.NEW_ISN_OR_AFTER_CLOSE);
     }
 
-    /** Reassembly gaps inside the scored (or trained) payload: count, bytes, flow directions. */
-    record Gaps(long gaps, long bytes, long directions) {
+    /**
+     * What the reassembly could not vouch for inside the scored (or trained) payload: gaps (count,
+     * bytes, flow directions) and bytes overlapped with different ones (bytes, flow directions).
+     */
+    record Gaps(long gaps, long bytes, long directions, long differing, long differingDirections) {
         static Gaps of(PaylFlows f) {
-            return new Gaps(f.gaps(), f.gapBytes(), f.gappedDirections());
+            return new Gaps(f.gaps(), f.gapBytes(), f.gappedDirections(), f.differingOverlapBytes(),
+                    f.differingOverlapDirections());
         }
 
-        /** A summary line, or nothing when there were none. */
+        /** Summary lines, or nothing when there were none. */
         void print(PrintWriter out, String indent, String what) {
             if (gaps > 0) {
                 out.printf("%sreassembly gaps inside %s payload: %,d (%,d bytes) in %,d flow directions%n",
                         indent, what, gaps, bytes, directions);
+            }
+            if (differing > 0) {
+                out.printf("%soverlapping segments with different data inside %s payload: %,d bytes in %,d flow"
+                        + " directions (the bytes seen first were used)%n", indent, what, differing, differingDirections);
             }
         }
     }

@@ -18,6 +18,14 @@ public interface StreamListener {
     /** {@code length} bytes at {@code streamOffset} of one direction are missing and were skipped. */
     default void gap(Flow flow, boolean toServer, long streamOffset, long length) {}
 
+    /**
+     * A segment overlapped bytes held out of order and {@code bytes} of them differ: the bytes
+     * held first are kept. The segment starts at {@code streamOffset}. Retransmissions carry the
+     * same bytes; different ones mean a sender trying two versions of the stream on the receiver,
+     * whose stack may keep the other one (Linux keeps a later segment that covers an earlier one).
+     */
+    default void overlapDiffers(Flow flow, boolean toServer, long streamOffset, long bytes) {}
+
     /** The flow ended ({@link Flow#endReason()}); its record is final. */
     default void flowEnd(Flow flow) {}
 }

@@ -128,7 +128,10 @@ final class TcpStream {
             drain(f, t);
             return;
         }
-        insert(start, b, off, len);
+        int differing = insert(start, b, off, len);
+        if (differing > 0) {
+            t.listener.overlapDiffers(f, toServer, offset + (start - nextSeq), differing);
+        }
         drain(f, t);
     }
 
@@ -147,16 +150,16 @@ final class TcpStream {
         WORD.set(buf, cap + 8 * w, v);
     }
 
-    /** Copies the bytes of [start, start+len) not yet held and marks them; compares the others. */
-    private void insert(int start, byte[] b, int off, int len) {
-        int mask = cap - 1;
+    /** Copies the bytes of [start, start+len) not yet held and marks them; compares the others, returns how many differ. */
+    private int insert(int start, byte[] b, int off, int len) {
+        int mask = cap - 1, differing = 0;
         for (int done = 0; done < len; ) {
             int i = (start + done) & mask;
             int n = Math.min(len - done, cap - i); // up to the buffer's end, then on from 0
             int run = run(i, n, held(i));
             if (held(i)) {
                 for (int k = 0; k < run; k++) {
-                    if (buf[i + k] != b[off + done + k]) overlapDiff++;
+                    if (buf[i + k] != b[off + done + k]) differing++;
                 }
                 overlap += run;
             } else {
@@ -166,6 +169,8 @@ final class TcpStream {
             }
             done += run;
         }
+        overlapDiff += differing;
+        return differing;
     }
 
     private boolean held(int i) {

@@ -23,6 +23,7 @@ class FlowTableTest {
         final List<String> ended = new ArrayList<>();
         final ByteArrayOutputStream toServer = new ByteArrayOutputStream(), toClient = new ByteArrayOutputStream();
         final List<String> gaps = new ArrayList<>();
+        final List<String> differing = new ArrayList<>();
         long lastOffset = -1;
 
         @Override
@@ -33,6 +34,11 @@ class FlowTableTest {
         @Override
         public void gap(Flow f, boolean ts, long streamOffset, long length) {
             gaps.add((ts ? "ts" : "tc") + "@" + streamOffset + "+" + length);
+        }
+
+        @Override
+        public void overlapDiffers(Flow f, boolean ts, long streamOffset, long bytes) {
+            differing.add((ts ? "ts" : "tc") + "@" + streamOffset + ":" + bytes);
         }
 
         @Override
@@ -238,6 +244,20 @@ class FlowTableTest {
         assertEquals(List.of(), rec.gaps);
         assertEquals("a".repeat(100) + "b".repeat((1 << 16) - 100), rec.ts());
         assertEquals(65495 + 100 - (1 << 16), p.lastFlow().bytesPastDepth(true));
+    }
+
+    @Test
+    void aSegmentOverlappingHeldBytesWithOthersIsReportedAndTheHeldOnesAreKept() {
+        Pipeline p = pipeline(FlowConfig.defaults());
+        tcp(p, 1, C, 40000, SV, 80, 0, 0, SYN, "");
+        tcp(p, 2, C, 40000, SV, 80, 11, 0, ACK, "xxxxxxxxxx"); // [10, 20), a hole before it
+        tcp(p, 3, C, 40000, SV, 80, 11, 0, ACK, "xxxxxxxxxx"); // a retransmission: the same bytes
+        assertEquals(List.of(), rec.differing);
+        tcp(p, 4, C, 40000, SV, 80, 6, 0, ACK, "yyyyyyyyyyyyyyyyyyyy"); // [5, 25) over it, other bytes
+        assertEquals(List.of("ts@5:10"), rec.differing);
+        tcp(p, 5, C, 40000, SV, 80, 1, 0, ACK, "aaaaa");
+        assertEquals("aaaaayyyyyxxxxxxxxxxyyyyy", rec.ts());
+        assertEquals(10, p.lastFlow().overlapDifferentBytes(true));
     }
 
     @Test

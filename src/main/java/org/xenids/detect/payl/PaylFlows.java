@@ -23,9 +23,11 @@ import org.xenids.flow.StreamListener;
  *
  * <p>A gap the reassembly reports inside what is scored (a hole it gave up: its window or its pool
  * ran out, or the flow ended first) means the score misses bytes the guest may well have received:
- * a sender can cause it on purpose to hide an attack. Gaps are counted, and when detecting, the
- * first in each flow direction is reported as an EVE {@code anomaly} ({@code stream},
- * {@code stream.reassembly_seq_gap}) naming the flow, beside its score.
+ * a sender can cause it on purpose to hide an attack. So can a segment that overlaps bytes held
+ * out of order with different ones: the bytes held first are scored, while the guest's stack may
+ * keep the others. Both are counted, and when detecting, the first of each kind in a flow direction
+ * is reported as an EVE {@code anomaly} ({@code stream}, {@code stream.reassembly_seq_gap} or
+ * {@code stream.reassembly_overlap_different_data}, Suricata's names) naming the flow, beside its score.
  */
 public final class PaylFlows implements StreamListener {
 
@@ -54,6 +56,8 @@ public final class PaylFlows implements StreamListener {
     private long gaps;
     private long gapBytes;
     private long gappedDirections;
+    private long differingBytes;
+    private long differingDirections;
     private long pastDepth;
 
     private PaylFlows(PaylTrainer trainer, PaylModels models, Function<Flow, String> imageOf, boolean perPacket,
@@ -114,6 +118,8 @@ public final class PaylFlows implements StreamListener {
         final boolean[] done = new boolean[2];
         /** A gap was reported inside the direction's scored bytes. */
         final boolean[] gapped = new boolean[2];
+        /** Differing overlapping bytes were reported inside the direction's scored bytes. */
+        final boolean[] differed = new boolean[2];
         boolean monitored;
     }
 
@@ -139,6 +145,7 @@ public final class PaylFlows implements StreamListener {
             s.alerted[d] = false;
             s.done[d] = false;
             s.gapped[d] = false;
+            s.differed[d] = false;
             if (s.hist[d] == null) {
                 s.hist[d] = new ByteHistogram(depth);
             } else {
@@ -190,8 +197,7 @@ public final class PaylFlows implements StreamListener {
     public void gap(Flow flow, boolean toServer, long streamOffset, long length) {
         State s = state(flow);
         int d = toServer ? 0 : 1;
-        // Only what is scored counts: a monitored direction not yet scored, or, per packet, any.
-        if (!s.monitored || flow.protocol() != 6 || (!perPacket && (s.done[d] || streamOffset >= depth))) {
+        if (!scored(flow, s, d, streamOffset)) {
             return;
         }
         gaps++;
@@ -199,13 +205,36 @@ public final class PaylFlows implements StreamListener {
         if (!s.gapped[d]) {
             s.gapped[d] = true;
             gappedDirections++;
-            AlertSite site = site(flow);
-            String where = site.domain() == null ? null : site.vif() == null ? site.domain() : site.domain() + "/" + site.vif();
-            // Oriented as the direction that lost the bytes, as a packet of it would be.
-            Endpoints e = toServer ? site.endpoints() : site.endpoints().reversed();
-            anomalies.accept(new EveEvent.Anomaly(site.timestampNanos(), site.flowId(), e, "stream",
-                    "stream.reassembly_seq_gap", null, 0, where));
+            anomaly(flow, toServer, "stream.reassembly_seq_gap");
         }
+    }
+
+    @Override
+    public void overlapDiffers(Flow flow, boolean toServer, long streamOffset, long bytes) {
+        State s = state(flow);
+        int d = toServer ? 0 : 1;
+        if (!scored(flow, s, d, streamOffset)) {
+            return;
+        }
+        differingBytes += bytes;
+        if (!s.differed[d]) {
+            s.differed[d] = true;
+            differingDirections++;
+            anomaly(flow, toServer, "stream.reassembly_overlap_different_data");
+        }
+    }
+
+    /** Whether stream bytes at {@code streamOffset} are scored: a monitored direction not yet scored, or, per packet, any. */
+    private boolean scored(Flow flow, State s, int d, long streamOffset) {
+        return s.monitored && flow.protocol() == 6 && (perPacket || (!s.done[d] && streamOffset < depth));
+    }
+
+    private void anomaly(Flow flow, boolean toServer, String event) {
+        AlertSite site = site(flow);
+        String where = site.domain() == null ? null : site.vif() == null ? site.domain() : site.domain() + "/" + site.vif();
+        // Oriented as the direction the bytes travel, as a packet of it would be.
+        Endpoints e = toServer ? site.endpoints() : site.endpoints().reversed();
+        anomalies.accept(new EveEvent.Anomaly(site.timestampNanos(), site.flowId(), e, "stream", event, null, 0, where));
     }
 
     @Override
@@ -281,6 +310,16 @@ public final class PaylFlows implements StreamListener {
     /** Flow directions with at least one such gap (one anomaly each when detecting). */
     public long gappedDirections() {
         return gappedDirections;
+    }
+
+    /** Bytes inside scored (or trained) payload that a later segment overlapped with different ones. */
+    public long differingOverlapBytes() {
+        return differingBytes;
+    }
+
+    /** Flow directions with such bytes (one anomaly each when detecting). */
+    public long differingOverlapDirections() {
+        return differingDirections;
     }
 
     /** Payload bytes beyond the depth: delivered by the flow stage, not modelled. */

@@ -76,9 +76,10 @@ class DevSetEndToEndTest {
         PrintWriter pw = new PrintWriter(sw);
         pw.printf(Locale.ROOT, "== PAYL %s scoring: %d models (%d trained, %d held out), train %.1f s, detect %.1f s;"
                 + " %d directions scored, %d alerts, %d flows skipped (no guest); reassembly gaps inside the payload"
-                + " trained %d, scored %d%n", tag, models.models().size(),
+                + " trained %d, scored %d; overlapping bytes that differ trained %d, scored %d%n", tag, models.models().size(),
                 t.trainedSamples(), t.heldOutSamples(), (t1 - t0) / 1e9, (t2 - t1) / 1e9, detect.scoredDirections(),
-                alerts.size(), detect.unmonitoredFlows(), train.gaps(), detect.gaps());
+                alerts.size(), detect.unmonitoredFlows(), train.gaps(), detect.gaps(), train.differingOverlapBytes(),
+                detect.differingOverlapBytes());
         pw.println(models.counters());
         r.report(pw);
         System.out.print(sw);

@@ -126,6 +126,37 @@ class ReassemblyEvasionTest {
     }
 
     @Test
+    void aSegmentOverHeldBytesWithOtherBytesIsReportedAsAStreamAnomalyOfItsFlow() throws Exception {
+        // Cover held out of order behind a 100-byte hole, then the attack over it, as long: Linux
+        // keeps the later segment that covers an earlier one, so the guest gets the attack. The
+        // reassembly keeps what it held first, and says that it had two versions.
+        Run r = new Run();
+        long flow = r.open(41000);
+        r.send(41000, 0, cover, 100, 100 + ATTACK.length);
+        r.send(41000, 100, ATTACK, 0, ATTACK.length);
+        r.send(41000, 0, cover, 0, 100);
+        r.close(41000, 100 + ATTACK.length);
+        r.pipeline.finish();
+        assertEquals(1, r.anomalies.size(), r.anomalies.toString());
+        EveEvent.Anomaly a = r.anomalies.get(0);
+        assertEquals(flow, a.flowId());
+        assertEquals("stream.reassembly_overlap_different_data", a.event());
+        assertEquals(CLIENT, a.endpoints().srcIp());
+        long differing = 0;
+        for (int i = 0; i < ATTACK.length; i++) {
+            differing += ATTACK[i] != cover[100 + i] ? 1 : 0;
+        }
+        assertEquals(differing, r.payl.differingOverlapBytes());
+        assertEquals(1, r.payl.differingOverlapDirections());
+        assertEquals(0, r.payl.gaps());
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (EveWriter w = EveWriter.of(out)) {
+            w.write(a);
+        }
+        EveSchema.assertValid(out.toString(StandardCharsets.UTF_8).lines().toList());
+    }
+
+    @Test
     void aHoleGivenUpInsideTheScoredBytesIsReportedAsAStreamAnomalyOfItsFlow() throws Exception {
         // A pool of one window: another connection holds it, so the attack connection's cover
         // cannot wait for the hole, which is given up. The score then misses the attack; the
