@@ -24,12 +24,18 @@ final class HostRun {
 
     /** What one run saw. */
     record Result(TrafficDriver.Stats driver, List<Tap.Counters> tap, long frames, long frameBytes,
-                  long guestToGuestCopies, long flows, long unclassified, long anomalies, double seconds) {
+                  long guestToGuestCopies, long flows, long evictions, long unclassified, long anomalies,
+                  double seconds) {
 
         void print(PrintWriter out, String what) {
             out.printf("%s: %,d frames (%,d bytes) rebuilt by the tap, %,d guest-to-guest copies counted once,"
                             + " %,d flows; %,d unclassified ops, %,d ring anomalies; %.1f s%n",
                     what, frames, frameBytes, guestToGuestCopies, flows, unclassified, anomalies, seconds);
+            if (evictions > 0) {
+                // An evicted flow is judged on what it had; its later packets start a flow of their own.
+                out.printf("  %,d flows ended early: the flow table was full (a flood of new flows does this)%n",
+                        evictions);
+            }
         }
     }
 
@@ -59,7 +65,8 @@ final class HostRun {
         pipeline.finish();
         progress.done();
         return new Result(s, tap.counters(), pipeline.frames(), pipeline.frameBytes(), dup[0],
-                pipeline.table().flowsCreated(), tap.unclassified(), anomalyCount[0], (System.nanoTime() - t0) / 1e9);
+                pipeline.table().flowsCreated(), pipeline.table().evictions(), tap.unclassified(), anomalyCount[0],
+                (System.nanoTime() - t0) / 1e9);
     }
 
     /** A one-line progress display on a terminal (nothing when output is redirected). */
