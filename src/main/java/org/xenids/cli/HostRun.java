@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Consumer;
 import org.xenids.alert.EveEvent;
+import org.xenids.decode.DecodeEvent;
 import org.xenids.decode.Decoder;
 import org.xenids.flow.FlowConfig;
 import org.xenids.flow.Pipeline;
@@ -25,7 +26,7 @@ final class HostRun {
     /** What one run saw. */
     record Result(TrafficDriver.Stats driver, List<Tap.Counters> tap, long frames, long frameBytes,
                   long guestToGuestCopies, long flows, long evictions, long unclassified, long anomalies,
-                  double seconds) {
+                  String decoderEvents, double seconds) {
 
         void print(PrintWriter out, String what) {
             out.printf("%s: %,d frames (%,d bytes) rebuilt by the tap, %,d guest-to-guest copies counted once,"
@@ -35,6 +36,9 @@ final class HostRun {
                 // An evicted flow is judged on what it had; its later packets start a flow of their own.
                 out.printf("  %,d flows ended early: the flow table was full (a flood of new flows does this)%n",
                         evictions);
+            }
+            if (!decoderEvents.isEmpty()) {
+                out.printf("  decoder events: %s%n", decoderEvents);
             }
         }
     }
@@ -66,7 +70,23 @@ final class HostRun {
         progress.done();
         return new Result(s, tap.counters(), pipeline.frames(), pipeline.frameBytes(), dup[0],
                 pipeline.table().flowsCreated(), pipeline.table().evictions(), tap.unclassified(), anomalyCount[0],
-                (System.nanoTime() - t0) / 1e9);
+                decoderEvents(pipeline.decoder()), (System.nanoTime() - t0) / 1e9);
+    }
+
+    /**
+     * The decoder's events that occurred, with their counts, in Suricata's names ("ipv4.frag_overlap
+     * 2, ..."), or "" when none: malformed packets, and fragments overlapped, timed out or pushed
+     * out of a full table, whose bytes a guest's stack may read otherwise than the detector did.
+     */
+    static String decoderEvents(Decoder d) {
+        StringBuilder b = new StringBuilder();
+        for (DecodeEvent e : DecodeEvent.values()) {
+            long n = d.count(e);
+            if (n > 0) {
+                b.append(b.isEmpty() ? "" : ", ").append(e.eventName()).append(' ').append(String.format("%,d", n));
+            }
+        }
+        return b.toString();
     }
 
     /** A one-line progress display on a terminal (nothing when output is redirected). */

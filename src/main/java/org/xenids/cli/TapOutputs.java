@@ -108,8 +108,10 @@ final class TapOutputs implements Tap.FrameSink, AutoCloseable {
     /** Ends every flow (their records go to the EVE file) and returns a summary line. */
     String finishFlows() {
         pipeline.finish();
+        String events = HostRun.decoderEvents(pipeline.decoder());
         return "flows: " + flows + " (" + flowPackets + " packets; " + echoes
-                + " guest-to-guest frames seen again at the receiver, counted once)";
+                + " guest-to-guest frames seen again at the receiver, counted once)"
+                + (events.isEmpty() ? "" : "; decoder events: " + events);
     }
 
     long flowPackets() {

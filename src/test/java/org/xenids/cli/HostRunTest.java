@@ -9,7 +9,10 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.xenids.flow.FlowConfig;
+import org.xenids.pcap.CaptureWriter;
+import org.xenids.testdata.PacketBuilder;
 import org.xenids.flow.StreamListener;
 import org.xenids.testdata.SharedData;
 import org.xenids.xen.emu.Topology;
@@ -35,5 +38,43 @@ class HostRunTest {
         out = new StringWriter();
         roomy.print(new PrintWriter(out, true), "detect");
         assertTrue(!out.toString().contains("ended early"), out.toString());
+    }
+
+    @Test
+    void decoderEventsAreCountedInTheSummaryByTheirSuricataNames(@TempDir Path dir) throws Exception {
+        // The guest asks (so the quick start finds it), then two IPv4 fragments of one datagram
+        // that overlap by 8 bytes come from outside.
+        Path pcap = dir.resolve("overlap.pcap");
+        byte[] query = PacketBuilder.ethernet(0x0800, PacketBuilder.ipv4(17, "10.0.0.11", "203.0.113.5",
+                PacketBuilder.udp(53, 5000, new byte[8])));
+        for (int i = 0; i < 6; i++) { // from the guest's MAC
+            byte m = query[i];
+            query[i] = query[i + 6];
+            query[i + 6] = m;
+        }
+        try (CaptureWriter w = CaptureWriter.pcap(pcap, 1, false)) {
+            byte[][] frames = {
+                query,
+                PacketBuilder.ethernet(0x0800, PacketBuilder.ipv4(17, "203.0.113.5", "10.0.0.11", 7, 0, true,
+                        new byte[0], PacketBuilder.udp(5000, 53, new byte[8]))),
+                PacketBuilder.ethernet(0x0800, PacketBuilder.ipv4(17, "203.0.113.5", "10.0.0.11", 7, 8, false,
+                        new byte[0], new byte[16])),
+            };
+            long ts = 1_000_000_000L;
+            for (byte[] f : frames) {
+                w.write(0, ts += 1000, f, 0, f.length);
+            }
+        }
+        List<Path> capture = List.of(pcap);
+        Topology t = Topology.fromCaptures(capture, List.of("10.0.0.0/24"), Map.of());
+        HostRun.Result r = HostRun.run(t, capture, FlowConfig.defaults(), StreamListener.NONE, a -> { },
+                new PrintWriter(new StringWriter()), "test");
+        assertEquals(3 + 1, r.frames(), "the guest's announcement too: " + r);
+        // The datagram as reassembled (first bytes kept) is 8 bytes longer than its UDP header says.
+        assertEquals("ipv4.frag_overlap 1, udp.hlen_invalid 1", r.decoderEvents());
+        StringWriter out = new StringWriter();
+        r.print(new PrintWriter(out, true), "detect");
+        assertTrue(out.toString().contains("\n  decoder events: ipv4.frag_overlap 1, udp.hlen_invalid 1\n"),
+                out.toString());
     }
 }
