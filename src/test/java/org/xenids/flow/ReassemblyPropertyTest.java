@@ -81,6 +81,51 @@ class ReassemblyPropertyTest {
     }
 
     /**
+     * With a depth, any order at all: every segment of the stream (some twice) in a random
+     * permutation. Nothing past the depth is held, so the window (the depth's size) never
+     * overflows and the stream's first {@code depth} bytes are delivered whole, once, with no gap,
+     * whichever segments came first: a sender cannot have the bytes that are scored given up.
+     */
+    @Property(tries = 200)
+    void withADepthAnyOrderDeliversTheFirstBytesWithNoGap(@ForAll @IntRange(min = 1, max = 30_000) int length,
+                                                           @ForAll @IntRange(min = 1, max = 1460) int maxSegment,
+                                                           @ForAll @IntRange(min = 10, max = 14) int log2,
+                                                           @ForAll @IntRange(min = 0, max = 1500) int below,
+                                                           @ForAll long seed) {
+        // Just below a power of two: the window is then that power, and a segment across the depth
+        // reaches past the window unless only its bytes inside the depth are held.
+        int depth = Math.max(1, (1 << log2) - below);
+        Random r = new Random(seed);
+        byte[] data = new byte[length];
+        r.nextBytes(data);
+        int isn = r.nextInt();
+        List<int[]> segs = new ArrayList<>();
+        for (int at = 0; at < length; ) {
+            int n = Math.min(length - at, 1 + r.nextInt(maxSegment));
+            segs.add(new int[] {at, at + n});
+            if (r.nextInt(10) == 0) {
+                segs.add(new int[] {at, at + n});
+            }
+            at += n;
+        }
+        java.util.Collections.shuffle(segs, r);
+        FlowTableTest.Recorder rec = new FlowTableTest.Recorder();
+        Pipeline p = new Pipeline(new Decoder(), new FlowTable(FlowConfig.defaults().withDepth(depth), rec));
+        byte[] syn = tcpFrame(C, 40000, SV, 80, isn, 0, SYN, new byte[0]);
+        p.frame(syn, 0, syn.length, 1, Decoder.LINKTYPE_ETHERNET);
+        long ts = 2;
+        for (int[] s : segs) {
+            byte[] f = tcpFrame(C, 40000, SV, 80, isn + 1 + s[0], 0, ACK, Arrays.copyOfRange(data, s[0], s[1]));
+            p.frame(f, 0, f.length, ts++, Decoder.LINKTYPE_ETHERNET);
+        }
+        byte[] expected = Arrays.copyOf(data, Math.min(length, depth));
+        assertEquals(List.of(), rec.gaps);
+        assertEquals(Arrays.toString(expected), Arrays.toString(rec.toServer.toByteArray()));
+        p.finish();
+        assertEquals(List.of(), rec.gaps, "no gap at the end either");
+    }
+
+    /**
      * Every other small segment first, then the rest (hundreds of holes at once, all within the
      * out-of-order window): an evader's way past a reassembler that keeps a short list of runs,
      * while the target's TCP stack takes it. Delivered whole, once, with no gap.
