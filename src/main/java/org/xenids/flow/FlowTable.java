@@ -208,7 +208,11 @@ public final class FlowTable {
             }
         }
         if (depth != 0) {
-            (toServer ? f.toServer : f.toClient).segment(f, this, syn, seq, p.data(), p.payloadOffset(), p.payloadLength());
+            boolean fin = (flags & Packet.TCP_FIN) != 0;
+            (toServer ? f.toServer : f.toClient).segment(f, this, syn, fin, seq, p.data(), p.payloadOffset(), p.payloadLength());
+            if (ack) {
+                (toServer ? f.toClient : f.toServer).acked(p.ack());
+            }
         }
     }
 

@@ -13,7 +13,9 @@ import java.util.Arrays;
  * segment-first, which the target's stack takes) costs the same per byte and leaves no gap. Data
  * seen first wins: later bytes that overlap are compared, and differing ones counted. When the
  * window or the pool is exhausted, or the flow ends with a hole, the hole is skipped and reported
- * as a gap.
+ * as a gap. So are, at the flow's end, bytes the receiver acknowledged that never came by (the
+ * capture lost them, or the last segments with them): without that, a stream whose only or last
+ * segment was lost would end looking complete.
  */
 final class TcpStream {
     /** The buffer's bitmap words: bit i of the window at byte {@code cap + 8 * (i / 64)}. */
@@ -29,6 +31,12 @@ final class TcpStream {
     private int cap;
     /** Bytes held in the buffer (set bits). */
     private int pending;
+    /** The furthest acknowledgement the receiver sent for this direction, if any. */
+    private boolean acked;
+    private int ackEnd;
+    /** The sequence number of this direction's FIN, if one was seen: the data ends there. */
+    private boolean fin;
+    private int finSeq;
 
     long outOfOrder, retransmitted, overlap, overlapDiff, gaps, gapBytes, deliveredBytes, pastDepth;
 
@@ -44,6 +52,7 @@ final class TcpStream {
             Arrays.fill(buf, cap, cap + cap / 8, (byte) 0);
         }
         pending = 0;
+        acked = fin = false;
         outOfOrder = retransmitted = overlap = overlapDiff = gaps = gapBytes = deliveredBytes = pastDepth = 0;
     }
 
@@ -57,12 +66,24 @@ final class TcpStream {
         offset += len;
     }
 
-    void segment(Flow f, FlowTable t, boolean syn, int seq, byte[] b, int off, int len) {
+    /** The receiver acknowledged this direction up to {@code ack}. */
+    void acked(int ack) {
+        if (!acked || ack - ackEnd > 0) {
+            acked = true;
+            ackEnd = ack;
+        }
+    }
+
+    void segment(Flow f, FlowTable t, boolean syn, boolean finFlag, int seq, byte[] b, int off, int len) {
         if (!started) {
             started = true;
             nextSeq = syn ? seq + 1 : seq;
         }
         int start = syn ? seq + 1 : seq;
+        if (finFlag) {
+            fin = true;
+            finSeq = start + Math.max(0, len);
+        }
         if (len <= 0) return;
         int rel = start - nextSeq;
         if (rel < 0) {
@@ -274,11 +295,20 @@ final class TcpStream {
         nextSeq += len;
     }
 
-    /** At the flow's end: skips remaining holes so every buffered byte is delivered, frees the buffer. */
+    /**
+     * At the flow's end: skips remaining holes so every buffered byte is delivered, frees the
+     * buffer, and reports as a gap what the receiver acknowledged beyond (up to the depth).
+     */
     void finish(Flow f, FlowTable t) {
         while (pending > 0) {
             skipTo(f, t, firstHeld());
             drain(f, t);
+        }
+        if (started && acked) {
+            int end = fin && ackEnd - finSeq > 0 ? finSeq : ackEnd; // the FIN takes a number, no byte
+            long lost = end - nextSeq;
+            if (t.depth >= 0) lost = Math.min(lost, t.depth - offset);
+            if (lost > 0) skipTo(f, t, nextSeq + (int) lost);
         }
         if (buf != null) {
             t.returnBuffer(buf);

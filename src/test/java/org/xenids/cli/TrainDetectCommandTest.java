@@ -56,48 +56,66 @@ class TrainDetectCommandTest {
     }
 
     @Test
-    void aSegmentTheCaptureLostInsideTheScoredBytesIsReportedAsAStreamAnomalyAndCounted(@TempDir Path dir)
+    void segmentsTheCaptureLostInsideTheScoredBytesAreReportedAsStreamAnomaliesAndCounted(@TempDir Path dir)
             throws Exception {
-        // The real shellcode capture with the first data segment of one flow to the inventory
-        // service left out: the rest waits for it until the flow ends, then the hole is given up.
+        // The real shellcode capture with two segments left out: the first of the service's two
+        // answers in one flow (the second then waits for it until the flow ends), and the only
+        // request of another flow (the service's acknowledgement says it existed).
         Path models = models();
         assertTrue(!training[1].contains("reassembly gaps"), "the training capture has none: " + training[1]);
         Path lossy = dir.resolve("lossy.pcapng");
         Path capture = SharedData.file("traffic/dev/test/scenarios/attack_shellcode_tcp.pcap.xz");
-        // The service's answers: the first of a flow's two or more data segments is left out.
         java.util.Map<Integer, Integer> answers = new java.util.HashMap<>();
-        forEachFrame(capture, (f, ts, port, len) -> answers.merge(port, 1, Integer::sum));
-        int[] dropped = {-1, 0};
+        forEachFrame(capture, (f, ts, port, toService, len) -> {
+            if (len > 0 && !toService) answers.merge(port, 1, Integer::sum);
+        });
+        int[] answer = {-1, 0};
+        int[] request = {-1, 0};
         try (var w = org.xenids.pcap.CaptureWriter.pcapng(lossy)) {
             int iface = w.addInterface(1, "eth0", null);
-            forEachFrame(capture, (f, ts, port, len) -> {
-                if (dropped[0] < 0 && port > 0 && answers.get(port) >= 2) {
-                    dropped[0] = port;
-                    dropped[1] = len;
+            forEachFrame(capture, (f, ts, port, toService, len) -> {
+                if (len > 0 && !toService && answer[0] < 0 && answers.get(port) >= 2) {
+                    answer[0] = port;
+                    answer[1] = len;
+                    return;
+                }
+                if (len > 0 && toService && request[0] < 0 && answers.getOrDefault(port, 0) < 2) {
+                    request[0] = port;
+                    request[1] = len;
                     return;
                 }
                 w.write(iface, ts, f.array(), f.arrayOffset(), f.remaining());
             });
         }
-        assertTrue(dropped[0] > 0, "a flow with two data segments from port 9000 in the capture");
+        assertTrue(answer[0] > 0 && request[0] > 0, "two flows to the service in the capture");
         Path eve = dir.resolve("eve.json");
         String[] d = MainTest.run("detect", "--guests", "10.0.0.0/24", "--image", "10.0.0.16/32=inventory",
                 "--models", models.toString(), "--pcap", lossy.toString(), "--eve", eve.toString());
         assertEquals("0", d[0], d[2]);
-        assertTrue(d[1].contains("reassembly gaps inside scored payload: 1 (" + dropped[1] + " bytes) in 1 flow directions"),
-                d[1]);
+        assertTrue(d[1].contains("reassembly gaps inside scored payload: 2 (" + (answer[1] + request[1])
+                + " bytes) in 2 flow directions"), d[1]);
         List<String> lines = Files.readAllLines(eve);
         EveSchema.assertValid(lines);
         List<String> gaps = lines.stream().filter(l -> l.contains("\"event_type\":\"anomaly\"")).toList();
-        assertEquals(1, gaps.size(), String.join("\n", gaps));
-        assertTrue(gaps.get(0).contains("\"dest_port\":" + dropped[0]) && gaps.get(0).contains("\"src_port\":9000")
-                && gaps.get(0).contains("\"type\":\"stream\"") && gaps.get(0).contains("stream.reassembly_seq_gap")
-                && gaps.get(0).contains("\"in_iface\":\"10.0.0.16/vif0\""), gaps.get(0));
+        assertEquals(2, gaps.size(), String.join("\n", gaps));
+        for (String g : gaps) {
+            assertTrue(g.contains("\"type\":\"stream\"") && g.contains("stream.reassembly_seq_gap")
+                    && g.contains("\"in_iface\":\"10.0.0.16/vif0\""), g);
+        }
+        // Each oriented as the direction that lost the bytes.
+        assertTrue(gaps.stream().anyMatch(g -> g.contains("\"src_port\":9000,") && g.contains("\"dest_port\":" + answer[0])),
+                String.join("\n", gaps));
+        assertTrue(gaps.stream().anyMatch(g -> g.contains("\"src_port\":" + request[0] + ",") && g.contains("\"dest_port\":9000")),
+                String.join("\n", gaps));
     }
 
     interface FrameAction {
-        /** A frame; {@code port}: for a TCP data segment from port 9000 its destination port, else -1. */
-        void frame(ByteBuffer frame, long timestampNanos, int port, int payload) throws java.io.IOException;
+        /**
+         * A frame; for a TCP segment of the service on port 9000: the client's port, whether it
+         * goes to the service, and its payload length; else -1, false, 0.
+         */
+        void frame(ByteBuffer frame, long timestampNanos, int port, boolean toService, int payload)
+                throws java.io.IOException;
     }
 
     /** Every frame of an Ethernet capture, in order. */
@@ -106,9 +124,11 @@ class TrainDetectCommandTest {
             while (r.next()) {
                 ByteBuffer f = ByteBuffer.wrap(r.array(), r.dataOffset(), r.capturedLength()).slice();
                 int ip = 14, tcp = ip + (f.get(ip) & 0x0f) * 4;
-                boolean fromService = f.getShort(12) == 0x0800 && f.get(ip + 9) == 6 && (f.getShort(tcp) & 0xffff) == 9000;
-                int payload = fromService ? (f.getShort(ip + 2) & 0xffff) - (tcp - ip) - ((f.get(tcp + 12) & 0xf0) >>> 2) : 0;
-                action.frame(f, r.timestampNanos(), payload > 0 ? f.getShort(tcp + 2) & 0xffff : -1, payload);
+                boolean tcpv4 = f.getShort(12) == 0x0800 && f.get(ip + 9) == 6;
+                int sport = tcpv4 ? f.getShort(tcp) & 0xffff : -1, dport = tcpv4 ? f.getShort(tcp + 2) & 0xffff : -1;
+                boolean service = sport == 9000 || dport == 9000;
+                int payload = service ? (f.getShort(ip + 2) & 0xffff) - (tcp - ip) - ((f.get(tcp + 12) & 0xf0) >>> 2) : 0;
+                action.frame(f, r.timestampNanos(), !service ? -1 : sport == 9000 ? dport : sport, dport == 9000, payload);
             }
         }
     }

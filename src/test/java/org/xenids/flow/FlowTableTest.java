@@ -261,6 +261,34 @@ class FlowTableTest {
     }
 
     @Test
+    void bytesTheReceiverAcknowledgedThatNeverCameByAreAGapWhenTheFlowEnds() {
+        Pipeline p = pipeline(FlowConfig.defaults());
+        tcp(p, 1, C, 40000, SV, 80, 0, 0, SYN, "");
+        tcp(p, 2, SV, 80, C, 40000, 500, 1, SYN | ACK, "");
+        tcp(p, 3, C, 40000, SV, 80, 1, 501, ACK, "");
+        // The request, [1, 101), is lost by the capture; the server acknowledges it and answers.
+        tcp(p, 4, SV, 80, C, 40000, 501, 101, ACK | PSH, "ok");
+        tcp(p, 5, C, 40000, SV, 80, 101, 503, ACK | FIN, "");
+        tcp(p, 6, SV, 80, C, 40000, 503, 102, ACK | FIN, ""); // acknowledges the FIN: a number, no byte
+        tcp(p, 7, C, 40000, SV, 80, 102, 504, ACK, "");
+        assertEquals(List.of(), rec.gaps, "the lost bytes might still come while the flow lives");
+        p.finish();
+        assertEquals(List.of("ts@0+100"), rec.gaps);
+        assertEquals("ok", rec.toClient.toString(StandardCharsets.ISO_8859_1));
+    }
+
+    @Test
+    void anAcknowledgementPastTheDepthIsNoGapBeyondIt() {
+        Pipeline p = pipeline(FlowConfig.defaults().withDepth(4));
+        tcp(p, 1, C, 40000, SV, 80, 0, 0, SYN, "");
+        tcp(p, 2, SV, 80, C, 40000, 500, 1, SYN | ACK, "");
+        tcp(p, 3, C, 40000, SV, 80, 1, 501, ACK, "ab");
+        tcp(p, 4, SV, 80, C, 40000, 501, 1001, ACK, ""); // 998 bytes after "ab" never came by
+        p.finish();
+        assertEquals(List.of("ts@2+2"), rec.gaps, "up to the depth only");
+    }
+
+    @Test
     void aSmallDepthBorrowsSmallWindowsSoTheSamePoolHoldsManyMoreStreams() {
         // Depth 4096: windows of 4 KiB and their 512-byte bitmaps. A pool of ten such windows is
         // smaller than one 64 KiB window, yet ten streams hold data out of order at once.
