@@ -221,6 +221,12 @@ public final class Decoder {
         boolean more = (frag & 0x2000) != 0;
         int fragOff = (frag & 0x1FFF) << 3;
         if (more || fragOff != 0) {
+            if (q.has(DecodeEvent.IPV4_CHECKSUM_BAD)) {
+                // The receiving stack drops it: held here, it would stand in for the fragment the
+                // receiver does reassemble (an insertion), so it belongs to no datagram.
+                q.fragment = true;
+                return;
+            }
             int r = fragments.add(q, 4, u16(b, pos + 4), proto, b, pos, hlen, pos + hlen, total - hlen,
                     fragOff, more, q.tsNanos);
             fragmentEvents(true);

@@ -2,6 +2,7 @@ package org.xenids.flow;
 
 import java.util.ArrayDeque;
 import java.util.Arrays;
+import org.xenids.decode.DecodeEvent;
 import org.xenids.decode.Packet;
 
 /**
@@ -42,7 +43,7 @@ public final class FlowTable {
     private final ArrayDeque<byte[]> bufferPool = new ArrayDeque<>();
     private long bufferBytes;
 
-    private long created, live, evictions, timedOut, reused, shutdown, notFlowed, icmpErrorsFolded;
+    private long created, live, evictions, timedOut, reused, shutdown, notFlowed, icmpErrorsFolded, badChecksum;
     private long sumOutOfOrder, sumRetransmitted, sumOverlapDiff, sumGaps, sumGapBytes;
 
     public FlowTable(FlowConfig cfg, StreamListener listener) {
@@ -72,6 +73,8 @@ public final class FlowTable {
     public long flowsReused() { return reused; }
     /** IP packets that belong to no flow (fragments still waiting, broken layer 4) and non-IP packets. */
     public long packetsWithoutFlow() { return notFlowed; }
+    /** Packets with a bad IPv4 header checksum: counted in their flow, not reassembled (their receiver drops them). */
+    public long badChecksumPackets() { return badChecksum; }
     /** ICMP/ICMPv6 errors counted in the TCP/UDP flow whose packet they quote. */
     public long icmpErrorsFolded() { return icmpErrorsFolded; }
     /** Reassembly totals over the flows that have ended. */
@@ -143,7 +146,12 @@ public final class FlowTable {
         if (toServer) { f.pktsToServer++; f.bytesToServer += len; }
         else { f.pktsToClient++; f.bytesToClient += len; }
         if (now > f.lastNs) f.lastNs = now;
-        if (tcp) {
+        if (p.has(DecodeEvent.IPV4_CHECKSUM_BAD)) {
+            // Counted in its flow, since it was on the wire, but the receiver's stack drops it: its
+            // bytes, flags and sequence numbers must not stand in for the packets it does take
+            // (an insertion: a sender's decoy ahead of the real bytes, or a RST that ends nothing).
+            badChecksum++;
+        } else if (tcp) {
             tcp(f, p, toServer, flags);
         } else if (proto == 17 && depth != 0 && p.payloadLength() > 0) {
             (toServer ? f.toServer : f.toClient).datagram(f, this, p.data(), p.payloadOffset(), p.payloadLength());

@@ -186,6 +186,26 @@ class DecoderTest {
     }
 
     @Test
+    void aFragmentWithABadHeaderChecksumIsNoPartOfItsDatagram() {
+        // A decoy first fragment the receiver drops (broken IP checksum), then the real one: the
+        // datagram is rebuilt from what the receiver reassembles.
+        byte[] seg = udp(7, 9, new byte[24]);
+        byte[] decoyData = Arrays.copyOfRange(seg, 0, 16);
+        Arrays.fill(decoyData, 8, 16, (byte) 0x41);
+        byte[] decoy = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 6, 0, true, bytes(), decoyData));
+        decoy[14 + 10] ^= 0x55;
+        byte[] a = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 6, 0, true, bytes(), Arrays.copyOfRange(seg, 0, 16)));
+        byte[] b = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 6, 16, false, bytes(), Arrays.copyOfRange(seg, 16, 32)));
+        Packet p = eth(decoy);
+        assertTrue(p.fragment() && p.has(DecodeEvent.IPV4_CHECKSUM_BAD));
+        eth(a);
+        p = eth(b);
+        assertTrue(p.reassembled());
+        assertEquals(0, d.count(DecodeEvent.IPV4_FRAG_OVERLAP), "the decoy was never held");
+        assertEquals(0, p.data()[p.payloadOffset()], "the real first fragment's bytes");
+    }
+
+    @Test
     void unfinishedFragmentsTimeOutAndAFullTableEvictsTheOldest() {
         Decoder small = new Decoder(2, 1_000_000_000L);
         for (int id = 1; id <= 3; id++) {

@@ -289,6 +289,26 @@ class FlowTableTest {
     }
 
     @Test
+    void aPacketWithABadIpChecksumIsCountedButNeitherReassembledNorAllowedToEndItsFlow() {
+        Pipeline p = pipeline(FlowConfig.defaults());
+        tcp(p, 1, C, 40000, SV, 80, 0, 0, SYN, "");
+        tcp(p, 2, SV, 80, C, 40000, 500, 1, SYN | ACK, "");
+        // A decoy with the next bytes' sequence numbers, and a RST, both with a broken IP header
+        // checksum: the server's stack drops them, so they must not stand in for what it takes.
+        byte[] decoy = tcpFrame(C, 40000, SV, 80, 1, 501, ACK, "GET / HTTP/1.1".getBytes(StandardCharsets.ISO_8859_1));
+        decoy[14 + 10] ^= 0x55;
+        p.frame(decoy, 0, decoy.length, 3, Decoder.LINKTYPE_ETHERNET);
+        byte[] rst = tcpFrame(C, 40000, SV, 80, 1, 501, RST, new byte[0]);
+        rst[14 + 10] ^= 0x55;
+        p.frame(rst, 0, rst.length, 4, Decoder.LINKTYPE_ETHERNET);
+        Flow f = tcp(p, 5, C, 40000, SV, 80, 1, 501, ACK, "\u0090\u0090\u0090 attack");
+        assertEquals("\u0090\u0090\u0090 attack", rec.ts());
+        assertEquals(4, f.packetsToServer(), "counted in the flow all the same");
+        assertEquals(2, p.table().badChecksumPackets());
+        assertEquals(Flow.TCP_ESTABLISHED, f.tcpState(), "the RST ended nothing");
+    }
+
+    @Test
     void aSmallDepthBorrowsSmallWindowsSoTheSamePoolHoldsManyMoreStreams() {
         // Depth 4096: windows of 4 KiB and their 512-byte bitmaps. A pool of ten such windows is
         // smaller than one 64 KiB window, yet ten streams hold data out of order at once.
