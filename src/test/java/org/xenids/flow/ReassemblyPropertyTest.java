@@ -63,14 +63,7 @@ class ReassemblyPropertyTest {
             }
         }
         FlowTableTest.Recorder rec = new FlowTableTest.Recorder();
-        Pipeline p = new Pipeline(new Decoder(), new FlowTable(FlowConfig.defaults(), rec));
-        byte[] syn = tcpFrame(C, 40000, SV, 80, isn, 0, SYN, new byte[0]);
-        p.frame(syn, 0, syn.length, 1, Decoder.LINKTYPE_ETHERNET);
-        long ts = 2;
-        for (int[] s : sent) {
-            byte[] f = tcpFrame(C, 40000, SV, 80, isn + 1 + s[0], 0, ACK, Arrays.copyOfRange(data, s[0], s[1]));
-            p.frame(f, 0, f.length, ts++, Decoder.LINKTYPE_ETHERNET);
-        }
+        Pipeline p = send(FlowConfig.defaults(), rec, isn, data, sent);
         Flow f = p.lastFlow();
         assertEquals(0, f.overlapDifferentBytes(true), "the same bytes re-sent are no conflict");
         assertEquals(List.of(), rec.gaps);
@@ -78,6 +71,19 @@ class ReassemblyPropertyTest {
         assertEquals(Arrays.toString(data), Arrays.toString(rec.toServer.toByteArray()));
         p.finish();
         assertEquals(List.of(), rec.gaps, "no gap at the end either");
+    }
+
+    /** A SYN from {@code isn}, then segments {@code [from, to)} of {@code data} in the order given, into a new table. */
+    static Pipeline send(FlowConfig cfg, FlowTableTest.Recorder rec, int isn, byte[] data, List<int[]> segments) {
+        Pipeline p = new Pipeline(new Decoder(), new FlowTable(cfg, rec));
+        byte[] syn = tcpFrame(C, 40000, SV, 80, isn, 0, SYN, new byte[0]);
+        p.frame(syn, 0, syn.length, 1, Decoder.LINKTYPE_ETHERNET);
+        long ts = 2;
+        for (int[] s : segments) {
+            byte[] f = tcpFrame(C, 40000, SV, 80, isn + 1 + s[0], 0, ACK, Arrays.copyOfRange(data, s[0], s[1]));
+            p.frame(f, 0, f.length, ts++, Decoder.LINKTYPE_ETHERNET);
+        }
+        return p;
     }
 
     /**
@@ -110,14 +116,7 @@ class ReassemblyPropertyTest {
         }
         java.util.Collections.shuffle(segs, r);
         FlowTableTest.Recorder rec = new FlowTableTest.Recorder();
-        Pipeline p = new Pipeline(new Decoder(), new FlowTable(FlowConfig.defaults().withDepth(depth), rec));
-        byte[] syn = tcpFrame(C, 40000, SV, 80, isn, 0, SYN, new byte[0]);
-        p.frame(syn, 0, syn.length, 1, Decoder.LINKTYPE_ETHERNET);
-        long ts = 2;
-        for (int[] s : segs) {
-            byte[] f = tcpFrame(C, 40000, SV, 80, isn + 1 + s[0], 0, ACK, Arrays.copyOfRange(data, s[0], s[1]));
-            p.frame(f, 0, f.length, ts++, Decoder.LINKTYPE_ETHERNET);
-        }
+        Pipeline p = send(FlowConfig.defaults().withDepth(depth), rec, isn, data, segs);
         byte[] expected = Arrays.copyOf(data, Math.min(length, depth));
         assertEquals(List.of(), rec.gaps);
         assertEquals(Arrays.toString(expected), Arrays.toString(rec.toServer.toByteArray()));
