@@ -19,8 +19,14 @@ public final class Decoder {
     /** DLT_RAW as some systems number it in files (12 on most BSDs, 14 on OpenBSD). */
     static final int DLT_RAW_BSD = 12, DLT_RAW_OPENBSD = 14;
 
-    /** Defaults: 64 datagrams in reassembly at once (4 MiB), dropped unfinished after 30 s (Linux ipfrag_time). */
-    public static final int DEFAULT_FRAGMENT_SLOTS = 64;
+    /**
+     * Defaults: 16,384 datagrams in reassembly at once, holding 32 MiB at most (about 0.75 KiB for
+     * a datagram of small fragments, 74 KiB for the largest), dropped unfinished after 30 s (Linux
+     * ipfrag_time). A Linux host keeps 4 MiB of fragments (ipfrag_high_thresh), thousands of
+     * small ones: fewer here would let decoys push out what the host still reassembles.
+     */
+    public static final int DEFAULT_FRAGMENT_SLOTS = 16_384;
+    public static final long DEFAULT_FRAGMENT_BYTES = 32L << 20;
     public static final long DEFAULT_FRAGMENT_TIMEOUT_NANOS = 30_000_000_000L;
 
     private static final int MAX_VLAN = 2, MAX_IPV6_EXT = 16;
@@ -35,15 +41,28 @@ public final class Decoder {
         this(DEFAULT_FRAGMENT_SLOTS, DEFAULT_FRAGMENT_TIMEOUT_NANOS);
     }
 
-    /** @param fragmentSlots datagrams reassembled at once (each holds a 64 KiB buffer once used) */
+    /** @param fragmentSlots datagrams reassembled at once (holding {@link #DEFAULT_FRAGMENT_BYTES} at most) */
     public Decoder(int fragmentSlots, long fragmentTimeoutNanos) {
+        this(fragmentSlots, DEFAULT_FRAGMENT_BYTES, fragmentTimeoutNanos);
+    }
+
+    /**
+     * @param fragmentSlots datagrams reassembled at once
+     * @param fragmentBytes bytes they may hold in all (at least one largest datagram's, about 74 KiB)
+     */
+    public Decoder(int fragmentSlots, long fragmentBytes, long fragmentTimeoutNanos) {
         if (fragmentSlots < 1) throw new IllegalArgumentException("fragmentSlots must be >= 1");
-        fragments = new Fragments(fragmentSlots, fragmentTimeoutNanos);
+        fragments = new Fragments(fragmentSlots, fragmentBytes, fragmentTimeoutNanos);
     }
 
     /** How often {@code e} was raised so far. */
     public long count(DecodeEvent e) {
         return counts[e.ordinal()];
+    }
+
+    /** Datagrams in fragment reassembly now. */
+    public int fragmentsHeld() {
+        return fragments.live();
     }
 
     /** Datagrams completed by fragment reassembly so far. */

@@ -1,66 +1,92 @@
 package org.xenids.decode;
 
+import java.util.ArrayDeque;
+import java.util.Arrays;
+
 /**
- * IPv4 and IPv6 fragment reassembly in a fixed number of slots, each with one pooled buffer of
- * the largest datagram (64 KiB) and a bitmap of the bytes it holds (8 KiB), so memory is bounded
- * by {@code slots × 72 KiB} and time per fragment by the slot count plus its length / 64. A
- * bitmap rather than a list of runs: a datagram cut into thousands of tiny pieces sent out of
- * order (an evasion the target host reassembles) is reassembled here too, at no more work per
- * byte. Overlapping fragments are an evasion technique as well (the target and the IDS may
- * resolve them differently): they are reported, and the bytes that arrived first are kept. A
- * full table evicts its oldest datagram (counted).
+ * IPv4 and IPv6 fragment reassembly, bounded by a number of datagrams and by the bytes they hold.
+ * Each datagram keeps its bytes in a buffer sized to how far its fragments reach (from 512 bytes,
+ * doubled as needed up to the largest datagram, 64 KiB, and pooled by size) and a bitmap of the
+ * bytes it holds: a datagram cut into thousands of tiny pieces sent out of order (an evasion the
+ * target host reassembles) costs no more per byte, and a datagram of one small fragment costs
+ * about a kilobyte, not 72 KiB. That is what makes a large table affordable: a full table gives up
+ * its oldest datagram (counted), so a sender who wants an attack's first fragment pushed out
+ * before its last arrives has to send as many decoy datagrams as the table holds in between, while
+ * the target host keeps up to 4 MiB of them. Datagrams are found by a hash of their key and aged
+ * in a list, so work per fragment does not grow with the table. Overlapping fragments are an
+ * evasion technique as well (the target and the IDS may resolve them differently): they are
+ * reported, and the bytes that arrived first are kept.
  */
 final class Fragments {
-    /** The fragmentable part starts here in a slot buffer; the IP header is copied just before it. */
+    /** The fragmentable part starts here in a buffer; the IP header is copied just before it. */
     static final int HDR_ROOM = 60;
     static final int MAX_PAYLOAD = 65535;
-
     /** What {@link #add} did with a fragment. */
     static final int PENDING = 0, COMPLETE = 1, DROPPED = 2;
+    /** Smallest and largest fragmentable-part capacity of a buffer (powers of two). */
+    private static final int MIN_CAPACITY = 512, MAX_CAPACITY = 65536;
+    private static final int CLASSES = Integer.numberOfTrailingZeros(MAX_CAPACITY / MIN_CAPACITY) + 1;
+    /** Bytes counted per datagram beside its buffer and bitmap: its bookkeeping. */
+    static final int OVERHEAD = 128;
+    /** Spare buffers kept per size class (about 8 MiB over all classes at most). */
+    private static final int SPARES = 64;
 
-    private final int slots;
+    /** One datagram in reassembly; pooled. */
+    private static final class Datagram {
+        int version, id, proto, total, hdrLen, held, reach, cost, hash;
+        long srcHi, srcLo, dstHi, dstLo, firstSeen;
+        byte[] buf;
+        /** Bit i set when byte i of the fragmentable part is held. */
+        long[] have;
+        /** Neighbours in age order (oldest first). */
+        Datagram older, newer;
+    }
+
+    private final int maxDatagrams;
+    private final long maxBytes;
     private final long timeoutNanos;
-    private final boolean[] used;
-    private final int[] version, id, proto, total, hdrLen, held, reach;
-    private final long[] srcHi, srcLo, dstHi, dstLo, firstSeen;
-    private final boolean[] overlapped;
-    /** Per slot, bit i set when byte i of the fragmentable part is held. */
-    private final long[][] have;
-    private final byte[][] bufs;
+    /** Open addressing by key hash, linear probing; null is empty. */
+    private Datagram[] index = new Datagram[16];
+    private Datagram oldest, newest;
+    private final ArrayDeque<Datagram> spare = new ArrayDeque<>();
+    @SuppressWarnings("unchecked")
+    private final ArrayDeque<byte[]>[] spareBufs = new ArrayDeque[CLASSES];
+    @SuppressWarnings("unchecked")
+    private final ArrayDeque<long[]>[] spareMaps = new ArrayDeque[CLASSES];
     private int live;
+    private long bytes;
 
-    /** Filled by {@link #add} on COMPLETE: the datagram is in {@code bufs[slot]} at [hdrStart, hdrStart+length). */
+    /** Filled by {@link #add} on COMPLETE: the datagram is in {@code doneBuf} at [doneOff, doneOff+doneLen). */
     byte[] doneBuf;
     int doneOff, doneLen, doneHdrLen;
-    /** Events {@link #add} raised for the caller to count (bit set of local flags). */
+    /** Events {@link #add} raised for the caller to count. */
     boolean evOverlap, evFull, evTooLarge;
     /** Datagrams of each IP version dropped unfinished by the timeout during the last {@link #add}. */
     int timedOut4, timedOut6;
 
-    Fragments(int slots, long timeoutNanos) {
-        this.slots = slots;
+    /**
+     * @param maxDatagrams datagrams in reassembly at once
+     * @param maxBytes     bytes they may hold in all (buffers, bitmaps, bookkeeping); at least
+     *                     one largest datagram's
+     */
+    Fragments(int maxDatagrams, long maxBytes, long timeoutNanos) {
+        this.maxDatagrams = maxDatagrams;
+        this.maxBytes = Math.max(maxBytes, cost(MAX_CAPACITY));
         this.timeoutNanos = timeoutNanos;
-        used = new boolean[slots];
-        version = new int[slots];
-        id = new int[slots];
-        proto = new int[slots];
-        total = new int[slots];
-        hdrLen = new int[slots];
-        held = new int[slots];
-        reach = new int[slots];
-        srcHi = new long[slots];
-        srcLo = new long[slots];
-        dstHi = new long[slots];
-        dstLo = new long[slots];
-        firstSeen = new long[slots];
-        overlapped = new boolean[slots];
-        have = new long[slots][];
-        bufs = new byte[slots][];
+        for (int c = 0; c < CLASSES; c++) {
+            spareBufs[c] = new ArrayDeque<>();
+            spareMaps[c] = new ArrayDeque<>();
+        }
     }
 
     /** Datagrams being reassembled now. */
     int live() {
         return live;
+    }
+
+    /** Bytes they hold now (buffers, bitmaps, bookkeeping). */
+    long bytes() {
+        return bytes;
     }
 
     /**
@@ -73,57 +99,59 @@ final class Fragments {
         evOverlap = evFull = evTooLarge = false;
         timedOut4 = timedOut6 = 0;
         expire(now);
-        int s = find(p, v, ident, nextProto);
+        int h = hash(p, v, ident, nextProto);
+        Datagram d = find(p, v, ident, nextProto, h);
         int end = fragOff + dataLen;
         if (end > MAX_PAYLOAD - hdr) {
             evTooLarge = true;
-            if (s >= 0) release(s);
+            if (d != null) release(d);
             return DROPPED;
         }
-        if (s < 0) {
-            s = allocate(p, v, ident, nextProto, now);
+        if (d == null) {
+            d = allocate(p, v, ident, nextProto, h, now, end);
+        } else if (end > d.have.length * 64 && !grow(d, end)) {
+            return DROPPED; // nothing else to give up: counted as a full table
         }
-        byte[] buf = bufs[s];
-        if (fragOff == 0 && hdrLen[s] == 0) {
-            hdrLen[s] = hdr;
+        byte[] buf = d.buf;
+        if (fragOff == 0 && d.hdrLen == 0) {
+            d.hdrLen = hdr;
             System.arraycopy(b, hdrOff, buf, HDR_ROOM - hdr, hdr);
         }
         if (!more) {
-            if (total[s] >= 0 && total[s] != end) {
+            if (d.total >= 0 && d.total != end) {
                 evOverlap = true;
             } else {
-                total[s] = end;
+                d.total = end;
             }
-        } else if (total[s] >= 0 && end > total[s]) {
+        } else if (d.total >= 0 && end > d.total) {
             evOverlap = true; // data past the announced end: conflicting fragments
         }
-        insert(s, b, dataOff, fragOff, end);
-        if (total[s] >= 0 && hdrLen[s] > 0 && held[s] >= total[s] && count(have[s], total[s]) == total[s]) {
-            int h = hdrLen[s];
+        insert(d, b, dataOff, fragOff, end);
+        if (d.total >= 0 && d.hdrLen > 0 && d.held >= d.total && count(d.have, d.total) == d.total) {
+            int hl = d.hdrLen;
             doneBuf = buf;
-            doneOff = HDR_ROOM - h;
-            doneLen = h + total[s];
-            doneHdrLen = h;
-            release(s);
+            doneOff = HDR_ROOM - hl;
+            doneLen = hl + d.total;
+            doneHdrLen = hl;
+            release(d); // its buffer stays untouched until the next fragment
             return COMPLETE;
         }
         return PENDING;
     }
 
     /** Copies the bytes of [start,end) not yet held (first data wins), run by run, and marks them held. */
-    private void insert(int s, byte[] b, int dataOff, int start, int end) {
-        long[] m = have[s];
+    private void insert(Datagram d, byte[] b, int dataOff, int start, int end) {
+        long[] m = d.have;
         for (int pos = start; pos < end; ) {
             boolean in = (m[pos >>> 6] & 1L << pos) != 0;
             int run = runEnd(m, pos, end, in);
             if (in) {
                 evOverlap = true;
-                overlapped[s] = true;
             } else {
-                System.arraycopy(b, dataOff + (pos - start), bufs[s], HDR_ROOM + pos, run - pos);
+                System.arraycopy(b, dataOff + (pos - start), d.buf, HDR_ROOM + pos, run - pos);
                 mark(m, pos, run);
-                held[s] += run - pos;
-                reach[s] = Math.max(reach[s], run);
+                d.held += run - pos;
+                d.reach = Math.max(d.reach, run);
             }
             pos = run;
         }
@@ -169,68 +197,177 @@ final class Fragments {
         return c;
     }
 
-    private int find(Packet p, int v, int ident, int nextProto) {
-        for (int s = 0; s < slots; s++) {
-            if (used[s] && id[s] == ident && version[s] == v && proto[s] == nextProto
-                    && srcLo[s] == p.srcLo && dstLo[s] == p.dstLo && srcHi[s] == p.srcHi && dstHi[s] == p.dstHi) {
-                return s;
-            }
-        }
-        return -1;
+    private static int hash(Packet p, int v, int ident, int nextProto) {
+        long x = p.srcLo * 0x9E3779B97F4A7C15L ^ p.dstLo * 0xC2B2AE3D27D4EB4FL ^ p.srcHi * 31 ^ p.dstHi
+                ^ ((long) ident << 16 | (long) nextProto << 8 | v);
+        x = (x ^ (x >>> 33)) * 0xFF51AFD7ED558CCDL;
+        return (int) (x ^ (x >>> 33));
     }
 
-    private int allocate(Packet p, int v, int ident, int nextProto, long now) {
-        int s = -1;
-        long oldest = Long.MAX_VALUE;
-        int oldestSlot = 0;
-        for (int i = 0; i < slots; i++) {
-            if (!used[i]) { s = i; break; }
-            if (firstSeen[i] < oldest) { oldest = firstSeen[i]; oldestSlot = i; }
+    private Datagram find(Packet p, int v, int ident, int nextProto, int h) {
+        int mask = index.length - 1;
+        for (int i = h & mask; index[i] != null; i = (i + 1) & mask) {
+            Datagram d = index[i];
+            if (d.hash == h && d.id == ident && d.version == v && d.proto == nextProto && d.srcLo == p.srcLo
+                    && d.dstLo == p.dstLo && d.srcHi == p.srcHi && d.dstHi == p.dstHi) {
+                return d;
+            }
         }
-        if (s < 0) {
+        return null;
+    }
+
+    private Datagram allocate(Packet p, int v, int ident, int nextProto, int h, long now, int end) {
+        int capacity = capacityFor(end);
+        while (live > 0 && (live >= maxDatagrams || bytes + cost(capacity) > maxBytes)) {
             evFull = true;
-            s = oldestSlot;
-            release(s);
+            release(oldest);
         }
-        if (bufs[s] == null) {
-            bufs[s] = new byte[HDR_ROOM + MAX_PAYLOAD];
-            have[s] = new long[(MAX_PAYLOAD + 63) / 64];
-        } else {
-            // Only the words a fragment can have touched: up to the held bytes' highest end.
-            java.util.Arrays.fill(have[s], 0, (reach[s] + 63) >>> 6, 0);
-        }
-        reach[s] = 0;
-        used[s] = true;
+        Datagram d = spare.isEmpty() ? new Datagram() : spare.pop();
+        d.buf = takeBuf(capacity);
+        d.have = takeMap(capacity);
+        d.cost = cost(capacity);
+        bytes += d.cost;
+        d.version = v;
+        d.id = ident;
+        d.proto = nextProto;
+        d.hash = h;
+        d.srcHi = p.srcHi;
+        d.srcLo = p.srcLo;
+        d.dstHi = p.dstHi;
+        d.dstLo = p.dstLo;
+        d.firstSeen = now;
+        d.total = -1;
+        d.hdrLen = 0;
+        d.held = 0;
+        d.reach = 0;
+        d.older = newest;
+        d.newer = null;
+        if (newest != null) newest.newer = d; else oldest = d;
+        newest = d;
         live++;
-        version[s] = v;
-        id[s] = ident;
-        proto[s] = nextProto;
-        srcHi[s] = p.srcHi;
-        srcLo[s] = p.srcLo;
-        dstHi[s] = p.dstHi;
-        dstLo[s] = p.dstLo;
-        firstSeen[s] = now;
-        total[s] = -1;
-        hdrLen[s] = 0;
-        held[s] = 0;
-        overlapped[s] = false;
-        return s;
+        if (live * 2 > index.length) {
+            rehash(index.length * 2);
+        }
+        put(d);
+        return d;
+    }
+
+    /**
+     * Moves {@code d} to a buffer that reaches {@code end}, giving up older datagrams for the
+     * bytes if need be; false (and {@code d} given up too) when {@code d} alone is all there is.
+     */
+    private boolean grow(Datagram d, int end) {
+        int capacity = capacityFor(end);
+        int more = cost(capacity) - d.cost;
+        while (bytes + more > maxBytes) {
+            evFull = true;
+            Datagram victim = oldest != d ? oldest : d.newer;
+            if (victim == null) {
+                release(d);
+                return false;
+            }
+            release(victim);
+        }
+        byte[] buf = takeBuf(capacity);
+        long[] have = takeMap(capacity);
+        System.arraycopy(d.buf, 0, buf, 0, HDR_ROOM + d.reach);
+        System.arraycopy(d.have, 0, have, 0, (d.reach + 63) >>> 6);
+        giveBack(d);
+        d.buf = buf;
+        d.have = have;
+        d.cost += more;
+        bytes += more;
+        return true;
     }
 
     private void expire(long now) {
-        if (live == 0) return;
-        for (int s = 0; s < slots; s++) {
-            if (used[s] && now - firstSeen[s] > timeoutNanos) {
-                if (version[s] == 4) timedOut4++; else timedOut6++;
-                release(s);
+        while (oldest != null && now - oldest.firstSeen > timeoutNanos) {
+            if (oldest.version == 4) timedOut4++; else timedOut6++;
+            release(oldest);
+        }
+    }
+
+    private void release(Datagram d) {
+        remove(d);
+        if (d.older != null) d.older.newer = d.newer; else oldest = d.newer;
+        if (d.newer != null) d.newer.older = d.older; else newest = d.older;
+        d.older = d.newer = null;
+        giveBack(d);
+        bytes -= d.cost;
+        d.cost = 0;
+        live--;
+        spare.push(d);
+    }
+
+    /** Returns {@code d}'s buffer and bitmap to their pools, the bitmap cleared where it was used. */
+    private void giveBack(Datagram d) {
+        Arrays.fill(d.have, 0, (d.reach + 63) >>> 6, 0);
+        int c = sizeClass(d.have.length * 64);
+        if (spareBufs[c].size() < SPARES) {
+            spareBufs[c].push(d.buf);
+            spareMaps[c].push(d.have);
+        }
+        d.buf = null;
+        d.have = null;
+    }
+
+    private void put(Datagram d) {
+        int mask = index.length - 1;
+        int i = d.hash & mask;
+        while (index[i] != null) {
+            i = (i + 1) & mask;
+        }
+        index[i] = d;
+    }
+
+    /** Removes {@code d} from the index, moving later entries of its probe run back (no tombstones). */
+    private void remove(Datagram d) {
+        int mask = index.length - 1;
+        int i = d.hash & mask;
+        while (index[i] != d) {
+            i = (i + 1) & mask;
+        }
+        index[i] = null;
+        for (int j = (i + 1) & mask; index[j] != null; j = (j + 1) & mask) {
+            int home = index[j].hash & mask;
+            // Move back when the gap at i lies cyclically in [home, j).
+            if (((j - home) & mask) >= ((j - i) & mask)) {
+                index[i] = index[j];
+                index[j] = null;
+                i = j;
             }
         }
     }
 
-    private void release(int s) {
-        if (used[s]) {
-            used[s] = false;
-            live--;
+    private void rehash(int size) {
+        Datagram[] old = index;
+        index = new Datagram[size];
+        for (Datagram d : old) {
+            if (d != null) put(d);
         }
+    }
+
+    /** The smallest capacity class holding a fragmentable part of {@code end} bytes. */
+    private static int capacityFor(int end) {
+        return Math.max(MIN_CAPACITY, Integer.highestOneBit(Math.max(1, end - 1)) << 1);
+    }
+
+    private static int sizeClass(int capacity) {
+        return Integer.numberOfTrailingZeros(capacity / MIN_CAPACITY);
+    }
+
+    /** Bytes a datagram with a buffer of {@code capacity} counts against the table's bound. */
+    private static int cost(int capacity) {
+        return OVERHEAD + HDR_ROOM + capacity + capacity / 8;
+    }
+
+    private byte[] takeBuf(int capacity) {
+        byte[] b = spareBufs[sizeClass(capacity)].poll();
+        return b != null ? b : new byte[HDR_ROOM + capacity];
+    }
+
+    private long[] takeMap(int capacity) {
+        long[] m = spareMaps[sizeClass(capacity)].poll();
+        return m != null ? m : new long[capacity / 64];
     }
 }

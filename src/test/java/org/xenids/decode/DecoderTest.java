@@ -206,6 +206,49 @@ class DecoderTest {
     }
 
     @Test
+    void decoysBetweenAnAttacksFragmentsDoNotPushItOutOfTheTable() {
+        // The attack's first fragment, then 5,000 decoy datagrams of one small fragment each (a
+        // Linux host keeps about that many in its 4 MiB), then the attack's last fragment.
+        byte[] seg = udp(7, 9, new byte[24]);
+        Arrays.fill(seg, 8, 32, (byte) 0x90);
+        eth(ethernet(0x0800, ipv4(UDP, "203.0.113.9", "10.0.0.2", 1, 0, true, bytes(), Arrays.copyOfRange(seg, 0, 16))));
+        for (int id = 2; id < 5_002; id++) {
+            eth(ethernet(0x0800, ipv4(UDP, "203.0.113.9", "10.0.0.2", id, 0, true, bytes(), new byte[8])));
+        }
+        Packet p = eth(ethernet(0x0800, ipv4(UDP, "203.0.113.9", "10.0.0.2", 1, 16, false, bytes(), Arrays.copyOfRange(seg, 16, 32))));
+        assertTrue(p.reassembled());
+        assertEquals((byte) 0x90, p.data()[p.payloadOffset()]);
+        assertEquals(0, d.count(DecodeEvent.IPV4_FRAG_TABLE_FULL));
+        assertEquals(5_000, d.fragmentsHeld());
+    }
+
+    @Test
+    void theTableIsBoundedByItsBytesAsWellAsItsDatagrams() {
+        // Room for two of the largest datagrams. One large and two small fit; a small one growing
+        // large does not, and gives up the oldest of the others, never itself.
+        long twoLargest = 2 * (Fragments.OVERHEAD + Fragments.HDR_ROOM + 65536 + 65536 / 8);
+        Decoder small = new Decoder(100, twoLargest, 30_000_000_000L);
+        int[][] firsts = {{1, 60_000}, {2, 0}, {3, 0}}; // {id, offset}
+        for (int[] f : firsts) {
+            byte[] b = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", f[0], f[1], true, bytes(), new byte[8]));
+            small.decode(b, 0, b.length, f[0], Decoder.LINKTYPE_ETHERNET);
+        }
+        assertEquals(0, small.count(DecodeEvent.IPV4_FRAG_TABLE_FULL));
+        assertEquals(3, small.fragmentsHeld());
+        byte[] last = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 3, 60_000, false, bytes(), new byte[8]));
+        small.decode(last, 0, last.length, 4, Decoder.LINKTYPE_ETHERNET);
+        assertEquals(1, small.count(DecodeEvent.IPV4_FRAG_TABLE_FULL), "datagram 3 grown large gives up datagram 1");
+        assertEquals(2, small.fragmentsHeld());
+        byte[] mid = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 3, 8, true, bytes(), new byte[59_992]));
+        assertTrue(small.decode(mid, 0, mid.length, 5, Decoder.LINKTYPE_ETHERNET).reassembled());
+        assertEquals(1, small.fragmentsHeld(), "datagram 2 is left");
+        byte[] big = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 4, 60_000, true, bytes(), new byte[8]));
+        small.decode(big, 0, big.length, 6, Decoder.LINKTYPE_ETHERNET);
+        assertEquals(1, small.count(DecodeEvent.IPV4_FRAG_TABLE_FULL), "the bytes datagram 3 held were given back");
+        assertEquals(2, small.fragmentsHeld());
+    }
+
+    @Test
     void unfinishedFragmentsTimeOutAndAFullTableEvictsTheOldest() {
         Decoder small = new Decoder(2, 1_000_000_000L);
         for (int id = 1; id <= 3; id++) {

@@ -110,4 +110,59 @@ class FragmentsPropertyTest {
         assertEquals(1, reassembled);
         assertTrue(System.nanoTime() - t0 < 2_000_000_000L, "8,191 fragments in under 2 s");
     }
+
+    /**
+     * Many datagrams at once (between the same hosts, ids apart or alike, so their keys collide in
+     * the table's index), each cut at random, all their pieces interleaved in one random order:
+     * each is reassembled into its own bytes when its last piece arrives, and the table is empty
+     * afterwards, its bytes all given back.
+     */
+    @Property(tries = 100)
+    void manyDatagramsInterleavedAreEachReassembledAndTheTableEmpties(
+            @ForAll @IntRange(min = 1, max = 300) int datagrams,
+            @ForAll @IntRange(min = 1, max = 3000) int maxLength,
+            @ForAll long seed) {
+        Random r = new Random(seed);
+        byte[][] payloads = new byte[datagrams][];
+        byte[][] segs = new byte[datagrams][];
+        List<int[]> pieces = new ArrayList<>(); // {datagram, from, to}
+        int[] count = new int[datagrams];
+        for (int g = 0; g < datagrams; g++) {
+            payloads[g] = new byte[1 + r.nextInt(maxLength)];
+            r.nextBytes(payloads[g]);
+            segs[g] = udp(5353, 9999, payloads[g]);
+            for (int at = 0; at < segs[g].length; ) {
+                int n = Math.min(segs[g].length - at, 8 * (1 + r.nextInt(40)));
+                pieces.add(new int[] {g, at, at + n});
+                count[g]++;
+                at += n;
+            }
+        }
+        Collections.shuffle(pieces, r);
+        Decoder d = new Decoder();
+        int[] seen = new int[datagrams];
+        int reassembled = 0;
+        for (int[] p : pieces) {
+            int g = p[0];
+            // Ids 0..datagrams-1, every other one from a second sender: same hash buckets often.
+            String src = g % 2 == 0 ? "10.0.0.1" : "10.0.0.3";
+            byte[] f = ethernet(0x0800, ipv4(UDP, src, "10.0.0.2", g / 2, p[1], p[2] < segs[g].length, bytes(),
+                    Arrays.copyOfRange(segs[g], p[1], p[2])));
+            Packet k = d.decode(f, 0, f.length, 1_000, Decoder.LINKTYPE_ETHERNET);
+            assertEquals(0, k.events(), "decode events");
+            seen[g]++;
+            if (count[g] == 1) {
+                assertEquals(payloads[g].length, k.payloadLength(), "not a fragment: a datagram of its own");
+                continue;
+            }
+            assertEquals(seen[g] == count[g], k.reassembled(), "datagram " + g + " piece " + seen[g] + " of " + count[g]);
+            if (k.reassembled()) {
+                reassembled++;
+                assertArrayEquals(payloads[g], Arrays.copyOfRange(k.data(), k.payloadOffset(),
+                        k.payloadOffset() + payloads[g].length));
+            }
+        }
+        assertEquals(java.util.stream.IntStream.of(count).filter(c -> c > 1).count(), reassembled);
+        assertEquals(0, d.fragmentsHeld(), "nothing left in reassembly");
+    }
 }
