@@ -14,7 +14,8 @@ final class FlowOptions {
     @Option(names = "--split", paramLabel = "POLICY", defaultValue = "NEW_ISN",
             description = "When a TCP SYN on a known 5-tuple starts a new flow: NEW_ISN (new initial sequence number, "
                     + "as Wireshark's tcp.stream), AFTER_CLOSE (after FIN or RST), NEW_ISN_OR_AFTER_CLOSE "
-                    + "(default: ${DEFAULT-VALUE}).")
+                    + "(either, but a SYN inside an established connection, which its receiver ignores, "
+                    + "never splits it: what train and detect use) (default: ${DEFAULT-VALUE}).")
     FlowConfig.SplitPolicy split;
 
     @Option(names = "--max-flows", paramLabel = "N", defaultValue = "262144",

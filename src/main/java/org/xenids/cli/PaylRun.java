@@ -23,14 +23,9 @@ final class PaylRun {
 
     private PaylRun() {}
 
-    /**
-     * Flow settings for payload scoring: the flow stage holds each stream up to PAYL's depth and
-     * no further ({@link PaylFlows#flowDepth}), and a SYN after FIN/RST starts a new flow as the
-     * labels do.
-     */
+    /** Flow settings for payload scoring ({@link PaylFlows#flowConfig}). */
     static FlowConfig flowConfig(PaylSettings settings, boolean perPacket) {
-        return FlowConfig.defaults().withDepth(PaylFlows.flowDepth(settings, perPacket))
-                .withSplit(FlowConfig.SplitPolicy.NEW_ISN_OR_AFTER_CLOSE);
+        return PaylFlows.flowConfig(settings, perPacket);
     }
 
     /**

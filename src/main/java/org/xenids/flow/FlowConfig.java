@@ -29,7 +29,13 @@ public record FlowConfig(int maxFlows, long newTimeout, long establishedTimeout,
         NEW_ISN,
         /** The flow has seen FIN or RST (the label CSV's wording). */
         AFTER_CLOSE,
-        /** Either of the above. */
+        /**
+         * Either of the above, except that a new sequence number does not end a connection whose
+         * handshake completed and that is not closed: the receiver's stack ignores such a SYN
+         * (it answers with a challenge ACK, RFC 5961), while a flow restarted at a sequence number
+         * of the sender's choosing would take the real bytes after it for old ones. The policy
+         * for detection.
+         */
         NEW_ISN_OR_AFTER_CLOSE
     }
 

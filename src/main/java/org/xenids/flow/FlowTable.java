@@ -43,7 +43,8 @@ public final class FlowTable {
     private final ArrayDeque<byte[]> bufferPool = new ArrayDeque<>();
     private long bufferBytes;
 
-    private long created, live, evictions, timedOut, reused, shutdown, notFlowed, icmpErrorsFolded, badChecksum;
+    private long created, live, evictions, timedOut, reused, shutdown, notFlowed, icmpErrorsFolded, badChecksum,
+            synIgnored;
     private long sumOutOfOrder, sumRetransmitted, sumOverlapDiff, sumGaps, sumGapBytes;
 
     public FlowTable(FlowConfig cfg, StreamListener listener) {
@@ -73,6 +74,8 @@ public final class FlowTable {
     public long flowsReused() { return reused; }
     /** IP packets that belong to no flow (fragments still waiting, broken layer 4) and non-IP packets. */
     public long packetsWithoutFlow() { return notFlowed; }
+    /** SYNs with a new sequence number on an established connection, left in it ({@link FlowConfig.SplitPolicy#NEW_ISN_OR_AFTER_CLOSE}). */
+    public long synsOnEstablished() { return synIgnored; }
     /** Packets with a bad IPv4 header checksum: counted in their flow, not reassembled (their receiver drops them). */
     public long badChecksumPackets() { return badChecksum; }
     /** ICMP/ICMPv6 errors counted in the TCP/UDP flow whose packet they quote. */
@@ -187,7 +190,13 @@ public final class FlowTable {
         return switch (cfg.split()) {
             case NEW_ISN -> newIsn;
             case AFTER_CLOSE -> closed;
-            case NEW_ISN_OR_AFTER_CLOSE -> newIsn || closed;
+            case NEW_ISN_OR_AFTER_CLOSE -> {
+                if (newIsn && !closed && f.tcpState == Flow.TCP_ESTABLISHED) {
+                    synIgnored++;
+                    yield false;
+                }
+                yield newIsn || closed;
+            }
         };
     }
 

@@ -9,6 +9,7 @@ import org.xenids.detect.AlertSite;
 import org.xenids.detect.Direction;
 import org.xenids.detect.Subject;
 import org.xenids.flow.Flow;
+import org.xenids.flow.FlowConfig;
 import org.xenids.flow.StreamListener;
 
 /**
@@ -84,12 +85,14 @@ public final class PaylFlows implements StreamListener {
     }
 
     /**
-     * The flow stage's depth PAYL needs ({@link org.xenids.flow.FlowConfig#depth()}): its own for
-     * reassembled streams, so that the stage holds nothing past it; unlimited when every packet is
-     * scored on its own.
+     * The flow stage PAYL needs: streams held up to PAYL's depth and no further (unlimited when
+     * every packet is scored on its own), and a new flow on a 5-tuple after FIN/RST or a SYN
+     * with a new sequence number, as the label files count flows, but never in the middle of an
+     * established connection ({@link FlowConfig.SplitPolicy#NEW_ISN_OR_AFTER_CLOSE}).
      */
-    public static long flowDepth(PaylSettings settings, boolean perPacket) {
-        return perPacket ? -1 : settings.depth();
+    public static FlowConfig flowConfig(PaylSettings settings, boolean perPacket) {
+        return FlowConfig.defaults().withDepth(perPacket ? -1 : settings.depth())
+                .withSplit(FlowConfig.SplitPolicy.NEW_ISN_OR_AFTER_CLOSE);
     }
 
     /** Where the anomalies go: the first gap inside a scored flow direction (see the class comment). */

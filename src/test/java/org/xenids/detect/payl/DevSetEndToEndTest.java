@@ -35,8 +35,7 @@ class DevSetEndToEndTest {
 
     /** The flow settings `xenids train` and `detect` use. */
     static void replay(String capture, PaylFlows listener, boolean perPacket) throws Exception {
-        FlowConfig cfg = FlowConfig.defaults().withDepth(PaylFlows.flowDepth(PaylSettings.defaults(), perPacket))
-                .withSplit(FlowConfig.SplitPolicy.NEW_ISN_OR_AFTER_CLOSE);
+        FlowConfig cfg = PaylFlows.flowConfig(PaylSettings.defaults(), perPacket);
         Pipeline p = new Pipeline(cfg, listener);
         try (CaptureReader r = CaptureReader.open(SharedData.file(capture))) {
             while (r.next()) {

@@ -62,7 +62,7 @@ class ReassemblyEvasionTest {
         }
 
         Run() {
-            this(FlowConfig.defaults().withDepth(PaylFlows.flowDepth(models.settings(), false)));
+            this(PaylFlows.flowConfig(models.settings(), false));
         }
 
         /** A handshake from client port {@code port}; the client's first data byte has sequence number 1000. */
@@ -154,6 +154,23 @@ class ReassemblyEvasionTest {
             w.write(a);
         }
         EveSchema.assertValid(out.toString(StandardCharsets.UTF_8).lines().toList());
+    }
+
+    @Test
+    void aSynWithAnotherSequenceNumberInsideAnOpenConnectionDoesNotRestartItsStream() {
+        // A SYN on the connection's 5-tuple, 100,000 bytes ahead of its stream: the server's stack
+        // answers with a challenge ACK and ignores it. Taken for a new connection, it would make
+        // the attack after it look like old bytes of the new one.
+        Run r = new Run();
+        long flow = r.open(41000);
+        r.frame(tcpFrame(CLIENT, 41000, SERVER, 80, 1000 + 100_000, 0, SYN, new byte[0]));
+        r.send(41000, 0, ATTACK, 0, ATTACK.length);
+        r.close(41000, ATTACK.length);
+        r.pipeline.finish();
+        assertEquals(1, r.alerts.size(), "the attack is scored");
+        assertEquals(flow, r.alerts.get(0).flowId());
+        assertEquals(1, r.pipeline.table().flowsCreated());
+        assertEquals(1, r.pipeline.table().synsOnEstablished());
     }
 
     @Test
