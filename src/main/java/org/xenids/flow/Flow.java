@@ -35,6 +35,8 @@ public final class Flow {
     int tcpState, flagsToServer, flagsToClient;
     int isnToServer, isnToClient;
     boolean isnToServerSet, isnToClientSet;
+    /** A FIN or RST came in order (see {@link TcpStream#closes}): the connection did close, for its receiver too. */
+    boolean closedInOrder;
     String endReason;
     String communityId;
     final TcpStream toServer, toClient;
@@ -66,6 +68,7 @@ public final class Flow {
         tcpState = TCP_NONE;
         flagsToServer = flagsToClient = 0;
         isnToServerSet = isnToClientSet = false;
+        closedInOrder = false;
         endReason = null;
         communityId = null;
         toServer.reset();

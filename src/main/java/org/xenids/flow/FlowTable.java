@@ -191,11 +191,13 @@ public final class FlowTable {
             case NEW_ISN -> newIsn;
             case AFTER_CLOSE -> closed;
             case NEW_ISN_OR_AFTER_CLOSE -> {
-                if (newIsn && !closed && f.tcpState == Flow.TCP_ESTABLISHED) {
+                // Only a close its receiver acted on counts: a FIN ahead of a hole or a RST off
+                // the next number, then a SYN, would otherwise restart the stream at will.
+                if (newIsn && !f.closedInOrder && f.tcpState >= Flow.TCP_ESTABLISHED) {
                     synIgnored++;
                     yield false;
                 }
-                yield newIsn || closed;
+                yield newIsn || f.closedInOrder;
             }
         };
     }
@@ -210,6 +212,10 @@ public final class FlowTable {
             if (!f.isnToClientSet) { f.isnToClient = seq; f.isnToClientSet = true; }
         }
         boolean syn = (flags & Packet.TCP_SYN) != 0, ack = (flags & Packet.TCP_ACK) != 0;
+        boolean rst = (flags & Packet.TCP_RST) != 0;
+        if ((rst || (flags & Packet.TCP_FIN) != 0) && (toServer ? f.toServer : f.toClient).closes(seq, rst, depth)) {
+            f.closedInOrder = true;
+        }
         if ((flags & Packet.TCP_RST) != 0) {
             f.tcpState = Flow.TCP_CLOSED;
         } else if (f.tcpState != Flow.TCP_CLOSED) {

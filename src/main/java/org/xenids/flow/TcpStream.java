@@ -34,6 +34,8 @@ final class TcpStream {
     /** The furthest acknowledgement the receiver sent for this direction, if any. */
     private boolean acked;
     private int ackEnd;
+    /** One past the furthest data byte seen (meaningful once started). */
+    private int seenEnd;
     /** The sequence number of this direction's FIN, if one was seen: the data ends there. */
     private boolean fin;
     private int finSeq;
@@ -66,6 +68,23 @@ final class TcpStream {
         offset += len;
     }
 
+    /**
+     * Whether a FIN or RST at {@code seq} from this direction is one its receiver acts on: a FIN
+     * in order (nothing missing before it), a RST exactly at the next number (RFC 5961: Linux
+     * ignores any other), or either before this direction was seen at all. A FIN ahead of a hole
+     * or a RST elsewhere in the window is ignored by the receiver, and must not end the
+     * connection here either.
+     */
+    boolean closes(int seq, boolean rst, long depth) {
+        if (!started) return true;
+        int next = nextSeq;
+        if (depth >= 0 && offset >= depth && seenEnd - next > 0) {
+            next = seenEnd; // past the depth nothing is kept: the furthest byte seen stands for the next
+        }
+        int d = seq - next;
+        return rst ? d == 0 || (fin && seq == finSeq + 1) : d <= 0;
+    }
+
     /** The receiver acknowledged this direction up to {@code ack}. */
     void acked(int ack) {
         if (!acked || ack - ackEnd > 0) {
@@ -78,11 +97,15 @@ final class TcpStream {
         if (!started) {
             started = true;
             nextSeq = syn ? seq + 1 : seq;
+            seenEnd = nextSeq;
         }
         int start = syn ? seq + 1 : seq;
         if (finFlag) {
             fin = true;
             finSeq = start + Math.max(0, len);
+        }
+        if (len > 0 && start + len - seenEnd > 0) {
+            seenEnd = start + len;
         }
         if (len <= 0) return;
         int rel = start - nextSeq;

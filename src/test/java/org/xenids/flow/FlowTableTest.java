@@ -309,6 +309,28 @@ class FlowTableTest {
     }
 
     @Test
+    void underTheDetectionPolicyOnlyACloseTheReceiverActsOnLetsASynStartANewFlow() {
+        FlowConfig cfg = FlowConfig.defaults().withDepth(4096).withSplit(FlowConfig.SplitPolicy.NEW_ISN_OR_AFTER_CLOSE);
+        Pipeline p = pipeline(cfg);
+        tcp(p, 1, C, 40000, SV, 80, 0, 0, SYN, "");
+        tcp(p, 2, SV, 80, C, 40000, 500, 1, SYN | ACK, "");
+        tcp(p, 3, C, 40000, SV, 80, 1, 501, ACK, "");
+        tcp(p, 4, C, 40000, SV, 80, 1, 501, ACK | FIN, "x"); // in order: the server's stack closes
+        tcp(p, 5, C, 40000, SV, 80, 9999, 0, SYN, "");
+        assertEquals(2, p.table().flowsCreated(), "a SYN after an in-order FIN is a new connection");
+        // Past the depth nothing is held, and the FIN after the last byte seen is in order there.
+        Pipeline q = pipeline(cfg);
+        tcp(q, 1, C, 40000, SV, 80, 0, 0, SYN, "");
+        tcp(q, 2, SV, 80, C, 40000, 500, 1, SYN | ACK, "");
+        tcp(q, 3, C, 40000, SV, 80, 101, 501, ACK, "b".repeat(4900)); // [100, 5000), held up to the depth
+        tcp(q, 4, C, 40000, SV, 80, 1, 501, ACK, "a".repeat(100));
+        tcp(q, 5, C, 40000, SV, 80, 5001, 501, ACK | FIN, "");
+        tcp(q, 6, C, 40000, SV, 80, 9999, 0, SYN, "");
+        assertEquals(2, q.table().flowsCreated(), "a FIN just past the last byte seen, the depth reached");
+        assertEquals(0, q.table().synsOnEstablished());
+    }
+
+    @Test
     void aSmallDepthBorrowsSmallWindowsSoTheSamePoolHoldsManyMoreStreams() {
         // Depth 4096: windows of 4 KiB and their 512-byte bitmaps. A pool of ten such windows is
         // smaller than one 64 KiB window, yet ten streams hold data out of order at once.

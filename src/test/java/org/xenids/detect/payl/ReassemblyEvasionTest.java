@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.xenids.testdata.PacketBuilder.ACK;
 import static org.xenids.testdata.PacketBuilder.FIN;
 import static org.xenids.testdata.PacketBuilder.PSH;
+import static org.xenids.testdata.PacketBuilder.RST;
 import static org.xenids.testdata.PacketBuilder.SYN;
 import static org.xenids.testdata.PacketBuilder.tcpFrame;
 
@@ -171,6 +172,36 @@ class ReassemblyEvasionTest {
         assertEquals(flow, r.alerts.get(0).flowId());
         assertEquals(1, r.pipeline.table().flowsCreated());
         assertEquals(1, r.pipeline.table().synsOnEstablished());
+    }
+
+    @Test
+    void aFinAheadOfAHoleOrARstOffTheNextNumberEndsNothingSoTheSynAfterItRestartsNothing() {
+        // The TCB teardown evasion: a close the server's stack ignores (a FIN 5,000 bytes ahead
+        // waits for the bytes before it; a RST must come at exactly the next number), then a SYN
+        // 100,000 bytes ahead, then the attack on the connection that is still open.
+        for (int flags : new int[] {FIN | ACK, RST, RST | ACK}) {
+            Run r = new Run();
+            r.open(41000);
+            r.frame(tcpFrame(CLIENT, 41000, SERVER, 80, 1000 + 5_000, 5001, flags, new byte[0]));
+            r.frame(tcpFrame(CLIENT, 41000, SERVER, 80, 1000 + 100_000, 0, SYN, new byte[0]));
+            r.send(41000, 0, ATTACK, 0, ATTACK.length);
+            r.pipeline.finish();
+            assertEquals(1, r.alerts.size(), "flags " + flags + ": the attack is scored");
+            assertEquals(1, r.pipeline.table().flowsCreated());
+        }
+    }
+
+    @Test
+    void aConnectionClosedInOrderIsFollowedByANewFlowOnTheSameTuple() {
+        for (int flags : new int[] {FIN | ACK, RST}) {
+            Run r = new Run();
+            r.open(41000);
+            r.send(41000, 0, cover, 0, 300);
+            r.frame(tcpFrame(CLIENT, 41000, SERVER, 80, 1000 + 300, 5001, flags, new byte[0]));
+            r.frame(tcpFrame(CLIENT, 41000, SERVER, 80, 777_777, 0, SYN, new byte[0]));
+            assertEquals(2, r.pipeline.table().flowsCreated(), "flags " + flags);
+            assertEquals(0, r.pipeline.table().synsOnEstablished());
+        }
     }
 
     @Test
