@@ -33,6 +33,7 @@ class DecoderFuzzTest {
         int link = LINKS[(data[0] & 0xFF) % LINKS.length];
         // Unlimited, smaller than the window (which then shrinks to 1 KiB), or larger than it.
         long depth = new long[] {-1, 700, 1500}[(data[0] & 0xFF) / LINKS.length % 3];
+        FlowConfig.SplitPolicy split = FlowConfig.SplitPolicy.values()[(data[0] & 0xFF) / LINKS.length / 3 % 3];
         StreamListener check = new StreamListener() {
             @Override
             public void payload(org.xenids.flow.Flow f, boolean ts, byte[] b, int off, int len, long so) {
@@ -46,7 +47,7 @@ class DecoderFuzzTest {
             }
         };
         // Small limits so eviction, buffer exhaustion and fragment-table pressure are reached.
-        FlowConfig cfg = FlowConfig.defaults().withMaxFlows(4).withBuffers(1024, 4096).withDepth(depth)
+        FlowConfig cfg = FlowConfig.defaults().withMaxFlows(4).withBuffers(1024, 4096).withDepth(depth).withSplit(split)
                 .withTimeouts(2_000, 4_000, 1_000);
         Pipeline pipe = new Pipeline(new Decoder(2, 5_000), new org.xenids.flow.FlowTable(cfg, check));
         int pos = 1;
