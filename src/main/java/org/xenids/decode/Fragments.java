@@ -49,10 +49,13 @@ final class Fragments {
     private Datagram[] index = new Datagram[16];
     private Datagram oldest, newest;
     private final ArrayDeque<Datagram> spare = new ArrayDeque<>();
-    @SuppressWarnings("unchecked")
-    private final ArrayDeque<byte[]>[] spareBufs = new ArrayDeque[CLASSES];
-    @SuppressWarnings("unchecked")
-    private final ArrayDeque<long[]>[] spareMaps = new ArrayDeque[CLASSES];
+    /** Spare buffers and bitmaps of one capacity. */
+    private static final class Spares {
+        final ArrayDeque<byte[]> bufs = new ArrayDeque<>();
+        final ArrayDeque<long[]> maps = new ArrayDeque<>();
+    }
+
+    private final Spares[] spares = new Spares[CLASSES];
     private int live;
     private long bytes;
 
@@ -74,8 +77,7 @@ final class Fragments {
         this.maxBytes = Math.max(maxBytes, cost(MAX_CAPACITY));
         this.timeoutNanos = timeoutNanos;
         for (int c = 0; c < CLASSES; c++) {
-            spareBufs[c] = new ArrayDeque<>();
-            spareMaps[c] = new ArrayDeque<>();
+            spares[c] = new Spares();
         }
     }
 
@@ -302,10 +304,10 @@ final class Fragments {
     /** Returns {@code d}'s buffer and bitmap to their pools, the bitmap cleared where it was used. */
     private void giveBack(Datagram d) {
         Arrays.fill(d.have, 0, (d.reach + 63) >>> 6, 0);
-        int c = sizeClass(d.have.length * 64);
-        if (spareBufs[c].size() < SPARES) {
-            spareBufs[c].push(d.buf);
-            spareMaps[c].push(d.have);
+        Spares c = spares[sizeClass(d.have.length * 64)];
+        if (c.bufs.size() < SPARES) {
+            c.bufs.push(d.buf);
+            c.maps.push(d.have);
         }
         d.buf = null;
         d.have = null;
@@ -362,12 +364,12 @@ final class Fragments {
     }
 
     private byte[] takeBuf(int capacity) {
-        byte[] b = spareBufs[sizeClass(capacity)].poll();
+        byte[] b = spares[sizeClass(capacity)].bufs.poll();
         return b != null ? b : new byte[HDR_ROOM + capacity];
     }
 
     private long[] takeMap(int capacity) {
-        long[] m = spareMaps[sizeClass(capacity)].poll();
+        long[] m = spares[sizeClass(capacity)].maps.poll();
         return m != null ? m : new long[capacity / 64];
     }
 }
