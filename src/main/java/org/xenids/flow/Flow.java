@@ -141,6 +141,8 @@ public final class Flow {
     public long payloadBytes(boolean toServer) { return dir(toServer).deliveredBytes; }
     /** Payload bytes not delivered because the depth was reached. */
     public long bytesPastDepth(boolean toServer) { return dir(toServer).pastDepth; }
+    /** Bytes a SYN carried that its receiver did not take (it acknowledged the SYN alone): not delivered. */
+    public long synDataDroppedBytes(boolean toServer) { return dir(toServer).synDataDropped; }
 
     /** Suricata's protocol name in EVE ("TCP", "UDP", "ICMP", "IPv6-ICMP", "SCTP", else the number). */
     public String eveProto() {

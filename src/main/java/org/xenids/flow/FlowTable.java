@@ -234,7 +234,7 @@ public final class FlowTable {
             boolean fin = (flags & Packet.TCP_FIN) != 0;
             (toServer ? f.toServer : f.toClient).segment(f, this, syn, fin, seq, p.data(), p.payloadOffset(), p.payloadLength());
             if (ack) {
-                (toServer ? f.toClient : f.toServer).acked(p.ack());
+                (toServer ? f.toClient : f.toServer).acked(f, this, p.ack());
             }
         }
     }

@@ -34,13 +34,16 @@ final class TcpStream {
     /** The furthest acknowledgement the receiver sent for this direction, if any. */
     private boolean acked;
     private int ackEnd;
+    /** Data a SYN carried is held until the receiver's acknowledgement says whether it was taken. */
+    private boolean synHeld;
+    private int synDataEnd;
     /** One past the furthest data byte seen (meaningful once started). */
     private int seenEnd;
     /** The sequence number of this direction's FIN, if one was seen: the data ends there. */
     private boolean fin;
     private int finSeq;
 
-    long outOfOrder, retransmitted, overlap, overlapDiff, gaps, gapBytes, deliveredBytes, pastDepth;
+    long outOfOrder, retransmitted, overlap, overlapDiff, gaps, gapBytes, deliveredBytes, pastDepth, synDataDropped;
 
     TcpStream(boolean toServer) {
         this.toServer = toServer;
@@ -54,8 +57,9 @@ final class TcpStream {
             Arrays.fill(buf, cap, cap + cap / 8, (byte) 0);
         }
         pending = 0;
-        acked = fin = false;
+        acked = fin = synHeld = false;
         outOfOrder = retransmitted = overlap = overlapDiff = gaps = gapBytes = deliveredBytes = pastDepth = 0;
+        synDataDropped = 0;
     }
 
     /**
@@ -85,12 +89,39 @@ final class TcpStream {
         return rst ? d == 0 || (fin && seq == finSeq + 1) : d <= 0;
     }
 
-    /** The receiver acknowledged this direction up to {@code ack}. */
-    void acked(int ack) {
+    /**
+     * The receiver acknowledged this direction up to {@code ack}. Its first acknowledgement
+     * also says whether its stack took the data a SYN carried (see {@link #synHeld}).
+     */
+    void acked(Flow f, FlowTable t, int ack) {
+        if (synHeld) {
+            if (ack - synDataEnd >= 0) {
+                settleSynData(f, t, true);
+            } else if (ack == nextSeq) {
+                settleSynData(f, t, false);
+            }
+        }
         if (!acked || ack - ackEnd > 0) {
             acked = true;
             ackEnd = ack;
         }
+    }
+
+    /**
+     * Data on a SYN waits, held, for the receiver's word: without TCP Fast Open its stack drops
+     * it and acknowledges the SYN alone, so the sender has to send it again, and delivered at
+     * once it would stand in for whatever comes at those numbers then (an insertion: cover on
+     * the SYN, the attack after the handshake). Taken when acknowledged, or when the sender goes
+     * on after it; dropped (counted) when only the SYN is acknowledged, when the sender sends
+     * those numbers again, or when the flow ends first.
+     */
+    private void settleSynData(Flow f, FlowTable t, boolean taken) {
+        synHeld = false;
+        if (!taken) {
+            synDataDropped += pending;
+            dropHeld(cap);
+        }
+        drain(f, t);
     }
 
     void segment(Flow f, FlowTable t, boolean syn, boolean finFlag, int seq, byte[] b, int off, int len) {
@@ -108,6 +139,18 @@ final class TcpStream {
             seenEnd = start + len;
         }
         if (len <= 0) return;
+        if (synHeld && !syn) {
+            settleSynData(f, t, start == synDataEnd); // the sender goes on after it, or sends it again
+        }
+        if (syn) {
+            if (!synHeld && offset == 0 && start == nextSeq && pending == 0 && (buf != null || borrow(t))) {
+                int n = (int) Math.min(len, t.depth >= 0 ? Math.min(t.depth, cap) : cap);
+                insert(start, b, off, n);
+                synHeld = true;
+                synDataEnd = start + len;
+            }
+            return; // a SYN's data again, or with no window to wait in: its first copy decides
+        }
         int rel = start - nextSeq;
         if (rel < 0) {
             if (rel + len <= 0) {
@@ -282,7 +325,7 @@ final class TcpStream {
 
     /** Delivers buffered data that has become contiguous; returns the buffer when empty. */
     private void drain(Flow f, FlowTable t) {
-        while (pending > 0) {
+        while (pending > 0 && !synHeld) {
             int i = nextSeq & (cap - 1);
             if (!held(i)) break;
             int n = run(i, cap - i, true);
@@ -323,6 +366,9 @@ final class TcpStream {
      * buffer, and reports as a gap what the receiver acknowledged beyond (up to the depth).
      */
     void finish(Flow f, FlowTable t) {
+        if (synHeld) {
+            settleSynData(f, t, false); // never acknowledged
+        }
         while (pending > 0) {
             skipTo(f, t, firstHeld());
             drain(f, t);

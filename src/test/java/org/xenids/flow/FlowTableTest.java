@@ -331,6 +331,26 @@ class FlowTableTest {
     }
 
     @Test
+    void dataOnASynWaitsForTheReceiversWordOrTheSendersNextSegment() {
+        // No SYN-ACK in the capture: the sender's next segment tells. Sent again at the same
+        // numbers, the SYN's data was not taken; going on after it, it was.
+        Pipeline p = pipeline(FlowConfig.defaults());
+        tcp(p, 1, C, 40000, SV, 80, 0, 0, SYN, "abc");
+        assertEquals("", rec.ts(), "held until it is known to be taken");
+        Flow f = tcp(p, 2, C, 40000, SV, 80, 1, 0, ACK, "xyz");
+        assertEquals("xyz", rec.ts());
+        assertEquals(3, f.synDataDroppedBytes(true));
+        tcp(p, 3, C, 40001, SV, 80, 0, 0, SYN, "abc");
+        tcp(p, 4, C, 40001, SV, 80, 4, 0, ACK, "def");
+        assertEquals("xyzabcdef", rec.ts());
+        // Never answered at all: not delivered, counted.
+        tcp(p, 5, C, 40002, SV, 80, 0, 0, SYN, "ghi");
+        p.finish();
+        assertEquals("xyzabcdef", rec.ts());
+        assertEquals(List.of(), rec.gaps);
+    }
+
+    @Test
     void aSmallDepthBorrowsSmallWindowsSoTheSamePoolHoldsManyMoreStreams() {
         // Depth 4096: windows of 4 KiB and their 512-byte bitmaps. A pool of ten such windows is
         // smaller than one 64 KiB window, yet ten streams hold data out of order at once.

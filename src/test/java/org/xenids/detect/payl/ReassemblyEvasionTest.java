@@ -205,6 +205,35 @@ class ReassemblyEvasionTest {
     }
 
     @Test
+    void dataOnASynTheServerDoesNotAcknowledgeStandsInForNothing() {
+        // Cover on the SYN: without TCP Fast Open the server's stack drops it and acknowledges
+        // only the SYN, so the attack sent after the handshake at the same numbers is what it reads.
+        Run r = new Run();
+        byte[] decoy = Arrays.copyOf(cover, ATTACK.length);
+        r.frame(tcpFrame(CLIENT, 41000, SERVER, 80, 999, 0, SYN, decoy));
+        r.frame(tcpFrame(SERVER, 80, CLIENT, 41000, 5000, 1000, SYN | ACK, new byte[0]));
+        r.frame(tcpFrame(CLIENT, 41000, SERVER, 80, 1000, 5001, ACK, new byte[0]));
+        r.send(41000, 0, ATTACK, 0, ATTACK.length);
+        r.close(41000, ATTACK.length);
+        r.pipeline.finish();
+        assertEquals(1, r.alerts.size(), "the attack is scored");
+        assertEquals(0, r.payl.gaps());
+    }
+
+    @Test
+    void dataOnASynTheServerAcknowledgesIsTheStreamsFirstBytes() {
+        // TCP Fast Open: the SYN-ACK acknowledges the SYN's data, which the server reads.
+        Run r = new Run();
+        r.frame(tcpFrame(CLIENT, 41000, SERVER, 80, 999, 0, SYN, ATTACK));
+        r.frame(tcpFrame(SERVER, 80, CLIENT, 41000, 5000, 1000 + ATTACK.length, SYN | ACK, new byte[0]));
+        r.frame(tcpFrame(CLIENT, 41000, SERVER, 80, 1000 + ATTACK.length, 5001, ACK, new byte[0]));
+        r.close(41000, ATTACK.length);
+        r.pipeline.finish();
+        assertEquals(1, r.alerts.size(), "the attack on the SYN is scored");
+        assertEquals(0, r.payl.gaps());
+    }
+
+    @Test
     void aHoleGivenUpInsideTheScoredBytesIsReportedAsAStreamAnomalyOfItsFlow() throws Exception {
         // A pool of one window: another connection holds it, so the attack connection's cover
         // cannot wait for the hole, which is given up. The score then misses the attack; the
