@@ -94,7 +94,7 @@ final class DemoCommand implements Callable<Integer> {
         tr.run().print(o, "  train (benign)");
         o.printf("  %d PAYL models from %,d payloads (%,d held out to calibrate thresholds at 0.1%% false positives)%n",
                 tr.models().models().size(), tr.trainer().trainedSamples(), tr.trainer().heldOutSamples());
-        tr.gaps().print(o, "  ", "trained");
+        PaylRun.print(tr.doubts(), o, "  ", "trained");
         o.flush();
 
         Path eve = out.resolve("eve.json");
@@ -105,7 +105,7 @@ final class DemoCommand implements Callable<Integer> {
                 d = PaylRun.detect(t, List.of(test), PaylModels.load(models.resolve(PaylRun.MODEL_FILE)), false, w, s, err);
             }
             d.run().print(o, "  watch (test)");
-            d.gaps().print(o, "  ", "scored");
+            PaylRun.print(d.doubts(), o, "  ", "scored");
             o.printf("  %,d flow directions scored, %,d alerts, by VM image and signature:%n", d.scoredDirections(), d.alerts());
             d.alertsByImage().forEach((k, v) -> o.printf("  %6d  %s%n", v, k));
             Evaluation.Result r = Evaluation.run(labels, List.of(scores), List.of());

@@ -22,7 +22,10 @@ import picocli.CommandLine.Spec;
             "calibrated threshold is an EVE alert (signature 9000001; 9000002/9000003 when a fallback",
             "model judged it); alert.context names the domain, VM image, vif, model, distance,",
             "threshold, score (distance/threshold) and the byte values that weigh most. Ring anomalies",
-            "the tap meets are EVE anomaly records."})
+            "the tap meets are EVE anomaly records, and so is, once per flow direction, a hole the TCP",
+            "reassembly had to give up or an overlap with different bytes inside the scored payload",
+            "(stream.reassembly_seq_gap, stream.reassembly_overlap_different_data): that score may",
+            "have missed bytes the guest received."})
 final class DetectCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -57,7 +60,7 @@ final class DetectCommand implements Callable<Integer> {
             d = PaylRun.detect(t, pcaps, m, perPacket, w, s, spec.commandLine().getErr());
         }
         d.run().print(out, "detect");
-        d.gaps().print(out, "", "scored");
+        PaylRun.print(d.doubts(), out, "", "scored");
         out.printf("scored %,d flow directions: %,d alerts -> %s%n", d.scoredDirections(), d.alerts(), eve);
         for (Map.Entry<String, Long> e : d.alertsByImage().entrySet()) {
             out.printf("  %6d  %s%n", e.getValue(), e.getKey());

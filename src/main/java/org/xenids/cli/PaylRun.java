@@ -13,7 +13,6 @@ import org.xenids.detect.payl.PaylModels;
 import org.xenids.detect.payl.PaylSettings;
 import org.xenids.detect.payl.PaylTrainer;
 import org.xenids.eval.ScoresCsv;
-import org.xenids.flow.FlowConfig;
 import org.xenids.xen.emu.Topology;
 
 /** PAYL training and detection on frames rebuilt by the tap (shared by train, detect and demo). */
@@ -23,50 +22,35 @@ final class PaylRun {
 
     private PaylRun() {}
 
-    /** Flow settings for payload scoring ({@link PaylFlows#flowConfig}). */
-    static FlowConfig flowConfig(PaylSettings settings, boolean perPacket) {
-        return PaylFlows.flowConfig(settings, perPacket);
-    }
-
-    /**
-     * What the reassembly could not vouch for inside the scored (or trained) payload: gaps (count,
-     * bytes, flow directions) and bytes overlapped with different ones (bytes, flow directions).
-     */
-    record Gaps(long gaps, long bytes, long directions, long differing, long differingDirections) {
-        static Gaps of(PaylFlows f) {
-            return new Gaps(f.gaps(), f.gapBytes(), f.gappedDirections(), f.differingOverlapBytes(),
-                    f.differingOverlapDirections());
+    /** Summary lines of what the reassembly could not vouch for inside the scored or trained payload, if any. */
+    static void print(PaylFlows.ReassemblyDoubts d, PrintWriter out, String indent, String what) {
+        if (d.gaps() > 0) {
+            out.printf("%sreassembly gaps inside %s payload: %,d (%,d bytes) in %,d flow directions%n",
+                    indent, what, d.gaps(), d.gapBytes(), d.gapDirections());
         }
-
-        /** Summary lines, or nothing when there were none. */
-        void print(PrintWriter out, String indent, String what) {
-            if (gaps > 0) {
-                out.printf("%sreassembly gaps inside %s payload: %,d (%,d bytes) in %,d flow directions%n",
-                        indent, what, gaps, bytes, directions);
-            }
-            if (differing > 0) {
-                out.printf("%soverlapping segments with different data inside %s payload: %,d bytes in %,d flow"
-                        + " directions (the bytes seen first were used)%n", indent, what, differing, differingDirections);
-            }
+        if (d.differingBytes() > 0) {
+            out.printf("%soverlapping segments with different data inside %s payload: %,d bytes in %,d flow"
+                    + " directions (the bytes seen first were used)%n", indent, what, d.differingBytes(),
+                    d.differingDirections());
         }
     }
 
-    record Trained(PaylModels models, PaylTrainer trainer, HostRun.Result run, Gaps gaps) {}
+    record Trained(PaylModels models, PaylTrainer trainer, HostRun.Result run, PaylFlows.ReassemblyDoubts doubts) {}
 
     static Trained train(Topology t, List<Path> pcaps, PaylSettings settings, boolean perPacket, PrintWriter err)
             throws IOException {
         PaylTrainer trainer = new PaylTrainer(settings);
         PaylFlows flows = PaylFlows.training(trainer, f -> GuestOptions.imageOf(t, f), perPacket);
-        HostRun.Result r = HostRun.run(t, pcaps, flowConfig(settings, perPacket), flows, a -> { }, err, "train");
+        HostRun.Result r = HostRun.run(t, pcaps, PaylFlows.flowConfig(settings, perPacket), flows, a -> { }, err, "train");
         if (trainer.trainedSamples() == 0) {
             throw new IllegalStateException("no guest payload in the training captures: nothing to train on"
                     + " (are the guests' addresses right?)");
         }
-        return new Trained(trainer.build(), trainer, r, Gaps.of(flows));
+        return new Trained(trainer.build(), trainer, r, flows.doubts());
     }
 
     record Detected(HostRun.Result run, long scoredDirections, long alerts, Map<String, Long> alertsByImage,
-                    PaylModels.Counters counters, Gaps gaps) {}
+                    PaylModels.Counters counters, PaylFlows.ReassemblyDoubts doubts) {}
 
     static Detected detect(Topology t, List<Path> pcaps, PaylModels models, boolean perPacket, EveWriter eve,
                            ScoresCsv scores, PrintWriter err) throws IOException {
@@ -86,8 +70,8 @@ final class PaylRun {
                     byImage.merge((image == null ? "?" : image) + " / " + a.signature().signature(), 1L, Long::sum);
                     eve.write(a);
                 }).placedBy(f -> GuestOptions.placeOf(t, f)).anomaliesTo(eve::write);
-        HostRun.Result r = HostRun.run(t, pcaps, flowConfig(models.settings(), perPacket), flows, eve::write, err,
+        HostRun.Result r = HostRun.run(t, pcaps, PaylFlows.flowConfig(models.settings(), perPacket), flows, eve::write, err,
                 "detect");
-        return new Detected(r, flows.scoredDirections(), alerts[0], byImage, models.counters(), Gaps.of(flows));
+        return new Detected(r, flows.scoredDirections(), alerts[0], byImage, models.counters(), flows.doubts());
     }
 }

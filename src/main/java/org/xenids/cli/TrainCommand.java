@@ -58,7 +58,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         tr.run().print(out, "train");
-        tr.gaps().print(out, "", "trained");
+        PaylRun.print(tr.doubts(), out, "", "trained");
         out.printf("models: %d (%,d payloads trained, %,d held out for calibration, %,d bytes) -> %s (%,d bytes)%n",
                 tr.models().models().size(), tr.trainer().trainedSamples(), tr.trainer().heldOutSamples(),
                 tr.trainer().bytes(), file, Files.size(file));

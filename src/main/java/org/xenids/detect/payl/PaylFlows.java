@@ -285,7 +285,7 @@ public final class PaylFlows implements StreamListener {
                 f.serverAddress(), f.serverPort(), proto), f.communityId(), place[0], place[1]);
     }
 
-    /** Flows seen with payload. */
+    /** Flows seen with payload (or a gap). */
     public long flows() {
         return flows;
     }
@@ -300,29 +300,17 @@ public final class PaylFlows implements StreamListener {
         return directions;
     }
 
-    /** Gaps the reassembly reported inside scored (or trained) payload: those bytes are missing from the histograms. */
-    public long gaps() {
-        return gaps;
-    }
+    /**
+     * What the reassembly could not vouch for inside scored (or trained) payload, so far: gaps
+     * (those bytes are missing from the histograms), with their bytes and the flow directions that
+     * had one; and bytes a later segment overlapped with different ones, with their flow
+     * directions. When detecting, each such flow direction got one anomaly of each kind it had.
+     */
+    public record ReassemblyDoubts(long gaps, long gapBytes, long gapDirections, long differingBytes,
+                                   long differingDirections) {}
 
-    /** Bytes of those gaps. */
-    public long gapBytes() {
-        return gapBytes;
-    }
-
-    /** Flow directions with at least one such gap (one anomaly each when detecting). */
-    public long gappedDirections() {
-        return gappedDirections;
-    }
-
-    /** Bytes inside scored (or trained) payload that a later segment overlapped with different ones. */
-    public long differingOverlapBytes() {
-        return differingBytes;
-    }
-
-    /** Flow directions with such bytes (one anomaly each when detecting). */
-    public long differingOverlapDirections() {
-        return differingDirections;
+    public ReassemblyDoubts doubts() {
+        return new ReassemblyDoubts(gaps, gapBytes, gappedDirections, differingBytes, differingDirections);
     }
 
     /** Payload bytes beyond the depth: delivered by the flow stage, not modelled. */

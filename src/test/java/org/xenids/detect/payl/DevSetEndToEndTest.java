@@ -77,8 +77,8 @@ class DevSetEndToEndTest {
                 + " %d directions scored, %d alerts, %d flows skipped (no guest); reassembly gaps inside the payload"
                 + " trained %d, scored %d; overlapping bytes that differ trained %d, scored %d%n", tag, models.models().size(),
                 t.trainedSamples(), t.heldOutSamples(), (t1 - t0) / 1e9, (t2 - t1) / 1e9, detect.scoredDirections(),
-                alerts.size(), detect.unmonitoredFlows(), train.gaps(), detect.gaps(), train.differingOverlapBytes(),
-                detect.differingOverlapBytes());
+                alerts.size(), detect.unmonitoredFlows(), train.doubts().gaps(), detect.doubts().gaps(), train.doubts().differingBytes(),
+                detect.doubts().differingBytes());
         pw.println(models.counters());
         r.report(pw);
         System.out.print(sw);

@@ -123,7 +123,7 @@ class ReassemblyEvasionTest {
         assertEquals(List.of(), r.anomalies, "no hole given up");
         assertEquals(1, r.alerts.size(), "the stream's first bytes are the attack");
         assertTrue((double) r.alerts.get(0).context().get("score") > 1);
-        assertEquals(0, r.payl.gaps());
+        assertEquals(0, r.payl.doubts().gaps());
     }
 
     @Test
@@ -147,9 +147,9 @@ class ReassemblyEvasionTest {
         for (int i = 0; i < ATTACK.length; i++) {
             differing += ATTACK[i] != cover[100 + i] ? 1 : 0;
         }
-        assertEquals(differing, r.payl.differingOverlapBytes());
-        assertEquals(1, r.payl.differingOverlapDirections());
-        assertEquals(0, r.payl.gaps());
+        assertEquals(differing, r.payl.doubts().differingBytes());
+        assertEquals(1, r.payl.doubts().differingDirections());
+        assertEquals(0, r.payl.doubts().gaps());
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (EveWriter w = EveWriter.of(out)) {
             w.write(a);
@@ -217,7 +217,7 @@ class ReassemblyEvasionTest {
         r.close(41000, ATTACK.length);
         r.pipeline.finish();
         assertEquals(1, r.alerts.size(), "the attack is scored");
-        assertEquals(0, r.payl.gaps());
+        assertEquals(0, r.payl.doubts().gaps());
     }
 
     @Test
@@ -230,7 +230,7 @@ class ReassemblyEvasionTest {
         r.close(41000, ATTACK.length);
         r.pipeline.finish();
         assertEquals(1, r.alerts.size(), "the attack on the SYN is scored");
-        assertEquals(0, r.payl.gaps());
+        assertEquals(0, r.payl.doubts().gaps());
     }
 
     @Test
@@ -253,9 +253,9 @@ class ReassemblyEvasionTest {
         assertEquals("web-1/vif0", a.inIface());
         assertEquals(CLIENT, a.endpoints().srcIp());
         assertEquals(80, a.endpoints().destPort());
-        assertEquals(1, r.payl.gaps());
-        assertEquals(ATTACK.length, r.payl.gapBytes());
-        assertEquals(1, r.payl.gappedDirections());
+        assertEquals(1, r.payl.doubts().gaps());
+        assertEquals(ATTACK.length, r.payl.doubts().gapBytes());
+        assertEquals(1, r.payl.doubts().gapDirections());
         r.pipeline.finish();
         // At the end the holder's own 10-byte hole, never filled, is given up too.
         assertEquals(List.of(attackFlow, holder), r.anomalies.stream().map(EveEvent.Anomaly::flowId).toList(),
