@@ -41,9 +41,13 @@ public enum DecodeEvent {
     TCP_HLEN_TOO_SMALL("tcp.hlen_too_small"),
     TCP_INVALID_OPTLEN("tcp.invalid_optlen"),
     TCP_OPT_INVALID_LEN("tcp.opt_invalid_len"),
+    /** Only where the frame's receiver checks it (see {@link Decoder#decode(byte[], int, int, long, int, boolean)}). */
+    TCP_CHECKSUM_BAD("tcp.checksum_bad"),
     UDP_PKT_TOO_SMALL("udp.pkt_too_small"),
     UDP_HLEN_INVALID("udp.hlen_invalid"),
     UDP_LEN_INVALID("udp.len_invalid"),
+    /** As {@link #TCP_CHECKSUM_BAD}; also a zero checksum over IPv6, which IPv6 receivers drop (RFC 8200 §8.1). */
+    UDP_CHECKSUM_BAD("udp.checksum_bad"),
     ICMPV4_PKT_TOO_SMALL("icmpv4.pkt_too_small"),
     ICMPV4_IPV4_TRUNC_PKT("icmpv4.ipv4_trunc_pkt"),
     ICMPV6_PKT_TOO_SMALL("icmpv6.pkt_too_small");

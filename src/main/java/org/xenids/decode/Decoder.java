@@ -77,6 +77,21 @@ public final class Decoder {
      * @throws IllegalArgumentException only when off/len lie outside buf (a caller's bug)
      */
     public Packet decode(byte[] buf, int off, int len, long tsNanos, int linkType) {
+        return decode(buf, off, len, tsNanos, linkType, false);
+    }
+
+    /**
+     * As {@link #decode(byte[], int, int, long, int)}, for a frame whose receiver checks TCP and
+     * UDP checksums itself when {@code receiverChecksL4}: one that fails is marked
+     * {@link DecodeEvent#TCP_CHECKSUM_BAD}/{@link DecodeEvent#UDP_CHECKSUM_BAD}, a packet the
+     * receiver drops. The Xen tap knows this from the ring flags (neither NETTXF/NETRXF_csum_blank
+     * nor _data_validated); a capture file does not (a sender's capture holds checksums its NIC had
+     * yet to fill in), so its frames are not checked. A reassembled datagram is checked as its last
+     * fragment's frame says; a packet with an IPv6 routing header is not checked (its pseudo-header
+     * names the final destination, not the address field).
+     */
+    public Packet decode(byte[] buf, int off, int len, long tsNanos, int linkType, boolean receiverChecksL4) {
+        transport.verify = receiverChecksL4;
         if (off < 0 || len < 0 || off > buf.length - len) {
             throw new IllegalArgumentException("frame [" + off + ", +" + len + ") outside buffer of " + buf.length);
         }
@@ -338,6 +353,7 @@ public final class Decoder {
             switch (nh) {
                 case 0, 43, 60, 135, 139, 140 -> {
                     if (stop - cur < 8) { trunc6(nh); return; }
+                    if (nh == 43) transport.verify = false;
                     hl = (u8(b, cur + 1) + 1) << 3;
                 }
                 case 51 -> {

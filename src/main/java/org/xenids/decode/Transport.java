@@ -8,6 +8,11 @@ import static org.xenids.decode.Bytes.u8;
 final class Transport {
     private final Packet p;
     private final long[] counts;
+    /**
+     * Whether this packet's receiver checks its TCP/UDP checksum, so that one that fails is a
+     * packet it drops; set by the {@link Decoder} per packet.
+     */
+    boolean verify;
 
     Transport(Packet p, long[] counts) {
         this.p = p;
@@ -31,9 +36,15 @@ final class Transport {
                 int data = avail - 8;
                 if (ulen < 8 || ulen > avail) {
                     event(DecodeEvent.UDP_LEN_INVALID);
-                } else if (ulen != avail) {
-                    event(DecodeEvent.UDP_HLEN_INVALID);
-                    data = ulen - 8;
+                } else {
+                    if (ulen != avail) {
+                        event(DecodeEvent.UDP_HLEN_INVALID);
+                        data = ulen - 8;
+                    }
+                    // Over the UDP length, not the IP payload: Linux trims the packet to it first.
+                    if (verify && (u16(b, pos + 6) == 0 ? q.ipVersion == 6 : !checksumOk(17, b, pos, ulen))) {
+                        event(DecodeEvent.UDP_CHECKSUM_BAD);
+                    }
                 }
                 setL4(pos, avail, pos + 8, data);
                 q.srcPort = u16(b, pos);
@@ -91,6 +102,20 @@ final class Transport {
         q.window = u16(b, pos + 14);
         if (hlen > 20) tcpOptions(b, pos + 20, pos + hlen);
         setL4(pos, avail, pos + hlen, avail - hlen);
+        if (verify && !checksumOk(6, b, pos, avail)) {
+            event(DecodeEvent.TCP_CHECKSUM_BAD);
+        }
+    }
+
+    /**
+     * Whether {@code b[pos, pos+len)}, a TCP segment or UDP datagram with its checksum, sums right
+     * with the pseudo-header of its IP packet (addresses, protocol, length: RFC 793, 768, 8200).
+     */
+    private boolean checksumOk(int proto, byte[] b, int pos, int len) {
+        Packet q = p;
+        int a = q.ipVersion == 4 ? 4 : 16;
+        long s = Bytes.sum(q.data, q.srcAddrOff, a) + Bytes.sum(q.data, q.dstAddrOff, a) + proto + len + Bytes.sum(b, pos, len);
+        return Bytes.fold(s) == 0;
     }
 
     private void tcpOptions(byte[] b, int pos, int end) {

@@ -43,6 +43,10 @@ public final class FlowTable {
     private final ArrayDeque<byte[]> bufferPool = new ArrayDeque<>();
     private long bufferBytes;
 
+    /** Events that mark a packet its receiver's stack drops (checksums): it must not feed a stream. */
+    private static final long RECEIVER_DROPS = DecodeEvent.IPV4_CHECKSUM_BAD.bit() | DecodeEvent.TCP_CHECKSUM_BAD.bit()
+            | DecodeEvent.UDP_CHECKSUM_BAD.bit();
+
     private long created, live, evictions, timedOut, reused, shutdown, notFlowed, icmpErrorsFolded, badChecksum,
             synIgnored;
     private long sumOutOfOrder, sumRetransmitted, sumOverlapDiff, sumGaps, sumGapBytes;
@@ -76,7 +80,10 @@ public final class FlowTable {
     public long packetsWithoutFlow() { return notFlowed; }
     /** SYNs with a new sequence number on an established connection, left in it ({@link FlowConfig.SplitPolicy#NEW_ISN_OR_AFTER_CLOSE}). */
     public long synsOnEstablished() { return synIgnored; }
-    /** Packets with a bad IPv4 header checksum: counted in their flow, not reassembled (their receiver drops them). */
+    /**
+     * Packets with a bad IPv4 header checksum, or a bad TCP/UDP checksum where the receiver checks
+     * it: counted in their flow, not reassembled (their receiver drops them).
+     */
     public long badChecksumPackets() { return badChecksum; }
     /** ICMP/ICMPv6 errors counted in the TCP/UDP flow whose packet they quote. */
     public long icmpErrorsFolded() { return icmpErrorsFolded; }
@@ -149,7 +156,7 @@ public final class FlowTable {
         if (toServer) { f.pktsToServer++; f.bytesToServer += len; }
         else { f.pktsToClient++; f.bytesToClient += len; }
         if (now > f.lastNs) f.lastNs = now;
-        if (p.has(DecodeEvent.IPV4_CHECKSUM_BAD)) {
+        if ((p.events() & RECEIVER_DROPS) != 0) {
             // Counted in its flow, since it was on the wire, but the receiver's stack drops it: its
             // bytes, flags and sequence numbers must not stand in for the packets it does take
             // (an insertion: a sender's decoy ahead of the real bytes, or a RST that ends nothing).

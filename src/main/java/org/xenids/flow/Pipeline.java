@@ -25,9 +25,17 @@ public final class Pipeline {
 
     /** Decodes one frame and accounts it; the packet view is valid until the next frame. */
     public Packet frame(byte[] buf, int off, int len, long tsNanos, int linkType) {
+        return frame(buf, off, len, tsNanos, linkType, false);
+    }
+
+    /**
+     * As {@link #frame(byte[], int, int, long, int)}, telling the decoder whether the frame's
+     * receiver checks its TCP/UDP checksum ({@link Decoder#decode(byte[], int, int, long, int, boolean)}).
+     */
+    public Packet frame(byte[] buf, int off, int len, long tsNanos, int linkType, boolean receiverChecksL4) {
         frames++;
         frameBytes += len;
-        Packet p = decoder.decode(buf, off, len, tsNanos, linkType);
+        Packet p = decoder.decode(buf, off, len, tsNanos, linkType, receiverChecksL4);
         lastFlow = table.process(p);
         return p;
     }

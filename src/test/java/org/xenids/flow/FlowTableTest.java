@@ -309,6 +309,34 @@ class FlowTableTest {
     }
 
     @Test
+    void aSegmentFailingATcpChecksumItsReceiverChecksStandsInForNothing() {
+        Pipeline p = pipeline(FlowConfig.defaults());
+        tcp(p, 1, C, 40000, SV, 80, 0, 0, SYN, "");
+        tcp(p, 2, SV, 80, C, 40000, 500, 1, SYN | ACK, "");
+        // The same insertion as with a broken IP header, by the TCP checksum: a receiver that
+        // checks it (the ring flags say so) drops both, so they must not stand in for what it takes.
+        byte[] decoy = tcpFrame(C, 40000, SV, 80, 1, 501, ACK, "GET / HTTP/1.1".getBytes(StandardCharsets.ISO_8859_1));
+        decoy[decoy.length - 1] ^= 0x55;
+        p.frame(decoy, 0, decoy.length, 3, Decoder.LINKTYPE_ETHERNET, true);
+        byte[] rst = tcpFrame(C, 40000, SV, 80, 1, 501, RST, new byte[0]);
+        rst[14 + 20 + 16] ^= 0x55;
+        p.frame(rst, 0, rst.length, 4, Decoder.LINKTYPE_ETHERNET, true);
+        byte[] real = tcpFrame(C, 40000, SV, 80, 1, 501, ACK, "\u0090\u0090\u0090 attack".getBytes(StandardCharsets.ISO_8859_1));
+        p.frame(real, 0, real.length, 5, Decoder.LINKTYPE_ETHERNET, true);
+        assertEquals("\u0090\u0090\u0090 attack", rec.ts());
+        assertEquals(4, p.lastFlow().packetsToServer(), "counted in the flow all the same");
+        assertEquals(2, p.table().badChecksumPackets());
+        assertEquals(Flow.TCP_ESTABLISHED, p.lastFlow().tcpState(), "the RST ended nothing");
+        // A UDP datagram that fails is not delivered either.
+        Pipeline u = pipeline(FlowConfig.defaults().withDepth(4096));
+        byte[] d = udpFrame(C, 5000, SV, 53, "decoy".getBytes(StandardCharsets.ISO_8859_1));
+        d[d.length - 1] ^= 0x55;
+        u.frame(d, 0, d.length, 1, Decoder.LINKTYPE_ETHERNET, true);
+        assertEquals(1, u.table().badChecksumPackets());
+        assertEquals("\u0090\u0090\u0090 attack", rec.ts(), "nothing delivered");
+    }
+
+    @Test
     void underTheDetectionPolicyOnlyACloseTheReceiverActsOnLetsASynStartANewFlow() {
         FlowConfig cfg = FlowConfig.defaults().withDepth(4096).withSplit(FlowConfig.SplitPolicy.NEW_ISN_OR_AFTER_CLOSE);
         Pipeline p = pipeline(cfg);

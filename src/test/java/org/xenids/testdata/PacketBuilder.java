@@ -74,7 +74,33 @@ public final class PacketBuilder {
         int c = checksum(h);
         h[10] = (byte) (c >> 8);
         h[11] = (byte) c;
-        return concat(h, payload);
+        byte[] d = concat(h, payload);
+        if (fragOffset == 0 && !more) {
+            l4Checksum(d, hlen, proto, concat(addr(src), addr(dst)));
+        }
+        return d;
+    }
+
+    /**
+     * Fills in the TCP or UDP checksum of the unfragmented packet {@code d} whose L4 header starts
+     * at {@code at}, as a sending stack does; anything else is left as given. A test that wants a
+     * bad checksum breaks it afterwards.
+     */
+    static void l4Checksum(byte[] d, int at, int proto, byte[] addresses) {
+        int len = d.length - at;
+        int field = proto == TCP && len >= 20 ? 16 : proto == UDP && len >= 8 ? 6 : -1;
+        if (field < 0) {
+            return;
+        }
+        d[at + field] = 0;
+        d[at + field + 1] = 0;
+        byte[] pseudo = concat(addresses, bytes(0, proto, len >> 8, len), java.util.Arrays.copyOfRange(d, at, d.length));
+        int c = checksum(pseudo.length % 2 == 0 ? pseudo : concat(pseudo, new byte[1]));
+        if (c == 0 && proto == UDP) {
+            c = 0xFFFF; // 0 means "no checksum" in UDP
+        }
+        d[at + field] = (byte) (c >> 8);
+        d[at + field + 1] = (byte) c;
     }
 
     public static byte[] ipv6(int nextHeader, String src, String dst, byte[] payload) {
@@ -86,7 +112,9 @@ public final class PacketBuilder {
         h[7] = 64;
         System.arraycopy(addr(src), 0, h, 8, 16);
         System.arraycopy(addr(dst), 0, h, 24, 16);
-        return concat(h, payload);
+        byte[] d = concat(h, payload);
+        l4Checksum(d, 40, nextHeader, concat(addr(src), addr(dst)));
+        return d;
     }
 
     /** An IPv6 extension header of 8 bytes (hop-by-hop 0, destination options 60, routing 43). */
