@@ -51,13 +51,26 @@ final class HostRun {
         long[] dup = new long[1];
         long[] anomalyCount = new long[1];
         TrafficDriver driver = new TrafficDriver(topology);
-        Tap tap = new Tap(driver.host().memory(), (buf, off, len, domid, vif, queue, direction, peer, ts) -> {
-            if (direction == Tap.RX && peer >= 0) {
-                dup[0]++;
-                return;
+        Tap.FrameSink frames = new Tap.FrameSink() {
+            @Override
+            public void frame(byte[] buf, int off, int len, int domid, int vif, int queue, int direction, int peer,
+                              long ts) {
+                frame(buf, off, len, domid, vif, queue, direction, peer, false, ts);
             }
-            pipeline.frame(buf, off, len, ts, Decoder.LINKTYPE_ETHERNET);
-        }, a -> {
+
+            @Override
+            public void frame(byte[] buf, int off, int len, int domid, int vif, int queue, int direction, int peer,
+                              boolean l4Checked, long ts) {
+                if (direction == Tap.RX && peer >= 0) {
+                    dup[0]++;
+                    return;
+                }
+                // Where the ring flags say the receiver checks TCP/UDP checksums, a segment that
+                // fails them is one it drops: it must not stand in for one it takes.
+                pipeline.frame(buf, off, len, ts, Decoder.LINKTYPE_ETHERNET, l4Checked);
+            }
+        };
+        Tap tap = new Tap(driver.host().memory(), frames, a -> {
             anomalyCount[0]++;
             anomalies.accept(a);
         });

@@ -47,13 +47,19 @@ final class TapOutputs implements Tap.FrameSink, AutoCloseable {
 
     @Override
     public void frame(byte[] buf, int off, int len, int domid, int vif, int queue, int direction, int peer, long ts) {
+        frame(buf, off, len, domid, vif, queue, direction, peer, false, ts);
+    }
+
+    @Override
+    public void frame(byte[] buf, int off, int len, int domid, int vif, int queue, int direction, int peer,
+                      boolean l4Checked, long ts) {
         frames++;
         bytes += len;
         if (direction == Tap.RX && peer >= 0) {
             // Guest→guest: the same frame already went into the flows as the sender's TX.
             echoes++;
         } else {
-            pipeline.frame(buf, off, len, ts, LinkType.ETHERNET);
+            pipeline.frame(buf, off, len, ts, LinkType.ETHERNET, l4Checked);
         }
         if (pcap == null) {
             return;

@@ -63,6 +63,8 @@ final class RxRing {
     // The packet being assembled from responses.
     private int frameStart = -1, frameLen, framePeer = -1, extraLeft;
     private boolean frameBad, frameRefused, frameLost, frameFirst = true;
+    /** The first response's flags leave the checksum to the guest (neither csum_blank nor data_validated). */
+    private boolean frameChecked;
 
     RxRing(Tap tap, VifQueue q, long frame) {
         this.tap = tap;
@@ -216,6 +218,9 @@ final class RxRing {
             }
             rspSeen = i + 1;
             take(id, status, offset, have, s, now);
+            if (frameFirst) {
+                frameChecked = (flags & (NETRXF_csum_blank | NETRXF_data_validated)) == 0;
+            }
             if (frameFirst && (flags & NETRXF_extra_info) != 0) {
                 extraLeft = 1;
             }
@@ -296,7 +301,7 @@ final class RxRing {
         } else if (frameLen == 0) {
             tap.anomaly(q, Tap.RX, "rx.empty_packet", (rspSeen - 1) & MASK, now);
         } else {
-            tap.emit(q, Tap.RX, buf, frameStart, frameLen, framePeer, now);
+            tap.emit(q, Tap.RX, buf, frameStart, frameLen, framePeer, frameChecked, now);
         }
         if (cHead == cTail) {
             write = 0;

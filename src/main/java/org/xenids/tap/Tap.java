@@ -52,6 +52,19 @@ public final class Tap implements HypercallListener {
          */
         void frame(byte[] buf, int off, int len, int domid, int vif, int queue, int direction, int peerDomid,
                    long timestampNanos);
+
+        /**
+         * The same, with what the ring flags say of the frame's TCP/UDP checksum: {@code l4Checked}
+         * when it stands as the sender wrote it and its receiver checks it (RX: the first response
+         * has neither NETRXF_csum_blank nor NETRXF_data_validated; TX: the first request has
+         * neither NETTXF_csum_blank nor NETTXF_data_validated, and no GSO extra), so that a frame
+         * failing it is one the receiver drops. The tap calls this one; a sink that decodes frames
+         * overrides it, others need not.
+         */
+        default void frame(byte[] buf, int off, int len, int domid, int vif, int queue, int direction, int peerDomid,
+                           boolean l4Checked, long timestampNanos) {
+            frame(buf, off, len, domid, vif, queue, direction, peerDomid, timestampNanos);
+        }
     }
 
     /** An inline decision about one classified copy or map, before Xen applies it. */
@@ -274,11 +287,11 @@ public final class Tap implements HypercallListener {
         discovery.queues.remove(q);
     }
 
-    void emit(VifQueue q, int dir, byte[] buf, int off, int len, int peer, long now) {
+    void emit(VifQueue q, int dir, byte[] buf, int off, int len, int peer, boolean l4Checked, long now) {
         long[] c = counters(q);
         c[C_FRAMES]++;
         c[C_BYTES] += len;
-        sink.frame(buf, off, len, q.front, q.vif, q.queue, dir, peer, now);
+        sink.frame(buf, off, len, q.front, q.vif, q.queue, dir, peer, l4Checked, now);
     }
 
     void anomaly(VifQueue q, int dir, String event, int slot, long now) {

@@ -55,6 +55,8 @@ final class TxRing {
     private final long[] pktTime = new long[SIZE];
     /** Whether any copy or map of the packet has been seen. */
     private final boolean[] pktStarted = new boolean[SIZE];
+    /** Whether the packet's TCP/UDP checksum stands as sent: flags neither csum_blank nor data_validated, no GSO. */
+    private final boolean[] pktChecked = new boolean[SIZE];
 
     TxRing(Tap tap, VifQueue q, long frame) {
         this.tap = tap;
@@ -110,6 +112,7 @@ final class TxRing {
         int size0 = u16(i, Netif.TxRequest.SIZE_FIELD);
         int j = i + 1;
         boolean mcast = false;
+        boolean gso = false;
         int badGso = -1;
         if ((flags0 & NETTXF_extra_info) != 0) {
             int extras = 0;
@@ -124,6 +127,7 @@ final class TxRing {
                 }
                 mcast |= type == XEN_NETIF_EXTRA_TYPE_MCAST_ADD || type == XEN_NETIF_EXTRA_TYPE_MCAST_DEL;
                 if (type == XEN_NETIF_EXTRA_TYPE_GSO) {
+                    gso = true;
                     int at = Netif.Sring.RING + (j & MASK) * ENTRY;
                     int gsoType = Mem.u8(page, at + Netif.ExtraInfo.GSO_TYPE);
                     if (Mem.u16(page, at + Netif.ExtraInfo.GSO_SIZE) == 0
@@ -205,6 +209,9 @@ final class TxRing {
         pktEnd[s0] = j;
         pktLen[s0] = size0;
         pktTime[s0] = now;
+        // netback makes a GSO packet CHECKSUM_PARTIAL whatever its flags (checksum_setup): its
+        // checksums are filled in when it is segmented, so only a plain one's stand as sent.
+        pktChecked[s0] = !gso && (flags0 & (NETTXF_csum_blank | NETTXF_data_validated)) == 0;
         if (drop) {
             // netback answers every slot with an error and reads nothing.
             for (int k = i; k != j; k++) {
@@ -404,7 +411,7 @@ final class TxRing {
             tap.lost(q, 1);
             return;
         }
-        tap.emit(q, Tap.TX, buf, 0, len, -1, now);
+        tap.emit(q, Tap.TX, buf, 0, len, -1, pktChecked[s0], now);
     }
 
     /** Requests parsed but not yet finished (for tests and counters). */

@@ -5,11 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.xenids.flow.Flow;
 import org.xenids.flow.FlowConfig;
 import org.xenids.pcap.CaptureWriter;
 import org.xenids.testdata.PacketBuilder;
@@ -76,5 +78,68 @@ class HostRunTest {
         r.print(new PrintWriter(out, true), "detect");
         assertTrue(out.toString().contains("\n  decoder events: ipv4.frag_overlap 1, udp.hlen_invalid 1\n"),
                 out.toString());
+    }
+
+    @Test
+    void segmentsTheirReceiverDropsForABadChecksumStandInForNothingThroughTheTap(@TempDir Path dir) throws Exception {
+        // An outside client and the guest 10.0.0.11:80, each sending a decoy with a broken TCP
+        // checksum ahead of the real bytes at the same sequence numbers. From outside, the NIC does
+        // not vouch for a bad checksum, so netback gives the guest flags 0 and its stack checks it;
+        // from the guest, netfront's flags 0 leave it to the receiver. Both drop the decoys.
+        // A GSO super-frame's checksum is filled in when it is segmented: the receiver gets it right,
+        // whatever the guest wrote, so it is not judged.
+        String c = "203.0.113.170", g = "10.0.0.11";
+        byte[] big = "B".repeat(4000).getBytes(StandardCharsets.ISO_8859_1);
+        byte[][] frames = {
+            PacketBuilder.tcpFrame(c, 40000, g, 80, 999, 0, PacketBuilder.SYN, new byte[0]),
+            fromGuest(PacketBuilder.tcpFrame(g, 80, c, 40000, 5000, 1000, PacketBuilder.SYN | PacketBuilder.ACK, new byte[0])),
+            PacketBuilder.tcpFrame(c, 40000, g, 80, 1000, 5001, PacketBuilder.ACK, new byte[0]),
+            badChecksum(PacketBuilder.tcpFrame(c, 40000, g, 80, 1000, 5001, PacketBuilder.ACK | PacketBuilder.PSH, ascii("cover!"))),
+            PacketBuilder.tcpFrame(c, 40000, g, 80, 1000, 5001, PacketBuilder.ACK | PacketBuilder.PSH, ascii("attack")),
+            badChecksum(fromGuest(PacketBuilder.tcpFrame(g, 80, c, 40000, 5001, 1006, PacketBuilder.ACK | PacketBuilder.PSH, ascii("decoy reply")))),
+            fromGuest(PacketBuilder.tcpFrame(g, 80, c, 40000, 5001, 1006, PacketBuilder.ACK | PacketBuilder.PSH, ascii("real reply!"))),
+            badChecksum(fromGuest(PacketBuilder.tcpFrame(g, 80, c, 40000, 5012, 1006, PacketBuilder.ACK | PacketBuilder.PSH, big))),
+        };
+        Path pcap = dir.resolve("decoys.pcap");
+        try (CaptureWriter w = CaptureWriter.pcap(pcap, 1, false)) {
+            long ts = 1_000_000_000L;
+            for (byte[] f : frames) {
+                w.write(0, ts += 1000, f, 0, f.length);
+            }
+        }
+        List<Path> capture = List.of(pcap);
+        Topology t = Topology.fromCaptures(capture, List.of("10.0.0.0/24"), Map.of());
+        StringBuilder toServer = new StringBuilder(), toClient = new StringBuilder();
+        StreamListener streams = new StreamListener() {
+            @Override
+            public void payload(Flow f, boolean server, byte[] buf, int off, int len, long at) {
+                (server ? toServer : toClient).append(new String(buf, off, len, StandardCharsets.ISO_8859_1));
+            }
+        };
+        HostRun.Result r = HostRun.run(t, capture, FlowConfig.defaults(), streams, a -> { },
+                new PrintWriter(new StringWriter()), "test");
+        assertEquals(frames.length + 1, r.frames(), "every frame, and the guest's announcement, reached the tap: " + r);
+        assertEquals("attack", toServer.toString());
+        assertEquals("real reply!" + "B".repeat(4000), toClient.toString());
+        assertEquals("tcp.checksum_bad 2", r.decoderEvents());
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    /** The frame with its source and destination MACs swapped: sent by the guest, whose MAC the quick start learns. */
+    private static byte[] fromGuest(byte[] f) {
+        for (int i = 0; i < 6; i++) {
+            byte m = f[i];
+            f[i] = f[i + 6];
+            f[i + 6] = m;
+        }
+        return f;
+    }
+
+    private static byte[] badChecksum(byte[] f) {
+        f[14 + 20 + 16] ^= 0x55;
+        return f;
     }
 }

@@ -29,6 +29,8 @@ final class Bench {
     final List<byte[]> uplink = new ArrayList<>();
     final List<Seen> delivered = new ArrayList<>();
     final List<Seen> tapped = new ArrayList<>();
+    /** Per tapped frame, what the tap said of its TCP/UDP checksum (see {@link Tap.FrameSink}). */
+    final List<Boolean> l4Checked = new ArrayList<>();
     final List<EveEvent.Anomaly> anomalies = new ArrayList<>();
     final Tap tap;
     final List<Toolstack.Vif> vifs = new ArrayList<>();
@@ -48,7 +50,20 @@ final class Bench {
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
-        tap = new Tap(recorder == null ? host.memory() : recorder.memory(), collector(tapped), anomalies::add);
+        Tap.FrameSink frames = collector(tapped);
+        tap = new Tap(recorder == null ? host.memory() : recorder.memory(), new Tap.FrameSink() {
+            @Override
+            public void frame(byte[] buf, int off, int len, int domid, int vif, int queue, int dir, int peer, long ts) {
+                frame(buf, off, len, domid, vif, queue, dir, peer, false, ts);
+            }
+
+            @Override
+            public void frame(byte[] buf, int off, int len, int domid, int vif, int queue, int dir, int peer,
+                              boolean checked, long ts) {
+                frames.frame(buf, off, len, domid, vif, queue, dir, peer, ts);
+                l4Checked.add(checked);
+            }
+        }, anomalies::add);
         host.addListener(recorder == null ? tap : recorder.around(tap));
     }
 

@@ -235,6 +235,50 @@ class HostileGuestTest {
         }
     }
 
+    /**
+     * The tap says a frame's TCP/UDP checksum is its receiver's to check only where the ring flags
+     * leave it as sent: a guest's request with neither csum_blank nor data_validated and no GSO
+     * (netback makes a GSO packet CHECKSUM_PARTIAL whatever its flags, and its checksums are
+     * filled in when it is segmented), and a response with neither flag, which netback gives to
+     * what the NIC did not vouch for.
+     */
+    @Test
+    void theRingFlagsSayWhetherAFramesReceiverChecksItsChecksum() {
+        Setup s = new Setup();
+        int plain = s.grantFrame(300), blank = s.grantFrame(300), validated = s.grantFrame(300), gso = s.grantFrame(300);
+        s.txRequests(plain, 0, 0, 300, blank, 0, NETTXF_csum_blank | NETTXF_data_validated, 300,
+                validated, 0, NETTXF_data_validated, 300);
+        int prod = Netif.Sring.reqProd(s.tx, 0);
+        Netif.TxRequest.set(s.tx, Netif.Sring.entry(prod, 256, Netif.TxRequest.SIZE), gso, 0, NETTXF_extra_info, 3, 300);
+        Netif.ExtraInfo.setGso(s.tx, Netif.Sring.entry(prod + 1, 256, Netif.TxRequest.SIZE), 0, 1448, XEN_NETIF_GSO_TYPE_TCPV4);
+        Netif.Sring.reqProd(s.tx, 0, prod + 2);
+        s.kick(s.txPort);
+        assertEquals(List.of(), s.events());
+        assertEquals(List.of(true, false, false, false), checkedOf(s, 1, Tap.TX));
+
+        byte[] good = org.xenids.testdata.PacketBuilder.tcpFrame("203.0.113.9", 40000, "10.0.0.12", 80, 1, 1,
+                org.xenids.testdata.PacketBuilder.ACK, new byte[100]);
+        System.arraycopy(Bench.mac(TapFramesTest.MAC2), 0, good, 0, 6);
+        byte[] bad = good.clone();
+        bad[bad.length - 1] ^= 1;
+        s.b.fromOutside(good, 0);
+        s.b.fromOutside(bad, 0);
+        s.b.fromOutside(good, 1448); // GRO'd: CHECKSUM_PARTIAL
+        // dom2 got dom1's four frames first: netback hands each on with the flags its sender's
+        // checksum state gives, so each is judged as on dom1's side.
+        assertEquals(List.of(true, false, false, false, false, true, false), checkedOf(s, 2, Tap.RX));
+    }
+
+    private static List<Boolean> checkedOf(Setup s, int domid, int direction) {
+        List<Boolean> out = new java.util.ArrayList<>();
+        for (int i = 0; i < s.b.tapped.size(); i++) {
+            if (s.b.tapped.get(i).domid() == domid && s.b.tapped.get(i).direction() == direction) {
+                out.add(s.b.l4Checked.get(i));
+            }
+        }
+        return out;
+    }
+
     @Test
     void moreThanEighteenSlotsIsReportedAndDroppedLikeNetbackDoes() {
         Setup s = new Setup();
