@@ -67,7 +67,8 @@ final class HostRun {
                 }
                 // Where the ring flags say the receiver checks TCP/UDP checksums, a segment that
                 // fails them is one it drops: it must not stand in for one it takes.
-                pipeline.frame(buf, off, len, ts, Decoder.LINKTYPE_ETHERNET, l4Checked);
+                pipeline.frame(buf, off, len, ts, Decoder.LINKTYPE_ETHERNET, l4Checked,
+                        Tap.reassemblyOwner(domid, direction));
             }
         };
         Tap tap = new Tap(driver.host().memory(), frames, a -> {

@@ -59,7 +59,7 @@ final class TapOutputs implements Tap.FrameSink, AutoCloseable {
             // Guest→guest: the same frame already went into the flows as the sender's TX.
             echoes++;
         } else {
-            pipeline.frame(buf, off, len, ts, LinkType.ETHERNET, l4Checked);
+            pipeline.frame(buf, off, len, ts, LinkType.ETHERNET, l4Checked, Tap.reassemblyOwner(domid, direction));
         }
         if (pcap == null) {
             return;

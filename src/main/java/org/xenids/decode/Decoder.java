@@ -20,13 +20,14 @@ public final class Decoder {
     static final int DLT_RAW_BSD = 12, DLT_RAW_OPENBSD = 14;
 
     /**
-     * Defaults: 16,384 datagrams in reassembly at once, holding 32 MiB at most (about 0.75 KiB for
-     * a datagram of small fragments, 74 KiB for the largest), dropped unfinished after 30 s (Linux
-     * ipfrag_time). A Linux host keeps 4 MiB of fragments (ipfrag_high_thresh), thousands of
-     * small ones: fewer here would let decoys push out what the host still reassembles.
+     * Defaults, per reassembly owner (see {@link #decode(byte[], int, int, long, int, boolean, int)}):
+     * 16,384 datagrams in reassembly at once, holding 16 MiB (about 0.75 KiB for a datagram of
+     * small fragments, 74 KiB for the largest), dropped unfinished after 30 s (Linux
+     * ipfrag_time). A Linux host keeps 4 MiB of fragments (ipfrag_high_thresh, by the kernel's
+     * truesize, which is larger than the cost counted here): less here would drop what it keeps.
      */
     public static final int DEFAULT_FRAGMENT_SLOTS = 16_384;
-    public static final long DEFAULT_FRAGMENT_BYTES = 32L << 20;
+    public static final long DEFAULT_FRAGMENT_BYTES = 16L << 20;
     public static final long DEFAULT_FRAGMENT_TIMEOUT_NANOS = 30_000_000_000L;
 
     private static final int MAX_VLAN = 2, MAX_IPV6_EXT = 16;
@@ -36,19 +37,21 @@ public final class Decoder {
     private final Fragments fragments;
     private final Transport transport = new Transport(p, counts);
     private long reassembled;
+    /** The current frame's reassembly owner. */
+    private int owner;
 
     public Decoder() {
         this(DEFAULT_FRAGMENT_SLOTS, DEFAULT_FRAGMENT_TIMEOUT_NANOS);
     }
 
-    /** @param fragmentSlots datagrams reassembled at once (holding {@link #DEFAULT_FRAGMENT_BYTES} at most) */
+    /** @param fragmentSlots datagrams one owner reassembles at once (holding {@link #DEFAULT_FRAGMENT_BYTES} at most) */
     public Decoder(int fragmentSlots, long fragmentTimeoutNanos) {
         this(fragmentSlots, DEFAULT_FRAGMENT_BYTES, fragmentTimeoutNanos);
     }
 
     /**
-     * @param fragmentSlots datagrams reassembled at once
-     * @param fragmentBytes bytes they may hold in all (at least one largest datagram's, about 74 KiB)
+     * @param fragmentSlots datagrams one owner reassembles at once
+     * @param fragmentBytes bytes one owner's may hold (at least one largest datagram's, about 74 KiB)
      */
     public Decoder(int fragmentSlots, long fragmentBytes, long fragmentTimeoutNanos) {
         if (fragmentSlots < 1) throw new IllegalArgumentException("fragmentSlots must be >= 1");
@@ -91,6 +94,21 @@ public final class Decoder {
      * names the final destination, not the address field).
      */
     public Packet decode(byte[] buf, int off, int len, long tsNanos, int linkType, boolean receiverChecksL4) {
+        return decode(buf, off, len, tsNanos, linkType, receiverChecksL4, 0);
+    }
+
+    /**
+     * As {@link #decode(byte[], int, int, long, int, boolean)}, a fragment reassembled by
+     * {@code owner} (0 to 65535): the number of the stack that reassembles it, each within its own
+     * bounds, as each Linux guest keeps its own fragments (the tap numbers a guest's two
+     * directions). Without one, everything is owner 0: one host.
+     */
+    public Packet decode(byte[] buf, int off, int len, long tsNanos, int linkType, boolean receiverChecksL4,
+                         int owner) {
+        if (owner < 0 || owner > Fragments.MAX_OWNER) {
+            throw new IllegalArgumentException("reassembly owner " + owner + " outside 0.." + Fragments.MAX_OWNER);
+        }
+        this.owner = owner;
         transport.verify = receiverChecksL4;
         if (off < 0 || len < 0 || off > buf.length - len) {
             throw new IllegalArgumentException("frame [" + off + ", +" + len + ") outside buffer of " + buf.length);
@@ -262,7 +280,7 @@ public final class Decoder {
                 return;
             }
             int r = fragments.add(q, 4, u16(b, pos + 4), proto, b, pos, hlen, pos + hlen, total - hlen,
-                    fragOff, more, q.tsNanos);
+                    fragOff, more, q.tsNanos, owner);
             fragmentEvents(true);
             if (r != Fragments.COMPLETE) {
                 q.fragment = true;
@@ -378,7 +396,7 @@ public final class Decoder {
                     q.ipHeaderLen = cur - pos;
                     q.protocol = next;
                     int r = fragments.add(q, 6, i32(b, cur + 4), next, b, pos, 40, cur + 8, dataLen,
-                            fragOff, more, q.tsNanos);
+                            fragOff, more, q.tsNanos, owner);
                     fragmentEvents(false);
                     if (r != Fragments.COMPLETE) {
                         q.fragment = true;

@@ -9,11 +9,20 @@ import java.util.Arrays;
  * doubled as needed up to the largest datagram, 64 KiB, and pooled by size) and a bitmap of the
  * bytes it holds: a datagram cut into thousands of tiny pieces sent out of order (an evasion the
  * target host reassembles) costs no more per byte, and a datagram of one small fragment costs
- * about a kilobyte, not 72 KiB. That is what makes a large table affordable: a full table gives up
- * its oldest datagram (counted), so a sender who wants an attack's first fragment pushed out
- * before its last arrives has to send as many decoy datagrams as the table holds in between, while
- * the target host keeps up to 4 MiB of them. Datagrams are found by a hash of their key and aged
- * in a list, so work per fragment does not grow with the table. Overlapping fragments are an
+ * about a kilobyte, not 72 KiB.
+ *
+ * <p>The bounds are per owner: a number the caller gives with each fragment for the stack that
+ * reassembles it (the receiving guest), since each Linux guest keeps its own fragments: 4 MiB of
+ * them (ipfrag_high_thresh), and while it holds more it drops every fragment, of new datagrams and
+ * of those it holds alike, until some complete or time out; it never gives up an old datagram for
+ * a new one. So does an owner here (counted as a full table), with bounds above what Linux holds
+ * of small fragments (not of fragments far into a datagram, whose buffer here reaches that far
+ * while the kernel counts what it received). One table for all would let decoys sent elsewhere (to other
+ * guests, or to addresses the guest ignores) push out an attack's first fragment that the guest
+ * still holds; giving up the oldest would let a sender complete its decoys to make room and then
+ * finish the attack the guest still holds. Memory is bounded by the owners holding fragments
+ * (two per guest under the tap) times the bounds. Datagrams are found by a hash of their key and aged in a
+ * list, so work per fragment does not grow with the table. Overlapping fragments are an
  * evasion technique as well (the target and the IDS may resolve them differently): they are
  * reported, and the bytes that arrived first are kept.
  */
@@ -31,9 +40,18 @@ final class Fragments {
     /** Spare buffers kept per size class (about 8 MiB over all classes at most). */
     private static final int SPARES = 64;
 
+    /** What one owner holds. */
+    private static final class Owner {
+        int datagrams;
+        long bytes;
+    }
+
+    /** Largest owner number (owners are kept in an array by number). */
+    static final int MAX_OWNER = 0xFFFF;
+
     /** One datagram in reassembly; pooled. */
     private static final class Datagram {
-        int version, id, proto, total, hdrLen, held, reach, cost, hash;
+        int version, id, proto, total, hdrLen, held, reach, cost, hash, owner;
         long srcHi, srcLo, dstHi, dstLo, firstSeen;
         byte[] buf;
         /** Bit i set when byte i of the fragmentable part is held. */
@@ -56,6 +74,8 @@ final class Fragments {
     }
 
     private final Spares[] spares = new Spares[CLASSES];
+    /** By owner number; null when it holds nothing. */
+    private Owner[] owners = new Owner[4];
     private int live;
     private long bytes;
 
@@ -68,9 +88,9 @@ final class Fragments {
     int timedOut4, timedOut6;
 
     /**
-     * @param maxDatagrams datagrams in reassembly at once
-     * @param maxBytes     bytes they may hold in all (buffers, bitmaps, bookkeeping); at least
-     *                     one largest datagram's
+     * @param maxDatagrams datagrams one owner may have in reassembly at once
+     * @param maxBytes     bytes one owner's may hold before its fragments are dropped (buffers,
+     *                     bitmaps, bookkeeping); at least one largest datagram's
      */
     Fragments(int maxDatagrams, long maxBytes, long timeoutNanos) {
         this.maxDatagrams = maxDatagrams;
@@ -91,28 +111,41 @@ final class Fragments {
         return bytes;
     }
 
+    /** Datagrams {@code owner} has in reassembly now. */
+    int live(int owner) {
+        return owner >= 0 && owner < owners.length && owners[owner] != null ? owners[owner].datagrams : 0;
+    }
+
     /**
-     * Adds one fragment: {@code hdr} bytes of IP header at {@code b[hdrOff..]} (kept from the
-     * first fragment), fragment data at {@code b[dataOff, dataOff+dataLen)} belonging at
-     * {@code fragOff} of the fragmentable part; {@code more} is the MF bit.
+     * Adds one fragment, reassembled by {@code owner} (0 to {@link #MAX_OWNER}): {@code hdr} bytes
+     * of IP header at {@code b[hdrOff..]} (kept from the first fragment), fragment data at
+     * {@code b[dataOff, dataOff+dataLen)} belonging at {@code fragOff} of the fragmentable part;
+     * {@code more} is the MF bit.
      */
     int add(Packet p, int v, int ident, int nextProto, byte[] b, int hdrOff, int hdr,
-            int dataOff, int dataLen, int fragOff, boolean more, long now) {
+            int dataOff, int dataLen, int fragOff, boolean more, long now, int owner) {
         evOverlap = evFull = evTooLarge = false;
         timedOut4 = timedOut6 = 0;
         expire(now);
-        int h = hash(p, v, ident, nextProto);
-        Datagram d = find(p, v, ident, nextProto, h);
+        int h = hash(p, v, ident, nextProto, owner);
+        Datagram d = find(p, v, ident, nextProto, h, owner);
         int end = fragOff + dataLen;
         if (end > MAX_PAYLOAD - hdr) {
             evTooLarge = true;
             if (d != null) release(d);
             return DROPPED;
         }
+        Owner o = owner(owner);
+        if (o.bytes > maxBytes || d == null && o.datagrams >= maxDatagrams) {
+            // As Linux's inet_frag_find: over its bound, an owner takes no fragment at all.
+            evFull = true;
+            if (o.datagrams == 0) owners[owner] = null;
+            return DROPPED;
+        }
         if (d == null) {
-            d = allocate(p, v, ident, nextProto, h, now, end);
-        } else if (end > d.have.length * 64 && !grow(d, end)) {
-            return DROPPED; // nothing else to give up: counted as a full table
+            d = allocate(p, v, ident, nextProto, h, now, end, owner, o);
+        } else if (end > d.have.length * 64) {
+            grow(d, end, o);
         }
         byte[] buf = d.buf;
         if (fragOff == 0 && d.hdrLen == 0) {
@@ -199,18 +232,18 @@ final class Fragments {
         return c;
     }
 
-    private static int hash(Packet p, int v, int ident, int nextProto) {
+    private static int hash(Packet p, int v, int ident, int nextProto, int owner) {
         long x = p.srcLo * 0x9E3779B97F4A7C15L ^ p.dstLo * 0xC2B2AE3D27D4EB4FL ^ p.srcHi * 31 ^ p.dstHi
-                ^ ((long) ident << 16 | (long) nextProto << 8 | v);
+                ^ ((long) ident << 16 | (long) nextProto << 8 | v) ^ (long) owner << 48;
         x = (x ^ (x >>> 33)) * 0xFF51AFD7ED558CCDL;
         return (int) (x ^ (x >>> 33));
     }
 
-    private Datagram find(Packet p, int v, int ident, int nextProto, int h) {
+    private Datagram find(Packet p, int v, int ident, int nextProto, int h, int owner) {
         int mask = index.length - 1;
         for (int i = h & mask; index[i] != null; i = (i + 1) & mask) {
             Datagram d = index[i];
-            if (d.hash == h && d.id == ident && d.version == v && d.proto == nextProto && d.srcLo == p.srcLo
+            if (d.hash == h && d.id == ident && d.version == v && d.proto == nextProto && d.owner == owner && d.srcLo == p.srcLo
                     && d.dstLo == p.dstLo && d.srcHi == p.srcHi && d.dstHi == p.dstHi) {
                 return d;
             }
@@ -218,17 +251,28 @@ final class Fragments {
         return null;
     }
 
-    private Datagram allocate(Packet p, int v, int ident, int nextProto, int h, long now, int end) {
-        int capacity = capacityFor(end);
-        while (live > 0 && (live >= maxDatagrams || bytes + cost(capacity) > maxBytes)) {
-            evFull = true;
-            release(oldest);
+    /** The owner numbered {@code n}, made when it holds nothing yet. */
+    private Owner owner(int n) {
+        if (n < 0 || n > MAX_OWNER) {
+            throw new IllegalArgumentException("fragment owner " + n + " outside 0.." + MAX_OWNER);
         }
+        if (n >= owners.length) {
+            owners = Arrays.copyOf(owners, Math.max(n + 1, Math.min(MAX_OWNER + 1, owners.length * 2)));
+        }
+        Owner o = owners[n];
+        return o != null ? o : (owners[n] = new Owner());
+    }
+
+    private Datagram allocate(Packet p, int v, int ident, int nextProto, int h, long now, int end, int owner, Owner o) {
+        int capacity = capacityFor(end);
         Datagram d = spare.isEmpty() ? new Datagram() : spare.pop();
         d.buf = takeBuf(capacity);
         d.have = takeMap(capacity);
         d.cost = cost(capacity);
+        d.owner = owner;
         bytes += d.cost;
+        o.bytes += d.cost;
+        o.datagrams++;
         d.version = v;
         d.id = ident;
         d.proto = nextProto;
@@ -255,21 +299,12 @@ final class Fragments {
     }
 
     /**
-     * Moves {@code d} to a buffer that reaches {@code end}, giving up older datagrams for the
-     * bytes if need be; false (and {@code d} given up too) when {@code d} alone is all there is.
+     * Moves {@code d} to a buffer that reaches {@code end}. Its owner was under its bound before
+     * this fragment, as Linux checks it, so it may pass it by one datagram's growth at most.
      */
-    private boolean grow(Datagram d, int end) {
+    private void grow(Datagram d, int end, Owner o) {
         int capacity = capacityFor(end);
         int more = cost(capacity) - d.cost;
-        while (bytes + more > maxBytes) {
-            evFull = true;
-            Datagram victim = oldest != d ? oldest : d.newer;
-            if (victim == null) {
-                release(d);
-                return false;
-            }
-            release(victim);
-        }
         byte[] buf = takeBuf(capacity);
         long[] have = takeMap(capacity);
         System.arraycopy(d.buf, 0, buf, 0, HDR_ROOM + d.reach);
@@ -279,7 +314,7 @@ final class Fragments {
         d.have = have;
         d.cost += more;
         bytes += more;
-        return true;
+        o.bytes += more;
     }
 
     private void expire(long now) {
@@ -296,6 +331,11 @@ final class Fragments {
         d.older = d.newer = null;
         giveBack(d);
         bytes -= d.cost;
+        Owner o = owners[d.owner];
+        o.bytes -= d.cost;
+        if (--o.datagrams == 0) {
+            owners[d.owner] = null; // memory for owners that hold fragments only
+        }
         d.cost = 0;
         live--;
         spare.push(d);

@@ -33,9 +33,18 @@ public final class Pipeline {
      * receiver checks its TCP/UDP checksum ({@link Decoder#decode(byte[], int, int, long, int, boolean)}).
      */
     public Packet frame(byte[] buf, int off, int len, long tsNanos, int linkType, boolean receiverChecksL4) {
+        return frame(buf, off, len, tsNanos, linkType, receiverChecksL4, 0);
+    }
+
+    /**
+     * As {@link #frame(byte[], int, int, long, int, boolean)}, with the frame's fragment
+     * reassembly owner ({@link Decoder#decode(byte[], int, int, long, int, boolean, int)}).
+     */
+    public Packet frame(byte[] buf, int off, int len, long tsNanos, int linkType, boolean receiverChecksL4,
+                        int reassemblyOwner) {
         frames++;
         frameBytes += len;
-        Packet p = decoder.decode(buf, off, len, tsNanos, linkType, receiverChecksL4);
+        Packet p = decoder.decode(buf, off, len, tsNanos, linkType, receiverChecksL4, reassemblyOwner);
         lastFlow = table.process(p);
         return p;
     }

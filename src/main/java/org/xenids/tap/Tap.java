@@ -67,6 +67,15 @@ public final class Tap implements HypercallListener {
         }
     }
 
+    /**
+     * A number (0..65535) for the stack that reassembles a frame's IP fragments, to give the
+     * decoder: the receiving guest for RX frames, the sending guest's way out for TX frames. Each
+     * Linux guest keeps its own fragments, so decoys sent to one cannot push out what another holds.
+     */
+    public static int reassemblyOwner(int domid, int direction) {
+        return (domid & 0x7FFF) << 1 | direction & 1;
+    }
+
     /** An inline decision about one classified copy or map, before Xen applies it. */
     @FunctionalInterface
     public interface Verdict {

@@ -124,6 +124,59 @@ class HostRunTest {
         assertEquals("tcp.checksum_bad 2", r.decoderEvents());
     }
 
+    @Test
+    void decoyFragmentsForOneGuestCannotCrowdOutAnotherGuestsDatagram(@TempDir Path dir) throws Exception {
+        // Guests 10.0.0.11 (A) and 10.0.0.12 (B) announce themselves. From outside: the first
+        // fragment of a datagram for A, then 300 decoy fragments for B, each the far end of a
+        // datagram (its 8 bytes at offset 60,000, which costs a 64 KiB buffer here), then the last
+        // fragment for A. Each guest's Linux keeps its own fragments, so B's flood leaves A's
+        // datagram to A, which reassembles it: so must the tap's decoder.
+        byte[] macA = PacketBuilder.bytes(0x00, 0x16, 0x3e, 0, 0, 0x11), macB = PacketBuilder.bytes(0x00, 0x16, 0x3e, 0, 0, 0x12);
+        byte[] attack = new byte[24];
+        java.util.Arrays.fill(attack, (byte) 0x90);
+        byte[] whole = PacketBuilder.ipv4(17, "203.0.113.5", "10.0.0.11", PacketBuilder.udp(5000, 53, attack));
+        byte[] l4 = java.util.Arrays.copyOfRange(whole, 20, whole.length); // its checksum filled in
+        List<byte[]> frames = new java.util.ArrayList<>();
+        frames.add(mac(PacketBuilder.udpFrame("10.0.0.11", 53, "203.0.113.5", 5000, new byte[4]), null, macA));
+        frames.add(mac(PacketBuilder.udpFrame("10.0.0.12", 53, "203.0.113.5", 5000, new byte[4]), null, macB));
+        frames.add(mac(PacketBuilder.ethernet(0x0800, PacketBuilder.ipv4(17, "203.0.113.5", "10.0.0.11", 77, 0, true,
+                new byte[0], java.util.Arrays.copyOf(l4, 16))), macA, null));
+        for (int id = 1000; id < 1300; id++) {
+            frames.add(mac(PacketBuilder.ethernet(0x0800, PacketBuilder.ipv4(17, "203.0.113.5", "10.0.0.12", id, 60_000,
+                    true, new byte[0], new byte[8])), macB, null));
+        }
+        frames.add(mac(PacketBuilder.ethernet(0x0800, PacketBuilder.ipv4(17, "203.0.113.5", "10.0.0.11", 77, 16, false,
+                new byte[0], java.util.Arrays.copyOfRange(l4, 16, l4.length))), macA, null));
+        Path pcap = dir.resolve("flood.pcap");
+        try (CaptureWriter w = CaptureWriter.pcap(pcap, 1, false)) {
+            long ts = 1_000_000_000L;
+            for (byte[] f : frames) {
+                w.write(0, ts += 1000, f, 0, f.length);
+            }
+        }
+        List<Path> capture = List.of(pcap);
+        Topology t = Topology.fromCaptures(capture, List.of("10.0.0.0/24"), Map.of());
+        List<String> payloads = new java.util.ArrayList<>();
+        StreamListener streams = new StreamListener() {
+            @Override
+            public void payload(Flow f, boolean server, byte[] buf, int off, int len, long at) {
+                payloads.add(len + " bytes from " + (buf[off] & 0xFF));
+            }
+        };
+        HostRun.Result r = HostRun.run(t, capture, FlowConfig.defaults(), streams, a -> { },
+                new PrintWriter(new StringWriter()), "test");
+        assertEquals(frames.size() + 2, r.frames(), "and the guests' announcements: " + r);
+        assertTrue(payloads.contains("24 bytes from 144"), "the datagram for A, whole: " + payloads);
+        assertTrue(r.decoderEvents().startsWith("ipv4.frag_table_full "), "B's flood passed its bound: " + r.decoderEvents());
+    }
+
+    /** The frame with its destination and/or source MAC set. */
+    private static byte[] mac(byte[] f, byte[] dst, byte[] src) {
+        if (dst != null) System.arraycopy(dst, 0, f, 0, 6);
+        if (src != null) System.arraycopy(src, 0, f, 6, 6);
+        return f;
+    }
+
     private static byte[] ascii(String s) {
         return s.getBytes(StandardCharsets.ISO_8859_1);
     }

@@ -223,9 +223,11 @@ class DecoderTest {
     }
 
     @Test
-    void theTableIsBoundedByItsBytesAsWellAsItsDatagrams() {
+    void anOwnerOverItsBytesTakesNoFragmentUntilSomeLeaveAndOthersGoOn() {
         // Room for two of the largest datagrams. One large and two small fit; a small one growing
-        // large does not, and gives up the oldest of the others, never itself.
+        // large takes the owner over its bound (checked before a fragment, as Linux does), and then
+        // it takes no fragment at all, not even one finishing a datagram it holds; it gives up
+        // nothing it holds for it. Another owner goes on.
         long twoLargest = 2 * (Fragments.OVERHEAD + Fragments.HDR_ROOM + 65536 + 65536 / 8);
         Decoder small = new Decoder(100, twoLargest, 30_000_000_000L);
         int[][] firsts = {{1, 60_000}, {2, 0}, {3, 0}}; // {id, offset}
@@ -233,32 +235,58 @@ class DecoderTest {
             byte[] b = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", f[0], f[1], true, bytes(), new byte[8]));
             small.decode(b, 0, b.length, f[0], Decoder.LINKTYPE_ETHERNET);
         }
-        assertEquals(0, small.count(DecodeEvent.IPV4_FRAG_TABLE_FULL));
-        assertEquals(3, small.fragmentsHeld());
         byte[] last = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 3, 60_000, false, bytes(), new byte[8]));
         small.decode(last, 0, last.length, 4, Decoder.LINKTYPE_ETHERNET);
-        assertEquals(1, small.count(DecodeEvent.IPV4_FRAG_TABLE_FULL), "datagram 3 grown large gives up datagram 1");
-        assertEquals(2, small.fragmentsHeld());
+        assertEquals(0, small.count(DecodeEvent.IPV4_FRAG_TABLE_FULL));
+        assertEquals(3, small.fragmentsHeld());
         byte[] mid = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 3, 8, true, bytes(), new byte[59_992]));
-        assertTrue(small.decode(mid, 0, mid.length, 5, Decoder.LINKTYPE_ETHERNET).reassembled());
-        assertEquals(1, small.fragmentsHeld(), "datagram 2 is left");
-        byte[] big = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 4, 60_000, true, bytes(), new byte[8]));
-        small.decode(big, 0, big.length, 6, Decoder.LINKTYPE_ETHERNET);
-        assertEquals(1, small.count(DecodeEvent.IPV4_FRAG_TABLE_FULL), "the bytes datagram 3 held were given back");
-        assertEquals(2, small.fragmentsHeld());
+        assertFalse(small.decode(mid, 0, mid.length, 5, Decoder.LINKTYPE_ETHERNET).reassembled());
+        assertEquals(1, small.count(DecodeEvent.IPV4_FRAG_TABLE_FULL), "over its bound: dropped");
+        assertEquals(3, small.fragmentsHeld(), "nothing given up for it");
+        // Another owner, the same datagram key: its own, and within its own bound.
+        for (byte[] f : new byte[][] {ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 3, 0, true, bytes(), new byte[8])), mid, last}) {
+            small.decode(f, 0, f.length, 6, Decoder.LINKTYPE_ETHERNET, false, 1);
+        }
+        assertEquals(1, small.reassembledDatagrams());
+        assertEquals(3, small.fragmentsHeld());
+        // Once its datagrams time out, owner 0 takes fragments again.
+        byte[] later = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 9, 0, true, bytes(), new byte[8]));
+        small.decode(later, 0, later.length, 40_000_000_000L, Decoder.LINKTYPE_ETHERNET);
+        assertEquals(3, small.count(DecodeEvent.IPV4_FRAG_TIMEOUT));
+        assertEquals(1, small.fragmentsHeld());
+        assertEquals(1, small.count(DecodeEvent.IPV4_FRAG_TABLE_FULL));
     }
 
     @Test
-    void unfinishedFragmentsTimeOutAndAFullTableEvictsTheOldest() {
-        Decoder small = new Decoder(2, 1_000_000_000L);
-        for (int id = 1; id <= 3; id++) {
-            byte[] f = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", id, 0, true, bytes(), new byte[16]));
-            small.decode(f, 0, f.length, id, Decoder.LINKTYPE_ETHERNET);
+    void decoysSentToAnotherOwnerCannotPushOutAnAttacksFirstFragment() {
+        // The attack's first fragment for owner 2 (a guest), then more decoy datagrams for owner 4
+        // (another guest, or addresses the first ignores) than an owner holds, then the attack's
+        // last fragment: each Linux guest keeps its own fragments, so the first still has it.
+        byte[] seg = udp(7, 9, new byte[24]);
+        Arrays.fill(seg, 8, 32, (byte) 0x90);
+        Decoder dec = new Decoder(1_000, 30_000_000_000L);
+        byte[] first = ethernet(0x0800, ipv4(UDP, "203.0.113.9", "10.0.0.2", 1, 0, true, bytes(), Arrays.copyOfRange(seg, 0, 16)));
+        dec.decode(first, 0, first.length, 1, Decoder.LINKTYPE_ETHERNET, false, 2);
+        for (int id = 2; id < 1_502; id++) {
+            byte[] f = ethernet(0x0800, ipv4(UDP, "203.0.113.9", "10.0.0.3", id, 0, true, bytes(), new byte[8]));
+            dec.decode(f, 0, f.length, 2, Decoder.LINKTYPE_ETHERNET, false, 4);
         }
-        assertEquals(1, small.count(DecodeEvent.IPV4_FRAG_TABLE_FULL));
-        byte[] late = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 9, 0, true, bytes(), new byte[16]));
-        small.decode(late, 0, late.length, 5_000_000_000L, Decoder.LINKTYPE_ETHERNET);
-        assertEquals(2, small.count(DecodeEvent.IPV4_FRAG_TIMEOUT));
+        assertEquals(500, dec.count(DecodeEvent.IPV4_FRAG_TABLE_FULL), "the decoys past owner 4's bound");
+        byte[] last = ethernet(0x0800, ipv4(UDP, "203.0.113.9", "10.0.0.2", 1, 16, false, bytes(), Arrays.copyOfRange(seg, 16, 32)));
+        Packet p = dec.decode(last, 0, last.length, 3, Decoder.LINKTYPE_ETHERNET, false, 2);
+        assertTrue(p.reassembled());
+        assertEquals((byte) 0x90, p.data()[p.payloadOffset()]);
+        // Sent to owner 2 itself, the decoys fill its own bound: it takes nothing more, the attack's
+        // last fragment included, as a Linux guest over ipfrag_high_thresh drops every fragment.
+        Decoder one = new Decoder(16_384, 1_000 * (Fragments.OVERHEAD + Fragments.HDR_ROOM + 512 + 512 / 8), 30_000_000_000L);
+        one.decode(first, 0, first.length, 1, Decoder.LINKTYPE_ETHERNET, false, 2);
+        for (int id = 2; id < 1_502; id++) {
+            byte[] f = ethernet(0x0800, ipv4(UDP, "203.0.113.9", "10.0.0.2", id, 0, true, bytes(), new byte[8]));
+            one.decode(f, 0, f.length, 2, Decoder.LINKTYPE_ETHERNET, false, 2);
+        }
+        assertFalse(one.decode(last, 0, last.length, 3, Decoder.LINKTYPE_ETHERNET, false, 2).reassembled());
+        assertEquals(1_001, one.fragmentsHeld(), "the attack's first fragment among them, not given up");
+        assertEquals(500 + 1, one.count(DecodeEvent.IPV4_FRAG_TABLE_FULL), "decoys past the bound, and the last fragment");
     }
 
     @Test
