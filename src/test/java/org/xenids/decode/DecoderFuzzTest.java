@@ -54,7 +54,8 @@ class DecoderFuzzTest {
         long ts = 0;
         while (pos + 2 <= data.length) {
             int len = Math.min(((data[pos] & 0xFF) << 8) | (data[pos + 1] & 0xFF), data.length - pos - 2);
-            Packet p = pipe.frame(data, pos + 2, len, ts, link);
+            // Frames of up to four reassembly owners, some with their TCP/UDP checksums checked.
+            Packet p = pipe.frame(data, pos + 2, len, ts, link, (pos & 4) != 0, pos & 3);
             checkBounds(p);
             pos += 2 + len;
             ts += 700;
