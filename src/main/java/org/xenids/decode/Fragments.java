@@ -5,40 +5,43 @@ import java.util.Arrays;
 
 /**
  * IPv4 and IPv6 fragment reassembly, bounded by a number of datagrams and by the bytes they hold.
- * Each datagram keeps its bytes in a buffer sized to how far its fragments reach (from 512 bytes,
- * doubled as needed up to the largest datagram, 64 KiB, and pooled by size) and a bitmap of the
- * bytes it holds: a datagram cut into thousands of tiny pieces sent out of order (an evasion the
- * target host reassembles) costs no more per byte, and a datagram of one small fragment costs
- * about a kilobyte, not 72 KiB.
+ * Each datagram keeps its bytes in 1 KiB pieces, taken as fragments reach into them (and pooled),
+ * each with a bitmap of the bytes it holds: a datagram cut into thousands of tiny pieces sent out of
+ * order (an evasion the target host reassembles) costs no more per byte, a datagram of one small
+ * fragment about 1.8 KiB, and a fragment far into its datagram no more than one near its start
+ * (a buffer sized to the datagram's reach let a tiny fragment at offset 60,000 cost 74 KiB, so a
+ * few hundred such decoys filled what a Linux guest had room for thousands of). A datagram is
+ * copied out whole when it completes.
  *
  * <p>The bounds are per owner: a number the caller gives with each fragment for the stack that
  * reassembles it (the receiving guest), since each Linux guest keeps its own fragments: 4 MiB of
- * them (ipfrag_high_thresh), and while it holds more it drops every fragment, of new datagrams and
- * of those it holds alike, until some complete or time out; it never gives up an old datagram for
- * a new one. So does an owner here (counted as a full table), with bounds above what Linux holds
- * of small fragments (not of fragments far into a datagram, whose buffer here reaches that far
- * while the kernel counts what it received). One table for all would let decoys sent elsewhere (to other
- * guests, or to addresses the guest ignores) push out an attack's first fragment that the guest
- * still holds; giving up the oldest would let a sender complete its decoys to make room and then
- * finish the attack the guest still holds. Memory is bounded by the owners holding fragments
- * (two per guest under the tap) times the bounds. Datagrams are found by a hash of their key and aged in a
- * list, so work per fragment does not grow with the table. Overlapping fragments are an
- * evasion technique as well (the target and the IDS may resolve them differently): they are
- * reported, and the bytes that arrived first are kept.
+ * them (ipfrag_high_thresh, counted by what the kernel allocated for each fragment, 1 KiB or
+ * more), and while it holds more it drops every fragment, of new datagrams and of those it holds
+ * alike, until some complete or time out; it never gives up an old datagram for a new one. So
+ * does an owner here (counted as a full table), with bounds above Linux's. One table for all
+ * would let decoys sent elsewhere (to other guests, or to addresses the guest ignores) push out
+ * an attack's first fragment that the guest still holds; giving up the oldest would let a sender
+ * complete its decoys to make room and then finish the attack the guest still holds. Memory is
+ * bounded by the owners holding fragments (two per guest under the tap) times the bounds.
+ * Datagrams are found by a hash of their key and aged in a list, so work per fragment does not
+ * grow with the table. Overlapping fragments are an evasion technique as well (the target and the
+ * IDS may resolve them differently): they are reported, and the bytes that arrived first are kept.
  */
 final class Fragments {
-    /** The fragmentable part starts here in a buffer; the IP header is copied just before it. */
+    /** Room for the IP header before the fragmentable part in the buffer a datagram is copied out to. */
     static final int HDR_ROOM = 60;
     static final int MAX_PAYLOAD = 65535;
     /** What {@link #add} did with a fragment. */
     static final int PENDING = 0, COMPLETE = 1, DROPPED = 2;
-    /** Smallest and largest fragmentable-part capacity of a buffer (powers of two). */
-    private static final int MIN_CAPACITY = 512, MAX_CAPACITY = 65536;
-    private static final int CLASSES = Integer.numberOfTrailingZeros(MAX_CAPACITY / MIN_CAPACITY) + 1;
-    /** Bytes counted per datagram beside its buffer and bitmap: its bookkeeping. */
-    static final int OVERHEAD = 128;
-    /** Spare buffers kept per size class (about 8 MiB over all classes at most). */
-    private static final int SPARES = 64;
+    /** A datagram's bytes are kept in pieces of this size (a power of two), each with its bitmap. */
+    static final int PIECE = 1024;
+    private static final int PIECE_SHIFT = Integer.numberOfTrailingZeros(PIECE), PIECES = 65536 / PIECE;
+    /** Bytes counted per datagram beside its pieces: its bookkeeping, piece tables and header. */
+    static final int OVERHEAD = 640;
+    /** Bytes counted per piece: its bytes and its bitmap. */
+    static final int PIECE_COST = PIECE + PIECE / 8;
+    /** Spare pieces kept for reuse (about 1.1 MiB). */
+    private static final int SPARES = 1024;
 
     /** What one owner holds. */
     private static final class Owner {
@@ -49,13 +52,15 @@ final class Fragments {
     /** Largest owner number (owners are kept in an array by number). */
     static final int MAX_OWNER = 0xFFFF;
 
-    /** One datagram in reassembly; pooled. */
+    /** One datagram in reassembly; pooled with its tables. */
     private static final class Datagram {
         int version, id, proto, total, hdrLen, held, reach, cost, hash, owner;
         long srcHi, srcLo, dstHi, dstLo, firstSeen;
-        byte[] buf;
-        /** Bit i set when byte i of the fragmentable part is held. */
-        long[] have;
+        final byte[] hdr = new byte[HDR_ROOM];
+        /** Piece i holds bytes [i·PIECE, (i+1)·PIECE) of the fragmentable part; null until reached. */
+        final byte[][] piece = new byte[PIECES][];
+        /** Bit j of bits[i] set when byte i·PIECE + j is held. */
+        final long[][] bits = new long[PIECES][];
         /** Neighbours in age order (oldest first). */
         Datagram older, newer;
     }
@@ -67,13 +72,10 @@ final class Fragments {
     private Datagram[] index = new Datagram[16];
     private Datagram oldest, newest;
     private final ArrayDeque<Datagram> spare = new ArrayDeque<>();
-    /** Spare buffers and bitmaps of one capacity. */
-    private static final class Spares {
-        final ArrayDeque<byte[]> bufs = new ArrayDeque<>();
-        final ArrayDeque<long[]> maps = new ArrayDeque<>();
-    }
-
-    private final Spares[] spares = new Spares[CLASSES];
+    private final ArrayDeque<byte[]> sparePieces = new ArrayDeque<>();
+    private final ArrayDeque<long[]> spareBits = new ArrayDeque<>();
+    /** Where a completed datagram is copied out to. */
+    private final byte[] out = new byte[HDR_ROOM + MAX_PAYLOAD];
     /** By owner number; null when it holds nothing. */
     private Owner[] owners = new Owner[4];
     private int live;
@@ -89,16 +91,18 @@ final class Fragments {
 
     /**
      * @param maxDatagrams datagrams one owner may have in reassembly at once
-     * @param maxBytes     bytes one owner's may hold before its fragments are dropped (buffers,
+     * @param maxBytes     bytes one owner's may hold before its fragments are dropped (pieces,
      *                     bitmaps, bookkeeping); at least one largest datagram's
      */
     Fragments(int maxDatagrams, long maxBytes, long timeoutNanos) {
         this.maxDatagrams = maxDatagrams;
-        this.maxBytes = Math.max(maxBytes, cost(MAX_CAPACITY));
+        this.maxBytes = Math.max(maxBytes, cost(PIECES));
         this.timeoutNanos = timeoutNanos;
-        for (int c = 0; c < CLASSES; c++) {
-            spares[c] = new Spares();
-        }
+    }
+
+    /** Bytes a datagram of {@code pieces} pieces counts against its owner's bound. */
+    static long cost(int pieces) {
+        return OVERHEAD + (long) pieces * PIECE_COST;
     }
 
     /** Datagrams being reassembled now. */
@@ -106,7 +110,7 @@ final class Fragments {
         return live;
     }
 
-    /** Bytes they hold now (buffers, bitmaps, bookkeeping). */
+    /** Bytes they hold now (pieces, bitmaps, bookkeeping). */
     long bytes() {
         return bytes;
     }
@@ -137,20 +141,18 @@ final class Fragments {
         }
         Owner o = owner(owner);
         if (o.bytes > maxBytes || d == null && o.datagrams >= maxDatagrams) {
-            // As Linux's inet_frag_find: over its bound, an owner takes no fragment at all.
+            // As Linux's inet_frag_find: over its bound, an owner takes no fragment at all. It
+            // was under it before this one, so it passes it by one fragment's pieces at most.
             evFull = true;
             if (o.datagrams == 0) owners[owner] = null;
             return DROPPED;
         }
         if (d == null) {
-            d = allocate(p, v, ident, nextProto, h, now, end, owner, o);
-        } else if (end > d.have.length * 64) {
-            grow(d, end, o);
+            d = allocate(p, v, ident, nextProto, h, now, owner, o);
         }
-        byte[] buf = d.buf;
         if (fragOff == 0 && d.hdrLen == 0) {
             d.hdrLen = hdr;
-            System.arraycopy(b, hdrOff, buf, HDR_ROOM - hdr, hdr);
+            System.arraycopy(b, hdrOff, d.hdr, 0, hdr);
         }
         if (!more) {
             if (d.total >= 0 && d.total != end) {
@@ -161,35 +163,71 @@ final class Fragments {
         } else if (d.total >= 0 && end > d.total) {
             evOverlap = true; // data past the announced end: conflicting fragments
         }
-        insert(d, b, dataOff, fragOff, end);
-        if (d.total >= 0 && d.hdrLen > 0 && d.held >= d.total && count(d.have, d.total) == d.total) {
+        insert(d, o, b, dataOff, fragOff, end);
+        if (d.total >= 0 && d.hdrLen > 0 && d.held >= d.total && heldBelow(d, d.total) == d.total) {
             int hl = d.hdrLen;
-            doneBuf = buf;
+            System.arraycopy(d.hdr, 0, out, HDR_ROOM - hl, hl);
+            for (int at = 0; at < d.total; at += PIECE) {
+                System.arraycopy(d.piece[at >>> PIECE_SHIFT], 0, out, HDR_ROOM + at, Math.min(PIECE, d.total - at));
+            }
+            doneBuf = out;
             doneOff = HDR_ROOM - hl;
             doneLen = hl + d.total;
             doneHdrLen = hl;
-            release(d); // its buffer stays untouched until the next fragment
+            release(d); // the copy stays untouched until the next datagram completes
             return COMPLETE;
         }
         return PENDING;
     }
 
-    /** Copies the bytes of [start,end) not yet held (first data wins), run by run, and marks them held. */
-    private void insert(Datagram d, byte[] b, int dataOff, int start, int end) {
-        long[] m = d.have;
+    /**
+     * Copies the bytes of [start,end) not yet held (first data wins), run by run within each piece,
+     * taking the pieces it reaches, and marks them held.
+     */
+    private void insert(Datagram d, Owner o, byte[] b, int dataOff, int start, int end) {
         for (int pos = start; pos < end; ) {
-            boolean in = (m[pos >>> 6] & 1L << pos) != 0;
-            int run = runEnd(m, pos, end, in);
-            if (in) {
-                evOverlap = true;
-            } else {
-                System.arraycopy(b, dataOff + (pos - start), d.buf, HDR_ROOM + pos, run - pos);
-                mark(m, pos, run);
-                d.held += run - pos;
-                d.reach = Math.max(d.reach, run);
+            int i = pos >>> PIECE_SHIFT;
+            int base = i << PIECE_SHIFT;
+            int stop = Math.min(end, base + PIECE) - base;
+            if (d.piece[i] == null) {
+                takePiece(d, o, i);
             }
-            pos = run;
+            long[] m = d.bits[i];
+            for (int at = pos - base; at < stop; ) {
+                boolean in = (m[at >>> 6] & 1L << at) != 0;
+                int run = runEnd(m, at, stop, in);
+                if (in) {
+                    evOverlap = true;
+                } else {
+                    System.arraycopy(b, dataOff + (base + at - start), d.piece[i], at, run - at);
+                    mark(m, at, run);
+                    d.held += run - at;
+                }
+                at = run;
+            }
+            d.reach = Math.max(d.reach, base + stop);
+            pos = base + stop;
         }
+    }
+
+    /** Bytes held in [0, n). */
+    private static int heldBelow(Datagram d, int n) {
+        int c = 0;
+        for (int i = 0; i << PIECE_SHIFT < n; i++) {
+            long[] m = d.bits[i];
+            if (m == null) {
+                return c; // a piece never reached: not all held
+            }
+            int upto = Math.min(PIECE, n - (i << PIECE_SHIFT));
+            int w = 0;
+            for (; (w + 1) << 6 <= upto; w++) {
+                c += Long.bitCount(m[w]);
+            }
+            if ((upto & 63) != 0) {
+                c += Long.bitCount(m[w] & -1L >>> -upto);
+            }
+        }
+        return c;
     }
 
     /** The first index in (pos, end] whose bit differs from {@code in} (or {@code end}). */
@@ -218,18 +256,6 @@ final class Fragments {
             m[w] = -1L;
         }
         m[w1] |= last;
-    }
-
-    /** Bits set in [0, n). */
-    private static int count(long[] m, int n) {
-        int c = 0, w = 0;
-        for (; (w + 1) << 6 <= n; w++) {
-            c += Long.bitCount(m[w]);
-        }
-        if ((n & 63) != 0) {
-            c += Long.bitCount(m[w] & -1L >>> -n);
-        }
-        return c;
     }
 
     private static int hash(Packet p, int v, int ident, int nextProto, int owner) {
@@ -263,12 +289,9 @@ final class Fragments {
         return o != null ? o : (owners[n] = new Owner());
     }
 
-    private Datagram allocate(Packet p, int v, int ident, int nextProto, int h, long now, int end, int owner, Owner o) {
-        int capacity = capacityFor(end);
+    private Datagram allocate(Packet p, int v, int ident, int nextProto, int h, long now, int owner, Owner o) {
         Datagram d = spare.isEmpty() ? new Datagram() : spare.pop();
-        d.buf = takeBuf(capacity);
-        d.have = takeMap(capacity);
-        d.cost = cost(capacity);
+        d.cost = OVERHEAD;
         d.owner = owner;
         bytes += d.cost;
         o.bytes += d.cost;
@@ -298,23 +321,15 @@ final class Fragments {
         return d;
     }
 
-    /**
-     * Moves {@code d} to a buffer that reaches {@code end}. Its owner was under its bound before
-     * this fragment, as Linux checks it, so it may pass it by one datagram's growth at most.
-     */
-    private void grow(Datagram d, int end, Owner o) {
-        int capacity = capacityFor(end);
-        int more = cost(capacity) - d.cost;
-        byte[] buf = takeBuf(capacity);
-        long[] have = takeMap(capacity);
-        System.arraycopy(d.buf, 0, buf, 0, HDR_ROOM + d.reach);
-        System.arraycopy(d.have, 0, have, 0, (d.reach + 63) >>> 6);
-        giveBack(d);
-        d.buf = buf;
-        d.have = have;
-        d.cost += more;
-        bytes += more;
-        o.bytes += more;
+    /** Gives {@code d} its piece {@code i} (bitmap clear), counted against its owner. */
+    private void takePiece(Datagram d, Owner o, int i) {
+        byte[] piece = sparePieces.poll();
+        long[] m = spareBits.poll();
+        d.piece[i] = piece != null ? piece : new byte[PIECE];
+        d.bits[i] = m != null ? m : new long[PIECE / 64];
+        d.cost += PIECE_COST;
+        bytes += PIECE_COST;
+        o.bytes += PIECE_COST;
     }
 
     private void expire(long now) {
@@ -341,16 +356,20 @@ final class Fragments {
         spare.push(d);
     }
 
-    /** Returns {@code d}'s buffer and bitmap to their pools, the bitmap cleared where it was used. */
+    /** Returns {@code d}'s pieces to the pool, their bitmaps cleared, up to the pool's size. */
     private void giveBack(Datagram d) {
-        Arrays.fill(d.have, 0, (d.reach + 63) >>> 6, 0);
-        Spares c = spares[sizeClass(d.have.length * 64)];
-        if (c.bufs.size() < SPARES) {
-            c.bufs.push(d.buf);
-            c.maps.push(d.have);
+        for (int i = 0, n = (d.reach + PIECE - 1) >>> PIECE_SHIFT; i < n; i++) {
+            if (d.piece[i] == null) {
+                continue;
+            }
+            if (sparePieces.size() < SPARES) {
+                Arrays.fill(d.bits[i], 0);
+                sparePieces.push(d.piece[i]);
+                spareBits.push(d.bits[i]);
+            }
+            d.piece[i] = null;
+            d.bits[i] = null;
         }
-        d.buf = null;
-        d.have = null;
     }
 
     private void put(Datagram d) {
@@ -387,29 +406,5 @@ final class Fragments {
         for (Datagram d : old) {
             if (d != null) put(d);
         }
-    }
-
-    /** The smallest capacity class holding a fragmentable part of {@code end} bytes. */
-    private static int capacityFor(int end) {
-        return Math.max(MIN_CAPACITY, Integer.highestOneBit(Math.max(1, end - 1)) << 1);
-    }
-
-    private static int sizeClass(int capacity) {
-        return Integer.numberOfTrailingZeros(capacity / MIN_CAPACITY);
-    }
-
-    /** Bytes a datagram with a buffer of {@code capacity} counts against the table's bound. */
-    private static int cost(int capacity) {
-        return OVERHEAD + HDR_ROOM + capacity + capacity / 8;
-    }
-
-    private byte[] takeBuf(int capacity) {
-        byte[] b = spares[sizeClass(capacity)].bufs.poll();
-        return b != null ? b : new byte[HDR_ROOM + capacity];
-    }
-
-    private long[] takeMap(int capacity) {
-        long[] m = spares[sizeClass(capacity)].maps.poll();
-        return m != null ? m : new long[capacity / 64];
     }
 }

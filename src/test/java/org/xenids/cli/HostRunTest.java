@@ -127,8 +127,8 @@ class HostRunTest {
     @Test
     void decoyFragmentsForOneGuestCannotCrowdOutAnotherGuestsDatagram(@TempDir Path dir) throws Exception {
         // Guests 10.0.0.11 (A) and 10.0.0.12 (B) announce themselves. From outside: the first
-        // fragment of a datagram for A, then 300 decoy fragments for B, each the far end of a
-        // datagram (its 8 bytes at offset 60,000, which costs a 64 KiB buffer here), then the last
+        // fragment of a datagram for A, then 4,500 decoy fragments for B, each 1,448 bytes across
+        // three pieces of a datagram of its own (more than B's bound holds), then the last
         // fragment for A. Each guest's Linux keeps its own fragments, so B's flood leaves A's
         // datagram to A, which reassembles it: so must the tap's decoder.
         byte[] macA = PacketBuilder.bytes(0x00, 0x16, 0x3e, 0, 0, 0x11), macB = PacketBuilder.bytes(0x00, 0x16, 0x3e, 0, 0, 0x12);
@@ -141,9 +141,9 @@ class HostRunTest {
         frames.add(mac(PacketBuilder.udpFrame("10.0.0.12", 53, "203.0.113.5", 5000, new byte[4]), null, macB));
         frames.add(mac(PacketBuilder.ethernet(0x0800, PacketBuilder.ipv4(17, "203.0.113.5", "10.0.0.11", 77, 0, true,
                 new byte[0], java.util.Arrays.copyOf(l4, 16))), macA, null));
-        for (int id = 1000; id < 1300; id++) {
-            frames.add(mac(PacketBuilder.ethernet(0x0800, PacketBuilder.ipv4(17, "203.0.113.5", "10.0.0.12", id, 60_000,
-                    true, new byte[0], new byte[8])), macB, null));
+        for (int id = 1000; id < 5500; id++) {
+            frames.add(mac(PacketBuilder.ethernet(0x0800, PacketBuilder.ipv4(17, "203.0.113.5", "10.0.0.12", id, 1_016,
+                    true, new byte[0], new byte[1_448])), macB, null));
         }
         frames.add(mac(PacketBuilder.ethernet(0x0800, PacketBuilder.ipv4(17, "203.0.113.5", "10.0.0.11", 77, 16, false,
                 new byte[0], java.util.Arrays.copyOfRange(l4, 16, l4.length))), macA, null));

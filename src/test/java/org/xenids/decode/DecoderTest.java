@@ -224,37 +224,47 @@ class DecoderTest {
 
     @Test
     void anOwnerOverItsBytesTakesNoFragmentUntilSomeLeaveAndOthersGoOn() {
-        // Room for two of the largest datagrams. One large and two small fit; a small one growing
-        // large takes the owner over its bound (checked before a fragment, as Linux does), and then
-        // it takes no fragment at all, not even one finishing a datagram it holds; it gives up
-        // nothing it holds for it. Another owner goes on.
-        long twoLargest = 2 * (Fragments.OVERHEAD + Fragments.HDR_ROOM + 65536 + 65536 / 8);
-        Decoder small = new Decoder(100, twoLargest, 30_000_000_000L);
-        int[][] firsts = {{1, 60_000}, {2, 0}, {3, 0}}; // {id, offset}
-        for (int[] f : firsts) {
-            byte[] b = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", f[0], f[1], true, bytes(), new byte[8]));
-            small.decode(b, 0, b.length, f[0], Decoder.LINKTYPE_ETHERNET);
+        // Room for one of the largest datagrams (the least a bound may be). A datagram of 59
+        // pieces and four of one fit; the fourth takes the owner over its bound (checked before a
+        // fragment, as Linux does), and then it takes no fragment at all, not even one finishing a
+        // datagram it holds, and gives up nothing it holds for it. Another owner goes on.
+        Decoder small = new Decoder(100, Fragments.cost(64), 30_000_000_000L);
+        byte[] big = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 1, 0, true, bytes(), new byte[60_000]));
+        small.decode(big, 0, big.length, 1, Decoder.LINKTYPE_ETHERNET);
+        for (int id = 2; id <= 6; id++) {
+            byte[] f = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", id, 0, true, bytes(), new byte[8]));
+            small.decode(f, 0, f.length, 2, Decoder.LINKTYPE_ETHERNET);
         }
-        byte[] last = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 3, 60_000, false, bytes(), new byte[8]));
-        small.decode(last, 0, last.length, 4, Decoder.LINKTYPE_ETHERNET);
-        assertEquals(0, small.count(DecodeEvent.IPV4_FRAG_TABLE_FULL));
-        assertEquals(3, small.fragmentsHeld());
-        byte[] mid = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 3, 8, true, bytes(), new byte[59_992]));
-        assertFalse(small.decode(mid, 0, mid.length, 5, Decoder.LINKTYPE_ETHERNET).reassembled());
-        assertEquals(1, small.count(DecodeEvent.IPV4_FRAG_TABLE_FULL), "over its bound: dropped");
-        assertEquals(3, small.fragmentsHeld(), "nothing given up for it");
+        assertEquals(1, small.count(DecodeEvent.IPV4_FRAG_TABLE_FULL), "the sixth, past the bound");
+        assertEquals(5, small.fragmentsHeld());
+        byte[] last = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 2, 8, false, bytes(), new byte[8]));
+        assertFalse(small.decode(last, 0, last.length, 3, Decoder.LINKTYPE_ETHERNET).reassembled());
+        assertEquals(2, small.count(DecodeEvent.IPV4_FRAG_TABLE_FULL), "over its bound: dropped");
+        assertEquals(5, small.fragmentsHeld(), "nothing given up for it");
         // Another owner, the same datagram key: its own, and within its own bound.
-        for (byte[] f : new byte[][] {ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 3, 0, true, bytes(), new byte[8])), mid, last}) {
-            small.decode(f, 0, f.length, 6, Decoder.LINKTYPE_ETHERNET, false, 1);
-        }
-        assertEquals(1, small.reassembledDatagrams());
-        assertEquals(3, small.fragmentsHeld());
+        byte[] first2 = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 2, 0, true, bytes(), new byte[8]));
+        small.decode(first2, 0, first2.length, 4, Decoder.LINKTYPE_ETHERNET, false, 1);
+        assertTrue(small.decode(last, 0, last.length, 5, Decoder.LINKTYPE_ETHERNET, false, 1).reassembled());
+        assertEquals(5, small.fragmentsHeld());
         // Once its datagrams time out, owner 0 takes fragments again.
         byte[] later = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 9, 0, true, bytes(), new byte[8]));
         small.decode(later, 0, later.length, 40_000_000_000L, Decoder.LINKTYPE_ETHERNET);
-        assertEquals(3, small.count(DecodeEvent.IPV4_FRAG_TIMEOUT));
+        assertEquals(5, small.count(DecodeEvent.IPV4_FRAG_TIMEOUT));
         assertEquals(1, small.fragmentsHeld());
-        assertEquals(1, small.count(DecodeEvent.IPV4_FRAG_TABLE_FULL));
+        assertEquals(2, small.count(DecodeEvent.IPV4_FRAG_TABLE_FULL));
+    }
+
+    @Test
+    void aFragmentFarIntoItsDatagramCostsNoMoreThanOneNearItsStart() {
+        // 5,000 decoys, each the last 8 bytes of a 60,008-byte datagram: as cheap to hold as
+        // 5,000 first fragments, so they leave the table room for an attack as those do.
+        Decoder dec = new Decoder(16_384, 5_000 * Fragments.cost(1), 30_000_000_000L);
+        for (int id = 2; id < 5_002; id++) {
+            byte[] f = ethernet(0x0800, ipv4(UDP, "203.0.113.9", "10.0.0.2", id, 60_000, false, bytes(), new byte[8]));
+            dec.decode(f, 0, f.length, 1, Decoder.LINKTYPE_ETHERNET);
+        }
+        assertEquals(0, dec.count(DecodeEvent.IPV4_FRAG_TABLE_FULL));
+        assertEquals(5_000, dec.fragmentsHeld());
     }
 
     @Test
@@ -278,7 +288,7 @@ class DecoderTest {
         assertEquals((byte) 0x90, p.data()[p.payloadOffset()]);
         // Sent to owner 2 itself, the decoys fill its own bound: it takes nothing more, the attack's
         // last fragment included, as a Linux guest over ipfrag_high_thresh drops every fragment.
-        Decoder one = new Decoder(16_384, 1_000 * (Fragments.OVERHEAD + Fragments.HDR_ROOM + 512 + 512 / 8), 30_000_000_000L);
+        Decoder one = new Decoder(16_384, 1_000 * Fragments.cost(1), 30_000_000_000L);
         one.decode(first, 0, first.length, 1, Decoder.LINKTYPE_ETHERNET, false, 2);
         for (int id = 2; id < 1_502; id++) {
             byte[] f = ethernet(0x0800, ipv4(UDP, "203.0.113.9", "10.0.0.2", id, 0, true, bytes(), new byte[8]));
