@@ -136,7 +136,7 @@ final class PcapStatsCommand implements Callable<Integer> {
                 fl.put("tcp_retransmitted_bytes", t.retransmittedBytes());
                 fl.put("tcp_overlap_different_bytes", t.overlapDifferentBytes());
                 fl.put("tcp_syn_on_established", t.synsOnEstablished());
-                fl.put("bad_ip_checksum_packets", t.badChecksumPackets());
+                fl.put("receiver_dropped_packets", t.receiverDroppedPackets());
                 fl.put("tcp_gaps", t.gaps());
                 fl.put("tcp_gap_bytes", t.gapBytes());
                 m.put("flows", fl);

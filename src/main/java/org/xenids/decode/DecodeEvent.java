@@ -22,6 +22,10 @@ public enum DecodeEvent {
     IPV4_TRUNC_PKT("ipv4.trunc_pkt"),
     IPV4_WRONG_IP_VERSION("ipv4.wrong_ip_version"),
     IPV4_OPT_INVALID_LEN("ipv4.opt_invalid_len"),
+    IPV4_OPT_MALFORMED("ipv4.opt_malformed"),
+    IPV4_OPT_DUPLICATE("ipv4.opt_duplicate"),
+    /** A loose or strict source route: Linux drops it unless accept_source_route is on (it is not by default). */
+    IPV4_OPT_SOURCE_ROUTE("ipv4.opt_source_route"),
     IPV4_CHECKSUM_BAD("ipv4.checksum_bad"),
     IPV4_FRAG_PKT_TOO_LARGE("ipv4.frag_pkt_too_large"),
     IPV4_FRAG_OVERLAP("ipv4.frag_overlap"),
@@ -51,6 +55,14 @@ public enum DecodeEvent {
     ICMPV4_PKT_TOO_SMALL("icmpv4.pkt_too_small"),
     ICMPV4_IPV4_TRUNC_PKT("icmpv4.ipv4_trunc_pkt"),
     ICMPV6_PKT_TOO_SMALL("icmpv6.pkt_too_small");
+
+    /**
+     * Events that mark a packet its receiver's stack drops (a bad checksum, IPv4 options it
+     * rejects): counted in its flow, but it must feed no reassembly, no stream and no TCP state.
+     */
+    public static final long RECEIVER_DROPS = IPV4_CHECKSUM_BAD.bit() | IPV4_OPT_INVALID_LEN.bit()
+            | IPV4_OPT_MALFORMED.bit() | IPV4_OPT_DUPLICATE.bit() | IPV4_OPT_SOURCE_ROUTE.bit()
+            | TCP_CHECKSUM_BAD.bit() | UDP_CHECKSUM_BAD.bit();
 
     private final String eventName;
 

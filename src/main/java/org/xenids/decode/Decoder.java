@@ -255,7 +255,10 @@ public final class Decoder {
         if (Bytes.checksum(b, pos, hlen) != 0) {
             event(DecodeEvent.IPV4_CHECKSUM_BAD);
         }
-        if (hlen > 20) ipv4Options(b, pos + 20, pos + hlen);
+        if (hlen > 20) {
+            DecodeEvent rejected = Ipv4Options.judge(b, pos + 20, pos + hlen);
+            if (rejected != null) event(rejected);
+        }
         Packet q = p;
         q.data = b;
         q.l3Off = pos;
@@ -273,7 +276,7 @@ public final class Decoder {
         boolean more = (frag & 0x2000) != 0;
         int fragOff = (frag & 0x1FFF) << 3;
         if (more || fragOff != 0) {
-            if (q.has(DecodeEvent.IPV4_CHECKSUM_BAD)) {
+            if ((q.events & DecodeEvent.RECEIVER_DROPS) != 0) {
                 // The receiving stack drops it: held here, it would stand in for the fragment the
                 // receiver does reassemble (an insertion), so it belongs to no datagram.
                 q.fragment = true;
@@ -303,24 +306,6 @@ public final class Decoder {
             return;
         }
         layer4(proto, b, pos + hlen, pos + total);
-    }
-
-    private void ipv4Options(byte[] b, int pos, int end) {
-        while (pos < end) {
-            int t = u8(b, pos);
-            if (t == 0) return;          // end of option list
-            if (t == 1) { pos++; continue; } // no-op
-            if (pos + 1 >= end) {
-                event(DecodeEvent.IPV4_OPT_INVALID_LEN);
-                return;
-            }
-            int l = u8(b, pos + 1);
-            if (l < 2 || pos + l > end) {
-                event(DecodeEvent.IPV4_OPT_INVALID_LEN);
-                return;
-            }
-            pos += l;
-        }
     }
 
     private void fragmentEvents(boolean v4) {

@@ -43,11 +43,7 @@ public final class FlowTable {
     private final ArrayDeque<byte[]> bufferPool = new ArrayDeque<>();
     private long bufferBytes;
 
-    /** Events that mark a packet its receiver's stack drops (checksums): it must not feed a stream. */
-    private static final long RECEIVER_DROPS = DecodeEvent.IPV4_CHECKSUM_BAD.bit() | DecodeEvent.TCP_CHECKSUM_BAD.bit()
-            | DecodeEvent.UDP_CHECKSUM_BAD.bit();
-
-    private long created, live, evictions, timedOut, reused, shutdown, notFlowed, icmpErrorsFolded, badChecksum,
+    private long created, live, evictions, timedOut, reused, shutdown, notFlowed, icmpErrorsFolded, receiverDropped,
             synIgnored;
     private long sumOutOfOrder, sumRetransmitted, sumOverlapDiff, sumGaps, sumGapBytes;
 
@@ -81,10 +77,11 @@ public final class FlowTable {
     /** SYNs with a new sequence number on an established connection, left in it ({@link FlowConfig.SplitPolicy#NEW_ISN_OR_AFTER_CLOSE}). */
     public long synsOnEstablished() { return synIgnored; }
     /**
-     * Packets with a bad IPv4 header checksum, or a bad TCP/UDP checksum where the receiver checks
-     * it: counted in their flow, not reassembled (their receiver drops them).
+     * Packets their receiver drops ({@link DecodeEvent#RECEIVER_DROPS}: a bad IPv4 header checksum,
+     * IPv4 options it rejects, a bad TCP/UDP checksum where it checks it): counted in their flow,
+     * not reassembled.
      */
-    public long badChecksumPackets() { return badChecksum; }
+    public long receiverDroppedPackets() { return receiverDropped; }
     /** ICMP/ICMPv6 errors counted in the TCP/UDP flow whose packet they quote. */
     public long icmpErrorsFolded() { return icmpErrorsFolded; }
     /** Reassembly totals over the flows that have ended. */
@@ -156,11 +153,11 @@ public final class FlowTable {
         if (toServer) { f.pktsToServer++; f.bytesToServer += len; }
         else { f.pktsToClient++; f.bytesToClient += len; }
         if (now > f.lastNs) f.lastNs = now;
-        if ((p.events() & RECEIVER_DROPS) != 0) {
+        if ((p.events() & DecodeEvent.RECEIVER_DROPS) != 0) {
             // Counted in its flow, since it was on the wire, but the receiver's stack drops it: its
             // bytes, flags and sequence numbers must not stand in for the packets it does take
             // (an insertion: a sender's decoy ahead of the real bytes, or a RST that ends nothing).
-            badChecksum++;
+            receiverDropped++;
         } else if (tcp) {
             tcp(f, p, toServer, flags);
         } else if (proto == 17 && depth != 0 && p.payloadLength() > 0) {

@@ -302,7 +302,7 @@ class FlowTableTest {
         byte[] d = udpFrame(C, 5000, SV, 53, "decoy".getBytes(StandardCharsets.ISO_8859_1));
         d[d.length - 1] ^= 0x55;
         u.frame(d, 0, d.length, 1, Decoder.LINKTYPE_ETHERNET, true);
-        assertEquals(1, u.table().badChecksumPackets());
+        assertEquals(1, u.table().receiverDroppedPackets());
         assertEquals("", rec.ts(), "nothing delivered");
     }
 
@@ -326,7 +326,7 @@ class FlowTableTest {
         Flow f = p.lastFlow();
         assertEquals("\u0090\u0090\u0090 attack", rec.ts());
         assertEquals(4, f.packetsToServer(), "counted in the flow all the same");
-        assertEquals(2, p.table().badChecksumPackets());
+        assertEquals(2, p.table().receiverDroppedPackets());
         assertEquals(Flow.TCP_ESTABLISHED, f.tcpState(), "the RST ended nothing");
     }
 
