@@ -62,7 +62,7 @@ public enum DecodeEvent {
      */
     public static final long RECEIVER_DROPS = IPV4_CHECKSUM_BAD.bit() | IPV4_OPT_INVALID_LEN.bit()
             | IPV4_OPT_MALFORMED.bit() | IPV4_OPT_DUPLICATE.bit() | IPV4_OPT_SOURCE_ROUTE.bit()
-            | TCP_CHECKSUM_BAD.bit() | UDP_CHECKSUM_BAD.bit();
+            | IPV6_FRAG_INVALID_LENGTH.bit() | TCP_CHECKSUM_BAD.bit() | UDP_CHECKSUM_BAD.bit();
 
     private final String eventName;
 

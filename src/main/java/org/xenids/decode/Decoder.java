@@ -375,11 +375,15 @@ public final class Decoder {
                         continue;
                     }
                     int dataLen = stop - cur - 8;
-                    if (more && (dataLen & 7) != 0) {
-                        event(DecodeEvent.IPV6_FRAG_INVALID_LENGTH);
-                    }
                     q.ipHeaderLen = cur - pos;
                     q.protocol = next;
+                    if (more && (dataLen & 7) != 0) {
+                        event(DecodeEvent.IPV6_FRAG_INVALID_LENGTH); // Linux drops it (ip6_frag_queue)
+                    }
+                    if ((q.events & DecodeEvent.RECEIVER_DROPS) != 0) {
+                        q.fragment = true; // dropped before reassembly: it stands in for nothing
+                        return;
+                    }
                     int r = fragments.add(q, 6, i32(b, cur + 4), next, b, pos, 40, cur + 8, dataLen,
                             fragOff, more, q.tsNanos, owner);
                     fragmentEvents(false);

@@ -4,14 +4,22 @@ import java.util.ArrayDeque;
 import java.util.Arrays;
 
 /**
- * IPv4 and IPv6 fragment reassembly, bounded by a number of datagrams and by the bytes they hold.
- * Each datagram keeps its bytes in 1 KiB pieces, taken as fragments reach into them (and pooled),
- * each with a bitmap of the bytes it holds: a datagram cut into thousands of tiny pieces sent out of
- * order (an evasion the target host reassembles) costs no more per byte, a datagram of one small
- * fragment about 1.8 KiB, and a fragment far into its datagram no more than one near its start
- * (a buffer sized to the datagram's reach let a tiny fragment at offset 60,000 cost 74 KiB, so a
- * few hundred such decoys filled what a Linux guest had room for thousands of). A datagram is
- * copied out whole when it completes.
+ * IPv4 and IPv6 fragment reassembly as a Linux receiver does it, bounded by a number of datagrams
+ * and by the bytes they hold. Which fragments a datagram takes follows Linux
+ * ({@code ip_frag_queue}, {@code ip6_frag_queue}, {@link FragmentRuns}): an IPv4 fragment that is
+ * not the last is cut to a multiple of 8 bytes; a fragment that overlaps what is held other than
+ * as a duplicate, a last fragment short of bytes held or unlike an earlier last one, bytes past a
+ * known end, or an empty fragment condemn the whole datagram (reported as an overlap), and its
+ * key starts afresh with the next fragment. Keeping the first bytes instead let a sender condemn
+ * a datagram of decoys at the guest, then send the attack under the same key: the guest
+ * reassembled the attack and the detector its decoys.
+ *
+ * <p>Each datagram keeps its bytes in 1 KiB pieces, taken as fragments reach into them (and
+ * pooled): a datagram cut into thousands of tiny pieces sent out of order costs no more per byte,
+ * a datagram of one small fragment about 1.7 KiB, and a fragment far into its datagram no more
+ * than one near its start (a buffer sized to the datagram's reach let a tiny fragment at offset
+ * 60,000 cost 74 KiB, so a few hundred such decoys filled what a Linux guest had room for
+ * thousands of). A datagram is copied out whole when it completes.
  *
  * <p>The bounds are per owner: a number the caller gives with each fragment for the stack that
  * reassembles it (the receiving guest), since each Linux guest keeps its own fragments: 4 MiB of
@@ -36,11 +44,11 @@ final class Fragments {
     /** A datagram's bytes are kept in pieces of this size (a power of two), each with its bitmap. */
     static final int PIECE = 1024;
     private static final int PIECE_SHIFT = Integer.numberOfTrailingZeros(PIECE), PIECES = 65536 / PIECE;
-    /** Bytes counted per datagram beside its pieces: its bookkeeping, piece tables and header. */
+    /** Bytes counted per datagram beside its pieces and runs: its bookkeeping, piece table and header. */
     static final int OVERHEAD = 640;
-    /** Bytes counted per piece: its bytes and its bitmap. */
-    static final int PIECE_COST = PIECE + PIECE / 8;
-    /** Spare pieces kept for reuse (about 1.1 MiB). */
+    /** Bytes counted per piece. */
+    static final int PIECE_COST = PIECE;
+    /** Spare pieces kept for reuse (1 MiB). */
     private static final int SPARES = 1024;
 
     /** What one owner holds. */
@@ -54,13 +62,13 @@ final class Fragments {
 
     /** One datagram in reassembly; pooled with its tables. */
     private static final class Datagram {
-        int version, id, proto, total, hdrLen, held, reach, cost, hash, owner;
+        /** {@code len}: the furthest end seen (Linux's q.len); {@code total}: the last fragment's end, or −1. */
+        int version, id, proto, total, len, hdrLen, held, reach, cost, runBytes, hash, owner;
         long srcHi, srcLo, dstHi, dstLo, firstSeen;
         final byte[] hdr = new byte[HDR_ROOM];
         /** Piece i holds bytes [i·PIECE, (i+1)·PIECE) of the fragmentable part; null until reached. */
         final byte[][] piece = new byte[PIECES][];
-        /** Bit j of bits[i] set when byte i·PIECE + j is held. */
-        final long[][] bits = new long[PIECES][];
+        final FragmentRuns runs = new FragmentRuns();
         /** Neighbours in age order (oldest first). */
         Datagram older, newer;
     }
@@ -73,7 +81,6 @@ final class Fragments {
     private Datagram oldest, newest;
     private final ArrayDeque<Datagram> spare = new ArrayDeque<>();
     private final ArrayDeque<byte[]> sparePieces = new ArrayDeque<>();
-    private final ArrayDeque<long[]> spareBits = new ArrayDeque<>();
     /** Where a completed datagram is copied out to. */
     private final byte[] out = new byte[HDR_ROOM + MAX_PAYLOAD];
     /** By owner number; null when it holds nothing. */
@@ -96,13 +103,13 @@ final class Fragments {
      */
     Fragments(int maxDatagrams, long maxBytes, long timeoutNanos) {
         this.maxDatagrams = maxDatagrams;
-        this.maxBytes = Math.max(maxBytes, cost(PIECES));
+        this.maxBytes = Math.max(maxBytes, cost(PIECES) + 8 * 8192);
         this.timeoutNanos = timeoutNanos;
     }
 
-    /** Bytes a datagram of {@code pieces} pieces counts against its owner's bound. */
+    /** Bytes a datagram of {@code pieces} pieces and few runs counts against its owner's bound. */
     static long cost(int pieces) {
-        return OVERHEAD + (long) pieces * PIECE_COST;
+        return OVERHEAD + 64 + (long) pieces * PIECE_COST;
     }
 
     /** Datagrams being reassembled now. */
@@ -110,7 +117,7 @@ final class Fragments {
         return live;
     }
 
-    /** Bytes they hold now (pieces, bitmaps, bookkeeping). */
+    /** Bytes they hold now (pieces, runs, bookkeeping). */
     long bytes() {
         return bytes;
     }
@@ -150,21 +157,43 @@ final class Fragments {
         if (d == null) {
             d = allocate(p, v, ident, nextProto, h, now, owner, o);
         }
+        // ip_frag_queue / ip6_frag_queue, in their order.
+        if (!more) {
+            if (end < d.len || d.total >= 0 && end != d.total) {
+                return condemn(d); // bytes held past this end, or another end
+            }
+            d.total = d.len = end;
+        } else {
+            if (v == 4 && (end & 7) != 0) {
+                end &= ~7; // IPv4 cuts a fragment that is not the last to 8-byte units (IPv6 drops it)
+            }
+            if (end > d.len) {
+                if (d.total >= 0) {
+                    return condemn(d); // bytes past the known end
+                }
+                d.len = end;
+            }
+        }
+        if (end == fragOff) {
+            return condemn(d);
+        }
+        int placed = d.runs.place(fragOff, end);
+        if (placed == FragmentRuns.OVERLAP) {
+            return condemn(d);
+        }
+        if (d.runs.bytes() != d.runBytes) {
+            charge(d, o, d.runs.bytes() - d.runBytes);
+            d.runBytes = d.runs.bytes();
+        }
+        if (placed == FragmentRuns.DUPLICATE) {
+            return PENDING; // wholly inside bytes held: ignored, as Linux does
+        }
         if (fragOff == 0 && d.hdrLen == 0) {
             d.hdrLen = hdr;
             System.arraycopy(b, hdrOff, d.hdr, 0, hdr);
         }
-        if (!more) {
-            if (d.total >= 0 && d.total != end) {
-                evOverlap = true;
-            } else {
-                d.total = end;
-            }
-        } else if (d.total >= 0 && end > d.total) {
-            evOverlap = true; // data past the announced end: conflicting fragments
-        }
-        insert(d, o, b, dataOff, fragOff, end);
-        if (d.total >= 0 && d.hdrLen > 0 && d.held >= d.total && heldBelow(d, d.total) == d.total) {
+        copyIn(d, o, b, dataOff, fragOff, end);
+        if (d.total >= 0 && d.hdrLen > 0 && d.held == d.total) {
             int hl = d.hdrLen;
             System.arraycopy(d.hdr, 0, out, HDR_ROOM - hl, hl);
             for (int at = 0; at < d.total; at += PIECE) {
@@ -180,82 +209,33 @@ final class Fragments {
         return PENDING;
     }
 
-    /**
-     * Copies the bytes of [start,end) not yet held (first data wins), run by run within each piece,
-     * taking the pieces it reaches, and marks them held.
-     */
-    private void insert(Datagram d, Owner o, byte[] b, int dataOff, int start, int end) {
+    /** Gives up {@code d} for an overlap or inconsistent fragments (Linux's discard_qp), the fragment with it. */
+    private int condemn(Datagram d) {
+        evOverlap = true;
+        release(d);
+        return DROPPED;
+    }
+
+    private void charge(Datagram d, Owner o, int n) {
+        d.cost += n;
+        bytes += n;
+        o.bytes += n;
+    }
+
+    /** Copies [start,end), which overlaps nothing held, into the pieces it reaches. */
+    private void copyIn(Datagram d, Owner o, byte[] b, int dataOff, int start, int end) {
         for (int pos = start; pos < end; ) {
             int i = pos >>> PIECE_SHIFT;
             int base = i << PIECE_SHIFT;
-            int stop = Math.min(end, base + PIECE) - base;
+            int stop = Math.min(end, base + PIECE);
             if (d.piece[i] == null) {
                 takePiece(d, o, i);
             }
-            long[] m = d.bits[i];
-            for (int at = pos - base; at < stop; ) {
-                boolean in = (m[at >>> 6] & 1L << at) != 0;
-                int run = runEnd(m, at, stop, in);
-                if (in) {
-                    evOverlap = true;
-                } else {
-                    System.arraycopy(b, dataOff + (base + at - start), d.piece[i], at, run - at);
-                    mark(m, at, run);
-                    d.held += run - at;
-                }
-                at = run;
-            }
-            d.reach = Math.max(d.reach, base + stop);
-            pos = base + stop;
+            System.arraycopy(b, dataOff + (pos - start), d.piece[i], pos - base, stop - pos);
+            pos = stop;
         }
-    }
-
-    /** Bytes held in [0, n). */
-    private static int heldBelow(Datagram d, int n) {
-        int c = 0;
-        for (int i = 0; i << PIECE_SHIFT < n; i++) {
-            long[] m = d.bits[i];
-            if (m == null) {
-                return c; // a piece never reached: not all held
-            }
-            int upto = Math.min(PIECE, n - (i << PIECE_SHIFT));
-            int w = 0;
-            for (; (w + 1) << 6 <= upto; w++) {
-                c += Long.bitCount(m[w]);
-            }
-            if ((upto & 63) != 0) {
-                c += Long.bitCount(m[w] & -1L >>> -upto);
-            }
-        }
-        return c;
-    }
-
-    /** The first index in (pos, end] whose bit differs from {@code in} (or {@code end}). */
-    private static int runEnd(long[] m, int pos, int end, boolean in) {
-        int w = pos >>> 6;
-        long word = (in ? ~m[w] : m[w]) & -1L << pos; // bits that end the run, from pos on
-        while (word == 0) {
-            if (++w << 6 >= end) {
-                return end;
-            }
-            word = in ? ~m[w] : m[w];
-        }
-        return Math.min(end, (w << 6) + Long.numberOfTrailingZeros(word));
-    }
-
-    /** Sets bits [from, to). */
-    private static void mark(long[] m, int from, int to) {
-        int w0 = from >>> 6, w1 = (to - 1) >>> 6;
-        long first = -1L << from, last = -1L >>> -to;
-        if (w0 == w1) {
-            m[w0] |= first & last;
-            return;
-        }
-        m[w0] |= first;
-        for (int w = w0 + 1; w < w1; w++) {
-            m[w] = -1L;
-        }
-        m[w1] |= last;
+        d.held += end - start;
+        d.reach = Math.max(d.reach, end);
     }
 
     private static int hash(Packet p, int v, int ident, int nextProto, int owner) {
@@ -291,7 +271,9 @@ final class Fragments {
 
     private Datagram allocate(Packet p, int v, int ident, int nextProto, int h, long now, int owner, Owner o) {
         Datagram d = spare.isEmpty() ? new Datagram() : spare.pop();
-        d.cost = OVERHEAD;
+        d.runs.clear();
+        d.runBytes = d.runs.bytes();
+        d.cost = OVERHEAD + d.runBytes;
         d.owner = owner;
         bytes += d.cost;
         o.bytes += d.cost;
@@ -306,6 +288,7 @@ final class Fragments {
         d.dstLo = p.dstLo;
         d.firstSeen = now;
         d.total = -1;
+        d.len = 0;
         d.hdrLen = 0;
         d.held = 0;
         d.reach = 0;
@@ -321,15 +304,11 @@ final class Fragments {
         return d;
     }
 
-    /** Gives {@code d} its piece {@code i} (bitmap clear), counted against its owner. */
+    /** Gives {@code d} its piece {@code i}, counted against its owner. */
     private void takePiece(Datagram d, Owner o, int i) {
         byte[] piece = sparePieces.poll();
-        long[] m = spareBits.poll();
         d.piece[i] = piece != null ? piece : new byte[PIECE];
-        d.bits[i] = m != null ? m : new long[PIECE / 64];
-        d.cost += PIECE_COST;
-        bytes += PIECE_COST;
-        o.bytes += PIECE_COST;
+        charge(d, o, PIECE_COST);
     }
 
     private void expire(long now) {
@@ -356,19 +335,13 @@ final class Fragments {
         spare.push(d);
     }
 
-    /** Returns {@code d}'s pieces to the pool, their bitmaps cleared, up to the pool's size. */
+    /** Returns {@code d}'s pieces to the pool, up to the pool's size. */
     private void giveBack(Datagram d) {
         for (int i = 0, n = (d.reach + PIECE - 1) >>> PIECE_SHIFT; i < n; i++) {
-            if (d.piece[i] == null) {
-                continue;
-            }
-            if (sparePieces.size() < SPARES) {
-                Arrays.fill(d.bits[i], 0);
+            if (d.piece[i] != null && sparePieces.size() < SPARES) {
                 sparePieces.push(d.piece[i]);
-                spareBits.push(d.bits[i]);
             }
             d.piece[i] = null;
-            d.bits[i] = null;
         }
     }
 
