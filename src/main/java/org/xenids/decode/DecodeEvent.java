@@ -41,6 +41,14 @@ public enum DecodeEvent {
     IPV6_FRAG_TIMEOUT("ipv6.frag_timeout"),
     IPV6_FRAG_TABLE_FULL("ipv6.frag_table_full"),
     IPV6_FRAG_INVALID_LENGTH("ipv6.frag_invalid_length"),
+    IPV6_EXTHDR_INVALID_OPTLEN("ipv6.exthdr_invalid_optlen"),
+    IPV6_HOPOPTS_UNKNOWN_OPT("ipv6.hopopts_unknown_opt"),
+    IPV6_DSTOPTS_UNKNOWN_OPT("ipv6.dstopts_unknown_opt"),
+    IPV6_HOPOPTS_NOT_FIRST("ipv6.hopopts_not_first"),
+    /** A routing header Linux does not follow: segment routing or RPL (off by default), or segments left of another type but 2. */
+    IPV6_RH_REFUSED("ipv6.rh_refused"),
+    /** A header no protocol handler takes by default (AH without IPsec state, mobility, HIP, shim6). */
+    IPV6_EXTHDR_UNHANDLED("ipv6.exthdr_unhandled"),
     TCP_PKT_TOO_SMALL("tcp.pkt_too_small"),
     TCP_HLEN_TOO_SMALL("tcp.hlen_too_small"),
     TCP_INVALID_OPTLEN("tcp.invalid_optlen"),
@@ -57,12 +65,15 @@ public enum DecodeEvent {
     ICMPV6_PKT_TOO_SMALL("icmpv6.pkt_too_small");
 
     /**
-     * Events that mark a packet its receiver's stack drops (a bad checksum, IPv4 options it
-     * rejects): counted in its flow, but it must feed no reassembly, no stream and no TCP state.
+     * Events that mark a packet its receiver's stack drops (a bad checksum, IPv4 options or IPv6
+     * extension headers it rejects, an IPv6 fragment it refuses): counted in its flow, but it must
+     * feed no reassembly, no stream and no TCP state.
      */
     public static final long RECEIVER_DROPS = IPV4_CHECKSUM_BAD.bit() | IPV4_OPT_INVALID_LEN.bit()
             | IPV4_OPT_MALFORMED.bit() | IPV4_OPT_DUPLICATE.bit() | IPV4_OPT_SOURCE_ROUTE.bit()
-            | IPV6_FRAG_INVALID_LENGTH.bit() | TCP_CHECKSUM_BAD.bit() | UDP_CHECKSUM_BAD.bit();
+            | IPV6_FRAG_INVALID_LENGTH.bit() | IPV6_EXTHDR_INVALID_OPTLEN.bit() | IPV6_HOPOPTS_UNKNOWN_OPT.bit()
+            | IPV6_DSTOPTS_UNKNOWN_OPT.bit() | IPV6_HOPOPTS_NOT_FIRST.bit() | IPV6_RH_REFUSED.bit()
+            | IPV6_EXTHDR_UNHANDLED.bit() | TCP_CHECKSUM_BAD.bit() | UDP_CHECKSUM_BAD.bit();
 
     private final String eventName;
 

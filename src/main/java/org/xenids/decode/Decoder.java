@@ -417,6 +417,8 @@ public final class Decoder {
                 }
             }
             if (stop - cur < hl) { trunc6(nh); return; }
+            DecodeEvent refused = Ipv6ExtHeaders.judge(nh, b, cur, hl, cur == pos + 40);
+            if (refused != null) event(refused);
             nh = u8(b, cur);
             cur += hl;
         }
