@@ -37,7 +37,7 @@ public final class Packet {
     int tcpFlags, window;
     int seq, ack;
     int mss, windowScale;
-    boolean sackPermitted, hasTimestamp;
+    boolean sackPermitted, hasTimestamp, tcpSigned;
     int tsVal, tsEcr;
     int icmpType, icmpCode;
     int payloadOff, payloadLen;
@@ -66,7 +66,7 @@ public final class Packet {
         srcPort = dstPort = 0;
         tcpFlags = window = seq = ack = 0;
         mss = windowScale = -1;
-        sackPermitted = hasTimestamp = false;
+        sackPermitted = hasTimestamp = tcpSigned = false;
         tsVal = tsEcr = 0;
         icmpType = icmpCode = -1;
         payloadOff = payloadLen = 0;
@@ -128,6 +128,8 @@ public final class Packet {
     public int windowScale() { return windowScale; }
     public boolean sackPermitted() { return sackPermitted; }
     public boolean hasTimestamp() { return hasTimestamp; }
+    /** The segment carries a TCP MD5 signature (RFC 2385) or TCP-AO (RFC 5925) option. */
+    public boolean tcpSigned() { return tcpSigned; }
     public int tsVal() { return tsVal; }
     public int tsEcr() { return tsEcr; }
     public int icmpType() { return icmpType; }

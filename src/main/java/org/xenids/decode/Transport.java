@@ -132,6 +132,7 @@ final class Transport {
                 case 3 -> { if (l == 3) q.windowScale = u8(b, pos + 2); else event(DecodeEvent.TCP_OPT_INVALID_LEN); }
                 case 4 -> { if (l == 2) q.sackPermitted = true; else event(DecodeEvent.TCP_OPT_INVALID_LEN); }
                 case 5 -> { if ((l - 2) % 8 != 0) event(DecodeEvent.TCP_OPT_INVALID_LEN); }
+                case 19, 29 -> q.tcpSigned = true;
                 case 8 -> {
                     if (l == 10) {
                         q.hasTimestamp = true;

@@ -37,6 +37,8 @@ public final class Flow {
     boolean isnToServerSet, isnToClientSet;
     /** A FIN or RST came in order (see {@link TcpStream#closes}): the connection did close, for its receiver too. */
     boolean closedInOrder;
+    /** Whether the client's SYN, and the server's SYN-ACK, carried a TCP MD5 or TCP-AO signature: its socket has a key. */
+    boolean signedByClient, signedByServer;
     String endReason;
     String communityId;
     final TcpStream toServer, toClient;
@@ -68,7 +70,7 @@ public final class Flow {
         tcpState = TCP_NONE;
         flagsToServer = flagsToClient = 0;
         isnToServerSet = isnToClientSet = false;
-        closedInOrder = false;
+        closedInOrder = signedByClient = signedByServer = false;
         endReason = null;
         communityId = null;
         toServer.reset();

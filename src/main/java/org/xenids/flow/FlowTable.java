@@ -158,6 +158,8 @@ public final class FlowTable {
             // bytes, flags and sequence numbers must not stand in for the packets it does take
             // (an insertion: a sender's decoy ahead of the real bytes, or a RST that ends nothing).
             receiverDropped++;
+        } else if (tcp && signatureRefused(f, p, toServer, flags)) {
+            receiverDropped++;
         } else if (tcp) {
             tcp(f, p, toServer, flags);
         } else if (proto == 17 && depth != 0 && p.payloadLength() > 0) {
@@ -204,6 +206,22 @@ public final class FlowTable {
                 yield newIsn || f.closedInOrder;
             }
         };
+    }
+
+    /**
+     * Whether a Linux receiver drops this segment for its signature ({@code tcp_inbound_hash}): it
+     * carries a TCP MD5 or TCP-AO option its socket has no key for, or lacks one its socket
+     * expects. A socket has a key when its own handshake segment was signed (the client's SYN, the
+     * server's SYN-ACK); without a handshake seen, neither has. Handshake segments set this and are
+     * not judged themselves: they carry nothing the stream keeps before they are acknowledged.
+     */
+    private static boolean signatureRefused(Flow f, Packet p, boolean toServer, int flags) {
+        boolean signed = p.tcpSigned();
+        if ((flags & Packet.TCP_SYN) != 0) {
+            if (toServer) f.signedByClient = signed; else f.signedByServer = signed;
+            return false;
+        }
+        return signed != (toServer ? f.signedByServer : f.signedByClient);
     }
 
     private void tcp(Flow f, Packet p, boolean toServer, int flags) {

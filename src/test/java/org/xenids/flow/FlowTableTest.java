@@ -331,6 +331,31 @@ class FlowTableTest {
     }
 
     @Test
+    void aSegmentWhoseSignatureTheReceiverDoesNotExpectStandsInForNothing() {
+        // TCP MD5 (RFC 2385): 16 bytes of digest, two no-ops to a 4-byte boundary.
+        byte[] md5 = concat(bytes(19, 18), new byte[16], bytes(1, 1));
+        byte[] none = bytes();
+        for (boolean keyed : new boolean[] {false, true}) {
+            Pipeline p = pipeline(FlowConfig.defaults());
+            rec.toServer.reset();
+            byte[] sig = keyed ? md5 : none, wrong = keyed ? none : md5;
+            frame(p, 1, C, SV, org.xenids.testdata.PacketBuilder.tcp(40000, 80, 0, 0, SYN, sig, bytes()));
+            frame(p, 2, SV, C, org.xenids.testdata.PacketBuilder.tcp(80, 40000, 500, 1, SYN | ACK, sig, bytes()));
+            // A decoy signed as the server's socket does not expect (Linux drops it, as
+            // unexpected or missing), then the real bytes at the same numbers, signed as it does.
+            frame(p, 3, C, SV, org.xenids.testdata.PacketBuilder.tcp(40000, 80, 1, 501, ACK, wrong, "cover!".getBytes(StandardCharsets.ISO_8859_1)));
+            frame(p, 4, C, SV, org.xenids.testdata.PacketBuilder.tcp(40000, 80, 1, 501, ACK, sig, "attack".getBytes(StandardCharsets.ISO_8859_1)));
+            assertEquals("attack", rec.ts(), keyed ? "keyed" : "no key");
+            assertEquals(1, p.table().receiverDroppedPackets());
+        }
+    }
+
+    private static void frame(Pipeline p, long ts, String src, String dst, byte[] segment) {
+        byte[] f = ethernet(0x0800, ipv4(TCP, src, dst, segment));
+        p.frame(f, 0, f.length, ts, Decoder.LINKTYPE_ETHERNET);
+    }
+
+    @Test
     void underTheDetectionPolicyOnlyACloseTheReceiverActsOnLetsASynStartANewFlow() {
         FlowConfig cfg = FlowConfig.defaults().withDepth(4096).withSplit(FlowConfig.SplitPolicy.NEW_ISN_OR_AFTER_CLOSE);
         Pipeline p = pipeline(cfg);
