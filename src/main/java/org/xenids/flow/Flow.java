@@ -42,6 +42,7 @@ public final class Flow {
     String endReason;
     String communityId;
     final TcpStream toServer, toClient;
+    final Paws paws = new Paws();
 
     Flow(FlowTable table, int index) {
         this.table = table;
@@ -75,6 +76,7 @@ public final class Flow {
         communityId = null;
         toServer.reset();
         toClient.reset();
+        paws.reset();
     }
 
     /** Unique within its table (1, 2, ...): EVE {@code flow_id}. */

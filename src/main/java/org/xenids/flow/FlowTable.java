@@ -158,7 +158,7 @@ public final class FlowTable {
             // bytes, flags and sequence numbers must not stand in for the packets it does take
             // (an insertion: a sender's decoy ahead of the real bytes, or a RST that ends nothing).
             receiverDropped++;
-        } else if (tcp && signatureRefused(f, p, toServer, flags)) {
+        } else if (tcp && (signatureRefused(f, p, toServer, flags) || f.paws.refuses(p, toServer, flags))) {
             receiverDropped++;
         } else if (tcp) {
             tcp(f, p, toServer, flags);

@@ -350,6 +350,33 @@ class FlowTableTest {
         }
     }
 
+    @Test
+    void aSegmentWithAStaleTimestampItsReceiverDropsUnderPawsStandsInForNothing() {
+        for (boolean negotiated : new boolean[] {true, false}) {
+            Pipeline p = pipeline(FlowConfig.defaults());
+            rec.toServer.reset();
+            frame(p, 1, C, SV, org.xenids.testdata.PacketBuilder.tcp(40000, 80, 0, 0, SYN, ts(100, 0), bytes()));
+            frame(p, 2, SV, C, org.xenids.testdata.PacketBuilder.tcp(80, 40000, 500, 1, SYN | ACK,
+                    negotiated ? ts(5000, 100) : bytes(), bytes()));
+            frame(p, 3, C, SV, org.xenids.testdata.PacketBuilder.tcp(40000, 80, 1, 501, ACK, ts(101, 5000), bytes()));
+            // A decoy whose TSval is older than the one the server recorded (Linux drops it), then
+            // the real bytes at the same numbers.
+            frame(p, 4, C, SV, org.xenids.testdata.PacketBuilder.tcp(40000, 80, 1, 501, ACK, ts(50, 5000), ascii("cover!")));
+            frame(p, 5, C, SV, org.xenids.testdata.PacketBuilder.tcp(40000, 80, 1, 501, ACK, ts(102, 5000), ascii("attack")));
+            assertEquals(negotiated ? "attack" : "cover!", rec.ts(), negotiated ? "timestamps on" : "off: no PAWS");
+            assertEquals(negotiated ? 1 : 0, p.table().receiverDroppedPackets());
+        }
+    }
+
+    /** A timestamps option (RFC 7323) and two no-ops. */
+    private static byte[] ts(int val, int ecr) {
+        return bytes(1, 1, 8, 10, val >>> 24, val >>> 16, val >>> 8, val, ecr >>> 24, ecr >>> 16, ecr >>> 8, ecr);
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.ISO_8859_1);
+    }
+
     private static void frame(Pipeline p, long ts, String src, String dst, byte[] segment) {
         byte[] f = ethernet(0x0800, ipv4(TCP, src, dst, segment));
         p.frame(f, 0, f.length, ts, Decoder.LINKTYPE_ETHERNET);

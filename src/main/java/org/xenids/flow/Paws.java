@@ -1,0 +1,54 @@
+package org.xenids.flow;
+
+import org.xenids.decode.Packet;
+
+/**
+ * PAWS (RFC 7323 §5) as a Linux receiver applies it to one connection ({@code tcp_paws_discard},
+ * {@code tcp_replace_ts_recent}): when both handshake segments carried timestamps, a segment whose
+ * TSval is more than one tick older than the newest its receiver recorded is dropped, RSTs
+ * excepted. The receiver records a TSval from a segment that starts at or before what it last
+ * acknowledged (Linux's rcv_wup, here the acknowledgement number its own last segment carried).
+ * A sender's decoy with a stale TSval ahead of the real bytes is one the guest drops, so it must
+ * not stand in for them. Pure acknowledgements are not judged (Linux lets disordered ones pass,
+ * and they carry no bytes). The acknowledgements are seen after the receiver sent them, so what is
+ * recorded here is never newer than what the receiver recorded: a segment dropped here is one it
+ * drops too. One per flow; reused with it.
+ */
+final class Paws {
+    /** Whether the client's SYN and the server's SYN-ACK carried timestamps. */
+    private boolean clientTs, serverTs;
+    /** Per receiver (0: the server, 1: the client): the newest TSval recorded, and its last acknowledgement. */
+    private final int[] recent = new int[2], acked = new int[2];
+    private final boolean[] recentSet = new boolean[2], ackedSet = new boolean[2];
+
+    void reset() {
+        clientTs = serverTs = false;
+        recentSet[0] = recentSet[1] = ackedSet[0] = ackedSet[1] = false;
+    }
+
+    /** Sees a segment the decoder passed; true when its receiver drops it under PAWS. */
+    boolean refuses(Packet p, boolean toServer, int flags) {
+        int r = toServer ? 0 : 1;
+        boolean ts = p.hasTimestamp();
+        boolean refused = false;
+        if ((flags & Packet.TCP_SYN) != 0) {
+            if (toServer) clientTs = ts; else serverTs = ts;
+            if (ts) {
+                recent[r] = p.tsVal();
+                recentSet[r] = true;
+            }
+        } else if (ts && clientTs && serverTs && recentSet[r]) {
+            boolean carries = p.payloadLength() > 0 || (flags & Packet.TCP_FIN) != 0;
+            if (carries && (flags & Packet.TCP_RST) == 0 && recent[r] - p.tsVal() > 1) {
+                refused = true;
+            } else if (ackedSet[r] && p.seq() - acked[r] <= 0 && p.tsVal() - recent[r] >= 0) {
+                recent[r] = p.tsVal();
+            }
+        }
+        if ((flags & Packet.TCP_ACK) != 0 && (!ackedSet[1 - r] || p.ack() - acked[1 - r] > 0)) {
+            acked[1 - r] = p.ack(); // this segment's sender receives the other direction
+            ackedSet[1 - r] = true;
+        }
+        return refused;
+    }
+}

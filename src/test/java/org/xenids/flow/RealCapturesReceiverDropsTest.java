@@ -1,0 +1,31 @@
+package org.xenids.flow;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.xenids.pcap.CaptureReader;
+import org.xenids.testdata.SharedData;
+
+/**
+ * The rules that mark a packet its receiver drops (checksums, IPv4 options, IPv6 extension
+ * headers, fragment overlaps, TCP signatures, PAWS) against real traffic between Linux hosts,
+ * timestamps on: every packet of the dev captures reached a real receiver, so none is marked.
+ */
+class RealCapturesReceiverDropsTest {
+    @Test
+    void everyPacketOfTheRealCapturesIsOneItsReceiverTakes() throws Exception {
+        for (String c : List.of("traffic/dev/train/train_benign.pcap.xz", "traffic/dev/test/test_mixed.pcap.xz")) {
+            Pipeline p = new Pipeline(FlowConfig.defaults(), StreamListener.NONE);
+            try (CaptureReader r = CaptureReader.open(SharedData.file(c))) {
+                while (r.next()) {
+                    p.frame(r.array(), r.dataOffset(), r.capturedLength(), r.timestampNanos(), r.linkType(), true);
+                }
+            }
+            p.finish();
+            assertTrue(p.frames() > 80_000, c);
+            assertEquals(0, p.table().receiverDroppedPackets(), c);
+        }
+    }
+}
