@@ -100,15 +100,6 @@ class HostRunTest {
             fromGuest(PacketBuilder.tcpFrame(g, 80, c, 40000, 5001, 1006, PacketBuilder.ACK | PacketBuilder.PSH, ascii("real reply!"))),
             badChecksum(fromGuest(PacketBuilder.tcpFrame(g, 80, c, 40000, 5012, 1006, PacketBuilder.ACK | PacketBuilder.PSH, big))),
         };
-        Path pcap = dir.resolve("decoys.pcap");
-        try (CaptureWriter w = CaptureWriter.pcap(pcap, 1, false)) {
-            long ts = 1_000_000_000L;
-            for (byte[] f : frames) {
-                w.write(0, ts += 1000, f, 0, f.length);
-            }
-        }
-        List<Path> capture = List.of(pcap);
-        Topology t = Topology.fromCaptures(capture, List.of("10.0.0.0/24"), Map.of());
         StringBuilder toServer = new StringBuilder(), toClient = new StringBuilder();
         StreamListener streams = new StreamListener() {
             @Override
@@ -116,8 +107,7 @@ class HostRunTest {
                 (server ? toServer : toClient).append(new String(buf, off, len, StandardCharsets.ISO_8859_1));
             }
         };
-        HostRun.Result r = HostRun.run(t, capture, FlowConfig.defaults(), streams, a -> { },
-                new PrintWriter(new StringWriter()), "test");
+        HostRun.Result r = replay(dir, List.of(frames), streams);
         assertEquals(frames.length + 1, r.frames(), "every frame, and the guest's announcement, reached the tap: " + r);
         assertEquals("attack", toServer.toString());
         assertEquals("real reply!" + "B".repeat(4000), toClient.toString());
@@ -147,15 +137,6 @@ class HostRunTest {
         }
         frames.add(mac(PacketBuilder.ethernet(0x0800, PacketBuilder.ipv4(17, "203.0.113.5", "10.0.0.11", 77, 16, false,
                 new byte[0], java.util.Arrays.copyOfRange(l4, 16, l4.length))), macA, null));
-        Path pcap = dir.resolve("flood.pcap");
-        try (CaptureWriter w = CaptureWriter.pcap(pcap, 1, false)) {
-            long ts = 1_000_000_000L;
-            for (byte[] f : frames) {
-                w.write(0, ts += 1000, f, 0, f.length);
-            }
-        }
-        List<Path> capture = List.of(pcap);
-        Topology t = Topology.fromCaptures(capture, List.of("10.0.0.0/24"), Map.of());
         List<String> payloads = new java.util.ArrayList<>();
         StreamListener streams = new StreamListener() {
             @Override
@@ -163,8 +144,7 @@ class HostRunTest {
                 payloads.add(len + " bytes from " + (buf[off] & 0xFF));
             }
         };
-        HostRun.Result r = HostRun.run(t, capture, FlowConfig.defaults(), streams, a -> { },
-                new PrintWriter(new StringWriter()), "test");
+        HostRun.Result r = replay(dir, frames, streams);
         assertEquals(frames.size() + 2, r.frames(), "and the guests' announcements: " + r);
         assertTrue(payloads.contains("24 bytes from 144"), "the datagram for A, whole: " + payloads);
         assertTrue(r.decoderEvents().startsWith("ipv4.frag_table_full "), "B's flood passed its bound: " + r.decoderEvents());
@@ -175,6 +155,20 @@ class HostRunTest {
         if (dst != null) System.arraycopy(dst, 0, f, 0, 6);
         if (src != null) System.arraycopy(src, 0, f, 6, 6);
         return f;
+    }
+
+    /** The frames as a capture, replayed through the emulated host (guests in 10.0.0.0/24) and the tap. */
+    private static HostRun.Result replay(Path dir, List<byte[]> frames, StreamListener streams) throws java.io.IOException {
+        Path pcap = dir.resolve("frames.pcap");
+        try (CaptureWriter w = CaptureWriter.pcap(pcap, 1, false)) {
+            long ts = 1_000_000_000L;
+            for (byte[] f : frames) {
+                w.write(0, ts += 1000, f, 0, f.length);
+            }
+        }
+        List<Path> capture = List.of(pcap);
+        Topology t = Topology.fromCaptures(capture, List.of("10.0.0.0/24"), Map.of());
+        return HostRun.run(t, capture, FlowConfig.defaults(), streams, a -> { }, new PrintWriter(new StringWriter()), "test");
     }
 
     private static byte[] ascii(String s) {

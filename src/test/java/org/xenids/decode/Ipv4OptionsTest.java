@@ -13,11 +13,6 @@ import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.Size;
 import org.junit.jupiter.api.Test;
-import org.xenids.flow.Flow;
-import org.xenids.flow.FlowConfig;
-import org.xenids.flow.FlowTable;
-import org.xenids.flow.Pipeline;
-import org.xenids.flow.StreamListener;
 
 /** IPv4 options a Linux receiver rejects, or a source route it refuses, mark a packet it drops. */
 class Ipv4OptionsTest {
@@ -57,27 +52,21 @@ class Ipv4OptionsTest {
 
     @Test
     void aSegmentOrFragmentTheReceiverDropsForItsOptionsStandsInForNothing() {
-        StringBuilder toServer = new StringBuilder();
-        Pipeline p = new Pipeline(new Decoder(), new FlowTable(FlowConfig.defaults(), new StreamListener() {
-            @Override
-            public void payload(Flow f, boolean server, byte[] buf, int off, int len, long at) {
-                toServer.append(new String(buf, off, len, StandardCharsets.ISO_8859_1));
-            }
-        }));
+        StreamText t = new StreamText();
         String c = "203.0.113.9", s = "10.0.0.2";
-        frame(p, ipv4(TCP, c, s, tcp(40000, 80, 0, 0, SYN, bytes())));
-        frame(p, ipv4(TCP, s, c, tcp(80, 40000, 500, 1, SYN | ACK, bytes())));
+        t.ip(0x0800, ipv4(TCP, c, s, tcp(40000, 80, 0, 0, SYN, bytes())));
+        t.ip(0x0800, ipv4(TCP, s, c, tcp(80, 40000, 500, 1, SYN | ACK, bytes())));
         // A decoy with a loose source route, then one with a broken record route, ahead of the
         // real bytes at the same sequence numbers: a Linux guest drops both.
         byte[] lsrr = bytes(0x83, 7, 4, 10, 0, 0, 1, 1);
         byte[] badRr = bytes(7, 7, 3, 0, 0, 0, 0, 1);
-        frame(p, ipv4(TCP, c, s, 9, 0, false, lsrr, tcp(40000, 80, 1, 501, ACK, ascii("cover!"))));
-        frame(p, ipv4(TCP, c, s, 9, 0, false, badRr, tcp(40000, 80, 1, 501, ACK, ascii("cover!"))));
-        frame(p, ipv4(TCP, c, s, tcp(40000, 80, 1, 501, ACK, ascii("attack"))));
-        assertEquals("attack", toServer.toString());
-        assertEquals(2, p.table().receiverDroppedPackets());
-        assertEquals(1, p.decoder().count(DecodeEvent.IPV4_OPT_SOURCE_ROUTE));
-        assertEquals(1, p.decoder().count(DecodeEvent.IPV4_OPT_MALFORMED));
+        t.ip(0x0800, ipv4(TCP, c, s, 9, 0, false, lsrr, tcp(40000, 80, 1, 501, ACK, ascii("cover!"))));
+        t.ip(0x0800, ipv4(TCP, c, s, 9, 0, false, badRr, tcp(40000, 80, 1, 501, ACK, ascii("cover!"))));
+        t.ip(0x0800, ipv4(TCP, c, s, tcp(40000, 80, 1, 501, ACK, ascii("attack"))));
+        assertEquals("attack", t.toServer.toString());
+        assertEquals(2, t.pipeline.table().receiverDroppedPackets());
+        assertEquals(1, t.pipeline.decoder().count(DecodeEvent.IPV4_OPT_SOURCE_ROUTE));
+        assertEquals(1, t.pipeline.decoder().count(DecodeEvent.IPV4_OPT_MALFORMED));
         // A first fragment with a source route is dropped before reassembly: the real one is kept.
         Decoder d = new Decoder();
         byte[] seg = udp(7, 9, new byte[24]);
@@ -105,10 +94,6 @@ class Ipv4OptionsTest {
         assertEquals(Ipv4Options.judge(options, 0, options.length), Ipv4Options.judge(b, at, at + options.length));
     }
 
-    private static void frame(Pipeline p, byte[] ip) {
-        byte[] f = ethernet(0x0800, ip);
-        p.frame(f, 0, f.length, 1, Decoder.LINKTYPE_ETHERNET);
-    }
 
     private static byte[] ascii(String s) {
         return s.getBytes(StandardCharsets.ISO_8859_1);

@@ -13,11 +13,6 @@ import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.Size;
 import org.junit.jupiter.api.Test;
-import org.xenids.flow.Flow;
-import org.xenids.flow.FlowConfig;
-import org.xenids.flow.FlowTable;
-import org.xenids.flow.Pipeline;
-import org.xenids.flow.StreamListener;
 
 /** IPv6 extension headers a Linux receiver drops a packet for mark a packet it drops. */
 class Ipv6ExtHeadersTest {
@@ -60,24 +55,18 @@ class Ipv6ExtHeadersTest {
 
     @Test
     void aSegmentBehindAHeaderTheReceiverDropsStandsInForNothing() {
-        StringBuilder toServer = new StringBuilder();
-        Pipeline p = new Pipeline(new Decoder(), new FlowTable(FlowConfig.defaults(), new StreamListener() {
-            @Override
-            public void payload(Flow f, boolean server, byte[] buf, int off, int len, long at) {
-                toServer.append(new String(buf, off, len, StandardCharsets.ISO_8859_1));
-            }
-        }));
+        StreamText t = new StreamText();
         String c = "2001:db8::9", s = "2001:db8::2";
-        frame(p, ipv6(TCP, c, s, tcp(40000, 80, 0, 0, SYN, bytes())));
-        frame(p, ipv6(TCP, s, c, tcp(80, 40000, 500, 1, SYN | ACK, bytes())));
+        t.ip(0x86DD, ipv6(TCP, c, s, tcp(40000, 80, 0, 0, SYN, bytes())));
+        t.ip(0x86DD, ipv6(TCP, s, c, tcp(80, 40000, 500, 1, SYN | ACK, bytes())));
         // Decoys behind an option a Linux guest drops the packet for, and behind a routing header
         // with a segment left, then the real bytes at the same sequence numbers.
         byte[] cover = tcp(40000, 80, 1, 501, ACK, "cover!".getBytes(StandardCharsets.ISO_8859_1));
-        frame(p, ipv6(60, c, s, concat(bytes(TCP, 0, 0x5E, 2, 0, 0, 1, 0), cover)));
-        frame(p, ipv6(43, c, s, concat(bytes(TCP, 0, 0, 1, 0, 0, 0, 0), cover)));
-        frame(p, ipv6(TCP, c, s, tcp(40000, 80, 1, 501, ACK, "attack".getBytes(StandardCharsets.ISO_8859_1))));
-        assertEquals("attack", toServer.toString());
-        assertEquals(2, p.table().receiverDroppedPackets());
+        t.ip(0x86DD, ipv6(60, c, s, concat(bytes(TCP, 0, 0x5E, 2, 0, 0, 1, 0), cover)));
+        t.ip(0x86DD, ipv6(43, c, s, concat(bytes(TCP, 0, 0, 1, 0, 0, 0, 0), cover)));
+        t.ip(0x86DD, ipv6(TCP, c, s, tcp(40000, 80, 1, 501, ACK, "attack".getBytes(StandardCharsets.ISO_8859_1))));
+        assertEquals("attack", t.toServer.toString());
+        assertEquals(2, t.pipeline.table().receiverDroppedPackets());
         // A fragment behind such a header is dropped before reassembly.
         Decoder d = new Decoder();
         byte[] seg = udp(7, 9, new byte[24]);
@@ -97,10 +86,5 @@ class Ipv6ExtHeadersTest {
         byte[] b = around.clone();
         System.arraycopy(header, 0, b, at, header.length);
         assertEquals(Ipv6ExtHeaders.judge(nh, header, 0, header.length, first), Ipv6ExtHeaders.judge(nh, b, at, header.length, first));
-    }
-
-    private static void frame(Pipeline p, byte[] ip) {
-        byte[] f = ethernet(0x86DD, ip);
-        p.frame(f, 0, f.length, 1, Decoder.LINKTYPE_ETHERNET);
     }
 }
