@@ -25,7 +25,10 @@ import picocli.CommandLine.Spec;
             "the tap meets are EVE anomaly records, and so is, once per flow direction, a hole the TCP",
             "reassembly had to give up or an overlap with different bytes inside the scored payload",
             "(stream.reassembly_seq_gap, stream.reassembly_overlap_different_data): that score may",
-            "have missed bytes the guest received."})
+            "have missed bytes the guest received. So is the first packet in a flow direction that",
+            "its receiver's stack drops (a bad checksum, IP options or IPv6 headers it rejects, a stale",
+            "timestamp: decode or stream anomaly by name): it is scored as nothing, as the guest takes",
+            "nothing of it, but a sender may be showing the detector bytes the guest never sees."})
 final class DetectCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -33,6 +33,10 @@ final class PaylRun {
                     + " directions (the bytes seen first were used)%n", indent, what, d.differingBytes(),
                     d.differingDirections());
         }
+        if (d.refusedPackets() > 0) {
+            out.printf("%spackets their receiver's stack drops (bad checksums, options, PAWS, ...): %,d in %,d"
+                    + " flow directions; they fed nothing%n", indent, d.refusedPackets(), d.refusedDirections());
+        }
     }
 
     record Trained(PaylModels models, PaylTrainer trainer, HostRun.Result run, PaylFlows.ReassemblyDoubts doubts) {}

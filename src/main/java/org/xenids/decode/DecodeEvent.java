@@ -75,6 +75,13 @@ public enum DecodeEvent {
             | IPV6_DSTOPTS_UNKNOWN_OPT.bit() | IPV6_HOPOPTS_NOT_FIRST.bit() | IPV6_RH_REFUSED.bit()
             | IPV6_EXTHDR_UNHANDLED.bit() | TCP_CHECKSUM_BAD.bit() | UDP_CHECKSUM_BAD.bit();
 
+    private static final DecodeEvent[] ALL = values();
+
+    /** The event of the lowest bit set in {@code mask}, or null when none is. */
+    public static DecodeEvent firstOf(long mask) {
+        return mask == 0 ? null : ALL[Long.numberOfTrailingZeros(mask)];
+    }
+
     private final String eventName;
 
     DecodeEvent(String eventName) {

@@ -153,13 +153,17 @@ public final class FlowTable {
         if (toServer) { f.pktsToServer++; f.bytesToServer += len; }
         else { f.pktsToClient++; f.bytesToClient += len; }
         if (now > f.lastNs) f.lastNs = now;
-        if ((p.events() & DecodeEvent.RECEIVER_DROPS) != 0) {
-            // Counted in its flow, since it was on the wire, but the receiver's stack drops it: its
-            // bytes, flags and sequence numbers must not stand in for the packets it does take
-            // (an insertion: a sender's decoy ahead of the real bytes, or a RST that ends nothing).
+        // A packet counted in its flow, since it was on the wire, but that the receiver's stack
+        // drops: its bytes, flags and sequence numbers must not stand in for the packets it does
+        // take (an insertion: a sender's decoy ahead of the real bytes, or a RST that ends nothing).
+        String refused = (p.events() & DecodeEvent.RECEIVER_DROPS) != 0
+                ? DecodeEvent.firstOf(p.events() & DecodeEvent.RECEIVER_DROPS).eventName()
+                : !tcp ? null
+                : signatureRefused(f, p, toServer, flags) ? "stream.pkt_signature_unexpected"
+                : f.paws.refuses(p, toServer, flags) ? "stream.pkt_invalid_timestamp" : null;
+        if (refused != null) {
             receiverDropped++;
-        } else if (tcp && (signatureRefused(f, p, toServer, flags) || f.paws.refuses(p, toServer, flags))) {
-            receiverDropped++;
+            listener.refused(f, toServer, refused);
         } else if (tcp) {
             tcp(f, p, toServer, flags);
         } else if (proto == 17 && depth != 0 && p.payloadLength() > 0) {

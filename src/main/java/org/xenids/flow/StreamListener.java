@@ -26,6 +26,15 @@ public interface StreamListener {
      */
     default void overlapDiffers(Flow flow, boolean toServer, long streamOffset, long bytes) {}
 
+    /**
+     * A packet of this flow that its receiver's stack drops, so it fed nothing ({@code event}: the
+     * decoder's name for why, as {@code tcp.checksum_bad}, or the flow stage's,
+     * {@code stream.pkt_invalid_timestamp} for PAWS, {@code stream.pkt_signature_unexpected}). A
+     * sender who sends such packets inside a connection may be showing a detector bytes its target
+     * never takes.
+     */
+    default void refused(Flow flow, boolean toServer, String event) {}
+
     /** The flow ended ({@link Flow#endReason()}); its record is final. */
     default void flowEnd(Flow flow) {}
 }

@@ -29,6 +29,10 @@ import org.xenids.flow.StreamListener;
  * keep the others. Both are counted, and when detecting, the first of each kind in a flow direction
  * is reported as an EVE {@code anomaly} ({@code stream}, {@code stream.reassembly_seq_gap} or
  * {@code stream.reassembly_overlap_different_data}, Suricata's names) naming the flow, beside its score.
+ * So is the first packet in a flow direction that its receiver's stack drops (a bad checksum, IPv4
+ * options or IPv6 headers it rejects, a stale timestamp): such a packet feeds nothing, but a sender
+ * may be trying to show the detector bytes the guest never takes ({@code decode} with the
+ * decoder's event name, or {@code stream}).
  */
 public final class PaylFlows implements StreamListener {
 
@@ -59,6 +63,8 @@ public final class PaylFlows implements StreamListener {
     private long gappedDirections;
     private long differingBytes;
     private long differingDirections;
+    private long refusedPackets;
+    private long refusedDirections;
     private long pastDepth;
 
     private PaylFlows(PaylTrainer trainer, PaylModels models, Function<Flow, String> imageOf, boolean perPacket,
@@ -123,6 +129,8 @@ public final class PaylFlows implements StreamListener {
         final boolean[] gapped = new boolean[2];
         /** Differing overlapping bytes were reported inside the direction's scored bytes. */
         final boolean[] differed = new boolean[2];
+        /** A packet its receiver drops was reported in the direction. */
+        final boolean[] refused = new boolean[2];
         boolean monitored;
     }
 
@@ -149,6 +157,7 @@ public final class PaylFlows implements StreamListener {
             s.done[d] = false;
             s.gapped[d] = false;
             s.differed[d] = false;
+            s.refused[d] = false;
             if (s.hist[d] == null) {
                 s.hist[d] = new ByteHistogram(depth);
             } else {
@@ -208,7 +217,7 @@ public final class PaylFlows implements StreamListener {
         if (!s.gapped[d]) {
             s.gapped[d] = true;
             gappedDirections++;
-            anomaly(flow, toServer, "stream.reassembly_seq_gap");
+            anomaly(flow, toServer, "stream", "stream.reassembly_seq_gap");
         }
     }
 
@@ -223,7 +232,7 @@ public final class PaylFlows implements StreamListener {
         if (!s.differed[d]) {
             s.differed[d] = true;
             differingDirections++;
-            anomaly(flow, toServer, "stream.reassembly_overlap_different_data");
+            anomaly(flow, toServer, "stream", "stream.reassembly_overlap_different_data");
         }
     }
 
@@ -232,12 +241,33 @@ public final class PaylFlows implements StreamListener {
         return s.monitored && flow.protocol() == 6 && (perPacket || (!s.done[d] && streamOffset < depth));
     }
 
-    private void anomaly(Flow flow, boolean toServer, String event) {
+    /**
+     * A packet its receiver drops fed nothing, as it should; but a sender who sends one inside a
+     * connection to a guest may be trying to show the detector bytes the guest never takes. Counted,
+     * and the first in a flow direction reported as an EVE anomaly ({@code decode} with the
+     * decoder's name, or {@code stream}).
+     */
+    @Override
+    public void refused(Flow flow, boolean toServer, String event) {
+        State s = state(flow);
+        if (!s.monitored) {
+            return;
+        }
+        int d = toServer ? 0 : 1;
+        refusedPackets++;
+        if (!s.refused[d]) {
+            s.refused[d] = true;
+            refusedDirections++;
+            anomaly(flow, toServer, event.startsWith("stream.") ? "stream" : "decode", event);
+        }
+    }
+
+    private void anomaly(Flow flow, boolean toServer, String type, String event) {
         AlertSite site = site(flow);
         String where = site.domain() == null ? null : site.vif() == null ? site.domain() : site.domain() + "/" + site.vif();
         // Oriented as the direction the bytes travel, as a packet of it would be.
         Endpoints e = toServer ? site.endpoints() : site.endpoints().reversed();
-        anomalies.accept(new EveEvent.Anomaly(site.timestampNanos(), site.flowId(), e, "stream", event, null, 0, where));
+        anomalies.accept(new EveEvent.Anomaly(site.timestampNanos(), site.flowId(), e, type, event, null, 0, where));
     }
 
     @Override
@@ -307,10 +337,11 @@ public final class PaylFlows implements StreamListener {
      * directions. When detecting, each such flow direction got one anomaly of each kind it had.
      */
     public record ReassemblyDoubts(long gaps, long gapBytes, long gapDirections, long differingBytes,
-                                   long differingDirections) {}
+                                   long differingDirections, long refusedPackets, long refusedDirections) {}
 
     public ReassemblyDoubts doubts() {
-        return new ReassemblyDoubts(gaps, gapBytes, gappedDirections, differingBytes, differingDirections);
+        return new ReassemblyDoubts(gaps, gapBytes, gappedDirections, differingBytes, differingDirections,
+                refusedPackets, refusedDirections);
     }
 
     /** Payload bytes beyond the depth: delivered by the flow stage, not modelled. */

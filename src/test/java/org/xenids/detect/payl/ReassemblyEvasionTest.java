@@ -266,4 +266,31 @@ class ReassemblyEvasionTest {
         }
         EveSchema.assertValid(out.toString(StandardCharsets.UTF_8).lines().toList());
     }
+
+    @Test
+    void aDecoyItsReceiverDropsIsReportedOnceAndTheAttackBehindItIsScored() throws Exception {
+        // Decoys with a loose source route (a Linux guest drops them) carrying the cover at the
+        // attack's sequence numbers, ahead of the attack.
+        Run r = new Run();
+        long flow = r.open(41500);
+        byte[] lsrr = {(byte) 0x83, 7, 4, 10, 0, 0, 1, 1};
+        for (int i = 0; i < 3; i++) {
+            byte[] decoy = Arrays.copyOf(cover, ATTACK.length);
+            r.frame(org.xenids.testdata.PacketBuilder.ethernet(0x0800, org.xenids.testdata.PacketBuilder.ipv4(
+                    org.xenids.testdata.PacketBuilder.TCP, CLIENT, SERVER, 40 + i, 0, false, lsrr,
+                    org.xenids.testdata.PacketBuilder.tcp(41500, 80, 1000, 5001, PSH | ACK, decoy))));
+        }
+        r.send(41500, 0, ATTACK, 0, ATTACK.length);
+        r.close(41500, ATTACK.length);
+        r.pipeline.finish();
+        assertEquals(1, r.alerts.size(), "the attack, not the decoys, was scored");
+        assertEquals(1, r.anomalies.size(), "once per flow direction: " + r.anomalies);
+        EveEvent.Anomaly a = r.anomalies.get(0);
+        assertEquals("decode", a.type());
+        assertEquals("ipv4.opt_source_route", a.event());
+        assertEquals(flow, a.flowId());
+        assertEquals(CLIENT, a.endpoints().srcIp(), "oriented as the decoys travelled");
+        assertEquals(3, r.payl.doubts().refusedPackets());
+        assertEquals(1, r.payl.doubts().refusedDirections());
+    }
 }
