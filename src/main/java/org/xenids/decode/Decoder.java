@@ -36,6 +36,7 @@ public final class Decoder {
     private final long[] counts = new long[DecodeEvent.values().length];
     private final Fragments fragments;
     private final Transport transport = new Transport(p, counts);
+    private final Arp arp = new Arp(p, counts);
     private long reassembled;
     /** The current frame's reassembly owner. */
     private int owner;
@@ -165,7 +166,7 @@ public final class Decoder {
             pos += 4;
         }
         if (type == 0x0806) {
-            arp(b, pos, end);
+            arp.decode(b, pos, end);
         } else {
             ip(type, b, pos, end);
         }
@@ -199,32 +200,6 @@ public final class Decoder {
         p.etherType = type;
         if (type == 0x0800) ipv4(b, pos, end);
         else if (type == 0x86DD) ipv6(b, pos, end);
-    }
-
-    private void arp(byte[] b, int pos, int end) {
-        p.etherType = 0x0806;
-        p.protocol = Packet.PROTO_ARP;
-        if (end - pos < 8) {
-            event(DecodeEvent.ARP_PKT_TOO_SMALL);
-            return;
-        }
-        int hlen = u8(b, pos + 4), plen = u8(b, pos + 5);
-        if (end - pos < 8 + 2 * (hlen + plen)) {
-            event(DecodeEvent.ARP_PKT_TOO_SMALL);
-            return;
-        }
-        if (u16(b, pos) == 1 && (u16(b, pos + 2) != 0x0800 || hlen != 6 || plen != 4)) {
-            event(DecodeEvent.ARP_INVALID);
-            return;
-        }
-        p.l3Off = pos;
-        p.l3Len = 8 + 2 * (hlen + plen);
-        if (plen == 4) {
-            p.srcHi = 0;
-            p.srcLo = Addresses.V4_MAPPED_PREFIX | (i32(b, pos + 8 + hlen) & 0xFFFFFFFFL);
-            p.dstHi = 0;
-            p.dstLo = Addresses.V4_MAPPED_PREFIX | (i32(b, pos + 8 + 2 * hlen + plen) & 0xFFFFFFFFL);
-        }
     }
 
     private void ipv4(byte[] b, int pos, int end) {
