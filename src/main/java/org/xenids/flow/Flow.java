@@ -37,12 +37,11 @@ public final class Flow {
     boolean isnToServerSet, isnToClientSet;
     /** A FIN or RST came in order (see {@link TcpStream#closes}): the connection did close, for its receiver too. */
     boolean closedInOrder;
-    /** Whether the client's SYN, and the server's SYN-ACK, carried a TCP MD5 or TCP-AO signature: its socket has a key. */
-    boolean signedByClient, signedByServer;
     String endReason;
     String communityId;
     final TcpStream toServer, toClient;
-    final Paws paws = new Paws();
+    /** What each end's stack drops before taking a segment in (signatures, PAWS). */
+    final ReceiverChecks receivers = new ReceiverChecks();
 
     Flow(FlowTable table, int index) {
         this.table = table;
@@ -71,12 +70,12 @@ public final class Flow {
         tcpState = TCP_NONE;
         flagsToServer = flagsToClient = 0;
         isnToServerSet = isnToClientSet = false;
-        closedInOrder = signedByClient = signedByServer = false;
+        closedInOrder = false;
         endReason = null;
         communityId = null;
         toServer.reset();
         toClient.reset();
-        paws.reset();
+        receivers.reset();
     }
 
     /** Unique within its table (1, 2, ...): EVE {@code flow_id}. */

@@ -159,8 +159,8 @@ public final class FlowTable {
         String refused = (p.events() & DecodeEvent.RECEIVER_DROPS) != 0
                 ? DecodeEvent.firstOf(p.events() & DecodeEvent.RECEIVER_DROPS).eventName()
                 : !tcp ? null
-                : signatureRefused(f, p, toServer, flags) ? "stream.pkt_signature_unexpected"
-                : f.paws.refuses(p, toServer, flags) ? "stream.pkt_invalid_timestamp" : null;
+                : f.receivers.signatureRefused(p, toServer, flags) ? "stream.pkt_signature_unexpected"
+                : f.receivers.pawsRefuses(p, toServer, flags) ? "stream.pkt_invalid_timestamp" : null;
         if (refused != null) {
             receiverDropped++;
             listener.refused(f, toServer, refused);
@@ -210,22 +210,6 @@ public final class FlowTable {
                 yield newIsn || f.closedInOrder;
             }
         };
-    }
-
-    /**
-     * Whether a Linux receiver drops this segment for its signature ({@code tcp_inbound_hash}): it
-     * carries a TCP MD5 or TCP-AO option its socket has no key for, or lacks one its socket
-     * expects. A socket has a key when its own handshake segment was signed (the client's SYN, the
-     * server's SYN-ACK); without a handshake seen, neither has. Handshake segments set this and are
-     * not judged themselves: they carry nothing the stream keeps before they are acknowledged.
-     */
-    private static boolean signatureRefused(Flow f, Packet p, boolean toServer, int flags) {
-        boolean signed = p.tcpSigned();
-        if ((flags & Packet.TCP_SYN) != 0) {
-            if (toServer) f.signedByClient = signed; else f.signedByServer = signed;
-            return false;
-        }
-        return signed != (toServer ? f.signedByServer : f.signedByClient);
     }
 
     private void tcp(Flow f, Packet p, boolean toServer, int flags) {

@@ -3,7 +3,11 @@ package org.xenids.flow;
 import org.xenids.decode.Packet;
 
 /**
- * PAWS (RFC 7323 §5) as a Linux receiver applies it to one connection ({@code tcp_paws_discard},
+ * What each end's TCP stack of one connection drops before it takes a segment in, as Linux does:
+ * a segment whose signature its socket's key rejects ({@link #signatureRefused}), and one PAWS
+ * rejects ({@link #pawsRefuses}). One per flow; reused with it.
+ *
+ * <p>PAWS (RFC 7323 §5) as a Linux receiver applies it to one connection ({@code tcp_paws_discard},
  * {@code tcp_replace_ts_recent}): when both handshake segments carried timestamps, a segment whose
  * TSval is more than one tick older than the newest its receiver recorded is dropped, RSTs
  * excepted. The receiver records a TSval from a segment that starts at or before what it last
@@ -12,22 +16,41 @@ import org.xenids.decode.Packet;
  * not stand in for them. Pure acknowledgements are not judged (Linux lets disordered ones pass,
  * and they carry no bytes). The acknowledgements are seen after the receiver sent them, so what is
  * recorded here is never newer than what the receiver recorded: a segment dropped here is one it
- * drops too. One per flow; reused with it.
+ * drops too.
  */
-final class Paws {
+final class ReceiverChecks {
     /** Whether the client's SYN and the server's SYN-ACK carried timestamps. */
     private boolean clientTs, serverTs;
     /** Per receiver (0: the server, 1: the client): the newest TSval recorded, and its last acknowledgement. */
     private final int[] recent = new int[2], acked = new int[2];
     private final boolean[] recentSet = new boolean[2], ackedSet = new boolean[2];
 
+    /** Whether the client's SYN, and the server's SYN-ACK, carried a TCP MD5 or TCP-AO signature: its socket has a key. */
+    private boolean signedByClient, signedByServer;
+
     void reset() {
-        clientTs = serverTs = false;
+        clientTs = serverTs = signedByClient = signedByServer = false;
         recentSet[0] = recentSet[1] = ackedSet[0] = ackedSet[1] = false;
     }
 
+    /**
+     * Whether a Linux receiver drops this segment for its signature ({@code tcp_inbound_hash}): it
+     * carries a TCP MD5 or TCP-AO option its socket has no key for, or lacks one its socket
+     * expects. A socket has a key when its own handshake segment was signed (the client's SYN, the
+     * server's SYN-ACK); without a handshake seen, neither has. Handshake segments set this and are
+     * not judged themselves: they carry nothing the stream keeps before they are acknowledged.
+     */
+    boolean signatureRefused(Packet p, boolean toServer, int flags) {
+        boolean signed = p.tcpSigned();
+        if ((flags & Packet.TCP_SYN) != 0) {
+            if (toServer) signedByClient = signed; else signedByServer = signed;
+            return false;
+        }
+        return signed != (toServer ? signedByServer : signedByClient);
+    }
+
     /** Sees a segment the decoder passed; true when its receiver drops it under PAWS. */
-    boolean refuses(Packet p, boolean toServer, int flags) {
+    boolean pawsRefuses(Packet p, boolean toServer, int flags) {
         int r = toServer ? 0 : 1;
         boolean ts = p.hasTimestamp();
         boolean refused = false;
