@@ -66,14 +66,16 @@ public enum DecodeEvent {
 
     /**
      * Events that mark a packet its receiver's stack drops (a bad checksum, IPv4 options or IPv6
-     * extension headers it rejects, an IPv6 fragment it refuses): counted in its flow, but it must
-     * feed no reassembly, no stream and no TCP state.
+     * extension headers it rejects, an IPv6 fragment it refuses, a TCP header shorter than its
+     * data offset, a UDP length past the packet or under 8): counted in its flow, but it must feed
+     * no reassembly, no stream and no TCP state.
      */
     public static final long RECEIVER_DROPS = IPV4_CHECKSUM_BAD.bit() | IPV4_OPT_INVALID_LEN.bit()
             | IPV4_OPT_MALFORMED.bit() | IPV4_OPT_DUPLICATE.bit() | IPV4_OPT_SOURCE_ROUTE.bit()
             | IPV6_FRAG_INVALID_LENGTH.bit() | IPV6_EXTHDR_INVALID_OPTLEN.bit() | IPV6_HOPOPTS_UNKNOWN_OPT.bit()
             | IPV6_DSTOPTS_UNKNOWN_OPT.bit() | IPV6_HOPOPTS_NOT_FIRST.bit() | IPV6_RH_REFUSED.bit()
-            | IPV6_EXTHDR_UNHANDLED.bit() | TCP_CHECKSUM_BAD.bit() | UDP_CHECKSUM_BAD.bit();
+            | IPV6_EXTHDR_UNHANDLED.bit() | TCP_PKT_TOO_SMALL.bit() | TCP_HLEN_TOO_SMALL.bit() | TCP_INVALID_OPTLEN.bit()
+            | TCP_CHECKSUM_BAD.bit() | UDP_PKT_TOO_SMALL.bit() | UDP_LEN_INVALID.bit() | UDP_CHECKSUM_BAD.bit();
 
     private static final DecodeEvent[] ALL = values();
 

@@ -331,6 +331,22 @@ class FlowTableTest {
     }
 
     @Test
+    void aUdpDatagramWhoseLengthRunsPastItsPacketIsDeliveredNowhere() {
+        // Linux drops it (__udp4_lib_rcv: a short packet); one whose length stops short of the
+        // packet is cut to it, and delivered.
+        Pipeline p = pipeline(FlowConfig.defaults().withDepth(4096));
+        byte[] longer = udpFrame(C, 5000, SV, 53, "decoy".getBytes(StandardCharsets.ISO_8859_1));
+        longer[14 + 20 + 5] += 4; // UDP length 4 past the packet
+        p.frame(longer, 0, longer.length, 1, Decoder.LINKTYPE_ETHERNET);
+        assertEquals("", rec.ts());
+        assertEquals(1, p.table().receiverDroppedPackets());
+        byte[] shorter = udpFrame(C, 5000, SV, 53, "real!xyz".getBytes(StandardCharsets.ISO_8859_1));
+        shorter[14 + 20 + 5] -= 3;
+        p.frame(shorter, 0, shorter.length, 2, Decoder.LINKTYPE_ETHERNET);
+        assertEquals("real!", rec.ts());
+    }
+
+    @Test
     void aSegmentWhoseSignatureTheReceiverDoesNotExpectStandsInForNothing() {
         // TCP MD5 (RFC 2385): 16 bytes of digest, two no-ops to a 4-byte boundary.
         byte[] md5 = concat(bytes(19, 18), new byte[16], bytes(1, 1));
