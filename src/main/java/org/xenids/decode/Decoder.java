@@ -21,8 +21,8 @@ public final class Decoder {
 
     /**
      * Defaults, per reassembly owner (see {@link #decode(byte[], int, int, long, int, boolean, int)}):
-     * 16,384 datagrams in reassembly at once, holding 16 MiB (about 0.75 KiB for a datagram of
-     * small fragments, 74 KiB for the largest), dropped unfinished after 30 s (Linux
+     * 16,384 datagrams in reassembly at once, holding 16 MiB (about 1.7 KiB for a datagram of one
+     * small fragment, 66 KiB for the largest), dropped unfinished after 30 s (Linux
      * ipfrag_time). A Linux host keeps 4 MiB of fragments (ipfrag_high_thresh, by the kernel's
      * truesize, which is larger than the cost counted here): less here would drop what it keeps.
      */
@@ -52,7 +52,8 @@ public final class Decoder {
 
     /**
      * @param fragmentSlots datagrams one owner reassembles at once
-     * @param fragmentBytes bytes one owner's may hold (at least one largest datagram's, about 74 KiB)
+     * @param fragmentBytes bytes one owner's may hold (at least one largest datagram's with its
+     *                      largest run table, about 129 KiB)
      */
     public Decoder(int fragmentSlots, long fragmentBytes, long fragmentTimeoutNanos) {
         if (fragmentSlots < 1) throw new IllegalArgumentException("fragmentSlots must be >= 1");

@@ -32,8 +32,7 @@ import java.util.Arrays;
  * complete its decoys to make room and then finish the attack the guest still holds. Memory is
  * bounded by the owners holding fragments (two per guest under the tap) times the bounds.
  * Datagrams are found by a hash of their key and aged in a list, so work per fragment does not
- * grow with the table. Overlapping fragments are an evasion technique as well (the target and the
- * IDS may resolve them differently): they are reported, and the bytes that arrived first are kept.
+ * grow with the table.
  */
 final class Fragments {
     /** Room for the IP header before the fragmentable part in the buffer a datagram is copied out to. */
@@ -41,7 +40,7 @@ final class Fragments {
     static final int MAX_PAYLOAD = 65535;
     /** What {@link #add} did with a fragment. */
     static final int PENDING = 0, COMPLETE = 1, DROPPED = 2;
-    /** A datagram's bytes are kept in pieces of this size (a power of two), each with its bitmap. */
+    /** A datagram's bytes are kept in pieces of this size (a power of two). */
     static final int PIECE = 1024;
     private static final int PIECE_SHIFT = Integer.numberOfTrailingZeros(PIECE), PIECES = 65536 / PIECE;
     /** Bytes counted per datagram beside its pieces and runs: its bookkeeping, piece table and header. */
