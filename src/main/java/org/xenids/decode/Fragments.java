@@ -98,7 +98,8 @@ final class Fragments {
     /**
      * @param maxDatagrams datagrams one owner may have in reassembly at once
      * @param maxBytes     bytes one owner's may hold before its fragments are dropped (pieces,
-     *                     bitmaps, bookkeeping); at least one largest datagram's
+     *                     runs, bookkeeping); at least one largest datagram's with its largest
+     *                     run table (8,192 runs of 8 bytes)
      */
     Fragments(int maxDatagrams, long maxBytes, long timeoutNanos) {
         this.maxDatagrams = maxDatagrams;
