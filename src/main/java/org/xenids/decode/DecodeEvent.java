@@ -53,6 +53,8 @@ public enum DecodeEvent {
     TCP_HLEN_TOO_SMALL("tcp.hlen_too_small"),
     TCP_INVALID_OPTLEN("tcp.invalid_optlen"),
     TCP_OPT_INVALID_LEN("tcp.opt_invalid_len"),
+    /** A TCP segment sent to a broadcast or multicast Ethernet address: Linux takes TCP for its own address only. */
+    TCP_LINK_GROUP_ADDRESS("tcp.link_group_address"),
     /** Only where the frame's receiver checks it (see {@link Decoder#decode(byte[], int, int, long, int, boolean)}). */
     TCP_CHECKSUM_BAD("tcp.checksum_bad"),
     UDP_PKT_TOO_SMALL("udp.pkt_too_small"),
@@ -75,6 +77,7 @@ public enum DecodeEvent {
             | IPV6_FRAG_INVALID_LENGTH.bit() | IPV6_EXTHDR_INVALID_OPTLEN.bit() | IPV6_HOPOPTS_UNKNOWN_OPT.bit()
             | IPV6_DSTOPTS_UNKNOWN_OPT.bit() | IPV6_HOPOPTS_NOT_FIRST.bit() | IPV6_RH_REFUSED.bit()
             | IPV6_EXTHDR_UNHANDLED.bit() | TCP_PKT_TOO_SMALL.bit() | TCP_HLEN_TOO_SMALL.bit() | TCP_INVALID_OPTLEN.bit()
+            | TCP_LINK_GROUP_ADDRESS.bit()
             | TCP_CHECKSUM_BAD.bit() | UDP_PKT_TOO_SMALL.bit() | UDP_LEN_INVALID.bit() | UDP_CHECKSUM_BAD.bit();
 
     private static final DecodeEvent[] ALL = values();

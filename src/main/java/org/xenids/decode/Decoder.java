@@ -147,6 +147,7 @@ public final class Decoder {
             event(DecodeEvent.ETHERNET_PKT_TOO_SMALL);
             return;
         }
+        p.linkGroup = (b[off] & 1) != 0; // the I/G bit
         etherPayload(u16(b, off + 12), b, off + 14, end);
     }
 

@@ -38,6 +38,8 @@ public final class Packet {
     int seq, ack;
     int mss, windowScale;
     boolean sackPermitted, hasTimestamp, tcpSigned;
+    /** The Ethernet destination is a group (broadcast or multicast) address. */
+    boolean linkGroup;
     int tsVal, tsEcr;
     int icmpType, icmpCode;
     int payloadOff, payloadLen;
@@ -66,7 +68,7 @@ public final class Packet {
         srcPort = dstPort = 0;
         tcpFlags = window = seq = ack = 0;
         mss = windowScale = -1;
-        sackPermitted = hasTimestamp = tcpSigned = false;
+        sackPermitted = hasTimestamp = tcpSigned = linkGroup = false;
         tsVal = tsEcr = 0;
         icmpType = icmpCode = -1;
         payloadOff = payloadLen = 0;

@@ -102,6 +102,9 @@ final class Transport {
         q.window = u16(b, pos + 14);
         if (hlen > 20) tcpOptions(b, pos + 20, pos + hlen);
         setL4(pos, avail, pos + hlen, avail - hlen);
+        if (q.linkGroup) {
+            event(DecodeEvent.TCP_LINK_GROUP_ADDRESS); // tcp_v4_rcv / tcp_v6_rcv: not PACKET_HOST
+        }
         if (verify && !checksumOk(6, b, pos, avail)) {
             event(DecodeEvent.TCP_CHECKSUM_BAD);
         }

@@ -10,8 +10,10 @@ import static org.xenids.testdata.PacketBuilder.*;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.xenids.decode.DecodeEvent;
 import org.xenids.decode.Decoder;
 
 class FlowTableTest {
@@ -344,6 +346,21 @@ class FlowTableTest {
         shorter[14 + 20 + 5] -= 3;
         p.frame(shorter, 0, shorter.length, 2, Decoder.LINKTYPE_ETHERNET);
         assertEquals("real!", rec.ts());
+    }
+
+    @Test
+    void aSegmentSentToABroadcastEthernetAddressStandsInForNothing() {
+        // The bridge floods it to the guest, whose TCP takes segments for its own address only.
+        Pipeline p = pipeline(FlowConfig.defaults());
+        tcp(p, 1, C, 40000, SV, 80, 0, 0, SYN, "");
+        tcp(p, 2, SV, 80, C, 40000, 500, 1, SYN | ACK, "");
+        byte[] decoy = tcpFrame(C, 40000, SV, 80, 1, 501, ACK, "cover!".getBytes(StandardCharsets.ISO_8859_1));
+        Arrays.fill(decoy, 0, 6, (byte) 0xFF);
+        p.frame(decoy, 0, decoy.length, 3, Decoder.LINKTYPE_ETHERNET);
+        tcp(p, 4, C, 40000, SV, 80, 1, 501, ACK, "attack");
+        assertEquals("attack", rec.ts());
+        assertEquals(1, p.decoder().count(DecodeEvent.TCP_LINK_GROUP_ADDRESS));
+        assertEquals(1, p.table().receiverDroppedPackets());
     }
 
     @Test
