@@ -26,7 +26,7 @@ final class HostRun {
     /** What one run saw. */
     record Result(TrafficDriver.Stats driver, List<Tap.Counters> tap, long frames, long frameBytes,
                   long guestToGuestCopies, long flows, long evictions, long unclassified, long anomalies,
-                  String decoderEvents, double seconds) {
+                  String decoderEvents, long forOtherHosts, double seconds) {
 
         void print(PrintWriter out, String what) {
             out.printf("%s: %,d frames (%,d bytes) rebuilt by the tap, %,d guest-to-guest copies counted once,"
@@ -36,6 +36,12 @@ final class HostRun {
                 // An evicted flow is judged on what it had; its later packets start a flow of their own.
                 out.printf("  %,d flows ended early: the flow table was full (a flood of new flows does this)%n",
                         evictions);
+            }
+            if (forOtherHosts > 0) {
+                // Flooded to the guest (an address the bridge has not learned) or so addressed on
+                // purpose: its stack drops them, so they feed no flow.
+                out.printf("  %,d frames delivered to a guest for another host's Ethernet address (the guest drops"
+                        + " them)%n", forOtherHosts);
             }
             if (!decoderEvents.isEmpty()) {
                 out.printf("  decoder events: %s%n", decoderEvents);
@@ -49,6 +55,8 @@ final class HostRun {
                       Consumer<EveEvent.Anomaly> anomalies, PrintWriter err, String label) throws IOException {
         Pipeline pipeline = new Pipeline(flowConfig, listener);
         long[] dup = new long[1];
+        long[] otherHost = new long[1];
+        GuestMacs macs = new GuestMacs();
         long[] anomalyCount = new long[1];
         TrafficDriver driver = new TrafficDriver(topology);
         Tap.FrameSink frames = new Tap.FrameSink() {
@@ -61,9 +69,16 @@ final class HostRun {
             @Override
             public void frame(byte[] buf, int off, int len, int domid, int vif, int queue, int direction, int peer,
                               boolean l4Checked, long ts) {
-                if (direction == Tap.RX && peer >= 0) {
-                    dup[0]++;
-                    return;
+                switch (macs.admit(buf, off, len, domid, vif, direction, peer)) {
+                    case GuestMacs.ECHO -> {
+                        dup[0]++;
+                        return;
+                    }
+                    case GuestMacs.OTHER_HOST -> {
+                        otherHost[0]++; // the guest's stack drops it: addressed to another host
+                        return;
+                    }
+                    default -> { }
                 }
                 // Where the ring flags say the receiver checks TCP/UDP checksums, a segment that
                 // fails them is one it drops: it must not stand in for one it takes.
@@ -84,7 +99,7 @@ final class HostRun {
         progress.done();
         return new Result(s, tap.counters(), pipeline.frames(), pipeline.frameBytes(), dup[0],
                 pipeline.table().flowsCreated(), pipeline.table().evictions(), tap.unclassified(), anomalyCount[0],
-                decoderEvents(pipeline.decoder()), (System.nanoTime() - t0) / 1e9);
+                decoderEvents(pipeline.decoder()), otherHost[0], (System.nanoTime() - t0) / 1e9);
     }
 
     /**

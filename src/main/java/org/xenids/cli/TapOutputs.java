@@ -26,8 +26,9 @@ final class TapOutputs implements Tap.FrameSink, AutoCloseable {
     private final CaptureWriter pcap;
     private final EveWriter eve;
     private final int[] iface = new int[1 << 16];
-    private long frames, bytes, anomalies, flows, flowPackets, echoes;
+    private long frames, bytes, anomalies, flows, flowPackets, echoes, forOtherHosts;
     private final Pipeline pipeline;
+    private final GuestMacs macs = new GuestMacs();
 
     TapOutputs(Path pcapng, Path eveFile) throws IOException {
         this.pcap = pcapng == null ? null : CaptureWriter.pcapng(pcapng);
@@ -55,11 +56,12 @@ final class TapOutputs implements Tap.FrameSink, AutoCloseable {
                       boolean l4Checked, long ts) {
         frames++;
         bytes += len;
-        if (direction == Tap.RX && peer >= 0) {
+        switch (macs.admit(buf, off, len, domid, vif, direction, peer)) {
             // Guest→guest: the same frame already went into the flows as the sender's TX.
-            echoes++;
-        } else {
-            pipeline.frame(buf, off, len, ts, LinkType.ETHERNET, l4Checked, Tap.reassemblyOwner(domid, direction));
+            case GuestMacs.ECHO -> echoes++;
+            case GuestMacs.OTHER_HOST -> forOtherHosts++; // the guest's stack drops it
+            default -> pipeline.frame(buf, off, len, ts, LinkType.ETHERNET, l4Checked,
+                    Tap.reassemblyOwner(domid, direction));
         }
         if (pcap == null) {
             return;
@@ -116,8 +118,10 @@ final class TapOutputs implements Tap.FrameSink, AutoCloseable {
         pipeline.finish();
         String events = HostRun.decoderEvents(pipeline.decoder());
         return "flows: " + flows + " (" + flowPackets + " packets; " + echoes
-                + " guest-to-guest frames seen again at the receiver, counted once)"
-                + (events.isEmpty() ? "" : "; decoder events: " + events);
+                + " guest-to-guest frames seen again at the receiver, counted once"
+                + (forOtherHosts == 0 ? "" : "; " + forOtherHosts + " delivered to a guest for another host's Ethernet"
+                        + " address, which it drops")
+                + ")" + (events.isEmpty() ? "" : "; decoder events: " + events);
     }
 
     long flowPackets() {

@@ -1,0 +1,69 @@
+package org.xenids.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+import org.xenids.tap.Tap;
+import org.xenids.testdata.PacketBuilder;
+
+/**
+ * A frame a real Xen bridge floods to a guest for another unicast Ethernet address (one it has not
+ * learned, or one a sender chose) is one the guest's stack drops. (The emulated host's traffic
+ * driver addresses every frame to its guest's own MAC, so this is driven at the tap's sink.)
+ */
+class GuestMacsTest {
+    static final byte[] MAC_A = PacketBuilder.bytes(0x00, 0x16, 0x3e, 0, 0, 0x11);
+    static final byte[] NOBODY = PacketBuilder.bytes(0x02, 0, 0, 0, 0, 0x99);
+
+    private static byte[] to(byte[] dst, byte[] f) {
+        System.arraycopy(dst, 0, f, 0, 6);
+        return f;
+    }
+
+    private static byte[] from(byte[] src, byte[] f) {
+        System.arraycopy(src, 0, f, 6, 6);
+        return f;
+    }
+
+    private static byte[] segment(String data) {
+        return PacketBuilder.tcpFrame("203.0.113.170", 40000, "10.0.0.11", 80, 1000, 5001, PacketBuilder.ACK,
+                data.getBytes(StandardCharsets.ISO_8859_1));
+    }
+
+    @Test
+    void aFrameDeliveredToAGuestForAnotherAddressFeedsNoFlowAndIsCounted() throws Exception {
+        try (TapOutputs o = new TapOutputs(null, null)) {
+            byte[] tx = from(MAC_A, PacketBuilder.udpFrame("10.0.0.11", 53, "203.0.113.170", 5000, new byte[4]));
+            o.frame(tx, 0, tx.length, 1, 0, 0, Tap.TX, -1, false, 1);
+            byte[] decoy = to(NOBODY, segment("cover!"));
+            o.frame(decoy, 0, decoy.length, 1, 0, 0, Tap.RX, -1, false, 2);
+            byte[] real = to(MAC_A, segment("attack"));
+            o.frame(real, 0, real.length, 1, 0, 0, Tap.RX, -1, false, 3);
+            String summary = o.finishFlows();
+            assertTrue(summary.contains("1 delivered to a guest for another host's Ethernet address"), summary);
+            assertEquals(2, o.flowPackets(), "the guest's datagram and the real segment");
+        }
+    }
+
+    @Test
+    void aVifIsJudgedOnlyOnceItHasSentAndFromFewAddresses() {
+        GuestMacs m = new GuestMacs();
+        byte[] decoy = to(NOBODY, segment("x"));
+        assertEquals(GuestMacs.DECODE, m.admit(decoy, 0, decoy.length, 1, 0, Tap.RX, -1), "nothing sent yet");
+        byte[] tx = from(MAC_A, segment("y"));
+        assertEquals(GuestMacs.DECODE, m.admit(tx, 0, tx.length, 1, 0, Tap.TX, -1));
+        assertEquals(GuestMacs.OTHER_HOST, m.admit(decoy, 0, decoy.length, 1, 0, Tap.RX, -1));
+        assertEquals(GuestMacs.DECODE, m.admit(decoy, 0, decoy.length, 1, 1, Tap.RX, -1), "another vif");
+        assertEquals(GuestMacs.ECHO, m.admit(decoy, 0, decoy.length, 1, 0, Tap.RX, 2), "a guest's frame, seen twice");
+        byte[] broadcast = to(PacketBuilder.bytes(0xff, 0xff, 0xff, 0xff, 0xff, 0xff), segment("z"));
+        assertEquals(GuestMacs.DECODE, m.admit(broadcast, 0, broadcast.length, 1, 0, Tap.RX, -1), "a group address");
+        // A guest sending from many addresses (a bridge inside it) is not judged.
+        for (int i = 0; i < 9; i++) {
+            byte[] f = from(PacketBuilder.bytes(0x00, 0x16, 0x3e, 1, 0, i), segment("w"));
+            m.admit(f, 0, f.length, 1, 0, Tap.TX, -1);
+        }
+        assertEquals(GuestMacs.DECODE, m.admit(decoy, 0, decoy.length, 1, 0, Tap.RX, -1));
+    }
+}
