@@ -214,8 +214,7 @@ public final class PaylFlows implements StreamListener {
         }
         gaps++;
         gapBytes += length;
-        if (!s.gapped[d]) {
-            s.gapped[d] = true;
+        if (first(s.gapped, d)) {
             gappedDirections++;
             anomaly(flow, toServer, "stream", "stream.reassembly_seq_gap");
         }
@@ -229,11 +228,17 @@ public final class PaylFlows implements StreamListener {
             return;
         }
         differingBytes += bytes;
-        if (!s.differed[d]) {
-            s.differed[d] = true;
+        if (first(s.differed, d)) {
             differingDirections++;
             anomaly(flow, toServer, "stream", "stream.reassembly_overlap_different_data");
         }
+    }
+
+    /** True the first time it is asked for direction {@code d} of a flow: what is reported once per flow direction. */
+    private static boolean first(boolean[] seen, int d) {
+        boolean was = seen[d];
+        seen[d] = true;
+        return !was;
     }
 
     /** Whether stream bytes at {@code streamOffset} are scored: a monitored direction not yet scored, or, per packet, any. */
@@ -255,8 +260,7 @@ public final class PaylFlows implements StreamListener {
         }
         int d = toServer ? 0 : 1;
         refusedPackets++;
-        if (!s.refused[d]) {
-            s.refused[d] = true;
+        if (first(s.refused, d)) {
             refusedDirections++;
             anomaly(flow, toServer, event.startsWith("stream.") ? "stream" : "decode", event);
         }
