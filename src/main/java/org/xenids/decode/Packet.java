@@ -34,7 +34,7 @@ public final class Packet {
     int protocol;
     int l4Off, l4Len;
     int srcPort, dstPort;
-    int tcpFlags, window;
+    int tcpFlags, window, urgentPointer;
     int seq, ack;
     int mss, windowScale;
     boolean sackPermitted, hasTimestamp, tcpSigned;
@@ -66,7 +66,7 @@ public final class Packet {
         protocol = PROTO_NONE;
         l4Off = l4Len = 0;
         srcPort = dstPort = 0;
-        tcpFlags = window = seq = ack = 0;
+        tcpFlags = window = urgentPointer = seq = ack = 0;
         mss = windowScale = -1;
         sackPermitted = hasTimestamp = tcpSigned = linkGroup = false;
         tsVal = tsEcr = 0;
@@ -125,6 +125,8 @@ public final class Packet {
     public int seq() { return seq; }
     public int ack() { return ack; }
     public int window() { return window; }
+    /** The TCP header's urgent pointer field (meaningful only with {@link #TCP_URG} set). */
+    public int urgentPointer() { return urgentPointer; }
     /** TCP options, -1 / false when absent. */
     public int mss() { return mss; }
     public int windowScale() { return windowScale; }

@@ -100,6 +100,7 @@ final class Transport {
         q.ack = i32(b, pos + 8);
         q.tcpFlags = u8(b, pos + 13);
         q.window = u16(b, pos + 14);
+        q.urgentPointer = u16(b, pos + 18);
         if (hlen > 20) tcpOptions(b, pos + 20, pos + hlen);
         setL4(pos, avail, pos + hlen, avail - hlen);
         if (q.linkGroup) {

@@ -146,6 +146,8 @@ public final class Flow {
     public long bytesPastDepth(boolean toServer) { return dir(toServer).pastDepth; }
     /** Bytes a SYN carried that its receiver did not take (it acknowledged the SYN alone): not delivered. */
     public long synDataDroppedBytes(boolean toServer) { return dir(toServer).synDataDropped; }
+    /** Urgent bytes met in the stream (not delivered unless the urgent policy is inline). */
+    public long urgentBytes(boolean toServer) { return dir(toServer).urgent.bytes; }
 
     /** Suricata's protocol name in EVE ("TCP", "UDP", "ICMP", "IPv6-ICMP", "SCTP", else the number). */
     public String eveProto() {

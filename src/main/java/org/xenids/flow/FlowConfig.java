@@ -17,10 +17,11 @@ package org.xenids.flow;
  * @param maxPendingBytes   out-of-order bytes buffered per direction (a power of two)
  * @param maxBufferedBytes  out-of-order bytes buffered in the whole table
  * @param communityIdSeed   seed of the Community ID hash (0..65535)
+ * @param urgent            what becomes of a TCP stream's urgent bytes
  */
 public record FlowConfig(int maxFlows, long newTimeout, long establishedTimeout, long closedTimeout,
                          SplitPolicy split, long depth, int maxPendingBytes, long maxBufferedBytes,
-                         int communityIdSeed) {
+                         int communityIdSeed, UrgentPolicy urgent) {
     private static final long S = 1_000_000_000L;
 
     /** When a TCP SYN (without ACK) on a known 5-tuple ends the flow and starts a new one. */
@@ -39,12 +40,29 @@ public record FlowConfig(int maxFlows, long newTimeout, long establishedTimeout,
         NEW_ISN_OR_AFTER_CLOSE
     }
 
+    /**
+     * What a TCP receiver's application reads of a byte its sender marked urgent (the byte before
+     * the urgent pointer, RFC 6093). Linux, like BSD, takes it out of the stream unless the socket
+     * has SO_OOBINLINE, which few applications set.
+     */
+    public enum UrgentPolicy {
+        /**
+         * Taken out, as Linux's {@code tcp_recvmsg} skips it for an application that reads as data
+         * comes (one that reads later finds an earlier urgent byte in line once a newer pointer
+         * replaced it: Linux keeps one urgent byte per socket).
+         */
+        OUT_OF_BAND,
+        /** Left in the stream, as an application with SO_OOBINLINE reads it. */
+        INLINE
+    }
+
     public FlowConfig {
         if (maxFlows < 1) throw new IllegalArgumentException("maxFlows must be >= 1");
         if (newTimeout <= 0 || establishedTimeout <= 0 || closedTimeout <= 0) {
             throw new IllegalArgumentException("timeouts must be > 0");
         }
         if (split == null) throw new IllegalArgumentException("split policy missing");
+        if (urgent == null) throw new IllegalArgumentException("urgent policy missing");
         if (maxPendingBytes < 1024 || Integer.bitCount(maxPendingBytes) != 1) {
             throw new IllegalArgumentException("maxPendingBytes must be a power of two >= 1024");
         }
@@ -55,30 +73,34 @@ public record FlowConfig(int maxFlows, long newTimeout, long establishedTimeout,
 
     public static FlowConfig defaults() {
         return new FlowConfig(1 << 18, 120 * S, 120 * S, 120 * S, SplitPolicy.NEW_ISN,
-                1 << 20, 1 << 16, 64L << 20, 0);
+                1 << 20, 1 << 16, 64L << 20, 0, UrgentPolicy.OUT_OF_BAND);
     }
 
     public FlowConfig withMaxFlows(int n) {
-        return new FlowConfig(n, newTimeout, establishedTimeout, closedTimeout, split, depth, maxPendingBytes, maxBufferedBytes, communityIdSeed);
+        return new FlowConfig(n, newTimeout, establishedTimeout, closedTimeout, split, depth, maxPendingBytes, maxBufferedBytes, communityIdSeed, urgent);
     }
 
     public FlowConfig withTimeouts(long newT, long establishedT, long closedT) {
-        return new FlowConfig(maxFlows, newT, establishedT, closedT, split, depth, maxPendingBytes, maxBufferedBytes, communityIdSeed);
+        return new FlowConfig(maxFlows, newT, establishedT, closedT, split, depth, maxPendingBytes, maxBufferedBytes, communityIdSeed, urgent);
     }
 
     public FlowConfig withSplit(SplitPolicy p) {
-        return new FlowConfig(maxFlows, newTimeout, establishedTimeout, closedTimeout, p, depth, maxPendingBytes, maxBufferedBytes, communityIdSeed);
+        return new FlowConfig(maxFlows, newTimeout, establishedTimeout, closedTimeout, p, depth, maxPendingBytes, maxBufferedBytes, communityIdSeed, urgent);
     }
 
     public FlowConfig withDepth(long d) {
-        return new FlowConfig(maxFlows, newTimeout, establishedTimeout, closedTimeout, split, d, maxPendingBytes, maxBufferedBytes, communityIdSeed);
+        return new FlowConfig(maxFlows, newTimeout, establishedTimeout, closedTimeout, split, d, maxPendingBytes, maxBufferedBytes, communityIdSeed, urgent);
     }
 
     public FlowConfig withBuffers(int perDirection, long total) {
-        return new FlowConfig(maxFlows, newTimeout, establishedTimeout, closedTimeout, split, depth, perDirection, total, communityIdSeed);
+        return new FlowConfig(maxFlows, newTimeout, establishedTimeout, closedTimeout, split, depth, perDirection, total, communityIdSeed, urgent);
     }
 
     public FlowConfig withCommunityIdSeed(int seed) {
-        return new FlowConfig(maxFlows, newTimeout, establishedTimeout, closedTimeout, split, depth, maxPendingBytes, maxBufferedBytes, seed);
+        return new FlowConfig(maxFlows, newTimeout, establishedTimeout, closedTimeout, split, depth, maxPendingBytes, maxBufferedBytes, seed, urgent);
+    }
+
+    public FlowConfig withUrgent(UrgentPolicy u) {
+        return new FlowConfig(maxFlows, newTimeout, establishedTimeout, closedTimeout, split, depth, maxPendingBytes, maxBufferedBytes, communityIdSeed, u);
     }
 }

@@ -27,6 +27,8 @@ public final class FlowTable {
      * wants one stream's hole given up has to exhaust.
      */
     final int window;
+    /** {@link FlowConfig.UrgentPolicy#OUT_OF_BAND}: a receiver's urgent bytes are not delivered. */
+    final boolean urgentOutOfBand;
 
     private final Flow[] flows;
     private int allocated;
@@ -45,7 +47,7 @@ public final class FlowTable {
 
     private long created, live, evictions, timedOut, reused, shutdown, notFlowed, icmpErrorsFolded, receiverDropped,
             synIgnored;
-    private long sumOutOfOrder, sumRetransmitted, sumOverlapDiff, sumGaps, sumGapBytes;
+    private long sumOutOfOrder, sumRetransmitted, sumOverlapDiff, sumGaps, sumGapBytes, sumUrgentBytes;
 
     public FlowTable(FlowConfig cfg, StreamListener listener) {
         this.cfg = cfg;
@@ -53,6 +55,7 @@ public final class FlowTable {
         this.communityId = new CommunityId(cfg.communityIdSeed());
         this.depth = cfg.depth();
         this.window = windowFor(cfg.depth(), cfg.maxPendingBytes());
+        this.urgentOutOfBand = cfg.urgent() == FlowConfig.UrgentPolicy.OUT_OF_BAND;
         flows = new Flow[cfg.maxFlows()];
         free = new int[cfg.maxFlows()];
         int n = Integer.highestOneBit(Math.max(16, cfg.maxFlows()) - 1) << 1;
@@ -90,6 +93,8 @@ public final class FlowTable {
     public long overlapDifferentBytes() { return sumOverlapDiff; }
     public long gaps() { return sumGaps; }
     public long gapBytes() { return sumGapBytes; }
+    /** Urgent bytes met in ended flows' streams (taken out of them unless the policy is inline). */
+    public long urgentBytes() { return sumUrgentBytes; }
     /** Direction of the packet last given to {@link #process}. */
     public boolean lastToServer() { return lastToServer; }
 
@@ -255,7 +260,9 @@ public final class FlowTable {
         }
         if (depth != 0) {
             boolean fin = (flags & Packet.TCP_FIN) != 0;
-            (toServer ? f.toServer : f.toClient).segment(f, this, syn, fin, seq, p.data(), p.payloadOffset(), p.payloadLength());
+            int urgent = (flags & Packet.TCP_URG) != 0 && !syn && !rst ? p.urgentPointer() : -1;
+            (toServer ? f.toServer : f.toClient).segment(f, this, syn, fin, seq, urgent, p.data(), p.payloadOffset(),
+                    p.payloadLength());
             if (ack) {
                 (toServer ? f.toClient : f.toServer).acked(f, this, p.ack());
             }
@@ -349,6 +356,7 @@ public final class FlowTable {
         sumOverlapDiff += f.toServer.overlapDiff + f.toClient.overlapDiff;
         sumGaps += f.toServer.gaps + f.toClient.gaps;
         sumGapBytes += f.toServer.gapBytes + f.toClient.gapBytes;
+        sumUrgentBytes += f.toServer.urgent.bytes + f.toClient.urgent.bytes;
         listener.flowEnd(f);
         unlinkHash(f);
         unlinkLru(f);

@@ -35,6 +35,16 @@ public interface StreamListener {
      */
     default void refused(Flow flow, boolean toServer, String event) {}
 
+    /**
+     * The byte at {@code streamOffset} of one direction is one its receiver takes as urgent data
+     * (its sender's urgent pointer marks it). With {@link FlowConfig.UrgentPolicy#OUT_OF_BAND}
+     * ({@code outOfBand}) it was not delivered, as the receiving application does not read it in
+     * line, and the stream's next bytes follow at {@code streamOffset + 1}. Rare in real traffic;
+     * a sender may use it to put bytes before a detector that its target's application skips, or,
+     * against the other policy, the other way round.
+     */
+    default void urgentByte(Flow flow, boolean toServer, long streamOffset, boolean outOfBand) {}
+
     /** The flow ended ({@link Flow#endReason()}); its record is final. */
     default void flowEnd(Flow flow) {}
 }

@@ -44,6 +44,7 @@ final class TcpStream {
     private int finSeq;
 
     long outOfOrder, retransmitted, overlap, overlapDiff, gaps, gapBytes, deliveredBytes, pastDepth, synDataDropped;
+    final UrgentMark urgent = new UrgentMark();
 
     TcpStream(boolean toServer) {
         this.toServer = toServer;
@@ -60,6 +61,7 @@ final class TcpStream {
         acked = fin = synHeld = false;
         outOfOrder = retransmitted = overlap = overlapDiff = gaps = gapBytes = deliveredBytes = pastDepth = 0;
         synDataDropped = 0;
+        urgent.reset();
     }
 
     /**
@@ -124,11 +126,19 @@ final class TcpStream {
         drain(f, t);
     }
 
-    void segment(Flow f, FlowTable t, boolean syn, boolean finFlag, int seq, byte[] b, int off, int len) {
+    /**
+     * A segment of this direction; {@code urgentPointer}: its urgent pointer when URG is set on a
+     * segment that is neither SYN nor RST (taken before its data, as Linux's {@code tcp_urg}), else −1.
+     */
+    void segment(Flow f, FlowTable t, boolean syn, boolean finFlag, int seq, int urgentPointer, byte[] b, int off,
+                 int len) {
         if (!started) {
             started = true;
             nextSeq = syn ? seq + 1 : seq;
             seenEnd = nextSeq;
+        }
+        if (urgentPointer >= 0) {
+            urgent.pointer(seq, urgentPointer, nextSeq);
         }
         int start = syn ? seq + 1 : seq;
         if (finFlag) {
@@ -170,6 +180,7 @@ final class TcpStream {
                 dropHeld(len); // (nothing is held past the depth: kept for the invariant)
                 nextSeq += len;
                 offset += len;
+                urgent.passed(nextSeq);
             }
             return;
         }
@@ -347,9 +358,32 @@ final class TcpStream {
         t.listener.gap(f, toServer, offset, len);
         offset += len;
         nextSeq = seq;
+        urgent.passed(seq);
     }
 
+    /** Delivers the next {@code len} bytes of the stream; the receiver's urgent byte among them as the policy says. */
     private void deliver(Flow f, FlowTable t, byte[] b, int off, int len) {
+        int u = urgent.within(nextSeq, len);
+        if (u < 0) {
+            run(f, t, b, off, len);
+            return;
+        }
+        urgent.met();
+        run(f, t, b, off, u);
+        boolean outOfBand = t.urgentOutOfBand;
+        if (offset < t.depth || t.depth < 0) {
+            t.listener.urgentByte(f, toServer, offset, outOfBand);
+        }
+        if (outOfBand) { // not the application's: the stream goes on after it
+            offset++;
+            nextSeq++;
+        } else {
+            run(f, t, b, off + u, 1);
+        }
+        run(f, t, b, off + u + 1, len - u - 1);
+    }
+
+    private void run(Flow f, FlowTable t, byte[] b, int off, int len) {
         long room = t.depth < 0 ? len : Math.max(0, t.depth - offset);
         int n = (int) Math.min(len, room);
         if (n > 0) {

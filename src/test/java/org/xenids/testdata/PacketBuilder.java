@@ -7,7 +7,7 @@ import java.net.UnknownHostException;
 /** Builds frames byte by byte for decoder and flow tests (headers with valid checksums unless told). */
 public final class PacketBuilder {
     public static final int TCP = 6, UDP = 17, ICMP = 1, ICMPV6 = 58;
-    public static final int FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08, ACK = 0x10;
+    public static final int FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08, ACK = 0x10, URG = 0x20;
 
     private PacketBuilder() {}
 
@@ -163,6 +163,15 @@ public final class PacketBuilder {
     /** Ethernet + IPv4 + TCP in one call. */
     public static byte[] tcpFrame(String src, int sport, String dst, int dport, int seq, int ack, int flags, byte[] payload) {
         return ethernet(0x0800, ipv4(TCP, src, dst, tcp(sport, dport, seq, ack, flags, payload)));
+    }
+
+    /** As {@link #tcpFrame}, with URG set and the urgent pointer {@code urgentPointer}. */
+    public static byte[] tcpUrgentFrame(String src, int sport, String dst, int dport, int seq, int ack, int flags,
+                                        int urgentPointer, byte[] payload) {
+        byte[] t = tcp(sport, dport, seq, ack, flags | URG, payload);
+        t[18] = (byte) (urgentPointer >> 8);
+        t[19] = (byte) urgentPointer;
+        return ethernet(0x0800, ipv4(TCP, src, dst, t));
     }
 
     public static byte[] udpFrame(String src, int sport, String dst, int dport, byte[] payload) {
