@@ -17,6 +17,7 @@ import org.xenids.detect.payl.PaylModels;
 import org.xenids.detect.payl.PaylSettings;
 import org.xenids.eval.Evaluation;
 import org.xenids.eval.ScoresCsv;
+import org.xenids.flow.FlowConfig;
 import org.xenids.io.Printable;
 import org.xenids.vmi.linux.CrossView;
 import org.xenids.vmi.linux.KernelLocator;
@@ -87,7 +88,8 @@ final class DemoCommand implements Callable<Integer> {
                     g.vifs().get(0).mac(), g.vifs().get(0).ips());
         }
         o.flush();
-        PaylRun.Trained tr = PaylRun.train(t, List.of(train), PaylSettings.defaults(), false, err);
+        PaylRun.Trained tr = PaylRun.train(t, List.of(train), PaylSettings.defaults(), false,
+                FlowConfig.UrgentPolicy.OUT_OF_BAND, err);
         Path models = out.resolve("models");
         Files.createDirectories(models);
         tr.models().save(models.resolve(PaylRun.MODEL_FILE));
@@ -102,7 +104,8 @@ final class DemoCommand implements Callable<Integer> {
         try (EveWriter w = EveWriter.open(eve)) {
             PaylRun.Detected d;
             try (ScoresCsv s = ScoresCsv.create(scores)) {
-                d = PaylRun.detect(t, List.of(test), PaylModels.load(models.resolve(PaylRun.MODEL_FILE)), false, w, s, err);
+                d = PaylRun.detect(t, List.of(test), PaylModels.load(models.resolve(PaylRun.MODEL_FILE)), false,
+                        FlowConfig.UrgentPolicy.OUT_OF_BAND, w, s, err);
             }
             d.run().print(o, "  watch (test)");
             PaylRun.print(d.doubts(), o, "  ", "scored");

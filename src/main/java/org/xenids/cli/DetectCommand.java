@@ -28,7 +28,9 @@ import picocli.CommandLine.Spec;
             "have missed bytes the guest received. So is the first packet in a flow direction that",
             "its receiver's stack drops (a bad checksum, IP options or IPv6 headers it rejects, a stale",
             "timestamp: decode or stream anomaly by name): it is scored as nothing, as the guest takes",
-            "nothing of it, but a sender may be showing the detector bytes the guest never sees."})
+            "nothing of it, but a sender may be showing the detector bytes the guest never sees. So is",
+            "the first TCP urgent byte in a flow direction's scored payload (stream.urgent_data): the",
+            "guest's application skips it unless it set SO_OOBINLINE (see --tcp-urgent)."})
 final class DetectCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -53,6 +55,9 @@ final class DetectCommand implements Callable<Integer> {
     @Option(names = "--per-packet", description = "Score every packet's payload instead of each reassembled flow direction.")
     boolean perPacket;
 
+    @Mixin
+    UrgentOption urgent;
+
     @Override
     public Integer call() throws Exception {
         Topology t = guests.topology(pcaps);
@@ -60,7 +65,7 @@ final class DetectCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PaylRun.Detected d;
         try (EveWriter w = EveWriter.open(eve); ScoresCsv s = scoresFile == null ? null : ScoresCsv.create(scoresFile)) {
-            d = PaylRun.detect(t, pcaps, m, perPacket, w, s, spec.commandLine().getErr());
+            d = PaylRun.detect(t, pcaps, m, perPacket, urgent.policy, w, s, spec.commandLine().getErr());
         }
         d.run().print(out, "detect");
         PaylRun.print(d.doubts(), out, "", "scored");

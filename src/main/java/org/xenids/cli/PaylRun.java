@@ -9,6 +9,7 @@ import java.util.TreeMap;
 import org.xenids.alert.EveEvent;
 import org.xenids.alert.EveWriter;
 import org.xenids.detect.payl.PaylFlows;
+import org.xenids.flow.FlowConfig;
 import org.xenids.detect.payl.PaylModels;
 import org.xenids.detect.payl.PaylSettings;
 import org.xenids.detect.payl.PaylTrainer;
@@ -37,15 +38,22 @@ final class PaylRun {
             out.printf("%spackets their receiver's stack drops (bad checksums, options, PAWS, ...): %,d in %,d"
                     + " flow directions; they fed nothing%n", indent, d.refusedPackets(), d.refusedDirections());
         }
+        if (d.urgentBytes() > 0) {
+            out.printf("%sTCP urgent bytes inside %s payload: %,d in %,d flow directions (%s)%n", indent, what,
+                    d.urgentBytes(), d.urgentDirections(),
+                    "out of the stream unless --tcp-urgent INLINE");
+        }
     }
 
     record Trained(PaylModels models, PaylTrainer trainer, HostRun.Result run, PaylFlows.ReassemblyDoubts doubts) {}
 
-    static Trained train(Topology t, List<Path> pcaps, PaylSettings settings, boolean perPacket, PrintWriter err)
+    static Trained train(Topology t, List<Path> pcaps, PaylSettings settings, boolean perPacket,
+                         FlowConfig.UrgentPolicy urgent, PrintWriter err)
             throws IOException {
         PaylTrainer trainer = new PaylTrainer(settings);
         PaylFlows flows = PaylFlows.training(trainer, f -> GuestOptions.imageOf(t, f), perPacket);
-        HostRun.Result r = HostRun.run(t, pcaps, PaylFlows.flowConfig(settings, perPacket), flows, a -> { }, err, "train");
+        HostRun.Result r = HostRun.run(t, pcaps, PaylFlows.flowConfig(settings, perPacket).withUrgent(urgent), flows,
+                a -> { }, err, "train");
         if (trainer.trainedSamples() == 0) {
             throw new IllegalStateException("no guest payload in the training captures: nothing to train on"
                     + " (are the guests' addresses right?)");
@@ -56,8 +64,8 @@ final class PaylRun {
     record Detected(HostRun.Result run, long scoredDirections, long alerts, Map<String, Long> alertsByImage,
                     PaylModels.Counters counters, PaylFlows.ReassemblyDoubts doubts) {}
 
-    static Detected detect(Topology t, List<Path> pcaps, PaylModels models, boolean perPacket, EveWriter eve,
-                           ScoresCsv scores, PrintWriter err) throws IOException {
+    static Detected detect(Topology t, List<Path> pcaps, PaylModels models, boolean perPacket,
+                           FlowConfig.UrgentPolicy urgent, EveWriter eve, ScoresCsv scores, PrintWriter err) throws IOException {
         Map<String, Long> byImage = new TreeMap<>();
         long[] alerts = new long[1];
         PaylFlows flows = PaylFlows.detecting(models, f -> GuestOptions.imageOf(t, f), perPacket,
@@ -74,7 +82,8 @@ final class PaylRun {
                     byImage.merge((image == null ? "?" : image) + " / " + a.signature().signature(), 1L, Long::sum);
                     eve.write(a);
                 }).placedBy(f -> GuestOptions.placeOf(t, f)).anomaliesTo(eve::write);
-        HostRun.Result r = HostRun.run(t, pcaps, PaylFlows.flowConfig(models.settings(), perPacket), flows, eve::write, err,
+        HostRun.Result r = HostRun.run(t, pcaps, PaylFlows.flowConfig(models.settings(), perPacket).withUrgent(urgent), flows,
+                eve::write, err,
                 "detect");
         return new Detected(r, flows.scoredDirections(), alerts[0], byImage, models.counters(), flows.doubts());
     }

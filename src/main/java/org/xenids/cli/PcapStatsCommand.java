@@ -139,6 +139,7 @@ final class PcapStatsCommand implements Callable<Integer> {
                 fl.put("receiver_dropped_packets", t.receiverDroppedPackets());
                 fl.put("tcp_gaps", t.gaps());
                 fl.put("tcp_gap_bytes", t.gapBytes());
+                fl.put("tcp_urgent_bytes", t.urgentBytes());
                 m.put("flows", fl);
                 List<Map<String, Object>> tt = new ArrayList<>();
                 talkers.entrySet().stream()

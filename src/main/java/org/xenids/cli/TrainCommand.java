@@ -38,6 +38,9 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     PaylOptions payl;
 
+    @Mixin
+    UrgentOption urgent;
+
     @Override
     public Integer call() throws Exception {
         // Settings and the output folder are checked before the captures are read, not after training.
@@ -48,7 +51,7 @@ final class TrainCommand implements Callable<Integer> {
         PaylRun.Trained tr;
         try {
             Topology t = guests.topology(pcaps);
-            tr = PaylRun.train(t, pcaps, settings, payl.perPacket, spec.commandLine().getErr());
+            tr = PaylRun.train(t, pcaps, settings, payl.perPacket, urgent.policy, spec.commandLine().getErr());
             tr.models().save(file);
         } catch (Exception | Error e) {
             if (created) {

@@ -65,6 +65,8 @@ public final class PaylFlows implements StreamListener {
     private long differingDirections;
     private long refusedPackets;
     private long refusedDirections;
+    private long urgentBytes;
+    private long urgentDirections;
     private long pastDepth;
 
     private PaylFlows(PaylTrainer trainer, PaylModels models, Function<Flow, String> imageOf, boolean perPacket,
@@ -131,6 +133,8 @@ public final class PaylFlows implements StreamListener {
         final boolean[] differed = new boolean[2];
         /** A packet its receiver drops was reported in the direction. */
         final boolean[] refused = new boolean[2];
+        /** An urgent byte was reported inside the direction's scored bytes. */
+        final boolean[] urgent = new boolean[2];
         boolean monitored;
     }
 
@@ -158,6 +162,7 @@ public final class PaylFlows implements StreamListener {
             s.gapped[d] = false;
             s.differed[d] = false;
             s.refused[d] = false;
+            s.urgent[d] = false;
             if (s.hist[d] == null) {
                 s.hist[d] = new ByteHistogram(depth);
             } else {
@@ -231,6 +236,27 @@ public final class PaylFlows implements StreamListener {
         if (first(s.differed, d)) {
             differingDirections++;
             anomaly(flow, toServer, "stream", "stream.reassembly_overlap_different_data");
+        }
+    }
+
+    /**
+     * An urgent byte inside what is scored: taken out of the stream (the flow stage's default, as
+     * the guest's application skips it) or left in, the scored bytes are the application's only
+     * under an assumption of when it reads (see {@link FlowConfig.UrgentPolicy}); and real traffic
+     * hardly uses urgent data any more, while a sender can mark a byte of every segment urgent.
+     * Counted, and the first in a flow direction reported ({@code stream.urgent_data}).
+     */
+    @Override
+    public void urgentByte(Flow flow, boolean toServer, long streamOffset, boolean outOfBand) {
+        State s = state(flow);
+        int d = toServer ? 0 : 1;
+        if (!scored(flow, s, d, streamOffset)) {
+            return;
+        }
+        urgentBytes++;
+        if (first(s.urgent, d)) {
+            urgentDirections++;
+            anomaly(flow, toServer, "stream", "stream.urgent_data");
         }
     }
 
@@ -341,11 +367,12 @@ public final class PaylFlows implements StreamListener {
      * directions. When detecting, each such flow direction got one anomaly of each kind it had.
      */
     public record ReassemblyDoubts(long gaps, long gapBytes, long gapDirections, long differingBytes,
-                                   long differingDirections, long refusedPackets, long refusedDirections) {}
+                                   long differingDirections, long refusedPackets, long refusedDirections,
+                                   long urgentBytes, long urgentDirections) {}
 
     public ReassemblyDoubts doubts() {
         return new ReassemblyDoubts(gaps, gapBytes, gappedDirections, differingBytes, differingDirections,
-                refusedPackets, refusedDirections);
+                refusedPackets, refusedDirections, urgentBytes, urgentDirections);
     }
 
     /** Payload bytes beyond the depth: delivered by the flow stage, not modelled. */

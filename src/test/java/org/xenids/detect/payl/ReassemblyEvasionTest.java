@@ -8,6 +8,7 @@ import static org.xenids.testdata.PacketBuilder.PSH;
 import static org.xenids.testdata.PacketBuilder.RST;
 import static org.xenids.testdata.PacketBuilder.SYN;
 import static org.xenids.testdata.PacketBuilder.tcpFrame;
+import static org.xenids.testdata.PacketBuilder.tcpUrgentFrame;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -292,5 +293,52 @@ class ReassemblyEvasionTest {
         assertEquals(CLIENT, a.endpoints().srcIp(), "oriented as the decoys travelled");
         assertEquals(3, r.payl.doubts().refusedPackets());
         assertEquals(1, r.payl.doubts().refusedDirections());
+    }
+
+    /**
+     * Ahead of each byte of the attack, {@code k} segments of one byte of the cover each, marked
+     * urgent. A Linux guest's application (no SO_OOBINLINE, reading as data comes) reads the attack
+     * alone; a detector keeping urgent bytes in line scores mostly cover.
+     */
+    static Run urgentCover(FlowConfig cfg, int k) {
+        Run r = new Run(cfg);
+        r.open(41600);
+        int seq = 1000, c = 0;
+        for (byte b : ATTACK) {
+            for (int j = 0; j < k; j++) {
+                r.frame(tcpUrgentFrame(CLIENT, 41600, SERVER, 80, seq++, 5001, PSH | ACK, 1, new byte[] {cover[c++]}));
+            }
+            r.frame(tcpFrame(CLIENT, 41600, SERVER, 80, seq++, 5001, PSH | ACK, new byte[] {b}));
+        }
+        r.close(41600, seq - 1000);
+        r.pipeline.finish();
+        return r;
+    }
+
+    @Test
+    void coverBytesMarkedUrgentAreTakenOutOfTheScoredStreamAndReportedOnce() {
+        Run alone = new Run();
+        alone.open(41600);
+        alone.send(41600, 0, ATTACK, 0, ATTACK.length);
+        alone.close(41600, ATTACK.length);
+        alone.pipeline.finish();
+        double attackScore = (double) alone.alerts.get(0).context().get("score");
+
+        Run r = urgentCover(PaylFlows.flowConfig(models.settings(), false), 3);
+        assertEquals(1, r.alerts.size());
+        assertEquals(attackScore, (double) r.alerts.get(0).context().get("score"), "the application's bytes were scored");
+        assertEquals(1, r.anomalies.size(), "once per flow direction: " + r.anomalies);
+        EveEvent.Anomaly a = r.anomalies.get(0);
+        assertEquals("stream", a.type());
+        assertEquals("stream.urgent_data", a.event());
+        assertEquals(CLIENT, a.endpoints().srcIp());
+        assertEquals(3L * ATTACK.length, r.payl.doubts().urgentBytes());
+        assertEquals(1, r.payl.doubts().urgentDirections());
+
+        Run inline = urgentCover(PaylFlows.flowConfig(models.settings(), false)
+                .withUrgent(FlowConfig.UrgentPolicy.INLINE), 3);
+        assertEquals(1, inline.anomalies.size(), "reported under either policy");
+        assertTrue((double) inline.alerts.get(0).context().get("score") < attackScore / 2,
+                "in line, the cover dilutes the attack: " + inline.alerts.get(0).context().get("score"));
     }
 }
