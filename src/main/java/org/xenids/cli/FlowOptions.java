@@ -26,9 +26,6 @@ final class FlowOptions {
             description = "Community ID seed, 0..65535 (default: ${DEFAULT-VALUE}).")
     int seed;
 
-    @CommandLine.Mixin
-    UrgentOption urgent;
-
     @Spec(Spec.Target.MIXEE)
     CommandLine.Model.CommandSpec spec;
 
@@ -45,6 +42,6 @@ final class FlowOptions {
         }
         long t = (long) (timeoutSeconds * 1e9);
         return FlowConfig.defaults().withTimeouts(t, t, t).withSplit(split).withMaxFlows(maxFlows)
-                .withCommunityIdSeed(seed).withUrgent(urgent.policy);
+                .withCommunityIdSeed(seed);
     }
 }

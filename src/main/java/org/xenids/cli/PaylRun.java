@@ -39,9 +39,10 @@ final class PaylRun {
                     + " flow directions; they fed nothing%n", indent, d.refusedPackets(), d.refusedDirections());
         }
         if (d.urgentBytes() > 0) {
-            out.printf("%sTCP urgent bytes inside %s payload: %,d in %,d flow directions (%s)%n", indent, what,
-                    d.urgentBytes(), d.urgentDirections(),
-                    "out of the stream unless --tcp-urgent INLINE");
+            out.printf("%sTCP urgent bytes inside %s payload: %,d in %,d flow directions, %s%n", indent, what,
+                    d.urgentBytes(), d.urgentDirections(), d.urgentTakenOut() == d.urgentBytes()
+                            ? "taken out of the streams (an application without SO_OOBINLINE skips them)"
+                            : "left in the streams (--tcp-urgent INLINE)");
         }
     }
 

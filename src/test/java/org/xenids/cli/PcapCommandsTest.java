@@ -143,4 +143,12 @@ class PcapCommandsTest {
         assertEquals("2", r[0], r[2]);
         assertTrue(r[2].startsWith("xenids: --top must be 0 or more: -5"), r[2]);
     }
+
+    @Test
+    void urgentBytesOfARealLinuxConnectionAreCounted() throws Exception {
+        String cap = Path.of(PcapCommandsTest.class.getResource("/org/xenids/flow/urgent-late.pcapng").toURI()).toString();
+        String[] r = MainTest.run("pcap", "stats", "--json", cap);
+        assertEquals("0", r[0], r[2]);
+        assertEquals(3, JSON.readTree(r[1]).path("flows").path("tcp_urgent_bytes").asLong());
+    }
 }

@@ -109,6 +109,75 @@ class TrainDetectCommandTest {
                 String.join("\n", gaps));
     }
 
+    @Test
+    void anUrgentByteInAScoredRequestIsTakenOutUnlessToldInlineAndReportedEitherWay(@TempDir Path dir)
+            throws Exception {
+        // The real shellcode capture with the first request to the service marked urgent at its
+        // last byte, its checksum made right again (the emulated uplink NIC checks it).
+        Path capture = SharedData.file("traffic/dev/test/scenarios/attack_shellcode_tcp.pcap.xz");
+        Path marked = dir.resolve("urgent.pcapng");
+        int[] port = {-1};
+        try (var w = org.xenids.pcap.CaptureWriter.pcapng(marked)) {
+            int iface = w.addInterface(1, "eth0", null);
+            forEachFrame(capture, (f, ts, p, toService, len) -> {
+                byte[] b = new byte[f.remaining()];
+                f.duplicate().get(b);
+                if (len > 0 && toService && port[0] < 0) {
+                    port[0] = p;
+                    int tcp = 14 + (b[14] & 0x0f) * 4;
+                    byte[] packet = java.util.Arrays.copyOf(b, 14 + (((b[16] & 0xff) << 8) | (b[17] & 0xff)));
+                    packet[tcp + 13] |= 0x20;
+                    packet[tcp + 18] = (byte) (len >> 8);
+                    packet[tcp + 19] = (byte) len;
+                    org.xenids.testdata.PacketBuilder.l4Checksum(packet, tcp, 6,
+                            java.util.Arrays.copyOfRange(packet, 26, 34));
+                    System.arraycopy(packet, 0, b, 0, packet.length);
+                }
+                w.write(iface, ts, b, 0, b.length);
+            });
+        }
+        Path models = models();
+        String[][] scores = new String[2][];
+        for (int inline = 0; inline < 2; inline++) {
+            Path eve = dir.resolve("eve" + inline + ".json");
+            Path csv = dir.resolve("scores" + inline + ".csv");
+            List<String> args = new java.util.ArrayList<>(List.of("detect", "--guests", "10.0.0.0/24", "--image",
+                    "10.0.0.16/32=inventory", "--models", models.toString(), "--pcap", marked.toString(), "--eve",
+                    eve.toString(), "--scores", csv.toString()));
+            if (inline == 1) {
+                args.addAll(List.of("--tcp-urgent", "inline"));
+            }
+            String[] d = MainTest.run(args.toArray(String[]::new));
+            assertEquals("0", d[0], d[2]);
+            assertTrue(d[1].contains("TCP urgent bytes inside scored payload: 1 in 1 flow directions, "
+                    + (inline == 1 ? "left in" : "taken out of") + " the streams"), d[1]);
+            List<String> anomalies = Files.readAllLines(eve).stream()
+                    .filter(l -> l.contains("\"event_type\":\"anomaly\"")).toList();
+            assertEquals(1, anomalies.size(), String.join("\n", anomalies));
+            assertTrue(anomalies.get(0).contains("\"event\":\"stream.urgent_data\"")
+                    && anomalies.get(0).contains("\"src_port\":" + port[0] + ","), anomalies.get(0));
+            scores[inline] = Files.readAllLines(csv).toArray(String[]::new);
+        }
+        for (int inline = 0; inline < 2; inline++) {
+            String[] t = MainTest.run("train", "--guests", "10.0.0.0/24", "--pcap", marked.toString(), "--models",
+                    dir.resolve("models" + inline).toString(), "--tcp-urgent", inline == 1 ? "INLINE" : "out_of_band");
+            assertEquals("0", t[0], t[2]);
+            assertTrue(t[1].contains("TCP urgent bytes inside trained payload: 1 in 1 flow directions, "
+                    + (inline == 1 ? "left in" : "taken out of") + " the streams"), t[1]);
+        }
+        // The byte taken out changes its flow direction's score and nothing else.
+        assertEquals(scores[0].length, scores[1].length);
+        List<String> differing = new java.util.ArrayList<>();
+        for (int i = 0; i < scores[0].length; i++) {
+            if (!scores[0][i].equals(scores[1][i])) {
+                differing.add(scores[0][i]);
+            }
+        }
+        assertEquals(1, differing.size(), String.join("\n", differing));
+        assertTrue(differing.get(0).contains("," + port[0] + ",") && differing.get(0).contains("to_server"),
+                differing.get(0));
+    }
+
     interface FrameAction {
         /**
          * A frame; for a TCP segment of the service on port 9000: the client's port, whether it

@@ -86,7 +86,7 @@ public final class PacketBuilder {
      * at {@code at}, as a sending stack does; anything else is left as given. A test that wants a
      * bad checksum breaks it afterwards.
      */
-    static void l4Checksum(byte[] d, int at, int proto, byte[] addresses) {
+    public static void l4Checksum(byte[] d, int at, int proto, byte[] addresses) {
         int len = d.length - at;
         int field = proto == TCP && len >= 20 ? 16 : proto == UDP && len >= 8 ? 6 : -1;
         if (field < 0) {

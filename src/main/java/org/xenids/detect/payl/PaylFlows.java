@@ -66,6 +66,7 @@ public final class PaylFlows implements StreamListener {
     private long refusedPackets;
     private long refusedDirections;
     private long urgentBytes;
+    private long urgentTakenOut;
     private long urgentDirections;
     private long pastDepth;
 
@@ -254,6 +255,9 @@ public final class PaylFlows implements StreamListener {
             return;
         }
         urgentBytes++;
+        if (outOfBand) {
+            urgentTakenOut++;
+        }
         if (first(s.urgent, d)) {
             urgentDirections++;
             anomaly(flow, toServer, "stream", "stream.urgent_data");
@@ -368,11 +372,11 @@ public final class PaylFlows implements StreamListener {
      */
     public record ReassemblyDoubts(long gaps, long gapBytes, long gapDirections, long differingBytes,
                                    long differingDirections, long refusedPackets, long refusedDirections,
-                                   long urgentBytes, long urgentDirections) {}
+                                   long urgentBytes, long urgentTakenOut, long urgentDirections) {}
 
     public ReassemblyDoubts doubts() {
         return new ReassemblyDoubts(gaps, gapBytes, gappedDirections, differingBytes, differingDirections,
-                refusedPackets, refusedDirections, urgentBytes, urgentDirections);
+                refusedPackets, refusedDirections, urgentBytes, urgentTakenOut, urgentDirections);
     }
 
     /** Payload bytes beyond the depth: delivered by the flow stage, not modelled. */
