@@ -27,10 +27,11 @@ import picocli.CommandLine.Spec;
             "(stream.reassembly_seq_gap, stream.reassembly_overlap_different_data): that score may",
             "have missed bytes the guest received. So is the first packet in a flow direction that",
             "its receiver's stack drops (a bad checksum, IP options or IPv6 headers it rejects, a stale",
-            "timestamp: decode or stream anomaly by name): it is scored as nothing, as the guest takes",
-            "nothing of it, but a sender may be showing the detector bytes the guest never sees. So is",
-            "the first TCP urgent byte in a flow direction's scored payload (stream.urgent_data): the",
-            "guest's application skips it unless it set SO_OOBINLINE (see --tcp-urgent)."})
+            "timestamp, no ACK flag: decode or stream anomaly by name): it is scored as nothing, as the",
+            "guest takes nothing of it, but a sender may be showing the detector bytes the guest never",
+            "sees. So is the first TCP urgent byte in a flow direction's scored payload",
+            "(stream.urgent_data): the guest's application skips it unless it set SO_OOBINLINE (see",
+            "--tcp-urgent)."})
 final class DetectCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

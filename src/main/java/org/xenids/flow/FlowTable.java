@@ -227,6 +227,9 @@ public final class FlowTable {
         if (f.receivers.signatureRefused(p, toServer, flags)) {
             return "stream.pkt_signature_unexpected";
         }
+        if (ReceiverChecks.withoutAckFlag(flags)) { // checked before PAWS, as Linux does
+            return "stream.pkt_without_ack_flag";
+        }
         return f.receivers.pawsRefuses(p, toServer, flags) ? "stream.pkt_invalid_timestamp" : null;
     }
 

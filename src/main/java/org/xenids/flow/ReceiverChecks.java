@@ -4,8 +4,16 @@ import org.xenids.decode.Packet;
 
 /**
  * What each end's TCP stack of one connection drops before it takes a segment in, as Linux does:
- * a segment whose signature its socket's key rejects ({@link #signatureRefused}), and one PAWS
- * rejects ({@link #pawsRefuses}). One per flow; reused with it.
+ * a segment whose signature its socket's key rejects ({@link #signatureRefused}), one PAWS
+ * rejects ({@link #pawsRefuses}), and one without ACK ({@link #withoutAckFlag}). One per flow;
+ * reused with it.
+ *
+ * <p>Not judged: a segment acknowledging bytes its receiver never sent, which Linux drops
+ * ({@code tcp_ack}, ACK_UNSENT_DATA). Here that is also what a lost frame looks like (a capture
+ * that missed the receiver's segment, or a frame the tap could not read): refusing it would
+ * refuse every later segment of the peer, all acknowledging past the loss, and blind the detector
+ * to the rest of the connection. A too old acknowledgement (RFC 5961 §5.2) is not judged either:
+ * Linux's fast path takes an in-order segment without looking at it.
  *
  * <p>PAWS (RFC 7323 §5) as a Linux receiver applies it to one connection ({@code tcp_paws_discard},
  * {@code tcp_replace_ts_recent}): when both handshake segments carried timestamps, a segment whose
@@ -31,6 +39,15 @@ final class ReceiverChecks {
     void reset() {
         clientTs = serverTs = signedByClient = signedByServer = false;
         recentSet[0] = recentSet[1] = ackedSet[0] = ackedSet[1] = false;
+    }
+
+    /**
+     * Whether neither ACK, SYN nor RST is set (a bare FIN, PSH or no flag at all): a Linux
+     * receiver drops such a segment in every state ({@code tcp_rcv_established},
+     * {@code tcp_rcv_state_process}: SKB_DROP_REASON_TCP_FLAGS).
+     */
+    static boolean withoutAckFlag(int flags) {
+        return (flags & (Packet.TCP_ACK | Packet.TCP_SYN | Packet.TCP_RST)) == 0;
     }
 
     /**
