@@ -158,7 +158,7 @@ public final class FlowTable {
         if (toServer) { f.pktsToServer++; f.bytesToServer += len; }
         else { f.pktsToClient++; f.bytesToClient += len; }
         if (now > f.lastNs) f.lastNs = now;
-        String refused = refusedBy(f, p, toServer, tcp, flags);
+        String refused = f.receivers.refusal(p, toServer, tcp, flags);
         if (refused != null) {
             receiverDropped++;
             listener.refused(f, toServer, refused);
@@ -208,29 +208,6 @@ public final class FlowTable {
                 yield newIsn || f.closedInOrder;
             }
         };
-    }
-
-    /**
-     * Why the receiver's stack drops this packet, by event name, or null when it takes it. Such a
-     * packet is counted in its flow, since it was on the wire, but its bytes, flags and sequence
-     * numbers must not stand in for the packets the receiver does take (an insertion: a sender's
-     * decoy ahead of the real bytes, or a RST that ends nothing).
-     */
-    private static String refusedBy(Flow f, Packet p, boolean toServer, boolean tcp, int flags) {
-        long drops = p.events() & DecodeEvent.RECEIVER_DROPS;
-        if (drops != 0) {
-            return DecodeEvent.firstOf(drops).eventName();
-        }
-        if (!tcp) {
-            return null;
-        }
-        if (f.receivers.signatureRefused(p, toServer, flags)) {
-            return "stream.pkt_signature_unexpected";
-        }
-        if (ReceiverChecks.withoutAckFlag(flags)) { // checked before PAWS, as Linux does
-            return "stream.pkt_without_ack_flag";
-        }
-        return f.receivers.pawsRefuses(p, toServer, flags) ? "stream.pkt_invalid_timestamp" : null;
     }
 
     private void tcp(Flow f, Packet p, boolean toServer, int flags) {

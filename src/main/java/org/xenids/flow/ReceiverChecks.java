@@ -1,12 +1,13 @@
 package org.xenids.flow;
 
+import org.xenids.decode.DecodeEvent;
 import org.xenids.decode.Packet;
 
 /**
- * What each end's TCP stack of one connection drops before it takes a segment in, as Linux does:
- * a segment whose signature its socket's key rejects ({@link #signatureRefused}), one PAWS
- * rejects ({@link #pawsRefuses}), and one without ACK ({@link #withoutAckFlag}). One per flow;
- * reused with it.
+ * What the receivers of one flow drop before their stacks take a packet in, as Linux does
+ * ({@link #refusal}): what the decoder marks, and for TCP a segment whose signature its socket's
+ * key rejects ({@link #signatureRefused}), one without ACK ({@link #withoutAckFlag}), and one
+ * PAWS rejects ({@link #pawsRefuses}). One per flow; reused with it.
  *
  * <p>Not judged: a segment acknowledging bytes its receiver never sent, which Linux drops
  * ({@code tcp_ack}, ACK_UNSENT_DATA). Here that is also what a lost frame looks like (a capture
@@ -39,6 +40,31 @@ final class ReceiverChecks {
     void reset() {
         clientTs = serverTs = signedByClient = signedByServer = false;
         recentSet[0] = recentSet[1] = ackedSet[0] = ackedSet[1] = false;
+    }
+
+    /**
+     * Why the receiver's stack drops this packet, by event name, or null when it takes it: the
+     * decoder's reasons ({@link DecodeEvent#RECEIVER_DROPS}), then, for TCP, the socket's in Linux's
+     * order (signature, flags, PAWS). Such a packet is counted in its flow, since it was on the
+     * wire, but its bytes, flags and sequence numbers must not stand in for the packets the
+     * receiver does take (an insertion: a sender's decoy ahead of the real bytes, or a RST that
+     * ends nothing).
+     */
+    String refusal(Packet p, boolean toServer, boolean tcp, int flags) {
+        long drops = p.events() & DecodeEvent.RECEIVER_DROPS;
+        if (drops != 0) {
+            return DecodeEvent.firstOf(drops).eventName();
+        }
+        if (!tcp) {
+            return null;
+        }
+        if (signatureRefused(p, toServer, flags)) {
+            return "stream.pkt_signature_unexpected";
+        }
+        if (withoutAckFlag(flags)) {
+            return "stream.pkt_without_ack_flag";
+        }
+        return pawsRefuses(p, toServer, flags) ? "stream.pkt_invalid_timestamp" : null;
     }
 
     /**
