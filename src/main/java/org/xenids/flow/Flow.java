@@ -146,6 +146,8 @@ public final class Flow {
     public long bytesPastDepth(boolean toServer) { return dir(toServer).pastDepth; }
     /** Bytes a SYN carried that its receiver did not take (it acknowledged the SYN alone): not delivered. */
     public long synDataDroppedBytes(boolean toServer) { return dir(toServer).synDataDropped; }
+    /** Bytes held out of order past a FIN the receiver took: dropped with them, as Linux's tcp_fin does. */
+    public long afterFinDroppedBytes(boolean toServer) { return dir(toServer).afterFinDropped; }
     /** Urgent bytes met in the stream (not delivered unless the urgent policy is inline). */
     public long urgentBytes(boolean toServer) { return dir(toServer).urgent.bytes; }
 

@@ -47,7 +47,8 @@ public final class FlowTable {
 
     private long created, live, evictions, timedOut, reused, shutdown, notFlowed, icmpErrorsFolded, receiverDropped,
             synIgnored;
-    private long sumOutOfOrder, sumRetransmitted, sumOverlapDiff, sumGaps, sumGapBytes, sumUrgentBytes;
+    private long sumOutOfOrder, sumRetransmitted, sumOverlapDiff, sumGaps, sumGapBytes, sumUrgentBytes,
+            sumAfterFinDropped;
 
     public FlowTable(FlowConfig cfg, StreamListener listener) {
         this.cfg = cfg;
@@ -95,6 +96,8 @@ public final class FlowTable {
     public long gapBytes() { return sumGapBytes; }
     /** Urgent bytes met in ended flows' streams (taken out of them unless the policy is inline). */
     public long urgentBytes() { return sumUrgentBytes; }
+    /** Bytes ended flows held past a FIN their receiver took, dropped as it drops them. */
+    public long afterFinDroppedBytes() { return sumAfterFinDropped; }
     /** Direction of the packet last given to {@link #process}. */
     public boolean lastToServer() { return lastToServer; }
 
@@ -159,6 +162,10 @@ public final class FlowTable {
         else { f.pktsToClient++; f.bytesToClient += len; }
         if (now > f.lastNs) f.lastNs = now;
         String refused = f.receivers.refusal(p, toServer, tcp, flags);
+        if (refused == null && tcp && (flags & (Packet.TCP_SYN | Packet.TCP_RST)) == 0
+                && (toServer ? f.toServer : f.toClient).afterFin(p.seq(), p.payloadLength())) {
+            refused = "stream.pkt_data_after_fin"; // CLOSE_WAIT and after: tcp_rcv_state_process queues nothing
+        }
         if (refused != null) {
             receiverDropped++;
             listener.refused(f, toServer, refused);
@@ -221,7 +228,7 @@ public final class FlowTable {
         }
         boolean syn = (flags & Packet.TCP_SYN) != 0, ack = (flags & Packet.TCP_ACK) != 0;
         boolean rst = (flags & Packet.TCP_RST) != 0;
-        if ((rst || (flags & Packet.TCP_FIN) != 0) && (toServer ? f.toServer : f.toClient).closes(seq, rst, depth)) {
+        if ((rst || (flags & Packet.TCP_FIN) != 0) && (toServer ? f.toServer : f.toClient).closes(seq, p.payloadLength(), rst, depth)) {
             f.closedInOrder = true;
         }
         if ((flags & Packet.TCP_RST) != 0) {
@@ -241,8 +248,9 @@ public final class FlowTable {
         if (depth != 0) {
             boolean fin = (flags & Packet.TCP_FIN) != 0;
             int urgent = (flags & Packet.TCP_URG) != 0 && !syn && !rst ? p.urgentPointer() : -1;
+            // A RST's bytes are never queued: it resets the connection or is dropped.
             (toServer ? f.toServer : f.toClient).segment(f, this, syn, fin, seq, urgent, p.data(), p.payloadOffset(),
-                    p.payloadLength());
+                    rst ? 0 : p.payloadLength());
             if (ack) {
                 (toServer ? f.toClient : f.toServer).acked(f, this, p.ack());
             }
@@ -337,6 +345,7 @@ public final class FlowTable {
         sumGaps += f.toServer.gaps + f.toClient.gaps;
         sumGapBytes += f.toServer.gapBytes + f.toClient.gapBytes;
         sumUrgentBytes += f.toServer.urgent.bytes + f.toClient.urgent.bytes;
+        sumAfterFinDropped += f.toServer.afterFinDropped + f.toClient.afterFinDropped;
         listener.flowEnd(f);
         unlinkHash(f);
         unlinkLru(f);

@@ -1,8 +1,10 @@
 package org.xenids.flow;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
+import static org.xenids.flow.HeldBitmap.held;
+import static org.xenids.flow.HeldBitmap.noneHeld;
+import static org.xenids.flow.HeldBitmap.run;
+import static org.xenids.flow.HeldBitmap.setBits;
+
 import java.util.Arrays;
 
 /**
@@ -18,8 +20,6 @@ import java.util.Arrays;
  * segment was lost would end looking complete.
  */
 final class TcpStream {
-    /** The buffer's bitmap words: bit i of the window at byte {@code cap + 8 * (i / 64)}. */
-    private static final VarHandle WORD = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     final boolean toServer;
     boolean started;
@@ -39,11 +39,20 @@ final class TcpStream {
     private int synDataEnd;
     /** One past the furthest data byte seen (meaningful once started). */
     private int seenEnd;
-    /** The sequence number of this direction's FIN, if one was seen: the data ends there. */
+    /**
+     * The sequence number of this direction's FIN, if one was seen at or past the next number:
+     * the data ends there. Of several, the lowest not yet passed, the one its receiver meets first.
+     */
     private boolean fin;
     private int finSeq;
+    /**
+     * The stream reached {@link #finSeq} with nothing past it delivered: its receiver took the FIN
+     * ({@code tcp_fin}), dropped what it held past it, and queues no byte past it any more.
+     */
+    private boolean finTaken;
 
-    long outOfOrder, retransmitted, overlap, overlapDiff, gaps, gapBytes, deliveredBytes, pastDepth, synDataDropped;
+    long outOfOrder, retransmitted, overlap, overlapDiff, gaps, gapBytes, deliveredBytes, pastDepth, synDataDropped,
+            afterFinDropped;
     final UrgentMark urgent = new UrgentMark();
 
     TcpStream(boolean toServer) {
@@ -58,9 +67,9 @@ final class TcpStream {
             Arrays.fill(buf, cap, cap + cap / 8, (byte) 0);
         }
         pending = 0;
-        acked = fin = synHeld = false;
+        acked = fin = finTaken = synHeld = false;
         outOfOrder = retransmitted = overlap = overlapDiff = gaps = gapBytes = deliveredBytes = pastDepth = 0;
-        synDataDropped = 0;
+        synDataDropped = afterFinDropped = 0;
         urgent.reset();
     }
 
@@ -75,20 +84,21 @@ final class TcpStream {
     }
 
     /**
-     * Whether a FIN or RST at {@code seq} from this direction is one its receiver acts on: a FIN
-     * in order (nothing missing before it), a RST exactly at the next number (RFC 5961: Linux
-     * ignores any other), or either before this direction was seen at all. A FIN ahead of a hole
-     * or a RST elsewhere in the window is ignored by the receiver, and must not end the
-     * connection here either.
+     * Whether a FIN or RST at {@code seq} (with {@code len} bytes) from this direction is one its
+     * receiver acts on: a FIN in order (nothing missing before it, its own number not passed: a
+     * segment wholly behind the next number is a duplicate Linux drops), a RST exactly at the next
+     * number (RFC 5961: Linux ignores any other), or either before this direction was seen at all.
+     * A FIN ahead of a hole or behind the stream, or a RST elsewhere in the window, is ignored by
+     * the receiver, and must not end the connection here either.
      */
-    boolean closes(int seq, boolean rst, long depth) {
+    boolean closes(int seq, int len, boolean rst, long depth) {
         if (!started) return true;
         int next = nextSeq;
         if (depth >= 0 && offset >= depth && seenEnd - next > 0) {
             next = seenEnd; // past the depth nothing is kept: the furthest byte seen stands for the next
         }
         int d = seq - next;
-        return rst ? d == 0 || (fin && seq == finSeq + 1) : d <= 0;
+        return rst ? d == 0 || (fin && seq == finSeq + 1) : d <= 0 && d + Math.max(0, len) >= 0;
     }
 
     /**
@@ -132,6 +142,24 @@ final class TcpStream {
      */
     void segment(Flow f, FlowTable t, boolean syn, boolean finFlag, int seq, int urgentPointer, byte[] b, int off,
                  int len) {
+        data(f, t, syn, finFlag, seq, urgentPointer, b, off, len);
+        if (fin && !finTaken && nextSeq == finSeq) {
+            // Linux meets the FIN in order (not covered by a segment past it) and purges what it
+            // held out of order past it (tcp_fin).
+            finTaken = true;
+            afterFinDropped += pending;
+            dropHeld(cap);
+            drain(f, t);
+        }
+    }
+
+    /** Whether a segment of {@code len} bytes at {@code seq} reaches past a FIN its receiver took: none of it is queued. */
+    boolean afterFin(int seq, int len) {
+        return finTaken && len > 0 && seq + len - finSeq > 0;
+    }
+
+    private void data(Flow f, FlowTable t, boolean syn, boolean finFlag, int seq, int urgentPointer, byte[] b, int off,
+                      int len) {
         if (!started) {
             started = true;
             nextSeq = syn ? seq + 1 : seq;
@@ -141,9 +169,10 @@ final class TcpStream {
             urgent.pointer(seq, urgentPointer, nextSeq);
         }
         int start = syn ? seq + 1 : seq;
-        if (finFlag) {
-            fin = true;
-            finSeq = start + Math.max(0, len);
+        int finAt = start + Math.max(0, len);
+        if (finFlag && finAt - nextSeq >= 0 && (!fin || finSeq - nextSeq < 0 || finAt - finSeq < 0) && !finTaken) {
+            fin = true; // a FIN behind the next number is one its receiver has passed
+            finSeq = finAt;
         }
         if (len > 0 && start + len - seenEnd > 0) {
             seenEnd = start + len;
@@ -184,7 +213,7 @@ final class TcpStream {
             }
             return;
         }
-        if (rel == 0 && (pending == 0 || noneHeld(start, len))) {
+        if (rel == 0 && (pending == 0 || noneHeld(buf, cap, start, len))) {
             deliver(f, t, b, off, len);
             drain(f, t);
             return;
@@ -240,71 +269,27 @@ final class TcpStream {
         return true;
     }
 
-    private long word(int w) {
-        return (long) WORD.get(buf, cap + 8 * w);
-    }
-
-    private void word(int w, long v) {
-        WORD.set(buf, cap + 8 * w, v);
-    }
-
     /** Copies the bytes of [start, start+len) not yet held and marks them; compares the others, returns how many differ. */
     private int insert(int start, byte[] b, int off, int len) {
         int mask = cap - 1, differing = 0;
         for (int done = 0; done < len; ) {
             int i = (start + done) & mask;
             int n = Math.min(len - done, cap - i); // up to the buffer's end, then on from 0
-            int run = run(i, n, held(i));
-            if (held(i)) {
+            int run = run(buf, cap, i, n, held(buf, cap, i));
+            if (held(buf, cap, i)) {
                 for (int k = 0; k < run; k++) {
                     if (buf[i + k] != b[off + done + k]) differing++;
                 }
                 overlap += run;
             } else {
                 System.arraycopy(b, off + done, buf, i, run);
-                setBits(i, run, true);
+                setBits(buf, cap, i, run, true);
                 pending += run;
             }
             done += run;
         }
         overlapDiff += differing;
         return differing;
-    }
-
-    private boolean held(int i) {
-        return (word(i >>> 6) & 1L << i) != 0;
-    }
-
-    /** Length of the run of bits equal to {@code set} from window index i, at most n (i + n ≤ cap). */
-    private int run(int i, int n, boolean set) {
-        int end = i + n, w = i >>> 6;
-        long x = (set ? ~word(w) : word(w)) & -1L << i; // bits that end the run
-        while (x == 0) {
-            if (++w << 6 >= end) return n;
-            x = set ? ~word(w) : word(w);
-        }
-        return Math.min(end, (w << 6) + Long.numberOfTrailingZeros(x)) - i;
-    }
-
-    /** Sets or clears bits [i, i + n) (i + n ≤ cap). */
-    private void setBits(int i, int n, boolean set) {
-        int to = i + n, w0 = i >>> 6, w1 = (to - 1) >>> 6;
-        for (int w = w0; w <= w1; w++) {
-            long m = (w == w0 ? -1L << i : -1L) & (w == w1 ? -1L >>> -to : -1L);
-            word(w, set ? word(w) | m : word(w) & ~m);
-        }
-    }
-
-    /** Whether none of [start, start+len) is held. */
-    private boolean noneHeld(int start, int len) {
-        int mask = cap - 1;
-        for (int done = 0; done < len; ) {
-            int i = (start + done) & mask;
-            int n = Math.min(len - done, cap - i);
-            if (run(i, n, false) < n) return false;
-            done += n;
-        }
-        return true;
     }
 
     /** Forgets held bytes in [nextSeq, nextSeq+len): nextSeq is about to move past them without them. */
@@ -315,10 +300,10 @@ final class TcpStream {
             int i = (nextSeq + done) & mask;
             int n = Math.min(Math.min(len, cap) - done, cap - i);
             for (int k = 0; k < n; ) {
-                boolean set = held(i + k);
-                int r = run(i + k, n - k, set);
+                boolean set = held(buf, cap, i + k);
+                int r = run(buf, cap, i + k, n - k, set);
                 if (set) {
-                    setBits(i + k, r, false);
+                    setBits(buf, cap, i + k, r, false);
                     pending -= r;
                 }
                 k += r;
@@ -330,17 +315,17 @@ final class TcpStream {
     /** The sequence number of the first byte held (pending > 0). */
     private int firstHeld() {
         int mask = cap - 1, i = nextSeq & mask;
-        int a = run(i, cap - i, false);
-        return a < cap - i ? nextSeq + a : nextSeq + (cap - i) + run(0, i, false);
+        int a = run(buf, cap, i, cap - i, false);
+        return a < cap - i ? nextSeq + a : nextSeq + (cap - i) + run(buf, cap, 0, i, false);
     }
 
     /** Delivers buffered data that has become contiguous; returns the buffer when empty. */
     private void drain(Flow f, FlowTable t) {
         while (pending > 0 && !synHeld) {
             int i = nextSeq & (cap - 1);
-            if (!held(i)) break;
-            int n = run(i, cap - i, true);
-            setBits(i, n, false);
+            if (!held(buf, cap, i)) break;
+            int n = run(buf, cap, i, cap - i, true);
+            setBits(buf, cap, i, n, false);
             pending -= n;
             deliver(f, t, buf, i, n);
         }
@@ -365,11 +350,11 @@ final class TcpStream {
     private void deliver(Flow f, FlowTable t, byte[] b, int off, int len) {
         int u = urgent.within(nextSeq, len);
         if (u < 0) {
-            run(f, t, b, off, len);
+            hand(f, t, b, off, len);
             return;
         }
         urgent.met();
-        run(f, t, b, off, u);
+        hand(f, t, b, off, u);
         boolean outOfBand = t.urgentOutOfBand;
         if (offset < t.depth || t.depth < 0) {
             t.listener.urgentByte(f, toServer, offset, outOfBand);
@@ -378,12 +363,12 @@ final class TcpStream {
             offset++;
             nextSeq++;
         } else {
-            run(f, t, b, off + u, 1);
+            hand(f, t, b, off + u, 1);
         }
-        run(f, t, b, off + u + 1, len - u - 1);
+        hand(f, t, b, off + u + 1, len - u - 1);
     }
 
-    private void run(Flow f, FlowTable t, byte[] b, int off, int len) {
+    private void hand(Flow f, FlowTable t, byte[] b, int off, int len) {
         long room = t.depth < 0 ? len : Math.max(0, t.depth - offset);
         int n = (int) Math.min(len, room);
         if (n > 0) {
