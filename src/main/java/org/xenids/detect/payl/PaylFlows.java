@@ -60,14 +60,13 @@ public final class PaylFlows implements StreamListener {
     private long directions;
     private long gaps;
     private long gapBytes;
-    private long gappedDirections;
     private long differingBytes;
-    private long differingDirections;
     private long refusedPackets;
-    private long refusedDirections;
     private long urgentBytes;
     private long urgentTakenOut;
-    private long urgentDirections;
+    /** What is reported once per flow direction, by kind: flow directions that had it. */
+    private static final int GAP = 0, DIFFERING = 1, REFUSED = 2, URGENT = 3;
+    private final long[] reportedDirections = new long[4];
     private long pastDepth;
 
     private PaylFlows(PaylTrainer trainer, PaylModels models, Function<Flow, String> imageOf, boolean perPacket,
@@ -128,14 +127,11 @@ public final class PaylFlows implements StreamListener {
         final boolean[] alerted = new boolean[2];
         /** The direction's stream histogram was trained or scored (it reached the depth). */
         final boolean[] done = new boolean[2];
-        /** A gap was reported inside the direction's scored bytes. */
-        final boolean[] gapped = new boolean[2];
-        /** Differing overlapping bytes were reported inside the direction's scored bytes. */
-        final boolean[] differed = new boolean[2];
-        /** A packet its receiver drops was reported in the direction. */
-        final boolean[] refused = new boolean[2];
-        /** An urgent byte was reported inside the direction's scored bytes. */
-        final boolean[] urgent = new boolean[2];
+        /**
+         * By kind (GAP, DIFFERING, REFUSED, URGENT) and direction: already reported (a gap or differing bytes
+         * inside the scored bytes, a packet its receiver drops, an urgent byte).
+         */
+        final boolean[][] reported = new boolean[4][2];
         boolean monitored;
     }
 
@@ -160,10 +156,9 @@ public final class PaylFlows implements StreamListener {
             s.bytes[d] = 0;
             s.alerted[d] = false;
             s.done[d] = false;
-            s.gapped[d] = false;
-            s.differed[d] = false;
-            s.refused[d] = false;
-            s.urgent[d] = false;
+            for (boolean[] r : s.reported) {
+                r[d] = false;
+            }
             if (s.hist[d] == null) {
                 s.hist[d] = new ByteHistogram(depth);
             } else {
@@ -213,30 +208,18 @@ public final class PaylFlows implements StreamListener {
 
     @Override
     public void gap(Flow flow, boolean toServer, long streamOffset, long length) {
-        State s = state(flow);
-        int d = toServer ? 0 : 1;
-        if (!scored(flow, s, d, streamOffset)) {
-            return;
-        }
-        gaps++;
-        gapBytes += length;
-        if (first(s.gapped, d)) {
-            gappedDirections++;
-            anomaly(flow, toServer, "stream", "stream.reassembly_seq_gap");
+        if (scored(flow, toServer, streamOffset)) {
+            gaps++;
+            gapBytes += length;
+            once(flow, toServer, GAP, "stream", "stream.reassembly_seq_gap");
         }
     }
 
     @Override
     public void overlapDiffers(Flow flow, boolean toServer, long streamOffset, long bytes) {
-        State s = state(flow);
-        int d = toServer ? 0 : 1;
-        if (!scored(flow, s, d, streamOffset)) {
-            return;
-        }
-        differingBytes += bytes;
-        if (first(s.differed, d)) {
-            differingDirections++;
-            anomaly(flow, toServer, "stream", "stream.reassembly_overlap_different_data");
+        if (scored(flow, toServer, streamOffset)) {
+            differingBytes += bytes;
+            once(flow, toServer, DIFFERING, "stream", "stream.reassembly_overlap_different_data");
         }
     }
 
@@ -249,30 +232,31 @@ public final class PaylFlows implements StreamListener {
      */
     @Override
     public void urgentByte(Flow flow, boolean toServer, long streamOffset, boolean outOfBand) {
-        State s = state(flow);
-        int d = toServer ? 0 : 1;
-        if (!scored(flow, s, d, streamOffset)) {
-            return;
-        }
-        urgentBytes++;
-        if (outOfBand) {
-            urgentTakenOut++;
-        }
-        if (first(s.urgent, d)) {
-            urgentDirections++;
-            anomaly(flow, toServer, "stream", "stream.urgent_data");
+        if (scored(flow, toServer, streamOffset)) {
+            urgentBytes++;
+            urgentTakenOut += outOfBand ? 1 : 0;
+            once(flow, toServer, URGENT, "stream", "stream.urgent_data");
         }
     }
 
-    /** True the first time it is asked for direction {@code d} of a flow: what is reported once per flow direction. */
-    private static boolean first(boolean[] seen, int d) {
-        boolean was = seen[d];
-        seen[d] = true;
-        return !was;
+    /**
+     * Reports an anomaly of {@code kind} the first time the flow direction has one: what is
+     * reported once per flow direction, counted by direction.
+     */
+    private void once(Flow flow, boolean toServer, int kind, String type, String event) {
+        boolean[] seen = state(flow).reported[kind];
+        int d = toServer ? 0 : 1;
+        if (!seen[d]) {
+            seen[d] = true;
+            reportedDirections[kind]++;
+            anomaly(flow, toServer, type, event);
+        }
     }
 
     /** Whether stream bytes at {@code streamOffset} are scored: a monitored direction not yet scored, or, per packet, any. */
-    private boolean scored(Flow flow, State s, int d, long streamOffset) {
+    private boolean scored(Flow flow, boolean toServer, long streamOffset) {
+        State s = state(flow);
+        int d = toServer ? 0 : 1;
         return s.monitored && flow.protocol() == 6 && (perPacket || (!s.done[d] && streamOffset < depth));
     }
 
@@ -284,15 +268,9 @@ public final class PaylFlows implements StreamListener {
      */
     @Override
     public void refused(Flow flow, boolean toServer, String event) {
-        State s = state(flow);
-        if (!s.monitored) {
-            return;
-        }
-        int d = toServer ? 0 : 1;
-        refusedPackets++;
-        if (first(s.refused, d)) {
-            refusedDirections++;
-            anomaly(flow, toServer, event.startsWith("stream.") ? "stream" : "decode", event);
+        if (state(flow).monitored) {
+            refusedPackets++;
+            once(flow, toServer, REFUSED, event.startsWith("stream.") ? "stream" : "decode", event);
         }
     }
 
@@ -375,8 +353,9 @@ public final class PaylFlows implements StreamListener {
                                    long urgentBytes, long urgentTakenOut, long urgentDirections) {}
 
     public ReassemblyDoubts doubts() {
-        return new ReassemblyDoubts(gaps, gapBytes, gappedDirections, differingBytes, differingDirections,
-                refusedPackets, refusedDirections, urgentBytes, urgentTakenOut, urgentDirections);
+        long[] r = reportedDirections;
+        return new ReassemblyDoubts(gaps, gapBytes, r[GAP], differingBytes, r[DIFFERING], refusedPackets, r[REFUSED],
+                urgentBytes, urgentTakenOut, r[URGENT]);
     }
 
     /** Payload bytes beyond the depth: delivered by the flow stage, not modelled. */
