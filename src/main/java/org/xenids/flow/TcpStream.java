@@ -153,9 +153,13 @@ final class TcpStream {
         }
     }
 
-    /** Whether a segment of {@code len} bytes at {@code seq} reaches past a FIN its receiver took: none of it is queued. */
+    /**
+     * Whether a segment of {@code len} bytes at {@code seq} reaches past a FIN its receiver took,
+     * beyond the FIN's own number (a byte at it is a duplicate, as a 1-byte keepalive sends): none
+     * of it is queued, and it is news to its receiver.
+     */
     boolean afterFin(int seq, int len) {
-        return finTaken && len > 0 && seq + len - finSeq > 0;
+        return finTaken && len > 0 && seq + len - (finSeq + 1) > 0;
     }
 
     private void data(Flow f, FlowTable t, boolean syn, boolean finFlag, int seq, int urgentPointer, byte[] b, int off,
@@ -178,6 +182,10 @@ final class TcpStream {
             seenEnd = start + len;
         }
         if (len <= 0) return;
+        if (finTaken) { // nothing is queued past the FIN; what comes before it was delivered
+            retransmitted += len;
+            return;
+        }
         if (synHeld && !syn) {
             settleSynData(f, t, start == synDataEnd); // the sender goes on after it, or sends it again
         }
