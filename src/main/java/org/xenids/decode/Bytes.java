@@ -40,9 +40,10 @@ final class Bytes {
 
     /**
      * The ones'-complement sum of b[off, off+len) as 16-bit words (an odd last byte padded with 0),
-     * not yet folded: parts that start at even offsets of a checksummed whole add up. Summed in the
-     * machine's little-endian order, eight bytes a step, carries kept in the upper bits until the
-     * fold, then byte-swapped: a ones'-complement sum does not depend on byte order (RFC 1071 §2B).
+     * folded to 16 bits but not complemented: parts that start at even offsets of a checksummed
+     * whole add up. Read as little-endian words, eight bytes a step, carries kept in the upper bits
+     * until the fold, then byte-swapped to network order: a ones'-complement sum does not depend
+     * on byte order (RFC 1071 §2B).
      */
     static long sum(byte[] b, int off, int len) {
         long sum = 0;
@@ -63,7 +64,10 @@ final class Bytes {
         return ((sum & 0xFF) << 8) | (sum >>> 8);
     }
 
-    /** The checksum of an unfolded {@link #sum}: 0 when what was summed holds its own checksum intact. */
+    /**
+     * The checksum of {@link #sum}s added together (so past 16 bits): folded and complemented, 0
+     * when what was summed holds its own checksum intact.
+     */
     static int fold(long sum) {
         while ((sum >>> 16) != 0) {
             sum = (sum & 0xFFFF) + (sum >>> 16);

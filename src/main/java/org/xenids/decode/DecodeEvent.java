@@ -69,8 +69,8 @@ public enum DecodeEvent {
     /**
      * Events that mark a packet its receiver's stack drops (a bad checksum, IPv4 options or IPv6
      * extension headers it rejects, an IPv6 fragment it refuses, a TCP header shorter than its
-     * data offset, a UDP length past the packet or under 8): counted in its flow, but it must feed
-     * no reassembly, no stream and no TCP state.
+     * data offset, a UDP length past the packet or under 8, a TCP segment to a group Ethernet
+     * address): counted in its flow, but it must feed no reassembly, no stream and no TCP state.
      */
     public static final long RECEIVER_DROPS = IPV4_CHECKSUM_BAD.bit() | IPV4_OPT_INVALID_LEN.bit()
             | IPV4_OPT_MALFORMED.bit() | IPV4_OPT_DUPLICATE.bit() | IPV4_OPT_SOURCE_ROUTE.bit()

@@ -333,7 +333,9 @@ public final class Decoder {
             switch (nh) {
                 case 0, 43, 60, 135, 139, 140 -> {
                     if (stop - cur < 8) { trunc6(nh); return; }
-                    if (nh == 43) transport.verify = false;
+                    if (nh == 43 && u8(b, cur + 3) != 0) {
+                        transport.verify = false; // segments left: the final destination is one it carries
+                    }
                     hl = (u8(b, cur + 1) + 1) << 3;
                 }
                 case 51 -> {

@@ -24,10 +24,6 @@ final class FragmentRuns {
         return 8 * start.length;
     }
 
-    int count() {
-        return n;
-    }
-
     /** Forgets all runs, for the next datagram; a table grown large is given up. */
     void clear() {
         n = 0;

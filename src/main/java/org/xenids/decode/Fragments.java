@@ -45,8 +45,6 @@ final class Fragments {
     private static final int PIECE_SHIFT = Integer.numberOfTrailingZeros(PIECE), PIECES = 65536 / PIECE;
     /** Bytes counted per datagram beside its pieces and runs: its bookkeeping, piece table and header. */
     static final int OVERHEAD = 640;
-    /** Bytes counted per piece. */
-    static final int PIECE_COST = PIECE;
     /** Spare pieces kept for reuse (1 MiB). */
     private static final int SPARES = 1024;
 
@@ -85,7 +83,6 @@ final class Fragments {
     /** By owner number; null when it holds nothing. */
     private Owner[] owners = new Owner[4];
     private int live;
-    private long bytes;
 
     /** Filled by {@link #add} on COMPLETE: the datagram is in {@code doneBuf} at [doneOff, doneOff+doneLen). */
     byte[] doneBuf;
@@ -109,22 +106,12 @@ final class Fragments {
 
     /** Bytes a datagram of {@code pieces} pieces and few runs counts against its owner's bound. */
     static long cost(int pieces) {
-        return OVERHEAD + 64 + (long) pieces * PIECE_COST;
+        return OVERHEAD + 64 + (long) pieces * PIECE;
     }
 
     /** Datagrams being reassembled now. */
     int live() {
         return live;
-    }
-
-    /** Bytes they hold now (pieces, runs, bookkeeping). */
-    long bytes() {
-        return bytes;
-    }
-
-    /** Datagrams {@code owner} has in reassembly now. */
-    int live(int owner) {
-        return owner >= 0 && owner < owners.length && owners[owner] != null ? owners[owner].datagrams : 0;
     }
 
     /**
@@ -218,7 +205,6 @@ final class Fragments {
 
     private void charge(Datagram d, Owner o, int n) {
         d.cost += n;
-        bytes += n;
         o.bytes += n;
     }
 
@@ -257,11 +243,8 @@ final class Fragments {
         return null;
     }
 
-    /** The owner numbered {@code n}, made when it holds nothing yet. */
-    private Owner owner(int n) {
-        if (n < 0 || n > MAX_OWNER) {
-            throw new IllegalArgumentException("fragment owner " + n + " outside 0.." + MAX_OWNER);
-        }
+    /** The owner numbered {@code n}, made the first time it holds a datagram and kept (at most 65,536). */
+    private Owner owner(int n) { // 0..MAX_OWNER: Decoder refuses any other
         if (n >= owners.length) {
             owners = Arrays.copyOf(owners, Math.max(n + 1, Math.min(MAX_OWNER + 1, owners.length * 2)));
         }
@@ -275,7 +258,6 @@ final class Fragments {
         d.runBytes = d.runs.bytes();
         d.cost = OVERHEAD + d.runBytes;
         d.owner = owner;
-        bytes += d.cost;
         o.bytes += d.cost;
         o.datagrams++;
         d.version = v;
@@ -308,7 +290,7 @@ final class Fragments {
     private void takePiece(Datagram d, Owner o, int i) {
         byte[] piece = sparePieces.poll();
         d.piece[i] = piece != null ? piece : new byte[PIECE];
-        charge(d, o, PIECE_COST);
+        charge(d, o, PIECE);
     }
 
     private void expire(long now) {
@@ -324,12 +306,9 @@ final class Fragments {
         if (d.newer != null) d.newer.older = d.older; else newest = d.older;
         d.older = d.newer = null;
         giveBack(d);
-        bytes -= d.cost;
         Owner o = owners[d.owner];
         o.bytes -= d.cost;
-        if (--o.datagrams == 0) {
-            owners[d.owner] = null; // memory for owners that hold fragments only
-        }
+        o.datagrams--;
         d.cost = 0;
         live--;
         spare.push(d);

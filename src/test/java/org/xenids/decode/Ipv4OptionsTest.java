@@ -73,16 +73,15 @@ class Ipv4OptionsTest {
         Arrays.fill(seg, 8, 32, (byte) 0x90);
         byte[] decoy = seg.clone();
         Arrays.fill(decoy, 8, 16, (byte) 0x41);
-        for (byte[] f : new byte[][] {
-            ethernet(0x0800, ipv4(UDP, c, s, 5, 0, true, lsrr, Arrays.copyOf(decoy, 16))),
-            ethernet(0x0800, ipv4(UDP, c, s, 5, 0, true, bytes(), Arrays.copyOf(seg, 16)))}) {
-            assertFalse(d.decode(f, 0, f.length, 1, Decoder.LINKTYPE_ETHERNET).reassembled());
-        }
+        byte[] first = ethernet(0x0800, ipv4(UDP, c, s, 5, 0, true, lsrr, Arrays.copyOf(decoy, 16)));
+        assertFalse(d.decode(first, 0, first.length, 1, Decoder.LINKTYPE_ETHERNET).reassembled());
+        assertEquals(0, d.fragmentsHeld(), "the decoy was never held");
+        byte[] real = ethernet(0x0800, ipv4(UDP, c, s, 5, 0, true, bytes(), Arrays.copyOf(seg, 16)));
+        assertFalse(d.decode(real, 0, real.length, 1, Decoder.LINKTYPE_ETHERNET).reassembled());
         byte[] last = ethernet(0x0800, ipv4(UDP, c, s, 5, 16, false, bytes(), Arrays.copyOfRange(seg, 16, 32)));
         Packet q = d.decode(last, 0, last.length, 2, Decoder.LINKTYPE_ETHERNET);
         assertTrue(q.reassembled());
         assertEquals((byte) 0x90, q.data()[q.payloadOffset()]);
-        assertEquals(0, d.count(DecodeEvent.IPV4_FRAG_OVERLAP), "the decoy was never held");
     }
 
     /** Options are judged on their own bytes alone, whatever lies around them. */

@@ -75,6 +75,12 @@ class Ipv6ExtHeadersTest {
         byte[] f2 = ethernet(0x86DD, ipv6(44, c, s, concat(fragment6(17, 16, false, 9), Arrays.copyOfRange(seg, 16, 32))));
         assertTrue(d.decode(f1, 0, f1.length, 1, Decoder.LINKTYPE_ETHERNET).has(DecodeEvent.IPV6_DSTOPTS_UNKNOWN_OPT));
         assertFalse(d.decode(f2, 0, f2.length, 2, Decoder.LINKTYPE_ETHERNET).reassembled());
+        // The same first fragment behind an option whose type asks to skip it is reassembled.
+        byte[] kept = f1.clone();
+        kept[14 + 40 + 2] = 0x1E;
+        Decoder e = new Decoder();
+        assertFalse(e.decode(kept, 0, kept.length, 1, Decoder.LINKTYPE_ETHERNET).reassembled());
+        assertTrue(e.decode(f2, 0, f2.length, 2, Decoder.LINKTYPE_ETHERNET).reassembled());
     }
 
     /** A header is judged on its own bytes alone, whatever lies around it. */

@@ -10,8 +10,10 @@ import org.xenids.testdata.SharedData;
 
 /**
  * The rules that mark a packet its receiver drops (checksums, IPv4 options, IPv6 extension
- * headers, fragment overlaps, TCP signatures, PAWS) against real traffic between Linux hosts,
- * timestamps on: every packet of the dev captures reached a real receiver, so none is marked.
+ * headers, fragment overlaps, TCP signatures, flags, PAWS, data past a FIN) against real traffic
+ * between Linux hosts, timestamps on: every packet of the dev captures reached a real receiver,
+ * so none is marked. Their checksums were checked independently when the captures were taken in:
+ * none of their 246,854 TCP and 2,756 UDP packets has a wrong one.
  */
 class RealCapturesReceiverDropsTest {
     @Test
@@ -25,6 +27,8 @@ class RealCapturesReceiverDropsTest {
             }
             p.finish();
             assertTrue(p.frames() > 80_000, c);
+            assertEquals(0, p.decoder().count(org.xenids.decode.DecodeEvent.TCP_CHECKSUM_BAD), c);
+            assertEquals(0, p.decoder().count(org.xenids.decode.DecodeEvent.UDP_CHECKSUM_BAD), c);
             assertEquals(0, p.table().receiverDroppedPackets(), c);
         }
     }
