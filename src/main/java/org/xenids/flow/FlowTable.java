@@ -81,9 +81,10 @@ public final class FlowTable {
     /** SYNs with a new sequence number on an established connection, left in it ({@link FlowConfig.SplitPolicy#NEW_ISN_OR_AFTER_CLOSE}). */
     public long synsOnEstablished() { return synIgnored; }
     /**
-     * Packets their receiver drops ({@link DecodeEvent#RECEIVER_DROPS}: a bad IPv4 header checksum,
-     * IPv4 options it rejects, a bad TCP/UDP checksum where it checks it): counted in their flow,
-     * not reassembled.
+     * Packets their receiver drops ({@link ReceiverChecks#refusal}: what the decoder marks, as
+     * {@link DecodeEvent#RECEIVER_DROPS} lists, and TCP segments its socket refuses: an unexpected
+     * signature, no ACK flag, PAWS, data past a FIN it took): counted in their flow (or in none,
+     * when they would have started one), not reassembled.
      */
     public long receiverDroppedPackets() { return receiverDropped; }
     /** ICMP/ICMPv6 errors counted in the TCP/UDP flow whose packet they quote. */
@@ -145,7 +146,15 @@ public final class FlowTable {
         }
         int flags = p.tcpFlags();
         boolean tcp = proto == 6;
-        if (f != null && tcp && (flags & (Packet.TCP_SYN | Packet.TCP_ACK)) == Packet.TCP_SYN && startsNew(f, toServer, p.seq())) {
+        // A packet its receiver's IP or TCP layer drops before any socket sees it ends no flow and
+        // starts none (nor decides which side is the client): it is counted, and fed nothing.
+        boolean dropped = (p.events() & DecodeEvent.RECEIVER_DROPS) != 0;
+        if (f == null && dropped) {
+            receiverDropped++;
+            return null;
+        }
+        if (f != null && tcp && !dropped && (flags & (Packet.TCP_SYN | Packet.TCP_ACK)) == Packet.TCP_SYN
+                && startsNew(f, toServer, p.seq())) {
             reused++;
             end(f, "tcp_reuse");
             f = null;

@@ -37,9 +37,25 @@ final class ReceiverChecks {
     /** Whether the client's SYN, and the server's SYN-ACK, carried a TCP MD5 or TCP-AO signature: its socket has a key. */
     private boolean signedByClient, signedByServer;
 
+    /**
+     * Whether the client's SYN, and the server's SYN-ACK, were seen: only the first of each side
+     * sets what its socket negotiated. A later one inside the connection is one its receiver
+     * drops (a challenge ACK), so it must not change what is judged.
+     */
+    private boolean clientSyn, serverSyn;
+
     void reset() {
-        clientTs = serverTs = signedByClient = signedByServer = false;
+        clientTs = serverTs = signedByClient = signedByServer = clientSyn = serverSyn = false;
         recentSet[0] = recentSet[1] = ackedSet[0] = ackedSet[1] = false;
+    }
+
+    /** The first SYN from this side: it sets its socket's timestamps and key. */
+    private boolean firstSyn(boolean toServer, int flags) {
+        if ((flags & Packet.TCP_SYN) == 0 || (toServer ? clientSyn : serverSyn)) {
+            return false;
+        }
+        if (toServer) clientSyn = true; else serverSyn = true;
+        return true;
     }
 
     /**
@@ -58,13 +74,14 @@ final class ReceiverChecks {
         if (!tcp) {
             return null;
         }
-        if (signatureRefused(p, toServer, flags)) {
+        boolean firstSyn = firstSyn(toServer, flags);
+        if (signatureRefused(p, toServer, flags, firstSyn)) {
             return "stream.pkt_signature_unexpected";
         }
         if (withoutAckFlag(flags)) {
             return "stream.pkt_without_ack_flag";
         }
-        return pawsRefuses(p, toServer, flags) ? "stream.pkt_invalid_timestamp" : null;
+        return pawsRefuses(p, toServer, flags, firstSyn) ? "stream.pkt_invalid_timestamp" : null;
     }
 
     /**
@@ -80,34 +97,47 @@ final class ReceiverChecks {
      * Whether a Linux receiver drops this segment for its signature ({@code tcp_inbound_hash}): it
      * carries a TCP MD5 or TCP-AO option its socket has no key for, or lacks one its socket
      * expects. A socket has a key when its own handshake segment was signed (the client's SYN, the
-     * server's SYN-ACK); without a handshake seen, neither has. Handshake segments set this and are
-     * not judged themselves: they carry nothing the stream keeps before they are acknowledged.
+     * server's SYN-ACK); without the receiver's handshake segment seen (a connection picked up
+     * midway, as a long-lived BGP session is), nothing is judged. Handshake segments set this and
+     * are not judged themselves: they carry nothing the stream keeps before they are acknowledged.
      */
-    boolean signatureRefused(Packet p, boolean toServer, int flags) {
+    boolean signatureRefused(Packet p, boolean toServer, int flags, boolean firstSyn) {
         boolean signed = p.tcpSigned();
         if ((flags & Packet.TCP_SYN) != 0) {
-            if (toServer) signedByClient = signed; else signedByServer = signed;
+            if (firstSyn) {
+                if (toServer) signedByClient = signed; else signedByServer = signed;
+            }
             return false;
         }
-        return signed != (toServer ? signedByServer : signedByClient);
+        return (toServer ? serverSyn : clientSyn) && signed != (toServer ? signedByServer : signedByClient);
     }
 
-    /** Sees a segment the decoder passed; true when its receiver drops it under PAWS. */
-    boolean pawsRefuses(Packet p, boolean toServer, int flags) {
+    /**
+     * Sees a segment the decoder passed; true when its receiver drops it under PAWS. A TSval is
+     * recorded as Linux's {@code tcp_replace_ts_recent} does, from a segment the receiver takes in
+     * that starts at or before its last acknowledgement: not from a RST, nor from an old duplicate
+     * ending before that acknowledgement ({@code tcp_sequence} drops it first), nor from a SYN
+     * but the first of its side.
+     */
+    boolean pawsRefuses(Packet p, boolean toServer, int flags, boolean firstSyn) {
         int r = toServer ? 0 : 1;
         boolean ts = p.hasTimestamp();
         boolean refused = false;
         if ((flags & Packet.TCP_SYN) != 0) {
-            if (toServer) clientTs = ts; else serverTs = ts;
-            if (ts) {
-                recent[r] = p.tsVal();
-                recentSet[r] = true;
+            if (firstSyn) {
+                if (toServer) clientTs = ts; else serverTs = ts;
+                if (ts) {
+                    recent[r] = p.tsVal();
+                    recentSet[r] = true;
+                }
             }
-        } else if (ts && clientTs && serverTs && recentSet[r]) {
-            boolean carries = p.payloadLength() > 0 || (flags & Packet.TCP_FIN) != 0;
-            if (carries && (flags & Packet.TCP_RST) == 0 && recent[r] - p.tsVal() > 1) {
+        } else if (ts && clientTs && serverTs && recentSet[r] && (flags & Packet.TCP_RST) == 0) {
+            int fin = (flags & Packet.TCP_FIN) != 0 ? 1 : 0;
+            boolean carries = p.payloadLength() > 0 || fin != 0;
+            if (carries && recent[r] - p.tsVal() > 1) {
                 refused = true;
-            } else if (ackedSet[r] && p.seq() - acked[r] <= 0 && p.tsVal() - recent[r] >= 0) {
+            } else if (ackedSet[r] && p.seq() - acked[r] <= 0 && p.seq() + p.payloadLength() + fin - acked[r] >= 0
+                    && p.tsVal() - recent[r] >= 0) {
                 recent[r] = p.tsVal();
             }
         }

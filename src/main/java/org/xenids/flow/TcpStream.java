@@ -169,8 +169,8 @@ final class TcpStream {
             nextSeq = syn ? seq + 1 : seq;
             seenEnd = nextSeq;
         }
-        if (urgentPointer >= 0) {
-            urgent.pointer(seq, urgentPointer, nextSeq);
+        if (urgentPointer >= 0 && seq + Math.max(0, len) - nextSeq >= 0) {
+            urgent.pointer(seq, urgentPointer, nextSeq); // not from an old duplicate, which Linux drops first
         }
         int start = syn ? seq + 1 : seq;
         int finAt = start + Math.max(0, len);
@@ -283,8 +283,9 @@ final class TcpStream {
         for (int done = 0; done < len; ) {
             int i = (start + done) & mask;
             int n = Math.min(len - done, cap - i); // up to the buffer's end, then on from 0
-            int run = run(buf, cap, i, n, held(buf, cap, i));
-            if (held(buf, cap, i)) {
+            boolean held = held(buf, cap, i);
+            int run = run(buf, cap, i, n, held);
+            if (held) {
                 for (int k = 0; k < run; k++) {
                     if (buf[i + k] != b[off + done + k]) differing++;
                 }

@@ -22,12 +22,12 @@ package org.xenids.flow;
 final class UrgentMark {
     private boolean pending;
     private int seq;
-    /** Urgent pointers taken, and urgent bytes met in the stream. */
-    long pointers, bytes;
+    /** Urgent bytes met in the stream. */
+    long bytes;
 
     void reset() {
         pending = false;
-        pointers = bytes = 0;
+        bytes = 0;
     }
 
     /** A segment at {@code segSeq} with URG set and {@code pointer}, the stream's next byte at {@code rcvNxt}. */
@@ -38,7 +38,6 @@ final class UrgentMark {
         }
         pending = true;
         seq = at;
-        pointers++;
     }
 
     /** Where the pending urgent byte lies in the {@code len} bytes from {@code from}, or −1. */

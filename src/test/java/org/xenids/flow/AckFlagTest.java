@@ -3,9 +3,7 @@ package org.xenids.flow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.xenids.testdata.PacketBuilder.*;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.xenids.decode.Decoder;
@@ -15,27 +13,9 @@ import org.xenids.decode.Decoder;
  * sender's decoy of that kind ahead of the real bytes must not stand in for them, nor close the flow.
  */
 class AckFlagTest {
-    static final String C = "203.0.113.5", SV = "10.0.0.11";
+    static final String C = FlowTableTest.C, SV = FlowTableTest.SV;
 
-    /** The client's stream and the reasons packets were refused. */
-    static final class Rec implements StreamListener {
-        final ByteArrayOutputStream toServer = new ByteArrayOutputStream();
-        final List<String> refused = new ArrayList<>();
-
-        @Override
-        public void payload(Flow f, boolean ts, byte[] b, int off, int len, long streamOffset) {
-            if (ts) {
-                toServer.write(b, off, len);
-            }
-        }
-
-        @Override
-        public void refused(Flow f, boolean ts, String event) {
-            refused.add((ts ? "ts " : "tc ") + event);
-        }
-    }
-
-    final Rec rec = new Rec();
+    final FlowTableTest.Recorder rec = new FlowTableTest.Recorder();
     final Pipeline p = new Pipeline(new Decoder(), new FlowTable(FlowConfig.defaults(), rec));
 
     Flow send(boolean toServer, int seq, int ack, int flags, String data) {
@@ -58,7 +38,7 @@ class AckFlagTest {
         send(true, 1, 0, PSH, "cover!");
         Flow f = send(true, 1, 0, FIN, "");
         send(true, 1, 501, ACK | PSH, "attack");
-        assertEquals("attack", rec.toServer.toString(StandardCharsets.ISO_8859_1));
+        assertEquals("attack", rec.ts());
         assertEquals(List.of("ts stream.pkt_without_ack_flag", "ts stream.pkt_without_ack_flag"), rec.refused);
         assertEquals(Flow.TCP_ESTABLISHED, f.tcpState(), "a FIN without ACK closes nothing");
         assertEquals(2, p.table().receiverDroppedPackets());

@@ -15,11 +15,11 @@ import org.xenids.decode.Decoder;
  * bytes the guest reads.
  */
 class FinAndRstDataTest {
-    final AckFlagTest.Rec rec = new AckFlagTest.Rec();
+    final FlowTableTest.Recorder rec = new FlowTableTest.Recorder();
     final Pipeline p = new Pipeline(new Decoder(), new FlowTable(FlowConfig.defaults(), rec));
 
     Flow send(int seq, int flags, String data) {
-        byte[] f = tcpFrame(AckFlagTest.C, 40000, AckFlagTest.SV, 80, seq, 501, flags,
+        byte[] f = tcpFrame(FlowTableTest.C, 40000, FlowTableTest.SV, 80, seq, 501, flags,
                 data.getBytes(StandardCharsets.ISO_8859_1));
         p.frame(f, 0, f.length, 1, Decoder.LINKTYPE_ETHERNET);
         return p.lastFlow();
@@ -28,13 +28,9 @@ class FinAndRstDataTest {
     /** The handshake: the client's first byte is 1. */
     void open() {
         send(0, SYN, "");
-        byte[] sa = tcpFrame(AckFlagTest.SV, 80, AckFlagTest.C, 40000, 500, 1, SYN | ACK, new byte[0]);
+        byte[] sa = tcpFrame(FlowTableTest.SV, 80, FlowTableTest.C, 40000, 500, 1, SYN | ACK, new byte[0]);
         p.frame(sa, 0, sa.length, 1, Decoder.LINKTYPE_ETHERNET);
         send(1, ACK, "");
-    }
-
-    String stream() {
-        return rec.toServer.toString(StandardCharsets.ISO_8859_1);
     }
 
     @Test
@@ -42,10 +38,10 @@ class FinAndRstDataTest {
         open();
         send(2, RST | ACK, "over!"); // off the next number: Linux answers a challenge ACK, drops it
         Flow f = send(1, ACK | PSH, "attack");
-        assertEquals("attack", stream());
+        assertEquals("attack", rec.ts());
         assertEquals(0, f.overlapDifferentBytes(true), "nothing held to differ from");
         send(7, RST | ACK, "tail"); // at the next number: the connection is reset, its bytes with it
-        assertEquals("attack", stream());
+        assertEquals("attack", rec.ts());
     }
 
     @Test
@@ -53,12 +49,12 @@ class FinAndRstDataTest {
         open();
         send(12, ACK, "0123456789"); // held: bytes 11.. are past the FIN to come
         Flow f = send(1, ACK | PSH | FIN, "attack");
-        assertEquals("attack", stream());
+        assertEquals("attack", rec.ts());
         assertEquals(10, f.toServer.afterFinDropped, "the held bytes 12..21, all past the FIN at 7");
         send(8, ACK | PSH, "cover");
         send(7, ACK | PSH, "xcover");
         send(7, ACK, "k"); // a keepalive of one byte at the FIN's number: a duplicate to Linux
-        assertEquals("attack", stream());
+        assertEquals("attack", rec.ts());
         assertEquals(List.of("ts stream.pkt_data_after_fin", "ts stream.pkt_data_after_fin"), rec.refused);
         p.finish();
         assertEquals(10, p.table().afterFinDroppedBytes());
@@ -73,7 +69,7 @@ class FinAndRstDataTest {
         send(5, ACK | FIN, "");
         send(1, ACK | PSH, "abcdefghij");
         send(11, ACK | PSH, "klm");
-        assertEquals("abcdefghijklm", stream());
+        assertEquals("abcdefghijklm", rec.ts());
         assertEquals(List.of(), rec.refused);
     }
 
@@ -86,7 +82,7 @@ class FinAndRstDataTest {
             t.send(order[1], ACK | FIN, "");
             t.send(1, ACK | PSH, "123456789");
             t.send(10, ACK | PSH, "after");
-            assertEquals("123456789", t.stream(), "FINs at " + order[0] + " then " + order[1]);
+            assertEquals("123456789", t.rec.ts(), "FINs at " + order[0] + " then " + order[1]);
             assertEquals(List.of("ts stream.pkt_data_after_fin"), t.rec.refused);
         }
     }
@@ -97,7 +93,7 @@ class FinAndRstDataTest {
         // flow; a RST one past a FIN it took is such a close, one past a FIN it passed is not.
         FlowTable table = new FlowTable(FlowConfig.defaults().withSplit(FlowConfig.SplitPolicy.NEW_ISN_OR_AFTER_CLOSE), rec);
         Pipeline q = new Pipeline(new Decoder(), table);
-        String c = AckFlagTest.C, sv = AckFlagTest.SV;
+        String c = FlowTableTest.C, sv = FlowTableTest.SV;
         for (byte[] f : new byte[][] {
                 tcpFrame(c, 40000, sv, 80, 0, 0, SYN, new byte[0]),
                 tcpFrame(sv, 80, c, 40000, 500, 1, SYN | ACK, new byte[0]),

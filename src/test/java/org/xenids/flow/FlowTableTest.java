@@ -26,11 +26,25 @@ class FlowTableTest {
         final ByteArrayOutputStream toServer = new ByteArrayOutputStream(), toClient = new ByteArrayOutputStream();
         final List<String> gaps = new ArrayList<>();
         final List<String> differing = new ArrayList<>();
+        /** Packets refused, as "ts EVENT"; urgent bytes, as "ts@OFFSET out|in"; client payload offsets. */
+        final List<String> refused = new ArrayList<>(), urgent = new ArrayList<>();
+        final List<Long> offsets = new ArrayList<>();
         long lastOffset = -1;
 
         @Override
         public void payload(Flow f, boolean ts, byte[] b, int off, int len, long streamOffset) {
             (ts ? toServer : toClient).write(b, off, len);
+            if (ts) offsets.add(streamOffset);
+        }
+
+        @Override
+        public void refused(Flow f, boolean ts, String event) {
+            refused.add((ts ? "ts " : "tc ") + event);
+        }
+
+        @Override
+        public void urgentByte(Flow f, boolean ts, long streamOffset, boolean outOfBand) {
+            urgent.add((ts ? "ts@" : "tc@") + streamOffset + (outOfBand ? " out" : " in"));
         }
 
         @Override
@@ -438,7 +452,7 @@ class FlowTableTest {
     }
 
     @Test
-    void dataOnASynWaitsForTheReceiversWordOrTheSendersNextSegment() {
+    void dataOnASynWaitsForTheSendersNextSegmentWhenNoAnswerIsSeen() {
         // No SYN-ACK in the capture: the sender's next segment tells. Sent again at the same
         // numbers, the SYN's data was not taken; going on after it, it was.
         Pipeline p = pipeline(FlowConfig.defaults());
@@ -451,10 +465,11 @@ class FlowTableTest {
         tcp(p, 4, C, 40001, SV, 80, 4, 0, ACK, "def");
         assertEquals("xyzabcdef", rec.ts());
         // Never answered at all: not delivered, counted.
-        tcp(p, 5, C, 40002, SV, 80, 0, 0, SYN, "ghi");
+        Flow never = tcp(p, 5, C, 40002, SV, 80, 0, 0, SYN, "ghi");
         p.finish();
         assertEquals("xyzabcdef", rec.ts());
         assertEquals(List.of(), rec.gaps);
+        assertEquals(3, never.synDataDroppedBytes(true));
     }
 
     @Test

@@ -38,20 +38,9 @@ class ReassemblyPropertyTest {
         // comparison of them would).
         int before = r.nextInt(length + 1);
         int isn = where == 0 ? r.nextInt() : where == 1 ? -1 - before : Integer.MAX_VALUE - before;
-        // Segments [from, to) of the stream.
-        List<int[]> segs = new ArrayList<>();
-        for (int at = 0; at < length; ) {
-            int n = Math.min(length - at, 1 + r.nextInt(maxSegment));
-            segs.add(new int[] {at, at + n});
-            at += n;
-        }
+        List<int[]> segs = cut(r, length, maxSegment);
         // Moved up to `window` places, some sent twice, some re-sent spanning a neighbour's bytes.
-        for (int i = 0; i < segs.size() && window > 0; i++) {
-            int j = Math.min(segs.size() - 1, i + r.nextInt(window + 1));
-            int[] t = segs.get(i);
-            segs.set(i, segs.get(j));
-            segs.set(j, t);
-        }
+        moveWithin(segs, window, r);
         List<int[]> sent = new ArrayList<>();
         for (int[] s : segs) {
             sent.add(s);
@@ -71,6 +60,27 @@ class ReassemblyPropertyTest {
         assertEquals(Arrays.toString(data), Arrays.toString(rec.toServer.toByteArray()));
         p.finish();
         assertEquals(List.of(), rec.gaps, "no gap at the end either");
+    }
+
+    /** A stream of {@code length} bytes cut at random into segments [from, to) of 1 to {@code maxSegment} bytes. */
+    static List<int[]> cut(Random r, int length, int maxSegment) {
+        List<int[]> segs = new ArrayList<>();
+        for (int at = 0; at < length; ) {
+            int n = Math.min(length - at, 1 + r.nextInt(maxSegment));
+            segs.add(new int[] {at, at + n});
+            at += n;
+        }
+        return segs;
+    }
+
+    /** Moves each segment up to {@code window} places later, at random. */
+    static void moveWithin(List<int[]> segs, int window, Random r) {
+        for (int i = 0; i < segs.size() && window > 0; i++) {
+            int j = Math.min(segs.size() - 1, i + r.nextInt(window + 1));
+            int[] t = segs.get(i);
+            segs.set(i, segs.get(j));
+            segs.set(j, t);
+        }
     }
 
     /** A SYN from {@code isn}, then segments {@code [from, to)} of {@code data} in the order given, into a new table. */

@@ -4,10 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.xenids.testdata.PacketBuilder.*;
 
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.xenids.decode.Decoder;
@@ -19,33 +17,9 @@ import org.xenids.pcap.CaptureReader;
  * replacing one whose byte has not arrived. Checked against what a real Linux application read.
  */
 class UrgentDataTest {
-    static final String C = "203.0.113.5", SV = "10.0.0.11";
+    static final String C = FlowTableTest.C, SV = FlowTableTest.SV;
 
-    /** The client's stream as delivered, and the urgent bytes reported. */
-    static final class Stream implements StreamListener {
-        final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        final List<String> urgent = new ArrayList<>();
-        final List<Long> offsets = new ArrayList<>();
-
-        @Override
-        public void payload(Flow f, boolean toServer, byte[] b, int off, int len, long streamOffset) {
-            if (toServer) {
-                bytes.write(b, off, len);
-                offsets.add(streamOffset);
-            }
-        }
-
-        @Override
-        public void urgentByte(Flow f, boolean toServer, long streamOffset, boolean outOfBand) {
-            urgent.add((toServer ? "ts@" : "tc@") + streamOffset + (outOfBand ? " out" : " in"));
-        }
-
-        String text() {
-            return bytes.toString(StandardCharsets.ISO_8859_1);
-        }
-    }
-
-    final Stream rec = new Stream();
+    final FlowTableTest.Recorder rec = new FlowTableTest.Recorder();
 
     Pipeline pipeline(FlowConfig cfg) {
         Pipeline p = new Pipeline(new Decoder(), new FlowTable(cfg, rec));
@@ -71,7 +45,7 @@ class UrgentDataTest {
         send(p, 106, ACK, 4, "ab!X"); // Linux's send(MSG_OOB): URG, pointer just past the last byte
         send(p, 110, ACK, -1, "index");
         p.finish();
-        assertEquals("GET /ab!index", rec.text());
+        assertEquals("GET /ab!index", rec.ts());
         assertEquals(List.of("ts@8 out"), rec.urgent);
         assertEquals(List.of(0L, 5L, 9L), rec.offsets); // "index" follows the urgent byte's place
         assertEquals(1, p.table().urgentBytes());
@@ -84,7 +58,7 @@ class UrgentDataTest {
         send(p, 106, ACK, 4, "ab!X");
         send(p, 110, ACK, -1, "index");
         p.finish();
-        assertEquals("GET /ab!Xindex", rec.text());
+        assertEquals("GET /ab!Xindex", rec.ts());
         assertEquals(List.of("ts@8 in"), rec.urgent);
     }
 
@@ -94,7 +68,7 @@ class UrgentDataTest {
         send(p, 101, ACK, 6, "abc"); // urgent byte at 101 + 5: the 'f' of the next segment
         send(p, 104, ACK, 1, "defgh"); // marks the 'd': not newer than the 'f' pending, ignored
         p.finish();
-        assertEquals("abcdegh", rec.text());
+        assertEquals("abcdegh", rec.ts());
         assertEquals(List.of("ts@5 out"), rec.urgent);
     }
 
@@ -104,7 +78,7 @@ class UrgentDataTest {
         send(p, 101, ACK, 4, "ab"); // urgent byte 'd', not yet here
         send(p, 103, ACK, 5, "cdefgh"); // newer: 'g'; 'd' is data again (tcp_check_urg)
         p.finish();
-        assertEquals("abcdefh", rec.text());
+        assertEquals("abcdefh", rec.ts());
         assertEquals(List.of("ts@6 out"), rec.urgent);
     }
 
@@ -115,25 +89,40 @@ class UrgentDataTest {
         send(p, 101, ACK, 2, "abc"); // a retransmission marking 'b', long delivered
         send(p, 107, ACK, -1, "ghi");
         p.finish();
-        assertEquals("abcdefghi", rec.text());
+        assertEquals("abcdefghi", rec.ts());
         assertEquals(List.of(), rec.urgent);
     }
 
     @Test
-    void aZeroPointerMarksTheSegmentsFirstByteAndASynsPointerIsIgnored() {
+    void anOldDuplicatesPointerIsIgnoredWhereverItPoints() {
+        Pipeline p = pipeline(FlowConfig.defaults());
+        send(p, 101, ACK, -1, "abcdef");
+        send(p, 101, ACK, 9, "abc"); // wholly old, Linux drops it first; it points at the 'i' to come
+        send(p, 107, ACK, -1, "ghijk");
+        p.finish();
+        assertEquals("abcdefghijk", rec.ts());
+        assertEquals(List.of(), rec.urgent);
+    }
+
+    @Test
+    void aZeroPointerMarksTheSegmentsFirstByte() {
         Pipeline p = pipeline(FlowConfig.defaults());
         send(p, 101, ACK, 0, "xyz");
         p.finish();
-        assertEquals("yz", rec.text());
+        assertEquals("yz", rec.ts());
+        assertEquals(List.of("ts@0 out"), rec.urgent);
+    }
 
-        Stream other = new Stream();
+    @Test
+    void aSynsPointerIsIgnored() {
+        FlowTableTest.Recorder other = new FlowTableTest.Recorder();
         Pipeline q = new Pipeline(new Decoder(), new FlowTable(FlowConfig.defaults(), other));
         byte[] syn = tcpUrgentFrame(C, 40001, SV, 80, 0, 0, SYN, 3, new byte[0]); // would mark the 'e'
         q.frame(syn, 0, syn.length, 0, Decoder.LINKTYPE_ETHERNET);
         byte[] data = tcpFrame(C, 40001, SV, 80, 1, 501, ACK, "hello".getBytes(StandardCharsets.ISO_8859_1));
         q.frame(data, 0, data.length, 1, Decoder.LINKTYPE_ETHERNET);
         q.finish();
-        assertEquals("hello", other.text());
+        assertEquals("hello", other.ts());
         assertEquals(List.of(), other.urgent);
     }
 
@@ -144,17 +133,17 @@ class UrgentDataTest {
         send(p, 107, ACK, -1, "ghij"); // held: 104..106 missing
         send(p, 104, ACK, -1, "def");
         p.finish();
-        assertEquals("abcdefgij", rec.text());
+        assertEquals("abcdefgij", rec.ts());
         assertEquals(List.of("ts@7 out"), rec.urgent);
     }
 
     @Test
-    void anUrgentByteInsideAGivenUpHoleIsForgottenWithIt() {
+    void anUrgentBytePastTheDepthIsNeitherTakenOutNorReported() {
         Pipeline p = pipeline(FlowConfig.defaults().withDepth(6));
         send(p, 101, ACK, 9, "abc"); // urgent byte at 109, past the depth of 6
         send(p, 104, ACK, -1, "defghijk");
         p.finish();
-        assertEquals("abcdef", rec.text());
+        assertEquals("abcdef", rec.ts());
         assertEquals(List.of(), rec.urgent); // past the depth: nothing is looked at, nor reported
     }
 
@@ -177,7 +166,7 @@ class UrgentDataTest {
                 StandardCharsets.ISO_8859_1);
         assertEquals(prompt, delivered);
         assertEquals(late.replace("X", "").replace("Y", ""), delivered);
-        assertEquals(3, rec.urgent.size());
+        assertEquals(List.of("ts@5 out", "ts@14 out", "ts@275 out"), rec.urgent);
     }
 
     @Test
@@ -198,7 +187,7 @@ class UrgentDataTest {
             }
         }
         p.finish();
-        return rec.bytes.toByteArray();
+        return rec.toServer.toByteArray();
     }
 
     private static byte[] resource(String name) throws Exception {

@@ -72,26 +72,21 @@ class UrgentPropertyTest {
         r.nextBytes(data);
         int isn = r.nextInt();
         List<int[]> segs = new ArrayList<>(); // [from, to, urgent pointer or -1]
-        for (int at = 0; at < length; ) {
-            int n = Math.min(length - at, 1 + r.nextInt(maxSegment));
+        for (int[] g : ReassemblyPropertyTest.cut(r, length, maxSegment)) {
+            int n = g[1] - g[0];
             int ptr = r.nextInt(urgentOneIn) == 0 ? (r.nextInt(4) == 0 ? r.nextInt(65536) : r.nextInt(2 * n + 2)) : -1;
-            segs.add(new int[] {at, at + n, ptr});
+            segs.add(new int[] {g[0], g[1], ptr});
             if (r.nextInt(8) == 0) {
-                segs.add(new int[] {at, at + n, r.nextBoolean() ? ptr : -1}); // again, marked or not
+                segs.add(new int[] {g[0], g[1], r.nextBoolean() ? ptr : -1}); // again, marked or not
             }
-            at += n;
         }
-        for (int i = 0; i < segs.size() && window > 0; i++) {
-            int j = Math.min(segs.size() - 1, i + r.nextInt(window + 1));
-            int[] t = segs.get(i);
-            segs.set(i, segs.get(j));
-            segs.set(j, t);
-        }
+        ReassemblyPropertyTest.moveWithin(segs, window, r);
         long pointers = segs.stream().filter(s -> s[2] >= 0).count();
 
         Seen out = run(FlowConfig.defaults(), isn, data, segs);
         assertEquals(List.of(), out.problems);
         assertTrue(out.urgent.size() <= pointers, out.urgent.size() + " urgent bytes for " + pointers + " pointers");
+        assertEquals(out.urgent.size(), out.urgent.stream().distinct().count(), "each urgent byte reported once");
         for (int i = 0; i < length; i++) {
             boolean urgent = out.urgent.contains((long) i);
             if (urgent) {

@@ -208,18 +208,20 @@ public final class PaylFlows implements StreamListener {
 
     @Override
     public void gap(Flow flow, boolean toServer, long streamOffset, long length) {
-        if (scored(flow, toServer, streamOffset)) {
+        State s = scored(flow, toServer, streamOffset);
+        if (s != null) {
             gaps++;
             gapBytes += length;
-            once(flow, toServer, GAP, "stream", "stream.reassembly_seq_gap");
+            once(s, flow, toServer, GAP, "stream", "stream.reassembly_seq_gap");
         }
     }
 
     @Override
     public void overlapDiffers(Flow flow, boolean toServer, long streamOffset, long bytes) {
-        if (scored(flow, toServer, streamOffset)) {
+        State s = scored(flow, toServer, streamOffset);
+        if (s != null) {
             differingBytes += bytes;
-            once(flow, toServer, DIFFERING, "stream", "stream.reassembly_overlap_different_data");
+            once(s, flow, toServer, DIFFERING, "stream", "stream.reassembly_overlap_different_data");
         }
     }
 
@@ -232,10 +234,11 @@ public final class PaylFlows implements StreamListener {
      */
     @Override
     public void urgentByte(Flow flow, boolean toServer, long streamOffset, boolean outOfBand) {
-        if (scored(flow, toServer, streamOffset)) {
+        State s = scored(flow, toServer, streamOffset);
+        if (s != null) {
             urgentBytes++;
             urgentTakenOut += outOfBand ? 1 : 0;
-            once(flow, toServer, URGENT, "stream", "stream.urgent_data");
+            once(s, flow, toServer, URGENT, "stream", "stream.urgent_data");
         }
     }
 
@@ -243,8 +246,8 @@ public final class PaylFlows implements StreamListener {
      * Reports an anomaly of {@code kind} the first time the flow direction has one: what is
      * reported once per flow direction, counted by direction.
      */
-    private void once(Flow flow, boolean toServer, int kind, String type, String event) {
-        boolean[] seen = state(flow).reported[kind];
+    private void once(State s, Flow flow, boolean toServer, int kind, String type, String event) {
+        boolean[] seen = s.reported[kind];
         int d = toServer ? 0 : 1;
         if (!seen[d]) {
             seen[d] = true;
@@ -253,11 +256,14 @@ public final class PaylFlows implements StreamListener {
         }
     }
 
-    /** Whether stream bytes at {@code streamOffset} are scored: a monitored direction not yet scored, or, per packet, any. */
-    private boolean scored(Flow flow, boolean toServer, long streamOffset) {
+    /**
+     * The flow's state when stream bytes at {@code streamOffset} are scored (a monitored direction
+     * not yet scored, or, per packet, any), else null.
+     */
+    private State scored(Flow flow, boolean toServer, long streamOffset) {
         State s = state(flow);
         int d = toServer ? 0 : 1;
-        return s.monitored && flow.protocol() == 6 && (perPacket || (!s.done[d] && streamOffset < depth));
+        return s.monitored && flow.protocol() == 6 && (perPacket || (!s.done[d] && streamOffset < depth)) ? s : null;
     }
 
     /**
@@ -268,9 +274,10 @@ public final class PaylFlows implements StreamListener {
      */
     @Override
     public void refused(Flow flow, boolean toServer, String event) {
-        if (state(flow).monitored) {
+        State s = state(flow);
+        if (s.monitored) {
             refusedPackets++;
-            once(flow, toServer, REFUSED, event.startsWith("stream.") ? "stream" : "decode", event);
+            once(s, flow, toServer, REFUSED, event.startsWith("stream.") ? "stream" : "decode", event);
         }
     }
 
@@ -327,7 +334,7 @@ public final class PaylFlows implements StreamListener {
                 f.serverAddress(), f.serverPort(), proto), f.communityId(), place[0], place[1]);
     }
 
-    /** Flows seen with payload (or a gap). */
+    /** Flows seen with payload, or with a gap, a refused packet or an urgent byte before any. */
     public long flows() {
         return flows;
     }
@@ -345,8 +352,10 @@ public final class PaylFlows implements StreamListener {
     /**
      * What the reassembly could not vouch for inside scored (or trained) payload, so far: gaps
      * (those bytes are missing from the histograms), with their bytes and the flow directions that
-     * had one; and bytes a later segment overlapped with different ones, with their flow
-     * directions. When detecting, each such flow direction got one anomaly of each kind it had.
+     * had one; bytes a later segment overlapped with different ones; packets their receiver drops
+     * (monitored flows, fed nothing); and TCP urgent bytes, with how many were taken out of the
+     * stream. Each with the flow directions that had it; when detecting, each such flow direction
+     * got one anomaly of each kind it had.
      */
     public record ReassemblyDoubts(long gaps, long gapBytes, long gapDirections, long differingBytes,
                                    long differingDirections, long refusedPackets, long refusedDirections,
