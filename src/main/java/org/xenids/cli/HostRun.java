@@ -54,38 +54,9 @@ final class HostRun {
     static Result run(Topology topology, List<Path> captures, FlowConfig flowConfig, StreamListener listener,
                       Consumer<EveEvent.Anomaly> anomalies, PrintWriter err, String label) throws IOException {
         Pipeline pipeline = new Pipeline(flowConfig, listener);
-        long[] dup = new long[1];
-        long[] otherHost = new long[1];
-        GuestMacs macs = new GuestMacs();
         long[] anomalyCount = new long[1];
         TrafficDriver driver = new TrafficDriver(topology);
-        Tap.FrameSink frames = new Tap.FrameSink() {
-            @Override
-            public void frame(byte[] buf, int off, int len, int domid, int vif, int queue, int direction, int peer,
-                              long ts) {
-                frame(buf, off, len, domid, vif, queue, direction, peer, false, ts);
-            }
-
-            @Override
-            public void frame(byte[] buf, int off, int len, int domid, int vif, int queue, int direction, int peer,
-                              boolean l4Checked, long ts) {
-                switch (macs.admit(buf, off, len, domid, vif, direction, peer)) {
-                    case GuestMacs.ECHO -> {
-                        dup[0]++;
-                        return;
-                    }
-                    case GuestMacs.OTHER_HOST -> {
-                        otherHost[0]++; // the guest's stack drops it: addressed to another host
-                        return;
-                    }
-                    default -> { }
-                }
-                // Where the ring flags say the receiver checks TCP/UDP checksums, a segment that
-                // fails them is one it drops: it must not stand in for one it takes.
-                pipeline.frame(buf, off, len, ts, Decoder.LINKTYPE_ETHERNET, l4Checked,
-                        Tap.reassemblyOwner(domid, direction));
-            }
-        };
+        GuestFrames frames = new GuestFrames(pipeline);
         Tap tap = new Tap(driver.host().memory(), frames, a -> {
             anomalyCount[0]++;
             anomalies.accept(a);
@@ -97,9 +68,9 @@ final class HostRun {
         TrafficDriver.Stats s = driver.replay(captures, progress::frames);
         pipeline.finish();
         progress.done();
-        return new Result(s, tap.counters(), pipeline.frames(), pipeline.frameBytes(), dup[0],
+        return new Result(s, tap.counters(), pipeline.frames(), pipeline.frameBytes(), frames.echoes,
                 pipeline.table().flowsCreated(), pipeline.table().evictions(), tap.unclassified(), anomalyCount[0],
-                decoderEvents(pipeline.decoder()), otherHost[0], (System.nanoTime() - t0) / 1e9);
+                decoderEvents(pipeline.decoder()), frames.forOtherHosts, (System.nanoTime() - t0) / 1e9);
     }
 
     /**

@@ -9,11 +9,11 @@ import java.util.TreeMap;
 import org.xenids.alert.EveEvent;
 import org.xenids.alert.EveWriter;
 import org.xenids.detect.payl.PaylFlows;
-import org.xenids.flow.FlowConfig;
 import org.xenids.detect.payl.PaylModels;
 import org.xenids.detect.payl.PaylSettings;
 import org.xenids.detect.payl.PaylTrainer;
 import org.xenids.eval.ScoresCsv;
+import org.xenids.flow.FlowConfig;
 import org.xenids.xen.emu.Topology;
 
 /** PAYL training and detection on frames rebuilt by the tap (shared by train, detect and demo). */
@@ -53,8 +53,8 @@ final class PaylRun {
             throws IOException {
         PaylTrainer trainer = new PaylTrainer(settings);
         PaylFlows flows = PaylFlows.training(trainer, f -> GuestOptions.imageOf(t, f), perPacket);
-        HostRun.Result r = HostRun.run(t, pcaps, PaylFlows.flowConfig(settings, perPacket).withUrgent(urgent), flows,
-                a -> { }, err, "train");
+        FlowConfig cfg = PaylFlows.flowConfig(settings, perPacket).withUrgent(urgent);
+        HostRun.Result r = HostRun.run(t, pcaps, cfg, flows, a -> { }, err, "train");
         if (trainer.trainedSamples() == 0) {
             throw new IllegalStateException("no guest payload in the training captures: nothing to train on"
                     + " (are the guests' addresses right?)");
@@ -66,7 +66,8 @@ final class PaylRun {
                     PaylModels.Counters counters, PaylFlows.ReassemblyDoubts doubts) {}
 
     static Detected detect(Topology t, List<Path> pcaps, PaylModels models, boolean perPacket,
-                           FlowConfig.UrgentPolicy urgent, EveWriter eve, ScoresCsv scores, PrintWriter err) throws IOException {
+                           FlowConfig.UrgentPolicy urgent, EveWriter eve, ScoresCsv scores, PrintWriter err)
+            throws IOException {
         Map<String, Long> byImage = new TreeMap<>();
         long[] alerts = new long[1];
         PaylFlows flows = PaylFlows.detecting(models, f -> GuestOptions.imageOf(t, f), perPacket,
@@ -83,9 +84,8 @@ final class PaylRun {
                     byImage.merge((image == null ? "?" : image) + " / " + a.signature().signature(), 1L, Long::sum);
                     eve.write(a);
                 }).placedBy(f -> GuestOptions.placeOf(t, f)).anomaliesTo(eve::write);
-        HostRun.Result r = HostRun.run(t, pcaps, PaylFlows.flowConfig(models.settings(), perPacket).withUrgent(urgent), flows,
-                eve::write, err,
-                "detect");
+        FlowConfig cfg = PaylFlows.flowConfig(models.settings(), perPacket).withUrgent(urgent);
+        HostRun.Result r = HostRun.run(t, pcaps, cfg, flows, eve::write, err, "detect");
         return new Detected(r, flows.scoredDirections(), alerts[0], byImage, models.counters(), flows.doubts());
     }
 }

@@ -22,13 +22,13 @@ import org.xenids.tap.Tap;
  * and flow records into an EVE JSON file, and the per-domain counters printed at the end. A
  * guest→guest frame goes into the flows once (as the sender's TX), not again at the receiver.
  */
-final class TapOutputs implements Tap.FrameSink, AutoCloseable {
+final class TapOutputs implements Tap.CheckedFrameSink, AutoCloseable {
     private final CaptureWriter pcap;
     private final EveWriter eve;
     private final int[] iface = new int[1 << 16];
-    private long frames, bytes, anomalies, flows, flowPackets, echoes, forOtherHosts;
+    private long frames, bytes, anomalies, flows, flowPackets;
     private final Pipeline pipeline;
-    private final GuestMacs macs = new GuestMacs();
+    private final GuestFrames guests;
 
     TapOutputs(Path pcapng, Path eveFile) throws IOException {
         this.pcap = pcapng == null ? null : CaptureWriter.pcapng(pcapng);
@@ -44,11 +44,7 @@ final class TapOutputs implements Tap.FrameSink, AutoCloseable {
                 }
             }
         });
-    }
-
-    @Override
-    public void frame(byte[] buf, int off, int len, int domid, int vif, int queue, int direction, int peer, long ts) {
-        frame(buf, off, len, domid, vif, queue, direction, peer, false, ts);
+        this.guests = new GuestFrames(pipeline);
     }
 
     @Override
@@ -56,13 +52,7 @@ final class TapOutputs implements Tap.FrameSink, AutoCloseable {
                       boolean l4Checked, long ts) {
         frames++;
         bytes += len;
-        switch (macs.admit(buf, off, len, domid, vif, direction, peer)) {
-            // Guest→guest: the same frame already went into the flows as the sender's TX.
-            case GuestMacs.ECHO -> echoes++;
-            case GuestMacs.OTHER_HOST -> forOtherHosts++; // the guest's stack drops it
-            default -> pipeline.frame(buf, off, len, ts, LinkType.ETHERNET, l4Checked,
-                    Tap.reassemblyOwner(domid, direction));
-        }
+        guests.frame(buf, off, len, domid, vif, queue, direction, peer, l4Checked, ts);
         if (pcap == null) {
             return;
         }
@@ -117,9 +107,9 @@ final class TapOutputs implements Tap.FrameSink, AutoCloseable {
     String finishFlows() {
         pipeline.finish();
         String events = HostRun.decoderEvents(pipeline.decoder());
-        return "flows: " + flows + " (" + flowPackets + " packets; " + echoes
+        return "flows: " + flows + " (" + flowPackets + " packets; " + guests.echoes
                 + " guest-to-guest frames seen again at the receiver, counted once"
-                + (forOtherHosts == 0 ? "" : "; " + forOtherHosts + " delivered to a guest for another host's Ethernet"
+                + (guests.forOtherHosts == 0 ? "" : "; " + guests.forOtherHosts + " delivered to a guest for another host's Ethernet"
                         + " address, which it drops")
                 + ")" + (events.isEmpty() ? "" : "; decoder events: " + events);
     }

@@ -67,6 +67,19 @@ public final class Tap implements HypercallListener {
         }
     }
 
+    /** A {@link FrameSink} that takes what the ring flags say of each frame's checksum: only that method to write. */
+    public interface CheckedFrameSink extends FrameSink {
+        @Override
+        default void frame(byte[] buf, int off, int len, int domid, int vif, int queue, int direction, int peerDomid,
+                           long timestampNanos) {
+            frame(buf, off, len, domid, vif, queue, direction, peerDomid, false, timestampNanos);
+        }
+
+        @Override
+        void frame(byte[] buf, int off, int len, int domid, int vif, int queue, int direction, int peerDomid,
+                   boolean l4Checked, long timestampNanos);
+    }
+
     /**
      * A number (0..65535) for the stack that reassembles a frame's IP fragments, to give the
      * decoder: the receiving guest for RX frames, the sending guest's way out for TX frames. Each

@@ -51,12 +51,7 @@ final class Bench {
             throw new java.io.UncheckedIOException(e);
         }
         Tap.FrameSink frames = collector(tapped);
-        tap = new Tap(recorder == null ? host.memory() : recorder.memory(), new Tap.FrameSink() {
-            @Override
-            public void frame(byte[] buf, int off, int len, int domid, int vif, int queue, int dir, int peer, long ts) {
-                frame(buf, off, len, domid, vif, queue, dir, peer, false, ts);
-            }
-
+        tap = new Tap(recorder == null ? host.memory() : recorder.memory(), new Tap.CheckedFrameSink() {
             @Override
             public void frame(byte[] buf, int off, int len, int domid, int vif, int queue, int dir, int peer,
                               boolean checked, long ts) {
