@@ -26,7 +26,7 @@ final class HostRun {
     /** What one run saw. */
     record Result(TrafficDriver.Stats driver, List<Tap.Counters> tap, long frames, long frameBytes,
                   long guestToGuestCopies, long flows, long evictions, long unclassified, long anomalies,
-                  String decoderEvents, long forOtherHosts, double seconds) {
+                  String decoderEvents, long forOtherHosts, long unkeptBytes, double seconds) {
 
         void print(PrintWriter out, String what) {
             out.printf("%s: %,d frames (%,d bytes) rebuilt by the tap, %,d guest-to-guest copies counted once,"
@@ -42,6 +42,10 @@ final class HostRun {
                 // purpose: its stack drops them, so they feed no flow.
                 out.printf("  %,d frames delivered to a guest for another host's Ethernet address (the guest drops"
                         + " them)%n", forOtherHosts);
+            }
+            if (unkeptBytes > 0) {
+                out.printf("  %,d delivered bytes inside the depth were not kept until acknowledged (no reassembly"
+                        + " buffer free): a different later copy of them could not be compared%n", unkeptBytes);
             }
             if (!decoderEvents.isEmpty()) {
                 out.printf("  decoder events: %s%n", decoderEvents);
@@ -70,7 +74,8 @@ final class HostRun {
         progress.done();
         return new Result(s, tap.counters(), pipeline.frames(), pipeline.frameBytes(), frames.echoes,
                 pipeline.table().flowsCreated(), pipeline.table().evictions(), tap.unclassified(), anomalyCount[0],
-                decoderEvents(pipeline.decoder()), frames.forOtherHosts, (System.nanoTime() - t0) / 1e9);
+                decoderEvents(pipeline.decoder()), frames.forOtherHosts, pipeline.table().unkeptBytes(),
+                (System.nanoTime() - t0) / 1e9);
     }
 
     /**

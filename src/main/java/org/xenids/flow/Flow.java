@@ -135,7 +135,10 @@ public final class Flow {
     /** Reassembly counters of one direction. */
     public long segmentsOutOfOrder(boolean toServer) { return dir(toServer).outOfOrder; }
     public long retransmittedBytes(boolean toServer) { return dir(toServer).retransmitted; }
-    /** Bytes that arrived twice with different content: an evasion attempt or corruption. */
+    /**
+     * Bytes that arrived twice with different content, the second copy held out of order or
+     * unacknowledged: an evasion attempt or corruption.
+     */
     public long overlapDifferentBytes(boolean toServer) { return dir(toServer).overlapDiff; }
     public long overlapBytes(boolean toServer) { return dir(toServer).overlap; }
     public long gaps(boolean toServer) { return dir(toServer).gaps; }

@@ -27,6 +27,12 @@ public final class FlowTable {
      * wants one stream's hole given up has to exhaust.
      */
     final int window;
+    /**
+     * Delivered bytes inside the depth are kept until their receiver acknowledges them, to compare
+     * a later copy with: when the depth fits the window, so that every byte inside it, delivered
+     * or held, has a place of its own in a stream's buffer.
+     */
+    final boolean keepDelivered;
     /** {@link FlowConfig.UrgentPolicy#OUT_OF_BAND}: a receiver's urgent bytes are not delivered. */
     final boolean urgentOutOfBand;
 
@@ -48,7 +54,7 @@ public final class FlowTable {
     private long created, live, evictions, timedOut, reused, shutdown, notFlowed, icmpErrorsFolded, receiverDropped,
             synIgnored;
     private long sumOutOfOrder, sumRetransmitted, sumOverlapDiff, sumGaps, sumGapBytes, sumUrgentBytes,
-            sumAfterFinDropped;
+            sumAfterFinDropped, sumUnkept, sumRechecked;
 
     public FlowTable(FlowConfig cfg, StreamListener listener) {
         this.cfg = cfg;
@@ -56,6 +62,7 @@ public final class FlowTable {
         this.communityId = new CommunityId(cfg.communityIdSeed());
         this.depth = cfg.depth();
         this.window = windowFor(cfg.depth(), cfg.maxPendingBytes());
+        this.keepDelivered = cfg.depth() > 0 && cfg.depth() <= window;
         this.urgentOutOfBand = cfg.urgent() == FlowConfig.UrgentPolicy.OUT_OF_BAND;
         flows = new Flow[cfg.maxFlows()];
         free = new int[cfg.maxFlows()];
@@ -99,6 +106,13 @@ public final class FlowTable {
     public long urgentBytes() { return sumUrgentBytes; }
     /** Bytes ended flows held past a FIN their receiver took, dropped as it drops them. */
     public long afterFinDroppedBytes() { return sumAfterFinDropped; }
+    /**
+     * Delivered bytes inside the depth that ended flows could not keep until acknowledged (the
+     * pool of buffers was spent): a different later copy of them went uncompared.
+     */
+    public long unkeptBytes() { return sumUnkept; }
+    /** Bytes of later copies that ended flows compared with the delivered, unacknowledged ones. */
+    public long recheckedBytes() { return sumRechecked; }
     /** Direction of the packet last given to {@link #process}. */
     public boolean lastToServer() { return lastToServer; }
 
@@ -355,6 +369,8 @@ public final class FlowTable {
         sumGapBytes += f.toServer.gapBytes + f.toClient.gapBytes;
         sumUrgentBytes += f.toServer.urgent.bytes + f.toClient.urgent.bytes;
         sumAfterFinDropped += f.toServer.afterFinDropped + f.toClient.afterFinDropped;
+        sumUnkept += f.toServer.unkept + f.toClient.unkept;
+        sumRechecked += f.toServer.rechecked + f.toClient.rechecked;
         listener.flowEnd(f);
         unlinkHash(f);
         unlinkLru(f);
@@ -422,10 +438,23 @@ public final class FlowTable {
 
     /** A reassembly window: {@link #window} bytes of data and an eighth more for the bitmap of those held (all clear). */
     byte[] borrowBuffer() {
+        return borrowBuffer(cfg.maxBufferedBytes());
+    }
+
+    /**
+     * A window to keep delivered bytes in until acknowledged: only while the windows lent out stay
+     * within half the pool, so that a stream's out-of-order bytes, which are what is missing
+     * when there is no window, always have the other half.
+     */
+    byte[] borrowBufferToKeep() {
+        return borrowBuffer(cfg.maxBufferedBytes() / 2);
+    }
+
+    private byte[] borrowBuffer(long bound) {
+        int size = window + window / 8;
+        if (bufferBytes - (long) bufferPool.size() * size + size > bound) return null;
         byte[] b = bufferPool.poll();
         if (b != null) return b;
-        int size = window + window / 8;
-        if (bufferBytes + size > cfg.maxBufferedBytes()) return null;
         bufferBytes += size;
         return new byte[size];
     }

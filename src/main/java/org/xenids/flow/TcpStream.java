@@ -13,7 +13,9 @@ import java.util.Arrays;
  * table's bounded pool, indexed by sequence number, with a bitmap of the bytes held. A bitmap
  * rather than a list of runs: any number of holes within the window (an evader's every-other-
  * segment-first, which the target's stack takes) costs the same per byte and leaves no gap. Data
- * seen first wins: later bytes that overlap are compared, and differing ones counted. When the
+ * seen first wins: later bytes that overlap are compared, and differing ones counted; so are later
+ * copies of delivered bytes inside the depth that the receiver has not acknowledged, which stay in
+ * the buffer for it (see {@link #keptFrom}). When the
  * window or the pool is exhausted, or the flow ends with a hole, the hole is skipped and reported
  * as a gap. So are, at the flow's end, bytes the receiver acknowledged that never came by (the
  * capture lost them, or the last segments with them): without that, a stream whose only or last
@@ -50,9 +52,17 @@ final class TcpStream {
      * ({@code tcp_fin}), dropped what it held past it, and queues no byte past it any more.
      */
     private boolean finTaken;
+    /**
+     * Delivered bytes inside the depth that the receiver has not acknowledged, [keptFrom, keptEnd)
+     * by sequence number, kept in the window buffer where they lie (bits clear), when the table
+     * keeps them ({@link FlowTable#keepDelivered}). A later copy of them is compared: a sender may
+     * show the detector a first copy that the receiver's stack drops for a reason this stage does
+     * not see, then the one it takes. Once acknowledged, any copy is old to Linux and dropped.
+     */
+    private int keptFrom, keptEnd;
 
     long outOfOrder, retransmitted, overlap, overlapDiff, gaps, gapBytes, deliveredBytes, pastDepth, synDataDropped,
-            afterFinDropped;
+            afterFinDropped, unkept, rechecked;
     final UrgentMark urgent = new UrgentMark();
 
     TcpStream(boolean toServer) {
@@ -67,9 +77,10 @@ final class TcpStream {
             Arrays.fill(buf, cap, cap + cap / 8, (byte) 0);
         }
         pending = 0;
+        keptFrom = keptEnd = 0;
         acked = fin = finTaken = synHeld = false;
         outOfOrder = retransmitted = overlap = overlapDiff = gaps = gapBytes = deliveredBytes = pastDepth = 0;
-        synDataDropped = afterFinDropped = 0;
+        synDataDropped = afterFinDropped = unkept = rechecked = 0;
         urgent.reset();
     }
 
@@ -116,6 +127,13 @@ final class TcpStream {
         if (!acked || ack - ackEnd > 0) {
             acked = true;
             ackEnd = ack;
+        }
+        if (keptFrom != keptEnd && ack - keptFrom > 0) {
+            keptFrom = ack - keptEnd >= 0 ? keptEnd : ack; // acknowledged: a copy of those is old to Linux
+            if (keptFrom == keptEnd && pending == 0 && !synHeld) {
+                t.returnBuffer(buf);
+                buf = null;
+            }
         }
     }
 
@@ -168,6 +186,7 @@ final class TcpStream {
             started = true;
             nextSeq = syn ? seq + 1 : seq;
             seenEnd = nextSeq;
+            keptFrom = keptEnd = nextSeq;
         }
         if (urgentPointer >= 0 && seq + Math.max(0, len) - nextSeq >= 0) {
             urgent.pointer(seq, urgentPointer, nextSeq); // not from an old duplicate, which Linux drops first
@@ -183,6 +202,7 @@ final class TcpStream {
         }
         if (len <= 0) return;
         if (finTaken) { // nothing is queued past the FIN; what comes before it was delivered
+            compareDelivered(f, t, start, b, off, len);
             retransmitted += len;
             return;
         }
@@ -200,11 +220,12 @@ final class TcpStream {
         }
         int rel = start - nextSeq;
         if (rel < 0) {
+            compareDelivered(f, t, start, b, off, len);
             if (rel + len <= 0) {
                 retransmitted += len;
                 return;
             }
-            overlap += -rel; // the already delivered part is not compared (not kept)
+            overlap += -rel;
             retransmitted += -rel;
             off -= rel;
             len += rel;
@@ -244,6 +265,7 @@ final class TcpStream {
             drain(f, t);
         }
         if (start - nextSeq < 0) { // the skip passed part of this segment
+            compareDelivered(f, t, start, b, off, len);
             int cut = nextSeq - start;
             if (cut >= len) {
                 retransmitted += len;
@@ -271,7 +293,11 @@ final class TcpStream {
     }
 
     private boolean borrow(FlowTable t) {
-        buf = t.borrowBuffer();
+        return lend(t, t.borrowBuffer());
+    }
+
+    private boolean lend(FlowTable t, byte[] b) {
+        buf = b;
         if (buf == null) return false;
         cap = t.window;
         return true;
@@ -338,9 +364,55 @@ final class TcpStream {
             pending -= n;
             deliver(f, t, buf, i, n);
         }
-        if (pending == 0 && buf != null) {
+        if (pending == 0 && buf != null && keptFrom == keptEnd) {
             t.returnBuffer(buf);
             buf = null;
+        }
+    }
+
+    /**
+     * Keeps the next {@code len} bytes of the stream (at nextSeq, from {@code b}: the packet, or
+     * the buffer they were held in) as far as they lie inside the depth, until acknowledged. Only
+     * a run up to nextSeq is kept: after a gap, what came before it is let go.
+     */
+    private void keep(FlowTable t, byte[] b, int off, int len) {
+        if (!t.keepDelivered) return;
+        int n = (int) Math.min(len, t.depth - offset);
+        if (n <= 0) return;
+        if (keptEnd != nextSeq) keptFrom = keptEnd = nextSeq;
+        if (buf == null && !lend(t, t.borrowBufferToKeep())) {
+            unkept += n; // no buffer to be had: a later copy of these cannot be compared
+            keptFrom = keptEnd = nextSeq + n;
+            return;
+        }
+        if (b != buf) {
+            int mask = cap - 1;
+            for (int done = 0; done < n; ) {
+                int i = (nextSeq + done) & mask;
+                int run = Math.min(n - done, cap - i);
+                System.arraycopy(b, off + done, buf, i, run);
+                done += run;
+            }
+        }
+        keptEnd = nextSeq + n;
+    }
+
+    /**
+     * A segment's bytes [start, start+len) behind the next number: those still kept are compared
+     * with it, and differing ones counted and reported (the bytes delivered first stay).
+     */
+    private void compareDelivered(Flow f, FlowTable t, int start, byte[] b, int off, int len) {
+        int from = start - keptFrom < 0 ? keptFrom : start;
+        int to = start + len - keptEnd > 0 ? keptEnd : start + len;
+        if (to - from <= 0) return;
+        int mask = cap - 1, differing = 0;
+        rechecked += to - from;
+        for (int q = from; q != to; q++) {
+            if (buf[q & mask] != b[off + (q - start)]) differing++;
+        }
+        if (differing > 0) {
+            overlapDiff += differing;
+            t.listener.overlapDiffers(f, toServer, offset - (nextSeq - from), differing);
         }
     }
 
@@ -357,6 +429,7 @@ final class TcpStream {
 
     /** Delivers the next {@code len} bytes of the stream; the receiver's urgent byte among them as the policy says. */
     private void deliver(Flow f, FlowTable t, byte[] b, int off, int len) {
+        keep(t, b, off, len);
         int u = urgent.within(nextSeq, len);
         if (u < 0) {
             hand(f, t, b, off, len);
@@ -407,6 +480,7 @@ final class TcpStream {
             if (t.depth >= 0) lost = Math.min(lost, t.depth - offset);
             if (lost > 0) skipTo(f, t, nextSeq + (int) lost);
         }
+        keptFrom = keptEnd;
         if (buf != null) {
             t.returnBuffer(buf);
             buf = null;

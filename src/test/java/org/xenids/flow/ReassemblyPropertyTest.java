@@ -135,6 +135,73 @@ class ReassemblyPropertyTest {
     }
 
     /**
+     * With a depth, every segment in a random order, some twice, one of them twice with one byte
+     * changed in its second copy; now and then the receiver acknowledges the bytes it has in order.
+     * Copies with the same bytes are never reported. The changed byte is reported exactly once,
+     * as one byte, when its byte is inside the depth and was not acknowledged before the later of
+     * its two copies came (once acknowledged, a copy is old to Linux and dropped unread).
+     */
+    @Property(tries = 200)
+    void aChangedCopyOfUnacknowledgedBytesIsReportedOnceAndIdenticalCopiesNever(
+            @ForAll @IntRange(min = 1, max = 6000) int length,
+            @ForAll @IntRange(min = 1, max = 1460) int maxSegment,
+            @ForAll @IntRange(min = 64, max = 4096) int depth,
+            @ForAll @IntRange(min = 0, max = 4) int ackEvery,
+            @ForAll long seed) {
+        Random r = new Random(seed);
+        byte[] data = new byte[length];
+        r.nextBytes(data);
+        int isn = r.nextInt();
+        List<int[]> segs = cut(r, length, maxSegment);
+        int changed = r.nextInt(segs.size());
+        int[] victim = segs.get(changed);
+        int at = victim[0] + r.nextInt(victim[1] - victim[0]);
+        List<int[]> sent = new ArrayList<>(segs);
+        for (int[] s : segs) {
+            if (s != victim && r.nextInt(5) == 0) {
+                sent.add(s);
+            }
+        }
+        int[] copy = {victim[0], victim[1], 1}; // [2]: the changed one
+        sent.add(copy);
+        java.util.Collections.shuffle(sent, r);
+
+        FlowTableTest.Recorder rec = new FlowTableTest.Recorder();
+        Pipeline p = new Pipeline(new Decoder(), new FlowTable(FlowConfig.defaults().withDepth(depth), rec));
+        byte[] syn = tcpFrame(C, 40000, SV, 80, isn, 0, SYN, new byte[0]);
+        p.frame(syn, 0, syn.length, 1, Decoder.LINKTYPE_ETHERNET);
+        boolean[] have = new boolean[length];
+        int prefix = 0, acked = 0, copiesOfAt = 0;
+        boolean expected = false;
+        for (int[] s : sent) {
+            byte[] bytes = Arrays.copyOfRange(data, s[0], s[1]);
+            if (s.length == 3) {
+                bytes[at - s[0]] ^= 0x5a;
+            }
+            if (s[0] <= at && at < s[1] && (s == victim || s == copy) && ++copiesOfAt == 2) {
+                expected = at < depth && at >= acked; // the later of the two copies
+            }
+            byte[] f = tcpFrame(C, 40000, SV, 80, isn + 1 + s[0], 0, ACK, bytes);
+            p.frame(f, 0, f.length, 2, Decoder.LINKTYPE_ETHERNET);
+            for (int i = s[0]; i < s[1]; i++) {
+                have[i] = true;
+            }
+            while (prefix < length && have[prefix]) {
+                prefix++;
+            }
+            if (ackEvery > 0 && r.nextInt(ackEvery) == 0) {
+                acked = prefix;
+                byte[] a = tcpFrame(SV, 80, C, 40000, 500, isn + 1 + acked, ACK, new byte[0]);
+                p.frame(a, 0, a.length, 2, Decoder.LINKTYPE_ETHERNET);
+            }
+        }
+        Flow f = p.lastFlow();
+        assertEquals(expected ? 1 : 0, f.overlapDifferentBytes(true), "byte " + at + ", acknowledged to " + acked);
+        assertEquals(expected ? 1 : 0, rec.differing.size(), rec.differing.toString());
+        assertEquals(List.of(), rec.gaps);
+    }
+
+    /**
      * Every other small segment first, then the rest (hundreds of holes at once, all within the
      * out-of-order window): an evader's way past a reassembler that keeps a short list of runs,
      * while the target's TCP stack takes it. Delivered whole, once, with no gap.

@@ -179,6 +179,11 @@ class UrgentDataTest {
     }
 
     private byte[] clientStream(String capture, FlowConfig cfg) throws Exception {
+        return clientStream(capture, cfg, rec);
+    }
+
+    /** The client's stream, as {@code rec} received it, of a real capture of this package's resources. */
+    static byte[] clientStream(String capture, FlowConfig cfg, FlowTableTest.Recorder rec) throws Exception {
         Pipeline p = new Pipeline(cfg, rec);
         try (CaptureReader r = CaptureReader.of(resource(capture))) {
             while (r.next()) {
@@ -190,7 +195,7 @@ class UrgentDataTest {
         return rec.toServer.toByteArray();
     }
 
-    private static byte[] resource(String name) throws Exception {
+    static byte[] resource(String name) throws Exception {
         try (InputStream in = UrgentDataTest.class.getResourceAsStream(name)) {
             return in.readAllBytes();
         }

@@ -216,10 +216,15 @@ public final class PaylFlows implements StreamListener {
         }
     }
 
+    /**
+     * Bytes inside the depth came twice with different content: held out of order, or delivered
+     * and not yet acknowledged by the guest. Reported even when the direction was scored already:
+     * a first copy its receiver dropped may have been scored in place of the one it took.
+     */
     @Override
     public void overlapDiffers(Flow flow, boolean toServer, long streamOffset, long bytes) {
-        State s = scored(flow, toServer, streamOffset);
-        if (s != null) {
+        State s = state(flow);
+        if (s.monitored && flow.protocol() == 6 && (perPacket || streamOffset < depth)) {
             differingBytes += bytes;
             once(s, flow, toServer, DIFFERING, "stream", "stream.reassembly_overlap_different_data");
         }

@@ -295,6 +295,37 @@ class ReassemblyEvasionTest {
         assertEquals(1, r.payl.doubts().refusedDirections());
     }
 
+    @Test
+    void aDecoyTheGuestDropsForAnUnjudgedReasonFillingTheDepthThenTheAttackIsReported() {
+        // The decoys acknowledge data the guest never sent: Linux drops them (ACK_UNSENT_DATA,
+        // scripts/make-decoy-capture shows it), and its application reads the attack sent after
+        // them at the same numbers. The flow stage does not judge such an acknowledgement (a frame
+        // the tap lost looks the same), so the decoys, a full depth of cover, are what is scored;
+        // but the attack is another copy of bytes the guest has not acknowledged, and is reported.
+        Run r = new Run();
+        long flow = r.open(41700);
+        int n = models.settings().depth() + 1448;
+        for (int i = 0; i < n; i += 1448) {
+            r.frame(tcpFrame(CLIENT, 41700, SERVER, 80, 1000 + i, 90_000, PSH | ACK,
+                    Arrays.copyOfRange(cover, i, Math.min(n, i + 1448))));
+        }
+        r.send(41700, 0, ATTACK, 0, ATTACK.length); // (the cover filled the depth: scored already)
+        r.pipeline.finish();
+        assertEquals(1, r.payl.scoredDirections());
+        assertEquals(0, r.alerts.size(), "the cover was scored, not the attack");
+        // (The decoys' acknowledgement also has the server's stream end with a gap: bytes
+        // acknowledged that never came by.)
+        assertEquals(List.of("stream.reassembly_overlap_different_data " + CLIENT,
+                "stream.reassembly_seq_gap " + SERVER), r.anomalies.stream()
+                .map(a -> a.event() + " " + a.endpoints().srcIp()).toList());
+        assertEquals(flow, r.anomalies.get(0).flowId());
+        long differing = 0;
+        for (int i = 0; i < ATTACK.length; i++) {
+            differing += ATTACK[i] != cover[i] ? 1 : 0;
+        }
+        assertEquals(differing, r.payl.doubts().differingBytes());
+    }
+
     /**
      * Ahead of each byte of the attack, {@code k} segments of one byte of the cover each, marked
      * urgent. A Linux guest's application (no SO_OOBINLINE, reading as data comes) reads the attack
