@@ -45,6 +45,11 @@ class DecoderFuzzTest {
             public void gap(org.xenids.flow.Flow f, boolean ts, long so, long len) {
                 assertTrue(len > 0 && so >= 0, "gap positive");
             }
+
+            @Override
+            public void overlapDiffers(org.xenids.flow.Flow f, boolean ts, long so, long bytes) {
+                assertTrue(bytes > 0 && so >= 0 && (depth < 0 || so < depth), "differing bytes inside the depth");
+            }
         };
         // Small limits so eviction, buffer exhaustion and fragment-table pressure are reached.
         FlowConfig cfg = FlowConfig.defaults().withMaxFlows(4).withBuffers(1024, 4096).withDepth(depth).withSplit(split)
