@@ -34,6 +34,11 @@ final class PaylRun {
                     + " directions (the bytes seen first were used)%n", indent, what, d.differingBytes(),
                     d.differingDirections());
         }
+        if (d.notComparedBytes() > 0) {
+            out.printf("%slater copies of unacknowledged bytes inside %s payload that could not be compared (no"
+                    + " reassembly buffer was free to keep them): %,d bytes in %,d flow directions%n", indent, what,
+                    d.notComparedBytes(), d.notComparedDirections());
+        }
         if (d.refusedPackets() > 0) {
             out.printf("%spackets their receiver's stack drops (bad checksums, options, PAWS, ...): %,d in %,d"
                     + " flow directions; they fed nothing%n", indent, d.refusedPackets(), d.refusedDirections());

@@ -54,7 +54,7 @@ public final class FlowTable {
     private long created, live, evictions, timedOut, reused, shutdown, notFlowed, icmpErrorsFolded, receiverDropped,
             synIgnored;
     private long sumOutOfOrder, sumRetransmitted, sumOverlapDiff, sumGaps, sumGapBytes, sumUrgentBytes,
-            sumAfterFinDropped, sumUnkept, sumRechecked;
+            sumAfterFinDropped, sumUnkept, sumRechecked, sumUncompared;
 
     public FlowTable(FlowConfig cfg, StreamListener listener) {
         this.cfg = cfg;
@@ -113,6 +113,8 @@ public final class FlowTable {
     public long unkeptBytes() { return sumUnkept; }
     /** Bytes of later copies that ended flows compared with the delivered, unacknowledged ones. */
     public long recheckedBytes() { return sumRechecked; }
+    /** Bytes of later copies that ended flows could not compare: the delivered ones were not kept. */
+    public long uncomparedBytes() { return sumUncompared; }
     /** Direction of the packet last given to {@link #process}. */
     public boolean lastToServer() { return lastToServer; }
 
@@ -371,6 +373,7 @@ public final class FlowTable {
         sumAfterFinDropped += f.toServer.afterFinDropped + f.toClient.afterFinDropped;
         sumUnkept += f.toServer.unkept + f.toClient.unkept;
         sumRechecked += f.toServer.rechecked + f.toClient.rechecked;
+        sumUncompared += f.toServer.uncompared + f.toClient.uncompared;
         listener.flowEnd(f);
         unlinkHash(f);
         unlinkLru(f);

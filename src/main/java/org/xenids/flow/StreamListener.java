@@ -27,6 +27,14 @@ public interface StreamListener {
     default void overlapDiffers(Flow flow, boolean toServer, long streamOffset, long bytes) {}
 
     /**
+     * A later copy of {@code bytes} delivered bytes at {@code streamOffset} came, which its
+     * receiver had not acknowledged, and could not be compared with them: no buffer was free to
+     * keep them in ({@link FlowTable#unkeptBytes()}). Retransmissions are rare; a sender who first
+     * spends the buffers may be sending a second version of the stream.
+     */
+    default void copyNotCompared(Flow flow, boolean toServer, long streamOffset, long bytes) {}
+
+    /**
      * A packet of this flow that its receiver's stack drops, so it fed nothing ({@code event}: the
      * decoder's name for why, as {@code tcp.checksum_bad}, or the flow stage's,
      * {@code stream.pkt_invalid_timestamp} for PAWS, {@code stream.pkt_signature_unexpected}). A

@@ -60,9 +60,11 @@ final class TcpStream {
      * not see, then the one it takes. Once acknowledged, any copy is old to Linux and dropped.
      */
     private int keptFrom, keptEnd;
+    /** Delivered bytes inside the depth that could not be kept (no buffer), not yet acknowledged. */
+    private int unkeptFrom, unkeptEnd;
 
     long outOfOrder, retransmitted, overlap, overlapDiff, gaps, gapBytes, deliveredBytes, pastDepth, synDataDropped,
-            afterFinDropped, unkept, rechecked;
+            afterFinDropped, unkept, rechecked, uncompared;
     final UrgentMark urgent = new UrgentMark();
 
     TcpStream(boolean toServer) {
@@ -77,10 +79,10 @@ final class TcpStream {
             Arrays.fill(buf, cap, cap + cap / 8, (byte) 0);
         }
         pending = 0;
-        keptFrom = keptEnd = 0;
+        keptFrom = keptEnd = unkeptFrom = unkeptEnd = 0;
         acked = fin = finTaken = synHeld = false;
         outOfOrder = retransmitted = overlap = overlapDiff = gaps = gapBytes = deliveredBytes = pastDepth = 0;
-        synDataDropped = afterFinDropped = unkept = rechecked = 0;
+        synDataDropped = afterFinDropped = unkept = rechecked = uncompared = 0;
         urgent.reset();
     }
 
@@ -135,6 +137,9 @@ final class TcpStream {
                 buf = null;
             }
         }
+        if (unkeptFrom != unkeptEnd && ack - unkeptFrom > 0) {
+            unkeptFrom = ack - unkeptEnd >= 0 ? unkeptEnd : ack;
+        }
     }
 
     /**
@@ -186,7 +191,7 @@ final class TcpStream {
             started = true;
             nextSeq = syn ? seq + 1 : seq;
             seenEnd = nextSeq;
-            keptFrom = keptEnd = nextSeq;
+            keptFrom = keptEnd = unkeptFrom = unkeptEnd = nextSeq;
         }
         if (urgentPointer >= 0 && seq + Math.max(0, len) - nextSeq >= 0) {
             urgent.pointer(seq, urgentPointer, nextSeq); // not from an old duplicate, which Linux drops first
@@ -382,7 +387,8 @@ final class TcpStream {
         if (keptEnd != nextSeq) keptFrom = keptEnd = nextSeq;
         if (buf == null && !lend(t, t.borrowBufferToKeep())) {
             unkept += n; // no buffer to be had: a later copy of these cannot be compared
-            keptFrom = keptEnd = nextSeq + n;
+            if (unkeptEnd != nextSeq) unkeptFrom = nextSeq; // (an earlier run not up to here is let go)
+            unkeptEnd = keptFrom = keptEnd = nextSeq + n;
             return;
         }
         if (b != buf) {
@@ -399,9 +405,16 @@ final class TcpStream {
 
     /**
      * A segment's bytes [start, start+len) behind the next number: those still kept are compared
-     * with it, and differing ones counted and reported (the bytes delivered first stay).
+     * with it, and differing ones counted and reported (the bytes delivered first stay); those that
+     * could not be kept are counted and reported as not compared.
      */
     private void compareDelivered(Flow f, FlowTable t, int start, byte[] b, int off, int len) {
+        int uf = start - unkeptFrom < 0 ? unkeptFrom : start;
+        int ut = start + len - unkeptEnd > 0 ? unkeptEnd : start + len;
+        if (ut - uf > 0) {
+            uncompared += ut - uf;
+            t.listener.copyNotCompared(f, toServer, offset - (nextSeq - uf), ut - uf);
+        }
         int from = start - keptFrom < 0 ? keptFrom : start;
         int to = start + len - keptEnd > 0 ? keptEnd : start + len;
         if (to - from <= 0) return;

@@ -25,7 +25,7 @@ class FlowTableTest {
         final List<String> ended = new ArrayList<>();
         final ByteArrayOutputStream toServer = new ByteArrayOutputStream(), toClient = new ByteArrayOutputStream();
         final List<String> gaps = new ArrayList<>();
-        final List<String> differing = new ArrayList<>();
+        final List<String> differing = new ArrayList<>(), notCompared = new ArrayList<>();
         /** Packets refused, as "ts EVENT"; urgent bytes, as "ts@OFFSET out|in"; client payload offsets. */
         final List<String> refused = new ArrayList<>(), urgent = new ArrayList<>();
         final List<Long> offsets = new ArrayList<>();
@@ -55,6 +55,11 @@ class FlowTableTest {
         @Override
         public void overlapDiffers(Flow f, boolean ts, long streamOffset, long bytes) {
             differing.add((ts ? "ts" : "tc") + "@" + streamOffset + ":" + bytes);
+        }
+
+        @Override
+        public void copyNotCompared(Flow f, boolean ts, long streamOffset, long bytes) {
+            notCompared.add((ts ? "ts" : "tc") + "@" + streamOffset + ":" + bytes);
         }
 
         @Override

@@ -160,12 +160,27 @@ class UnacknowledgedCopyTest {
         frame(tcpFrame(C, 40001, SV, 80, 1, 701, ACK | PSH, bytes("GET /a.html")));
         frame(tcpFrame(C, 40001, SV, 80, 1, 701, ACK | PSH, bytes("GET /b.html")));
         assertEquals(List.of(), rec.differing, "nothing kept to compare the second connection's copy with");
+        assertEquals(List.of("ts@0:11"), rec.notCompared, "so the copy is reported as not compared");
         ack(16);
         frame(tcpFrame(C, 40001, SV, 80, 12, 701, ACK | PSH, bytes(" HTTP")));
         frame(tcpFrame(C, 40001, SV, 80, 12, 701, ACK | PSH, bytes(" FTP!")));
         assertEquals(List.of("ts@11:3"), rec.differing, "the window given back keeps the second connection's new bytes");
         p.finish();
         assertEquals(11, table.unkeptBytes(), "'GET /a.html' could not be kept");
+        assertEquals(11, table.uncomparedBytes());
+        assertEquals(List.of("ts@0:11"), rec.notCompared, "the bytes kept later are compared, not reported so");
+    }
+
+    @Test
+    void onceAcknowledgedBytesThatCouldNotBeKeptAreOldAndTheirCopyIsNotReported() {
+        p = new Pipeline(new Decoder(), new FlowTable(POOL_OF_TWO, rec));
+        open();
+        send(1, 501, ACK | PSH, "GET /index.html"); // kept in the one window keeping may take
+        open(40001);
+        frame(tcpFrame(C, 40001, SV, 80, 1, 701, ACK | PSH, bytes("GET /a.html"))); // not kept
+        frame(tcpFrame(SV, 80, C, 40001, 701, 6, ACK, new byte[0])); // "GET /" acknowledged
+        frame(tcpFrame(C, 40001, SV, 80, 1, 701, ACK | PSH, bytes("GET /b.html")));
+        assertEquals(List.of("ts@5:6"), rec.notCompared, "only the 6 bytes not acknowledged");
     }
 
     @Test

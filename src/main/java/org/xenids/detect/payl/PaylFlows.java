@@ -26,9 +26,12 @@ import org.xenids.flow.StreamListener;
  * ran out, or the flow ended first) means the score misses bytes the guest may well have received:
  * a sender can cause it on purpose to hide an attack. So can a segment that overlaps bytes held
  * out of order with different ones: the bytes held first are scored, while the guest's stack may
- * keep the others. Both are counted, and when detecting, the first of each kind in a flow direction
- * is reported as an EVE {@code anomaly} ({@code stream}, {@code stream.reassembly_seq_gap} or
- * {@code stream.reassembly_overlap_different_data}, Suricata's names) naming the flow, beside its score.
+ * keep the others, and so can a later copy of delivered bytes the guest has not acknowledged (its
+ * stack may have dropped the first copy). Each is counted, and when detecting, the first of each kind
+ * in a flow direction is reported as an EVE {@code anomaly} ({@code stream}, {@code
+ * stream.reassembly_seq_gap} or {@code stream.reassembly_overlap_different_data}, Suricata's names;
+ * {@code stream.reassembly_copy_not_compared} when the delivered copy could not be kept to compare
+ * with) naming the flow, beside its score.
  * So is the first packet in a flow direction that its receiver's stack drops (a bad checksum, IPv4
  * options or IPv6 headers it rejects, a stale timestamp): such a packet feeds nothing, but a sender
  * may be trying to show the detector bytes the guest never takes ({@code decode} with the
@@ -61,12 +64,13 @@ public final class PaylFlows implements StreamListener {
     private long gaps;
     private long gapBytes;
     private long differingBytes;
+    private long notComparedBytes;
     private long refusedPackets;
     private long urgentBytes;
     private long urgentTakenOut;
     /** What is reported once per flow direction, by kind: flow directions that had it. */
-    private static final int GAP = 0, DIFFERING = 1, REFUSED = 2, URGENT = 3;
-    private final long[] reportedDirections = new long[4];
+    private static final int GAP = 0, DIFFERING = 1, REFUSED = 2, URGENT = 3, NOT_COMPARED = 4;
+    private final long[] reportedDirections = new long[5];
     private long pastDepth;
 
     private PaylFlows(PaylTrainer trainer, PaylModels models, Function<Flow, String> imageOf, boolean perPacket,
@@ -131,7 +135,7 @@ public final class PaylFlows implements StreamListener {
          * By kind (GAP, DIFFERING, REFUSED, URGENT) and direction: already reported (a gap or differing bytes
          * inside the scored bytes, a packet its receiver drops, an urgent byte).
          */
-        final boolean[][] reported = new boolean[4][2];
+        final boolean[][] reported = new boolean[5][2];
         boolean monitored;
     }
 
@@ -227,6 +231,21 @@ public final class PaylFlows implements StreamListener {
         if (s.monitored && flow.protocol() == 6 && (perPacket || streamOffset < depth)) {
             differingBytes += bytes;
             once(s, flow, toServer, DIFFERING, "stream", "stream.reassembly_overlap_different_data");
+        }
+    }
+
+    /**
+     * A later copy of bytes inside the depth that the guest had not acknowledged, which could not be
+     * compared with the delivered ones (no buffer was free to keep them): as a differing copy would
+     * be, whether or not it differs, since a sender can spend the buffers first on purpose.
+     * Reported even when the direction was scored already ({@code stream.reassembly_copy_not_compared}).
+     */
+    @Override
+    public void copyNotCompared(Flow flow, boolean toServer, long streamOffset, long bytes) {
+        State s = state(flow);
+        if (s.monitored && flow.protocol() == 6 && (perPacket || streamOffset < depth)) {
+            notComparedBytes += bytes;
+            once(s, flow, toServer, NOT_COMPARED, "stream", "stream.reassembly_copy_not_compared");
         }
     }
 
@@ -357,19 +376,21 @@ public final class PaylFlows implements StreamListener {
     /**
      * What the reassembly could not vouch for inside scored (or trained) payload, so far: gaps
      * (those bytes are missing from the histograms), with their bytes and the flow directions that
-     * had one; bytes a later segment overlapped with different ones; packets their receiver drops
+     * had one; bytes a later segment overlapped with different ones, and those a later copy of which
+     * could not be compared (not kept: no buffer was free); packets their receiver drops
      * (monitored flows, fed nothing); and TCP urgent bytes, with how many were taken out of the
      * stream. Each with the flow directions that had it; when detecting, each such flow direction
      * got one anomaly of each kind it had.
      */
     public record ReassemblyDoubts(long gaps, long gapBytes, long gapDirections, long differingBytes,
                                    long differingDirections, long refusedPackets, long refusedDirections,
-                                   long urgentBytes, long urgentTakenOut, long urgentDirections) {}
+                                   long urgentBytes, long urgentTakenOut, long urgentDirections,
+                                   long notComparedBytes, long notComparedDirections) {}
 
     public ReassemblyDoubts doubts() {
         long[] r = reportedDirections;
         return new ReassemblyDoubts(gaps, gapBytes, r[GAP], differingBytes, r[DIFFERING], refusedPackets, r[REFUSED],
-                urgentBytes, urgentTakenOut, r[URGENT]);
+                urgentBytes, urgentTakenOut, r[URGENT], notComparedBytes, r[NOT_COMPARED]);
     }
 
     /** Payload bytes beyond the depth: delivered by the flow stage, not modelled. */

@@ -326,6 +326,34 @@ class ReassemblyEvasionTest {
         assertEquals(differing, r.payl.doubts().differingBytes());
     }
 
+    @Test
+    void spendingTheBuffersFirstHidesNoAttackCopy() {
+        // The test above, after another connection's unacknowledged bytes (a decoy the guest
+        // dropped, so never acknowledged) took the one window of a pool of two that keeping
+        // may take: the decoy cannot be kept, the attack not compared, and that is reported.
+        int window = models.settings().depth(); // the window the depth of 4,096 makes
+        Run r = new Run(PaylFlows.flowConfig(models.settings(), false).withBuffers(1 << 16, 2L * (window + window / 8)));
+        r.open(41800);
+        r.frame(tcpFrame(CLIENT, 41800, SERVER, 80, 1000, 90_000, PSH | ACK, Arrays.copyOf(cover, 1000)));
+        long flow = r.open(41700);
+        int n = models.settings().depth() + 1448;
+        for (int i = 0; i < n; i += 1448) {
+            r.frame(tcpFrame(CLIENT, 41700, SERVER, 80, 1000 + i, 90_000, PSH | ACK,
+                    Arrays.copyOfRange(cover, i, Math.min(n, i + 1448))));
+        }
+        r.send(41700, 0, ATTACK, 0, ATTACK.length);
+        r.pipeline.finish();
+        assertEquals(0, r.alerts.size(), "the cover was scored, not the attack");
+        List<EveEvent.Anomaly> copies = r.anomalies.stream()
+                .filter(a -> a.event().startsWith("stream.reassembly_") && !a.event().endsWith("seq_gap")).toList();
+        assertEquals(1, copies.size(), r.anomalies.toString());
+        assertEquals("stream.reassembly_copy_not_compared", copies.get(0).event());
+        assertEquals(flow, copies.get(0).flowId());
+        assertEquals(CLIENT, copies.get(0).endpoints().srcIp());
+        assertEquals(ATTACK.length, r.payl.doubts().notComparedBytes());
+        assertEquals(0, r.payl.doubts().differingBytes());
+    }
+
     /**
      * Ahead of each byte of the attack, {@code k} segments of one byte of the cover each, marked
      * urgent. A Linux guest's application (no SO_OOBINLINE, reading as data comes) reads the attack
