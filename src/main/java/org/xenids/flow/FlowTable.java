@@ -113,7 +113,10 @@ public final class FlowTable {
     public long unkeptBytes() { return sumUnkept; }
     /** Bytes of later copies that ended flows compared with the delivered, unacknowledged ones. */
     public long recheckedBytes() { return sumRechecked; }
-    /** Bytes of later copies that ended flows could not compare: the delivered ones were not kept. */
+    /**
+     * Bytes of later copies that ended flows could not compare (the delivered ones were not kept),
+     * and unacknowledged ones a new connection on their 5-tuple left behind.
+     */
     public long uncomparedBytes() { return sumUncompared; }
     /** Direction of the packet last given to {@link #process}. */
     public boolean lastToServer() { return lastToServer; }
@@ -172,6 +175,9 @@ public final class FlowTable {
         if (f != null && tcp && !dropped && (flags & (Packet.TCP_SYN | Packet.TCP_ACK)) == Packet.TCP_SYN
                 && startsNew(f, toServer, p.seq())) {
             reused++;
+            // The SYN's sender's bytes: it could have had its own close taken here, and not by its
+            // receiver, only by sending bytes that receiver dropped (the other side's close is its own).
+            (toServer ? f.toServer : f.toClient).restarted(f, this);
             end(f, "tcp_reuse");
             f = null;
         }
@@ -451,6 +457,15 @@ public final class FlowTable {
      */
     byte[] borrowBufferToKeep() {
         return borrowBuffer(cfg.maxBufferedBytes() / 2);
+    }
+
+    /**
+     * Whether a window lent out may stay lent to keep delivered bytes in alone (its out-of-order
+     * bytes gone): only while the windows lent out stay within half the pool.
+     */
+    boolean mayKeepIn() {
+        int size = window + window / 8;
+        return bufferBytes - (long) bufferPool.size() * size <= cfg.maxBufferedBytes() / 2;
     }
 
     private byte[] borrowBuffer(long bound) {

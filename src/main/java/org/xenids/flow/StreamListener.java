@@ -30,7 +30,9 @@ public interface StreamListener {
      * A later copy of {@code bytes} delivered bytes at {@code streamOffset} came, which its
      * receiver had not acknowledged, and could not be compared with them: no buffer was free to
      * keep them in ({@link FlowTable#unkeptBytes()}). Retransmissions are rare; a sender who first
-     * spends the buffers may be sending a second version of the stream.
+     * spends the buffers may be sending a second version of the stream. Also when a new connection
+     * takes the flow's 5-tuple while such bytes are unacknowledged: the close before it may be one
+     * the receiver ignored, and a copy of them would come in the new flow.
      */
     default void copyNotCompared(Flow flow, boolean toServer, long streamOffset, long bytes) {}
 

@@ -369,9 +369,32 @@ final class TcpStream {
             pending -= n;
             deliver(f, t, buf, i, n);
         }
-        if (pending == 0 && buf != null && keptFrom == keptEnd) {
-            t.returnBuffer(buf);
-            buf = null;
+        if (pending == 0 && buf != null) {
+            if (keptFrom != keptEnd && !t.mayKeepIn()) {
+                // Borrowed for out-of-order bytes; keeping alone may hold at most half the pool.
+                unkept += keptEnd - keptFrom;
+                if (unkeptEnd != keptFrom) unkeptFrom = keptFrom;
+                unkeptEnd = keptFrom = keptEnd;
+            }
+            if (keptFrom == keptEnd) {
+                t.returnBuffer(buf);
+                buf = null;
+            }
+        }
+    }
+
+    /**
+     * A new connection takes the 5-tuple while delivered bytes inside the depth await their
+     * receiver's acknowledgement. The close that let it (a FIN or RST at the next number) may be
+     * one the receiver ignored, having dropped those bytes: a later copy of them then comes in the
+     * new flow, where nothing is there to compare it with. Reported as not compared.
+     */
+    void restarted(Flow f, FlowTable t) {
+        int from = unkeptFrom != unkeptEnd ? unkeptFrom : keptFrom;
+        int to = keptFrom != keptEnd ? keptEnd : unkeptEnd;
+        if (to - from > 0) {
+            uncompared += to - from;
+            t.listener.copyNotCompared(f, toServer, offset - (nextSeq - from), to - from);
         }
     }
 

@@ -147,11 +147,12 @@ class ReassemblyPropertyTest {
             @ForAll @IntRange(min = 1, max = 1460) int maxSegment,
             @ForAll @IntRange(min = 64, max = 4096) int depth,
             @ForAll @IntRange(min = 0, max = 4) int ackEvery,
+            @ForAll boolean acrossTheWrap,
             @ForAll long seed) {
         Random r = new Random(seed);
         byte[] data = new byte[length];
         r.nextBytes(data);
-        int isn = r.nextInt();
+        int isn = acrossTheWrap ? -1 - r.nextInt(length + 1) : r.nextInt(); // sequence numbers cross 2^32
         List<int[]> segs = cut(r, length, maxSegment);
         int changed = r.nextInt(segs.size());
         int[] victim = segs.get(changed);

@@ -202,6 +202,74 @@ class UnacknowledgedCopyTest {
     }
 
     @Test
+    void windowsBorrowedForOutOfOrderBytesAndThenKeptInAloneCountAgainstTheHalf() {
+        // Each connection's bytes come out of order first (a window borrowed for them), then fill
+        // the hole; the guest acknowledges none. The first keeps its window, the second may not
+        // (two of two lent): its bytes go uncompared, counted, and the third's out-of-order bytes
+        // find a window (nor may the third keep it afterwards).
+        FlowTable table = new FlowTable(POOL_OF_TWO, rec);
+        p = new Pipeline(new Decoder(), table);
+        for (int port = 40000; port < 40003; port++) {
+            open(port);
+            frame(tcpFrame(C, port, SV, 80, 6, 90_000, ACK | PSH, bytes("index")));
+            frame(tcpFrame(C, port, SV, 80, 1, 90_000, ACK | PSH, bytes("GET /")));
+        }
+        assertEquals(List.of(), rec.gaps);
+        assertEquals("GET /indexGET /indexGET /index", rec.ts());
+        frame(tcpFrame(C, 40001, SV, 80, 1, 701, ACK | PSH, bytes("GET /evil")));
+        assertEquals(List.of("ts@0:9"), rec.notCompared, "the second connection's window went back");
+        p.finish();
+        assertEquals(20, table.unkeptBytes(), "the second's and the third's: the first keeps its window");
+    }
+
+    @Test
+    void aNewConnectionAfterACloseTheReceiverMayHaveIgnoredReportsTheUnacknowledgedBytes() {
+        // A decoy Linux drops, a RST at the number after it (Linux ignores it: its next number is
+        // still the decoy's), a SYN (ignored too): the attack at the decoy's numbers is then what
+        // the guest reads, but here the SYN started a new flow, where it is an old retransmission.
+        p = new Pipeline(new Decoder(), new FlowTable(
+                DEPTH_64.withSplit(FlowConfig.SplitPolicy.NEW_ISN_OR_AFTER_CLOSE), rec));
+        open();
+        send(1, 90_000, ACK | PSH, "GET /index.html");
+        send(16, 501, RST | ACK, "");
+        send(200_000, 0, SYN, "");
+        send(1, 501, ACK | PSH, "GET /evil!.html");
+        assertEquals(2, p.table().flowsCreated(), "the SYN restarted the flow");
+        assertEquals(List.of("ts@0:15"), rec.notCompared);
+        p.finish();
+        assertEquals(15, p.table().uncomparedBytes());
+
+        FlowTableTest.Recorder acked = new FlowTableTest.Recorder();
+        Pipeline q = new Pipeline(new Decoder(), new FlowTable(
+                DEPTH_64.withSplit(FlowConfig.SplitPolicy.NEW_ISN_OR_AFTER_CLOSE), acked));
+        p = q;
+        FlowTableTest.Recorder mine = rec;
+        open();
+        send(1, 501, ACK | PSH, "GET /index.html");
+        ack(16); // the guest took the bytes: its stack acts on the RST
+        send(16, 501, RST | ACK, "");
+        send(200_000, 0, SYN, "");
+        assertEquals(List.of(), acked.notCompared, "control: nothing unacknowledged");
+        assertEquals(List.of("ts@0:15"), mine.notCompared);
+    }
+
+    @Test
+    void theOtherSidesUnacknowledgedBytesAtARestartAreNotReported() {
+        // As the dev captures have it: a client resets the connection without acknowledging the
+        // server's last bytes, then opens a new one on the same ports. Those bytes are the
+        // server's; the client's close and SYN cannot have been let in by them.
+        p = new Pipeline(new Decoder(), new FlowTable(
+                DEPTH_64.withSplit(FlowConfig.SplitPolicy.NEW_ISN_OR_AFTER_CLOSE), rec));
+        open();
+        send(1, 501, ACK | PSH, "GET /");
+        frame(tcpFrame(SV, 80, C, 40000, 501, 6, ACK | PSH, bytes("HTTP/1.0 200 OK")));
+        send(6, 501, RST | ACK, "");
+        send(200_000, 0, SYN, "");
+        assertEquals(2, p.table().flowsCreated());
+        assertEquals(List.of(), rec.notCompared);
+    }
+
+    @Test
     void withoutADepthThatFitsTheWindowNothingIsKept() {
         p = new Pipeline(new Decoder(), new FlowTable(FlowConfig.defaults(), rec)); // depth 1 MiB, window 64 KiB
         open();

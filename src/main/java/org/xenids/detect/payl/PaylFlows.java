@@ -132,8 +132,9 @@ public final class PaylFlows implements StreamListener {
         /** The direction's stream histogram was trained or scored (it reached the depth). */
         final boolean[] done = new boolean[2];
         /**
-         * By kind (GAP, DIFFERING, REFUSED, URGENT) and direction: already reported (a gap or differing bytes
-         * inside the scored bytes, a packet its receiver drops, an urgent byte).
+         * By kind (GAP, DIFFERING, REFUSED, URGENT, NOT_COMPARED) and direction: already reported (a gap
+         * or differing bytes inside the scored bytes, a packet its receiver drops, an urgent byte, a
+         * copy that could not be compared).
          */
         final boolean[][] reported = new boolean[5][2];
         boolean monitored;
@@ -243,7 +244,7 @@ public final class PaylFlows implements StreamListener {
     @Override
     public void copyNotCompared(Flow flow, boolean toServer, long streamOffset, long bytes) {
         State s = state(flow);
-        if (s.monitored && flow.protocol() == 6 && (perPacket || streamOffset < depth)) {
+        if (s.monitored && flow.protocol() == 6 && streamOffset < depth) {
             notComparedBytes += bytes;
             once(s, flow, toServer, NOT_COMPARED, "stream", "stream.reassembly_copy_not_compared");
         }

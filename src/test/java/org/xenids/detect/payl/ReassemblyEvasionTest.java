@@ -354,6 +354,31 @@ class ReassemblyEvasionTest {
         assertEquals(0, r.payl.doubts().differingBytes());
     }
 
+    @Test
+    void aCloseTheGuestIgnoredThenASynLeavesTheDecoyReported() {
+        // The decoy (Linux drops it), a RST at the number after it (Linux ignores it: its next
+        // number is still the decoy's) and a SYN (ignored too, a challenge ACK); then the attack
+        // at the decoy's numbers, which the guest's application reads. The SYN started a new flow
+        // here, in which the attack is an old retransmission: the decoy's bytes, never
+        // acknowledged, are reported as not compared.
+        for (int flags : new int[] {RST | ACK, FIN | ACK}) {
+            Run r = new Run();
+            long flow = r.open(41900);
+            byte[] decoy = Arrays.copyOf(cover, ATTACK.length);
+            r.frame(tcpFrame(CLIENT, 41900, SERVER, 80, 1000, 90_000, PSH | ACK, decoy));
+            r.frame(tcpFrame(CLIENT, 41900, SERVER, 80, 1000 + decoy.length, 5001, flags, new byte[0]));
+            r.frame(tcpFrame(CLIENT, 41900, SERVER, 80, 2_000_000, 0, SYN, new byte[0]));
+            r.send(41900, 0, ATTACK, 0, ATTACK.length);
+            r.pipeline.finish();
+            assertEquals(0, r.alerts.size());
+            List<EveEvent.Anomaly> copies = r.anomalies.stream()
+                    .filter(a -> a.event().equals("stream.reassembly_copy_not_compared")).toList();
+            assertEquals(1, copies.size(), r.anomalies.toString());
+            assertEquals(flow, copies.get(0).flowId());
+            assertEquals(decoy.length, r.payl.doubts().notComparedBytes());
+        }
+    }
+
     /**
      * Ahead of each byte of the attack, {@code k} segments of one byte of the cover each, marked
      * urgent. A Linux guest's application (no SO_OOBINLINE, reading as data comes) reads the attack
