@@ -1,6 +1,5 @@
 package org.xenids.flow;
 
-import java.util.ArrayDeque;
 import java.util.Arrays;
 import org.xenids.decode.DecodeEvent;
 import org.xenids.decode.Packet;
@@ -48,8 +47,8 @@ public final class FlowTable {
     private long nextId = 1;
     private boolean lastToServer, foundToServer;
 
-    private final ArrayDeque<byte[]> bufferPool = new ArrayDeque<>();
-    private long bufferBytes;
+    /** Reassembly windows, {@link FlowConfig#maxBufferedBytes()} in all. */
+    final WindowPool windows;
 
     private long created, live, evictions, timedOut, reused, shutdown, notFlowed, icmpErrorsFolded, receiverDropped,
             synIgnored;
@@ -62,6 +61,7 @@ public final class FlowTable {
         this.communityId = new CommunityId(cfg.communityIdSeed());
         this.depth = cfg.depth();
         this.window = windowFor(cfg.depth(), cfg.maxPendingBytes());
+        this.windows = new WindowPool(window, cfg.maxBufferedBytes());
         this.keepDelivered = cfg.depth() > 0 && cfg.depth() <= window;
         this.urgentOutOfBand = cfg.urgent() == FlowConfig.UrgentPolicy.OUT_OF_BAND;
         flows = new Flow[cfg.maxFlows()];
@@ -377,7 +377,7 @@ public final class FlowTable {
         sumGapBytes += f.toServer.gapBytes + f.toClient.gapBytes;
         sumUrgentBytes += f.toServer.urgent.bytes + f.toClient.urgent.bytes;
         sumAfterFinDropped += f.toServer.afterFinDropped + f.toClient.afterFinDropped;
-        sumUnkept += f.toServer.unkept + f.toClient.unkept;
+        sumUnkept += f.toServer.unkept() + f.toClient.unkept();
         sumRechecked += f.toServer.rechecked + f.toClient.rechecked;
         sumUncompared += f.toServer.uncompared + f.toClient.uncompared;
         listener.flowEnd(f);
@@ -443,41 +443,5 @@ public final class FlowTable {
     static int windowFor(long depth, int maxPending) {
         if (depth < 0 || depth >= maxPending) return maxPending;
         return Math.max(1024, Integer.highestOneBit((int) Math.max(1, depth - 1)) << 1);
-    }
-
-    /** A reassembly window: {@link #window} bytes of data and an eighth more for the bitmap of those held (all clear). */
-    byte[] borrowBuffer() {
-        return borrowBuffer(cfg.maxBufferedBytes());
-    }
-
-    /**
-     * A window to keep delivered bytes in until acknowledged: only while the windows lent out stay
-     * within half the pool, so that a stream's out-of-order bytes, which are what is missing
-     * when there is no window, always have the other half.
-     */
-    byte[] borrowBufferToKeep() {
-        return borrowBuffer(cfg.maxBufferedBytes() / 2);
-    }
-
-    /**
-     * Whether a window lent out may stay lent to keep delivered bytes in alone (its out-of-order
-     * bytes gone): only while the windows lent out stay within half the pool.
-     */
-    boolean mayKeepIn() {
-        int size = window + window / 8;
-        return bufferBytes - (long) bufferPool.size() * size <= cfg.maxBufferedBytes() / 2;
-    }
-
-    private byte[] borrowBuffer(long bound) {
-        int size = window + window / 8;
-        if (bufferBytes - (long) bufferPool.size() * size + size > bound) return null;
-        byte[] b = bufferPool.poll();
-        if (b != null) return b;
-        bufferBytes += size;
-        return new byte[size];
-    }
-
-    void returnBuffer(byte[] b) {
-        bufferPool.push(b);
     }
 }

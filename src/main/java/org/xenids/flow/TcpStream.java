@@ -1,12 +1,5 @@
 package org.xenids.flow;
 
-import static org.xenids.flow.HeldBitmap.held;
-import static org.xenids.flow.HeldBitmap.noneHeld;
-import static org.xenids.flow.HeldBitmap.run;
-import static org.xenids.flow.HeldBitmap.setBits;
-
-import java.util.Arrays;
-
 /**
  * Reassembly of one direction of a TCP connection. In-order segments go to the listener straight
  * from the packet bytes (no copy); out-of-order ones wait in a circular buffer borrowed from the
@@ -15,7 +8,7 @@ import java.util.Arrays;
  * segment-first, which the target's stack takes) costs the same per byte and leaves no gap. Data
  * seen first wins: later bytes that overlap are compared, and differing ones counted; so are later
  * copies of delivered bytes inside the depth that the receiver has not acknowledged, which stay in
- * the buffer for it (see {@link #keptFrom}). When the
+ * the buffer for it (see {@link StreamWindow}). When the
  * window or the pool is exhausted, or the flow ends with a hole, the hole is skipped and reported
  * as a gap. So are, at the flow's end, bytes the receiver acknowledged that never came by (the
  * capture lost them, or the last segments with them): without that, a stream whose only or last
@@ -28,11 +21,8 @@ final class TcpStream {
     int nextSeq;
     /** Stream offset of nextSeq: bytes delivered or skipped as gaps so far. */
     long offset;
-    /** [0, cap): bytes by sequence number & (cap - 1); [cap, cap + cap / 8): the bitmap of those held. */
-    private byte[] buf;
-    private int cap;
-    /** Bytes held in the buffer (set bits). */
-    private int pending;
+    /** Bytes held out of order and delivered ones kept until acknowledged, while there are any. */
+    private final StreamWindow w = new StreamWindow();
     /** The furthest acknowledgement the receiver sent for this direction, if any. */
     private boolean acked;
     private int ackEnd;
@@ -52,19 +42,9 @@ final class TcpStream {
      * ({@code tcp_fin}), dropped what it held past it, and queues no byte past it any more.
      */
     private boolean finTaken;
-    /**
-     * Delivered bytes inside the depth that the receiver has not acknowledged, [keptFrom, keptEnd)
-     * by sequence number, kept in the window buffer where they lie (bits clear), when the table
-     * keeps them ({@link FlowTable#keepDelivered}). A later copy of them is compared: a sender may
-     * show the detector a first copy that the receiver's stack drops for a reason this stage does
-     * not see, then the one it takes. Once acknowledged, any copy is old to Linux and dropped.
-     */
-    private int keptFrom, keptEnd;
-    /** Delivered bytes inside the depth that could not be kept (no buffer), not yet acknowledged. */
-    private int unkeptFrom, unkeptEnd;
 
     long outOfOrder, retransmitted, overlap, overlapDiff, gaps, gapBytes, deliveredBytes, pastDepth, synDataDropped,
-            afterFinDropped, unkept, rechecked, uncompared;
+            afterFinDropped, rechecked, uncompared;
     final UrgentMark urgent = new UrgentMark();
 
     TcpStream(boolean toServer) {
@@ -75,14 +55,10 @@ final class TcpStream {
         started = false;
         nextSeq = 0;
         offset = 0;
-        if (buf != null && pending > 0) {
-            Arrays.fill(buf, cap, cap + cap / 8, (byte) 0);
-        }
-        pending = 0;
-        keptFrom = keptEnd = unkeptFrom = unkeptEnd = 0;
+        w.reset();
         acked = fin = finTaken = synHeld = false;
         outOfOrder = retransmitted = overlap = overlapDiff = gaps = gapBytes = deliveredBytes = pastDepth = 0;
-        synDataDropped = afterFinDropped = unkept = rechecked = uncompared = 0;
+        synDataDropped = afterFinDropped = rechecked = uncompared = 0;
         urgent.reset();
     }
 
@@ -130,16 +106,7 @@ final class TcpStream {
             acked = true;
             ackEnd = ack;
         }
-        if (keptFrom != keptEnd && ack - keptFrom > 0) {
-            keptFrom = ack - keptEnd >= 0 ? keptEnd : ack; // acknowledged: a copy of those is old to Linux
-            if (keptFrom == keptEnd && pending == 0 && !synHeld) {
-                t.returnBuffer(buf);
-                buf = null;
-            }
-        }
-        if (unkeptFrom != unkeptEnd && ack - unkeptFrom > 0) {
-            unkeptFrom = ack - unkeptEnd >= 0 ? unkeptEnd : ack;
-        }
+        w.acked(t, ack, synHeld);
     }
 
     /**
@@ -153,8 +120,8 @@ final class TcpStream {
     private void settleSynData(Flow f, FlowTable t, boolean taken) {
         synHeld = false;
         if (!taken) {
-            synDataDropped += pending;
-            dropHeld(cap);
+            synDataDropped += w.pending;
+            w.dropHeld(nextSeq, w.cap);
         }
         drain(f, t);
     }
@@ -170,8 +137,8 @@ final class TcpStream {
             // Linux meets the FIN in order (not covered by a segment past it) and purges what it
             // held out of order past it (tcp_fin).
             finTaken = true;
-            afterFinDropped += pending;
-            dropHeld(cap);
+            afterFinDropped += w.pending;
+            w.dropHeld(nextSeq, w.cap);
             drain(f, t);
         }
     }
@@ -191,7 +158,7 @@ final class TcpStream {
             started = true;
             nextSeq = syn ? seq + 1 : seq;
             seenEnd = nextSeq;
-            keptFrom = keptEnd = unkeptFrom = unkeptEnd = nextSeq;
+            w.start(nextSeq);
         }
         if (urgentPointer >= 0 && seq + Math.max(0, len) - nextSeq >= 0) {
             urgent.pointer(seq, urgentPointer, nextSeq); // not from an old duplicate, which Linux drops first
@@ -215,9 +182,9 @@ final class TcpStream {
             settleSynData(f, t, start == synDataEnd); // the sender goes on after it, or sends it again
         }
         if (syn) {
-            if (!synHeld && offset == 0 && start == nextSeq && pending == 0 && (buf != null || borrow(t))) {
-                int n = (int) Math.min(len, t.depth >= 0 ? Math.min(t.depth, cap) : cap);
-                insert(start, b, off, n);
+            if (!synHeld && offset == 0 && start == nextSeq && w.pending == 0 && (w.buf != null || w.borrow(t))) {
+                int n = (int) Math.min(len, t.depth >= 0 ? Math.min(t.depth, w.cap) : w.cap);
+                w.insert(start, b, off, n);
                 synHeld = true;
                 synDataEnd = start + len;
             }
@@ -240,14 +207,14 @@ final class TcpStream {
         if (t.depth >= 0 && offset + rel >= t.depth) {
             pastDepth += len;
             if (rel == 0) { // keep the sequence moving so later counters stay right
-                dropHeld(len); // (nothing is held past the depth: kept for the invariant)
+                w.dropHeld(nextSeq, len); // (nothing is held past the depth: kept for the invariant)
                 nextSeq += len;
                 offset += len;
                 urgent.passed(nextSeq);
             }
             return;
         }
-        if (rel == 0 && (pending == 0 || noneHeld(buf, cap, start, len))) {
+        if (rel == 0 && (w.pending == 0 || w.noneHeld(start, len))) {
             deliver(f, t, b, off, len);
             drain(f, t);
             return;
@@ -263,8 +230,8 @@ final class TcpStream {
         if (rel > 0) outOfOrder++;
         int window = t.window;
         // Make room: skip the holes before buffered data until this segment fits.
-        while (pending > 0 && (start - nextSeq) + len > window) {
-            int first = firstHeld();
+        while (w.pending > 0 && (start - nextSeq) + len > window) {
+            int first = w.firstHeld(nextSeq);
             if (first - start >= 0) break;
             skipTo(f, t, first);
             drain(f, t);
@@ -281,106 +248,34 @@ final class TcpStream {
             len -= cut;
             start = nextSeq;
         }
-        if ((start - nextSeq) + len > window || (buf == null && !borrow(t))) {
+        if ((start - nextSeq) + len > window || (w.buf == null && !w.borrow(t))) {
             // Still no room (or no buffer to be had): the hole before this segment is given up,
             // and the segment delivered over whatever was held in its range.
             skipTo(f, t, start);
-            dropHeld(len);
+            w.dropHeld(nextSeq, len);
             deliver(f, t, b, off, len);
             drain(f, t);
             return;
         }
-        int differing = insert(start, b, off, len);
+        int held = w.pending;
+        int differing = w.insert(start, b, off, len);
+        overlap += len - (w.pending - held);
+        overlapDiff += differing;
         if (differing > 0) {
             t.listener.overlapDiffers(f, toServer, offset + (start - nextSeq), differing);
         }
         drain(f, t);
     }
 
-    private boolean borrow(FlowTable t) {
-        return lend(t, t.borrowBuffer());
-    }
-
-    private boolean lend(FlowTable t, byte[] b) {
-        buf = b;
-        if (buf == null) return false;
-        cap = t.window;
-        return true;
-    }
-
-    /** Copies the bytes of [start, start+len) not yet held and marks them; compares the others, returns how many differ. */
-    private int insert(int start, byte[] b, int off, int len) {
-        int mask = cap - 1, differing = 0;
-        for (int done = 0; done < len; ) {
-            int i = (start + done) & mask;
-            int n = Math.min(len - done, cap - i); // up to the buffer's end, then on from 0
-            boolean held = held(buf, cap, i);
-            int run = run(buf, cap, i, n, held);
-            if (held) {
-                for (int k = 0; k < run; k++) {
-                    if (buf[i + k] != b[off + done + k]) differing++;
-                }
-                overlap += run;
-            } else {
-                System.arraycopy(b, off + done, buf, i, run);
-                setBits(buf, cap, i, run, true);
-                pending += run;
-            }
-            done += run;
-        }
-        overlapDiff += differing;
-        return differing;
-    }
-
-    /** Forgets held bytes in [nextSeq, nextSeq+len): nextSeq is about to move past them without them. */
-    private void dropHeld(int len) {
-        if (pending == 0) return;
-        int mask = cap - 1;
-        for (int done = 0; done < Math.min(len, cap); ) {
-            int i = (nextSeq + done) & mask;
-            int n = Math.min(Math.min(len, cap) - done, cap - i);
-            for (int k = 0; k < n; ) {
-                boolean set = held(buf, cap, i + k);
-                int r = run(buf, cap, i + k, n - k, set);
-                if (set) {
-                    setBits(buf, cap, i + k, r, false);
-                    pending -= r;
-                }
-                k += r;
-            }
-            done += n;
-        }
-    }
-
-    /** The sequence number of the first byte held (pending > 0). */
-    private int firstHeld() {
-        int mask = cap - 1, i = nextSeq & mask;
-        int a = run(buf, cap, i, cap - i, false);
-        return a < cap - i ? nextSeq + a : nextSeq + (cap - i) + run(buf, cap, 0, i, false);
-    }
-
     /** Delivers buffered data that has become contiguous; returns the buffer when empty. */
     private void drain(Flow f, FlowTable t) {
-        while (pending > 0 && !synHeld) {
-            int i = nextSeq & (cap - 1);
-            if (!held(buf, cap, i)) break;
-            int n = run(buf, cap, i, cap - i, true);
-            setBits(buf, cap, i, n, false);
-            pending -= n;
-            deliver(f, t, buf, i, n);
+        while (!synHeld) {
+            int i = nextSeq & (w.cap - 1);
+            int n = w.takeRun(nextSeq);
+            if (n == 0) break;
+            deliver(f, t, w.buf, i, n);
         }
-        if (pending == 0 && buf != null) {
-            if (keptFrom != keptEnd && !t.mayKeepIn()) {
-                // Borrowed for out-of-order bytes; keeping alone may hold at most half the pool.
-                unkept += keptEnd - keptFrom;
-                if (unkeptEnd != keptFrom) unkeptFrom = keptFrom;
-                unkeptEnd = keptFrom = keptEnd;
-            }
-            if (keptFrom == keptEnd) {
-                t.returnBuffer(buf);
-                buf = null;
-            }
-        }
+        w.idle(t);
     }
 
     /**
@@ -390,40 +285,19 @@ final class TcpStream {
      * new flow, where nothing is there to compare it with. Reported as not compared.
      */
     void restarted(Flow f, FlowTable t) {
-        int from = unkeptFrom != unkeptEnd ? unkeptFrom : keptFrom;
-        int to = keptFrom != keptEnd ? keptEnd : unkeptEnd;
+        int from = w.unkeptFrom != w.unkeptEnd ? w.unkeptFrom : w.keptFrom;
+        int to = w.kept() ? w.keptEnd : w.unkeptEnd;
         if (to - from > 0) {
             uncompared += to - from;
             t.listener.copyNotCompared(f, toServer, offset - (nextSeq - from), to - from);
         }
     }
 
-    /**
-     * Keeps the next {@code len} bytes of the stream (at nextSeq, from {@code b}: the packet, or
-     * the buffer they were held in) as far as they lie inside the depth, until acknowledged. Only
-     * a run up to nextSeq is kept: after a gap, what came before it is let go.
-     */
+    /** Keeps the next {@code len} bytes of the stream (at nextSeq) as far as they lie inside the depth, until acknowledged. */
     private void keep(FlowTable t, byte[] b, int off, int len) {
         if (!t.keepDelivered) return;
         int n = (int) Math.min(len, t.depth - offset);
-        if (n <= 0) return;
-        if (keptEnd != nextSeq) keptFrom = keptEnd = nextSeq;
-        if (buf == null && !lend(t, t.borrowBufferToKeep())) {
-            unkept += n; // no buffer to be had: a later copy of these cannot be compared
-            if (unkeptEnd != nextSeq) unkeptFrom = nextSeq; // (an earlier run not up to here is let go)
-            unkeptEnd = keptFrom = keptEnd = nextSeq + n;
-            return;
-        }
-        if (b != buf) {
-            int mask = cap - 1;
-            for (int done = 0; done < n; ) {
-                int i = (nextSeq + done) & mask;
-                int run = Math.min(n - done, cap - i);
-                System.arraycopy(b, off + done, buf, i, run);
-                done += run;
-            }
-        }
-        keptEnd = nextSeq + n;
+        if (n > 0) w.keep(t, nextSeq, b, off, n);
     }
 
     /**
@@ -432,19 +306,20 @@ final class TcpStream {
      * could not be kept are counted and reported as not compared.
      */
     private void compareDelivered(Flow f, FlowTable t, int start, byte[] b, int off, int len) {
-        int uf = start - unkeptFrom < 0 ? unkeptFrom : start;
-        int ut = start + len - unkeptEnd > 0 ? unkeptEnd : start + len;
+        int uf = start - w.unkeptFrom < 0 ? w.unkeptFrom : start;
+        int ut = start + len - w.unkeptEnd > 0 ? w.unkeptEnd : start + len;
         if (ut - uf > 0) {
             uncompared += ut - uf;
             t.listener.copyNotCompared(f, toServer, offset - (nextSeq - uf), ut - uf);
         }
-        int from = start - keptFrom < 0 ? keptFrom : start;
-        int to = start + len - keptEnd > 0 ? keptEnd : start + len;
+        int from = start - w.keptFrom < 0 ? w.keptFrom : start;
+        int to = start + len - w.keptEnd > 0 ? w.keptEnd : start + len;
         if (to - from <= 0) return;
-        int mask = cap - 1, differing = 0;
+        byte[] kept = w.buf;
+        int mask = w.cap - 1, differing = 0;
         rechecked += to - from;
         for (int q = from; q != to; q++) {
-            if (buf[q & mask] != b[off + (q - start)]) differing++;
+            if (kept[q & mask] != b[off + (q - start)]) differing++;
         }
         if (differing > 0) {
             overlapDiff += differing;
@@ -506,8 +381,8 @@ final class TcpStream {
         if (synHeld) {
             settleSynData(f, t, false); // never acknowledged
         }
-        while (pending > 0) {
-            skipTo(f, t, firstHeld());
+        while (w.pending > 0) {
+            skipTo(f, t, w.firstHeld(nextSeq));
             drain(f, t);
         }
         if (started && acked) {
@@ -516,10 +391,11 @@ final class TcpStream {
             if (t.depth >= 0) lost = Math.min(lost, t.depth - offset);
             if (lost > 0) skipTo(f, t, nextSeq + (int) lost);
         }
-        keptFrom = keptEnd;
-        if (buf != null) {
-            t.returnBuffer(buf);
-            buf = null;
-        }
+        w.release(t);
+    }
+
+    /** Delivered bytes inside the depth that could not be kept until acknowledged (no buffer). */
+    long unkept() {
+        return w.unkept;
     }
 }
