@@ -306,20 +306,24 @@ final class TcpStream {
      * could not be kept are counted and reported as not compared.
      */
     private void compareDelivered(Flow f, FlowTable t, int start, byte[] b, int off, int len) {
-        int uf = start - w.unkeptFrom < 0 ? w.unkeptFrom : start;
-        int ut = start + len - w.unkeptEnd > 0 ? w.unkeptEnd : start + len;
-        if (ut - uf > 0) {
-            uncompared += ut - uf;
-            t.listener.copyNotCompared(f, toServer, offset - (nextSeq - uf), ut - uf);
+        // Positions from each run's first number, signed: a segment 2^31 away overlaps nothing.
+        long lo = start - w.unkeptFrom;
+        long a = Math.max(lo, 0), e = Math.min(lo + len, w.unkeptEnd - w.unkeptFrom);
+        if (e > a) {
+            int from = w.unkeptFrom + (int) a;
+            uncompared += e - a;
+            t.listener.copyNotCompared(f, toServer, offset - (nextSeq - from), e - a);
         }
-        int from = start - w.keptFrom < 0 ? w.keptFrom : start;
-        int to = start + len - w.keptEnd > 0 ? w.keptEnd : start + len;
-        if (to - from <= 0) return;
+        lo = start - w.keptFrom;
+        a = Math.max(lo, 0);
+        e = Math.min(lo + len, w.keptEnd - w.keptFrom);
+        if (e <= a) return;
+        int from = w.keptFrom + (int) a, n = (int) (e - a), at = off + (int) (a - lo);
         byte[] kept = w.buf;
         int mask = w.cap - 1, differing = 0;
-        rechecked += to - from;
-        for (int q = from; q != to; q++) {
-            if (kept[q & mask] != b[off + (q - start)]) differing++;
+        rechecked += n;
+        for (int k = 0; k < n; k++) {
+            if (kept[(from + k) & mask] != b[at + k]) differing++;
         }
         if (differing > 0) {
             overlapDiff += differing;
