@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.xenids.testdata.PacketBuilder.ACK;
 import static org.xenids.testdata.PacketBuilder.SYN;
 import static org.xenids.testdata.PacketBuilder.tcpFrame;
+import static org.xenids.testdata.PacketBuilder.tcpUrgentFrame;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -136,7 +137,8 @@ class ReassemblyPropertyTest {
 
     /**
      * With a depth, every segment in a random order, some twice, one of them twice with one byte
-     * changed in its second copy; now and then the receiver acknowledges the bytes it has in order.
+     * changed in its second copy, some marked urgent; now and then the receiver acknowledges the
+     * bytes it has in order. Bytes are compared as sent, whether or not an urgent one is delivered.
      * Copies with the same bytes are never reported. The changed byte is reported exactly once,
      * as one byte, when its byte is inside the depth and was not acknowledged before the later of
      * its two copies came (once acknowledged, a copy is old to Linux and dropped unread).
@@ -148,6 +150,7 @@ class ReassemblyPropertyTest {
             @ForAll @IntRange(min = 64, max = 4096) int depth,
             @ForAll @IntRange(min = 0, max = 4) int ackEvery,
             @ForAll boolean acrossTheWrap,
+            @ForAll boolean urgent,
             @ForAll long seed) {
         Random r = new Random(seed);
         byte[] data = new byte[length];
@@ -182,7 +185,9 @@ class ReassemblyPropertyTest {
             if (s[0] <= at && at < s[1] && (s == victim || s == copy) && ++copiesOfAt == 2) {
                 expected = at < depth && at >= acked; // the later of the two copies
             }
-            byte[] f = tcpFrame(C, 40000, SV, 80, isn + 1 + s[0], 0, ACK, bytes);
+            byte[] f = urgent && r.nextInt(4) == 0
+                    ? tcpUrgentFrame(C, 40000, SV, 80, isn + 1 + s[0], 0, ACK, 1 + r.nextInt(bytes.length), bytes)
+                    : tcpFrame(C, 40000, SV, 80, isn + 1 + s[0], 0, ACK, bytes);
             p.frame(f, 0, f.length, 2, Decoder.LINKTYPE_ETHERNET);
             for (int i = s[0]; i < s[1]; i++) {
                 have[i] = true;
