@@ -8,9 +8,8 @@ package org.xenids.flow;
  * segment-first, which the target's stack takes) costs the same per byte and leaves no gap. Data
  * seen first wins: later bytes that overlap are compared, and differing ones counted; so are later
  * copies of delivered bytes inside the depth that the receiver has not acknowledged, which stay in
- * the buffer for it (see {@link StreamWindow}). When the
- * window or the pool is exhausted, or the flow ends with a hole, the hole is skipped and reported
- * as a gap. So are, at the flow's end, bytes the receiver acknowledged that never came by (the
+ * the buffer for it (see {@link StreamWindow}). When the window or the pool is exhausted, or the
+ * flow ends with a hole, the hole is skipped and reported as a gap. So are, at the flow's end, bytes the receiver acknowledged that never came by (the
  * capture lost them, or the last segments with them): without that, a stream whose only or last
  * segment was lost would end looking complete.
  */
@@ -270,10 +269,9 @@ final class TcpStream {
     /** Delivers buffered data that has become contiguous; returns the buffer when empty. */
     private void drain(Flow f, FlowTable t) {
         while (!synHeld) {
-            int i = nextSeq & (w.cap - 1);
             int n = w.takeRun(nextSeq);
             if (n == 0) break;
-            deliver(f, t, w.buf, i, n);
+            deliver(f, t, w.buf, nextSeq & (w.cap - 1), n);
         }
         w.idle(t);
     }
@@ -285,11 +283,15 @@ final class TcpStream {
      * new flow, where nothing is there to compare it with. Reported as not compared.
      */
     void restarted(Flow f, FlowTable t) {
-        int from = w.unkeptFrom != w.unkeptEnd ? w.unkeptFrom : w.keptFrom;
-        int to = w.kept() ? w.keptEnd : w.unkeptEnd;
-        if (to - from > 0) {
-            uncompared += to - from;
-            t.listener.copyNotCompared(f, toServer, offset - (nextSeq - from), to - from);
+        notCompared(f, t, w.unkeptFrom, w.unkeptEnd - w.unkeptFrom);
+        notCompared(f, t, w.keptFrom, w.keptEnd - w.keptFrom);
+    }
+
+    /** {@code n} delivered bytes from {@code from} whose later copy is not compared: counted and reported. */
+    private void notCompared(Flow f, FlowTable t, int from, long n) {
+        if (n > 0) {
+            uncompared += n;
+            t.listener.copyNotCompared(f, toServer, offset - (nextSeq - from), n);
         }
     }
 
@@ -309,11 +311,7 @@ final class TcpStream {
         // Positions from each run's first number, signed: a segment 2^31 away overlaps nothing.
         long lo = start - w.unkeptFrom;
         long a = Math.max(lo, 0), e = Math.min(lo + len, w.unkeptEnd - w.unkeptFrom);
-        if (e > a) {
-            int from = w.unkeptFrom + (int) a;
-            uncompared += e - a;
-            t.listener.copyNotCompared(f, toServer, offset - (nextSeq - from), e - a);
-        }
+        notCompared(f, t, w.unkeptFrom + (int) a, e - a);
         lo = start - w.keptFrom;
         a = Math.max(lo, 0);
         e = Math.min(lo + len, w.keptEnd - w.keptFrom);

@@ -18,11 +18,15 @@ import org.xenids.testdata.SharedData;
 class RealCapturesReceiverDropsTest {
     @Test
     void everyPacketOfTheRealCapturesIsOneItsReceiverTakes() throws Exception {
+        long tcp = 0, udp = 0;
         for (String c : List.of("traffic/dev/train/train_benign.pcap.xz", "traffic/dev/test/test_mixed.pcap.xz")) {
             Pipeline p = new Pipeline(FlowConfig.defaults(), StreamListener.NONE);
             try (CaptureReader r = CaptureReader.open(SharedData.file(c))) {
                 while (r.next()) {
-                    p.frame(r.array(), r.dataOffset(), r.capturedLength(), r.timestampNanos(), r.linkType(), true);
+                    org.xenids.decode.Packet q = p.frame(r.array(), r.dataOffset(), r.capturedLength(),
+                            r.timestampNanos(), r.linkType(), true);
+                    tcp += q.protocol() == 6 && q.l4Length() >= 20 ? 1 : 0;
+                    udp += q.protocol() == 17 && q.l4Length() >= 8 ? 1 : 0;
                 }
             }
             p.finish();
@@ -31,5 +35,6 @@ class RealCapturesReceiverDropsTest {
             assertEquals(0, p.decoder().count(org.xenids.decode.DecodeEvent.UDP_CHECKSUM_BAD), c);
             assertEquals(0, p.table().receiverDroppedPackets(), c);
         }
+        assertEquals(List.of(246_854L, 2_756L), List.of(tcp, udp), "every TCP and UDP packet was checked");
     }
 }

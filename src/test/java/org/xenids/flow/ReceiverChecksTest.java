@@ -51,6 +51,7 @@ class ReceiverChecksTest {
         // The same SYN again, unsigned and with a TSval far ahead: Linux answers a challenge ACK.
         client(0, 0, SYN, ts(0x7FFF_FFFF, 0), "");
         client(1, 501, ACK | PSH, concat(MD5, ts(102, 5000)), "taken");
+        server(501, 6, ACK, concat(MD5, ts(5001, 102))); // judged by the client's key, which the SYN left
         assertEquals("taken", rec.ts());
         assertEquals(List.of(), rec.refused);
         assertEquals(1, table.flowsCreated());

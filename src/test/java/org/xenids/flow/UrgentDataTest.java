@@ -138,13 +138,14 @@ class UrgentDataTest {
     }
 
     @Test
-    void anUrgentBytePastTheDepthIsNeitherTakenOutNorReported() {
+    void anUrgentBytePastTheDepthIsCountedButNotReported() {
         Pipeline p = pipeline(FlowConfig.defaults().withDepth(6));
         send(p, 101, ACK, 9, "abc"); // urgent byte at 109, past the depth of 6
         send(p, 104, ACK, -1, "defghijk");
         p.finish();
         assertEquals("abcdef", rec.ts());
         assertEquals(List.of(), rec.urgent); // past the depth: nothing is looked at, nor reported
+        assertEquals(1, p.table().urgentBytes(), "met in the stream all the same (pcap stats' tcp_urgent_bytes)");
     }
 
     @Test

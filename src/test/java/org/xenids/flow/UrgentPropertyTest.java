@@ -83,8 +83,23 @@ class UrgentPropertyTest {
         ReassemblyPropertyTest.moveWithin(segs, window, r);
         long pointers = segs.stream().filter(s -> s[2] >= 0).count();
 
+        // Independently of the rules for later pointers: in order, the first pointer, if its
+        // segment is new and it marks a byte of that segment (the one before seq + pointer), has
+        // nothing pending to lose to, so that byte is urgent.
+        long expected = -1;
+        for (int i = 0, seen = 0; window == 0 && i < segs.size(); i++) {
+            int[] g = segs.get(i);
+            boolean fresh = g[0] >= seen;
+            seen = Math.max(seen, g[1]);
+            if (g[2] >= 0) {
+                expected = fresh && g[2] >= 1 && g[2] <= g[1] - g[0] ? g[0] + g[2] - 1 : -1;
+                break;
+            }
+        }
+
         Seen out = run(FlowConfig.defaults(), isn, data, segs);
         assertEquals(List.of(), out.problems);
+        assertTrue(expected < 0 || out.urgent.contains(expected), "byte " + expected + " is urgent: " + out.urgent);
         assertTrue(out.urgent.size() <= pointers, out.urgent.size() + " urgent bytes for " + pointers + " pointers");
         assertEquals(out.urgent.size(), out.urgent.stream().distinct().count(), "each urgent byte reported once");
         for (int i = 0; i < length; i++) {

@@ -228,8 +228,8 @@ public final class PaylFlows implements StreamListener {
      */
     @Override
     public void overlapDiffers(Flow flow, boolean toServer, long streamOffset, long bytes) {
-        State s = state(flow);
-        if (s.monitored && flow.protocol() == 6 && (perPacket || streamOffset < depth)) {
+        State s = scoredOrWas(flow, streamOffset);
+        if (s != null) {
             differingBytes += bytes;
             once(s, flow, toServer, DIFFERING, "stream", "stream.reassembly_overlap_different_data");
         }
@@ -243,8 +243,8 @@ public final class PaylFlows implements StreamListener {
      */
     @Override
     public void copyNotCompared(Flow flow, boolean toServer, long streamOffset, long bytes) {
-        State s = state(flow);
-        if (s.monitored && flow.protocol() == 6 && streamOffset < depth) {
+        State s = scoredOrWas(flow, streamOffset);
+        if (s != null) {
             notComparedBytes += bytes;
             once(s, flow, toServer, NOT_COMPARED, "stream", "stream.reassembly_copy_not_compared");
         }
@@ -286,9 +286,14 @@ public final class PaylFlows implements StreamListener {
      * not yet scored, or, per packet, any), else null.
      */
     private State scored(Flow flow, boolean toServer, long streamOffset) {
+        State s = scoredOrWas(flow, streamOffset);
+        return s != null && (perPacket || !s.done[toServer ? 0 : 1]) ? s : null;
+    }
+
+    /** The flow's state when stream bytes at {@code streamOffset} are or were scored (inside the depth, or per packet), else null. */
+    private State scoredOrWas(Flow flow, long streamOffset) {
         State s = state(flow);
-        int d = toServer ? 0 : 1;
-        return s.monitored && flow.protocol() == 6 && (perPacket || (!s.done[d] && streamOffset < depth)) ? s : null;
+        return s.monitored && flow.protocol() == 6 && (perPacket || streamOffset < depth) ? s : null;
     }
 
     /**
