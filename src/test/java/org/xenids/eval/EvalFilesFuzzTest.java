@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import org.junit.jupiter.api.AfterAll;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -28,7 +29,6 @@ class EvalFilesFuzzTest {
     void anyLabelsScoresAndEveEvaluateOrAreRefusedInOneLine(byte[] input) throws IOException {
         if (dir == null) {
             dir = Files.createTempDirectory("xenids-eval-fuzz");
-            dir.toFile().deleteOnExit();
         }
         byte[][] parts = split(input);
         Path labels = Files.write(dir.resolve("labels.csv"), parts[0]);
@@ -48,6 +48,18 @@ class EvalFilesFuzzTest {
         StringWriter out = new StringWriter();
         r.report(new PrintWriter(out));
         assertTrue(!out.toString().isEmpty());
+    }
+
+    /** The three files and their directory go when the inputs are done (deleteOnExit cannot remove a full directory). */
+    @AfterAll
+    static void removeFiles() throws IOException {
+        if (dir != null) {
+            for (String f : List.of("labels.csv", "scores.csv", "eve.json")) {
+                Files.deleteIfExists(dir.resolve(f));
+            }
+            Files.delete(dir);
+            dir = null;
+        }
     }
 
     /** The input cut at the first two {@code \n====\n}: labels, scores, EVE; missing parts are empty. */
