@@ -27,10 +27,11 @@ class CrossViewTest {
         long listed = cv.rows().stream().filter(r -> r.status() == CrossView.Status.LISTED).count();
         assertEquals(truth.comms().size(), listed);
         assertTrue(cv.anomalies().isEmpty(), cv.anomalies().toString());
-        // the scan met 234 sched_class matches on both images: 216 live tasks, 4 reaped ones
-        // (EXIT_DEAD, like Volatility's psscan rows), the rest failed the structural checks
-        assertEquals(234, cv.counts().scanCandidates());
+        // The scan finds every live task, listed or hidden, and the 4 reaped ones (EXIT_DEAD) that
+        // Volatility's psscan lists too; its other sched_class matches fail the structural checks.
+        long scanned = cv.rows().stream().filter(r -> r.seenBy().contains(CrossView.SCAN)).count();
+        assertEquals(truth.comms().size() + truth.hiddenPids().size(), scanned);
         assertEquals(4, cv.counts().scanExited());
-        assertEquals(216, cv.rows().stream().filter(r -> r.seenBy().contains(CrossView.SCAN)).count());
+        assertTrue(cv.counts().scanCandidates() >= scanned + cv.counts().scanExited(), cv.counts().toString());
     }
 }

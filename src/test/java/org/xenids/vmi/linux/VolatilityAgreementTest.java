@@ -54,10 +54,13 @@ class VolatilityAgreementTest {
                 .map(f -> Long.parseUnsignedLong(f[1].substring(2), 16) + " " + f[2] + " " + f[5]).collect(Collectors.toSet());
         List<String> ours = cv.rows().stream().filter(r -> r.seenBy().contains(CrossView.SCAN))
                 .map(r -> r.physical() + " " + r.task().pid() + " " + r.task().comm()).toList();
+        // every live task, listed or hidden (the truth file's), is among them
+        GuestImages.Truth truth = GuestImages.truth("kaslr-hidden");
+        assertEquals(truth.comms().size() + truth.hiddenPids().size(), ours.size());
         for (String o : ours) {
             assertTrue(vol.contains(o) || o.contains(" 0 swapper/0"), o + " not in Volatility's psscan");
         }
-        // both hidden processes are among them
+        assertEquals(truth.hiddenPids().size(), cv.hidden().size());
         assertTrue(cv.hidden().stream().allMatch(h -> h.seenBy().contains(CrossView.SCAN)));
     }
 }
