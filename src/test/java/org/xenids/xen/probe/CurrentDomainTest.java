@@ -16,7 +16,8 @@ class CurrentDomainTest {
 
     @Test
     void debianXenGivesStackMaskCurrentAndDomainOffsetsFromItsCode() throws IOException {
-        assumeTrue(Files.exists(XenSymbolsTest.MAP) && Files.exists(XenSymbolsTest.SYMS), "xen-hypervisor-4.17-amd64-dbg not installed");
+        assumeTrue(Files.exists(XenSymbolsTest.MAP) && Files.exists(XenSymbolsTest.SYMS),
+                "xen-hypervisor-4.17-amd64-dbg neither installed nor unpacked (scripts/install-test-deps)");
         CurrentDomain c = new CurrentDomain(XenSymbols.load(XenSymbolsTest.MAP, XenSymbolsTest.SYMS));
         assertTrue(c.fromCode, "the load sequence was not found in do_grant_table_op");
         assertEquals(0x7fff, c.stackMask);

@@ -14,13 +14,25 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class XenSymbolsTest {
-    static final Path MAP = Path.of("/usr/lib/debug/boot/xen-syms-4.17-amd64.map");
-    static final Path SYMS = Path.of("/usr/lib/debug/boot/xen-syms-4.17-amd64");
-    static final Path XEN = Path.of("/boot/xen-4.17-amd64.gz");
+    static final Path MAP = debianXen("/usr/lib/debug/boot/xen-syms-4.17-amd64.map");
+    static final Path SYMS = debianXen("/usr/lib/debug/boot/xen-syms-4.17-amd64");
+    static final Path XEN = debianXen("/boot/xen-4.17-amd64.gz");
+
+    /**
+     * A file of Debian's Xen 4.17 packages: installed, or unpacked by {@code scripts/install-test-deps}
+     * under {@code ${XDG_CACHE_HOME:-~/.cache}/xenids/xen-4.17}.
+     */
+    static Path debianXen(String path) {
+        Path installed = Path.of(path);
+        String cache = System.getenv("XDG_CACHE_HOME");
+        Path unpacked = Path.of(cache != null && !cache.isEmpty() ? cache : System.getProperty("user.home") + "/.cache",
+                "xenids", "xen-4.17", path.substring(1));
+        return Files.exists(installed) || !Files.exists(unpacked) ? installed : unpacked;
+    }
 
     @Test
     void debianHypervisorAndItsDebugSymbolsShareOneBuildId() throws IOException {
-        assumeTrue(Files.exists(MAP) && Files.exists(XEN), "xen-hypervisor-4.17-amd64(-dbg) not installed");
+        assumeTrue(Files.exists(MAP) && Files.exists(XEN), "xen-hypervisor-4.17-amd64(-dbg) neither installed nor unpacked (scripts/install-test-deps)");
         XenSymbols s = XenSymbols.load(MAP, SYMS);
         assertEquals(40, s.buildId.length());
         assertEquals(s.buildId, XenSymbols.buildId(XEN));   // gzip, 32-bit multiboot ELF
