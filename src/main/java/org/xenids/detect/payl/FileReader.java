@@ -128,10 +128,11 @@ final class FileReader {
             throw fail(at, "sample count " + m.n);
         }
         need(256 * 16);
+        // A bad value is named at its own offset, so that the file can be looked at there.
         for (int i = 0; i < 256; i++) {
             double v = bb.getDouble();
             if (!(v >= 0 && v <= 1)) {
-                throw fail(at, "mean frequency of byte " + i + " is " + v + " (not in 0..1)");
+                throw fail(bb.position() - 8, "mean frequency of byte " + i + " is " + v + " (not in 0..1)");
             }
             m.mean[i] = v;
         }
@@ -141,7 +142,7 @@ final class FileReader {
         for (int i = 0; i < 256; i++) {
             double v = bb.getDouble();
             if (!(v >= -1e-9 && v <= m.n)) {
-                throw fail(at, "squared deviation of byte " + i + " is " + v);
+                throw fail(bb.position() - 8, "squared deviation of byte " + i + " is " + v);
             }
             m.m2[i] = v;
         }

@@ -114,9 +114,10 @@ class ModelFileRefusesCraftedKeysTest {
         // σ near infinity makes a weight, and with it the threshold's floor, 0. Found by the fuzzer:
         // a model with such a σ and a threshold of 0 loaded, and scored a payload as infinite.
         int moments = roleAt(at.get(0)) + 1;
-        ByteBuffer.wrap(file).putDouble(moments + 8 + 256 * 8 + 8 * 7, 1e300);
+        int byte7 = moments + 8 + 256 * 8 + 8 * 7;
+        ByteBuffer.wrap(file).putDouble(byte7, 1e300);
         String msg = refusal();
-        assertTrue(msg.contains("offset " + moments + ": squared deviation of byte 7 is 1.0E300"), msg);
+        assertTrue(msg.contains("offset " + byte7 + ": squared deviation of byte 7 is 1.0E300"), msg);
     }
 
     @Test

@@ -123,7 +123,7 @@ class ModelFileRefusesDamageTest {
         resign(b);
         Files.write(f, b);
         String msg = refusal(f);
-        assertTrue(msg.contains("offset ") && msg.contains("mean frequency of byte 0 is NaN"), msg);
+        assertTrue(msg.contains("offset " + meanAt + ":") && msg.contains("mean frequency of byte 0 is NaN"), msg);
     }
 
     @Test
