@@ -292,11 +292,16 @@ class HostileGuestTest {
         }
         s.txRequests(req);
         assertEquals(List.of("dom1/vif0/tx tx.too_many_slots " + slot), s.events());
+        assertEquals(1, VifTeardownTest.counters(s.b, 1).drops());
+        assertTrue(s.b.tapped.stream().noneMatch(f -> f.domid() == 1), "the dropped packet is not rebuilt");
+        // Dropped, not fatal: the vif goes on and the next packet is rebuilt.
+        s.txRequests(s.grantFrame(300), 0, 0, 300);
+        assertTrue(s.b.tapped.stream().anyMatch(f -> f.domid() == 1 && f.bytes().length == 300));
         s.othersGoOn();
     }
 
     @Test
-    void chainThatNeverEndsIsReportedOnceAndBounded() {
+    void chainThatNeverEndsIsReportedOnceAndDisablesTheVif() {
         Setup s = new Setup();
         int slot = Netif.Sring.reqProd(s.tx, 0) & 255;
         int ref = s.grantFrame(100);
@@ -308,6 +313,13 @@ class HostileGuestTest {
         }
         s.txRequests(req);
         assertEquals(List.of("dom1/vif0/tx tx.too_many_slots " + slot), s.events());
+        // Fatal, as in netback: the ring is read no further, so a valid packet after it is neither
+        // rebuilt nor reported again, however often the guest kicks.
+        for (int i = 0; i < 3; i++) {
+            s.txRequests(s.grantFrame(300), 0, 0, 300);
+        }
+        assertEquals(1, s.events().size(), s.events().toString());
+        assertTrue(s.b.tapped.stream().noneMatch(f -> f.domid() == 1));
         s.othersGoOn();
     }
 
