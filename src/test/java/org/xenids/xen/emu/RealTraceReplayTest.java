@@ -101,6 +101,8 @@ class RealTraceReplayTest {
         assertEquals(realPackets, ourPackets);
         int copies = realPackets.stream().mapToInt(List::size).sum();
         assertEquals(114 - duplicates, copies);
+        // The maps' flags were checked above: some were made, as in the real trace.
+        assertTrue(realMaps > 0 && maps[0] > 0, "maps: real " + realMaps + ", emulated " + maps[0]);
         System.out.printf("real trace: %d copies (%d seen twice by the probe), %d maps, %d vif event sends;"
                 + " emulator replay of the same %d packets: %d copies, %d maps, %d event sends (dom0 %d, guest %d)%n",
                 copies, duplicates, realMaps, realSends, realPackets.size(),
