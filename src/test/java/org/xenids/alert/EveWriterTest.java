@@ -55,9 +55,15 @@ class EveWriterTest {
     }
 
     @Test
-    void schemaRejectsExtraTopLevelKeysSoTheValidationIsReal() {
-        String bad = "{\"timestamp\":\"2026-11-21T21:35:39.485768+0000\",\"event_type\":\"alert\",\"domain\":\"x\"}";
-        assertFalse(EveSchema.violations(bad).isEmpty());
+    void schemaRejectsExtraTopLevelKeysSoTheValidationIsReal() throws Exception {
+        String good = write(new EveEvent.Alert(TS, 0, null, null,
+                Signature.detect(9100001, "XENIDS hidden process", "Rootkit", 1), Map.of("pid", 4242), null)).get(0);
+        assertEquals(java.util.Set.of(), EveSchema.violations(good), good);
+        // The same record with the guest's name at the top level instead of in the alert's context.
+        String bad = good.replaceFirst("^\\{", "{\"domain\":\"x\",");
+        var v = EveSchema.violations(bad);
+        assertEquals(1, v.size(), v.toString());
+        assertTrue(v.toString().contains("domain"), v.toString());
     }
 
     @Test
