@@ -6,6 +6,8 @@ import static org.xenids.xen.abi.Xen.*;
 
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.xenids.xen.abi.Netif;
 
 /**
@@ -104,11 +106,16 @@ class MulticastControlTest {
     }
 
     /** An extra of type 0 or past the last type: netback disables the vif; the tap reports it. */
-    @Test
-    void anInvalidExtraTypeIsFatalAsInNetback() {
+    @ParameterizedTest
+    @ValueSource(ints = {XEN_NETIF_EXTRA_TYPE_NONE, XEN_NETIF_EXTRA_TYPE_MAX, 255})
+    void anInvalidExtraTypeIsFatalAsInNetback(int type) {
         HostileGuestTest.Setup s = new HostileGuestTest.Setup();
-        int at = mcastRequest(s, XEN_NETIF_EXTRA_TYPE_MAX, s.grantFrame(100), 100, 0);
+        int at = mcastRequest(s, type, s.grantFrame(100), 100, 0);
         assertEquals(List.of("dom1/vif0/tx tx.bad_extra_info " + ((at + 1) & 255)), s.events());
+        // Fatal: the ring is read no further, a valid packet after it is neither sent nor rebuilt.
+        s.txRequests(s.grantFrame(300), 0, 0, 300);
+        assertEquals(1, s.events().size(), s.events()::toString);
+        assertTrue(s.b.tapped.stream().noneMatch(f -> f.domid() == 1));
         s.othersGoOn();
     }
 }
