@@ -90,6 +90,7 @@ class TapFramesTest {
         }
         assertSame(b.delivered, b.tapped);
         List<Bench.Seen> g2g = b.tapped.subList(before, b.tapped.size());
+        assertEquals(10, g2g.size(), "each of the 5 frames as dom1's TX and dom2's RX: " + g2g);
         for (Bench.Seen s : g2g) {
             if (s.direction() == Tap.RX) {
                 assertEquals(2, s.domid());
