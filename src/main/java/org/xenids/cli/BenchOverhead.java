@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
  * with the monitor's own CPU time and walk latency beside it.
  */
 @Command(name = "overhead", mixinStandardHelpOptions = true,
-        description = {"Boots a QEMU guest (scripts/vmi-guest) with ~150 processes and a steady CPU benchmark",
+        description = {"Measure what introspection costs a live guest's benchmark throughput.",
+            "Boots a QEMU guest (scripts/vmi-guest) with ~150 processes and a steady CPU benchmark",
             "whose completed units the host timestamps on the serial console, then runs interleaved",
             "rounds (none, watch 1 Hz, watch 10 Hz, watch 1 Hz --pause, none, ...) of --duration each.",
             "Each watch is a child JVM ('xenids vmi watch'); its CPU time is read from the OS.",

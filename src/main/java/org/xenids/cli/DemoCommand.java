@@ -40,13 +40,14 @@ import picocli.CommandLine.Spec;
  * the alerts are scored against the labels. Then a bundled guest's memory is introspected.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Run xenids end to end on its embedded default: an emulated Xen host whose six guests",
-            "(web server, web shop, ssh, redis, dns, an inventory service) replay a bundled slice of real",
-            "captures; the hypervisor-level tap rebuilds every frame; payload models are trained per VM",
-            "image on the benign part and watch the test part (real attacks by nmap, sqlmap, hydra,",
-            "hping3 and hand-made exploits); the result is scored against the labels. Then the memory",
-            "of a bundled Linux guest is introspected: its process list and any hidden process.",
-            "Writes eve.json, scores.csv, roc.csv, roc.svg and the models into the output folder."})
+        description = {"Run xenids end to end on its embedded default (an emulated Xen host, real traffic).",
+            "The emulated host's six guests (web server, web shop, ssh, redis, dns, an inventory service)",
+            "replay a bundled slice of real captures; the hypervisor-level tap rebuilds every frame;",
+            "payload models are trained per VM image on the benign part and watch the test part (real",
+            "attacks by nmap, sqlmap, hydra, hping3 and hand-made exploits); the result is scored against",
+            "the labels. Then the memory of a bundled Linux guest is introspected: its process list and",
+            "any hidden process. Writes eve.json, scores.csv, roc.csv, roc.svg and the models into the",
+            "output folder."})
 final class DemoCommand implements Callable<Integer> {
     private static final String RES = "/org/xenids/demo/";
     /** The dev captures' servers and the VM images they run (traffic/dev README). */

@@ -16,8 +16,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code xenids tap}: the tap run on a recorded hypercall trace. */
 @Command(name = "tap", mixinStandardHelpOptions = true,
-        description = {"Run the tap on a recorded trace (xenids replay --record-trace): discover the rings,",
-            "rebuild the frames, report hostile ring contents. Prints the per-domain counters."})
+        description = {"Run the tap on a recorded trace (xenids replay --record-trace).",
+            "It discovers the rings, rebuilds the frames, reports hostile ring contents and prints the",
+            "per-domain counters."})
 final class TapCommand implements java.util.concurrent.Callable<Integer> {
     @Spec
     CommandSpec spec;

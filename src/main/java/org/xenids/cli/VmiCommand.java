@@ -13,8 +13,8 @@ import picocli.CommandLine.Option;
 
 /** {@code xenids vmi …}: a Linux guest's kernel read from its physical memory. */
 @Command(name = "vmi", mixinStandardHelpOptions = true,
-        description = {"Introspect a Linux guest from its physical memory (raw image, QEMU ELF core, LiME,",
-            "or a running QEMU guest's RAM file): processes, hidden processes, kernel facts.",
+        description = {"Introspect a Linux guest from its physical memory: processes, hidden processes, kernel facts.",
+            "The memory is a raw image, a QEMU ELF core, a LiME file or a running QEMU guest's RAM file.",
             "Only the memory is needed: the kernel, KASLR, symbols (kallsyms) and struct layouts (BTF)",
             "are found in it. .xz images are decompressed once into a cache (~/.cache/xenids/images)."},
         subcommands = {VmiPs.class, VmiPsxview.class, VmiInfo.class, VmiWatch.class})

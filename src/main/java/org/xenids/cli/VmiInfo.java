@@ -10,7 +10,9 @@ import picocli.CommandLine.Mixin;
 
 /** {@code xenids vmi info}: what was found about the guest kernel, and where from. */
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = "Kernel version, KASLR slide, phys_base, page-table root (DTB), direct map, and the sources of symbols and struct layouts.")
+        description = {"What was found about the guest kernel, and where from.",
+            "Kernel version, KASLR slide, phys_base, page-table root (DTB), direct map, and the sources",
+            "of symbols and struct layouts."})
 final class VmiInfo implements Callable<Integer> {
     @Mixin
     VmiCommand.Source source = new VmiCommand.Source();

@@ -20,8 +20,9 @@ import picocli.CommandLine.Option;
 
 /** {@code xenids vmi psxview}: processes as four kernel structures see them; hidden ones marked. */
 @Command(name = "psxview", mixinStandardHelpOptions = true,
-        description = {"Cross-view process check: the task list, the pid IDR (what the guest's own ps shows),",
-            "the parent/children tree and a physical scan for task_structs. One row per task_struct,",
+        description = {"Cross-view process check: processes hidden from the task list (DKOM).",
+            "Views: the task list, the pid IDR (what the guest's own ps shows), the parent/children",
+            "tree and a physical scan for task_structs. One row per task_struct,",
             "one column per view. A live task missing from the task list but seen by another view is",
             "HIDDEN (DKOM). Exit status 0 also when hidden processes are found (see --eve)."})
 final class VmiPsxview implements Callable<Integer> {

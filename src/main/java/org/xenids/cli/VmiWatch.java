@@ -22,8 +22,9 @@ import picocli.CommandLine.Option;
 
 /** {@code xenids vmi watch}: the process list and the cross-view check, every interval. */
 @Command(name = "watch", mixinStandardHelpOptions = true,
-        description = {"Continuous introspection: every interval, the task list, the pid IDR and the children",
-            "tree are read and cross-checked. Prints (and with --eve logs) each process start and exit",
+        description = {"Continuous introspection: process starts, exits and hidden processes, every interval.",
+            "Each interval the task list, the pid IDR and the children tree are read and cross-checked.",
+            "Prints (and with --eve logs) each process start and exit",
             "and each newly hidden process. Kernel discovery happens once at start; each interval reads",
             "only the pages the walks need; the physical scan (all of RAM) runs every --scan-every.",
             "The guest is never paused unless --pause is given. A status line on stderr when a TTY."})

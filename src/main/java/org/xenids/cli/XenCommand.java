@@ -21,8 +21,8 @@ final class XenCommand implements Runnable {
     }
 
     @Command(name = "layouts", mixinStandardHelpOptions = true,
-            description = {"Print every Xen struct layout and constant xenids uses as JSON:",
-                "{\"structs\": {NAME: {\"size\": N, \"fields\": {FIELD: OFFSET, ...}}, ...},",
+            description = {"Print every Xen struct layout and constant xenids uses, as JSON.",
+                "The form: {\"structs\": {NAME: {\"size\": N, \"fields\": {FIELD: OFFSET, ...}}, ...},",
                 " \"field_sizes\": {NAME: {FIELD: BYTES, ...}, ...}, \"constants\": {NAME: VALUE, ...}}.",
                 "Names are those of Xen's C headers (4.17, x86-64); checked against them by the tests."})
     static final class Layouts implements Runnable {

@@ -32,6 +32,21 @@ class MainTest {
         }
     }
 
+    /** A command's line in a list of commands is a whole sentence, not the first line of a longer one. */
+    @Test
+    void everyCommandListsItsSummaryAsAWholeSentence() {
+        for (String group : List.of("", "pcap", "vmi", "xen", "bench")) {
+            String[] r = group.isEmpty() ? run("--help") : run(group, "--help");
+            assertEquals("0", r[0], r[2]);
+            List<String> entries = r[1].lines().dropWhile(l -> !l.equals("Commands:")).skip(1)
+                    .filter(l -> l.matches("  \\S.*")).toList();
+            assertTrue(!entries.isEmpty(), group + ": " + r[1]);
+            for (String e : entries) {
+                assertTrue(e.endsWith("."), group + " --help: " + e);
+            }
+        }
+    }
+
     @Test
     void controlCharactersInAnErrorAreShownEscapedNotSentToTheTerminal(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
         String name = dir.resolve("a\u001b]0;owned\u0007b.pcap").toString();
