@@ -3,12 +3,11 @@ package org.xenids.alert;
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import org.xenids.io.OutputFile;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -36,13 +35,9 @@ public final class EveWriter implements AutoCloseable {
         this.gen.setRootValueSeparator(null);
     }
 
-    /** Writes to {@code file}, replacing it. */
+    /** Writes to {@code file}, replacing it (its missing folders made); a failure names the file. */
     public static EveWriter open(Path file) throws IOException {
-        Path parent = file.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
-        return new EveWriter(new BufferedOutputStream(Files.newOutputStream(file), 1 << 16));
+        return new EveWriter(OutputFile.open(file));
     }
 
     /** Writes to a stream the caller owns (closed with this writer). */

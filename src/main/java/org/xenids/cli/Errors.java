@@ -43,6 +43,11 @@ final class Errors {
     /** The message of the exception (or its first cause that has one), flattened to one line. */
     static String oneLine(Throwable ex) {
         Throwable t = ex;
+        // An I/O failure carried through a lambda: its message is the wrapped exception's toString().
+        while (t instanceof java.io.UncheckedIOException && t.getCause() != null && t.getCause().getMessage() != null
+                && t.getMessage() != null && t.getMessage().endsWith(t.getCause().getMessage())) {
+            t = t.getCause();
+        }
         while (t != null && (t.getMessage() == null || t.getMessage().isBlank()) && t.getCause() != null) {
             t = t.getCause();
         }

@@ -3,7 +3,6 @@ package org.xenids.cli;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,6 +52,8 @@ final class ReplayCommand implements java.util.concurrent.Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        new Outputs(spec).inputs("--pcap", pcaps).input("--topology", guests.topology)
+                .output("--write-pcap", writePcap).output("--eve", eve).output("--record-trace", recordTrace);
         Topology t = guests.topology(pcaps);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -64,7 +65,7 @@ final class ReplayCommand implements java.util.concurrent.Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "--coalesce: " + e.getMessage());
             }
         }
-        OutputStream traceOut = recordTrace == null ? null : Files.newOutputStream(recordTrace);
+        OutputStream traceOut = recordTrace == null ? null : org.xenids.io.OutputFile.open(recordTrace);
         try (TapOutputs outputs = new TapOutputs(writePcap, eve)) {
             Trace.Recorder rec = traceOut == null ? null : Trace.recorder(driver.host().memory(), traceOut);
             Tap tap = new Tap(rec == null ? driver.host().memory() : rec.memory(), outputs, outputs::anomaly);

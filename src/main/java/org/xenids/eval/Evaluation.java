@@ -3,7 +3,6 @@ package org.xenids.eval;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -124,11 +123,13 @@ public final class Evaluation {
 
         /** The overall ROC and each attack type's, one row per point: curve,threshold,fp,tp,fpr,tpr. */
         public void writeRocCsv(Path file) throws IOException {
-            try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(file, StandardCharsets.UTF_8))) {
-                w.println("curve,threshold,fp,tp,fpr,tpr");
-                rocCsv(w, "all", overall);
-                byType.forEach((t, r) -> rocCsv(w, t, r));
-            }
+            // Built in memory first: a PrintWriter straight on the file would swallow a write error.
+            java.io.StringWriter text = new java.io.StringWriter();
+            PrintWriter w = new PrintWriter(text);
+            w.println("curve,threshold,fp,tp,fpr,tpr");
+            rocCsv(w, "all", overall);
+            byType.forEach((t, r) -> rocCsv(w, t, r));
+            write(file, text.toString());
         }
 
         private static void rocCsv(PrintWriter w, String name, Roc r) {
@@ -140,7 +141,13 @@ public final class Evaluation {
 
         /** The ROC as an SVG plot: linear axes beside a log false-positive axis (10⁻⁴…1). */
         public void writeRocSvg(Path file, String title) throws IOException {
-            Files.writeString(file, RocSvg.render(title, overall, byType), StandardCharsets.UTF_8);
+            write(file, RocSvg.render(title, overall, byType));
+        }
+
+        private static void write(Path file, String text) throws IOException {
+            try (java.io.OutputStream o = org.xenids.io.OutputFile.open(file)) {
+                o.write(text.getBytes(StandardCharsets.UTF_8));
+            }
         }
     }
 

@@ -4,8 +4,8 @@ import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import org.xenids.io.OutputFile;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -41,7 +41,7 @@ public final class ScoresCsv implements AutoCloseable {
     }
 
     public static ScoresCsv create(Path file) throws IOException {
-        return new ScoresCsv(Files.newBufferedWriter(file, StandardCharsets.UTF_8));
+        return new ScoresCsv(new BufferedWriter(new java.io.OutputStreamWriter(OutputFile.open(file), StandardCharsets.UTF_8)));
     }
 
     public void write(Row r) {

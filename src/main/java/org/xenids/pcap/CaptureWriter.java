@@ -4,10 +4,10 @@ import java.io.Closeable;
 import java.io.Flushable;
 import java.io.IOException;
 import java.io.OutputStream;
+import org.xenids.io.OutputFile;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -44,9 +44,9 @@ public abstract sealed class CaptureWriter implements Closeable, Flushable permi
         return new PcapWriter(out, linkType, nanosecond);
     }
 
-    /** A pcap file (created or truncated) with one interface (id 0) of {@code linkType}. */
+    /** A pcap file (created or truncated, its folders made) with one interface (id 0) of {@code linkType}; failures name it. */
     public static CaptureWriter pcap(Path file, int linkType, boolean nanosecond) throws IOException {
-        OutputStream out = Files.newOutputStream(file);
+        OutputStream out = OutputFile.open(file);
         try {
             return new PcapWriter(out, linkType, nanosecond);
         } catch (IOException | RuntimeException e) {
@@ -60,9 +60,9 @@ public abstract sealed class CaptureWriter implements Closeable, Flushable permi
         return new PcapngWriter(out);
     }
 
-    /** A pcapng file (created or truncated) of one section. */
+    /** A pcapng file (created or truncated, its folders made) of one section; failures name it. */
     public static CaptureWriter pcapng(Path file) throws IOException {
-        OutputStream out = Files.newOutputStream(file);
+        OutputStream out = OutputFile.open(file);
         try {
             return new PcapngWriter(out);
         } catch (IOException | RuntimeException e) {
