@@ -61,6 +61,8 @@ final class DetectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        new Outputs(spec).inputs("--pcap", pcaps).input("--topology", guests.topology)
+                .input("--models", models.resolve(PaylRun.MODEL_FILE)).output("--eve", eve).output("--scores", scoresFile);
         Topology t = guests.topology(pcaps);
         PaylModels m = PaylModels.load(models.resolve(PaylRun.MODEL_FILE));
         PrintWriter out = spec.commandLine().getOut();

@@ -44,6 +44,8 @@ final class EvalCommand implements Callable<Integer> {
         if (scores.isEmpty() && eve.isEmpty()) {
             throw new CommandLine.ParameterException(spec.commandLine(), "give --scores and/or --eve");
         }
+        new Outputs(spec).input("--labels", labels).inputs("--scores", scores).inputs("--eve", eve)
+                .output("--roc-csv", rocCsv).output("--roc-svg", rocSvg);
         Evaluation.Result r = Evaluation.run(labels, scores, eve);
         PrintWriter out = spec.commandLine().getOut();
         r.report(out);

@@ -41,11 +41,10 @@ final class GuestOptions {
         if (!images.isEmpty() && guests.isEmpty()) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--image names images of --guests");
         }
-        Set<Path> seen = new HashSet<>();
+        Set<Object> seen = new HashSet<>();
         for (Path c : captures) {
             // By the file itself when it exists: a second name (a link, "./x") is the same frames.
-            Path id = Files.exists(c) ? c.toRealPath() : c.toAbsolutePath().normalize();
-            if (!seen.add(id)) {
+            if (!seen.add(Outputs.identity(c))) {
                 throw new CommandLine.ParameterException(spec.commandLine(),
                         "--pcap " + c + " is given twice: its frames would enter the host twice");
             }

@@ -5,19 +5,21 @@ import picocli.CommandLine;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** PAYL settings shared by train and demo. */
+/** PAYL settings of train (detect takes them from the models). */
 final class PaylOptions {
     @Option(names = "--depth", paramLabel = "BYTES", defaultValue = "4096",
-            description = "Payload bytes of each flow direction that are modelled and scored (default: ${DEFAULT-VALUE}).")
+            description = "Payload bytes of each flow direction that are modelled and scored, 1.."
+                    + PaylSettings.MAX_DEPTH + " (default: ${DEFAULT-VALUE}). Stored with the models: detect uses theirs.")
     int depth;
 
     @Option(names = "--target-fpr", paramLabel = "RATE", defaultValue = "0.001",
             description = "False-positive rate each model's threshold is calibrated to, on held-out benign"
-                    + " traffic (default: ${DEFAULT-VALUE}).")
+                    + " traffic, above 0 and below 0.5 (default: ${DEFAULT-VALUE}).")
     double targetFpr;
 
     @Option(names = "--holdout", paramLabel = "FRACTION", defaultValue = "0.2",
-            description = "Share of the benign payloads kept out of training to calibrate thresholds (default: ${DEFAULT-VALUE}).")
+            description = "Share of the benign payloads kept out of training to calibrate thresholds, above 0 and"
+                    + " below 1 (default: ${DEFAULT-VALUE}).")
     double holdout;
 
     @Option(names = "--per-packet", description = "Score every packet's payload instead of each reassembled flow direction.")
@@ -37,6 +39,10 @@ final class PaylOptions {
             s = s.withTargetFpr(targetFpr);
         } catch (IllegalArgumentException e) {
             throw bad("--target-fpr", e);
+        }
+        if (!(holdout > 0)) {
+            // Thresholds are calibrated on the held-out share: with none, training would fail at its end.
+            throw new CommandLine.ParameterException(spec.commandLine(), "--holdout must be in (0, 1): " + holdout);
         }
         try {
             return s.withHoldout(holdout);

@@ -37,6 +37,14 @@ final class PcapFlowsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
+        // Options and files are checked before the output is opened: a usage error leaves an existing file whole.
+        var config = flowOptions.config();
+        new Outputs(spec).inputs("FILE", files).output("--eve", eve == null ? null : Path.of(eve));
+        for (Path f : files) {
+            if (!java.nio.file.Files.exists(f)) {
+                throw new java.nio.file.NoSuchFileException(f.toString());
+            }
+        }
         EveWriter writer = null;
         if (eve != null) {
             writer = eve.equals("-") ? EveWriter.of(new PrintWriterStream(out)) : EveWriter.open(Path.of(eve));
@@ -49,7 +57,7 @@ final class PcapFlowsCommand implements Callable<Integer> {
                         "client", "server", "pkts>", "pkts<", "bytes>", "bytes<", "start", "seconds", "state", "end",
                         "community_id");
             }
-            PcapRun.run(files, flowOptions.config(), new PcapRun.Handler() {
+            PcapRun.run(files, config, new PcapRun.Handler() {
                 @Override
                 public StreamListener begin(Path file) {
                     return new StreamListener() {

@@ -35,6 +35,7 @@ final class TapCommand implements java.util.concurrent.Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        new Outputs(spec).input("--trace", trace).output("--write-pcap", writePcap).output("--eve", eve);
         PrintWriter out = spec.commandLine().getOut();
         Tap[] tap = new Tap[1];
         if (Files.isDirectory(trace)) {

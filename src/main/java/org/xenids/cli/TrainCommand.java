@@ -45,6 +45,8 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         // Settings and the output folder are checked before the captures are read, not after training.
         PaylSettings settings = payl.settings();
+        new Outputs(spec).inputs("--pcap", pcaps).input("--topology", guests.topology)
+                .output("--models", models.resolve(PaylRun.MODEL_FILE));
         boolean created = !Files.isDirectory(models);
         Files.createDirectories(models);
         Path file = models.resolve(PaylRun.MODEL_FILE);
@@ -52,6 +54,18 @@ final class TrainCommand implements Callable<Integer> {
         try {
             Topology t = guests.topology(pcaps);
             tr = PaylRun.train(t, pcaps, settings, payl.perPacket, urgent.policy, spec.commandLine().getErr());
+            if (tr.models().models().isEmpty()) {
+                // Models that score nothing would make every later detect silent: refused, not written
+                // (what the captures gave is printed first, to see why).
+                PrintWriter out = spec.commandLine().getOut();
+                tr.run().print(out, "train");
+                PaylRun.print(tr.doubts(), out, "", "trained");
+                out.flush();
+                throw new java.io.IOException(String.format(java.util.Locale.ROOT, "no model trained: the guests'"
+                        + " traffic gave %,d payloads, fewer than %d for any VM image, direction and port; give"
+                        + " more benign traffic, or check --guests/--topology", tr.trainer().trainedSamples()
+                        + tr.trainer().heldOutSamples(), settings.minSamples()));
+            }
             tr.models().save(file);
         } catch (Exception | Error e) {
             if (created) {

@@ -173,7 +173,9 @@ class TrainDetectCommandTest {
         for (int inline = 0; inline < 2; inline++) {
             String[] t = MainTest.run("train", "--guests", "10.0.0.0/24", "--pcap", marked.toString(), "--models",
                     dir.resolve("models" + inline).toString(), "--tcp-urgent", inline == 1 ? "INLINE" : "out_of_band");
-            assertEquals("0", t[0], t[2]);
+            // Five flows give too few payloads for a model; what training saw is printed all the same.
+            assertEquals("1", t[0], t[2]);
+            assertTrue(t[2].contains("no model trained"), t[2]);
             assertTrue(t[1].contains("TCP urgent bytes inside trained payload: 1 in 1 flow directions, "
                     + (inline == 1 ? "left in" : "taken out of") + " the streams"), t[1]);
         }
@@ -264,7 +266,9 @@ class TrainDetectCommandTest {
     void anOutOfRangeSettingIsAUsageErrorNamingTheOptionTyped() {
         String[][] cases = {{"--depth", "-1", "--depth must be 1..16777215: -1"},
             {"--target-fpr", "1.5", "--target-fpr must be in (0, 0.5): 1.5"},
-            {"--holdout", "NaN", "--holdout must be in [0, 1): NaN"}};
+            {"--holdout", "NaN", "--holdout must be in (0, 1): NaN"},
+            // nothing would be held out to calibrate the thresholds on
+            {"--holdout", "0", "--holdout must be in (0, 1): 0.0"}};
         for (String[] c : cases) {
             String[] r = MainTest.run("train", "--guests", "10.0.0.0/8", "--pcap", "x.pcap", "--models", "m", c[0], c[1]);
             assertEquals("2", r[0], r[2]);
