@@ -76,7 +76,10 @@ final class DetectCommand implements Callable<Integer> {
         for (Map.Entry<String, Long> e : d.alertsByImage().entrySet()) {
             out.printf("  %6d  %s%n", e.getValue(), e.getKey());
         }
-        out.println("  " + d.counters());
+        var c = d.counters();
+        out.printf("payloads: %,d scored (%,d anomalous; %,d by a port's all-lengths model, %,d by an image's"
+                + " all-ports model), %,d with no model, %,d empty%n", c.scored(), c.anomalous(), c.fallbackLength(),
+                c.fallbackPort(), c.noModel(), c.empty());
         out.flush();
         return 0;
     }

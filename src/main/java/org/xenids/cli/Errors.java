@@ -23,7 +23,13 @@ final class Errors {
 
     static int handleParameter(CommandLine.ParameterException ex, String[] args) {
         CommandLine cl = ex.getCommandLine();
-        cl.getErr().println("xenids: " + oneLine(ex) + " (see '" + cl.getCommandSpec().qualifiedName() + " --help')");
+        String msg = oneLine(ex).replace("option option '", "option '"); // picocli's wording for a map option
+        if (ex instanceof CommandLine.UnmatchedArgumentException u && !cl.getSubcommands().isEmpty()
+                && !u.getUnmatched().isEmpty() && !u.getUnmatched().get(0).startsWith("-")
+                && cl.getCommandSpec().positionalParameters().isEmpty()) {
+            msg = "unknown command '" + Printable.controlsEscaped(u.getUnmatched().get(0)) + "'";
+        }
+        cl.getErr().println("xenids: " + msg + " (see '" + cl.getCommandSpec().qualifiedName() + " --help')");
         if (Arrays.asList(args).contains("--debug")) {
             ex.printStackTrace(cl.getErr());
         }

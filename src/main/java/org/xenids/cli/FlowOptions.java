@@ -32,7 +32,8 @@ final class FlowOptions {
     /** The flow-table settings; bad values are usage errors (exit 2). */
     FlowConfig config() {
         if (!(timeoutSeconds > 0) || timeoutSeconds > 1e9) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--timeout must be a positive number of seconds");
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--timeout must be more than 0 and at most 1e9 seconds: " + timeoutSeconds);
         }
         if (seed < 0 || seed > 0xFFFF) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--seed must be 0..65535");

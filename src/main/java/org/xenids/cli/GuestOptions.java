@@ -41,6 +41,16 @@ final class GuestOptions {
         if (!images.isEmpty() && guests.isEmpty()) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--image names images of --guests");
         }
+        // Checked here, before the captures are read for their guests.
+        for (String g : guests) {
+            cidr("--guests", g);
+        }
+        for (Map.Entry<String, String> e : images.entrySet()) {
+            cidr("--image", e.getKey());
+            if (e.getValue() == null || e.getValue().isBlank()) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--image " + e.getKey() + "=: no image name");
+            }
+        }
         Set<Object> seen = new HashSet<>();
         for (Path c : captures) {
             // By the file itself when it exists: a second name (a link, "./x") is the same frames.
@@ -50,6 +60,14 @@ final class GuestOptions {
             }
         }
         return topology != null ? Topology.read(topology) : Topology.fromCaptures(captures, guests, images);
+    }
+
+    private void cidr(String option, String value) {
+        try {
+            Topology.cidr(value);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), option + ": " + e.getMessage());
+        }
     }
 
     /**

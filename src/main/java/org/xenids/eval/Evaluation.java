@@ -61,8 +61,10 @@ public final class Evaluation {
             }
             out.println("AUC(sc): scored attack flows against scored benign flows only, i.e. how well the scores"
                     + " separate the flows the detector saw payload of");
-            out.printf(Locale.ROOT, "at the detectors' own alert threshold (score > 1): %d of %d benign flows flagged (FPR %.3f%%)%n",
-                    Math.round(alertedShare("benign") * benign), benign, 100 * alertedShare("benign"));
+            double fpr = alertedShare("benign");
+            out.printf(Locale.ROOT, "at the detectors' own alert threshold (score > 1): %d of %d benign flows flagged (FPR %s)%n",
+                    Double.isNaN(fpr) ? 0 : Math.round(fpr * benign), benign,
+                    Double.isNaN(fpr) ? "-" : String.format(Locale.ROOT, "%.3f%%", 100 * fpr));
             out.print("operating points (benign flows flagged, threshold):");
             for (double f : FPRS) {
                 Roc.Point p = overall.at(f);
@@ -116,9 +118,19 @@ public final class Evaluation {
         }
 
         private static void row(PrintWriter out, String name, long n, long scored, Roc roc, double scoredAuc, double alerted) {
-            out.printf(Locale.ROOT, "%-28s %7d %7d %7.4f %7.4f %8.1f%% %8.1f%% %8.1f%% %8.1f%%%n", name, n, scored, roc.auc(), scoredAuc,
-                    100 * roc.detectionRate(FPRS[0]), 100 * roc.detectionRate(FPRS[1]), 100 * roc.detectionRate(FPRS[2]),
-                    100 * alerted);
+            out.printf(Locale.ROOT, "%-28s %7d %7d %7s %7s %9s %9s %9s %9s%n", name, n, scored, auc(roc.auc()), auc(scoredAuc),
+                    percent(n == 0 ? Double.NaN : roc.detectionRate(FPRS[0])),
+                    percent(n == 0 ? Double.NaN : roc.detectionRate(FPRS[1])),
+                    percent(n == 0 ? Double.NaN : roc.detectionRate(FPRS[2])), percent(alerted));
+        }
+
+        /** A figure with nothing to measure it on (no attack flow, no benign one) is shown as "-", not NaN. */
+        private static String auc(double a) {
+            return Double.isNaN(a) ? "-" : String.format(Locale.ROOT, "%.4f", a);
+        }
+
+        private static String percent(double share) {
+            return Double.isNaN(share) ? "-" : String.format(Locale.ROOT, "%.1f%%", 100 * share);
         }
 
         /** The overall ROC and each attack type's, one row per point: curve,threshold,fp,tp,fpr,tpr. */

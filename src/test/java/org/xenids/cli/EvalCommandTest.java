@@ -35,6 +35,21 @@ class EvalCommandTest {
     }
 
     @Test
+    void withoutAttackFlowsTheUndefinedFiguresAreShownAsDashesNotNaN() throws Exception {
+        Path labels = Files.writeString(dir.resolve("benign.csv"),
+                "flow_id,proto,src_ip,src_port,dst_ip,dst_port,first_ts,last_ts,packets,bytes,label,attack_type,scenario\n"
+                + "0,tcp,1.1.1.1,1000,2.2.2.2,80,1.0,2.0,4,400,benign,,b\n");
+        Path scores = Files.writeString(dir.resolve("s1.csv"),
+                "community_id,proto,src_ip,src_port,dst_ip,dst_port,flow_start,direction,vm_image,model,score\n"
+                + ",tcp,1.1.1.1,1000,2.2.2.2,80,1.0,to_server,web,m,0.5\n");
+        String[] r = MainTest.run("eval", "--labels", labels.toString(), "--scores", scores.toString());
+        assertEquals("0", r[0], r[2]);
+        assertTrue(!r[1].contains("NaN"), r[1]);
+        String all = r[1].lines().filter(l -> l.startsWith("all attacks")).findFirst().orElseThrow();
+        assertEquals(List.of("all", "attacks", "0", "0", "-", "-", "-", "-", "-", "-"), List.of(all.trim().split("\\s+")));
+    }
+
+    @Test
     void missingLabelsFileIsOneLineErrorWithExit1() {
         String[] r = MainTest.run("eval", "--labels", dir.resolve("nope.csv").toString(), "--scores", "x.csv");
         assertEquals("1", r[0]);

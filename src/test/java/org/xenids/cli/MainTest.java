@@ -18,8 +18,33 @@ class MainTest {
     void unknownCommandIsOneLineUsageErrorWithExit2() {
         String[] r = run("no-such-command");
         assertEquals("2", r[0]);
-        assertEquals(1, r[2].strip().lines().count(), r[2]);
-        assertTrue(r[2].startsWith("xenids: "), r[2]);
+        assertEquals("xenids: unknown command 'no-such-command' (see 'xenids --help')", r[2].strip());
+        r = run("vmi", "no-such-command");
+        assertEquals("2", r[0]);
+        assertEquals("xenids: unknown command 'no-such-command' (see 'xenids vmi --help')", r[2].strip());
+    }
+
+    @Test
+    void noCommandIsAUsageErrorThatPointsToHelpOnce() {
+        String[] r = run();
+        assertEquals("2", r[0]);
+        assertEquals("xenids: a command is required (see 'xenids --help')", r[2].strip());
+    }
+
+    @Test
+    void aGuestRangeOrImageThatCannotBeIsAUsageErrorNamingTheOption() {
+        String[][] cases = {{"--guests", "foo", "--guests: 'foo' is not an IPv4 CIDR"},
+            {"--guests", "10.0.0.0/33", "--guests: '10.0.0.0/33' is not an IPv4 CIDR"},
+            {"--image", "10.0.0.0/99=web", "--image: '10.0.0.0/99' is not an IPv4 CIDR"},
+            {"--image", "10.0.0.11/32=", "--image 10.0.0.11/32=: no image name"},
+            {"--image", "10.0.0.11/32", "Value for option '--image' (CIDR=NAME) should be in KEY=VALUE format"}};
+        for (String[] c : cases) {
+            String[] args = c[0].equals("--guests") ? new String[] {"replay", "--guests", c[1], "--pcap", "x.pcap"}
+                    : new String[] {"replay", "--guests", "10.0.0.0/24", c[0], c[1], "--pcap", "x.pcap"};
+            String[] r = run(args);
+            assertEquals("2", r[0], r[2]);
+            assertTrue(r[2].startsWith("xenids: " + c[2]), r[2]);
+        }
     }
 
     @Test

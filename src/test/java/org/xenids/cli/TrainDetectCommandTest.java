@@ -65,6 +65,7 @@ class TrainDetectCommandTest {
         }
         assertEquals(sending, alerted, "each shellcode flow alerts on its requests\n" + d[1]);
         assertTrue(Files.readAllLines(scores).size() > 5);
+        assertTrue(d[1].contains("payloads: ") && !d[1].contains("Counters["), d[1]);
     }
 
     @Test

@@ -347,7 +347,7 @@ public record Topology(String uplinkMac, List<Guest> guests) {
     }
 
     /** "10.0.0.0/24" → {network, mask} (IPv4). */
-    static long[] cidr(String c) {
+    public static long[] cidr(String c) {
         String[] p = c.split("/", -1);
         int bits;
         try {
