@@ -43,8 +43,12 @@ final class Outputs {
         return this;
     }
 
-    /** A file the command writes (null: not asked for; "-": standard output). */
-    Outputs output(String option, Path file) {
+    /**
+     * A file the command writes (null: not asked for; "-": standard output). Also refused, before
+     * any output is opened (so that a run failing on its second output leaves no empty first one):
+     * a folder, a file that cannot be written, a path whose nearest existing folder cannot be.
+     */
+    Outputs output(String option, Path file) throws IOException {
         if (file == null || file.toString().equals("-")) {
             return this;
         }
@@ -59,7 +63,32 @@ final class Outputs {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     option + " " + file + " is the same file as " + other + ": one would overwrite the other");
         }
+        writable(option, file);
         return this;
+    }
+
+    private static void writable(String option, Path file) throws IOException {
+        Path abs = file.toAbsolutePath();
+        String what = "output " + file + " (" + option + "): ";
+        if (Files.isDirectory(abs)) {
+            throw new IOException(what + "is a folder");
+        }
+        if (Files.exists(abs)) {
+            if (!Files.isWritable(abs)) {
+                throw new IOException(what + "permission denied");
+            }
+            return;
+        }
+        Path p = abs.getParent();
+        while (p != null && !Files.exists(p)) {
+            p = p.getParent();
+        }
+        if (p == null || !Files.isDirectory(p)) {
+            throw new IOException(what + "cannot create its folder: " + p + " is not a folder");
+        }
+        if (!Files.isWritable(p)) {
+            throw new IOException(what + "folder " + p + " is not writable");
+        }
     }
 
     /**

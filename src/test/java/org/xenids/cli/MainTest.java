@@ -106,6 +106,7 @@ class MainTest {
         String[] r = run("train", "--guests", "10.0.0.0/8", "--pcap", dir.resolve("absent.pcap").toString(),
                 "--models", file.toString());
         assertEquals("1", r[0], r[2]);
-        assertEquals("xenids: " + file + ": exists and is not a directory", r[2].strip());
+        assertEquals("xenids: output " + file.resolve("payl.model") + " (--models): cannot create its folder: " + file
+                + " is not a folder", r[2].strip());
     }
 }

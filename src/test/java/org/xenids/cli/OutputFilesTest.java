@@ -93,7 +93,14 @@ class OutputFilesTest {
         Path under = precious("plain-file").resolve("sub").resolve("flows.json");
         String[] r = MainTest.run("pcap", "flows", "--eve", under.toString(), capture);
         assertEquals("1", r[0], r[2]);
-        assertTrue(r[2].contains("output " + under + ": cannot create its folder " + under.getParent()), r[2]);
+        assertTrue(r[2].contains("output " + under + " (--eve): cannot create its folder: " + under.getParent().getParent()
+                + " is not a folder"), r[2]);
+        // Found before any output is opened: the first one is not left empty behind.
+        r = MainTest.run("detect", "--guests", "10.0.0.0/24", "--models", dir.toString(), "--pcap", capture,
+                "--eve", dir.resolve("first.json").toString(), "--scores", dir.toString());
+        assertEquals("1", r[0], r[2]);
+        assertTrue(r[2].contains("output " + dir + " (--scores): is a folder"), r[2]);
+        assertFalse(Files.exists(dir.resolve("first.json")));
         assumeTrue(Files.isWritable(Path.of("/dev/full")), "/dev/full (a device that is always full) is Linux's");
         for (String[] args : new String[][] {
                 {"pcap", "flows", "--eve", "/dev/full", capture},
