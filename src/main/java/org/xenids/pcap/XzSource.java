@@ -1,55 +1,35 @@
 package org.xenids.pcap;
 
 import java.io.ByteArrayInputStream;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
-import org.tukaani.xz.XZIOException;
-import org.tukaani.xz.XZInputStream;
 
 /**
- * The decompressed stream of an xz-compressed capture. Decoder faults (corrupt or truncated
- * data, unsupported options, a dictionary over the memory limit) become format errors at the
- * uncompressed offset reached.
+ * The decompressed stream of an xz-compressed capture (see {@link XzDecoder}). A fault of the xz
+ * data (cut or corrupt, unsupported options, a dictionary over the memory limit) becomes a format
+ * error at the decompressed offset where the data end, after every byte decoded before it.
  */
 final class XzSource extends Source.Buffered {
     /** Memory the decoder may use: enough for files made with {@code xz -9}, bounded for hostile ones. */
     static final int MEMORY_LIMIT_KIB = 100 * 1024;
-    private final InputStream in;
+    private final XzDecoder in;
 
-    private XzSource(String name, InputStream in) {
+    private XzSource(String name, XzDecoder in) {
         super(name, CaptureReader.DEFAULT_BUFFER, CaptureReader.MAX_BLOCK);
         this.in = in;
     }
 
     /** Decompresses what remains of {@code compressed}, which starts with the xz magic. */
-    static XzSource over(Source compressed) throws IOException {
+    static XzSource over(Source compressed) {
         InputStream raw = compressed instanceof Source.ArraySource
                 ? new ByteArrayInputStream(compressed.buf, compressed.pos, compressed.available())
                 : new Pull(compressed);
-        try {
-            return new XzSource(compressed.name, new XZInputStream(raw, MEMORY_LIMIT_KIB));
-        } catch (XZIOException | EOFException e) {
-            throw error(compressed.name, 0, e);
-        }
+        return new XzSource(compressed.name, new XzDecoder(compressed.name, raw, MEMORY_LIMIT_KIB * 1024L));
     }
 
     @Override
     int read(byte[] b, int off, int len) throws IOException {
-        try {
-            int r;
-            do {
-                r = in.read(b, off, len);
-            } while (r == 0);
-            return r;
-        } catch (XZIOException | EOFException e) {
-            throw error(name, base + off, e);
-        }
-    }
-
-    private static CaptureFormatException error(String name, long offset, IOException e) {
-        String msg = e instanceof EOFException ? "xz stream is truncated" : "xz: " + e.getMessage();
-        return new CaptureFormatException(name, offset, msg, e);
+        return in.read(b, off, len);
     }
 
     @Override

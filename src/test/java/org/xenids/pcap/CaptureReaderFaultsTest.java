@@ -214,7 +214,8 @@ class CaptureReaderFaultsTest {
             assertTrue(r.stats().compressed());
         }
         // A capture larger than the reader's buffer, cut short: the records decoded before the cut
-        // are delivered, then the error.
+        // are delivered, then the error at the end of the decompressed data. Cut in its last 30
+        // bytes (block check, index, footer), all of its data are there: every record comes out.
         Captures big = Captures.pcap(LITTLE_ENDIAN, false, LinkType.ETHERNET);
         for (int i = 0; i < 2000; i++) {
             big.record(T0 + i, i, Captures.frame(200, i));
@@ -227,8 +228,16 @@ class CaptureReaderFaultsTest {
         Files.write(cut, Arrays.copyOf(bigXz.toByteArray(), bigXz.size() - 30));
         try (CaptureReader r = CaptureReader.open(cut)) {
             CaptureFormatException e = assertThrows(CaptureFormatException.class, () -> CaptureReaderTest.FramesCount.of(r));
+            assertTrue(e.getMessage().startsWith("cut.pcap.xz: offset " + big.size() + ": xz stream is truncated"), e.getMessage());
+            assertEquals(2000, r.records());
+        }
+        Files.write(cut, Arrays.copyOf(bigXz.toByteArray(), bigXz.size() / 2));
+        try (CaptureReader r = CaptureReader.open(cut)) {
+            CaptureFormatException e = assertThrows(CaptureFormatException.class, () -> CaptureReaderTest.FramesCount.of(r));
             assertTrue(e.getMessage().startsWith("cut.pcap.xz: offset "), e.getMessage());
             assertTrue(r.records() > 0 && r.records() < 2000, "records before the cut: " + r.records());
+            assertTrue(e.offset() >= r.recordOffset() + 16 + 200 && e.offset() < r.recordOffset() + 2 * (16 + 200),
+                    "the data end inside the record after the last one delivered: " + e.getMessage());
         }
         byte[] bad = whole.clone();
         bad[whole.length / 2] ^= 0x55;

@@ -55,6 +55,24 @@ final class Tools {
         }
     }
 
+    /** What xzcat decodes of a .xz file (cut or damaged ones too), and whether it found the file whole. */
+    record Xzcat(byte[] out, boolean ok) {}
+
+    /** Runs xzcat on {@code file}: its output up to where it stopped, whatever its exit status. */
+    static Xzcat xzcat(Path file) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("xzcat", file.toString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        p.getOutputStream().close();
+        byte[] out;
+        try (var in = p.getInputStream()) {
+            out = in.readAllBytes();
+        }
+        if (!p.waitFor(10, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new IOException("xzcat " + file + ": timed out");
+        }
+        return new Xzcat(out, p.exitValue() == 0);
+    }
+
     /** Packets in a capture, as Wireshark's capinfos counts them. */
     static long capinfosCount(Path file) throws IOException, InterruptedException {
         List<String> out = run("capinfos", "-c", "-M", "-T", "-r", file.toString());
