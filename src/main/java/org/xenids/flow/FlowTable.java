@@ -35,12 +35,26 @@ public final class FlowTable {
     /** {@link FlowConfig.UrgentPolicy#OUT_OF_BAND}: a receiver's urgent bytes are not delivered. */
     final boolean urgentOutOfBand;
 
-    private final Flow[] flows;
+    /** Flows held before the pool and the hash table first grow. */
+    static final int INITIAL_FLOWS = 1024;
+    /** The largest array the VM reliably allocates. */
+    private static final int MAX_ARRAY = Integer.MAX_VALUE - 8;
+    /** Hash buckets stop doubling here (2^30 ints, 4 GiB): past it, chains grow instead. */
+    private static final int MAX_BUCKETS = 1 << 30;
+
+    /**
+     * The pool, grown by doubling as flows are seen up to {@link FlowConfig#maxFlows()}, so memory
+     * follows the flows actually held, not the bound: a bound of two billion costs nothing until
+     * that many flows arrive.
+     */
+    private Flow[] flows;
     private int allocated;
-    private final int[] free;
+    private final int poolLimit;
+    private int[] free;
     private int freeTop;
-    private final int[] buckets;
-    private final int mask;
+    /** At least as many buckets as the pool has places (to {@link #MAX_BUCKETS}): chains stay short. */
+    private int[] buckets;
+    private int mask;
     private final int[] lruHead = {-1, -1, -1}, lruTail = {-1, -1, -1};
     private final long[] timeouts;
     private long clock = Long.MIN_VALUE;
@@ -64,12 +78,13 @@ public final class FlowTable {
         this.windows = new WindowPool(window, cfg.maxBufferedBytes());
         this.keepDelivered = cfg.depth() > 0 && cfg.depth() <= window;
         this.urgentOutOfBand = cfg.urgent() == FlowConfig.UrgentPolicy.OUT_OF_BAND;
-        flows = new Flow[cfg.maxFlows()];
-        free = new int[cfg.maxFlows()];
-        int n = Integer.highestOneBit(Math.max(16, cfg.maxFlows()) - 1) << 1;
-        buckets = new int[n];
+        poolLimit = Math.min(cfg.maxFlows(), MAX_ARRAY);
+        int cap = Math.min(poolLimit, INITIAL_FLOWS);
+        flows = new Flow[cap];
+        free = new int[cap];
+        buckets = new int[bucketsFor(cap)];
         Arrays.fill(buckets, -1);
-        mask = n - 1;
+        mask = buckets.length - 1;
         timeouts = new long[] {cfg.newTimeout(), cfg.establishedTimeout(), cfg.closedTimeout()};
     }
 
@@ -303,7 +318,10 @@ public final class FlowTable {
         int i;
         if (freeTop > 0) {
             i = free[--freeTop];
-        } else if (allocated < flows.length) {
+        } else if (allocated < poolLimit) {
+            if (allocated == flows.length && grow()) {
+                h = -1; // the buckets changed: placed below, from the flow's own tuple
+            }
             i = allocated;
             flows[allocated++] = new Flow(this, i);
         } else {
@@ -312,12 +330,55 @@ public final class FlowTable {
         }
         Flow f = flows[i];
         f.init(nextId++, p, swap);
+        if (h < 0) {
+            h = bucketOf(f);
+        }
         f.live = true;
         f.next = buckets[h];
         buckets[h] = i;
         created++;
         live++;
         return f;
+    }
+
+    /**
+     * Doubles the pool (to {@link #poolLimit}) and, when that calls for more buckets, rebuilds the
+     * hash table; true when it did. Amortized over the flows that filled the pool: O(1) each.
+     */
+    private boolean grow() {
+        int cap = (int) Math.min(poolLimit, 2L * flows.length);
+        flows = Arrays.copyOf(flows, cap);
+        free = Arrays.copyOf(free, cap);
+        int n = bucketsFor(cap);
+        if (n == buckets.length) {
+            return false;
+        }
+        buckets = new int[n];
+        Arrays.fill(buckets, -1);
+        mask = n - 1;
+        for (int i = 0; i < allocated; i++) {
+            Flow f = flows[i];
+            if (f.live) {
+                int h = bucketOf(f);
+                f.next = buckets[h];
+                buckets[h] = i;
+            }
+        }
+        return true;
+    }
+
+    /** Buckets for a pool of {@code cap} flows: a power of two ≥ it (at least 16, at most {@link #MAX_BUCKETS}). */
+    static int bucketsFor(int cap) {
+        long n = Long.highestOneBit(Math.max(16, cap) - 1L) << 1;
+        return (int) Math.min(n, MAX_BUCKETS);
+    }
+
+    /** Flows the pool has places for now (grows with the flows seen, up to the bound). */
+    int capacity() { return flows.length; }
+
+    private int bucketOf(Flow f) {
+        return (int) hash(f.proto, f.clientHi, f.clientLo, f.clientPort, f.serverHi, f.serverLo, f.serverPort,
+                f.vlanOuter, f.vlanInner) & mask;
     }
 
     private void evictOne() {
@@ -389,8 +450,7 @@ public final class FlowTable {
     }
 
     private void unlinkHash(Flow f) {
-        int h = (int) hash(f.proto, f.clientHi, f.clientLo, f.clientPort, f.serverHi, f.serverLo, f.serverPort,
-                f.vlanOuter, f.vlanInner) & mask;
+        int h = bucketOf(f);
         int prev = -1;
         for (int i = buckets[h]; i >= 0; prev = i, i = flows[i].next) {
             if (i == f.index) {

@@ -166,6 +166,54 @@ class FlowTableTest {
         assertEquals(List.of("1:forced:1/0:none"), rec.ended);
     }
 
+    /**
+     * The bound on flows reserves nothing: a table allowed two billion flows starts as small as
+     * any, and its pool and hash table grow with the flows seen, each still found afterwards.
+     */
+    @Test
+    void theFlowBoundReservesNoMemoryAndTheTableGrowsWithTheFlowsSeen() {
+        Pipeline p = pipeline(FlowConfig.defaults().withMaxFlows(2_000_000_000));
+        assertEquals(FlowTable.INITIAL_FLOWS, p.table().capacity());
+        int n = 5 * FlowTable.INITIAL_FLOWS + 7; // past several doublings of the pool and the buckets
+        List<Flow> first = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            byte[] q = udpFrame(C, 1024 + i % 60000, "10.0." + (i / 60000) + ".1", 53, bytes(i));
+            p.frame(q, 0, q.length, i, Decoder.LINKTYPE_ETHERNET);
+            first.add(p.lastFlow());
+        }
+        assertEquals(n, p.table().flowsCreated());
+        assertEquals(n, p.table().liveFlows());
+        assertEquals(0, p.table().evictions());
+        assertEquals(8 * FlowTable.INITIAL_FLOWS, p.table().capacity());
+        for (int i = 0; i < n; i++) { // every flow is found again after the rehashes, from either side
+            byte[] a = udpFrame("10.0." + (i / 60000) + ".1", 53, C, 1024 + i % 60000, bytes(i));
+            p.frame(a, 0, a.length, n + i, Decoder.LINKTYPE_ETHERNET);
+            assertTrue(first.get(i) == p.lastFlow(), "flow " + i);
+            assertEquals(1, first.get(i).packetsToClient());
+        }
+        assertEquals(n, p.table().flowsCreated());
+        p.finish();
+        assertEquals(n, rec.ended.size());
+    }
+
+    /** A bound between two doublings is still exact: the pool stops at it and then evicts. */
+    @Test
+    void aBoundPastTheInitialPoolIsReachedExactlyThenEvicts() {
+        int max = FlowTable.INITIAL_FLOWS * 3 + 5;
+        Pipeline p = pipeline(FlowConfig.defaults().withMaxFlows(max));
+        for (int i = 0; i < max + 10; i++) {
+            byte[] q = udpFrame(C, 1024 + i, SV, 53, bytes(i));
+            p.frame(q, 0, q.length, i, Decoder.LINKTYPE_ETHERNET);
+        }
+        assertEquals(max, p.table().capacity());
+        assertEquals(max, p.table().liveFlows());
+        assertEquals(10, p.table().evictions());
+        assertEquals("1:forced:1/0:none", rec.ended.get(0));
+        assertEquals(4096, FlowTable.bucketsFor(max));
+        assertEquals(1 << 30, FlowTable.bucketsFor(Integer.MAX_VALUE));
+        assertEquals(16, FlowTable.bucketsFor(1));
+    }
+
     @Test
     void vlanIdsSeparateOtherwiseEqualFlows() {
         Pipeline p = pipeline(FlowConfig.defaults());
