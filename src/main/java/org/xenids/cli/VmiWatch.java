@@ -72,87 +72,135 @@ final class VmiWatch implements Callable<Integer> {
         if (qmp != null) {
             source.live = true;
         }
-        VmiCommand.Source.Opened o = source.open(spec.commandLine());
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         boolean tty = System.console() != null && System.console().isTerminal();
-        long[] walks = new long[1024];
-        int n = 0;
+        Summary summary = new Summary(err, tty, pause);
         long start = System.nanoTime();
         long next = start;
-        // SIGTERM/Ctrl-C: finish the walk in progress (with --pause: resume the guest), then stop.
+        // SIGTERM/Ctrl-C: finish the walk in progress (with --pause: resume the guest), print the
+        // summary, then stop. The hook is in place before the (slow) opening, and the JVM halts as
+        // soon as it returns: it returns only once the summary is out, which it prints itself if the
+        // walk in progress does not end in time.
         AtomicBoolean stopping = new AtomicBoolean();
         CountDownLatch done = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             stopping.set(true);
             try {
-                done.await(15, TimeUnit.SECONDS);
+                if (!done.await(15, TimeUnit.SECONDS)) {
+                    summary.print();
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+                summary.print();
             }
         }, "watch-stop");
         Runtime.getRuntime().addShutdownHook(hook);
-        try (ProcessWatch w = ProcessWatch.open(o.guest(), o.kernel().kernel(), source.memory.getFileName().toString(),
-                scanNanos, pause ? qmp : null);
-             EveWriter eveOut = eve == null ? null : EveWriter.open(eve);
-             BufferedWriter st = stats == null ? null : Files.newBufferedWriter(stats)) {
-            if (st != null) {
-                st.write("seq,unix_ms,walk_us,scan,processes,tasks,hidden,reads,page_walks\n");
-                st.flush();
-            }
-            while (!stopping.get() && (count == null || n < count)
-                    && (durationNanos == null || System.nanoTime() - start < durationNanos)) {
-                long nowWall = System.currentTimeMillis() * 1_000_000L;
-                ProcessWatch.Tick t = w.tick(nowWall);
-                if (n == walks.length) {
-                    walks = Arrays.copyOf(walks, n * 2);
-                }
-                walks[n++] = t.walkNanos();
-                for (ProcessWatch.Change c : t.changes()) {
-                    Task k = c.task();
-                    out.printf("%s %-7s pid=%d ppid=%d comm=%s%n", EveWriter.timestamp(nowWall),
-                            c.kind().name().toLowerCase(Locale.ROOT), k.pid(), k.ppid(), Printable.ascii(k.comm()));
-                }
-                out.flush();
-                if (eveOut != null) {
-                    for (EveEvent e : t.events()) {
-                        eveOut.write(e);
-                    }
-                }
+        try {
+            VmiCommand.Source.Opened o = source.open(spec.commandLine());
+            try (ProcessWatch w = ProcessWatch.open(o.guest(), o.kernel().kernel(), source.memory.getFileName().toString(),
+                    scanNanos, pause ? qmp : null);
+                 EveWriter eveOut = eve == null ? null : EveWriter.open(eve);
+                 BufferedWriter st = stats == null ? null : Files.newBufferedWriter(stats)) {
                 if (st != null) {
-                    st.write(t.seq() + "," + nowWall / 1_000_000 + "," + t.walkNanos() / 1000 + "," + (t.scanned() ? 1 : 0)
-                            + "," + t.processes() + "," + t.tasks() + "," + t.hidden() + "," + t.reads() + "," + t.pageWalks() + "\n");
+                    st.write("seq,unix_ms,walk_us,scan,processes,tasks,hidden,reads,page_walks\n");
                     st.flush();
                 }
-                if (tty) {
-                    err.printf("\rwalk %d: %d processes (%d tasks), %d hidden, %d µs%s, %d reads, %d page walks   ",
-                            t.seq(), t.processes(), t.tasks(), t.hidden(), t.walkNanos() / 1000, t.scanned() ? " (scan)" : "",
-                            t.reads(), t.pageWalks());
-                    err.flush();
-                }
-                next += intervalNanos;
-                long now = System.nanoTime();
-                if (next < now) {
-                    next = now; // late (a slow walk): no burst of catch-up walks
-                }
-                boolean more = (count == null || n < count) && (durationNanos == null || next - start < durationNanos);
-                while (more && !stopping.get() && (now = System.nanoTime()) < next) {
-                    long ns = Math.min(next - now, 100_000_000L);
-                    Thread.sleep(ns / 1_000_000, (int) (ns % 1_000_000));
+                while (!stopping.get() && (count == null || summary.walks() < count)
+                        && (durationNanos == null || System.nanoTime() - start < durationNanos)) {
+                    long nowWall = System.currentTimeMillis() * 1_000_000L;
+                    ProcessWatch.Tick t = w.tick(nowWall);
+                    summary.add(t.walkNanos());
+                    for (ProcessWatch.Change c : t.changes()) {
+                        Task k = c.task();
+                        out.printf("%s %-7s pid=%d ppid=%d comm=%s%n", EveWriter.timestamp(nowWall),
+                                c.kind().name().toLowerCase(Locale.ROOT), k.pid(), k.ppid(), Printable.ascii(k.comm()));
+                    }
+                    out.flush();
+                    if (eveOut != null) {
+                        for (EveEvent e : t.events()) {
+                            eveOut.write(e);
+                        }
+                    }
+                    if (st != null) {
+                        st.write(t.seq() + "," + nowWall / 1_000_000 + "," + t.walkNanos() / 1000 + "," + (t.scanned() ? 1 : 0)
+                                + "," + t.processes() + "," + t.tasks() + "," + t.hidden() + "," + t.reads() + "," + t.pageWalks() + "\n");
+                        st.flush();
+                    }
+                    if (tty) {
+                        err.printf("\rwalk %d: %d processes (%d tasks), %d hidden, %d µs%s, %d reads, %d page walks   ",
+                                t.seq(), t.processes(), t.tasks(), t.hidden(), t.walkNanos() / 1000, t.scanned() ? " (scan)" : "",
+                                t.reads(), t.pageWalks());
+                        err.flush();
+                    }
+                    next += intervalNanos;
+                    long now = System.nanoTime();
+                    if (next < now) {
+                        next = now; // late (a slow walk): no burst of catch-up walks
+                    }
+                    boolean more = (count == null || summary.walks() < count) && (durationNanos == null || next - start < durationNanos);
+                    while (more && !stopping.get() && (now = System.nanoTime()) < next) {
+                        long ns = Math.min(next - now, 100_000_000L);
+                        Thread.sleep(ns / 1_000_000, (int) (ns % 1_000_000));
+                    }
                 }
             }
+            summary.print();
         } finally {
             done.countDown();
+            if (!stopping.get()) {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException e) {
+                    // A signal came just now: the hook runs, finds the summary printed and returns.
+                }
+            }
         }
-        if (!stopping.get()) {
-            Runtime.getRuntime().removeShutdownHook(hook);
-        }
-        long[] sorted = Arrays.copyOf(walks, n);
-        Arrays.sort(sorted);
-        err.printf("%swatch: %d walks; walk µs p50 %d, p99 %d, max %d%s%n", tty ? "\n" : "", n,
-                pct(sorted, 50) / 1000, pct(sorted, 99) / 1000, n == 0 ? 0 : sorted[n - 1] / 1000, pause ? " (guest paused during each walk)" : "");
-        err.flush();
         return 0;
+    }
+
+    /**
+     * The walks' latencies and the end-of-run line, printed once: by the watch when it stops, or
+     * by the shutdown hook when a signal's walk does not end in time (the two may race).
+     */
+    static final class Summary {
+        private final PrintWriter err;
+        private final boolean tty;
+        private final boolean pause;
+        private long[] walks = new long[1024];
+        private int n;
+        private boolean printed;
+
+        Summary(PrintWriter err, boolean tty, boolean pause) {
+            this.err = err;
+            this.tty = tty;
+            this.pause = pause;
+        }
+
+        synchronized void add(long walkNanos) {
+            if (n == walks.length) {
+                walks = Arrays.copyOf(walks, n * 2);
+            }
+            walks[n++] = walkNanos;
+        }
+
+        synchronized int walks() {
+            return n;
+        }
+
+        /** Prints the summary the first time it is called; later calls do nothing. */
+        synchronized void print() {
+            if (printed) {
+                return;
+            }
+            printed = true;
+            long[] sorted = Arrays.copyOf(walks, n);
+            Arrays.sort(sorted);
+            err.printf("%swatch: %d walks; walk µs p50 %d, p99 %d, max %d%s%n", tty ? "\n" : "", n,
+                    pct(sorted, 50) / 1000, pct(sorted, 99) / 1000, n == 0 ? 0 : sorted[n - 1] / 1000,
+                    pause ? " (guest paused during each walk)" : "");
+            err.flush();
+        }
     }
 
     /** Nearest-rank percentile of a sorted array (0 when empty). */

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.xenids.testdata.EveSchema;
@@ -56,6 +57,43 @@ class VmiWatchTest {
         String[] r = MainTest.run("vmi", "watch", "--memory", "/nonexistent", "--pause");
         assertEquals("2", r[0], r[2]);
         assertTrue(r[2].contains("--pause needs --qmp"), r[2]);
+    }
+
+    /**
+     * SIGTERM (as Ctrl-C, bench overhead and service managers stop a watch) ends it with its summary
+     * on stderr, once: the JVM halts when the shutdown hook returns, which used to race the line.
+     * Signals land at different moments of the walk cycle (mid-walk at 10 ms, mostly asleep at 1 s).
+     */
+    @Test
+    void aSigtermAlwaysLeavesTheSummaryOnStderrExactlyOnce(@TempDir Path dir) throws Exception {
+        String img = VmiCommandTest.image("nokaslr-hidden.raw").toString();
+        String java = ProcessHandle.current().info().command().orElse("java");
+        for (int i = 0; i < 4; i++) {
+            Path stats = dir.resolve("stats" + i + ".csv");
+            Path err = dir.resolve("stderr" + i + ".txt");
+            Process p = new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                    "vmi", "watch", "--memory", img, "--interval", i % 2 == 0 ? "10ms" : "1s", "--stats", stats.toString())
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile()).start();
+            try {
+                long deadline = System.nanoTime() + 120_000_000_000L;
+                while (!(Files.exists(stats) && Files.readAllLines(stats).size() >= 2)) {
+                    assertTrue(p.isAlive(), "the watch ended before its first walk: " + Files.readString(err));
+                    assertTrue(System.nanoTime() < deadline, "no walk in 120 s");
+                    Thread.sleep(20);
+                }
+                Thread.sleep(i * 40L);
+                p.destroy(); // SIGTERM
+                assertTrue(p.waitFor(30, TimeUnit.SECONDS), "the watch did not stop on SIGTERM");
+            } finally {
+                p.destroyForcibly();
+            }
+            String e = Files.readString(err);
+            assertEquals(143, p.exitValue(), e);
+            assertEquals(1, e.lines().filter(l -> l.matches("watch: [1-9]\\d* walks; walk µs p50 \\d+, p99 \\d+, max \\d+")).count(),
+                    "run " + i + ": " + e);
+            assertEquals(1, e.lines().count(), "run " + i + ": " + e);
+        }
     }
 
     @Test
