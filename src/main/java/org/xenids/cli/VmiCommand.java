@@ -37,7 +37,7 @@ final class VmiCommand implements Runnable {
         boolean live;
 
         @Option(names = "--machine", defaultValue = "pc", paramLabel = "pc|q35",
-                description = "QEMU machine type of a --live guest (where RAM above the PCI hole lies). Default: ${DEFAULT-VALUE}.")
+                description = "QEMU machine type of a --live guest (where RAM above the PCI hole lies); only with --live. Default: ${DEFAULT-VALUE}.")
         MemorySources.Machine machine;
 
         @Option(names = "--symbols", paramLabel = "FILE",
@@ -62,6 +62,10 @@ final class VmiCommand implements Runnable {
             int layouts = (btf != null ? 1 : 0) + (isf != null ? 1 : 0) + (libvmiConfig != null ? 1 : 0);
             if (layouts > 1) {
                 throw new picocli.CommandLine.ParameterException(cl, "give at most one of --btf, --isf, --libvmi-config");
+            }
+            if (!live && cl.getParseResult() != null && cl.getParseResult().hasMatchedOption("--machine")) {
+                // An image file's layout is its own (file offsets, ELF or LiME headers): the option would do nothing.
+                throw new picocli.CommandLine.ParameterException(cl, "--machine applies only to a --live guest's RAM file");
             }
             Path file = live ? memory : XzImages.plain(memory);
             PhysicalMemory pm = live ? MemorySources.openLive(file, machine) : MemorySources.open(file);

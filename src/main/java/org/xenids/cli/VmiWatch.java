@@ -27,7 +27,9 @@ import picocli.CommandLine.Option;
             "Prints (and with --eve logs) each process start and exit",
             "and each newly hidden process. Kernel discovery happens once at start; each interval reads",
             "only the pages the walks need; the physical scan (all of RAM) runs every --scan-every.",
-            "The guest is never paused unless --pause is given. A status line on stderr when a TTY."})
+            "The guest is never paused unless --pause is given. A status line on stderr when a TTY.",
+            "Without --count or --duration it runs until interrupted (Ctrl-C or SIGTERM); however it stops,",
+            "it prints a summary of the walks' latencies on stderr."})
 final class VmiWatch implements Callable<Integer> {
     @Mixin
     VmiCommand.Source source = new VmiCommand.Source();
@@ -40,13 +42,14 @@ final class VmiWatch implements Callable<Integer> {
             description = "Period of the physical scan view (reads all RAM); 0: only at the first walk. Default: ${DEFAULT-VALUE}.")
     long scanNanos;
 
-    @Option(names = "--count", paramLabel = "N", description = "Stop after N walks.")
+    @Option(names = "--count", paramLabel = "N", description = "Stop after N walks (N ≥ 1). Default: until interrupted.")
     Long count;
 
-    @Option(names = "--duration", converter = DurationConverter.class, paramLabel = "D", description = "Stop after D.")
+    @Option(names = "--duration", converter = DurationConverter.class, paramLabel = "D",
+            description = "Stop after D (more than 0). Default: until interrupted.")
     Long durationNanos;
 
-    @Option(names = "--qmp", paramLabel = "SOCKET", description = "QEMU QMP socket of the guest (implies --live; needed by --pause).")
+    @Option(names = "--qmp", paramLabel = "SOCKET", description = "QEMU QMP socket of the guest, used only with --pause (implies --live).")
     Path qmp;
 
     @Option(names = "--pause", description = "Pause the guest (QMP stop/cont) around each walk, as LibVMI does on Xen.")
@@ -66,8 +69,20 @@ final class VmiWatch implements Callable<Integer> {
         if (pause && qmp == null) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--pause needs --qmp SOCKET");
         }
+        if (qmp != null && !pause) {
+            // The socket serves only to stop and resume the guest; accepted alone it would do nothing.
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--qmp is used only with --pause (to watch a running guest without pausing it, give --live)");
+        }
         if (intervalNanos <= 0) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--interval must be positive");
+        }
+        if (count != null && count < 1) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--count must be at least 1, not " + count
+                    + "; leave it out to watch until interrupted");
+        }
+        if (durationNanos != null && durationNanos <= 0) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--duration must be more than 0; leave it out to watch until interrupted");
         }
         if (qmp != null) {
             source.live = true;

@@ -97,6 +97,51 @@ class VmiWatchTest {
     }
 
     @Test
+    void aCountOrDurationThatAllowsNoWalkIsAUsageError() {
+        String img = VmiCommandTest.image("nokaslr-hidden.raw").toString();
+        String[][] cases = {
+            {"--count", "-1", "--count must be at least 1, not -1"},
+            {"--count", "0", "--count must be at least 1, not 0"},
+            {"--duration", "0", "--duration must be more than 0"},
+            {"--duration", "0ms", "--duration must be more than 0"},
+        };
+        for (String[] c : cases) {
+            String[] r = MainTest.run("vmi", "watch", "--memory", img, c[0], c[1]);
+            assertEquals("2", r[0], c[0] + " " + c[1] + ": " + r[2]);
+            assertEquals(1, r[2].strip().lines().count(), r[2]);
+            assertEquals("xenids: " + c[2] + "; leave it out to watch until interrupted (see 'xenids vmi watch --help')", r[2].strip());
+            assertEquals("", r[1]);
+        }
+    }
+
+    @Test
+    void machineWithoutLiveIsAUsageError() {
+        String img = VmiCommandTest.image("nokaslr-hidden.raw").toString();
+        for (String cmd : List.of("watch", "ps", "psxview", "info")) {
+            String[] r = MainTest.run("vmi", cmd, "--memory", img, "--machine", "q35");
+            assertEquals("2", r[0], cmd + ": " + r[2]);
+            assertEquals("xenids: --machine applies only to a --live guest's RAM file (see 'xenids vmi " + cmd + " --help')",
+                    r[2].strip());
+        }
+    }
+
+    @Test
+    void qmpWithoutPauseIsAUsageError() {
+        String[] r = MainTest.run("vmi", "watch", "--memory", "/nonexistent", "--qmp", "/nonexistent.sock", "--count", "1");
+        assertEquals("2", r[0], r[2]);
+        assertEquals("xenids: --qmp is used only with --pause (to watch a running guest without pausing it, give --live)"
+                + " (see 'xenids vmi watch --help')", r[2].strip());
+    }
+
+    @Test
+    void helpSaysTheWatchRunsUntilInterruptedWithoutCountOrDuration() {
+        String[] r = MainTest.run("vmi", "watch", "--help");
+        assertEquals("0", r[0], r[2]);
+        String help = r[1].replaceAll("\\s+", " ");
+        assertTrue(help.contains("Without --count or --duration it runs until interrupted (Ctrl-C or SIGTERM)"), r[1]);
+    }
+
+    @Test
     void durationsAcceptUnits() {
         VmiWatch.DurationConverter c = new VmiWatch.DurationConverter();
         assertEquals(1_000_000_000L, c.convert("1s"));
