@@ -46,10 +46,13 @@ final class XenLabCommand implements Runnable {
         Path dom0Script;
         @Option(names = "--no-probe", description = "Boot and capture only (no gdbstub, no trace).")
         boolean noProbe;
-        @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "900", description = "Whole run bound (default ${DEFAULT-VALUE}).")
+        @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "900",
+                description = "Whole run bound, at least 1 (default ${DEFAULT-VALUE}).")
         int timeout;
         @Option(names = "--script", paramLabel = "FILE", description = "The lab script (default: scripts/xen-lab of this installation).")
         Path script;
+        @Spec
+        CommandSpec spec;
 
         static final Path MAP = Path.of("/usr/lib/debug/boot/xen-syms-4.17-amd64.map");
         static final Path SYMS = Path.of("/usr/lib/debug/boot/xen-syms-4.17-amd64");
@@ -57,8 +60,31 @@ final class XenLabCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            Path lab = script != null ? script : findScript();
-            Files.createDirectories(out);
+            if (timeout < 1) {
+                throw new ParameterException(spec.commandLine(), "--timeout must be at least 1 second, not " + timeout);
+            }
+            // Everything the run needs is checked before anything runs or the output folder is made.
+            Path lab = script != null ? executable(script, "lab script") : findScript();
+            if (guestScript != null) {
+                readable(guestScript, "guest script");
+            }
+            if (dom0Script != null) {
+                readable(dom0Script, "dom0 script");
+            }
+            OutDir made = OutDir.create(out);
+            boolean ok = false;
+            try {
+                run(lab);
+                ok = true;
+                return 0;
+            } finally {
+                if (!ok) {
+                    made.removeIfEmpty();
+                }
+            }
+        }
+
+        private void run(Path lab) throws Exception {
             List<String> cmd = new ArrayList<>(List.of(lab.toString(), "run", "--out", out.toString(),
                     "--timeout", Integer.toString(timeout)));
             if (guestScript != null) {
@@ -68,13 +94,11 @@ final class XenLabCommand implements Runnable {
                 cmd.addAll(List.of("--dom0-script", dom0Script.toString()));
             }
             if (noProbe) {
-                return waitFor(start(cmd));
+                Script.start(lab, cmd).requireSuccess("run");
+                return;
             }
             // The packages must be there before the build-ids can be compared.
-            int prep = waitFor(start(List.of(lab.toString(), "prepare")));
-            if (prep != 0) {
-                throw new IOException("xen lab: preparing the lab failed (exit " + prep + ")");
-            }
+            Script.start(lab, List.of(lab.toString(), "prepare")).requireSuccess("prepare");
             String buildId = XenProbe.requireSameBuild(XEN, SYMS);
             int port;
             try (ServerSocket s = new ServerSocket(0)) {
@@ -82,10 +106,11 @@ final class XenLabCommand implements Runnable {
             }
             Path ram = Path.of("/dev/shm", "xenids-xen-lab-" + ProcessHandle.current().pid());
             cmd.addAll(List.of("--gdb", Integer.toString(port), "--ram", ram.toString()));
-            Process p = start(cmd);
+            Script s = Script.start(lab, cmd);
+            Process p = s.process;
             long t0 = System.nanoTime();
             try {
-                waitForFile(ram, p);
+                waitForFile(ram, s);
                 try (XenProbe probe = XenProbe.attach("127.0.0.1", port, MAP, SYMS, ram, Duration.ofSeconds(30));
                      OutputStream trace = Files.newOutputStream(out.resolve("trace.bin"))) {
                     Trace.Recorder rec = Trace.recorder(probe.memory(), trace);
@@ -107,25 +132,41 @@ final class XenLabCommand implements Runnable {
                             st.skippedSends(), st.continuations(), st.lostContinuations(), frames[0],
                             (System.nanoTime() - t0) / 1_000_000_000L);
                 }
-                return waitFor(p);
+                s.requireSuccess("run");
             } finally {
                 p.destroy();
                 Files.deleteIfExists(ram);
             }
         }
 
-        private static Process start(List<String> cmd) throws IOException {
-            return new ProcessBuilder(cmd).inheritIO().start();
+        /** {@code f} as a file that exists and can be read, or an error naming it as {@code what}. */
+        static Path readable(Path f, String what) throws IOException {
+            if (Files.isDirectory(f)) {
+                throw new IOException("xen lab: " + what + " " + f + " is a directory");
+            }
+            if (!Files.exists(f)) {
+                throw new IOException("xen lab: " + what + " " + f + ": no such file");
+            }
+            if (!Files.isReadable(f)) {
+                throw new IOException("xen lab: " + what + " " + f + ": permission denied");
+            }
+            return f;
         }
 
-        private static int waitFor(Process p) throws InterruptedException {
-            return p.waitFor();
+        /** {@code f} as a program that can be run, or an error naming it as {@code what}. */
+        static Path executable(Path f, String what) throws IOException {
+            readable(f, what);
+            if (!Files.isExecutable(f)) {
+                throw new IOException("xen lab: " + what + " " + f + " is not executable");
+            }
+            return f;
         }
 
-        private static void waitForFile(Path f, Process p) throws IOException, InterruptedException {
+        private static void waitForFile(Path f, Script s) throws IOException, InterruptedException {
             for (int i = 0; i < 1200 && !Files.exists(f); i++) {
-                if (!p.isAlive()) {
-                    throw new IOException("xen lab: the lab script ended (exit " + p.exitValue() + ") before QEMU started");
+                if (!s.process.isAlive()) {
+                    s.requireSuccess("run");
+                    throw new IOException("xen lab: '" + s.script + " run' ended (status 0) before QEMU started");
                 }
                 Thread.sleep(100);
             }
@@ -151,6 +192,114 @@ final class XenLabCommand implements Runnable {
                 }
             }
             throw new IOException("xen lab: scripts/xen-lab not found (give --script)");
+        }
+    }
+
+    /**
+     * A run of the lab script: its stdout and stdin are the user's; its stderr is passed through as
+     * it comes and its last lines are kept, so that a failure's one-line error can quote them.
+     */
+    static final class Script {
+        private static final int KEEP = 3;
+        final Path script;
+        final Process process;
+        private final Thread copier;
+        private final java.util.ArrayDeque<String> last = new java.util.ArrayDeque<>();
+
+        private Script(Path script, Process process) {
+            this.script = script;
+            this.process = process;
+            this.copier = Thread.ofPlatform().daemon().name("xen-lab-stderr").start(this::copy);
+        }
+
+        static Script start(Path script, List<String> cmd) throws IOException {
+            Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.INHERIT)
+                    .redirectOutput(ProcessBuilder.Redirect.INHERIT).start();
+            return new Script(script, p);
+        }
+
+        private void copy() {
+            byte[] buf = new byte[8192];
+            java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+            try (java.io.InputStream in = process.getErrorStream()) {
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    System.err.write(buf, 0, n);
+                    System.err.flush();
+                    for (int i = 0; i < n; i++) {
+                        if (buf[i] == '\n') {
+                            keep(line.toString(java.nio.charset.StandardCharsets.UTF_8));
+                            line.reset();
+                        } else if (line.size() < 400) {
+                            line.write(buf[i]);
+                        }
+                    }
+                }
+            } catch (IOException e) {
+                // The pipe closed under us: what was kept stays.
+            }
+            keep(line.toString(java.nio.charset.StandardCharsets.UTF_8));
+        }
+
+        private synchronized void keep(String l) {
+            if (l.isBlank()) {
+                return;
+            }
+            if (last.size() == KEEP) {
+                last.removeFirst();
+            }
+            last.addLast(l.strip());
+        }
+
+        /** Waits for the script; a non-zero status is an error naming it, with the last lines it wrote on stderr. */
+        void requireSuccess(String what) throws IOException, InterruptedException {
+            int rc = process.waitFor();
+            // A child the script left running (QEMU) may hold the pipe open: the copy is not waited for long.
+            copier.join(2000);
+            if (rc != 0) {
+                String tail;
+                synchronized (this) {
+                    tail = last.isEmpty() ? " and wrote nothing on stderr" : "; its stderr ended: " + String.join(" | ", last);
+                }
+                throw new IOException("xen lab: '" + script + " " + what + "' exited with status " + rc + tail);
+            }
+        }
+    }
+
+    /**
+     * An output folder a command makes for itself: if the command fails having written nothing in
+     * it, it goes again, with the parent folders made for it; a folder that was there stays.
+     */
+    static final class OutDir {
+        private final Path dir;
+        private final Path firstMade;
+
+        private OutDir(Path dir, Path firstMade) {
+            this.dir = dir;
+            this.firstMade = firstMade;
+        }
+
+        static OutDir create(Path dir) throws IOException {
+            Path abs = dir.toAbsolutePath().normalize();
+            Path first = null;
+            for (Path p = abs; p != null && !Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS); p = p.getParent()) {
+                first = p;
+            }
+            Files.createDirectories(dir);
+            return new OutDir(abs, first);
+        }
+
+        /** Removes the folders {@link #create} made, innermost first, as long as they are empty. */
+        void removeIfEmpty() {
+            if (firstMade == null) {
+                return;
+            }
+            for (Path p = dir; p != null && p.startsWith(firstMade); p = p.getParent()) {
+                try {
+                    Files.delete(p);
+                } catch (IOException e) {
+                    return; // not empty (the command wrote something): kept, with its parents
+                }
+            }
         }
     }
 }
