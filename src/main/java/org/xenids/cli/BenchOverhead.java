@@ -34,10 +34,10 @@ final class BenchOverhead implements Callable<Integer> {
     record Sample(Mode mode, int round, double throughput, double monitorCpuPct, double guestCpuPct, long[] walkUs) {}
 
     @Option(names = "--duration", defaultValue = "30s", converter = VmiWatch.DurationConverter.class, paramLabel = "D",
-            description = "Measured time per mode per round. Default: ${DEFAULT-VALUE}.")
+            description = "Measured time per mode per round (at least 1s). Default: ${DEFAULT-VALUE}.")
     long durationNanos;
 
-    @Option(names = "--rounds", defaultValue = "5", paramLabel = "N", description = "Rounds of all modes. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--rounds", defaultValue = "5", paramLabel = "N", description = "Rounds of all modes (at least 1). Default: ${DEFAULT-VALUE}.")
     int rounds;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory for overhead.csv, rounds.csv, overhead.svg.")
@@ -48,7 +48,7 @@ final class BenchOverhead implements Callable<Integer> {
     int workers;
 
     @Option(names = "--loop", defaultValue = "2000", paramLabel = "N",
-            description = "Shell iterations per benchmark unit in the guest. Default: ${DEFAULT-VALUE}.")
+            description = "Shell iterations per benchmark unit in the guest (at least 1). Default: ${DEFAULT-VALUE}.")
     int loop;
 
     @Option(names = "--settle", defaultValue = "3s", converter = VmiWatch.DurationConverter.class, paramLabel = "D",
@@ -67,11 +67,31 @@ final class BenchOverhead implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (rounds < 1 || durationNanos < 1_000_000_000L) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "need --rounds ≥ 1 and --duration ≥ 1s");
+        String bad = rounds < 1 ? "--rounds must be at least 1, not " + rounds
+                : durationNanos < 1_000_000_000L ? "--duration must be at least 1s"
+                : workers < 0 ? "--workers must be 0 or more, not " + workers
+                : loop < 1 ? "--loop must be at least 1, not " + loop
+                : null;
+        if (bad != null) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), bad);
         }
-        Path script = guestScript != null ? guestScript : defaultScript();
-        Files.createDirectories(out);
+        // Everything is checked before the output folder is made; a run that fails having written
+        // nothing in a folder it made removes it again.
+        Path script = guestScript != null ? XenLabCommand.readable(guestScript, "bench: guest script") : defaultScript();
+        XenLabCommand.OutDir made = XenLabCommand.OutDir.create(out);
+        boolean ok = false;
+        try {
+            run(script);
+            ok = true;
+        } finally {
+            if (!ok) {
+                made.removeIfEmpty();
+            }
+        }
+        return 0;
+    }
+
+    private void run(Path script) throws Exception {
         PrintWriter err = spec.commandLine().getErr();
         List<Sample> samples = new ArrayList<>();
         err.println("bench: booting the guest (" + workers + " workers, benchmark loop " + loop + ")");
@@ -94,7 +114,6 @@ final class BenchOverhead implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         o.print(OverheadReport.table(rows, samples));
         o.flush();
-        return 0;
     }
 
     private Sample measure(BenchGuest g, Mode m, int round) throws Exception {

@@ -32,6 +32,29 @@ final class XenLabCommand implements Runnable {
         throw new ParameterException(spec.commandLine(), "a sub-command is required");
     }
 
+    /** {@code f} as a file that exists and can be read, or an error that begins with {@code what}. */
+    static Path readable(Path f, String what) throws IOException {
+        if (Files.isDirectory(f)) {
+            throw new IOException(what + " " + f + " is a directory");
+        }
+        if (!Files.exists(f)) {
+            throw new IOException(what + " " + f + ": no such file");
+        }
+        if (!Files.isReadable(f)) {
+            throw new IOException(what + " " + f + ": permission denied");
+        }
+        return f;
+    }
+
+    /** {@code f} as a program that can be run, or an error that begins with {@code what}. */
+    static Path executable(Path f, String what) throws IOException {
+        readable(f, what);
+        if (!Files.isExecutable(f)) {
+            throw new IOException(what + " " + f + " is not executable");
+        }
+        return f;
+    }
+
     @Command(name = "run", mixinStandardHelpOptions = true,
             description = {"Boot Xen + dom0 + a PV guest (10.0.0.2) on dom0's bridge (10.0.0.1), run traffic,",
                 "and write DIR/vif.pcap (tcpdump on the guest's vif in dom0), DIR/serial.log and, unless",
@@ -64,12 +87,12 @@ final class XenLabCommand implements Runnable {
                 throw new ParameterException(spec.commandLine(), "--timeout must be at least 1 second, not " + timeout);
             }
             // Everything the run needs is checked before anything runs or the output folder is made.
-            Path lab = script != null ? executable(script, "lab script") : findScript();
+            Path lab = script != null ? executable(script, "xen lab: lab script") : findScript();
             if (guestScript != null) {
-                readable(guestScript, "guest script");
+                readable(guestScript, "xen lab: guest script");
             }
             if (dom0Script != null) {
-                readable(dom0Script, "dom0 script");
+                readable(dom0Script, "xen lab: dom0 script");
             }
             OutDir made = OutDir.create(out);
             boolean ok = false;
@@ -137,29 +160,6 @@ final class XenLabCommand implements Runnable {
                 p.destroy();
                 Files.deleteIfExists(ram);
             }
-        }
-
-        /** {@code f} as a file that exists and can be read, or an error naming it as {@code what}. */
-        static Path readable(Path f, String what) throws IOException {
-            if (Files.isDirectory(f)) {
-                throw new IOException("xen lab: " + what + " " + f + " is a directory");
-            }
-            if (!Files.exists(f)) {
-                throw new IOException("xen lab: " + what + " " + f + ": no such file");
-            }
-            if (!Files.isReadable(f)) {
-                throw new IOException("xen lab: " + what + " " + f + ": permission denied");
-            }
-            return f;
-        }
-
-        /** {@code f} as a program that can be run, or an error naming it as {@code what}. */
-        static Path executable(Path f, String what) throws IOException {
-            readable(f, what);
-            if (!Files.isExecutable(f)) {
-                throw new IOException("xen lab: " + what + " " + f + " is not executable");
-            }
-            return f;
         }
 
         private static void waitForFile(Path f, Script s) throws IOException, InterruptedException {

@@ -1,6 +1,7 @@
 package org.xenids.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -53,6 +54,49 @@ class BenchOverheadTest {
         var svg = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(dir.resolve("overhead.svg").toFile());
         assertEquals("svg", svg.getDocumentElement().getTagName());
         assertTrue(r[1].contains("noise:"), r[1]);
+    }
+
+    @Test
+    void countsBelowTheirMinimumAndTooShortADurationAreUsageErrorsThatMakeNoFolder(@TempDir Path dir) {
+        Path out = dir.resolve("out");
+        String[][] cases = {
+            {"--workers", "-5", "--workers must be 0 or more, not -5"},
+            {"--loop", "0", "--loop must be at least 1, not 0"},
+            {"--loop", "-1", "--loop must be at least 1, not -1"},
+            {"--rounds", "0", "--rounds must be at least 1, not 0"},
+            {"--duration", "500ms", "--duration must be at least 1s"},
+        };
+        for (String[] c : cases) {
+            String[] r = MainTest.run("bench", "overhead", "--out", out.toString(), c[0], c[1]);
+            assertEquals("2", r[0], r[2]);
+            assertEquals("xenids: " + c[2] + " (see 'xenids bench overhead --help')", r[2].strip());
+            assertFalse(Files.exists(out), c[0] + " " + c[1] + " made the output folder");
+        }
+    }
+
+    @Test
+    void aMissingGuestScriptIsNamedAndMakesNoFolder(@TempDir Path dir) {
+        Path out = dir.resolve("out");
+        Path none = dir.resolve("none");
+        String[] r = MainTest.run("bench", "overhead", "--out", out.toString(), "--guest-script", none.toString());
+        assertEquals("1", r[0], r[2]);
+        assertEquals("xenids: bench: guest script " + none + ": no such file", r[2].strip());
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void aGuestThatFailsToStartLeavesNoEmptyOutputFolder(@TempDir Path dir) throws Exception {
+        Path script = dir.resolve("guest.sh");
+        Files.writeString(script, "echo 'vmi-guest: qemu: cannot start' >&2\nexit 1\n");
+        Path out = dir.resolve("made/out");
+        String[] r = MainTest.run("bench", "overhead", "--out", out.toString(), "--guest-script", script.toString());
+        assertEquals("1", r[0], r[2]);
+        assertTrue(r[2].strip().endsWith("start failed (exit 1): vmi-guest: qemu: cannot start"), r[2]);
+        assertFalse(Files.exists(dir.resolve("made")), "the folders made for the run, empty, are removed");
+        // A folder that was there before the run stays.
+        Files.createDirectories(out);
+        MainTest.run("bench", "overhead", "--out", out.toString(), "--guest-script", script.toString());
+        assertTrue(Files.isDirectory(out));
     }
 
     @Test
