@@ -96,7 +96,7 @@ public record Topology(String uplinkMac, List<Guest> guests) {
     /** Reads a topology file; errors name the file and the entry. */
     public static Topology read(Path file) throws IOException {
         if (Files.isDirectory(file)) {
-            throw new IOException(file + ": is a directory, not a topology file");
+            throw new IOException("topology " + file + ": is a directory, not a topology file");
         }
         byte[] yaml;
         // Read up to the bound, not by the size the file claims: a pipe has none.
@@ -104,9 +104,9 @@ public record Topology(String uplinkMac, List<Guest> guests) {
             yaml = in.readNBytes(MAX_FILE + 1);
         }
         if (yaml.length > MAX_FILE) {
-            throw new IOException(file + ": over " + MAX_FILE + " bytes, more than a topology file may have");
+            throw new IOException("topology " + file + ": over " + MAX_FILE + " bytes, more than a topology file may have");
         }
-        return read(yaml, file.toString());
+        return read(yaml, "topology " + file);
     }
 
     /** Reads a topology from the bytes of a file; errors begin with {@code name}. */
@@ -117,7 +117,7 @@ public record Topology(String uplinkMac, List<Guest> guests) {
             refuseAliases(yf, yaml, name);
             root = new ObjectMapper(yf).readTree(yaml);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IOException(name + ": not YAML: " + yamlProblem(e), e);
+            throw new IOException(name + ": not YAML (" + yamlProblem(e) + ")", e);
         }
         try {
             return parse(root);
@@ -146,14 +146,25 @@ public record Topology(String uplinkMac, List<Guest> guests) {
      * the file's text around both the problem and its context, with a caret under each.
      */
     private static String yamlProblem(com.fasterxml.jackson.core.JsonProcessingException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.io.CharConversionException c) {
+                // "Invalid UTF-8 start byte 0x84 (at char #1, byte #-1)": a byte no UTF-8 text has there.
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)invalid UTF-8 (\\w+ )?byte (0x\\p{XDigit}+)"
+                        + "(?: \\(at char #(\\d+))?").matcher(String.valueOf(c.getMessage()));
+                return m.find() ? "not UTF-8 text: byte " + m.group(2) + (m.group(3) == null ? ""
+                        : " at character " + m.group(3)) : "not UTF-8 text";
+            }
+        }
         String problem = e.getOriginalMessage();
-        String at = e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")";
+        String at = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
         if (e.getCause() instanceof org.yaml.snakeyaml.error.MarkedYAMLException m && m.getProblem() != null) {
             problem = m.getProblem();
-            at = m.getProblemMark() == null ? "" : " (line " + (m.getProblemMark().getLine() + 1) + ", column "
-                    + (m.getProblemMark().getColumn() + 1) + ")";
+            at = m.getProblemMark() == null ? "" : " at line " + (m.getProblemMark().getLine() + 1) + ", column "
+                    + (m.getProblemMark().getColumn() + 1);
         }
-        String p = String.valueOf(problem).replaceAll("\\s*\\R\\s*", " ").strip();
+        // A wrapped exception's message begins with its class name ("java.io.EOFException: ..."): not the user's concern.
+        String p = String.valueOf(problem).replaceAll("\\s*\\R\\s*", " ")
+                .replaceAll("\\b(?:[a-z]\\w*\\.)+[A-Z]\\w*(?:Exception|Error):\\s*", "").strip();
         return (p.length() <= 200 ? p : p.substring(0, 200) + "…") + at;
     }
 

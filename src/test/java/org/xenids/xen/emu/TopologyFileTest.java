@@ -22,9 +22,9 @@ class TopologyFileTest {
         Path f = dir.resolve("t.yaml");
         Files.writeString(f, yaml);
         IOException e = assertThrows(IOException.class, () -> Topology.read(f));
-        assertTrue(e.getMessage().startsWith(f + ": "), e.getMessage());
+        assertTrue(e.getMessage().startsWith("topology " + f + ": "), e.getMessage());
         assertEquals(1, e.getMessage().lines().count(), e.getMessage());
-        return e.getMessage().substring(f.toString().length() + 2);
+        return e.getMessage().substring(("topology " + f).length() + 2);
     }
 
     @Test
@@ -82,14 +82,14 @@ class TopologyFileTest {
         }
         long t0 = System.nanoTime();
         IOException e = assertThrows(IOException.class, () -> Topology.read(f));
-        assertEquals(f + ": over 1048576 bytes, more than a topology file may have", e.getMessage());
+        assertEquals("topology " + f + ": over 1048576 bytes, more than a topology file may have", e.getMessage());
         assertTrue(System.nanoTime() - t0 < 2_000_000_000L, "refused at once");
     }
 
     @Test
     void aYamlSyntaxErrorIsOneLineWithItsLineAndColumn() throws IOException {
         // SnakeYAML's message spans four lines, quoting the file around the problem and its context.
-        assertEquals("not YAML: expected ',' or '}', but got : (line 3, column 8)",
+        assertEquals("not YAML (expected ',' or '}', but got : at line 3, column 8)",
                 refused("domains:\n - {name: a, vifs: [{mac:x\n   vifs: [{mac: \"00:16:3e:00:00:01\"}]}]\n"));
     }
 
@@ -110,6 +110,22 @@ class TopologyFileTest {
     @Test
     void aDirectoryIsRefusedNamingIt() {
         IOException e = assertThrows(IOException.class, () -> Topology.read(dir));
-        assertEquals(dir + ": is a directory, not a topology file", e.getMessage());
+        assertEquals("topology " + dir + ": is a directory, not a topology file", e.getMessage());
+    }
+
+    @Test
+    void bytesThatAreNotUtf8AreNotYamlSaidWithoutJavaClassNames() throws IOException {
+        Path f = dir.resolve("random.yaml");
+        Files.write(f, new byte[] {(byte) 0x84, 0x10, 0x4d, (byte) 0xff, 0x7f});
+        IOException e = assertThrows(IOException.class, () -> Topology.read(f));
+        assertEquals("topology " + f + ": not YAML (not UTF-8 text: byte 0x84 at character 1)", e.getMessage());
+        Files.write(f, new byte[] {'a', ':', ' ', '[', (byte) 0xff, (byte) 0xfe, ']', '\n'});
+        e = assertThrows(IOException.class, () -> Topology.read(f));
+        assertEquals("topology " + f + ": not YAML (not UTF-8 text: byte 0xff at character 5)", e.getMessage());
+    }
+
+    @Test
+    void controlBytesAreNotYamlSaidWithoutJavaClassNames() throws IOException {
+        assertEquals("not YAML (special characters are not allowed at line 1)", refused("\u0001domains:\n"));
     }
 }
