@@ -67,6 +67,11 @@ final class VmiCommand implements Runnable {
                 // An image file's layout is its own (file offsets, ELF or LiME headers): the option would do nothing.
                 throw new picocli.CommandLine.ParameterException(cl, "--machine applies only to a --live guest's RAM file");
             }
+            // The files beside the memory are looked for first: opening the memory can take a while.
+            present(symbols, "symbol file");
+            present(btf, "BTF file");
+            present(isf, "ISF file");
+            present(libvmiConfig, "LibVMI config");
             Path file = live ? memory : XzImages.plain(memory);
             PhysicalMemory pm = live ? MemorySources.openLive(file, machine) : MemorySources.open(file);
             LinuxKernel k = KernelLocator.locate(pm, symbols);
@@ -81,6 +86,13 @@ final class VmiCommand implements Runnable {
                 types = LinuxGuest.btfFromMemory(pm, k);
             }
             return new Opened(pm, k, types, LinuxGuest.open(pm, k.kernel(), k.symbols(), types));
+        }
+
+        /** A missing {@code file} (when given) as an error naming it as {@code what}. */
+        private static void present(Path file, String what) throws IOException {
+            if (file != null && !java.nio.file.Files.exists(file)) {
+                throw new IOException(what + " " + file + ": no such file");
+            }
         }
     }
 }

@@ -1,9 +1,12 @@
 package org.xenids.cli;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -15,6 +18,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
+import org.tukaani.xz.XZFormatException;
+import org.tukaani.xz.XZIOException;
 import org.tukaani.xz.XZInputStream;
 
 /**
@@ -34,6 +39,8 @@ final class XzImages {
     /** A partial file older than this is left by a run that was killed (a live one writes on). */
     private static final long STALE_PART_MILLIS = 60 * 60 * 1000L;
     private static final String PART = ".part";
+    /** XZ for Java's message for corrupt compressed data, which says nothing more. */
+    private static final String CORRUPT = "Compressed data is corrupt";
 
     private XzImages() {}
 
@@ -41,28 +48,70 @@ final class XzImages {
         if (!file.getFileName().toString().endsWith(".xz")) {
             return file;
         }
-        if (!Files.isRegularFile(file)) {
-            throw new NoSuchFileException(file.toString());
+        if (Files.isDirectory(file)) {
+            throw new IOException("memory image " + file + " is a directory");
+        }
+        if (!Files.exists(file)) {
+            throw new IOException("memory image " + file + ": no such file");
         }
         String name = file.getFileName().toString();
         Path dir = cacheDir();
-        Path out = dir.resolve(name.substring(0, name.length() - 3) + "." + digest(file));
+        String digest;
+        try {
+            digest = digest(file);
+        } catch (IOException e) {
+            throw new IOException("memory image " + file + ": " + reason(e, file), e);
+        }
+        Path out = dir.resolve(name.substring(0, name.length() - 3) + "." + digest);
         if (Files.isRegularFile(out)) {
             touch(out);
             return out;
         }
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, name, PART);
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new IOException("cannot create the image cache folder " + dir + " (" + reason(e, dir)
+                    + "); set XENIDS_CACHE to a folder that can be written", e);
+        }
+        Path tmp;
+        try {
+            tmp = Files.createTempFile(dir, name, PART);
+        } catch (IOException e) {
+            throw new IOException("cannot write in the image cache folder " + dir + " (" + reason(e, dir)
+                    + "); set XENIDS_CACHE to a folder that can be written", e);
+        }
         System.err.println("xenids: decompressing " + file + " into " + out + " (once)");
+        try {
+            decompress(file, tmp);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        evict(dir, out, MAX_ENTRIES, MAX_BYTES);
+        return out;
+    }
+
+    /** Decompresses {@code file} into {@code tmp}; errors name the image or the cache file, and say what went wrong. */
+    private static void decompress(Path file, Path tmp) throws IOException {
         boolean tty = System.console() != null;
-        try (InputStream in = new XZInputStream(new java.io.BufferedInputStream(Files.newInputStream(file), 1 << 16));
-             OutputStream o = Files.newOutputStream(tmp)) {
+        long done = 0;
+        OutputStream o;
+        try {
+            o = Files.newOutputStream(tmp);
+        } catch (IOException e) {
+            throw new IOException("image cache: cannot write " + tmp + " (" + reason(e, tmp) + ")", e);
+        }
+        try (OutputStream closeLast = o; InputStream raw = Files.newInputStream(file)) {
+            InputStream in = new XZInputStream(new java.io.BufferedInputStream(raw, 1 << 16));
             byte[] buf = new byte[1 << 20];
-            long done = 0;
             long next = 64L << 20;
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                o.write(buf, 0, n);
+            for (int n; (n = in.read(buf)) > 0; ) {
+                try {
+                    o.write(buf, 0, n);
+                } catch (IOException e) {
+                    throw new CacheWriteException("image cache: cannot write " + tmp + " (" + reason(e, tmp) + ")", e);
+                }
                 done += n;
                 if (tty && done >= next) {
                     System.err.print("\rxenids: " + (done >> 20) + " MiB");
@@ -72,13 +121,52 @@ final class XzImages {
             if (tty) {
                 System.err.println("\rxenids: " + (done >> 20) + " MiB decompressed");
             }
+        } catch (CacheWriteException e) {
+            throw e;
         } catch (IOException e) {
-            Files.deleteIfExists(tmp);
-            throw new IOException("cannot decompress " + file + ": " + e.getMessage(), e);
+            if (tty && done >= 64L << 20) {
+                System.err.println();
+            }
+            String why = e instanceof EOFException ? "the xz stream is truncated (it ends after " + (done >> 20)
+                    + " MiB decompressed)"
+                    : e instanceof XZFormatException ? "not an xz stream"
+                    : e instanceof org.tukaani.xz.UnsupportedOptionsException ? "the xz stream uses options this reader does not"
+                            + " support (" + reason(e, file) + ")"
+                    : e instanceof XZIOException ? "the xz stream is corrupt"
+                            + (CORRUPT.equals(e.getMessage()) ? "" : " (" + reason(e, file) + ")")
+                    : reason(e, file);
+            throw new IOException("memory image " + file + ": " + why, e);
         }
-        Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        evict(dir, out, MAX_ENTRIES, MAX_BYTES);
-        return out;
+    }
+
+    /** A write to the cache failed: named as such, not as a fault of the image. */
+    private static final class CacheWriteException extends IOException {
+        CacheWriteException(String message, IOException cause) {
+            super(message, cause);
+        }
+    }
+
+    /**
+     * Why an I/O operation on {@code subject} failed, in words and without a class name ("no such
+     * file", "permission denied", ...), preceded by the path it failed on when that is another one.
+     */
+    static String reason(IOException e, Path subject) {
+        String why;
+        if (e instanceof NoSuchFileException) {
+            why = "no such file";
+        } else if (e instanceof AccessDeniedException) {
+            why = "permission denied";
+        } else if (e instanceof FileSystemException f && f.getReason() != null) {
+            why = f.getReason().strip();
+            if (why.length() > 1 && Character.isUpperCase(why.charAt(0)) && Character.isLowerCase(why.charAt(1))) {
+                why = Character.toLowerCase(why.charAt(0)) + why.substring(1); // the OS's "Not a directory"
+            }
+        } else {
+            String m = e.getMessage();
+            return m == null || m.isBlank() ? e.getClass().getSimpleName().replaceAll("Exception$", "") : m.strip();
+        }
+        String at = ((FileSystemException) e).getFile();
+        return at == null || at.equals(subject.toString()) ? why : at + ": " + why;
     }
 
     /** 128 bits of the SHA-256 of the file's bytes, in hex. */

@@ -96,6 +96,93 @@ class VmiCommandTest {
     }
 
     @Test
+    void aMissingImageOrTypeFileIsNamedAsWhatItIsWithNoSuchFile(@TempDir Path dir) {
+        String img = image("nokaslr-hidden.raw").toString();
+        Path none = dir.resolve("none");
+        String[][] cases = {
+            {"--memory", none.toString(), "memory image " + none + ": no such file"},
+            {"--memory", none + ".raw.xz", "memory image " + none + ".raw.xz: no such file"},
+            {"--memory", img, "--symbols", none.toString(), "symbol file " + none + ": no such file"},
+            {"--memory", img, "--btf", none.toString(), "BTF file " + none + ": no such file"},
+            {"--memory", img, "--isf", none.toString(), "ISF file " + none + ": no such file"},
+            {"--memory", img, "--libvmi-config", none.toString(), "LibVMI config " + none + ": no such file"},
+        };
+        for (String[] c : cases) {
+            List<String> args = new java.util.ArrayList<>(List.of("vmi", "ps"));
+            args.addAll(List.of(c).subList(0, c.length - 1));
+            String[] r = MainTest.run(args.toArray(String[]::new));
+            assertEquals("1", r[0], r[2]);
+            assertEquals("xenids: " + c[c.length - 1], r[2].strip());
+        }
+    }
+
+    @Test
+    void aCutOffXzImageIsSaidToBeTruncatedNamingItAndLeavesNothingInTheCache(@TempDir Path dir) throws Throwable {
+        Path cut = dir.resolve("trunc.elf.xz");
+        try (java.io.InputStream in = Files.newInputStream(SharedData.file("vmi/kaslr-hidden.elf.xz"))) {
+            Files.write(cut, in.readNBytes(200_000));
+        }
+        withCache(dir.resolve("cache"), () -> {
+            String[] r = MainTest.run("vmi", "ps", "--memory", cut.toString());
+            assertEquals("1", r[0], r[2]);
+            assertTrue(r[2].strip().startsWith("xenids: memory image " + cut + ": the xz stream is truncated (it ends after "),
+                    r[2]);
+            assertTrue(r[2].strip().endsWith(" MiB decompressed)"), r[2]);
+            try (var s = Files.list(dir.resolve("cache").resolve("images"))) {
+                assertEquals(List.of(), s.toList(), "no partial file is left");
+            }
+        });
+    }
+
+    @Test
+    void anXzImageThatIsNotXzOrIsCorruptIsSaidSoNamingIt(@TempDir Path dir) throws Throwable {
+        Path notXz = dir.resolve("mem.raw.xz");
+        Files.write(notXz, new byte[4096]);
+        byte[] data = new byte[1 << 20];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (byte) (i * 31 >>> 7);
+        }
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        try (OutputStream o = new XZOutputStream(b, new LZMA2Options(1))) {
+            o.write(data);
+        }
+        byte[] xz = b.toByteArray();
+        xz[xz.length / 2] ^= 0x55;
+        Path corrupt = dir.resolve("corrupt.raw.xz");
+        Files.write(corrupt, xz);
+        withCache(dir.resolve("cache"), () -> {
+            String[] r = MainTest.run("vmi", "ps", "--memory", notXz.toString());
+            assertEquals("1", r[0], r[2]);
+            assertEquals("xenids: memory image " + notXz + ": not an xz stream", r[2].strip());
+            r = MainTest.run("vmi", "ps", "--memory", corrupt.toString());
+            assertEquals("1", r[0], r[2]);
+            assertTrue(r[2].strip().startsWith("xenids: memory image " + corrupt + ": the xz stream is corrupt"), r[2]);
+            assertEquals(1, r[2].strip().lines().count(), r[2]);
+        });
+    }
+
+    @Test
+    void anImageCacheFolderThatCannotBeMadeIsNamedAsSuch(@TempDir Path dir) throws Throwable {
+        Path xz = dir.resolve("mem.raw.xz");
+        try (OutputStream o = new XZOutputStream(Files.newOutputStream(xz), new LZMA2Options(1))) {
+            o.write(new byte[4096]);
+        }
+        Path file = Files.writeString(dir.resolve("a-file"), "x");
+        withCache(file, () -> {
+            String[] r = MainTest.run("vmi", "ps", "--memory", xz.toString());
+            assertEquals("1", r[0], r[2]);
+            assertEquals("xenids: cannot create the image cache folder " + file.resolve("images") + " (not a directory);"
+                    + " set XENIDS_CACHE to a folder that can be written", r[2].strip());
+        });
+        withCache(Path.of("/proc/xenids-no-such"), () -> {
+            String[] r = MainTest.run("vmi", "ps", "--memory", xz.toString());
+            assertEquals("1", r[0], r[2]);
+            assertEquals("xenids: cannot create the image cache folder /proc/xenids-no-such/images (/proc/xenids-no-such:"
+                    + " no such file); set XENIDS_CACHE to a folder that can be written", r[2].strip());
+        });
+    }
+
+    @Test
     void xzImageIsDecompressedOnceIntoTheCache(@TempDir Path dir) throws Throwable {
         byte[] data = new byte[3 << 20];
         for (int i = 0; i < data.length; i++) {

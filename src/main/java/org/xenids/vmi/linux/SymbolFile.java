@@ -72,12 +72,32 @@ final class SymbolFile {
         } catch (BoundedLineReader.BadLineException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read symbol file " + file + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("symbol file " + file + ": " + reason(e, file), e);
         }
         if (n == 0) {
             throw new IllegalArgumentException(file + ": no symbols");
         }
         return new SymbolTable(names, starts, types, addrs, n, "symbol file " + file);
+    }
+
+    /** Why reading failed, in words ("no such file", "permission denied", ...). */
+    private static String reason(IOException e, Path file) {
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "no such file";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof java.io.EOFException && file.toString().endsWith(".xz")) {
+            return "the xz stream is truncated";
+        }
+        if (e instanceof org.tukaani.xz.XZIOException) {
+            return "not a valid xz stream (" + e.getMessage() + ")";
+        }
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
+            return f.getReason();
+        }
+        return e.getMessage() == null ? "cannot be read" : "cannot be read (" + e.getMessage() + ")";
     }
 
     private static String abbreviate(String s) {

@@ -112,11 +112,25 @@ public final class MemorySources {
             return new Mapping(arena, ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena));
         } catch (IOException e) {
             arena.close();
-            throw new IllegalArgumentException("cannot map memory image " + file + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException("memory image " + file + ": " + reason(e), e);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
         }
+    }
+
+    /** Why opening or mapping failed, in words ("no such file", "permission denied", ...). */
+    private static String reason(IOException e) {
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "no such file";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
+            return f.getReason();
+        }
+        return e.getMessage() == null ? "cannot be mapped" : "cannot be mapped (" + e.getMessage() + ")";
     }
 
     static String mib(long bytes) {
