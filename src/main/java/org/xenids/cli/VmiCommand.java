@@ -55,6 +55,12 @@ final class VmiCommand implements Runnable {
                 description = "Offsets from a LibVMI config (linux_tasks, linux_name, linux_pid, linux_mm): task list only.")
         Path libvmiConfig;
 
+        /** The command's files, its inputs these options' (for {@link Outputs#output} checks of its outputs). */
+        Outputs outputs(picocli.CommandLine.Model.CommandSpec spec) {
+            return new Outputs(spec).input("--memory", memory).input("--symbols", symbols).input("--btf", btf)
+                    .input("--isf", isf).input("--libvmi-config", libvmiConfig);
+        }
+
         /** Everything opened, with where each part came from. */
         record Opened(PhysicalMemory memory, LinuxKernel kernel, KernelTypes types, LinuxGuest guest) {}
 

@@ -43,6 +43,7 @@ final class VmiPsxview implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        source.outputs(spec).output("--eve", eve);
         VmiCommand.Source.Opened o = source.open(spec.commandLine());
         CrossView cv = o.guest().crossView();
         PrintWriter out = spec.commandLine().getOut();

@@ -77,6 +77,7 @@ final class VmiWatch implements Callable<Integer> {
         if (intervalNanos <= 0) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--interval must be positive");
         }
+        source.outputs(spec).output("--eve", eve).output("--stats", stats);
         if (count != null && count < 1) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--count must be at least 1, not " + count
                     + "; leave it out to watch until interrupted");
@@ -116,7 +117,8 @@ final class VmiWatch implements Callable<Integer> {
             try (ProcessWatch w = ProcessWatch.open(o.guest(), o.kernel().kernel(), source.memory.getFileName().toString(),
                     scanNanos, pause ? qmp : null);
                  EveWriter eveOut = eve == null ? null : EveWriter.open(eve);
-                 BufferedWriter st = stats == null ? null : Files.newBufferedWriter(stats)) {
+                 BufferedWriter st = stats == null ? null : new BufferedWriter(new java.io.OutputStreamWriter(
+                         org.xenids.io.OutputFile.open(stats), java.nio.charset.StandardCharsets.UTF_8))) {
                 if (st != null) {
                     st.write("seq,unix_ms,walk_us,scan,processes,tasks,hidden,reads,page_walks\n");
                     st.flush();

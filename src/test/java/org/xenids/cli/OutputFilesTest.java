@@ -68,6 +68,20 @@ class OutputFilesTest {
     }
 
     @Test
+    void introspectionOutputsAreCheckedTheSameWay() throws Exception {
+        // Checked before the memory is opened: a file standing for an image is enough (and a
+        // failing check cannot destroy real data).
+        Path image = precious("guest.raw");
+        String[] r = MainTest.run("vmi", "psxview", "-m", image.toString(), "--eve", image.toString());
+        assertUsageError(r, "--eve", "is the input --memory");
+        Path eve = dir.resolve("w.json");
+        r = MainTest.run("vmi", "watch", "-m", image.toString(), "--count", "1", "--eve", eve.toString(),
+                "--stats", eve.toString());
+        assertUsageError(r, "--stats", "same file as --eve");
+        assertEquals("precious\n", Files.readString(image));
+    }
+
+    @Test
     void aHardLinkToACaptureIsTheSameCaptureGivenTwice() throws Exception {
         Path capture = Files.copy(SharedData.plain(CAPTURE), dir.resolve("c.pcap"));
         Path link = Files.createLink(dir.resolve("other-name.pcap"), capture);
