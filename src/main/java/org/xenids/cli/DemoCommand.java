@@ -108,6 +108,9 @@ final class DemoCommand implements Callable<Integer> {
                 d = PaylRun.detect(t, List.of(test), PaylModels.load(models.resolve(PaylRun.MODEL_FILE)), false,
                         FlowConfig.UrgentPolicy.OUT_OF_BAND, w, s, err);
             }
+            if (d.run().broken() != null) {
+                throw d.run().broken(); // the bundled capture is damaged: nothing to score it against
+            }
             d.run().print(o, "  watch (test)");
             PaylRun.print(d.doubts(), o, "  ", "scored");
             o.printf("  %,d flow directions scored, %,d alerts, by VM image and signature:%n", d.scoredDirections(), d.alerts());

@@ -26,7 +26,8 @@ final class HostRun {
     /** What one run saw. */
     record Result(TrafficDriver.Stats driver, List<Tap.Counters> tap, long frames, long frameBytes,
                   long guestToGuestCopies, long flows, long evictions, long unclassified, long anomalies,
-                  String decoderEvents, long forOtherHosts, long unkeptBytes, double seconds) {
+                  String decoderEvents, long forOtherHosts, long unkeptBytes, double seconds,
+                  org.xenids.pcap.CaptureFormatException broken) {
 
         void print(PrintWriter out, String what) {
             out.printf("%s: %,d frames (%,d bytes) rebuilt by the tap, %,d guest-to-guest copies counted once,"
@@ -69,13 +70,22 @@ final class HostRun {
         driver.start(0);
         Progress progress = new Progress(err, label);
         long t0 = System.nanoTime();
-        TrafficDriver.Stats s = driver.replay(captures, progress::frames);
+        TrafficDriver.Stats s;
+        org.xenids.pcap.CaptureFormatException broken = null;
+        try {
+            s = driver.replay(captures, progress::frames);
+        } catch (org.xenids.pcap.CaptureFormatException e) {
+            // What came before the damage was replayed: its flows end as at the end of a capture,
+            // and the caller reports them before the error.
+            broken = e;
+            s = driver.stats();
+        }
         pipeline.finish();
         progress.done();
         return new Result(s, tap.counters(), pipeline.frames(), pipeline.frameBytes(), frames.echoes,
                 pipeline.table().flowsCreated(), pipeline.table().evictions(), tap.unclassified(), anomalyCount[0],
                 decoderEvents(pipeline.decoder()), frames.forOtherHosts, pipeline.table().unkeptBytes(),
-                (System.nanoTime() - t0) / 1e9);
+                (System.nanoTime() - t0) / 1e9, broken);
     }
 
     /**

@@ -60,6 +60,9 @@ final class PaylRun {
         PaylFlows flows = PaylFlows.training(trainer, f -> GuestOptions.imageOf(t, f), perPacket);
         FlowConfig cfg = PaylFlows.flowConfig(settings, perPacket).withUrgent(urgent);
         HostRun.Result r = HostRun.run(t, pcaps, cfg, flows, a -> { }, err, "train");
+        if (r.broken() != null) {
+            throw r.broken(); // models of a capture cut short are not what was asked for: none are written
+        }
         if (trainer.trainedSamples() == 0) {
             throw new IllegalStateException("no guest payload in the training captures: nothing to train on"
                     + " (are the guests' addresses right?)");

@@ -66,6 +66,7 @@ final class ReplayCommand implements java.util.concurrent.Callable<Integer> {
             }
         }
         OutputStream traceOut = recordTrace == null ? null : org.xenids.io.OutputFile.open(recordTrace);
+        org.xenids.pcap.CaptureFormatException broken = null;
         try (TapOutputs outputs = new TapOutputs(writePcap, eve)) {
             Trace.Recorder rec = traceOut == null ? null : Trace.recorder(driver.host().memory(), traceOut);
             Tap tap = new Tap(rec == null ? driver.host().memory() : rec.memory(), outputs, outputs::anomaly);
@@ -73,12 +74,19 @@ final class ReplayCommand implements java.util.concurrent.Callable<Integer> {
             driver.start(0);
             boolean tty = System.console() != null;
             long started = System.nanoTime();
-            TrafficDriver.Stats s = driver.replay(pcaps, n -> {
-                if (tty) {
-                    err.printf("\rreplay: %d frames, %.0f s", n, (System.nanoTime() - started) / 1e9);
-                    err.flush();
-                }
-            });
+            TrafficDriver.Stats s;
+            try {
+                s = driver.replay(pcaps, n -> {
+                    if (tty) {
+                        err.printf("\rreplay: %d frames, %.0f s", n, (System.nanoTime() - started) / 1e9);
+                        err.flush();
+                    }
+                });
+            } catch (org.xenids.pcap.CaptureFormatException e) {
+                // What came before the damage was replayed and rebuilt: counted and written, then the error.
+                broken = e;
+                s = driver.stats();
+            }
             if (tty) {
                 err.print("\r\033[K");
                 err.flush();
@@ -103,11 +111,17 @@ final class ReplayCommand implements java.util.concurrent.Callable<Integer> {
             if (rec != null) {
                 extra.add("trace: " + rec.records() + " records in " + recordTrace);
             }
+            if (broken != null) {
+                extra.add("capture broken: the counters cover it up to the damage");
+            }
             TapOutputs.print(out, tap, extra);
         } finally {
             if (traceOut != null) {
                 traceOut.close();
             }
+        }
+        if (broken != null) {
+            throw broken;
         }
         return 0;
     }

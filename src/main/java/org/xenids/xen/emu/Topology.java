@@ -287,6 +287,18 @@ public record Topology(String uplinkMac, List<Guest> guests) {
     }
 
     /**
+     * The next record, or false at the end or at damage: the guests are those the capture shows
+     * before it, and the replay that follows meets the same damage and reports it.
+     */
+    private static boolean nextWhole(org.xenids.pcap.CaptureReader r) throws IOException {
+        try {
+            return r.next();
+        } catch (org.xenids.pcap.CaptureFormatException damaged) {
+            return false;
+        }
+    }
+
+    /**
      * The quick-start topology: every IPv4 source address inside one of {@code cidrs} seen in the
      * captures becomes a guest named after its address, with the MAC of its first frame and one
      * single-queue vif; {@code images} maps a CIDR to the VM image of the guests inside it
@@ -301,7 +313,7 @@ public record Topology(String uplinkMac, List<Guest> guests) {
         java.util.TreeMap<Long, String> found = new java.util.TreeMap<>();
         for (Path p : captures) {
             try (org.xenids.pcap.CaptureReader r = org.xenids.pcap.CaptureReader.open(p)) {
-                while (r.next()) {
+                while (nextWhole(r)) {
                     byte[] b = r.array();
                     int o = r.dataOffset();
                     int n = r.capturedLength();

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.xenids.pcap.CaptureFormatException;
 import org.xenids.pcap.CaptureReader;
 import org.xenids.pcap.LinkType;
 import org.xenids.xen.abi.Xen;
@@ -61,6 +62,8 @@ public final class TrafficDriver {
     private boolean started;
     private Coalescer coalescer;
     private long fromGuests, fromOutside, notAccepted;
+    /** Capture frames taken so far, and those not replayable (cut or impossible lengths). */
+    private long frames, skipped;
 
     /**
      * Merges back-to-back TCP segments of one direction into GSO super-frames of at most
@@ -258,48 +261,66 @@ public final class TrafficDriver {
             for (int i = 0; i < live.length; i++) {
                 live[i] = advance(readers.get(i));
             }
-            long frames = 0, skipped = 0;
-            while (true) {
-                int best = -1;
-                for (int i = 0; i < live.length; i++) {
-                    if (live[i] && (best < 0 || readers.get(i).timestampNanos() < readers.get(best).timestampNanos())) {
-                        best = i;
-                    }
+            try {
+                replayMerged(readers, live, progress);
+            } catch (CaptureFormatException e) {
+                // A capture broke: what came before it was replayed; merged segments still held go
+                // out too, so that the counters and the guests' traffic stop at the same frame.
+                if (coalescer != null) {
+                    drain(coalescer.flush());
                 }
-                if (best < 0) {
-                    break;
-                }
-                CaptureReader r = readers.get(best);
-                now = Math.max(now, r.timestampNanos());
-                if (beforeFrame != null) {
-                    beforeFrame.accept(frames);
-                }
-                int len = r.capturedLength();
-                if (len < 14 || len > 65535 || len != r.originalLength()) {
-                    skipped++; // truncated or impossible frames cannot cross a vif whole
-                } else {
-                    if (coalescer == null) {
-                        System.arraycopy(r.array(), r.dataOffset(), buf, 0, len);
-                        count(inject(len, 0));
-                    } else {
-                        drain(coalescer.offer(copy(r, len), len));
-                    }
-                }
-                frames++;
-                if (progress != null && (frames & 0xffff) == 0) {
-                    progress.accept(frames);
-                }
-                live[best] = advance(r);
+                throw e;
             }
             if (coalescer != null) {
                 drain(coalescer.flush());
             }
-            return new Stats(frames, fromGuests, fromOutside, notAccepted, skipped, announcements, delivered, toUplink,
-                    coalescer == null ? 0 : coalescer.merged);
+            return stats();
         } finally {
             for (CaptureReader r : readers) {
                 r.close();
             }
+        }
+    }
+
+    /** The replay's counters so far (after a capture broke: up to the damage). */
+    public Stats stats() {
+        return new Stats(frames, fromGuests, fromOutside, notAccepted, skipped, announcements, delivered, toUplink,
+                coalescer == null ? 0 : coalescer.merged);
+    }
+
+    private void replayMerged(List<CaptureReader> readers, boolean[] live, java.util.function.LongConsumer progress)
+            throws IOException {
+        while (true) {
+            int best = -1;
+            for (int i = 0; i < live.length; i++) {
+                if (live[i] && (best < 0 || readers.get(i).timestampNanos() < readers.get(best).timestampNanos())) {
+                    best = i;
+                }
+            }
+            if (best < 0) {
+                break;
+            }
+            CaptureReader r = readers.get(best);
+            now = Math.max(now, r.timestampNanos());
+            if (beforeFrame != null) {
+                beforeFrame.accept(frames);
+            }
+            int len = r.capturedLength();
+            if (len < 14 || len > 65535 || len != r.originalLength()) {
+                skipped++; // truncated or impossible frames cannot cross a vif whole
+            } else {
+                if (coalescer == null) {
+                    System.arraycopy(r.array(), r.dataOffset(), buf, 0, len);
+                    count(inject(len, 0));
+                } else {
+                    drain(coalescer.offer(copy(r, len), len));
+                }
+            }
+            frames++;
+            if (progress != null && (frames & 0xffff) == 0) {
+                progress.accept(frames);
+            }
+            live[best] = advance(r);
         }
     }
 

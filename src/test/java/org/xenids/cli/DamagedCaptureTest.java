@@ -1,0 +1,111 @@
+package org.xenids.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.xenids.pcap.CaptureFormatException;
+import org.xenids.pcap.CaptureReader;
+import org.xenids.pcap.CaptureWriter;
+import org.xenids.pcap.LinkType;
+import org.xenids.testdata.SharedData;
+
+/**
+ * A capture damaged part way: replay and detect watch everything before the damage, report it
+ * (counters, frames, alerts, scores), then fail naming the file and offset; train writes no
+ * models of a capture cut short.
+ */
+class DamagedCaptureTest {
+    static final String CAPTURE = "traffic/dev/test/scenarios/attack_shellcode_tcp.pcap.xz";
+
+    @TempDir
+    Path dir;
+
+    /** The capture cut inside a record two thirds in, and the records before the cut as a whole file. */
+    private Path[] cutAndPrefix() throws Exception {
+        byte[] whole = Files.readAllBytes(SharedData.plain(CAPTURE));
+        Path cut = Files.write(dir.resolve("cut.pcap"), Arrays.copyOf(whole, whole.length * 2 / 3));
+        Path prefix = dir.resolve("prefix.pcap");
+        int records = 0;
+        try (CaptureReader r = CaptureReader.open(cut); CaptureWriter w = CaptureWriter.pcap(prefix, LinkType.ETHERNET, false)) {
+            try {
+                while (r.next()) {
+                    w.write(0, r);
+                    records++;
+                }
+            } catch (CaptureFormatException expected) {
+                // the cut
+            }
+        }
+        assertTrue(records > 10, "records before the cut: " + records);
+        return new Path[] {cut, prefix};
+    }
+
+    @Test
+    void replayRebuildsAndCountsEveryFrameBeforeTheDamageThenFailsNamingIt() throws Exception {
+        Path[] f = cutAndPrefix();
+        String[] cut = MainTest.run("replay", "--guests", "10.0.0.0/24", "--pcap", f[0].toString(),
+                "--write-pcap", dir.resolve("cut.pcapng").toString());
+        assertEquals("1", cut[0], cut[2]);
+        assertEquals(1, cut[2].strip().lines().count(), cut[2]);
+        assertTrue(cut[2].contains("cut.pcap: offset "), cut[2]);
+        assertTrue(cut[1].contains("capture broken: the counters cover it up to the damage"), cut[1]);
+        String[] prefix = MainTest.run("replay", "--guests", "10.0.0.0/24", "--pcap", f[1].toString(),
+                "--write-pcap", dir.resolve("prefix.pcapng").toString());
+        assertEquals("0", prefix[0], prefix[2]);
+        // The same frames rebuilt, the same counters as for the whole records alone.
+        assertArrayEquals(frames(dir.resolve("prefix.pcapng")), frames(dir.resolve("cut.pcapng")));
+        assertEquals(prefix[1].lines().filter(l -> l.startsWith("capture:")).toList(),
+                cut[1].lines().filter(l -> l.startsWith("capture:")).toList());
+    }
+
+    @Test
+    void detectScoresAndAlertsOnEverythingBeforeTheDamageThenFailsNamingIt() throws Exception {
+        Path[] f = cutAndPrefix();
+        // Models of the benign training capture, the inventory service named (as TrainDetectCommandTest's).
+        Path models = dir.resolve("models");
+        String[] t = MainTest.run("train", "--guests", "10.0.0.0/24", "--image", "10.0.0.16/32=inventory", "--pcap",
+                SharedData.file("traffic/dev/train/train_benign.pcap.xz").toString(), "--models", models.toString());
+        assertEquals("0", t[0], t[2]);
+        String[][] runs = new String[2][];
+        for (int i = 0; i < 2; i++) {
+            runs[i] = MainTest.run("detect", "--guests", "10.0.0.0/24", "--image", "10.0.0.16/32=inventory",
+                    "--models", models.toString(), "--pcap", f[i].toString(),
+                    "--eve", dir.resolve("eve" + i + ".json").toString(), "--scores", dir.resolve("scores" + i + ".csv").toString());
+        }
+        assertEquals("1", runs[0][0], runs[0][2]);
+        assertTrue(runs[0][2].contains("cut.pcap: offset "), runs[0][2]);
+        assertTrue(runs[0][1].contains("capture broken"), runs[0][1]);
+        assertEquals("0", runs[1][0], runs[1][2]);
+        // What the damaged capture gave is what its whole records alone give, alerts included.
+        assertArrayEquals(Files.readAllBytes(dir.resolve("eve1.json")), Files.readAllBytes(dir.resolve("eve0.json")));
+        assertArrayEquals(Files.readAllBytes(dir.resolve("scores1.csv")), Files.readAllBytes(dir.resolve("scores0.csv")));
+        assertTrue(Files.readAllLines(dir.resolve("eve0.json")).stream().anyMatch(l -> l.contains("\"event_type\":\"alert\"")));
+    }
+
+    @Test
+    void trainWritesNoModelsOfACaptureCutShort() throws Exception {
+        Path[] f = cutAndPrefix();
+        Path models = dir.resolve("models");
+        String[] r = MainTest.run("train", "--guests", "10.0.0.0/24", "--pcap", f[0].toString(), "--models", models.toString());
+        assertEquals("1", r[0], r[2]);
+        assertTrue(r[2].contains("cut.pcap: offset "), r[2]);
+        assertFalse(Files.exists(models));
+    }
+
+    private static byte[] frames(Path pcapng) throws Exception {
+        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+        try (CaptureReader r = CaptureReader.open(pcapng)) {
+            while (r.next()) {
+                all.write(r.array(), r.dataOffset(), r.capturedLength());
+            }
+        }
+        return all.toByteArray();
+    }
+}
