@@ -20,7 +20,7 @@ public final class Flow {
 
     final FlowTable table;
     final int index;
-    // hash chain and LRU list links (indexes into the table's flow array)
+    // hash chain and LRU list links (indexes into the FlowPool's flow array)
     int next = -1, lruPrev = -1, lruNext = -1, lruList = -1;
     boolean live;
     long queuedNs;

@@ -1,16 +1,17 @@
 package org.xenids.flow;
 
-import java.util.Arrays;
 import org.xenids.decode.DecodeEvent;
 import org.xenids.decode.Packet;
 
 /**
  * Bidirectional flow table keyed by protocol, addresses, ports and VLAN ids. Flows are pooled
  * objects found through an int-linked hash table and kept on three least-recently-used lists
- * (new / established / closed), one per timeout, so expiry and eviction are O(1) per flow and
- * nothing is allocated per packet once the pool has grown. Every flow that ends — by timeout,
- * by a new TCP connection on its tuple, by eviction when {@link FlowConfig#maxFlows()} is
- * reached, or by {@link #finish()} — is handed to {@link StreamListener#flowEnd}. Not thread-safe.
+ * (new / established / closed), one per timeout ({@link FlowPool}), so expiry and eviction are
+ * O(1) per flow and nothing is allocated per packet once the pool has grown. This class decides
+ * what happens to each packet's flow; the pool only holds them. Every flow that ends — by
+ * timeout, by a new TCP connection on its tuple, by eviction when {@link FlowConfig#maxFlows()}
+ * is reached, or by {@link #finish()} — is handed to {@link StreamListener#flowEnd}. Not
+ * thread-safe.
  */
 public final class FlowTable {
     private static final int NEW = 0, ESTABLISHED = 1, CLOSED = 2;
@@ -35,31 +36,12 @@ public final class FlowTable {
     /** {@link FlowConfig.UrgentPolicy#OUT_OF_BAND}: a receiver's urgent bytes are not delivered. */
     final boolean urgentOutOfBand;
 
-    /** Flows held before the pool and the hash table first grow. */
-    static final int INITIAL_FLOWS = 1024;
-    /** The largest array the VM reliably allocates. */
-    private static final int MAX_ARRAY = Integer.MAX_VALUE - 8;
-    /** Hash buckets stop doubling here (2^30 ints, 4 GiB): past it, chains grow instead. */
-    private static final int MAX_BUCKETS = 1 << 30;
-
-    /**
-     * The pool, grown by doubling as flows are seen up to {@link FlowConfig#maxFlows()}, so memory
-     * follows the flows actually held, not the bound: a bound of two billion costs nothing until
-     * that many flows arrive.
-     */
-    private Flow[] flows;
-    private int allocated;
-    private final int poolLimit;
-    private int[] free;
-    private int freeTop;
-    /** At least as many buckets as the pool has places (to {@link #MAX_BUCKETS}): chains stay short. */
-    private int[] buckets;
-    private int mask;
-    private final int[] lruHead = {-1, -1, -1}, lruTail = {-1, -1, -1};
+    /** The flows, their hash chains and their queues (one per class above), up to {@link FlowConfig#maxFlows()}. */
+    private final FlowPool pool;
     private final long[] timeouts;
     private long clock = Long.MIN_VALUE;
     private long nextId = 1;
-    private boolean lastToServer, foundToServer;
+    private boolean lastToServer;
 
     /** Reassembly windows, {@link FlowConfig#maxBufferedBytes()} in all. */
     final WindowPool windows;
@@ -78,13 +60,7 @@ public final class FlowTable {
         this.windows = new WindowPool(window, cfg.maxBufferedBytes());
         this.keepDelivered = cfg.depth() > 0 && cfg.depth() <= window;
         this.urgentOutOfBand = cfg.urgent() == FlowConfig.UrgentPolicy.OUT_OF_BAND;
-        poolLimit = Math.min(cfg.maxFlows(), MAX_ARRAY);
-        int cap = Math.min(poolLimit, INITIAL_FLOWS);
-        flows = new Flow[cap];
-        free = new int[cap];
-        buckets = new int[bucketsFor(cap)];
-        Arrays.fill(buckets, -1);
-        mask = buckets.length - 1;
+        this.pool = new FlowPool(this, cfg.maxFlows());
         timeouts = new long[] {cfg.newTimeout(), cfg.establishedTimeout(), cfg.closedTimeout()};
     }
 
@@ -154,12 +130,12 @@ public final class FlowTable {
         // the way); one addressed elsewhere is not about that flow.
         if ((proto == 1 || proto == 58) && p.quotedProtocol() != 0
                 && p.dstLo() == p.quotedSrcLo() && p.dstHi() == p.quotedSrcHi()) {
-            int qh = (int) hash(p.quotedProtocol(), p.quotedSrcHi(), p.quotedSrcLo(), p.quotedSrcPort(), p.quotedDstHi(),
-                    p.quotedDstLo(), p.quotedDstPort(), p.vlanOuter(), p.vlanInner()) & mask;
-            Flow q = find(qh, p.quotedProtocol(), p.quotedSrcHi(), p.quotedSrcLo(), p.quotedSrcPort(), p.quotedDstHi(),
-                    p.quotedDstLo(), p.quotedDstPort(), p.vlanOuter(), p.vlanInner());
+            int qh = (int) FlowPool.hash(p.quotedProtocol(), p.quotedSrcHi(), p.quotedSrcLo(), p.quotedSrcPort(),
+                    p.quotedDstHi(), p.quotedDstLo(), p.quotedDstPort(), p.vlanOuter(), p.vlanInner());
+            Flow q = pool.find(qh, p.quotedProtocol(), p.quotedSrcHi(), p.quotedSrcLo(), p.quotedSrcPort(),
+                    p.quotedDstHi(), p.quotedDstLo(), p.quotedDstPort(), p.vlanOuter(), p.vlanInner());
             if (q != null) { // an ICMP error about a packet of a known flow counts in that flow
-                boolean toServer = !foundToServer; // it travels back to the quoted packet's sender
+                boolean toServer = !pool.foundToServer; // it travels back to the quoted packet's sender
                 lastToServer = toServer;
                 if (toServer) { q.pktsToServer++; q.bytesToServer += p.frameLength(); }
                 else { q.pktsToClient++; q.bytesToClient += p.frameLength(); }
@@ -170,9 +146,9 @@ public final class FlowTable {
         }
         long sHi = p.srcHi(), sLo = p.srcLo(), dHi = p.dstHi(), dLo = p.dstLo();
         int sp = p.srcPort(), dp = p.dstPort(), vo = p.vlanOuter(), vi = p.vlanInner();
-        int h = (int) hash(proto, sHi, sLo, sp, dHi, dLo, dp, vo, vi) & mask;
-        Flow f = find(h, proto, sHi, sLo, sp, dHi, dLo, dp, vo, vi);
-        boolean toServer = foundToServer;
+        int h = (int) FlowPool.hash(proto, sHi, sLo, sp, dHi, dLo, dp, vo, vi);
+        Flow f = pool.find(h, proto, sHi, sLo, sp, dHi, dLo, dp, vo, vi);
+        boolean toServer = pool.foundToServer;
         if (f != null && now - f.lastNs > timeouts[f.lruList]) { // idle past its timeout, not yet expired
             timedOut++;
             end(f, "timeout");
@@ -222,26 +198,6 @@ public final class FlowTable {
         }
         touch(f, classOf(f));
         return f;
-    }
-
-    /** The flow of a tuple in either direction (sets {@link #foundToServer}), or null. */
-    private Flow find(int h, int proto, long sHi, long sLo, int sp, long dHi, long dLo, int dp, int vo, int vi) {
-        for (int i = buckets[h]; i >= 0; i = flows[i].next) {
-            Flow c = flows[i];
-            if (c.proto != proto || c.vlanOuter != vo || c.vlanInner != vi) continue;
-            if (c.clientLo == sLo && c.serverLo == dLo && c.clientPort == sp && c.serverPort == dp
-                    && c.clientHi == sHi && c.serverHi == dHi) {
-                foundToServer = true;
-                return c;
-            }
-            if (c.clientLo == dLo && c.serverLo == sLo && c.clientPort == dp && c.serverPort == sp
-                    && c.clientHi == dHi && c.serverHi == sHi) {
-                foundToServer = false;
-                return c;
-            }
-        }
-        foundToServer = true;
-        return null;
     }
 
     private boolean startsNew(Flow f, boolean toServer, int seq) {
@@ -314,83 +270,33 @@ public final class FlowTable {
         return f.pktsToClient > 0 ? ESTABLISHED : NEW;
     }
 
+    /** A flow for the packet, in the place of the one evicted when the pool is full. */
     private Flow create(Packet p, int h, boolean swap) {
-        int i;
-        if (freeTop > 0) {
-            i = free[--freeTop];
-        } else if (allocated < poolLimit) {
-            if (allocated == flows.length && grow()) {
-                h = -1; // the buckets changed: placed below, from the flow's own tuple
-            }
-            i = allocated;
-            flows[allocated++] = new Flow(this, i);
-        } else {
+        Flow f = pool.take();
+        if (f == null) {
             evictOne();
-            i = free[--freeTop];
+            f = pool.take();
         }
-        Flow f = flows[i];
         f.init(nextId++, p, swap);
-        if (h < 0) {
-            h = bucketOf(f);
-        }
-        f.live = true;
-        f.next = buckets[h];
-        buckets[h] = i;
+        pool.insert(f, h);
         created++;
         live++;
         return f;
     }
 
-    /**
-     * Doubles the pool (to {@link #poolLimit}) and, when that calls for more buckets, rebuilds the
-     * hash table; true when it did. Amortized over the flows that filled the pool: O(1) each.
-     */
-    private boolean grow() {
-        int cap = (int) Math.min(poolLimit, 2L * flows.length);
-        flows = Arrays.copyOf(flows, cap);
-        free = Arrays.copyOf(free, cap);
-        int n = bucketsFor(cap);
-        if (n == buckets.length) {
-            return false;
-        }
-        buckets = new int[n];
-        Arrays.fill(buckets, -1);
-        mask = n - 1;
-        for (int i = 0; i < allocated; i++) {
-            Flow f = flows[i];
-            if (f.live) {
-                int h = bucketOf(f);
-                f.next = buckets[h];
-                buckets[h] = i;
-            }
-        }
-        return true;
-    }
-
-    /** Buckets for a pool of {@code cap} flows: a power of two ≥ it (at least 16, at most {@link #MAX_BUCKETS}). */
-    static int bucketsFor(int cap) {
-        long n = Long.highestOneBit(Math.max(16, cap) - 1L) << 1;
-        return (int) Math.min(n, MAX_BUCKETS);
-    }
-
     /** Flows the pool has places for now (grows with the flows seen, up to the bound). */
-    int capacity() { return flows.length; }
-
-    private int bucketOf(Flow f) {
-        return (int) hash(f.proto, f.clientHi, f.clientLo, f.clientPort, f.serverHi, f.serverLo, f.serverPort,
-                f.vlanOuter, f.vlanInner) & mask;
-    }
+    int capacity() { return pool.capacity(); }
 
     private void evictOne() {
         // The longest-queued flow (about the least recently active), preferring closed, then new
         // (half-open) flows.
         int[] order = {CLOSED, NEW, ESTABLISHED};
-        int victim = -1;
+        Flow victim = null;
         for (int c : order) {
-            if (lruHead[c] >= 0) { victim = lruHead[c]; break; }
+            if ((victim = pool.oldest(c)) != null) break;
         }
         evictions++;
-        end(flows[victim], "forced");
+        end(victim, "forced");
     }
 
     /**
@@ -402,15 +308,13 @@ public final class FlowTable {
     public void expire(long nowNanos) {
         for (int c = 0; c < 3; c++) {
             long t = timeouts[c];
-            int i;
-            while ((i = lruHead[c]) >= 0 && nowNanos - flows[i].queuedNs > t) {
-                Flow f = flows[i];
+            Flow f;
+            while ((f = pool.oldest(c)) != null && nowNanos - f.queuedNs > t) {
                 if (nowNanos - f.lastNs > t) {
                     timedOut++;
                     end(f, "timeout");
                 } else {
-                    unlinkLru(f);
-                    append(f, c, f.lastNs);
+                    pool.queue(f, c, f.lastNs);
                 }
             }
         }
@@ -419,10 +323,10 @@ public final class FlowTable {
     /** Ends all flows (reason "shutdown"), e.g. at the end of a capture. */
     public void finish() {
         for (int c = 0; c < 3; c++) {
-            int i;
-            while ((i = lruHead[c]) >= 0) {
+            Flow f;
+            while ((f = pool.oldest(c)) != null) {
                 shutdown++;
-                end(flows[i], "shutdown");
+                end(f, "shutdown");
             }
         }
     }
@@ -442,61 +346,13 @@ public final class FlowTable {
         sumRechecked += f.toServer.rechecked + f.toClient.rechecked;
         sumUncompared += f.toServer.uncompared + f.toClient.uncompared;
         listener.flowEnd(f);
-        unlinkHash(f);
-        unlinkLru(f);
-        f.live = false;
+        pool.remove(f);
         live--;
-        free[freeTop++] = f.index;
-    }
-
-    private void unlinkHash(Flow f) {
-        int h = bucketOf(f);
-        int prev = -1;
-        for (int i = buckets[h]; i >= 0; prev = i, i = flows[i].next) {
-            if (i == f.index) {
-                if (prev < 0) buckets[h] = f.next; else flows[prev].next = f.next;
-                f.next = -1;
-                return;
-            }
-        }
-        throw new IllegalStateException("flow " + f.id + " missing from its hash chain");
     }
 
     /** Queues the flow on list {@code c} when it changed class (new, established, closed). */
     private void touch(Flow f, int c) {
-        if (f.lruList == c) return;
-        if (f.lruList >= 0) unlinkLru(f);
-        append(f, c, f.lastNs);
-    }
-
-    private void append(Flow f, int c, long queuedNs) {
-        f.lruList = c;
-        f.queuedNs = queuedNs;
-        f.lruPrev = lruTail[c];
-        f.lruNext = -1;
-        if (lruTail[c] >= 0) flows[lruTail[c]].lruNext = f.index; else lruHead[c] = f.index;
-        lruTail[c] = f.index;
-    }
-
-    private void unlinkLru(Flow f) {
-        int c = f.lruList;
-        if (c < 0) return;
-        if (f.lruPrev >= 0) flows[f.lruPrev].lruNext = f.lruNext; else lruHead[c] = f.lruNext;
-        if (f.lruNext >= 0) flows[f.lruNext].lruPrev = f.lruPrev; else lruTail[c] = f.lruPrev;
-        f.lruPrev = f.lruNext = f.lruList = -1;
-    }
-
-    /** Same value for both directions of a flow. */
-    private static long hash(int proto, long aHi, long aLo, int aPort, long bHi, long bLo, int bPort, int vo, int vi) {
-        long a = mix(aHi * 0x9E3779B97F4A7C15L ^ aLo ^ ((long) aPort << 40));
-        long b = mix(bHi * 0x9E3779B97F4A7C15L ^ bLo ^ ((long) bPort << 40));
-        return mix(a + b + proto * 0xC2B2AE3D27D4EB4FL + ((long) vo << 20 | vi));
-    }
-
-    private static long mix(long z) {
-        z = (z ^ (z >>> 33)) * 0xFF51AFD7ED558CCDL;
-        z = (z ^ (z >>> 33)) * 0xC4CEB9FE1A85EC53L;
-        return z ^ (z >>> 33);
+        if (f.lruList != c) pool.queue(f, c, f.lastNs);
     }
 
     /** The smallest power of two ≥ the depth, at least 1024, at most {@code maxPending} (any, when the depth is unlimited). */

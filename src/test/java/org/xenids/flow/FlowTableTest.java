@@ -173,8 +173,8 @@ class FlowTableTest {
     @Test
     void theFlowBoundReservesNoMemoryAndTheTableGrowsWithTheFlowsSeen() {
         Pipeline p = pipeline(FlowConfig.defaults().withMaxFlows(2_000_000_000));
-        assertEquals(FlowTable.INITIAL_FLOWS, p.table().capacity());
-        int n = 5 * FlowTable.INITIAL_FLOWS + 7; // past several doublings of the pool and the buckets
+        assertEquals(FlowPool.INITIAL_FLOWS, p.table().capacity());
+        int n = 5 * FlowPool.INITIAL_FLOWS + 7; // past several doublings of the pool and the buckets
         List<Flow> first = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             byte[] q = udpFrame(C, 1024 + i % 60000, "10.0." + (i / 60000) + ".1", 53, bytes(i));
@@ -184,7 +184,7 @@ class FlowTableTest {
         assertEquals(n, p.table().flowsCreated());
         assertEquals(n, p.table().liveFlows());
         assertEquals(0, p.table().evictions());
-        assertEquals(8 * FlowTable.INITIAL_FLOWS, p.table().capacity());
+        assertEquals(8 * FlowPool.INITIAL_FLOWS, p.table().capacity());
         for (int i = 0; i < n; i++) { // every flow is found again after the rehashes, from either side
             byte[] a = udpFrame("10.0." + (i / 60000) + ".1", 53, C, 1024 + i % 60000, bytes(i));
             p.frame(a, 0, a.length, n + i, Decoder.LINKTYPE_ETHERNET);
@@ -199,7 +199,7 @@ class FlowTableTest {
     /** A bound between two doublings is still exact: the pool stops at it and then evicts. */
     @Test
     void aBoundPastTheInitialPoolIsReachedExactlyThenEvicts() {
-        int max = FlowTable.INITIAL_FLOWS * 3 + 5;
+        int max = FlowPool.INITIAL_FLOWS * 3 + 5;
         Pipeline p = pipeline(FlowConfig.defaults().withMaxFlows(max));
         for (int i = 0; i < max + 10; i++) {
             byte[] q = udpFrame(C, 1024 + i, SV, 53, bytes(i));
@@ -209,9 +209,9 @@ class FlowTableTest {
         assertEquals(max, p.table().liveFlows());
         assertEquals(10, p.table().evictions());
         assertEquals("1:forced:1/0:none", rec.ended.get(0));
-        assertEquals(4096, FlowTable.bucketsFor(max));
-        assertEquals(1 << 30, FlowTable.bucketsFor(Integer.MAX_VALUE));
-        assertEquals(16, FlowTable.bucketsFor(1));
+        assertEquals(4096, FlowPool.bucketsFor(max));
+        assertEquals(1 << 30, FlowPool.bucketsFor(Integer.MAX_VALUE));
+        assertEquals(16, FlowPool.bucketsFor(1));
     }
 
     @Test
