@@ -44,12 +44,17 @@ final class Outputs {
     }
 
     /**
-     * A file the command writes (null: not asked for; "-": standard output). Also refused, before
-     * any output is opened (so that a run failing on its second output leaves no empty first one):
-     * a folder, a file that cannot be written, a path whose nearest existing folder cannot be.
+     * A file the command writes (null: not asked for, or standard output where the command takes
+     * "-" so). Also refused, before any output is opened (so that a run failing on its second
+     * output leaves no empty first one): a folder, a file that cannot be written, a path whose
+     * nearest existing folder cannot be. A device (/dev/null, a terminal) may take several outputs.
      */
     Outputs output(String option, Path file) throws IOException {
-        if (file == null || file.toString().equals("-")) {
+        if (file == null) {
+            return this;
+        }
+        writable(option, file);
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
             return this;
         }
         Object id = identity(file);
@@ -63,7 +68,6 @@ final class Outputs {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     option + " " + file + " is the same file as " + other + ": one would overwrite the other");
         }
-        writable(option, file);
         return this;
     }
 
@@ -93,20 +97,46 @@ final class Outputs {
 
     /**
      * What makes two names one file: the file system's key (device and inode) when the file exists,
-     * so that a hard link, a symbolic link or "./x" is the same file; else the absolute path, its
-     * folder resolved when that exists.
+     * so that a hard link, a symbolic link or "./x" is the same file. A file still to be made is
+     * where the system would make it: a symbolic link to it is followed, and its nearest existing
+     * folder taken with its links resolved, the names below it as given. Nothing is normalised
+     * before the system resolves it: "a/l/../x" with a/l a link is not "a/x".
      */
     static Object identity(Path file) {
+        Path p = file.toAbsolutePath();
         try {
-            if (Files.exists(file)) {
-                Object key = Files.readAttributes(file, BasicFileAttributes.class).fileKey();
-                return key != null ? key : file.toRealPath();
+            for (int hops = 0; hops < 40; hops++) {
+                if (Files.exists(p)) {
+                    Object key = Files.readAttributes(p, BasicFileAttributes.class).fileKey();
+                    return key != null ? key : p.toRealPath();
+                }
+                java.util.ArrayDeque<Path> below = new java.util.ArrayDeque<>();
+                Path a = p;
+                while (a != null && !Files.exists(a, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    below.push(a.getFileName());
+                    a = a.getParent();
+                }
+                if (a == null) {
+                    return p;
+                }
+                if (Files.isSymbolicLink(a) && !Files.exists(a)) {
+                    // A link to something not there yet: writing through it makes its target.
+                    Path target = a.getParent().resolve(Files.readSymbolicLink(a));
+                    for (Path n : below) {
+                        target = target.resolve(n);
+                    }
+                    p = target;
+                    continue;
+                }
+                Path base = a.toRealPath();
+                for (Path n : below) {
+                    base = base.resolve(n);
+                }
+                return base;
             }
-            Path abs = file.toAbsolutePath().normalize();
-            Path parent = abs.getParent();
-            return parent != null && Files.isDirectory(parent) ? parent.toRealPath().resolve(abs.getFileName()) : abs;
         } catch (IOException e) {
-            return file.toAbsolutePath().normalize();
+            // fall through: the path as given
         }
+        return p;
     }
 }

@@ -39,7 +39,7 @@ final class PcapFlowsCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         // Options and files are checked before the output is opened: a usage error leaves an existing file whole.
         var config = flowOptions.config();
-        new Outputs(spec).inputs("FILE", files).output("--eve", eve == null ? null : Path.of(eve));
+        new Outputs(spec).inputs("FILE", files).output("--eve", eve == null || eve.equals("-") ? null : Path.of(eve));
         for (Path f : files) {
             if (!java.nio.file.Files.exists(f)) {
                 throw new java.nio.file.NoSuchFileException(f.toString());

@@ -82,6 +82,41 @@ class OutputFilesTest {
     }
 
     @Test
+    void symbolicLinksAreFollowedToWhereTheSystemWouldWrite() throws Exception {
+        String capture = SharedData.file(CAPTURE).toString();
+        // A link to a file not there yet: writing through it makes the target.
+        Path link = Files.createSymbolicLink(dir.resolve("link.json"), Path.of("target.json"));
+        assertUsageError(MainTest.run("replay", "--guests", "10.0.0.0/24", "--pcap", capture, "--eve", link.toString(),
+                "--write-pcap", dir.resolve("target.json").toString()), "same file");
+        // A linked folder above folders still to be made.
+        Files.createDirectory(dir.resolve("real"));
+        Files.createSymbolicLink(dir.resolve("lnk"), Path.of("real"));
+        assertUsageError(MainTest.run("replay", "--guests", "10.0.0.0/24", "--pcap", capture,
+                "--eve", dir.resolve("lnk/new/x").toString(), "--write-pcap", dir.resolve("real/new/x").toString()), "same file");
+        // ".." after a link is the link target's parent, not the link's folder.
+        Files.createDirectories(dir.resolve("a"));
+        Files.createDirectory(dir.resolve("other"));
+        Files.createSymbolicLink(dir.resolve("a/l"), Path.of("../other"));
+        assertUsageError(MainTest.run("replay", "--guests", "10.0.0.0/24", "--pcap", capture,
+                "--eve", dir.resolve("a/l/../x").toString(), "--write-pcap", dir.resolve("x").toString()), "same file");
+        assertFalse(Files.exists(dir.resolve("target.json")) || Files.exists(dir.resolve("x")));
+        // "-" is a file like any other where a command does not take it for standard output.
+        Path dash = Files.copy(SharedData.plain(CAPTURE), dir.resolve("-"));
+        byte[] before = Files.readAllBytes(dash);
+        assertUsageError(MainTest.run("replay", "--guests", "10.0.0.0/24", "--pcap", dash.toString(), "--eve",
+                dash.toString()), "is the input");
+        assertArrayEquals(before, Files.readAllBytes(dash));
+    }
+
+    @Test
+    void aDeviceMayTakeSeveralOutputs() throws Exception {
+        assumeTrue(Files.isWritable(Path.of("/dev/null")));
+        String[] r = MainTest.run("replay", "--guests", "10.0.0.0/24", "--pcap", SharedData.file(CAPTURE).toString(),
+                "--eve", "/dev/null", "--write-pcap", "/dev/null");
+        assertEquals("0", r[0], r[2]);
+    }
+
+    @Test
     void aHardLinkToACaptureIsTheSameCaptureGivenTwice() throws Exception {
         Path capture = Files.copy(SharedData.plain(CAPTURE), dir.resolve("c.pcap"));
         Path link = Files.createLink(dir.resolve("other-name.pcap"), capture);

@@ -252,6 +252,8 @@ public final class TrafficDriver {
             throw new IllegalStateException("start() first");
         }
         List<CaptureReader> readers = new ArrayList<>();
+        frames = 0; // this replay's (the traffic counters go on across replays, as before)
+        skipped = 0;
         try {
             for (Path p : captures) {
                 CaptureReader r = CaptureReader.open(p);
