@@ -82,7 +82,11 @@ final class Lzma2Decoder {
 
     /**
      * Starts a block, after its header: reserves its dictionary (refused over the memory limit
-     * before it is reserved, reused when the size is the same) and starts the filters over.
+     * before it is reserved) and starts the filters over. A dictionary at least as large as the
+     * block needs is kept: each block starts with a dictionary reset, so the bytes of earlier
+     * blocks are never referred to, and a file cannot make the reader reserve and clear up to
+     * 100 MiB for every 16-byte empty block by alternating two sizes. (A crafted block that
+     * refers past its own declared size then decodes from its own bytes, where xz would refuse.)
      */
     void startBlock(Block b) throws Fault {
         long needed = (b.dictionary() + 15) & ~15L;
@@ -90,7 +94,7 @@ final class Lzma2Decoder {
             throw new Fault("xz: block " + b.number() + " needs a " + ((b.dictionary() + (1 << 20) - 1) >> 20)
                     + " MiB dictionary, over the " + (memoryLimit >> 20) + " MiB memory limit");
         }
-        if (lz == null || lzSize != needed) {
+        if (lz == null || lzSize < needed) {
             lz = null; // let the old dictionary go before the new one is reserved
             lzma = null;
             lz = new LZDecoder((int) needed, null, ArrayCache.getDummyCache());
