@@ -1,7 +1,6 @@
 package org.xenids.cli;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -60,7 +59,7 @@ final class OverheadReport {
             b.append(String.format(Locale.ROOT, "%s,%s,%s,%.4f,%.4f,%.3f,%.3f,%d,%d%n", r.mode().name(), fmtRate(r.mode().rateHz()),
                     r.mode().pause(), r.throughputMedian(), r.throughputIqr(), r.lossPct(), r.monitorCpuPct(), r.walkP50(), r.walkP99()));
         }
-        Files.writeString(file, b);
+        write(file, b);
     }
 
     static void writeRounds(Path file, List<BenchOverhead.Sample> samples) throws IOException {
@@ -69,7 +68,7 @@ final class OverheadReport {
             b.append(String.format(Locale.ROOT, "%d,%s,%.4f,%.3f,%.2f,%d%n", s.round(), s.mode().name(), s.throughput(),
                     s.monitorCpuPct(), s.guestCpuPct(), s.walkUs().length));
         }
-        Files.writeString(file, b);
+        write(file, b);
     }
 
     private static String fmtRate(double hz) {
@@ -158,6 +157,13 @@ final class OverheadReport {
                     cx, top + plotH + 74, r.walkP50()));
         }
         b.append("</svg>\n");
-        Files.writeString(file, b);
+        write(file, b);
+    }
+
+    /** The report's text to {@code file}: a failure names the file, as the other outputs' do. */
+    private static void write(Path file, CharSequence text) throws IOException {
+        try (java.io.OutputStream o = org.xenids.io.OutputFile.open(file)) {
+            o.write(text.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
     }
 }

@@ -135,7 +135,7 @@ final class XenLabCommand implements Runnable {
             try {
                 waitForFile(ram, s);
                 try (XenProbe probe = XenProbe.attach("127.0.0.1", port, MAP, SYMS, ram, Duration.ofSeconds(30));
-                     OutputStream trace = Files.newOutputStream(out.resolve("trace.bin"))) {
+                     OutputStream trace = org.xenids.io.OutputFile.open(out.resolve("trace.bin"))) {
                     Trace.Recorder rec = Trace.recorder(probe.memory(), trace);
                     long[] frames = new long[1];
                     Tap tap = new Tap(rec.memory(), (buf, off, len, domid, vif, queue, dir, peer, ts) -> frames[0]++, a -> { });
