@@ -99,9 +99,16 @@ final class VmiWatch implements Callable<Integer> {
         // soon as it returns: it returns only once the summary is out, which it prints itself if the
         // walk in progress does not end in time.
         AtomicBoolean stopping = new AtomicBoolean();
+        AtomicBoolean watching = new AtomicBoolean();
         CountDownLatch done = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             stopping.set(true);
+            if (!watching.get()) {
+                // Still opening (an image decompressed, the kernel found): no walk, no output open,
+                // nothing to wait for.
+                summary.print();
+                return;
+            }
             try {
                 if (!done.await(15, TimeUnit.SECONDS)) {
                     summary.print();
@@ -123,6 +130,7 @@ final class VmiWatch implements Callable<Integer> {
                     st.write("seq,unix_ms,walk_us,scan,processes,tasks,hidden,reads,page_walks\n");
                     st.flush();
                 }
+                watching.set(true);
                 while (!stopping.get() && (count == null || summary.walks() < count)
                         && (durationNanos == null || System.nanoTime() - start < durationNanos)) {
                     long nowWall = System.currentTimeMillis() * 1_000_000L;
