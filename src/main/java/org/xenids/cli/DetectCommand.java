@@ -31,7 +31,8 @@ import picocli.CommandLine.Spec;
             "guest takes nothing of it, but a sender may be showing the detector bytes the guest never",
             "sees. So is the first TCP urgent byte in a flow direction's scored payload",
             "(stream.urgent_data): the guest's application skips it unless it set SO_OOBINLINE (see",
-            "--tcp-urgent)."})
+            "--tcp-urgent). A capture damaged part way is watched up to the damage (its alerts and",
+            "scores written, its counts printed), then the error (exit 1)."})
 final class DetectCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

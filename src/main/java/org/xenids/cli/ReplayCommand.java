@@ -23,7 +23,8 @@ import picocli.CommandLine.Spec;
             "source address is a guest's, the uplink otherwise; the tap sees only the hypercalls",
             "(grant copies and maps, event channels) and the frames they name.",
             "Prints per-domain counters: frames, bytes, copies, maps, event sends, unclassified ops,",
-            "anomalies, drops, refused, lost; then the drivers' own counters."})
+            "anomalies, drops, refused, lost; then the drivers' own counters. A capture damaged part",
+            "way is replayed up to the damage, its counters printed, then the error (exit 1)."})
 final class ReplayCommand implements java.util.concurrent.Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -60,7 +60,9 @@ class DamagedCaptureTest {
                 "--write-pcap", dir.resolve("prefix.pcapng").toString());
         assertEquals("0", prefix[0], prefix[2]);
         // The same frames rebuilt, the same counters as for the whole records alone.
-        assertArrayEquals(frames(dir.resolve("prefix.pcapng")), frames(dir.resolve("cut.pcapng")));
+        byte[] rebuilt = frames(dir.resolve("cut.pcapng"));
+        assertTrue(rebuilt.length > 0, "frames rebuilt before the damage");
+        assertArrayEquals(frames(dir.resolve("prefix.pcapng")), rebuilt);
         assertEquals(prefix[1].lines().filter(l -> l.startsWith("capture:")).toList(),
                 cut[1].lines().filter(l -> l.startsWith("capture:")).toList());
     }
