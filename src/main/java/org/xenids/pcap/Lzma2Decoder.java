@@ -42,6 +42,13 @@ final class Lzma2Decoder {
      */
     record Block(long number, long declaredCompressed, long declaredUncompressed, long dictionary, int delta) {}
 
+    /** A dictionary the heap has no room for: a failure of this run, not of the file. */
+    static final class NoHeap extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        NoHeap(String message) { super(message); }
+    }
+
     private final XzInput in;
     private final long memoryLimit;
 
@@ -88,7 +95,7 @@ final class Lzma2Decoder {
      * 100 MiB for every 16-byte empty block by alternating two sizes. (A crafted block that
      * refers past its own declared size then decodes from its own bytes, where xz would refuse.)
      */
-    void startBlock(Block b) throws Fault {
+    void startBlock(Block b) throws Fault, NoHeap {
         long needed = (b.dictionary() + 15) & ~15L;
         if (needed + 2L * CHUNK_MAX > memoryLimit) {
             throw new Fault("xz: block " + b.number() + " needs a " + ((b.dictionary() + (1 << 20) - 1) >> 20)
@@ -97,7 +104,18 @@ final class Lzma2Decoder {
         if (lz == null || lzSize < needed) {
             lz = null; // let the old dictionary go before the new one is reserved
             lzma = null;
-            lz = new LZDecoder((int) needed, null, ArrayCache.getDummyCache());
+            lzSize = 0;
+            try {
+                lz = new LZDecoder((int) needed, null, ArrayCache.getDummyCache());
+            } catch (OutOfMemoryError e) {
+                // Under the limit, but not in this heap beside what else is open (several xz
+                // captures merged in one run each hold their own). Said here, where the cause is
+                // known, and not as damage to the file: the same file reads with more heap.
+                throw new NoHeap("xz: block " + b.number() + "'s " + ((needed + (1 << 20) - 1) >> 20)
+                        + " MiB dictionary does not fit in the " + (Runtime.getRuntime().maxMemory() >> 20)
+                        + " MiB heap beside what is already open (other xz captures hold theirs); give fewer"
+                        + " xz captures at once, or raise the heap with XENIDS_JAVA_OPTS=-Xmx…");
+            }
             lzSize = (int) needed;
         }
         block = b;

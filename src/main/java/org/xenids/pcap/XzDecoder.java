@@ -88,6 +88,8 @@ final class XzDecoder {
                 out += k;
                 n += k;
             }
+        } catch (Lzma2Decoder.NoHeap e) {
+            throw new IOException(name + ": " + e.getMessage(), e);
         } catch (Fault e) {
             failure = new CaptureFormatException(name, out, e.getMessage(), e);
             if (n == 0) {
