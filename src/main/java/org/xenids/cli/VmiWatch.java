@@ -101,6 +101,7 @@ final class VmiWatch implements Callable<Integer> {
         AtomicBoolean stopping = new AtomicBoolean();
         AtomicBoolean watching = new AtomicBoolean();
         CountDownLatch done = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicReference<ProcessWatch> opened = new java.util.concurrent.atomic.AtomicReference<>();
         Thread hook = new Thread(() -> {
             stopping.set(true);
             if (!watching.get()) {
@@ -111,6 +112,17 @@ final class VmiWatch implements Callable<Integer> {
             }
             try {
                 if (!done.await(15, TimeUnit.SECONDS)) {
+                    // The JVM halts when this returns: a guest the walk paused is resumed first.
+                    ProcessWatch w = opened.get();
+                    if (pause && w != null) {
+                        try {
+                            w.release();
+                            err.println("watch: the walk in progress did not end in 15 s; the guest was resumed and the walk left");
+                        } catch (RuntimeException e) {
+                            err.println("watch: the guest may still be paused (resume it with the QMP command cont): "
+                                    + e.getMessage());
+                        }
+                    }
                     summary.print();
                 }
             } catch (InterruptedException e) {
@@ -130,6 +142,7 @@ final class VmiWatch implements Callable<Integer> {
                     st.write("seq,unix_ms,walk_us,scan,processes,tasks,hidden,reads,page_walks\n");
                     st.flush();
                 }
+                opened.set(w);
                 watching.set(true);
                 while (!stopping.get() && (count == null || summary.walks() < count)
                         && (durationNanos == null || System.nanoTime() - start < durationNanos)) {

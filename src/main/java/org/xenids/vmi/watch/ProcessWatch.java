@@ -64,6 +64,9 @@ public final class ProcessWatch implements AutoCloseable {
     private final String image;
     private final long scanEveryNanos;
     private final Qmp qmp;
+    /** Guards the guest's paused state, which {@link #release} changes from another thread. */
+    private final Object pauseLock = new Object();
+    private boolean paused, released;
     private Map<Key, Task> live = new HashMap<>();
     private Set<Long> hiddenNow = new HashSet<>();
     private long seq;
@@ -95,15 +98,11 @@ public final class ProcessWatch implements AutoCloseable {
         long walks0 = kernel instanceof AddressSpace as ? as.totalPageWalks() : 0;
         long t0 = System.nanoTime();
         CrossView cv;
-        if (qmp != null) {
-            qmp.command("stop");
-        }
+        pause();
         try {
             cv = guest.crossView(scan);
         } finally {
-            if (qmp != null) {
-                qmp.command("cont");
-            }
+            resume();
         }
         long walk = System.nanoTime() - t0;
         if (scan) {
@@ -181,10 +180,44 @@ public final class ProcessWatch implements AutoCloseable {
         return ctx;
     }
 
+    private void pause() {
+        synchronized (pauseLock) {
+            if (qmp != null && !released) {
+                qmp.command("stop");
+                paused = true;
+            }
+        }
+    }
+
+    private void resume() {
+        synchronized (pauseLock) {
+            if (paused) {
+                paused = false;
+                qmp.command("cont");
+            }
+        }
+    }
+
+    /**
+     * Resumes the guest now if a tick has it paused, and never pauses it again: for a watch told
+     * to stop that cannot wait for the walk in progress (a scan of a large guest) to end, so
+     * that the process exits without leaving the guest stopped. The walk goes on reading a
+     * running guest. Callable from any thread.
+     */
+    public void release() {
+        synchronized (pauseLock) {
+            released = true;
+            resume();
+        }
+    }
+
     @Override
     public void close() {
-        if (qmp != null) {
-            qmp.close();
+        synchronized (pauseLock) {
+            released = true;
+            if (qmp != null) {
+                qmp.close();
+            }
         }
     }
 }
