@@ -159,6 +159,8 @@ public final class EveWriter implements AutoCloseable {
         alerts++;
     }
 
+    private static final String XEN_RING = "xen.ring";
+
     private void writeAnomaly(EveEvent.Anomaly a) throws IOException {
         header(a.timestampNanos(), a.flowId(), a.inIface(), "anomaly");
         endpoints(a.endpoints());
@@ -168,7 +170,9 @@ public final class EveWriter implements AutoCloseable {
         if (a.layer() != null) {
             gen.writeStringField("layer", a.layer());
         }
-        if (a.code() != 0) {
+        // A ring anomaly's code is the slot (or grant ref) it names, where 0 is a slot like any
+        // other; elsewhere 0 means "no code".
+        if (a.code() != 0 || XEN_RING.equals(a.type())) {
             gen.writeNumberField("code", a.code());
         }
         gen.writeEndObject();

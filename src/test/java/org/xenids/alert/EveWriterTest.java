@@ -80,6 +80,20 @@ class EveWriterTest {
         assertTrue(line.indexOf("\"z\"") < line.indexOf("\"a\""));
     }
 
+    @Test
+    void aRingAnomalyAtSlotZeroNamesItsSlotWhereADecodeAnomalyHasNoCode() throws Exception {
+        List<String> lines = write(
+                new EveEvent.Anomaly(TS, 0, null, "xen.ring", "tx.bad_extra_info", "xen", 0, "dom3/vif0/tx"),
+                new EveEvent.Anomaly(TS, 0, null, "xen.ring", "tx.bad_extra_info", "xen", 5, "dom3/vif0/tx"),
+                new EveEvent.Anomaly(TS, 0, TCP, "decode", "ipv4.trunc_pkt", null, 0, "dom3/vif0/tx"));
+        ObjectMapper m = new ObjectMapper();
+        assertEquals(0, m.readTree(lines.get(0)).get("anomaly").get("code").asInt(), lines.get(0));
+        assertTrue(m.readTree(lines.get(0)).get("anomaly").get("code").isInt(), lines.get(0));
+        assertEquals(5, m.readTree(lines.get(1)).get("anomaly").get("code").asInt(), lines.get(1));
+        assertFalse(m.readTree(lines.get(2)).get("anomaly").has("code"), lines.get(2));
+        EveSchema.assertValid(lines);
+    }
+
     private static List<String> iter(java.util.Iterator<String> it) {
         var l = new java.util.ArrayList<String>();
         it.forEachRemaining(l::add);
