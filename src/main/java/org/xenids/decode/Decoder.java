@@ -70,6 +70,19 @@ public final class Decoder {
         return fragments.live();
     }
 
+    /**
+     * The input ended: datagrams still in reassembly are given up and counted as timed out
+     * ({@link DecodeEvent#IPV4_FRAG_TIMEOUT}, {@link DecodeEvent#IPV6_FRAG_TIMEOUT}). Their
+     * timeouts are otherwise only noticed when a later fragment arrives, so without this a
+     * datagram whose last fragment never came would go uncounted.
+     */
+    public void finish() {
+        fragments.drain();
+        counts[DecodeEvent.IPV4_FRAG_TIMEOUT.ordinal()] += fragments.timedOut4;
+        counts[DecodeEvent.IPV6_FRAG_TIMEOUT.ordinal()] += fragments.timedOut6;
+        fragments.timedOut4 = fragments.timedOut6 = 0;
+    }
+
     /** Datagrams completed by fragment reassembly so far. */
     public long reassembledDatagrams() {
         return reassembled;

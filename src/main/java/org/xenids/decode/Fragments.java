@@ -293,6 +293,18 @@ final class Fragments {
         charge(d, o, PIECE);
     }
 
+    /**
+     * Drops every datagram still in reassembly (the input ended: none can complete), counted in
+     * {@link #timedOut4}/{@link #timedOut6} as timed out, which is what a receiver would do with them.
+     */
+    void drain() {
+        timedOut4 = timedOut6 = 0;
+        while (oldest != null) {
+            if (oldest.version == 4) timedOut4++; else timedOut6++;
+            release(oldest);
+        }
+    }
+
     private void expire(long now) {
         while (oldest != null && now - oldest.firstSeen > timeoutNanos) {
             if (oldest.version == 4) timedOut4++; else timedOut6++;

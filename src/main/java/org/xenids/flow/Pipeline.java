@@ -54,8 +54,11 @@ public final class Pipeline {
     /** Direction of the last frame within {@link #lastFlow()}. */
     public boolean lastToServer() { return table.lastToServer(); }
 
-    /** Ends all flows: call at the end of the input. */
-    public void finish() { table.finish(); }
+    /** Ends all flows and gives up unfinished fragmented datagrams (counted): call at the end of the input. */
+    public void finish() {
+        decoder.finish();
+        table.finish();
+    }
 
     public Decoder decoder() { return decoder; }
     public FlowTable table() { return table; }

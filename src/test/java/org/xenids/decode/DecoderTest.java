@@ -366,6 +366,30 @@ class DecoderTest {
     }
 
     @Test
+    void datagramsStillInReassemblyWhenTheInputEndsAreCountedAsTimedOut() {
+        // Their timeout is otherwise noticed only when a later fragment comes; here none does.
+        Decoder d = new Decoder();
+        byte[] v4 = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 7, 0, true, bytes(), new byte[8]));
+        byte[] v6 = ethernet(0x86DD, ipv6(44, "2001:db8::1", "2001:db8::2",
+                concat(fragment6(17, 0, true, 0xabcdef), new byte[16])));
+        d.decode(v4, 0, v4.length, 1, Decoder.LINKTYPE_ETHERNET);
+        d.decode(v6, 0, v6.length, 2, Decoder.LINKTYPE_ETHERNET);
+        assertEquals(2, d.fragmentsHeld());
+        d.finish();
+        assertEquals(0, d.fragmentsHeld());
+        assertEquals(1, d.count(DecodeEvent.IPV4_FRAG_TIMEOUT));
+        assertEquals(1, d.count(DecodeEvent.IPV6_FRAG_TIMEOUT));
+        d.finish();
+        assertEquals(1, d.count(DecodeEvent.IPV4_FRAG_TIMEOUT), "counted once");
+        // Through the pipeline every command uses: its end gives them up too.
+        org.xenids.flow.Pipeline pipe = new org.xenids.flow.Pipeline(org.xenids.flow.FlowConfig.defaults(), null);
+        pipe.frame(v4, 0, v4.length, 1, Decoder.LINKTYPE_ETHERNET);
+        pipe.finish();
+        assertEquals(1, pipe.decoder().count(DecodeEvent.IPV4_FRAG_TIMEOUT));
+        assertEquals(0, pipe.decoder().fragmentsHeld());
+    }
+
+    @Test
     void anyPrefixOfAValidFrameDecodesWithoutThrowing() {
         byte[] f = ethernet(0x86DD, ipv6(0, "2001:db8::1", "2001:db8::2",
                 concat(ext8(44), fragment6(6, 0, false, 1), tcp(1, 2, 3, 4, SYN, bytes(2, 4, 5, 0xb4), bytes(1)))));
