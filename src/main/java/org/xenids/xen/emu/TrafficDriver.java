@@ -7,7 +7,6 @@ import java.util.Arrays;
 import java.util.List;
 import org.xenids.pcap.CaptureFormatException;
 import org.xenids.pcap.CaptureReader;
-import org.xenids.pcap.LinkType;
 import org.xenids.xen.abi.Xen;
 
 /**
@@ -251,20 +250,13 @@ public final class TrafficDriver {
         if (!started) {
             throw new IllegalStateException("start() first");
         }
-        List<CaptureReader> readers = new ArrayList<>();
+        CaptureMerge merge = new CaptureMerge();
         frames = 0; // this replay's (the traffic counters go on across replays, as before)
         skipped = 0;
         try {
-            for (Path p : captures) {
-                CaptureReader r = CaptureReader.open(p);
-                readers.add(r);
-            }
-            boolean[] live = new boolean[readers.size()];
-            for (int i = 0; i < live.length; i++) {
-                live[i] = advance(readers.get(i));
-            }
+            merge.open(captures);
             try {
-                replayMerged(readers, live, progress);
+                replayMerged(merge, progress);
             } catch (CaptureFormatException e) {
                 // A capture broke: what came before it was replayed; merged segments still held go
                 // out too, so that the counters and the guests' traffic stop at the same frame.
@@ -278,9 +270,7 @@ public final class TrafficDriver {
             }
             return stats();
         } finally {
-            for (CaptureReader r : readers) {
-                r.close();
-            }
+            merge.close();
         }
     }
 
@@ -290,19 +280,9 @@ public final class TrafficDriver {
                 coalescer == null ? 0 : coalescer.merged);
     }
 
-    private void replayMerged(List<CaptureReader> readers, boolean[] live, java.util.function.LongConsumer progress)
-            throws IOException {
-        while (true) {
-            int best = -1;
-            for (int i = 0; i < live.length; i++) {
-                if (live[i] && (best < 0 || readers.get(i).timestampNanos() < readers.get(best).timestampNanos())) {
-                    best = i;
-                }
-            }
-            if (best < 0) {
-                break;
-            }
-            CaptureReader r = readers.get(best);
+    private void replayMerged(CaptureMerge merge, java.util.function.LongConsumer progress) throws IOException {
+        CaptureReader r;
+        while ((r = merge.next()) != null) {
             now = Math.max(now, r.timestampNanos());
             if (beforeFrame != null) {
                 beforeFrame.accept(frames);
@@ -322,7 +302,6 @@ public final class TrafficDriver {
             if (progress != null && (frames & 0xffff) == 0) {
                 progress.accept(frames);
             }
-            live[best] = advance(r);
         }
     }
 
@@ -346,17 +325,6 @@ public final class TrafficDriver {
         } else {
             fromOutside++;
         }
-    }
-
-    private static boolean advance(CaptureReader r) throws IOException {
-        if (!r.next()) {
-            return false;
-        }
-        if (r.linkType() != LinkType.ETHERNET) {
-            throw new IOException(r.name() + ": link type " + r.linkType() + " at offset " + r.recordOffset()
-                    + " (the driver replays Ethernet captures)");
-        }
-        return true;
     }
 
     /** Injects {@code buf[0, len)}: the vif index it was sent from, −1 for the uplink, −2 when refused. */

@@ -1,0 +1,69 @@
+package org.xenids.xen.emu;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.xenids.pcap.CaptureReader;
+import org.xenids.pcap.LinkType;
+
+/**
+ * Several captures read as one, frame by frame in timestamp order (on a tie, the capture listed
+ * first). Which frame comes next depends on the captures alone, so it is kept apart from
+ * {@link TrafficDriver}, which only injects the frames it is handed and counts them.
+ */
+final class CaptureMerge {
+    private final List<CaptureReader> readers = new ArrayList<>();
+    /** Whether each reader holds a frame not yet handed out. */
+    private boolean[] live;
+    /** The reader {@link #next()} returned last, moved on at the next call; −1: none. */
+    private int current = -1;
+
+    /** Opens the captures in order, then takes the first frame of each. */
+    void open(List<Path> captures) throws IOException {
+        for (Path p : captures) {
+            CaptureReader r = CaptureReader.open(p);
+            readers.add(r);
+        }
+        live = new boolean[readers.size()];
+        for (int i = 0; i < live.length; i++) {
+            live[i] = advance(readers.get(i));
+        }
+    }
+
+    /**
+     * The reader holding the earliest frame left, after the one returned before has moved to its
+     * next frame; null when every capture is done.
+     */
+    CaptureReader next() throws IOException {
+        if (current >= 0) {
+            live[current] = advance(readers.get(current));
+        }
+        int best = -1;
+        for (int i = 0; i < live.length; i++) {
+            if (live[i] && (best < 0 || readers.get(i).timestampNanos() < readers.get(best).timestampNanos())) {
+                best = i;
+            }
+        }
+        current = best;
+        return best < 0 ? null : readers.get(best);
+    }
+
+    /** Closes every capture opened, in order. */
+    void close() throws IOException {
+        for (CaptureReader r : readers) {
+            r.close();
+        }
+    }
+
+    private static boolean advance(CaptureReader r) throws IOException {
+        if (!r.next()) {
+            return false;
+        }
+        if (r.linkType() != LinkType.ETHERNET) {
+            throw new IOException(r.name() + ": link type " + r.linkType() + " at offset " + r.recordOffset()
+                    + " (the driver replays Ethernet captures)");
+        }
+        return true;
+    }
+}
