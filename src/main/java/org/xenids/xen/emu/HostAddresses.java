@@ -6,7 +6,7 @@ import java.util.List;
 
 /**
  * Which guest vif owns an address, as the topology says: vifs numbered in topology order, each
- * with its domain, MAC and IPv4/IPv6 addresses, and the uplink's MAC. The traffic driver asks it,
+ * with its domain, MAC and IPv4/IPv6 addresses, and the uplink's MAC. {@link Ingress} asks it,
  * per frame, where a capture's frame enters the host and which Ethernet addresses it must carry;
  * lookups allocate nothing.
  */

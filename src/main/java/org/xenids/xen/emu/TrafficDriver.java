@@ -7,7 +7,6 @@ import java.util.Arrays;
 import java.util.List;
 import org.xenids.pcap.CaptureFormatException;
 import org.xenids.pcap.CaptureReader;
-import org.xenids.xen.abi.Xen;
 
 /**
  * Drives an emulated host with real captures: builds the host a {@link Topology} describes (dom0
@@ -53,7 +52,7 @@ public final class TrafficDriver {
     private final List<Netfront> fronts = new ArrayList<>();
     private final List<Toolstack.Vif> vifs = new ArrayList<>();
     private final HostAddresses addresses;
-    private final Dom0Tcp dom0Tcp = new Dom0Tcp();
+    private final Ingress ingress;
     private final int[] vifDomid;
     private final byte[][] vifMac;
     private final byte[] buf = new byte[65535 + 64];
@@ -100,6 +99,7 @@ public final class TrafficDriver {
             observer.uplink(b, n);
         });
         addresses = new HostAddresses(topology);
+        ingress = new Ingress(addresses);
         vifDomid = addresses.vifDomid;
         vifMac = addresses.vifMac;
     }
@@ -329,62 +329,9 @@ public final class TrafficDriver {
 
     /** Injects {@code buf[0, len)}: the vif index it was sent from, −1 for the uplink, −2 when refused. */
     private int inject(int len, int mss) {
-        int l3 = 14;
-        int type = u16(12);
-        if (type == 0x8100 && len >= 18) {
-            type = u16(16);
-            l3 = 18;
-        }
-        int srcVif = -1, dstVif = -1;
-        // Link-local traffic (ARP, link-local or unspecified IP sources, non-IP frames) never
-        // crosses a router, so there a guest's MAC names the guest itself; routed traffic keeps
-        // the IP rule, since a guest's MAC may be a gateway's that many outside hosts appear behind.
-        boolean localSrc = true, localDst = true, fromDom0 = false, controlSocket = false;
-        if (type == 0x0800 && len >= l3 + 20) {
-            int src = HostAddresses.ipv4(buf, l3 + 12), dst = HostAddresses.ipv4(buf, l3 + 16);
-            srcVif = addresses.vif4(src);
-            dstVif = addresses.vif4(dst);
-            localSrc = HostAddresses.linkLocal4(src);
-            localDst = HostAddresses.linkLocal4(dst);
-            fromDom0 = addresses.dom0v4(src);
-            int ihl = (buf[l3] & 0x0f) * 4;
-            if (buf[l3 + 9] == 6 && ihl >= 20 && len >= l3 + ihl + 14 && (fromDom0 || addresses.dom0v4(dst))) {
-                controlSocket = dom0Tcp.segment(buf, l3, fromDom0);
-            }
-        } else if (type == 0x86dd && len >= l3 + 40) {
-            srcVif = addresses.vif6(buf, l3 + 8);
-            dstVif = addresses.vif6(buf, l3 + 24);
-            localSrc = HostAddresses.linkLocal6(buf, l3 + 8);
-            localDst = HostAddresses.linkLocal6(buf, l3 + 24);
-            fromDom0 = addresses.dom0v6(buf, l3 + 8);
-        } else if (type == 0x0806 && len >= l3 + 28) {
-            srcVif = addresses.vif4(HostAddresses.ipv4(buf, l3 + 14));
-            dstVif = addresses.vif4(HostAddresses.ipv4(buf, l3 + 24));
-        }
-        if (srcVif < 0 && localSrc) {
-            srcVif = addresses.vifOfMac(buf, 6);
-        }
-        if (dstVif < 0 && localDst) {
-            dstVif = addresses.vifOfMac(buf, 0);
-        }
-        boolean group = (buf[0] & 1) != 0;
-        if (srcVif >= 0) {
-            System.arraycopy(vifMac[srcVif], 0, buf, 6, 6);
-        } else if (addresses.vifOfMac(buf, 6) >= 0) {
-            System.arraycopy(addresses.uplinkMac, 0, buf, 6, 6);
-        }
-        if (!group) {
-            if (dstVif >= 0) {
-                System.arraycopy(vifMac[dstVif], 0, buf, 0, 6);
-            } else if (addresses.vifOfMac(buf, 0) >= 0) {
-                System.arraycopy(addresses.uplinkMac, 0, buf, 0, 6);
-            }
-        }
-        int gso = 0, gsoType = 0;
-        if (len > 1514 && (type == 0x0800 && buf[l3 + 9] == 6 || type == 0x86dd && buf[l3 + 6] == 6)) {
-            gso = mss > 0 ? mss : 1448;
-            gsoType = type == 0x0800 ? Xen.XEN_NETIF_GSO_TYPE_TCPV4 : Xen.XEN_NETIF_GSO_TYPE_TCPV6;
-        }
+        ingress.route(buf, len, mss);
+        int srcVif = ingress.srcVif, gso = ingress.gso, gsoType = ingress.gsoType;
+        boolean fromDom0 = ingress.fromDom0, controlSocket = ingress.controlSocket;
         observer.entered(srcVif >= 0 ? vifDomid[srcVif] : -1, buf, len);
         if (srcVif >= 0) {
             return send(srcVif, buf, len, gso, gsoType) ? srcVif : -2;
@@ -407,9 +354,5 @@ public final class TrafficDriver {
         observer.transmitted(vifDomid[vif], f, 0, len, ok);
         host.runPending();
         return ok;
-    }
-
-    private int u16(int at) {
-        return ((buf[at] & 0xff) << 8) | (buf[at + 1] & 0xff);
     }
 }
