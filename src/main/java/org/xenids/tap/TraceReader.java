@@ -1,13 +1,12 @@
 package org.xenids.tap;
 
 import static org.xenids.tap.Trace.*;
+import static org.xenids.tap.TraceFraming.I16;
+import static org.xenids.tap.TraceFraming.I32;
+import static org.xenids.tap.TraceFraming.I64;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
-import java.util.Arrays;
 import java.util.zip.CRC32C;
 import org.xenids.xen.event.DomainMemory;
 import org.xenids.xen.event.HypercallListener;
@@ -19,10 +18,6 @@ import org.xenids.xen.event.HypercallListener;
  * reused buffer; a trace held in memory is parsed where it lies (no copy of its records).
  */
 final class TraceReader {
-    private static final VarHandle I16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle I32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle I64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-
     /**
      * A stream is read into a window of this many bytes: room for the longest record twice, so the
      * records of a pending call (up to one maximal record's worth) stay while the next is read.
@@ -115,11 +110,7 @@ final class TraceReader {
             }
             int type = recType, len = recLen;
             if (verify) {
-                crc.reset();
-                crc.update(buf, base, REC_HEAD + len);
-                if ((int) crc.getValue() != i32(REC_HEAD + len)) {
-                    throw new FormatException(name, at, "record checksum mismatch (type " + type + ")");
-                }
+                TraceFraming.checksum(crc, buf, base, type, len, name, at);
             }
             offset += REC_HEAD + len + 4;
             records++;
@@ -139,7 +130,7 @@ final class TraceReader {
                     groupRecords++;
                 }
                 case T_END -> {
-                    end(at, len);
+                    TraceFraming.end(buf, base, len, records - 1, calls, name, at);
                     deliver();
                     if (pos < limit || in != null && in.read() >= 0) {
                         throw new FormatException(name, offset, "data after the end record");
@@ -166,14 +157,7 @@ final class TraceReader {
         }
         checkEof(got, REC_HEAD, name, at, "record header");
         long head = i64(0); // type, three reserved bytes, length
-        if ((head & 0xffffff00L) != 0) {
-            throw new FormatException(name, at, "reserved record header bytes are not zero");
-        }
-        int len = (int) (head >>> 32);
-        if (len < 0 || len > MAX_BODY) {
-            throw new FormatException(name, at, "record length " + Integer.toUnsignedString(len)
-                    + " outside 0.." + MAX_BODY);
-        }
+        int len = TraceFraming.bodyLength(head, name, at);
         int body = Math.min(len + 4, available(REC_HEAD + len + 4) - REC_HEAD);
         base = pos;
         checkEof(body, len + 4, name, at, "record body");
@@ -220,27 +204,9 @@ final class TraceReader {
     }
 
     private void header() throws IOException {
-        byte[] h = new byte[HEADER];
         int got = Math.min(HEADER, available(HEADER));
-        System.arraycopy(buf, pos, h, 0, got);
+        TraceFraming.fileHeader(buf, pos, got, name);
         pos += got;
-        checkEof(got, HEADER, name, 0, "file header");
-        if (!Arrays.equals(h, 0, 8, MAGIC, 0, 8)) {
-            throw new FormatException(name, 0, "not a xenids tap trace (bad magic)");
-        }
-        CRC32C c = new CRC32C();
-        c.update(h, 0, 28);
-        if ((int) c.getValue() != (int) I32.get(h, 28)) {
-            throw new FormatException(name, 28, "file header checksum mismatch");
-        }
-        int version = (short) I16.get(h, 8) & 0xffff;
-        if (version != VERSION) {
-            throw new FormatException(name, 8, "trace version " + version + " (this reader knows " + VERSION + ")");
-        }
-        if (((short) I16.get(h, 10) & 0xffff) != HEADER || (int) I32.get(h, 12) != 0
-                || (int) I32.get(h, 24) != DomainMemory.PAGE_SIZE) {
-            throw new FormatException(name, 10, "unsupported header (length, flags or page size)");
-        }
         offset = HEADER;
     }
 
@@ -406,18 +372,6 @@ final class TraceReader {
             f[i] = i64(REC_HEAD + 8 + 8 * i);
         }
         store.grantFrames(d, n < 0 ? -1 : n, f);
-    }
-
-    private void end(long at, int len) throws IOException {
-        if (len != 16) {
-            throw new FormatException(name, at, "end record of " + len + " bytes");
-        }
-        long r = i64(REC_HEAD);
-        long c = i64(REC_HEAD + 8);
-        if (r != records - 1 || c != calls) {
-            throw new FormatException(name, at, "end record counts " + r + " records and " + c
-                    + " calls, the file has " + (records - 1) + " and " + calls);
-        }
     }
 
     /** Hands the pending call to the listener; its group ends at the current record ({@code base}). */
