@@ -152,15 +152,15 @@ final class Discovery {
         for (long[] m : new long[][] {a, b}) {
             int dir = (m == a) == aIsTx ? Tap.TX : Tap.RX;
             if (m[0] < org.xenids.xen.abi.Xen.GNTTAB_NR_RESERVED_ENTRIES) {
-                tap.anomaly(vq, dir, "setup.reserved_gref", (int) m[0], now);
+                tap.reports.anomaly(vq, dir, "setup.reserved_gref", (int) m[0], now);
             }
             int shape = ringShape(vq.front, m[1]);
             if (shape == NOT_A_RING) {
-                tap.anomaly(vq, dir, "setup.not_a_ring_header", (int) m[0], now);
+                tap.reports.anomaly(vq, dir, "setup.not_a_ring_header", (int) m[0], now);
             }
         }
         if (a[0] == b[0] || a[1] == b[1]) {
-            tap.anomaly(vq, Tap.TX, "setup.rings_share_a_page", (int) a[0], now);
+            tap.reports.anomaly(vq, Tap.TX, "setup.rings_share_a_page", (int) a[0], now);
         }
     }
 

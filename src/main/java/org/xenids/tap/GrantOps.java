@@ -14,6 +14,7 @@ import org.xenids.xen.abi.Gnttab;
  */
 final class GrantOps {
     private final Tap tap;
+    private final Reports reports;
     private final LiveRings live;
     private final HeadOwners heads;
     private final Discovery discovery;
@@ -21,8 +22,9 @@ final class GrantOps {
     private final RxRing[] touched = new RxRing[64];
     private int nTouched;
 
-    GrantOps(Tap tap, LiveRings live, HeadOwners heads, Discovery discovery) {
+    GrantOps(Tap tap, Reports reports, LiveRings live, HeadOwners heads, Discovery discovery) {
         this.tap = tap;
+        this.reports = reports;
         this.live = live;
         this.heads = heads;
         this.discovery = discovery;
@@ -60,7 +62,7 @@ final class GrantOps {
                 r.refresh(seq, now);
                 int idx = r.find(ref);
                 if (idx >= 0) {
-                    tap.counters(qs[i])[C_COPIES]++;
+                    reports.counters(qs[i])[C_COPIES]++;
                     long srcFrame;
                     int peer;
                     if ((flags & GNTCOPY_source_gref) != 0) {
@@ -76,13 +78,13 @@ final class GrantOps {
                     }
                     if (status != GNTST_okay && !refused && (status == GNTST_bad_gntref || status == GNTST_general_error
                             || status == GNTST_bad_page) && (flags & GNTCOPY_source_gref) == 0) {
-                        tap.grantFailure(qs[i], RX, status, idx, now);
+                        reports.grantFailure(qs[i], RX, status, idx, now);
                     }
                     r.copied(ref, Mem.u16(a, at + Gnttab.Copy.DST_OFFSET), len, status, refused, srcDom, srcFrame, srcOff, peer, now);
                     return;
                 }
             }
-            tap.unclassified(backend ? d : caller);
+            reports.unclassified(backend ? d : caller);
         } else if ((flags & GNTCOPY_source_gref) != 0) {
             VifQueue[] qs = live.of(srcDom);
             boolean backend = qs == null;
@@ -95,15 +97,15 @@ final class GrantOps {
                 t.refresh(seq, now);
                 int idx = t.findCopy((int) srcU);
                 if (idx >= 0) {
-                    tap.counters(qs[i])[C_COPIES]++;
+                    reports.counters(qs[i])[C_COPIES]++;
                     t.copied(idx, srcOff, len, status, refused, Tap.self(Mem.u16(a, at + Gnttab.Copy.DST_DOMID), caller),
                             Mem.u64(a, at + Gnttab.Copy.DST_U), Mem.u16(a, at + Gnttab.Copy.DST_OFFSET), now);
                     return;
                 }
             }
-            tap.unclassified(backend ? srcDom : caller);
+            reports.unclassified(backend ? srcDom : caller);
         } else {
-            tap.unclassified(caller);
+            reports.unclassified(caller);
         }
     }
 
@@ -121,7 +123,7 @@ final class GrantOps {
             t.refresh(seq, now);
             int idx = t.findMap(ref);
             if (idx >= 0) {
-                tap.counters(qs[i])[C_MAPS]++;
+                reports.counters(qs[i])[C_MAPS]++;
                 t.mapped(idx, status, refused, Mem.u64(a, at + Gnttab.Map.DEV_BUS_ADDR) >>> 12, now);
                 return;
             }
@@ -131,6 +133,6 @@ final class GrantOps {
                     Mem.u32(a, at + Gnttab.Map.HANDLE), n);
             return;
         }
-        tap.unclassified(front);
+        reports.unclassified(front);
     }
 }

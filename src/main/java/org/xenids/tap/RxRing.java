@@ -31,6 +31,7 @@ final class RxRing {
     final VifQueue q;
     final long frame;
     private final Tap tap;
+    private final Reports reports;
     /** The ring's header and one entry as last read, the entry at byte {@link #E}. */
     private static final int E = 64;
     private final byte[] page = new byte[E + ENTRY];
@@ -68,6 +69,7 @@ final class RxRing {
 
     RxRing(Tap tap, VifQueue q, long frame) {
         this.tap = tap;
+        this.reports = tap.reports;
         this.q = q;
         this.frame = frame;
         Arrays.fill(grefById, -1);
@@ -84,7 +86,7 @@ final class RxRing {
         }
         int prod = Mem.u32(page, Netif.Sring.REQ_PROD);
         if (prod - reqSeen < 0 || prod - rspSeen > SIZE) {
-            tap.anomaly(q, Tap.RX, "rx.req_prod_overrun", prod & MASK, now);
+            reports.anomaly(q, Tap.RX, "rx.req_prod_overrun", prod & MASK, now);
             broken = true;
             return;
         }
@@ -131,7 +133,7 @@ final class RxRing {
     void copied(int ref, int dstOff, int n, int status, boolean refused, int srcDom, long srcFrame, int srcOff,
                 int srcPeer, long now) {
         if (cTail - cHead == CHUNKS) {
-            tap.lost(q, 1);
+            reports.lost(q, 1);
             return;
         }
         int c = cTail & CMASK;
@@ -183,7 +185,7 @@ final class RxRing {
         int prod = Mem.u32(page, Netif.Sring.RSP_PROD);
         int reqProd = Mem.u32(page, Netif.Sring.REQ_PROD);
         if (prod - rspSeen > SIZE || rspSeen - prod > SIZE || prod - reqProd > 0) {
-            tap.anomaly(q, Tap.RX, "rx.rsp_prod_overrun", prod & MASK, now);
+            reports.anomaly(q, Tap.RX, "rx.rsp_prod_overrun", prod & MASK, now);
             broken = true;
             return;
         }
@@ -274,7 +276,7 @@ final class RxRing {
             frameRefused |= refused;
             frameLost |= !refused;
         } else if (status != have || offset != 0 || id >= SIZE || grefById[id] >= 0 && grefById[id] != ref) {
-            tap.anomaly(q, Tap.RX, "rx.response_mismatch", slot, now);
+            reports.anomaly(q, Tap.RX, "rx.response_mismatch", slot, now);
             frameBad = true;
         } else if (have > 0) {
             if (frameStart < 0) {
@@ -292,16 +294,16 @@ final class RxRing {
     private void finishFrame(long now) {
         if (frameBad) {
             if (frameRefused) {
-                tap.refused(q, 1);
+                reports.refused(q, 1);
             } else if (frameLost) {
-                tap.lost(q, 1);
+                reports.lost(q, 1);
             } else {
-                tap.dropped(q, 1);
+                reports.dropped(q, 1);
             }
         } else if (frameLen == 0) {
-            tap.anomaly(q, Tap.RX, "rx.empty_packet", (rspSeen - 1) & MASK, now);
+            reports.anomaly(q, Tap.RX, "rx.empty_packet", (rspSeen - 1) & MASK, now);
         } else {
-            tap.emit(q, Tap.RX, buf, frameStart, frameLen, framePeer, frameChecked, now);
+            reports.emit(q, Tap.RX, buf, frameStart, frameLen, framePeer, frameChecked, now);
         }
         if (cHead == cTail) {
             write = 0;

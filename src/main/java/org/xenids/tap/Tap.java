@@ -111,16 +111,13 @@ public final class Tap implements HypercallListener {
 
     final Mem mem;
     final byte[] frame = new byte[MAX_FRAME + 4096];
-    private final FrameSink sink;
-    private final Consumer<EveEvent.Anomaly> anomalies;
+    /** Where frames, anomalies and counts go; the rings and discovery report there directly. */
+    final Reports reports;
     private final Discovery discovery = new Discovery(this);
     private final LiveRings live = new LiveRings();
     private final Prevention prevention = new Prevention(live);
-    private final DomainCounters counters = new DomainCounters();
     private final HeadOwners heads = new HeadOwners();
-    private final GrantOps grantOps = new GrantOps(this, live, heads, discovery);
-    private long unclassifiedTotal;
-    private long multicastCommands;
+    private final GrantOps grantOps;
     /** A live host's op array, a chunk at a time (a trace's is decoded where it lies). */
     private final byte[] args = new byte[4096];
     /** {@link #args} as a segment: a segment-to-segment copy skips the array-type dispatch of a segment-to-array one. */
@@ -128,8 +125,8 @@ public final class Tap implements HypercallListener {
 
     public Tap(DomainMemory memory, FrameSink sink, Consumer<EveEvent.Anomaly> anomalies) {
         this.mem = new Mem(memory);
-        this.sink = sink;
-        this.anomalies = anomalies;
+        this.reports = new Reports(sink, anomalies);
+        this.grantOps = new GrantOps(this, reports, live, heads, discovery);
     }
 
     /** Sets (or clears, with null) the inline verdict. */
@@ -260,10 +257,10 @@ public final class Tap implements HypercallListener {
     private void send(int caller, int port, long seq, long now) {
         VifQueue q = live.byPort(caller, port);
         if (q == null) {
-            count(caller, C_SENDS);
+            reports.count(caller, C_SENDS);
             return;
         }
-        counters(q)[C_SENDS]++;
+        reports.counters(q)[C_SENDS]++;
         if (caller == q.backend) {
             if (port == q.backRxPort || !q.split) {
                 q.rx.responses(seq, now, false);
@@ -303,80 +300,15 @@ public final class Tap implements HypercallListener {
     private void retire(VifQueue q) {
         int pendingTx = q.tx.pendingPackets();
         if (pendingTx > 0) {
-            dropped(q, pendingTx);
+            reports.dropped(q, pendingTx);
         }
         live.remove(q);
         discovery.queues.remove(q);
     }
 
-    void emit(VifQueue q, int dir, byte[] buf, int off, int len, int peer, boolean l4Checked, long now) {
-        long[] c = counters(q);
-        c[C_FRAMES]++;
-        c[C_BYTES] += len;
-        sink.frame(buf, off, len, q.front, q.vif, q.queue, dir, peer, l4Checked, now);
-    }
-
-    void anomaly(VifQueue q, int dir, String event, int slot, long now) {
-        counters(q)[C_ANOMALIES]++;
-        if (anomalies != null) {
-            anomalies.accept(new EveEvent.Anomaly(now, 0, null, "xen.ring", event, "xen", slot, q.name(dir)));
-        }
-    }
-
-    /**
-     * A copy or map of a guest's slot that Xen failed (and the tap did not refuse): the guest's
-     * grant was out of its table, not granted to the backend, or not its page.
-     */
-    void grantFailure(VifQueue q, int dir, int status, int slot, long now) {
-        String side = dir == TX ? "tx." : "rx.";
-        String event = switch (status) {
-            case GNTST_bad_gntref -> "gref_out_of_range";
-            case GNTST_general_error, GNTST_permission_denied, GNTST_bad_domain -> "gref_not_granted";
-            case GNTST_bad_page -> "gref_bad_page";
-            default -> "grant_op_failed";
-        };
-        anomaly(q, dir, side + event, slot, now);
-    }
-
-    /** A TX request that was a multicast-filter command, not a packet (nothing to rebuild). */
-    void multicastCommand() {
-        multicastCommands++;
-    }
-
-    void dropped(VifQueue q, int n) {
-        counters(q)[C_DROPS] += n;
-    }
-
-    void refused(VifQueue q, int n) {
-        counters(q)[C_REFUSED] += n;
-    }
-
-    void lost(VifQueue q, int n) {
-        counters(q)[C_LOST] += n;
-    }
-
     /** Remembers which guest's TX head a backend copied to (domid, frame, offset), for guest→guest RX. */
     void noteHead(int dom, long frame, int off, int sender) {
         heads.note(dom, frame, off, sender);
-    }
-
-    void unclassified(int domid) {
-        unclassifiedTotal++;
-        count(domid, C_UNCLASSIFIED);
-    }
-
-    void count(int domid, int which) {
-        counters(domid)[which]++;
-    }
-
-    private long[] counters(int domid) {
-        return counters.of(domid);
-    }
-
-    /** A queue's frontend's counters, kept on the queue (the same array {@link #counters(int)} gives). */
-    long[] counters(VifQueue q) {
-        long[] c = q.counters;
-        return c != null ? c : (q.counters = counters.of(q.front));
     }
 
     private VifQueue[] rings(int domid) {
@@ -391,7 +323,7 @@ public final class Tap implements HypercallListener {
 
     /** Counters of every domain the tap has seen, by domid. */
     public List<Counters> counters() {
-        return counters.report();
+        return reports.counters();
     }
 
     /** The live ring pairs (one per vif queue), in discovery order; retired ones are gone. */
@@ -437,12 +369,12 @@ public final class Tap implements HypercallListener {
 
     /** Ops that matched no ring, over all domains. */
     public long unclassified() {
-        return unclassifiedTotal;
+        return reports.unclassifiedTotal;
     }
 
     /** TX requests that were multicast-filter commands (feature-multicast-control): answered by netback, no frame. */
     public long multicastCommands() {
-        return multicastCommands;
+        return reports.multicastCommands;
     }
 
     /** Reads the hypervisor could not serve (a frame freed under the tap, a trace without the bytes). */

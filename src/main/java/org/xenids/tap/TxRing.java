@@ -26,6 +26,7 @@ final class TxRing {
     final VifQueue q;
     final long frame;
     private final Tap tap;
+    private final Reports reports;
     /** The ring page as last read. */
     private final byte[] page = new byte[4096];
     boolean broken;
@@ -60,6 +61,7 @@ final class TxRing {
 
     TxRing(Tap tap, VifQueue q, long frame) {
         this.tap = tap;
+        this.reports = tap.reports;
         this.q = q;
         this.frame = frame;
     }
@@ -77,7 +79,7 @@ final class TxRing {
         rspProd = Mem.u32(page, Netif.Sring.RSP_PROD);
         if (reqProd - rspProd > SIZE || reqProd - cons > SIZE || reqProd - parsed < 0) {
             // netback: "Impossible number of requests" — the vif is disabled.
-            tap.anomaly(q, TX_DIR, "tx.req_prod_overrun", reqProd & MASK, now);
+            reports.anomaly(q, TX_DIR, "tx.req_prod_overrun", reqProd & MASK, now);
             broken = true;
             return;
         }
@@ -149,7 +151,7 @@ final class TxRing {
             pkt[s0] = i; // its own, finished: no copy may match its slot
             pktEnd[s0] = j;
             pktState[s0] = INVALID;
-            tap.multicastCommand();
+            reports.multicastCommand();
             return j;
         }
         int firstData = j;
@@ -218,8 +220,8 @@ final class TxRing {
                 pkt[k & MASK] = i; // finished: no copy or map may match its slots
             }
             pktState[s0] = INVALID;
-            tap.anomaly(q, TX_DIR, why, whySlot & MASK, now);
-            tap.dropped(q, 1);
+            reports.anomaly(q, TX_DIR, why, whySlot & MASK, now);
+            reports.dropped(q, 1);
         } else {
             pktState[s0] = OK;
             pktStarted[s0] = false;
@@ -243,7 +245,7 @@ final class TxRing {
 
     private int fatal(String event, int idx, long now) {
         // netback's xenvif_fatal_tx_err: the vif stops, nothing after this is read.
-        tap.anomaly(q, TX_DIR, event, idx & MASK, now);
+        reports.anomaly(q, TX_DIR, event, idx & MASK, now);
         broken = true;
         return -1;
     }
@@ -290,7 +292,7 @@ final class TxRing {
             skipped(pkt[s], now);
         }
         if (srcOff != off[s] || len > size[s] || len <= 0) {
-            tap.anomaly(q, TX_DIR, "tx.ring_changed", s, now);
+            reports.anomaly(q, TX_DIR, "tx.ring_changed", s, now);
             pktState[p] = FAILED;
             complete(s, now);
             return;
@@ -325,14 +327,14 @@ final class TxRing {
         if (pktState[p] == OK) {
             pktState[p] = FAILED;
             if (refused) {
-                tap.refused(q, 1);
+                reports.refused(q, 1);
             } else {
-                tap.dropped(q, 1);
+                reports.dropped(q, 1);
             }
         }
         if (!refused && !reported[s]) {
             reported[s] = true; // the head copy and the map of one slot fail together: one report
-            tap.grantFailure(q, TX_DIR, status, s, now);
+            reports.grantFailure(q, TX_DIR, status, s, now);
         }
     }
 
@@ -366,7 +368,7 @@ final class TxRing {
             }
             if (pktState[s] == OK && !pktStarted[s]) {
                 pktState[s] = INVALID;
-                tap.dropped(q, 1);
+                reports.dropped(q, 1);
             }
         }
         advance(now);
@@ -408,10 +410,10 @@ final class TxRing {
             }
         }
         if (!ok) {
-            tap.lost(q, 1);
+            reports.lost(q, 1);
             return;
         }
-        tap.emit(q, Tap.TX, buf, 0, len, -1, pktChecked[s0], now);
+        reports.emit(q, Tap.TX, buf, 0, len, -1, pktChecked[s0], now);
     }
 
     /** Requests parsed but not yet finished (for tests and counters). */
