@@ -6,40 +6,42 @@ import org.xenids.xen.abi.Netif;
 
 /**
  * One TX ring (guest→backend) as the tap follows it: request chains parsed from the ring page
- * the backend mapped, then every copy and map the backend makes is matched to the ring slot whose
- * grant ref it names. A packet is rebuilt when every one of its slots is covered: the copied head
- * read from the backend's destination, the rest from the frames the maps returned. Validation
- * follows Linux netback's own rules, so a garbage chain is reported where netback rejects it.
- * All state is per slot in fixed arrays: memory is bounded by the ring, not by traffic.
+ * the backend mapped (by netback's own rules, see {@link TxChain}), then every copy and map the
+ * backend makes is matched to the ring slot whose grant ref it names. A packet is rebuilt when
+ * every one of its slots is covered: the copied head read from the backend's destination, the
+ * rest from the frames the maps returned. All state is per slot in fixed arrays: memory is
+ * bounded by the ring, not by traffic.
  */
 final class TxRing {
     static final int SIZE = Netif.Sring.TX_SIZE, MASK = SIZE - 1;
     static final int MAX_SLOTS = XEN_NETIF_NR_SLOTS_MIN, FATAL_SLOTS = 20;
-    private static final int ENTRY = Netif.TxRequest.SIZE;
-    private static final byte NONE = 0, FIRST = 1, EXTRA = 2, FOLLOW = 3;
+    static final int ENTRY = Netif.TxRequest.SIZE;
+    static final byte NONE = 0, FIRST = 1, EXTRA = 2, FOLLOW = 3;
     /**
      * Packet states: OK (being read), FAILED (an op failed: no frame), READY (read whole, waiting
      * for an older packet of the ring), INVALID (finished: no later op may match it).
      */
-    private static final byte OK = 0, FAILED = 1, INVALID = 2, READY = 3;
+    static final byte OK = 0, FAILED = 1, INVALID = 2, READY = 3;
 
     final VifQueue q;
     final long frame;
     private final Tap tap;
-    private final Reports reports;
+    final Reports reports;
     /** The ring page as last read. */
-    private final byte[] page = new byte[4096];
+    final byte[] page = new byte[4096];
     boolean broken;
-    private int parsed, cons, reqProd, rspProd;
+    int reqProd;
+    private int parsed, cons, rspProd;
     private long refreshedSeq = -1;
     private int copyHint, mapHint;
 
-    // Per slot (request index & MASK).
-    private final byte[] kind = new byte[SIZE];
-    private final int[] pkt = new int[SIZE];
-    private final int[] gref = new int[SIZE];
-    private final int[] off = new int[SIZE];
-    private final int[] size = new int[SIZE];
+    // Per slot (request index & MASK); TxChain writes a chain's kinds, refs, offsets and sizes,
+    // and of its first slot the packet's end, length, time and checksum flag.
+    final byte[] kind = new byte[SIZE];
+    final int[] pkt = new int[SIZE];
+    final int[] gref = new int[SIZE];
+    final int[] off = new int[SIZE];
+    final int[] size = new int[SIZE];
     private final int[] pos = new int[SIZE];
     private final int[] copyLen = new int[SIZE];
     private final int[] copyDom = new int[SIZE];
@@ -49,15 +51,15 @@ final class TxRing {
     private final boolean[] done = new boolean[SIZE];
     private final boolean[] reported = new boolean[SIZE];
     // Per packet, at its first slot.
-    private final int[] pktEnd = new int[SIZE];
-    private final int[] pktLen = new int[SIZE];
+    final int[] pktEnd = new int[SIZE];
+    final int[] pktLen = new int[SIZE];
     private final int[] pktLeft = new int[SIZE];
-    private final byte[] pktState = new byte[SIZE];
-    private final long[] pktTime = new long[SIZE];
+    final byte[] pktState = new byte[SIZE];
+    final long[] pktTime = new long[SIZE];
     /** Whether any copy or map of the packet has been seen. */
     private final boolean[] pktStarted = new boolean[SIZE];
     /** Whether the packet's TCP/UDP checksum stands as sent: flags neither csum_blank nor data_validated, no GSO. */
-    private final boolean[] pktChecked = new boolean[SIZE];
+    final boolean[] pktChecked = new boolean[SIZE];
 
     TxRing(Tap tap, VifQueue q, long frame) {
         this.tap = tap;
@@ -90,7 +92,7 @@ final class TxRing {
             }
         }
         while (parsed != reqProd && !broken) {
-            int end = parse(parsed, now);
+            int end = TxChain.parse(this, parsed, now);
             if (end < 0) {
                 return;
             }
@@ -100,154 +102,28 @@ final class TxRing {
 
     static final int TX_DIR = Tap.TX;
 
-    private int u16(int idx, int field) {
-        return Mem.u16(page, Netif.Sring.RING + (idx & MASK) * ENTRY + field);
-    }
-
-    private int u32(int idx, int field) {
-        return Mem.u32(page, Netif.Sring.RING + (idx & MASK) * ENTRY + field);
-    }
-
-    /** One packet from request {@code i}: its end index, or −1 when the chain is not (yet) whole. */
-    private int parse(int i, long now) {
-        int flags0 = u16(i, Netif.TxRequest.FLAGS);
-        int size0 = u16(i, Netif.TxRequest.SIZE_FIELD);
-        int j = i + 1;
-        boolean mcast = false;
-        boolean gso = false;
-        int badGso = -1;
-        if ((flags0 & NETTXF_extra_info) != 0) {
-            int extras = 0;
-            int exFlags;
-            do {
-                if (j == reqProd) {
-                    return fatal("tx.chain_past_req_prod", i, now);
-                }
-                int type = Mem.u8(page, Netif.Sring.RING + (j & MASK) * ENTRY + Netif.ExtraInfo.TYPE);
-                if (++extras > XEN_NETIF_EXTRA_TYPE_MAX || type == XEN_NETIF_EXTRA_TYPE_NONE || type >= XEN_NETIF_EXTRA_TYPE_MAX) {
-                    return fatal("tx.bad_extra_info", j, now);
-                }
-                mcast |= type == XEN_NETIF_EXTRA_TYPE_MCAST_ADD || type == XEN_NETIF_EXTRA_TYPE_MCAST_DEL;
-                if (type == XEN_NETIF_EXTRA_TYPE_GSO) {
-                    gso = true;
-                    int at = Netif.Sring.RING + (j & MASK) * ENTRY;
-                    int gsoType = Mem.u8(page, at + Netif.ExtraInfo.GSO_TYPE);
-                    if (Mem.u16(page, at + Netif.ExtraInfo.GSO_SIZE) == 0
-                            || gsoType != XEN_NETIF_GSO_TYPE_TCPV4 && gsoType != XEN_NETIF_GSO_TYPE_TCPV6) {
-                        badGso = j;
-                    }
-                }
-                kind[j & MASK] = EXTRA;
-                exFlags = Mem.u8(page, Netif.Sring.RING + (j & MASK) * ENTRY + Netif.ExtraInfo.FLAGS);
-                j++;
-            } while ((exFlags & XEN_NETIF_EXTRA_FLAG_MORE) != 0);
-        }
-        if (mcast) {
-            // A multicast-filter command (feature-multicast-control), not a packet: netback answers
-            // it at once, reads none of its slot and does not follow its NETTXF_more_data. Nothing
-            // will copy or map it: finished now, or it would hold back every request after it.
-            int s0 = i & MASK;
-            kind[s0] = FIRST;
-            pkt[s0] = i; // its own, finished: no copy may match its slot
-            pktEnd[s0] = j;
-            pktState[s0] = INVALID;
-            reports.multicastCommand();
-            return j;
-        }
-        int firstData = j;
-        boolean drop = false;
-        String why = null;
-        int whySlot = i;
-        int remaining = size0;
-        boolean more = (flags0 & NETTXF_more_data) != 0;
-        int slots = 0;
-        while (more) {
-            if (j == reqProd) {
-                return fatal("tx.chain_past_req_prod", i, now);
-            }
-            if (slots >= FATAL_SLOTS) {
-                return fatal("tx.too_many_slots", i, now);
-            }
-            if (slots >= MAX_SLOTS && !drop) {
-                drop = true;
-                why = "tx.too_many_slots";
-            }
-            int sz = u16(j, Netif.TxRequest.SIZE_FIELD);
-            int o = u16(j, Netif.TxRequest.OFFSET);
-            if (sz > remaining && !drop) {
-                drop = true;
-                why = "tx.slot_size_exceeds_packet";
-                whySlot = j;
-            }
-            remaining -= sz;
-            if (o + sz > 4096) {
-                return fatal("tx.offset_size_past_page", j, now);
-            }
-            int s = j & MASK;
-            kind[s] = FOLLOW;
-            gref[s] = u32(j, Netif.TxRequest.GREF);
-            off[s] = o;
-            size[s] = sz;
-            more = (u16(j, Netif.TxRequest.FLAGS) & NETTXF_more_data) != 0;
-            slots++;
-            j++;
-        }
-        if (!drop && size0 < 14) {
-            drop = true;
-            why = "tx.size_too_small";
-        }
-        int o0 = u16(i, Netif.TxRequest.OFFSET);
-        if (!drop && o0 + remaining > 4096) {
-            return fatal("tx.offset_size_past_page", i, now);
-        }
-        if (!drop && badGso >= 0) {
-            return fatal("tx.bad_gso", badGso, now); // xenvif_set_skb_gso: size 0 or not TCPv4/v6
-        }
+    /**
+     * Starts following packet {@code i}, which netback takes: each of its slots (the head, then
+     * {@code firstData} up to {@code end}) awaits its copy or map.
+     */
+    void follow(int i, int end, int firstData) {
         int s0 = i & MASK;
-        kind[s0] = FIRST;
-        gref[s0] = u32(i, Netif.TxRequest.GREF);
-        off[s0] = o0;
-        size[s0] = Math.max(remaining, 0);
-        pktEnd[s0] = j;
-        pktLen[s0] = size0;
-        pktTime[s0] = now;
-        // netback makes a GSO packet CHECKSUM_PARTIAL whatever its flags (checksum_setup): its
-        // checksums are filled in when it is segmented, so only a plain one's stand as sent.
-        pktChecked[s0] = !gso && (flags0 & (NETTXF_csum_blank | NETTXF_data_validated)) == 0;
-        if (drop) {
-            // netback answers every slot with an error and reads nothing.
-            for (int k = i; k != j; k++) {
-                pkt[k & MASK] = i; // finished: no copy or map may match its slots
-            }
-            pktState[s0] = INVALID;
-            reports.anomaly(q, TX_DIR, why, whySlot & MASK, now);
-            reports.dropped(q, 1);
-        } else {
-            pktState[s0] = OK;
-            pktStarted[s0] = false;
-            int p = 0;
-            int left = 0;
-            for (int k = i; k != j; k = k == i ? firstData : k + 1) {
-                int s = k & MASK;
-                pkt[s] = i;
-                pos[s] = p;
-                p += size[s];
-                copyLen[s] = 0;
-                mapFrame[s] = 0;
-                done[s] = false;
-                reported[s] = false;
-                left++;
-            }
-            pktLeft[s0] = left;
+        pktState[s0] = OK;
+        pktStarted[s0] = false;
+        int p = 0;
+        int left = 0;
+        for (int k = i; k != end; k = k == i ? firstData : k + 1) {
+            int s = k & MASK;
+            pkt[s] = i;
+            pos[s] = p;
+            p += size[s];
+            copyLen[s] = 0;
+            mapFrame[s] = 0;
+            done[s] = false;
+            reported[s] = false;
+            left++;
         }
-        return j;
-    }
-
-    private int fatal(String event, int idx, long now) {
-        // netback's xenvif_fatal_tx_err: the vif stops, nothing after this is read.
-        reports.anomaly(q, TX_DIR, event, idx & MASK, now);
-        broken = true;
-        return -1;
+        pktLeft[s0] = left;
     }
 
     /** The request index of the data slot awaiting a copy from {@code ref} at {@code srcOff}, or −1. */
