@@ -19,7 +19,13 @@ final class CaptureMerge {
     /** The reader {@link #next()} returned last, moved on at the next call; −1: none. */
     private int current = -1;
 
-    /** Opens the captures in order, then takes the first frame of each. */
+    /** Records passed over for their link type: only Ethernet frames can enter a vif or the uplink. */
+    long otherLinkTypes;
+
+    /**
+     * Opens the captures in order, then takes the first frame of each: a capture whose first
+     * record is not Ethernet is refused here, before anything is replayed (the wrong kind of file).
+     */
     void open(List<Path> captures) throws IOException {
         for (Path p : captures) {
             CaptureReader r = CaptureReader.open(p);
@@ -27,7 +33,13 @@ final class CaptureMerge {
         }
         live = new boolean[readers.size()];
         for (int i = 0; i < live.length; i++) {
-            live[i] = advance(readers.get(i));
+            CaptureReader r = readers.get(i);
+            boolean has = r.next();
+            if (has && r.linkType() != LinkType.ETHERNET) {
+                throw new IOException(r.name() + ": link type " + r.linkType() + " at offset " + r.recordOffset()
+                        + " (the driver replays Ethernet captures)");
+            }
+            live[i] = has;
         }
     }
 
@@ -56,14 +68,18 @@ final class CaptureMerge {
         }
     }
 
-    private static boolean advance(CaptureReader r) throws IOException {
-        if (!r.next()) {
-            return false;
+    /**
+     * The reader's next Ethernet frame. Records of another link type later in a capture (a pcapng
+     * interface of raw IP beside the Ethernet ones) are counted and passed over, so that the rest
+     * of the capture is still replayed.
+     */
+    private boolean advance(CaptureReader r) throws IOException {
+        while (r.next()) {
+            if (r.linkType() == LinkType.ETHERNET) {
+                return true;
+            }
+            otherLinkTypes++;
         }
-        if (r.linkType() != LinkType.ETHERNET) {
-            throw new IOException(r.name() + ": link type " + r.linkType() + " at offset " + r.recordOffset()
-                    + " (the driver replays Ethernet captures)");
-        }
-        return true;
+        return false;
     }
 }

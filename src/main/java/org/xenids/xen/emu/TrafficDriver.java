@@ -62,6 +62,8 @@ public final class TrafficDriver {
     private long fromGuests, fromOutside, notAccepted;
     /** Capture frames taken so far, and those not replayable (cut or impossible lengths). */
     private long frames, skipped;
+    /** The current (or last) replay's captures. */
+    private CaptureMerge merge;
 
     /**
      * Merges back-to-back TCP segments of one direction into GSO super-frames of at most
@@ -250,7 +252,7 @@ public final class TrafficDriver {
         if (!started) {
             throw new IllegalStateException("start() first");
         }
-        CaptureMerge merge = new CaptureMerge();
+        merge = new CaptureMerge();
         frames = 0; // this replay's (the traffic counters go on across replays, as before)
         skipped = 0;
         try {
@@ -274,9 +276,13 @@ public final class TrafficDriver {
         }
     }
 
-    /** The replay's counters so far (after a capture broke: up to the damage). */
+    /**
+     * The replay's counters so far (after a capture broke: up to the damage). Records of another
+     * link type than Ethernet after a capture's first are among the frames, as not replayable.
+     */
     public Stats stats() {
-        return new Stats(frames, fromGuests, fromOutside, notAccepted, skipped, announcements, delivered, toUplink,
+        long other = merge == null ? 0 : merge.otherLinkTypes;
+        return new Stats(frames + other, fromGuests, fromOutside, notAccepted, skipped + other, announcements, delivered, toUplink,
                 coalescer == null ? 0 : coalescer.merged);
     }
 
