@@ -79,11 +79,14 @@ final class TxRing {
         }
         reqProd = Mem.u32(page, Netif.Sring.REQ_PROD);
         rspProd = Mem.u32(page, Netif.Sring.RSP_PROD);
-        if (reqProd - rspProd > SIZE || reqProd - cons > SIZE || reqProd - parsed < 0) {
+        if (reqProd - rspProd > SIZE || reqProd - parsed > SIZE || reqProd - parsed < 0) {
             // netback: "Impossible number of requests" — the vif is disabled.
             reports.anomaly(q, TX_DIR, "tx.req_prod_overrun", reqProd & MASK, now);
             broken = true;
             return;
+        }
+        if (reqProd - cons > SIZE) {
+            overtaken(reqProd - SIZE, now);
         }
         for (int i = parsed; i != reqProd; i++) {
             int at = Netif.Sring.RING + (i & MASK) * ENTRY;
@@ -169,6 +172,9 @@ final class TxRing {
         }
         if (srcOff != off[s] || len > size[s] || len <= 0) {
             reports.anomaly(q, TX_DIR, "tx.ring_changed", s, now);
+            if (pktState[p] == OK) {
+                reports.lost(q, 1); // netback sent what the slot says now: a frame the tap did not read
+            }
             pktState[p] = FAILED;
             complete(s, now);
             return;
@@ -246,6 +252,36 @@ final class TxRing {
                 pktState[s] = INVALID;
                 reports.dropped(q, 1);
             }
+        }
+        advance(now);
+    }
+
+    /**
+     * The guest posted a request in the slot of a packet the tap still holds: it reuses a slot
+     * only once netback has answered it, so every packet before {@code limit} is done with. One
+     * not read whole never will be (a slot the guest rewrote after the tap read it, then mapped
+     * under another ref): counted as lost, or as dropped if netback took none of it, unless its
+     * failure was counted already. The ready packets held behind it are emitted. Without this, one
+     * such packet held back every later packet of the ring until the ring was given up.
+     */
+    private void overtaken(int limit, long now) {
+        while (cons != parsed && cons - limit < 0) {
+            int s = cons & MASK;
+            if (kind[s] != FIRST) {
+                return; // not a packet's start: the chain is not where it was parsed
+            }
+            if (pktState[s] == READY) {
+                emit(cons, now);
+            } else if (pktState[s] == OK) {
+                if (pktStarted[s]) {
+                    reports.lost(q, 1);
+                } else {
+                    reports.dropped(q, 1);
+                }
+            }
+            pktState[s] = INVALID;
+            kind[s] = NONE;
+            cons = pktEnd[s];
         }
         advance(now);
     }
