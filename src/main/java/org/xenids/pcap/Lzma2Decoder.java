@@ -113,8 +113,8 @@ final class Lzma2Decoder {
                 // known, and not as damage to the file: the same file reads with more heap.
                 throw new NoHeap("xz: block " + b.number() + "'s " + ((needed + (1 << 20) - 1) >> 20)
                         + " MiB dictionary does not fit in the " + (Runtime.getRuntime().maxMemory() >> 20)
-                        + " MiB heap beside what is already open (other xz captures hold theirs); give fewer"
-                        + " xz captures at once, or raise the heap with XENIDS_JAVA_OPTS=-Xmx…");
+                        + " MiB heap (xz captures read together each hold their own); raise the heap with"
+                        + " XENIDS_JAVA_OPTS=-Xmx…, or give fewer xz captures at once");
             }
             lzSize = (int) needed;
         }

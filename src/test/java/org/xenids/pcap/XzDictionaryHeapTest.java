@@ -58,8 +58,8 @@ class XzDictionaryHeapTest {
         assertEquals(1, p.exitValue(), e);
         assertEquals(1, e.lines().count(), e);
         assertTrue(e.matches("xenids: big[0-9]\\.pcap\\.xz: xz: block 1's 64 MiB dictionary does not fit in the \\d+ MiB"
-                + " heap beside what is already open \\(other xz captures hold theirs\\); give fewer xz captures at once,"
-                + " or raise the heap with XENIDS_JAVA_OPTS=-Xmx…\\R?"), e);
+                + " heap \\(xz captures read together each hold their own\\); raise the heap with XENIDS_JAVA_OPTS=-Xmx…,"
+                + " or give fewer xz captures at once\\R?"), e);
         assertFalse(o.contains("capture broken"), o);
     }
 
