@@ -16,17 +16,15 @@ final class GrantOps {
     private final Tap tap;
     private final Reports reports;
     private final LiveRings live;
-    private final HeadOwners heads;
     private final Discovery discovery;
     /** RX rings a copy call filled, to take the responses the backend wrote with it. */
     private final RxRing[] touched = new RxRing[64];
     private int nTouched;
 
-    GrantOps(Tap tap, Reports reports, LiveRings live, HeadOwners heads, Discovery discovery) {
+    GrantOps(Tap tap, Reports reports, LiveRings live, Discovery discovery) {
         this.tap = tap;
         this.reports = reports;
         this.live = live;
-        this.heads = heads;
         this.discovery = discovery;
     }
 
@@ -70,7 +68,7 @@ final class GrantOps {
                         peer = srcDom != caller && srcDom != d ? srcDom : -1;
                     } else {
                         srcFrame = srcU;
-                        peer = heads.owner(srcDom, srcU, srcOff);
+                        peer = RxRing.HEAD_OWNER; // known once the copied bytes are read
                     }
                     if (r.touchedSeq != seq && nTouched < touched.length) {
                         r.touchedSeq = seq;

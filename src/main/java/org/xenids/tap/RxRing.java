@@ -129,7 +129,13 @@ final class RxRing {
         return id >= 0 && grefById[id] == ref ? id : -1;
     }
 
-    /** A completed copy into buffer {@code ref} at {@code dstOff}: the bytes are read from the source now. */
+    /** A copy's {@code srcPeer} when it came from the backend's memory: the guest whose TX head that was, if any. */
+    static final int HEAD_OWNER = -2;
+
+    /**
+     * A completed copy into buffer {@code ref} at {@code dstOff}: the bytes are read from the source
+     * now; {@code srcPeer} is the sending guest, −1, or {@link #HEAD_OWNER}.
+     */
     void copied(int ref, int dstOff, int n, int status, boolean refused, int srcDom, long srcFrame, int srcOff,
                 int srcPeer, long now) {
         if (cTail - cHead == CHUNKS) {
@@ -140,7 +146,7 @@ final class RxRing {
         cGref[c] = ref;
         cOff[c] = dstOff;
         cLen[c] = n;
-        cPeer[c] = srcPeer;
+        cPeer[c] = srcPeer == HEAD_OWNER ? -1 : srcPeer;
         cRefused[c] = refused;
         cFailed[c] = status != GNTST_okay || srcFrame < 0;
         cPos[c] = write;
@@ -153,6 +159,9 @@ final class RxRing {
                 }
             }
             if (!cFailed[c] && tap.mem.read(srcDom, srcFrame, srcOff, buf, write, n)) {
+                if (srcPeer == HEAD_OWNER) {
+                    cPeer[c] = tap.headOwner(srcDom, srcFrame, srcOff, buf, write, n);
+                }
                 write += n;
             } else {
                 cFailed[c] = true;

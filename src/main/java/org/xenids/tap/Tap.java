@@ -126,7 +126,7 @@ public final class Tap implements HypercallListener {
     public Tap(DomainMemory memory, FrameSink sink, Consumer<EveEvent.Anomaly> anomalies) {
         this.mem = new Mem(memory);
         this.reports = new Reports(sink, anomalies);
-        this.grantOps = new GrantOps(this, reports, live, heads, discovery);
+        this.grantOps = new GrantOps(this, reports, live, discovery);
     }
 
     /** Sets (or clears, with null) the inline verdict. */
@@ -306,9 +306,17 @@ public final class Tap implements HypercallListener {
         discovery.queues.remove(q);
     }
 
-    /** Remembers which guest's TX head a backend copied to (domid, frame, offset), for guest→guest RX. */
-    void noteHead(int dom, long frame, int off, int sender) {
-        heads.note(dom, frame, off, sender);
+    /**
+     * Remembers which guest's TX head, {@code b[at, at+len)}, a backend copied to (domid, frame,
+     * offset), for guest→guest RX.
+     */
+    void noteHead(int dom, long frame, int off, int sender, byte[] b, int at, int len) {
+        heads.note(dom, frame, off, sender, b, at, len);
+    }
+
+    /** The guest whose TX head an RX copy read from (domid, frame, offset) as {@code b[at, at+len)}, or −1. */
+    int headOwner(int dom, long frame, int off, byte[] b, int at, int len) {
+        return heads.owner(dom, frame, off, b, at, len);
     }
 
     private VifQueue[] rings(int domid) {

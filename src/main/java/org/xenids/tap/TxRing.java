@@ -315,7 +315,7 @@ final class TxRing {
             int c = copyLen[s];
             if (c > 0) {
                 ok &= tap.mem.read(copyDom[s], copyFrame[s], copyOff[s], buf, pos[s], c);
-                tap.noteHead(copyDom[s], copyFrame[s], copyOff[s], q.front);
+                tap.noteHead(copyDom[s], copyFrame[s], copyOff[s], q.front, buf, pos[s], c);
             }
             if (c < size[s]) {
                 ok &= mapFrame[s] > 0 && tap.mem.read(q.front, mapFrame[s], off[s] + c, buf, pos[s] + c, size[s] - c);
