@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.xenids.alert.EveEvent;
 import org.xenids.alert.EveWriter;
 import org.xenids.io.Printable;
+import org.xenids.vmi.linux.Anomaly;
 import org.xenids.vmi.linux.Task;
 import org.xenids.vmi.watch.ProcessWatch;
 import picocli.CommandLine.Command;
@@ -28,8 +29,10 @@ import picocli.CommandLine.Option;
             "and each newly hidden process. Kernel discovery happens once at start; each interval reads",
             "only the pages the walks need; the physical scan (all of RAM) runs every --scan-every.",
             "The guest is never paused unless --pause is given. A status line on stderr when a TTY.",
+            "Walk anomalies (cycles, torn links, faults) go to stderr as vmi ps prints them, each once",
+            "while later walks keep meeting it, and again if it comes back after a walk without it.",
             "Without --count or --duration it runs until interrupted (Ctrl-C or SIGTERM); however it stops,",
-            "it prints a summary of the walks' latencies on stderr."})
+            "it prints a summary of the walks' latencies and of the anomalies on stderr."})
 final class VmiWatch implements Callable<Integer> {
     @Mixin
     VmiCommand.Source source = new VmiCommand.Source();
@@ -55,11 +58,14 @@ final class VmiWatch implements Callable<Integer> {
     @Option(names = "--pause", description = "Pause the guest (QMP stop/cont) around each walk, as LibVMI does on Xen.")
     boolean pause;
 
-    @Option(names = "--eve", paramLabel = "OUT", description = "EVE JSON log: process starts/exits (informational alerts), hidden processes, anomalies.")
+    @Option(names = "--eve", paramLabel = "OUT", description = "EVE JSON log: process starts/exits (informational alerts), hidden processes, walk anomalies (each once, as on stderr).")
     Path eve;
 
-    @Option(names = "--stats", paramLabel = "CSV", description = "One line per walk: seq,unix_ms,walk_us,scan,processes,tasks,hidden,reads,page_walks.")
+    @Option(names = "--stats", paramLabel = "CSV", description = "One line per walk: " + STATS_HEADER + " (anomalies: those the walk met, reported or not).")
     Path stats;
+
+    /** The --stats columns; new ones go at the end, so that readers by position keep working. */
+    static final String STATS_HEADER = "seq,unix_ms,walk_us,scan,processes,tasks,hidden,reads,page_walks,anomalies";
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -139,7 +145,7 @@ final class VmiWatch implements Callable<Integer> {
                  BufferedWriter st = stats == null ? null : new BufferedWriter(new java.io.OutputStreamWriter(
                          org.xenids.io.OutputFile.open(stats), java.nio.charset.StandardCharsets.UTF_8))) {
                 if (st != null) {
-                    st.write("seq,unix_ms,walk_us,scan,processes,tasks,hidden,reads,page_walks\n");
+                    st.write(STATS_HEADER + "\n");
                     st.flush();
                 }
                 opened.set(w);
@@ -148,13 +154,22 @@ final class VmiWatch implements Callable<Integer> {
                         && (durationNanos == null || System.nanoTime() - start < durationNanos)) {
                     long nowWall = System.currentTimeMillis() * 1_000_000L;
                     ProcessWatch.Tick t = w.tick(nowWall);
-                    summary.add(t.walkNanos());
+                    summary.add(t.walkNanos(), t.anomalies() > 0, t.newAnomalies().size());
                     for (ProcessWatch.Change c : t.changes()) {
                         Task k = c.task();
                         out.printf("%s %-7s pid=%d ppid=%d comm=%s%n", EveWriter.timestamp(nowWall),
                                 c.kind().name().toLowerCase(Locale.ROOT), k.pid(), k.ppid(), Printable.ascii(k.comm()));
                     }
                     out.flush();
+                    if (!t.newAnomalies().isEmpty()) {
+                        if (tty) {
+                            err.print("\r\033[K"); // the status line, rewritten below
+                        }
+                        for (Anomaly a : t.newAnomalies()) {
+                            err.println("xenids: anomaly: " + a);
+                        }
+                        err.flush();
+                    }
                     if (eveOut != null) {
                         for (EveEvent e : t.events()) {
                             eveOut.write(e);
@@ -162,13 +177,14 @@ final class VmiWatch implements Callable<Integer> {
                     }
                     if (st != null) {
                         st.write(t.seq() + "," + nowWall / 1_000_000 + "," + t.walkNanos() / 1000 + "," + (t.scanned() ? 1 : 0)
-                                + "," + t.processes() + "," + t.tasks() + "," + t.hidden() + "," + t.reads() + "," + t.pageWalks() + "\n");
+                                + "," + t.processes() + "," + t.tasks() + "," + t.hidden() + "," + t.reads() + "," + t.pageWalks()
+                                + "," + t.anomalies() + "\n");
                         st.flush();
                     }
                     if (tty) {
-                        err.printf("\rwalk %d: %d processes (%d tasks), %d hidden, %d µs%s, %d reads, %d page walks   ",
-                                t.seq(), t.processes(), t.tasks(), t.hidden(), t.walkNanos() / 1000, t.scanned() ? " (scan)" : "",
-                                t.reads(), t.pageWalks());
+                        err.printf("\rwalk %d: %d processes (%d tasks), %d hidden, %d anomalies, %d µs%s, %d reads, %d page walks   ",
+                                t.seq(), t.processes(), t.tasks(), t.hidden(), t.anomalies(), t.walkNanos() / 1000,
+                                t.scanned() ? " (scan)" : "", t.reads(), t.pageWalks());
                         err.flush();
                     }
                     next += intervalNanos;
@@ -198,8 +214,8 @@ final class VmiWatch implements Callable<Integer> {
     }
 
     /**
-     * The walks' latencies and the end-of-run line, printed once: by the watch when it stops, or
-     * by the shutdown hook when a signal's walk does not end in time (the two may race).
+     * The walks' latencies, the anomalies and the end-of-run line, printed once: by the watch when
+     * it stops, or by the shutdown hook when a signal's walk does not end in time (the two may race).
      */
     static final class Summary {
         private final PrintWriter err;
@@ -207,6 +223,8 @@ final class VmiWatch implements Callable<Integer> {
         private final boolean pause;
         private long[] walks = new long[1024];
         private int n;
+        private long anomalies;
+        private int walksWithAnomalies;
         private boolean printed;
 
         Summary(PrintWriter err, boolean tty, boolean pause) {
@@ -215,11 +233,19 @@ final class VmiWatch implements Callable<Integer> {
             this.pause = pause;
         }
 
-        synchronized void add(long walkNanos) {
+        /**
+         * One walk: its latency, whether it met any anomaly, and how many of those were reported
+         * (the ones the previous walk did not meet).
+         */
+        synchronized void add(long walkNanos, boolean metAnomalies, int reported) {
             if (n == walks.length) {
                 walks = Arrays.copyOf(walks, n * 2);
             }
             walks[n++] = walkNanos;
+            anomalies += reported;
+            if (metAnomalies) {
+                walksWithAnomalies++;
+            }
         }
 
         synchronized int walks() {
@@ -234,9 +260,12 @@ final class VmiWatch implements Callable<Integer> {
             printed = true;
             long[] sorted = Arrays.copyOf(walks, n);
             Arrays.sort(sorted);
-            err.printf("%swatch: %d walks; walk µs p50 %d, p99 %d, max %d%s%n", tty ? "\n" : "", n,
+            err.printf("%swatch: %d walks; walk µs p50 %d, p99 %d, max %d%s; %s%n", tty ? "\n" : "", n,
                     pct(sorted, 50) / 1000, pct(sorted, 99) / 1000, n == 0 ? 0 : sorted[n - 1] / 1000,
-                    pause ? " (guest paused during each walk)" : "");
+                    pause ? " (guest paused during each walk)" : "",
+                    anomalies == 0 ? "0 anomalies"
+                            : anomalies + (anomalies == 1 ? " anomaly" : " anomalies") + ", met in " + walksWithAnomalies
+                                    + (walksWithAnomalies == 1 ? " walk" : " walks"));
             err.flush();
         }
     }

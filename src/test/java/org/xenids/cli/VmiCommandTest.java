@@ -17,11 +17,59 @@ import org.tukaani.xz.LZMA2Options;
 import org.tukaani.xz.XZOutputStream;
 import org.xenids.testdata.EveSchema;
 import org.xenids.testdata.SharedData;
+import org.xenids.vmi.linux.KernelLocator;
+import org.xenids.vmi.linux.LinuxGuest;
+import org.xenids.vmi.linux.LinuxKernel;
+import org.xenids.vmi.linux.Task;
+import org.xenids.vmi.memory.MemorySources;
+import org.xenids.vmi.memory.PhysicalMemory;
 
 class VmiCommandTest {
 
     static Path image(String name) {
         return SharedData.plain("vmi/" + name + ".xz");
+    }
+
+    /** A value no list_head of the image holds: a direct-map address inside no task_struct's links. */
+    static final long BAD_PREV = 0xffff888012345678L;
+
+    /** A torn task list made by {@link #tornImage}: the task whose {@code tasks.prev} was changed and its old value. */
+    record Torn(Path image, long task, long oldPrev) {}
+
+    /**
+     * A copy of the raw nokaslr image in {@code dir} with {@code tasks.prev} of the task named
+     * {@code comm} set to {@link #BAD_PREV}: the task list still reaches every task, and each
+     * walk meets one torn link at that task. The task and the field are found as the watch
+     * finds them (kernel discovery, the image's own BTF); physical address = file offset.
+     */
+    static Torn tornImage(Path dir, String comm) throws Exception {
+        Path orig = image("nokaslr-hidden.raw");
+        Task task;
+        long prevField;
+        try (PhysicalMemory pm = MemorySources.open(orig)) {
+            LinuxKernel k = KernelLocator.locate(pm);
+            LinuxGuest guest = LinuxGuest.open(pm, k.kernel(), k.symbols(), LinuxGuest.btfFromMemory(pm, k));
+            task = guest.processes(false).tasks().stream().filter(t -> t.comm().equals(comm)).findFirst().orElseThrow();
+            prevField = k.kernel().translate(task.address() + guest.types().offset("task_struct.tasks") + 8);
+        }
+        Path img = dir.resolve("torn.raw");
+        Files.copy(orig, img);
+        long old;
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(img,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            ch.read(b, prevField);
+            old = b.getLong(0);
+            ch.write(b.clear().putLong(0, BAD_PREV), prevField);
+        }
+        assertTrue(old != BAD_PREV && old < 0, "tasks.prev was a kernel address: 0x" + Long.toHexString(old));
+        return new Torn(img, task.address(), old);
+    }
+
+    /** What {@code vmi ps} prints for the link {@link #tornImage} tore (also the form the watch uses). */
+    static String tornLine(Torn t) {
+        return String.format("xenids: anomaly: task-list: torn-link at 0x%x: tasks.prev = 0x%x, but the list reached it from 0x%x",
+                t.task(), BAD_PREV, t.oldPrev());
     }
 
     @ParameterizedTest
@@ -46,6 +94,15 @@ class VmiCommandTest {
         assertEquals(false, init.path("kernel_thread").asBoolean());
         assertEquals(true, root.path("tasks").get(2).path("kernel_thread").asBoolean());
         assertTrue(root.path("types").asText().startsWith("BTF"), root.path("types").asText());
+    }
+
+    @Test
+    void psReportsATornLinkOnStderrAndExitsOne(@TempDir Path dir) throws Exception {
+        Torn t = tornImage(dir, "worker-10");
+        String[] r = MainTest.run("vmi", "ps", "--memory", t.image().toString());
+        assertEquals("1", r[0], r[2]);
+        assertEquals(List.of(tornLine(t)), r[2].lines().toList());
+        assertTrue(r[1].contains("worker-10"), "the walk goes on past the torn link: " + r[1]);
     }
 
     @Test

@@ -29,6 +29,7 @@ class VmiWatchTest {
         assertTrue(out.get(0).contains("hidden  pid=257 ppid=1 comm=hide-list"), r[1]);
         assertTrue(out.get(1).contains("hidden  pid=260 ppid=1 comm=hide-full"), r[1]);
         assertTrue(r[2].contains("watch: 3 walks"), r[2]);
+        assertTrue(r[2].strip().endsWith("; 0 anomalies"), r[2]);
 
         List<String> lines = Files.readAllLines(eve);
         EveSchema.assertValid(lines);
@@ -41,7 +42,7 @@ class VmiWatchTest {
         assertEquals(List.of("hide-list", "hide-full"), comms);
 
         List<String> csv = Files.readAllLines(stats);
-        assertEquals("seq,unix_ms,walk_us,scan,processes,tasks,hidden,reads,page_walks", csv.get(0));
+        assertEquals("seq,unix_ms,walk_us,scan,processes,tasks,hidden,reads,page_walks,anomalies", csv.get(0));
         assertEquals(4, csv.size());
         String[] first = csv.get(1).split(",");
         String[] second = csv.get(2).split(",");
@@ -50,6 +51,30 @@ class VmiWatchTest {
         assertEquals("214", second[5], "tasks on the list");
         assertEquals("2", second[6], "hidden");
         assertTrue(Long.parseLong(second[7]) < Long.parseLong(first[7]), "a walk without the scan reads less: " + csv);
+        assertEquals("0", second[9], "anomalies");
+    }
+
+    /**
+     * A task list with a torn link: each walk meets it, stderr says it once in the form vmi ps
+     * uses, the summary counts it, and each walk's line of --stats counts what the walk met.
+     */
+    @Test
+    void aWalkAnomalyIsPrintedOnceWhileItPersistsAndCounted(@TempDir Path dir) throws Exception {
+        VmiCommandTest.Torn torn = VmiCommandTest.tornImage(dir, "worker-10");
+        Path stats = dir.resolve("stats.csv");
+        String[] r = MainTest.run("vmi", "watch", "--memory", torn.image().toString(), "--interval", "10ms", "--count", "3",
+                "--stats", stats.toString());
+        assertEquals("0", r[0], r[2]);
+        assertEquals(2, r[1].lines().count(), "only the two hidden processes: " + r[1]);
+        List<String> err = r[2].lines().toList();
+        assertEquals(2, err.size(), r[2]);
+        assertEquals(VmiCommandTest.tornLine(torn), err.get(0));
+        assertTrue(err.get(1).matches("watch: 3 walks; walk µs p50 \\d+, p99 \\d+, max \\d+; 1 anomaly, met in 3 walks"), err.get(1));
+        List<String> csv = Files.readAllLines(stats);
+        assertEquals(4, csv.size(), csv.toString());
+        for (String line : csv.subList(1, 4)) {
+            assertTrue(line.endsWith(",1"), "each walk met the torn link: " + line);
+        }
     }
 
     @Test
@@ -90,7 +115,7 @@ class VmiWatchTest {
             }
             String e = Files.readString(err);
             assertEquals(143, p.exitValue(), e);
-            assertEquals(1, e.lines().filter(l -> l.matches("watch: [1-9]\\d* walks; walk µs p50 \\d+, p99 \\d+, max \\d+")).count(),
+            assertEquals(1, e.lines().filter(l -> l.matches("watch: [1-9]\\d* walks; walk µs p50 \\d+, p99 \\d+, max \\d+; 0 anomalies")).count(),
                     "run " + i + ": " + e);
             assertEquals(1, e.lines().count(), "run " + i + ": " + e);
         }

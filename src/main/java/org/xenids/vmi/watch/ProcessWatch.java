@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -12,6 +13,7 @@ import org.xenids.alert.EveEvent;
 import org.xenids.alert.Signature;
 import org.xenids.vmi.arch.AddressSpace;
 import org.xenids.vmi.arch.VirtualMemory;
+import org.xenids.vmi.linux.Anomaly;
 import org.xenids.vmi.linux.CrossView;
 import org.xenids.vmi.linux.LinuxGuest;
 import org.xenids.vmi.linux.Task;
@@ -52,9 +54,16 @@ public final class ProcessWatch implements AutoCloseable {
      * One tick: counts after it ({@code processes} and {@code tasks} on the task list, {@code hidden}
      * not on it), its cost ({@code walkNanos} includes pausing and resuming when
      * asked), what changed and its EVE events. The first tick reports no starts (it is the baseline).
+     * {@code anomalies} counts the walk anomalies this tick met; {@code newAnomalies} are those of
+     * them the previous tick did not meet (the ones to report: see {@link #tick}).
      */
     public record Tick(long seq, int processes, int tasks, int hidden, long walkNanos, long reads,
-                       long pageWalks, boolean scanned, int anomalies, List<Change> changes, List<EveEvent> events) {}
+                       long pageWalks, boolean scanned, int anomalies, List<Anomaly> newAnomalies,
+                       List<Change> changes, List<EveEvent> events) {
+        public Tick {
+            newAnomalies = List.copyOf(newAnomalies);
+        }
+    }
 
     /** A live process's identity: pid alone is reused. */
     private record Key(int pid, long startTimeNs) {}
@@ -69,6 +78,7 @@ public final class ProcessWatch implements AutoCloseable {
     private boolean paused, released;
     private Map<Key, Task> live = new HashMap<>();
     private Set<Long> hiddenNow = new HashSet<>();
+    private Set<Anomaly> anomaliesNow = Set.of();
     private long seq;
     private long lastScan = Long.MIN_VALUE;
 
@@ -90,7 +100,14 @@ public final class ProcessWatch implements AutoCloseable {
         return new ProcessWatch(guest, kernel, image, scanEveryNanos, qmpPause == null ? null : Qmp.connect(qmpPause));
     }
 
-    /** Reads the guest once; {@code nowNanos} is the wall clock (epoch ns) for event timestamps. */
+    /**
+     * Reads the guest once; {@code nowNanos} is the wall clock (epoch ns) for event timestamps.
+     * A walk anomaly is reported (in {@link Tick#newAnomalies} and as an EVE record) at the first
+     * tick that meets it, and again only after a tick that does not: a guest whose list stays
+     * corrupt would otherwise repeat the same line every interval. Anomalies are the same when
+     * view, kind, address and message are. The scan's anomalies persist between scans, since the
+     * ticks without a scan cannot tell that they are gone.
+     */
     public Tick tick(long nowNanos) {
         long mono = System.nanoTime();
         boolean scan = seq == 0 || (scanEveryNanos > 0 && mono - lastScan >= scanEveryNanos);
@@ -156,14 +173,27 @@ public final class ProcessWatch implements AutoCloseable {
                 changes.add(new Change(Kind.HIDDEN, r.task()));
             }
         }
-        for (var a : cv.anomalies()) {
-            events.add(new EveEvent.Anomaly(nowNanos, 0, null, "vmi", a.kind(), a.view(), 0, null));
+        Set<Anomaly> met = new LinkedHashSet<>(cv.anomalies());
+        if (!scan) {
+            for (Anomaly a : anomaliesNow) {
+                if (a.view().equals(CrossView.SCAN)) {
+                    met.add(a);
+                }
+            }
+        }
+        List<Anomaly> newAnomalies = new ArrayList<>();
+        for (Anomaly a : met) {
+            if (!anomaliesNow.contains(a)) {
+                newAnomalies.add(a);
+                events.add(new EveEvent.Anomaly(nowNanos, 0, null, "vmi", a.kind(), a.view(), 0, null));
+            }
         }
         live = now;
         hiddenNow = hidden;
+        anomaliesNow = met;
         seq++;
         return new Tick(seq, now.size() - hiddenProcesses, tasks, hidden.size(), walk, guest.reads() - reads0, pageWalks, scan,
-                cv.anomalies().size(), changes, events);
+                cv.anomalies().size(), newAnomalies, changes, events);
     }
 
     private Map<String, Object> context(Task t) {
