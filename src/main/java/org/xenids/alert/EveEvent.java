@@ -38,9 +38,23 @@ public sealed interface EveEvent {
 
     /**
      * Something malformed or hostile that is not an attack signature: a decoder event, a bad
-     * ring entry. {@code type} is the layer family ("decode", "stream", "xen.ring"), {@code event}
-     * the named malformation; {@code inIface} names where it was seen (e.g. "dom3/vif0/tx").
+     * ring entry, a torn kernel list. {@code type} is the layer family ("decode", "stream",
+     * "xen.ring", "vmi"), {@code event} the named malformation; {@code inIface} names where it
+     * was seen (e.g. "dom3/vif0/tx"). {@code vars} is this one record's detail, name → value in
+     * the order given (e.g. the guest address involved and a sentence saying what is wrong),
+     * logged as Suricata's per-packet variables {@code metadata.pktvars}; empty: none.
      */
     record Anomaly(long timestampNanos, long flowId, Endpoints endpoints, String type, String event,
-                   String layer, int code, String inIface) implements EveEvent {}
+                   String layer, int code, String inIface, Map<String, String> vars) implements EveEvent {
+        public Anomaly {
+            vars = vars == null ? Map.of()
+                    : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(vars));
+        }
+
+        /** An anomaly without detail beyond its type, event, layer and code. */
+        public Anomaly(long timestampNanos, long flowId, Endpoints endpoints, String type, String event,
+                       String layer, int code, String inIface) {
+            this(timestampNanos, flowId, endpoints, type, event, layer, code, inIface, Map.of());
+        }
+    }
 }

@@ -176,6 +176,23 @@ public final class EveWriter implements AutoCloseable {
             gen.writeNumberField("code", a.code());
         }
         gen.writeEndObject();
+        if (!a.vars().isEmpty()) {
+            // Suricata's schema closes the anomaly object (app_proto, type, event, layer, code)
+            // and the top level, so detail such as an address and a message has no field of its
+            // own. Suricata's anomaly logger adds the packet's metadata (flowbits, flowvars,
+            // pktvars) to an anomaly record; pktvars are the variables of the one packet the record
+            // is about, each an object {name: value}, as Suricata writes them. The detail of this one
+            // record goes there, so that EVE tooling reads it as it reads Suricata's own.
+            gen.writeObjectFieldStart("metadata");
+            gen.writeArrayFieldStart("pktvars");
+            for (var v : a.vars().entrySet()) {
+                gen.writeStartObject();
+                gen.writeStringField(v.getKey(), v.getValue());
+                gen.writeEndObject();
+            }
+            gen.writeEndArray();
+            gen.writeEndObject();
+        }
         gen.writeEndObject();
         anomalies++;
     }

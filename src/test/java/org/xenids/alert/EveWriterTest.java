@@ -55,6 +55,26 @@ class EveWriterTest {
     }
 
     @Test
+    void anAnomalysDetailIsItsPacketVariablesInOrderAndValidates() throws Exception {
+        Map<String, String> vars = new LinkedHashMap<>();
+        vars.put("address", "0xffff8880062a3080");
+        vars.put("message", "tasks.prev = 0xffff888012345678, but the list reached it from 0xffff88800617a0d0");
+        List<String> lines = write(new EveEvent.Anomaly(TS, 0, null, "vmi", "torn-link", "task-list", 0, null, vars),
+                new EveEvent.Anomaly(TS, 0, null, "vmi", "cycle", "children-tree", 0, null));
+        EveSchema.assertValid(lines);
+        JsonNode n = new ObjectMapper().readTree(lines.get(0));
+        assertEquals("{\"type\":\"vmi\",\"event\":\"torn-link\",\"layer\":\"task-list\"}", n.get("anomaly").toString());
+        assertEquals("[{\"address\":\"0xffff8880062a3080\"},{\"message\":\"" + vars.get("message") + "\"}]",
+                n.get("metadata").get("pktvars").toString());
+        assertFalse(new ObjectMapper().readTree(lines.get(1)).has("metadata"), "no detail, no metadata: " + lines.get(1));
+        // Where the schema leaves no room: in the anomaly object, or at the top level.
+        String inAnomaly = lines.get(1).replace("\"layer\":", "\"message\":\"x\",\"layer\":");
+        assertFalse(EveSchema.violations(inAnomaly).isEmpty(), inAnomaly);
+        String atTop = lines.get(1).replaceFirst("^\\{", "{\"address\":\"0x1\",");
+        assertFalse(EveSchema.violations(atTop).isEmpty(), atTop);
+    }
+
+    @Test
     void schemaRejectsExtraTopLevelKeysSoTheValidationIsReal() throws Exception {
         String good = write(new EveEvent.Alert(TS, 0, null, null,
                 Signature.detect(9100001, "XENIDS hidden process", "Rootkit", 1), Map.of("pid", 4242), null)).get(0);

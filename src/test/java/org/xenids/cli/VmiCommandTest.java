@@ -128,6 +128,36 @@ class VmiCommandTest {
     }
 
     @Test
+    void psxviewLogsAWalkAnomalyWithItsAddressAndMessage(@TempDir Path dir) throws Exception {
+        Torn t = tornImage(dir, "worker-10");
+        Path eve = dir.resolve("eve.json");
+        String[] r = MainTest.run("vmi", "psxview", "--memory", t.image().toString(), "--eve", eve.toString());
+        assertEquals("0", r[0], r[2]);
+        assertEquals(List.of(tornLine(t)), r[2].lines().toList());
+        List<String> lines = Files.readAllLines(eve);
+        EveSchema.assertValid(lines);
+        List<JsonNode> anomalies = new java.util.ArrayList<>();
+        for (String l : lines) {
+            JsonNode n = new ObjectMapper().readTree(l);
+            if (n.path("event_type").asText().equals("anomaly")) {
+                anomalies.add(n);
+            }
+        }
+        assertEquals(1, anomalies.size(), lines.toString());
+        assertTornRecord(t, anomalies.get(0));
+    }
+
+    /** The EVE record of {@link #tornImage}'s link: the kind and view, and the address and message vmi ps prints. */
+    static void assertTornRecord(Torn t, JsonNode n) {
+        assertEquals("{\"type\":\"vmi\",\"event\":\"torn-link\",\"layer\":\"task-list\"}", n.path("anomaly").toString());
+        JsonNode vars = n.path("metadata").path("pktvars");
+        assertEquals(String.format("0x%016x", t.task()), vars.path(0).path("address").asText(), n.toString());
+        assertEquals(String.format("tasks.prev = 0x%x, but the list reached it from 0x%x", BAD_PREV, t.oldPrev()),
+                vars.path(1).path("message").asText(), n.toString());
+        assertEquals("torn.raw", vars.path(2).path("image").asText(), n.toString());
+    }
+
+    @Test
     void infoReportsSlidePhysBaseDtbAndSources() {
         String[] r = MainTest.run("vmi", "info", "--memory", image("kaslr-hidden.elf").toString());
         assertEquals("0", r[0], r[2]);

@@ -62,8 +62,9 @@ class VmiWatchTest {
     void aWalkAnomalyIsPrintedOnceWhileItPersistsAndCounted(@TempDir Path dir) throws Exception {
         VmiCommandTest.Torn torn = VmiCommandTest.tornImage(dir, "worker-10");
         Path stats = dir.resolve("stats.csv");
+        Path eve = dir.resolve("eve.json");
         String[] r = MainTest.run("vmi", "watch", "--memory", torn.image().toString(), "--interval", "10ms", "--count", "3",
-                "--stats", stats.toString());
+                "--stats", stats.toString(), "--eve", eve.toString());
         assertEquals("0", r[0], r[2]);
         assertEquals(2, r[1].lines().count(), "only the two hidden processes: " + r[1]);
         List<String> err = r[2].lines().toList();
@@ -75,6 +76,17 @@ class VmiWatchTest {
         for (String line : csv.subList(1, 4)) {
             assertTrue(line.endsWith(",1"), "each walk met the torn link: " + line);
         }
+        List<String> lines = Files.readAllLines(eve);
+        EveSchema.assertValid(lines);
+        List<JsonNode> anomalies = new ArrayList<>();
+        for (String l : lines) {
+            JsonNode n = new ObjectMapper().readTree(l);
+            if (n.path("event_type").asText().equals("anomaly")) {
+                anomalies.add(n);
+            }
+        }
+        assertEquals(1, anomalies.size(), "logged once, as printed: " + lines);
+        VmiCommandTest.assertTornRecord(torn, anomalies.get(0));
     }
 
     @Test

@@ -65,12 +65,12 @@ public record CrossView(List<Row> rows, List<String> views, Map<String, String> 
 
     /**
      * What to log: one alert per hidden task, then one EVE {@code anomaly} per walk anomaly
-     * (type "vmi", event = its kind, layer = its view).
+     * (type "vmi", event = its kind, layer = its view, address and message: {@link Anomaly#eve}).
      */
     public List<EveEvent> events(long timestampNanos, String image) {
         List<EveEvent> out = new ArrayList<>(alerts(timestampNanos, image));
         for (Anomaly a : anomalies) {
-            out.add(new EveEvent.Anomaly(timestampNanos, 0, null, "vmi", a.kind(), a.view(), 0, null));
+            out.add(a.eve(timestampNanos, image));
         }
         return out;
     }

@@ -185,7 +185,7 @@ public final class ProcessWatch implements AutoCloseable {
         for (Anomaly a : met) {
             if (!anomaliesNow.contains(a)) {
                 newAnomalies.add(a);
-                events.add(new EveEvent.Anomaly(nowNanos, 0, null, "vmi", a.kind(), a.view(), 0, null));
+                events.add(a.eve(nowNanos, image));
             }
         }
         live = now;

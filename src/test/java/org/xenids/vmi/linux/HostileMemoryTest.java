@@ -202,6 +202,11 @@ class HostileMemoryTest {
         assertTrue(lines.get(0).contains("\"signature_id\":9100001"), lines.get(0));
         assertTrue(lines.get(0).contains("\"comm\":\"task-4\""), lines.get(0));
         assertTrue(lines.get(1).contains("\"event_type\":\"anomaly\""), lines.get(1));
+        Anomaly first = cv.anomalies().get(0);
+        var pktvars = new com.fasterxml.jackson.databind.ObjectMapper().readTree(lines.get(1)).path("metadata").path("pktvars");
+        assertEquals(String.format("0x%016x", first.address()), pktvars.path(0).path("address").asText(), lines.get(1));
+        assertEquals(first.message(), pktvars.path(1).path("message").asText(), lines.get(1));
+        assertEquals("synthetic", pktvars.path(2).path("image").asText(), lines.get(1));
     }
 
     /** Removes task i from the task list (list_del_init when {@code init}, else list_del_rcu). */
