@@ -63,8 +63,13 @@ final class VmiPsxview implements Callable<Integer> {
             }
             root.put("rows", list);
             root.put("hidden", cv.hidden().size());
-            root.put("counts", Map.of("scan_candidates", cv.counts().scanCandidates(), "scan_exited", cv.counts().scanExited(),
-                    "scan_rejected", cv.counts().scanRejected(), "pids_without_task", cv.counts().pidsWithoutTask()));
+            Map<String, Object> counts = new LinkedHashMap<>();
+            counts.put("scan_candidates", cv.counts().scanCandidates());
+            counts.put("scan_exited", cv.counts().scanExited());
+            counts.put("scan_rejected", cv.counts().scanRejected());
+            counts.put("scan_past_limit", cv.counts().scanPastLimit());
+            counts.put("pids_without_task", cv.counts().pidsWithoutTask());
+            root.put("counts", counts);
             root.put("anomalies", cv.anomalies().stream().map(VmiPs::anomalyJson).toList());
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(root));
         } else {
@@ -83,9 +88,12 @@ final class VmiPsxview implements Callable<Integer> {
                 b.append("  ").append(r.hidden() ? "HIDDEN" : r.status().name().toLowerCase(java.util.Locale.ROOT));
                 out.println(b);
             }
-            out.printf("%d processes, %d hidden; scan: %d candidates, %d exited, %d rejected; pid IDR: %d pids without a task%n",
+            // Candidates past the limit only when there are some: the scan then also reports a limit anomaly.
+            out.printf("%d processes, %d hidden; scan: %d candidates, %d exited, %d rejected%s; pid IDR: %d pids without a task%n",
                     rows.stream().filter(r -> r.status() == CrossView.Status.LISTED).count(), cv.hidden().size(),
-                    cv.counts().scanCandidates(), cv.counts().scanExited(), cv.counts().scanRejected(), cv.counts().pidsWithoutTask());
+                    cv.counts().scanCandidates(), cv.counts().scanExited(), cv.counts().scanRejected(),
+                    cv.counts().scanPastLimit() == 0 ? "" : ", " + cv.counts().scanPastLimit() + " past the task limit (not checked)",
+                    cv.counts().pidsWithoutTask());
             cv.unavailable().forEach((v, why) -> out.println("view " + v + " unavailable: " + why));
         }
         out.flush();

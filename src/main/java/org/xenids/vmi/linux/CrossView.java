@@ -48,9 +48,10 @@ public record CrossView(List<Row> rows, List<String> views, Map<String, String> 
 
     /**
      * What the views saw besides tasks: scan candidates (sched_class matches), those that were
-     * exited task_structs and those that failed the checks; pid IDR entries with no task attached.
+     * exited task_structs, those that failed the checks and those met once the scan had kept as
+     * many tasks as a view may (not checked); pid IDR entries with no task attached.
      */
-    public record Counts(int scanCandidates, int scanExited, int scanRejected, int pidsWithoutTask) {}
+    public record Counts(int scanCandidates, int scanExited, int scanRejected, int scanPastLimit, int pidsWithoutTask) {}
 
     public CrossView {
         rows = List.copyOf(rows);

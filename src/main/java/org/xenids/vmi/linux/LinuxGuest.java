@@ -198,7 +198,13 @@ public final class LinuxGuest {
         rows = rows.stream().map(row -> new CrossView.Row(row.task(), row.physical(),
                 orderedSet(row.seenBy(), names), row.status())).toList();
         return new CrossView(rows, names, unavailable, anomalies,
-                new CrossView.Counts(scanner.candidates, scanner.exited, scanner.rejected, idr.pidsWithoutTask()));
+                new CrossView.Counts(scanner.candidates, scanner.exited, scanner.rejected, scanner.pastLimit,
+                        idr.pidsWithoutTask()));
+    }
+
+    /** The walks this guest reads with (for tests that lower their limits). */
+    TaskWalks walks() {
+        return walks;
     }
 
     private TaskWalks.View processesView() {

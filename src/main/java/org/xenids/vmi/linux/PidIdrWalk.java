@@ -25,6 +25,8 @@ final class PidIdrWalk {
     private List<Anomaly> an;
     private LongSet seen;
     private int pidsWithoutTask;
+    private int pastLimit;
+    private long firstPastLimit;
 
     PidIdrWalk(TaskWalks walks) {
         this.walks = walks;
@@ -45,11 +47,17 @@ final class PidIdrWalk {
         an = new ArrayList<>();
         seen = new LongSet(64);
         pidsWithoutTask = 0;
+        pastLimit = 0;
         try {
             long head = r.u64(initPidNs + l.nsIdrHead());
             entry(head, 64 + XA_CHUNK_SHIFT, 0, initPidNs + l.nsIdrHead());
         } catch (MemoryFault f) {
             an.add(new Anomaly(view, "fault", f.address(), "init_pid_ns.idr: " + f.getMessage()));
+        }
+        if (pastLimit > 0) {
+            // One anomaly with the count: the walk goes on through the tree, each pid past the limit left unread.
+            an.add(new Anomaly(view, "limit", firstPastLimit, String.format(
+                    "the pid IDR walk reached the limit of %d tasks; stopped: %d further pids not read", walks.maxTasks, pastLimit)));
         }
         return new TaskWalks.View(view, List.copyOf(out), List.copyOf(an), null);
     }
@@ -108,9 +116,9 @@ final class PidIdrWalk {
 
     private void pid(long pid, long where) {
         String view = "pid-idr";
-        if (out.size() >= TaskWalks.MAX_TASKS) {
-            if (out.size() == TaskWalks.MAX_TASKS) {
-                an.add(new Anomaly(view, "limit", pid, "more than " + TaskWalks.MAX_TASKS + " pids; stopped"));
+        if (out.size() >= walks.maxTasks) {
+            if (pastLimit++ == 0) {
+                firstPastLimit = pid;
             }
             return;
         }

@@ -14,7 +14,8 @@ import org.xenids.vmi.memory.PhysicalMemory;
  * kept only when it looks like a live task: printable comm, pid/tgid in range, list and
  * parent pointers that are kernel addresses, and its own {@code tasks} links either consistent
  * ({@code next->prev == self}), pointing at itself (list_del_init) or RCU-deleted. Exited tasks
- * whose memory is not reused yet (exit_state set or PF_EXITING) are counted apart.
+ * whose memory is not reused yet (exit_state set or PF_EXITING) are counted apart, and so are the
+ * candidates met once {@link TaskWalks#maxTasks} tasks are kept (not checked, with one anomaly).
  */
 final class TaskScan {
     static final int PID_MAX_LIMIT = 4 * 1024 * 1024;
@@ -28,6 +29,8 @@ final class TaskScan {
     int candidates;
     int exited;
     int rejected;
+    int pastLimit;
+    private long firstPastLimit;
 
     TaskScan(TaskWalks walks) {
         this.walks = walks;
@@ -49,7 +52,7 @@ final class TaskScan {
         }
         List<Task> out = new ArrayList<>(256);
         List<Anomaly> an = new ArrayList<>();
-        candidates = exited = rejected = 0;
+        candidates = exited = rejected = pastLimit = 0;
         long so = l.schedClass();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(CHUNK, 64);
@@ -77,6 +80,10 @@ final class TaskScan {
                 }
             }
         }
+        if (pastLimit > 0) {
+            an.add(new Anomaly(view, "limit", firstPastLimit, String.format(
+                    "the scan reached the limit of %d tasks; stopped: %d further candidates not checked", walks.maxTasks, pastLimit)));
+        }
         return new TaskWalks.View(view, List.copyOf(out), List.copyOf(an), null);
     }
 
@@ -91,8 +98,15 @@ final class TaskScan {
 
     private void candidate(long t, List<Task> out, List<Anomaly> an) {
         candidates++;
+        if (out.size() >= walks.maxTasks) {
+            // A full scan is no evidence against the candidate: counted apart from those rejected.
+            if (pastLimit++ == 0) {
+                firstPastLimit = t;
+            }
+            return;
+        }
         try {
-            if (out.size() >= TaskWalks.MAX_TASKS || !plausible(t)) {
+            if (!plausible(t)) {
                 rejected++;
                 return;
             }

@@ -13,6 +13,11 @@ import org.xenids.vmi.memory.MemoryFault;
  */
 final class TaskWalks {
     static final int MAX_TASKS = 1 << 20;
+    /**
+     * The most tasks one view keeps ({@link #MAX_TASKS}); the scan and the pid IDR walk use it
+     * too. Not final so that tests can reach it with a real image of a few hundred tasks.
+     */
+    int maxTasks = MAX_TASKS;
     static final int MAX_THREADS = 1 << 16;
     static final int PF_EXITING = 0x4;
     static final int PF_KTHREAD = 0x00200000;
@@ -91,14 +96,23 @@ final class TaskWalks {
         seen.add(head);
         try {
             out.add(readTask(initTask, view, an));
-            walkList(head, l.tasks(), MAX_TASKS, seen, view, "tasks", out, an);
+            walkList(head, l.tasks(), maxTasks, seen, view, "tasks", out, an);
         } catch (MemoryFault f) {
             an.add(new Anomaly(view, "fault", f.address(), f.getMessage()));
         }
         if (withThreads) {
             int leaders = out.size();
-            for (int i = 0; i < leaders && out.size() < MAX_TASKS; i++) {
-                threads(out.get(i).address(), out, an, seen);
+            int i = 0;
+            int dropped = 0;
+            for (; i < leaders && out.size() < maxTasks; i++) {
+                dropped += threads(out.get(i).address(), out, an, seen);
+            }
+            if (dropped > 0 || i < leaders) {
+                // The threads of the leader that filled the list were cut, or those of the rest never read.
+                long at = out.get(dropped > 0 ? i - 1 : i).address();
+                an.add(new Anomaly(view, "limit", at, "the task list with threads reached the limit of " + maxTasks + " tasks; stopped: "
+                        + left(dropped, "%d thread past the limit left out", "%d threads past the limit left out",
+                                leaders - i, "the threads of %d process not read", "the threads of %d processes not read")));
             }
         }
         return new View(view, List.copyOf(out), List.copyOf(an), null);
@@ -114,7 +128,7 @@ final class TaskWalks {
         long node = r.u64(head);
         int n = 0;
         while (node != head) {
-            if (n++ >= limit || out.size() >= MAX_TASKS) {
+            if (n++ >= limit || out.size() >= maxTasks) {
                 an.add(new Anomaly(view, "limit", node, "more than " + limit + " entries in the " + member + " list; stopped"));
                 return;
             }
@@ -148,7 +162,8 @@ final class TaskWalks {
         }
     }
 
-    private void threads(long leader, List<Task> out, List<Anomaly> an, LongSet seen) {
+    /** Adds the threads of {@code leader} but not past {@link #maxTasks}; returns how many it left out. */
+    private int threads(long leader, List<Task> out, List<Anomaly> an, LongSet seen) {
         String view = "task-list";
         try {
             long head;
@@ -156,7 +171,7 @@ final class TaskWalks {
             if (l.signal() >= 0 && l.signalThreadHead() >= 0 && l.threadNode() >= 0) {
                 long sig = r.u64(leader + l.signal());
                 if (sig == 0) {
-                    return;
+                    return 0;
                 }
                 head = sig + l.signalThreadHead();
                 nodeOff = l.threadNode();
@@ -164,20 +179,38 @@ final class TaskWalks {
                 head = leader + l.threadGroup();
                 nodeOff = l.threadGroup();
             } else {
-                return;
+                return 0;
             }
             List<Task> group = new ArrayList<>();
             LongSet local = new LongSet(16);
             local.add(head);
             walkList(head, nodeOff, MAX_THREADS, local, view, "thread", group, an);
+            int dropped = 0;
             for (Task t : group) {
                 if (t.address() != leader && seen.add(t.address() + l.tasks())) {
-                    out.add(t);
+                    if (out.size() < maxTasks) {
+                        out.add(t);
+                    } else {
+                        dropped++;
+                    }
                 }
             }
+            return dropped;
         } catch (MemoryFault f) {
             an.add(new Anomaly(view, "fault", f.address(), "threads of task 0x" + Long.toHexString(leader) + ": " + f.getMessage()));
+            return 0;
         }
+    }
+
+    /**
+     * What a walk cut at the limit left, in words: "3 threads past the limit left out and the
+     * threads of 2 processes not read", either part alone when the other is 0.
+     */
+    private static String left(int dropped, String droppedOne, String droppedMany,
+                               int unread, String unreadOne, String unreadMany) {
+        String d = String.format(dropped == 1 ? droppedOne : droppedMany, dropped);
+        String u = String.format(unread == 1 ? unreadOne : unreadMany, unread);
+        return dropped == 0 ? u : unread == 0 ? d : d + " and " + u;
     }
 
     /** The parent → children tree from init_task (thread-group leaders only, as the kernel links them). */
@@ -195,7 +228,9 @@ final class TaskWalks {
             an.add(new Anomaly(view, "fault", f.address(), f.getMessage()));
             return new View(view, List.of(), List.copyOf(an), null);
         }
-        for (int i = 0; i < out.size() && out.size() < MAX_TASKS; i++) {
+        int i = 0;
+        int dropped = 0;
+        for (; i < out.size() && out.size() < maxTasks; i++) {
             long parent = out.get(i).address();
             long head = parent + l.children();
             if (!seenNodes.add(head)) {
@@ -204,11 +239,23 @@ final class TaskWalks {
             }
             List<Task> kids = new ArrayList<>();
             try {
-                walkList(head, l.sibling(), MAX_TASKS, seenNodes, view, "children", kids, an);
+                walkList(head, l.sibling(), maxTasks, seenNodes, view, "children", kids, an);
             } catch (MemoryFault f) {
                 an.add(new Anomaly(view, "fault", f.address(), "children of task 0x" + Long.toHexString(parent) + ": " + f.getMessage()));
             }
+            int room = maxTasks - out.size();
+            if (kids.size() > room) {
+                dropped += kids.size() - room;
+                kids = kids.subList(0, room);
+            }
             out.addAll(kids);
+        }
+        if (dropped > 0 || i < out.size()) {
+            // The children of the parent that filled the tree were cut, or those of the rest never read.
+            long at = out.get(dropped > 0 ? i - 1 : i).address();
+            an.add(new Anomaly(view, "limit", at, "the children tree reached the limit of " + maxTasks + " tasks; stopped: "
+                    + left(dropped, "%d child past the limit left out", "%d children past the limit left out",
+                            out.size() - i, "the children of %d task not read", "the children of %d tasks not read")));
         }
         return new View(view, List.copyOf(out), List.copyOf(an), null);
     }
