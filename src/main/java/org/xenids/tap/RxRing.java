@@ -328,6 +328,17 @@ final class RxRing {
         frameFirst = true;
     }
 
+    /** Buffers filled and not yet answered, with the packet being assembled (if any): at most one per chunk. */
+    int unanswered() {
+        int n = frameStart >= 0 || frameBad ? 1 : 0;
+        for (int k = cHead; k != cTail; k++) {
+            if (cOff[k & CMASK] == 0) {
+                n++; // a chunk at offset 0 starts a buffer
+            }
+        }
+        return n;
+    }
+
     /** Moves the bytes of buffers not yet answered to the front of the buffer. */
     private void compact() {
         int from = cPos[cHead & CMASK];

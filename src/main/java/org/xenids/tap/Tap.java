@@ -343,6 +343,27 @@ public final class Tap implements HypercallListener {
         return out;
     }
 
+    /**
+     * What the live rings hold in part: TX packets posted whose copies and maps have not all been
+     * seen, RX buffers filled that no response has answered yet (with a packet of several buffers
+     * under way). Taken when the input ends, these are frames the tap never rebuilt, reported with
+     * the losses.
+     */
+    public record Unfinished(long txPackets, long rxBuffers) {
+        public long total() {
+            return txPackets + rxBuffers;
+        }
+    }
+
+    public Unfinished unfinished() {
+        long tx = 0, rx = 0;
+        for (VifQueue q : live.live()) {
+            tx += q.tx.pendingPackets();
+            rx += q.rx.unanswered();
+        }
+        return new Unfinished(tx, rx);
+    }
+
     /** Number of live ring pairs (vif queues whose rings the backend has mapped). */
     public int liveRings() {
         return live.live().size();

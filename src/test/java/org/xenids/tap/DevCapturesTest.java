@@ -87,6 +87,7 @@ class DevCapturesTest {
         assertEquals(0, s.skipped(), what + ": frames not replayable");
         assertEquals(0, tap.unclassified(), what + ": ops the tap could not classify");
         assertEquals(0, tap.failedReads(), what + ": reads the tap could not make");
+        assertEquals(new Tap.Unfinished(0, 0), tap.unfinished(), what + ": packets left in part at the end");
         assertTrue(anomalies.isEmpty(), () -> what + ": " + anomalies);
         for (Tap.Counters c : tap.counters()) {
             assertEquals(0, c.drops() + c.lost() + c.refused(), what + ": " + c);

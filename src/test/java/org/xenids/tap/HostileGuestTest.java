@@ -399,6 +399,7 @@ class HostileGuestTest {
         s.b.host.hypercall(1, __HYPERVISOR_event_channel_op, EVTCHNOP_send, s.args, 1);
         Netif.TxRequest.set(s.tx, at1, other, 0, 0, 1, 400);
         s.b.host.runPending();
+        assertEquals(new Tap.Unfinished(1, 0), s.b.tap.unfinished(), "held in part");
         int normal = 300; // more than the ring holds
         for (int i = 0; i < normal; i++) {
             s.txRequests(s.grantFrame(200), 0, 0, 200);
@@ -408,6 +409,7 @@ class HostileGuestTest {
         Tap.Counters c = s.b.tap.counters().stream().filter(k -> k.domid() == 1).findFirst().orElseThrow();
         assertEquals(1, c.lost(), c.toString());
         assertEquals(0, c.drops(), c.toString());
+        assertEquals(new Tap.Unfinished(0, 0), s.b.tap.unfinished());
         assertTrue(s.events().stream().noneMatch(e -> e.contains("req_prod_overrun")), () -> s.events().toString());
         s.othersGoOn();
     }

@@ -52,4 +52,19 @@ class RxRingTest {
             assertEquals(-1, rx.find(5000));
         }
     }
+
+    @Test
+    void buffersFilledAndNotYetAnsweredAreCountedAsUnanswered() {
+        TraceStore mem = new TraceStore();
+        Tap tap = new Tap(mem, (b, o, l, d, v, q, dir, p, t) -> { }, a -> { });
+        RxRing rx = new RxRing(tap, new VifQueue(1, 0, 0, 0), 500);
+        byte[] src = new byte[4096];
+        mem.put(0, 900, 0, src, 0, 4096);
+        assertEquals(0, rx.unanswered());
+        // Two buffers filled: the first in two copies (the second at an offset), the other in one.
+        rx.copied(10, 0, 100, 0, false, 0, 900, 0, -1, 1);
+        rx.copied(10, 100, 50, 0, false, 0, 900, 100, -1, 1);
+        rx.copied(11, 0, 60, 0, false, 0, 900, 200, -1, 1);
+        assertEquals(2, rx.unanswered());
+    }
 }
