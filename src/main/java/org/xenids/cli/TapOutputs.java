@@ -25,7 +25,8 @@ import org.xenids.tap.Tap;
 final class TapOutputs implements Tap.CheckedFrameSink, AutoCloseable {
     private final CaptureWriter pcap;
     private final EveWriter eve;
-    private final int[] iface = new int[1 << 16];
+    /** The pcapng interface of each (domid, vif, queue, direction) that carried a frame. */
+    private final InterfaceIds iface = new InterfaceIds();
     private long frames, bytes, anomalies, flows, flowPackets;
     private final Pipeline pipeline;
     private final GuestFrames guests;
@@ -33,7 +34,6 @@ final class TapOutputs implements Tap.CheckedFrameSink, AutoCloseable {
     TapOutputs(Path pcapng, Path eveFile) throws IOException {
         this.pcap = pcapng == null ? null : CaptureWriter.pcapng(pcapng);
         this.eve = eveFile == null ? null : EveWriter.open(eveFile);
-        java.util.Arrays.fill(iface, -1);
         this.pipeline = new Pipeline(FlowConfig.defaults(), new StreamListener() {
             @Override
             public void flowEnd(Flow f) {
@@ -56,16 +56,16 @@ final class TapOutputs implements Tap.CheckedFrameSink, AutoCloseable {
         if (pcap == null) {
             return;
         }
-        int key = ((domid & 0x3ff) << 6) | ((vif & 0xf) << 2) | ((queue & 0x7) << 1) | direction;
+        long key = InterfaceIds.key(domid, vif, queue, direction);
         try {
-            int id = iface[key];
+            int id = iface.get(key);
             if (id < 0) {
                 String name = "dom" + domid + "/vif" + vif + (queue == 0 ? "" : "/q" + queue)
                         + (direction == Tap.TX ? "/tx" : "/rx");
                 id = pcap.addInterface(LinkType.ETHERNET, name, direction == Tap.TX
                         ? "frames domain " + domid + " sent (guest to backend)"
                         : "frames domain " + domid + " received (backend to guest)");
-                iface[key] = id;
+                iface.put(key, id);
             }
             pcap.write(id, ts, buf, off, len);
         } catch (IOException e) {
@@ -124,6 +124,86 @@ final class TapOutputs implements Tap.CheckedFrameSink, AutoCloseable {
 
     long bytes() {
         return bytes;
+    }
+
+    /**
+     * Interface ids by the whole (domid, vif, queue, direction): a key cut to fewer bits put one
+     * domain's frames under another's name (dom1025 under dom1, vif16 under vif0), and topologies
+     * allow domids up to 0x7FEF and any vif number. Open addressing on long keys, with the last
+     * key remembered: a frame costs a comparison or a probe, never an allocation.
+     */
+    static final class InterfaceIds {
+        private long[] keys = new long[64];
+        private int[] ids = new int[64];
+        private boolean[] used = new boolean[64];
+        private int size;
+        private long lastKey = -1;
+        private int lastId = -1;
+
+        /**
+         * The key of one interface: Xen's domid_t is 16 bits, the vif a 32-bit device number, and a
+         * vif's queue far under 2^15 (netback allows at most the host's CPUs), so the four fit in 64
+         * bits apart.
+         */
+        static long key(int domid, int vif, int queue, int direction) {
+            return ((long) (domid & 0xffff) << 48) | ((vif & 0xffffffffL) << 16) | ((long) (queue & 0x7fff) << 1)
+                    | (direction & 1);
+        }
+
+        /** The id stored for {@code key}, or -1. */
+        int get(long key) {
+            if (key == lastKey) {
+                return lastId;
+            }
+            int mask = keys.length - 1;
+            for (int i = slot(key) & mask; used[i]; i = (i + 1) & mask) {
+                if (keys[i] == key) {
+                    lastKey = key;
+                    lastId = ids[i];
+                    return lastId;
+                }
+            }
+            return -1;
+        }
+
+        void put(long key, int id) {
+            if (2 * (size + 1) > keys.length) {
+                long[] k = keys;
+                int[] v = ids;
+                boolean[] u = used;
+                keys = new long[k.length * 2];
+                ids = new int[k.length * 2];
+                used = new boolean[k.length * 2];
+                size = 0;
+                for (int i = 0; i < k.length; i++) {
+                    if (u[i]) {
+                        insert(k[i], v[i]);
+                    }
+                }
+            }
+            insert(key, id);
+            lastKey = key;
+            lastId = id;
+        }
+
+        private void insert(long key, int id) {
+            int mask = keys.length - 1;
+            int i = slot(key) & mask;
+            while (used[i] && keys[i] != key) {
+                i = (i + 1) & mask;
+            }
+            if (!used[i]) {
+                used[i] = true;
+                size++;
+            }
+            keys[i] = key;
+            ids[i] = id;
+        }
+
+        private static int slot(long key) {
+            long h = key * 0x9E3779B97F4A7C15L;
+            return (int) (h ^ (h >>> 32));
+        }
     }
 
     @Override

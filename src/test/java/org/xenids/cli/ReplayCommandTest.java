@@ -71,6 +71,49 @@ class ReplayCommandTest {
     }
 
     @Test
+    void eachDomainsFramesGoUnderItsOwnInterfaceWhenDomidsShareTheirLowBits() throws IOException {
+        // dom1025 and dom1 differ only above bit 10: keyed on those bits, the attacker's frames
+        // went under the service's interface names.
+        Path pcap = SharedData.plain("traffic/dev/test/scenarios/attack_shellcode_tcp.pcap.xz");
+        Path topo = dir.resolve("t.yaml");
+        Files.writeString(topo, """
+                uplink: {mac: "fe:ff:ff:ff:ff:ff"}
+                domains:
+                  - name: invsvc
+                    domid: 1
+                    vifs:
+                      - {mac: "00:16:3e:00:00:16", ips: ["10.0.0.16"]}
+                  - name: attacker
+                    domid: 1025
+                    vifs:
+                      - {mac: "00:16:3e:00:04:01", ips: ["203.0.113.169"]}
+                """);
+        Path out = dir.resolve("out.pcapng");
+        String[] r = MainTest.run("replay", "--topology", topo.toString(), "--pcap", pcap.toString(),
+                "--write-pcap", out.toString());
+        assertEquals("0", r[0], r[2]);
+        java.util.Map<String, Integer> byInterface = new java.util.TreeMap<>();
+        for (String f : frames(out)) {
+            byInterface.merge(f.substring(0, f.indexOf(' ')), 1, Integer::sum);
+        }
+        // Each frame leaves its sender's vif and enters its receiver's, and so does each guest's
+        // announcement as it comes up.
+        int fromService = 0, fromAttacker = 0;
+        try (CaptureReader c = CaptureReader.open(pcap)) {
+            while (c.next()) {
+                byte[] b = c.array();
+                int src = c.dataOffset() + 14 + 12;
+                boolean service = (b[src] & 0xff) == 10 && (b[src + 3] & 0xff) == 16;
+                fromService += service ? 1 : 0;
+                fromAttacker += service ? 0 : 1;
+            }
+        }
+        assertTrue(fromService > 0 && fromAttacker > 0);
+        assertEquals(java.util.Map.of("dom1/vif0/tx", fromService + 1, "dom1025/vif0/rx", fromService + 1,
+                "dom1025/vif0/tx", fromAttacker + 1, "dom1/vif0/rx", fromAttacker + 1), byInterface, r[1]);
+    }
+
+    @Test
     void damagedTraceIsAOneLineErrorNamingTheOffset() throws IOException {
         Path bad = dir.resolve("bad.trace");
         Files.write(bad, new byte[] {'X', 'E', 'N'});
