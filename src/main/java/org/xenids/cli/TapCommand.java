@@ -18,7 +18,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "tap", mixinStandardHelpOptions = true,
         description = {"Run the tap on a recorded trace (xenids replay --record-trace).",
             "It discovers the rings, rebuilds the frames, reports hostile ring contents and prints the",
-            "per-domain counters."})
+            "per-domain counters and the flows of its frames. A trace damaged part way is run up to the",
+            "damage, its counters and flows printed (and written), then the error (exit 1)."})
 final class TapCommand implements java.util.concurrent.Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -50,10 +51,13 @@ final class TapCommand implements java.util.concurrent.Callable<Integer> {
                 s = Trace.replay(in, trace.toString(), mem -> tap[0] = new Tap(mem, outputs, outputs::anomaly));
             } catch (IOException e) {
                 progress.done();
-                // What came before the damage was seen: report it, then the error. A trace refused
-                // before its first hypercall (not a trace, bad header) has nothing to report.
+                // What came before the damage was seen: its flows end as at the end of a trace (their
+                // records written), and it is reported, then the error, as replay does on a cut
+                // capture. A trace refused before its first hypercall (not a trace, bad header) has
+                // nothing to report.
                 if (tap[0] != null && !tap[0].counters().isEmpty()) {
-                    TapOutputs.print(out, tap[0], List.of("trace broken: the counters cover it up to the damage"));
+                    TapOutputs.print(out, tap[0], List.of(outputs.finishFlows(),
+                            "trace broken: the counters cover it up to the damage"));
                 }
                 throw e;
             }

@@ -71,6 +71,30 @@ class ReplayCommandTest {
     }
 
     @Test
+    void aDamagedTracesFlowsAreEndedPrintedAndWrittenBeforeTheError() throws IOException {
+        Path pcap = SharedData.plain("traffic/dev/test/scenarios/attack_shellcode_tcp.pcap.xz");
+        Path trace = dir.resolve("t.trace");
+        String[] r = MainTest.run("replay", "--guests", "10.0.0.0/24", "--pcap", pcap.toString(),
+                "--record-trace", trace.toString());
+        assertEquals("0", r[0], r[2]);
+        byte[] whole = Files.readAllBytes(trace);
+        Path cut = Files.write(dir.resolve("cut.trace"), java.util.Arrays.copyOf(whole, whole.length * 2 / 3 + 3));
+        Path eve = dir.resolve("cut.json");
+        String[] c = MainTest.run("tap", "--trace", cut.toString(), "--eve", eve.toString());
+        assertEquals("1", c[0], c[2]);
+        assertTrue(c[2].startsWith("xenids: " + cut + ": offset "), c[2]);
+        // As replay does on a cut capture: the flows line, then the note, then the error.
+        List<String> lines = c[1].lines().toList();
+        String flows = lines.stream().filter(l -> l.startsWith("flows: ")).findFirst().orElseThrow(() ->
+                new AssertionError("no flows line:\n" + c[1]));
+        assertTrue(lines.indexOf(flows) < lines.indexOf("trace broken: the counters cover it up to the damage"), c[1]);
+        long printed = Long.parseLong(flows.replaceAll("flows: (\\d+) .*", "$1"));
+        long written = Files.readAllLines(eve).stream().filter(l -> l.contains("\"event_type\":\"flow\"")).count();
+        assertTrue(printed > 0, flows);
+        assertEquals(printed, written, "every flow the tap saw before the damage has its record\n" + c[1]);
+    }
+
+    @Test
     void eachDomainsFramesGoUnderItsOwnInterfaceWhenDomidsShareTheirLowBits() throws IOException {
         // dom1025 and dom1 differ only above bit 10: keyed on those bits, the attacker's frames
         // went under the service's interface names.
