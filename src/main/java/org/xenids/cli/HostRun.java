@@ -24,15 +24,32 @@ import org.xenids.xen.emu.TrafficDriver;
 final class HostRun {
 
     /** What one run saw. */
-    record Result(TrafficDriver.Stats driver, List<Tap.Counters> tap, long frames, long frameBytes,
-                  long guestToGuestCopies, long flows, long evictions, long unclassified, long anomalies,
-                  String decoderEvents, long forOtherHosts, long unkeptBytes, double seconds,
-                  org.xenids.pcap.CaptureFormatException broken) {
+    record Result(TrafficDriver.Stats driver, List<Tap.Counters> tap, List<TrafficDriver.VifCounters> vifs,
+                  long frames, long frameBytes, long guestToGuestCopies, long flows, long evictions,
+                  long unclassified, long anomalies, String decoderEvents, long forOtherHosts, long unkeptBytes,
+                  double seconds, org.xenids.pcap.CaptureFormatException broken) {
 
         void print(PrintWriter out, String what) {
             out.printf("%s: %,d frames (%,d bytes) rebuilt by the tap, %,d guest-to-guest copies counted once,"
                             + " %,d flows; %,d unclassified ops, %,d ring anomalies; %.1f s%n",
                     what, frames, frameBytes, guestToGuestCopies, flows, unclassified, anomalies, seconds);
+            // What never reached the flows, as replay reports it: frames of the captures that could
+            // not enter the host (cut by a snaplen, refused by a netfront), and the domains and vifs
+            // whose packets the tap or the drivers saw dropped, refused or lost.
+            out.println("  " + TapOutputs.captureLine(driver));
+            if (tap.stream().anyMatch(TapOutputs::hasLosses)) {
+                out.println("  " + TapOutputs.tableHeader());
+                for (Tap.Counters c : tap) {
+                    if (TapOutputs.hasLosses(c)) {
+                        out.println("  " + TapOutputs.tableRow(c));
+                    }
+                }
+            }
+            for (TrafficDriver.VifCounters c : vifs) {
+                if (TapOutputs.hasLosses(c)) {
+                    out.println("  " + TapOutputs.driverLine(c));
+                }
+            }
             if (evictions > 0) {
                 // An evicted flow is judged on what it had; its later packets start a flow of their own.
                 out.printf("  %,d flows ended early: the flow table was full (a flood of new flows does this)%n",
@@ -82,7 +99,7 @@ final class HostRun {
         }
         pipeline.finish();
         progress.done();
-        return new Result(s, tap.counters(), pipeline.frames(), pipeline.frameBytes(), frames.echoes,
+        return new Result(s, tap.counters(), driver.vifCounters(), pipeline.frames(), pipeline.frameBytes(), frames.echoes,
                 pipeline.table().flowsCreated(), pipeline.table().evictions(), tap.unclassified(), anomalyCount[0],
                 decoderEvents(pipeline.decoder()), frames.forOtherHosts, pipeline.table().unkeptBytes(),
                 (System.nanoTime() - t0) / 1e9, broken);

@@ -97,17 +97,9 @@ final class ReplayCommand implements java.util.concurrent.Callable<Integer> {
             }
             List<String> extra = new ArrayList<>();
             extra.add(outputs.finishFlows());
-            extra.add(String.format("capture: %d frames (%d from guests, %d from outside, %d refused by netfront,"
-                            + " %d not replayable, %d merged into super-frames), %d announcements; %d delivered to"
-                            + " guests, %d out the uplink",
-                    s.frames(), s.fromGuests(), s.fromOutside(), s.notAccepted(), s.skipped(), s.coalesced(),
-                    s.announcements(), s.deliveredToGuests(), s.toUplink()));
+            extra.add(TapOutputs.captureLine(s));
             for (TrafficDriver.VifCounters c : driver.vifCounters()) {
-                extra.add(String.format("drivers dom%d/vif%d: netfront tx %d (dropped %d, errors %d) rx %d (errors %d);"
-                                + " netback tx %d (dropped %d, failed %d) rx %d (dropped %d)%s", c.domid(), c.vif(),
-                        c.frontTx(), c.frontTxDropped(), c.frontTxErrors(), c.frontRx(), c.frontRxErrors(), c.backTx(),
-                        c.backTxDropped(), c.backTxFailed(), c.backRx(), c.backRxDropped(),
-                        c.disabled() ? " DISABLED" : ""));
+                extra.add(TapOutputs.driverLine(c));
             }
             if (rec != null) {
                 extra.add("trace: " + rec.records() + " records in " + recordTrace);

@@ -15,6 +15,7 @@ import org.xenids.flow.StreamListener;
 import org.xenids.pcap.CaptureWriter;
 import org.xenids.pcap.LinkType;
 import org.xenids.tap.Tap;
+import org.xenids.xen.emu.TrafficDriver;
 
 /**
  * Where the tap's output goes for {@code replay} and {@code tap}: frames into a pcapng file with
@@ -82,13 +83,10 @@ final class TapOutputs implements Tap.CheckedFrameSink, AutoCloseable {
 
     /** The per-domain table: one row per domain the tap saw. */
     static void print(PrintWriter out, Tap tap, List<String> extra) {
-        out.printf("%-8s %10s %14s %10s %10s %10s %12s %10s %8s %8s %8s%n", "domain", "frames", "bytes", "copies",
-                "maps", "sends", "unclassified", "anomalies", "drops", "refused", "lost");
+        out.println(tableHeader());
         List<Tap.Counters> cs = new ArrayList<>(tap.counters());
         for (Tap.Counters c : cs) {
-            out.printf("%-8s %10d %14d %10d %10d %10d %12d %10d %8d %8d %8d%n", "dom" + c.domid(), c.frames(), c.bytes(),
-                    c.copies(), c.maps(), c.eventSends(), c.unclassified(), c.anomalies(), c.drops(), c.refused(),
-                    c.lost());
+            out.println(tableRow(c));
         }
         for (Tap.Ring r : tap.rings()) {
             out.printf("ring %s %s: backend dom%d, %s event channels, told apart %s%n", r.txName(), r.rxName(),
@@ -101,6 +99,51 @@ final class TapOutputs implements Tap.CheckedFrameSink, AutoCloseable {
             out.println(e);
         }
         out.flush();
+    }
+
+    /** The per-domain table's header. */
+    static String tableHeader() {
+        return String.format("%-8s %10s %14s %10s %10s %10s %12s %10s %8s %8s %8s", "domain", "frames", "bytes",
+                "copies", "maps", "sends", "unclassified", "anomalies", "drops", "refused", "lost");
+    }
+
+    /** One domain's row of the per-domain table. */
+    static String tableRow(Tap.Counters c) {
+        return String.format("%-8s %10d %14d %10d %10d %10d %12d %10d %8d %8d %8d", "dom" + c.domid(), c.frames(),
+                c.bytes(), c.copies(), c.maps(), c.eventSends(), c.unclassified(), c.anomalies(), c.drops(),
+                c.refused(), c.lost());
+    }
+
+    /** The domain had ring anomalies, or packets the tap saw dropped, refused or lost. */
+    static boolean hasLosses(Tap.Counters c) {
+        return c.anomalies() > 0 || c.drops() > 0 || c.refused() > 0 || c.lost() > 0;
+    }
+
+    /**
+     * The replay driver's totals: the captures' frames, where they entered, those that could not
+     * (refused by a guest's netfront, or not replayable: cut short by the capture's snaplen or of
+     * an impossible length), and where the frames went.
+     */
+    static String captureLine(TrafficDriver.Stats s) {
+        return String.format("capture: %d frames (%d from guests, %d from outside, %d refused by netfront,"
+                        + " %d not replayable, %d merged into super-frames), %d announcements; %d delivered to"
+                        + " guests, %d out the uplink",
+                s.frames(), s.fromGuests(), s.fromOutside(), s.notAccepted(), s.skipped(), s.coalesced(),
+                s.announcements(), s.deliveredToGuests(), s.toUplink());
+    }
+
+    /** One vif's netfront and netback counters. */
+    static String driverLine(TrafficDriver.VifCounters c) {
+        return String.format("drivers dom%d/vif%d: netfront tx %d (dropped %d, errors %d) rx %d (errors %d);"
+                        + " netback tx %d (dropped %d, failed %d) rx %d (dropped %d)%s", c.domid(), c.vif(),
+                c.frontTx(), c.frontTxDropped(), c.frontTxErrors(), c.frontRx(), c.frontRxErrors(), c.backTx(),
+                c.backTxDropped(), c.backTxFailed(), c.backRx(), c.backRxDropped(), c.disabled() ? " DISABLED" : "");
+    }
+
+    /** The vif's drivers dropped or failed a frame, or the vif was disabled. */
+    static boolean hasLosses(TrafficDriver.VifCounters c) {
+        return c.frontTxDropped() > 0 || c.frontTxErrors() > 0 || c.frontRxErrors() > 0 || c.backTxDropped() > 0
+                || c.backTxFailed() > 0 || c.backRxDropped() > 0 || c.disabled();
     }
 
     /** Ends every flow (their records go to the EVE file) and returns a summary line. */

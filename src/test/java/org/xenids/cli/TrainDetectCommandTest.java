@@ -238,12 +238,32 @@ class TrainDetectCommandTest {
     void detectRefusesACraftedModelFileInOneLineNamingFileAndOffset(@TempDir Path dir) throws Exception {
         // Models `xenids train` wrote for the inventory service (image "10.0.0.16"), with the first
         // model's port set to -1 and the checksum made right again, as someone crafting it would.
-        byte[] body;
-        try (InputStream in = getClass().getResourceAsStream("/org/xenids/detect/payl/ModelFileFuzzTestInputs/"
-                + "anyModelFileLoadsAndScoresOrIsRefusedInOneLine/inventory-service-models")) {
-            body = in.readAllBytes();
-        }
+        byte[] body = inventoryServiceModels();
         ByteBuffer.wrap(body).putInt(50 + 4 + 2 + "10.0.0.16".length() + 2, -1);
+        Path model = modelFile(dir, body).resolve(PaylRun.MODEL_FILE);
+        String attack = SharedData.file("traffic/dev/test/scenarios/attack_shellcode_tcp.pcap.xz").toString();
+        String[] r = MainTest.run("detect", "--guests", "10.0.0.0/24", "--models", dir.toString(), "--pcap", attack,
+                "--eve", dir.resolve("e.json").toString());
+        assertEquals("1", r[0], r[1]);
+        assertEquals("xenids: model file " + model + ": offset 66: model 10.0.0.16/to_server/any/len:all"
+                + " is a port's model but names no port (only an image's all-ports fallback may)",
+                r[2].strip());
+    }
+
+    /**
+     * The body of a model file `xenids train` wrote for the inventory service of the dev captures
+     * (its image named after its address, "10.0.0.16", as the quick start names it): a detect can
+     * run on it without training first.
+     */
+    static byte[] inventoryServiceModels() throws java.io.IOException {
+        try (InputStream in = TrainDetectCommandTest.class.getResourceAsStream("/org/xenids/detect/payl/"
+                + "ModelFileFuzzTestInputs/anyModelFileLoadsAndScoresOrIsRefusedInOneLine/inventory-service-models")) {
+            return in.readAllBytes();
+        }
+    }
+
+    /** A models folder in {@code dir} whose model file holds {@code body}, framed and checksummed as train writes it. */
+    static Path modelFile(Path dir, byte[] body) throws java.io.IOException {
         ByteArrayOutputStream f = new ByteArrayOutputStream();
         f.writeBytes("XNIDPAYL".getBytes(StandardCharsets.US_ASCII));
         f.writeBytes(new byte[] {0, 1, 0, 2});
@@ -252,15 +272,9 @@ class TrainDetectCommandTest {
         crc.update(f.toByteArray());
         f.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
         f.writeBytes("PAYL-END".getBytes(StandardCharsets.US_ASCII));
-        Path model = dir.resolve(PaylRun.MODEL_FILE);
-        Files.write(model, f.toByteArray());
-        String attack = SharedData.file("traffic/dev/test/scenarios/attack_shellcode_tcp.pcap.xz").toString();
-        String[] r = MainTest.run("detect", "--guests", "10.0.0.0/24", "--models", dir.toString(), "--pcap", attack,
-                "--eve", dir.resolve("e.json").toString());
-        assertEquals("1", r[0], r[1]);
-        assertEquals("xenids: model file " + model + ": offset 66: model 10.0.0.16/to_server/any/len:all"
-                + " is a port's model but names no port (only an image's all-ports fallback may)",
-                r[2].strip());
+        Files.createDirectories(dir);
+        Files.write(dir.resolve(PaylRun.MODEL_FILE), f.toByteArray());
+        return dir;
     }
 
     @Test
