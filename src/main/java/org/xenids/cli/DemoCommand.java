@@ -98,6 +98,7 @@ final class DemoCommand implements Callable<Integer> {
         o.printf("  %d PAYL models from %,d payloads (%,d held out to calibrate thresholds at 0.1%% false positives)%n",
                 tr.models().models().size(), tr.trainer().trainedSamples(), tr.trainer().heldOutSamples());
         PaylRun.print(tr.doubts(), o, "  ", "trained");
+        PaylRun.printUnmonitored(o, "  ", tr.unmonitoredFlows(), tr.unmonitoredBytes(), "trained on");
         o.flush();
 
         Path eve = out.resolve("eve.json");
@@ -113,6 +114,7 @@ final class DemoCommand implements Callable<Integer> {
             }
             d.run().print(o, "  watch (test)");
             PaylRun.print(d.doubts(), o, "  ", "scored");
+            PaylRun.printUnmonitored(o, "  ", d.unmonitoredFlows(), d.unmonitoredBytes(), "scored");
             o.printf("  %,d flow directions scored, %,d alerts, by VM image and signature:%n", d.scoredDirections(), d.alerts());
             d.alertsByImage().forEach((k, v) -> o.printf("  %6d  %s%n", v, k));
             Evaluation.Result r = Evaluation.run(labels, List.of(scores), List.of());

@@ -81,6 +81,7 @@ final class DetectCommand implements Callable<Integer> {
         out.printf("payloads: %,d scored (%,d anomalous; %,d by a port's all-lengths model, %,d by an image's"
                 + " all-ports model), %,d with no model, %,d empty%n", c.scored(), c.anomalous(), c.fallbackLength(),
                 c.fallbackPort(), c.noModel(), c.empty());
+        PaylRun.printUnmonitored(out, "", d.unmonitoredFlows(), d.unmonitoredBytes(), "scored");
         if (d.run().broken() != null) {
             // Everything before the damage was watched and is reported above and in the outputs.
             out.println("capture broken: the counts and alerts cover it up to the damage");

@@ -51,7 +51,28 @@ final class PaylRun {
         }
     }
 
-    record Trained(PaylModels models, PaylTrainer trainer, HostRun.Result run, PaylFlows.ReassemblyDoubts doubts) {}
+    /**
+     * The line on flows no VM image judged because none of their endpoints is a known guest's
+     * address (a broadcast or another host's traffic flooded to a guest, an address the topology
+     * does not name), if there were any: {@code what} is "scored" or "trained on".
+     */
+    static void printUnmonitored(PrintWriter out, String indent, long flows, long bytes, String what) {
+        if (flows > 0) {
+            out.printf("%s%,d flows (%,d payload bytes) not %s: no endpoint is a known guest address%n", indent, flows,
+                    bytes, what);
+        }
+    }
+
+    record Trained(PaylModels models, PaylTrainer trainer, HostRun.Result run, PaylFlows.ReassemblyDoubts doubts,
+                   long unmonitoredFlows, long unmonitoredBytes) {
+
+        /** The summary lines of what training saw and could not vouch for or use. */
+        void printRun(PrintWriter out, String indent, String what) {
+            run.print(out, indent + what);
+            PaylRun.print(doubts, out, indent, "trained");
+            printUnmonitored(out, indent, unmonitoredFlows, unmonitoredBytes, "trained on");
+        }
+    }
 
     static Trained train(Topology t, List<Path> pcaps, PaylSettings settings, boolean perPacket,
                          FlowConfig.UrgentPolicy urgent, PrintWriter err)
@@ -67,11 +88,13 @@ final class PaylRun {
             throw new IllegalStateException("no guest payload in the training captures: nothing to train on"
                     + " (are the guests' addresses right?)");
         }
-        return new Trained(trainer.build(), trainer, r, flows.doubts());
+        return new Trained(trainer.build(), trainer, r, flows.doubts(), flows.unmonitoredFlows(),
+                flows.unmonitoredBytes());
     }
 
     record Detected(HostRun.Result run, long scoredDirections, long alerts, Map<String, Long> alertsByImage,
-                    PaylModels.Counters counters, PaylFlows.ReassemblyDoubts doubts) {}
+                    PaylModels.Counters counters, PaylFlows.ReassemblyDoubts doubts, long unmonitoredFlows,
+                    long unmonitoredBytes) {}
 
     static Detected detect(Topology t, List<Path> pcaps, PaylModels models, boolean perPacket,
                            FlowConfig.UrgentPolicy urgent, EveWriter eve, ScoresCsv scores, PrintWriter err)
@@ -94,6 +117,7 @@ final class PaylRun {
                 }).placedBy(f -> GuestOptions.placeOf(t, f)).anomaliesTo(eve::write);
         FlowConfig cfg = PaylFlows.flowConfig(models.settings(), perPacket).withUrgent(urgent);
         HostRun.Result r = HostRun.run(t, pcaps, cfg, flows, eve::write, err, "detect");
-        return new Detected(r, flows.scoredDirections(), alerts[0], byImage, models.counters(), flows.doubts());
+        return new Detected(r, flows.scoredDirections(), alerts[0], byImage, models.counters(), flows.doubts(),
+                flows.unmonitoredFlows(), flows.unmonitoredBytes());
     }
 }

@@ -58,8 +58,7 @@ final class TrainCommand implements Callable<Integer> {
                 // Models that score nothing would make every later detect silent: refused, not written
                 // (what the captures gave is printed first, to see why).
                 PrintWriter out = spec.commandLine().getOut();
-                tr.run().print(out, "train");
-                PaylRun.print(tr.doubts(), out, "", "trained");
+                tr.printRun(out, "", "train");
                 out.flush();
                 throw new java.io.IOException(String.format(java.util.Locale.ROOT, "no model trained: the guests'"
                         + " traffic gave %,d payloads, fewer than %d for any VM image, direction and port; give"
@@ -74,8 +73,7 @@ final class TrainCommand implements Callable<Integer> {
             throw e;
         }
         PrintWriter out = spec.commandLine().getOut();
-        tr.run().print(out, "train");
-        PaylRun.print(tr.doubts(), out, "", "trained");
+        tr.printRun(out, "", "train");
         out.printf("models: %d (%,d payloads trained, %,d held out for calibration, %,d bytes) -> %s (%,d bytes)%n",
                 tr.models().models().size(), tr.trainer().trainedSamples(), tr.trainer().heldOutSamples(),
                 tr.trainer().bytes(), file, Files.size(file));

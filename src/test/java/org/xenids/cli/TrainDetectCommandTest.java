@@ -250,6 +250,49 @@ class TrainDetectCommandTest {
                 r[2].strip());
     }
 
+    @Test
+    void flowsWithNoGuestEndpointAreCountedAsNeitherScoredNorTrainedOn(@TempDir Path dir) throws Exception {
+        // Guests 10.0.0.11 and 10.0.0.15 ask the outside something (so the quick start finds
+        // them); then a datagram of 600 bytes comes from outside to the subnet's broadcast
+        // address, which the bridge floods to both guests. No guest's address is in its flow,
+        // so no VM image judges it: it used to go unscored and unmentioned.
+        Path pcap = dir.resolve("broadcast.pcap");
+        byte[][] frames = {
+            swapMacs(org.xenids.testdata.PacketBuilder.udpFrame("10.0.0.11", 40000, "203.0.113.5", 53, new byte[20])),
+            swapMacs(org.xenids.testdata.PacketBuilder.udpFrame("10.0.0.15", 40001, "203.0.113.5", 53, new byte[20])),
+            org.xenids.testdata.PacketBuilder.udpFrame("203.0.113.9", 5353, "10.0.0.255", 53, new byte[600]),
+        };
+        java.util.Arrays.fill(frames[2], 0, 6, (byte) 0xff);
+        try (var w = org.xenids.pcap.CaptureWriter.pcap(pcap, 1, false)) {
+            long ts = 1_000_000_000L;
+            for (byte[] f : frames) {
+                w.write(0, ts += 1000, f, 0, f.length);
+            }
+        }
+        Path models = modelFile(dir.resolve("models"), inventoryServiceModels());
+        String[] d = MainTest.run("detect", "--guests", "10.0.0.0/24", "--models", models.toString(), "--pcap",
+                pcap.toString(), "--eve", dir.resolve("eve.json").toString());
+        assertEquals("0", d[0], d[2]);
+        // Each guest's copy is counted: the flow's two datagrams of 600 bytes.
+        assertTrue(d[1].lines().anyMatch(l -> l.equals(String.format("1 flows (%,d payload bytes) not scored: no endpoint is a"
+                + " known guest address", 1200))), d[1]);
+        String[] t = MainTest.run("train", "--guests", "10.0.0.0/24", "--pcap", pcap.toString(), "--models",
+                dir.resolve("trained").toString());
+        assertEquals("1", t[0], t[2]); // two payloads of 20 bytes are too few for a model
+        assertTrue(t[1].lines().anyMatch(l -> l.equals(String.format("1 flows (%,d payload bytes) not trained on: no"
+                + " endpoint is a known guest address", 1200))), t[1]);
+    }
+
+    /** The frame with its source and destination MACs swapped: sent by the guest, whose MAC the quick start learns. */
+    private static byte[] swapMacs(byte[] f) {
+        for (int i = 0; i < 6; i++) {
+            byte m = f[i];
+            f[i] = f[i + 6];
+            f[i + 6] = m;
+        }
+        return f;
+    }
+
     /**
      * The body of a model file `xenids train` wrote for the inventory service of the dev captures
      * (its image named after its address, "10.0.0.16", as the quick start names it): a detect can

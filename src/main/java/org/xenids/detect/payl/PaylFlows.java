@@ -59,7 +59,7 @@ public final class PaylFlows implements StreamListener {
     private final ArrayDeque<State> pool = new ArrayDeque<>();
     private final ByteHistogram packet;
     private long flows;
-    private long unmonitored;
+    private long unmonitored, unmonitoredBytes;
     private long directions;
     private long gaps;
     private long gapBytes;
@@ -338,6 +338,10 @@ public final class PaylFlows implements StreamListener {
                             s.subject[d].direction(), s.subject[d].image(), k, s.max[d], s.bytes[d]));
                 }
             }
+        } else {
+            // All its payload, past the depth too: none of it was looked at.
+            unmonitoredBytes += flow.payloadBytes(true) + flow.payloadBytes(false) + flow.bytesPastDepth(true)
+                    + flow.bytesPastDepth(false);
         }
         s.subject[0] = s.subject[1] = null;
         pool.push(s);
@@ -369,9 +373,18 @@ public final class PaylFlows implements StreamListener {
         return flows;
     }
 
-    /** Flows skipped because their server is no known guest. */
+    /**
+     * Flows with payload that were neither trained on nor scored because none of their endpoints is
+     * a known guest (no VM image judges them): a broadcast or another host's traffic flooded to a
+     * guest, or a guest's address the topology does not name.
+     */
     public long unmonitoredFlows() {
         return unmonitored;
+    }
+
+    /** Payload bytes of the {@linkplain #unmonitoredFlows() unmonitored flows} that have ended, past the depth too. */
+    public long unmonitoredBytes() {
+        return unmonitoredBytes;
     }
 
     /** Flow directions scored (detecting). */
