@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import org.xenids.alert.EveEvent;
 import org.xenids.decode.DecodeEvent;
@@ -27,7 +28,7 @@ final class HostRun {
     record Result(TrafficDriver.Stats driver, List<Tap.Counters> tap, List<TrafficDriver.VifCounters> vifs,
                   long frames, long frameBytes, long guestToGuestCopies, long flows, long evictions,
                   long unclassified, long anomalies, String decoderEvents, long forOtherHosts, long unkeptBytes,
-                  double seconds, org.xenids.pcap.CaptureFormatException broken) {
+                  double seconds, org.xenids.pcap.CaptureFormatException broken, Map<Path, Long> reportedDrops) {
 
         void print(PrintWriter out, String what) {
             out.printf("%s: %,d frames (%,d bytes) rebuilt by the tap, %,d guest-to-guest copies counted once,"
@@ -37,6 +38,9 @@ final class HostRun {
             // not enter the host (cut by a snaplen, refused by a netfront), and the domains and vifs
             // whose packets the tap or the drivers saw dropped, refused or lost.
             out.println("  " + TapOutputs.captureLine(driver));
+            for (String line : PcapRun.reportedDropsLines(reportedDrops)) {
+                out.println("  " + line);
+            }
             if (tap.stream().anyMatch(TapOutputs::hasLosses)) {
                 out.println("  " + TapOutputs.tableHeader());
                 for (Tap.Counters c : tap) {
@@ -102,7 +106,7 @@ final class HostRun {
         return new Result(s, tap.counters(), driver.vifCounters(), pipeline.frames(), pipeline.frameBytes(), frames.echoes,
                 pipeline.table().flowsCreated(), pipeline.table().evictions(), tap.unclassified(), anomalyCount[0],
                 decoderEvents(pipeline.decoder()), frames.forOtherHosts, pipeline.table().unkeptBytes(),
-                (System.nanoTime() - t0) / 1e9, broken);
+                (System.nanoTime() - t0) / 1e9, broken, PcapRun.reportedDrops(captures));
     }
 
     /**

@@ -3,11 +3,15 @@ package org.xenids.cli;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.xenids.decode.Packet;
 import org.xenids.flow.FlowConfig;
 import org.xenids.flow.Pipeline;
 import org.xenids.flow.StreamListener;
+import org.xenids.io.Printable;
 import org.xenids.pcap.CaptureReader;
 import org.xenids.pcap.LinkType;
 
@@ -66,5 +70,49 @@ final class PcapRun {
 
     static String linkName(int linkType) {
         return LinkType.name(linkType);
+    }
+
+    /** The line for packets a capture says its capturer dropped: they are in no record, so in no flow. */
+    static String reportedDropsLine(long drops) {
+        return String.format("capture reports %,d packets dropped by its capturer", drops);
+    }
+
+    /**
+     * Packets each capture says its capturer dropped (pcapng interface statistics, obsolete packet
+     * blocks' counts), for the captures that report any, in the order given. The replay driver
+     * reads the captures itself and keeps no reader's counters, so they are read again here: a
+     * pcap file has no place for drops and is left after its header; a pcapng file is read
+     * through (its statistics usually come last) up to its end, or up to a damage the replay
+     * reports itself.
+     */
+    static Map<Path, Long> reportedDrops(List<Path> captures) {
+        Map<Path, Long> drops = new LinkedHashMap<>();
+        for (Path p : captures) {
+            try (CaptureReader r = CaptureReader.open(p)) {
+                if (r.stats().format() == CaptureReader.Format.PCAPNG) {
+                    try {
+                        while (r.next()) {
+                            // the records themselves were replayed; only the capture's own counts are wanted
+                        }
+                    } catch (IOException damaged) {
+                        // the replay reports the damage; the counts cover the capture up to it
+                    }
+                }
+                if (r.stats().reportedDrops() > 0) {
+                    drops.put(p, r.stats().reportedDrops());
+                }
+            } catch (IOException unreadable) {
+                // not a capture the replay could open either: it says so
+            }
+        }
+        return drops;
+    }
+
+    /** One {@link #reportedDropsLine} per capture that reports drops, naming it. */
+    static List<String> reportedDropsLines(Map<Path, Long> drops) {
+        List<String> lines = new ArrayList<>();
+        drops.forEach((file, n) -> lines.add(reportedDropsLine(n) + " (" + Printable.controlsEscaped(file.toString())
+                + ")"));
+        return lines;
     }
 }

@@ -113,6 +113,8 @@ final class PcapStatsCommand implements Callable<Integer> {
                 if (st != null) {
                     m.put("original_bytes", st.originalBytes());
                     m.put("snapped_packets", st.snappedRecords());
+                    m.put("reported_drops", st.reportedDrops());
+                    m.put("skipped_blocks", new TreeMap<>(st.skippedByType()));
                 }
                 m.put("link_types", new LinkedHashMap<>(links));
                 m.put("protocols", new LinkedHashMap<>(protocols));
@@ -200,6 +202,23 @@ final class PcapStatsCommand implements Callable<Integer> {
         out.println(Printable.controlsEscaped(String.valueOf(m.get("file"))) + " (" + m.get("format") + ")");
         out.printf("  packets   %d%n", (Long) m.get("packets"));
         out.printf("  bytes     %d%n", (Long) m.get("bytes"));
+        if (m.containsKey("original_bytes")) {
+            out.printf("  original bytes   %d (on the wire)%n", (Long) m.get("original_bytes"));
+            out.printf("  snapped packets  %d (captured shorter than they were on the wire)%n",
+                    (Long) m.get("snapped_packets"));
+            long drops = (Long) m.get("reported_drops");
+            if (drops > 0) {
+                out.println("  " + PcapRun.reportedDropsLine(drops));
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Long> skipped = (Map<String, Long>) m.get("skipped_blocks");
+            if (!skipped.isEmpty()) {
+                StringBuilder b = new StringBuilder();
+                skipped.forEach((type, n) -> b.append(b.isEmpty() ? "" : ", ").append(type).append(' ').append(n));
+                out.printf("  skipped blocks   %d (%s: not packets, interfaces or statistics)%n",
+                        skipped.values().stream().mapToLong(Long::longValue).sum(), b);
+            }
+        }
         section(out, "link types", m.get("link_types"));
         section(out, "protocols", m.get("protocols"));
         section(out, "decoder events", m.get("decoder_events"));

@@ -74,6 +74,26 @@ class HostRunTest {
     }
 
     @Test
+    void dropsTheCaptureReportsAreInReplaysDetectsAndTrainsSummaries(@TempDir Path dir) throws Exception {
+        // The real shellcode capture as pcapng, with the statistics its capturer would write on
+        // stopping: 7 packets it could not keep.
+        Path capture = PcapCommandsTest.withReportedDrops(dir, 7);
+        String line = String.format("capture reports %,d packets dropped by its capturer (%s)", 7, capture);
+        String[] replay = MainTest.run("replay", "--guests", "10.0.0.0/24", "--pcap", capture.toString());
+        assertEquals("0", replay[0], replay[2]);
+        assertTrue(replay[1].lines().anyMatch(line::equals), replay[1]);
+        Path models = TrainDetectCommandTest.modelFile(dir.resolve("models"), TrainDetectCommandTest.inventoryServiceModels());
+        String[] detect = MainTest.run("detect", "--guests", "10.0.0.0/24", "--models", models.toString(),
+                "--pcap", capture.toString(), "--eve", dir.resolve("eve.json").toString());
+        assertEquals("0", detect[0], detect[2]);
+        assertTrue(detect[1].lines().anyMatch(("  " + line)::equals), detect[1]);
+        String[] train = MainTest.run("train", "--guests", "10.0.0.0/24", "--pcap", capture.toString(),
+                "--models", dir.resolve("trained").toString());
+        assertEquals("1", train[0], train[2]); // five flows are too few for a model; what was seen is printed
+        assertTrue(train[1].lines().anyMatch(("  " + line)::equals), train[1]);
+    }
+
+    @Test
     void theTapsAndTheDriversLossesArePrintedForTheDomainsAndVifsThatHadAny() {
         TrafficDriver.Stats s = new TrafficDriver.Stats(100, 60, 40, 1, 2, 3, 97, 0, 0);
         List<Tap.Counters> tap = List.of(new Tap.Counters(1, 50, 5000, 50, 0, 60, 0, 0, 0, 0, 0),
@@ -81,7 +101,7 @@ class HostRunTest {
         List<TrafficDriver.VifCounters> vifs = List.of(
                 new TrafficDriver.VifCounters(1, 0, 30, 0, 0, 20, 0, 30, 0, 0, 20, 0, false),
                 new TrafficDriver.VifCounters(2, 0, 29, 1, 0, 20, 0, 28, 0, 0, 20, 0, false));
-        HostRun.Result r = new HostRun.Result(s, tap, vifs, 97, 9700, 0, 10, 0, 0, 1, "", 0, 0, 1.0, null);
+        HostRun.Result r = new HostRun.Result(s, tap, vifs, 97, 9700, 0, 10, 0, 0, 1, "", 0, 0, 1.0, null, Map.of());
         StringWriter out = new StringWriter();
         r.print(new PrintWriter(out, true), "detect");
         List<String> lines = out.toString().lines().toList();

@@ -126,6 +126,62 @@ class PcapCommandsTest {
         assertEquals(1, s.path("flows").path("total").asLong());
     }
 
+    /**
+     * The real shellcode capture as pcapng, with the interface statistics its capturer writes on
+     * stopping: {@code drops} packets it could not keep.
+     */
+    static Path withReportedDrops(Path dir, long drops) throws Exception {
+        Path out = dir.resolve("dropped.pcapng");
+        try (CaptureReader r = CaptureReader.open(SharedData.file("traffic/dev/test/scenarios/attack_shellcode_tcp.pcap.xz"));
+             CaptureWriter w = CaptureWriter.pcapng(out)) {
+            int eth = w.addInterface(1, "eth0", null);
+            long n = 0, last = 0;
+            while (r.next()) {
+                w.write(eth, r);
+                n++;
+                last = r.timestampNanos();
+            }
+            w.statistics(eth, last + 1, n + drops, drops);
+        }
+        return out;
+    }
+
+    @Test
+    void statsShowsTheDropsTheCaptureReportsAndWhatItsRecordsLackInTextAsInJson(@TempDir Path tmp) throws Exception {
+        Path full = withReportedDrops(tmp, 7);
+        // Cut to 96 bytes as editcap -s 96 does: the records keep their lengths on the wire.
+        Path cut = tmp.resolve("cut.pcapng");
+        long snapped = 0, original = 0;
+        try (CaptureReader r = CaptureReader.open(full); CaptureWriter w = CaptureWriter.pcapng(cut)) {
+            int eth = w.addInterface(1, "eth0", null);
+            while (r.next()) {
+                int len = Math.min(96, r.capturedLength());
+                snapped += len < r.originalLength() ? 1 : 0;
+                original += r.originalLength();
+                w.write(eth, r.timestampNanos(), r.array(), r.dataOffset(), len, r.originalLength());
+            }
+            w.statistics(eth, r.timestampNanos() + 1, 0, 7);
+        }
+        assertTrue(snapped > 0);
+        String[] json = MainTest.run("pcap", "stats", "--json", cut.toString());
+        assertEquals("0", json[0], json[2]);
+        JsonNode s = JSON.readTree(json[1]);
+        assertEquals(7, s.get("reported_drops").asLong());
+        assertEquals(snapped, s.get("snapped_packets").asLong());
+        assertEquals(original, s.get("original_bytes").asLong());
+        String[] text = MainTest.run("pcap", "stats", cut.toString());
+        assertEquals("0", text[0], text[2]);
+        List<String> lines = text[1].lines().toList();
+        assertTrue(lines.contains("  original bytes   " + original + " (on the wire)"), text[1]);
+        assertTrue(lines.contains("  snapped packets  " + snapped + " (captured shorter than they were on the wire)"),
+                text[1]);
+        assertTrue(lines.contains("  capture reports 7 packets dropped by its capturer"), text[1]);
+        // A capture that reports none says nothing of it.
+        String[] none = MainTest.run("pcap", "stats", SharedData.file("traffic/dev/test/scenarios/attack_shellcode_tcp.pcap.xz").toString());
+        assertEquals("0", none[0], none[2]);
+        assertTrue(!none[1].contains("dropped by its capturer") && none[1].contains("  snapped packets  0 "), none[1]);
+    }
+
     @Test
     void aDirectoryGivenAsACaptureIsNamedInTheError(@TempDir Path tmp) {
         // Opening a directory succeeds on Linux; the read that follows failed as "Is a directory", no path.
