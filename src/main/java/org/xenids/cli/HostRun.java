@@ -28,7 +28,8 @@ final class HostRun {
     record Result(TrafficDriver.Stats driver, List<Tap.Counters> tap, List<TrafficDriver.VifCounters> vifs,
                   long frames, long frameBytes, long guestToGuestCopies, long flows, long evictions,
                   long unclassified, long anomalies, String decoderEvents, long forOtherHosts, long unkeptBytes,
-                  double seconds, org.xenids.pcap.CaptureFormatException broken, Map<Path, Long> reportedDrops) {
+                  long synDataDroppedBytes, double seconds, org.xenids.pcap.CaptureFormatException broken,
+                  Map<Path, Long> reportedDrops) {
 
         void print(PrintWriter out, String what) {
             out.printf("%s: %,d frames (%,d bytes) rebuilt by the tap, %,d guest-to-guest copies counted once,"
@@ -69,6 +70,9 @@ final class HostRun {
                 out.printf("  %,d delivered bytes inside the depth were not kept until acknowledged (no reassembly"
                         + " buffer free): a different later copy of them could not be compared%n", unkeptBytes);
             }
+            if (synDataDroppedBytes > 0) {
+                out.println("  " + synDataDroppedLine(synDataDroppedBytes));
+            }
             if (!decoderEvents.isEmpty()) {
                 out.printf("  decoder events: %s%n", decoderEvents);
             }
@@ -106,7 +110,18 @@ final class HostRun {
         return new Result(s, tap.counters(), driver.vifCounters(), pipeline.frames(), pipeline.frameBytes(), frames.echoes,
                 pipeline.table().flowsCreated(), pipeline.table().evictions(), tap.unclassified(), anomalyCount[0],
                 decoderEvents(pipeline.decoder()), frames.forOtherHosts, pipeline.table().unkeptBytes(),
-                (System.nanoTime() - t0) / 1e9, broken, PcapRun.reportedDrops(captures));
+                pipeline.table().synDataDroppedBytes(), (System.nanoTime() - t0) / 1e9, broken,
+                PcapRun.reportedDrops(captures));
+    }
+
+    /**
+     * The line for bytes SYNs carried that their receivers dropped: left out of the streams, since
+     * a stack without TCP Fast Open takes none of them, and what a sender showing the detector
+     * bytes the guest never reads (an insertion) sends.
+     */
+    static String synDataDroppedLine(long bytes) {
+        return String.format("%,d bytes carried on SYNs were dropped by their receivers (a stack without TCP Fast"
+                + " Open takes none): left out of the streams, as an insertion attempt's would be", bytes);
     }
 
     /**

@@ -143,6 +143,7 @@ final class PcapStatsCommand implements Callable<Integer> {
                 fl.put("tcp_gap_bytes", t.gapBytes());
                 fl.put("tcp_urgent_bytes", t.urgentBytes());
                 fl.put("tcp_after_fin_dropped_bytes", t.afterFinDroppedBytes());
+                fl.put("tcp_syn_data_dropped_bytes", t.synDataDroppedBytes());
                 m.put("flows", fl);
                 List<Map<String, Object>> tt = new ArrayList<>();
                 talkers.entrySet().stream()

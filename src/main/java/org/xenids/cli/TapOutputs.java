@@ -150,11 +150,13 @@ final class TapOutputs implements Tap.CheckedFrameSink, AutoCloseable {
     String finishFlows() {
         pipeline.finish();
         String events = HostRun.decoderEvents(pipeline.decoder());
+        long synDropped = pipeline.table().synDataDroppedBytes();
         return "flows: " + flows + " (" + flowPackets + " packets; " + guests.echoes
                 + " guest-to-guest frames seen again at the receiver, counted once"
                 + (guests.forOtherHosts == 0 ? "" : "; " + guests.forOtherHosts + " delivered to a guest for another host's Ethernet"
                         + " address, which it drops")
-                + ")" + (events.isEmpty() ? "" : "; decoder events: " + events);
+                + ")" + (events.isEmpty() ? "" : "; decoder events: " + events)
+                + (synDropped == 0 ? "" : "; " + synDropped + " bytes carried on SYNs were dropped by their receivers");
     }
 
     long flowPackets() {

@@ -49,7 +49,7 @@ public final class FlowTable {
     private long created, live, evictions, timedOut, reused, shutdown, notFlowed, icmpErrorsFolded, receiverDropped,
             synIgnored;
     private long sumOutOfOrder, sumRetransmitted, sumOverlapDiff, sumGaps, sumGapBytes, sumUrgentBytes,
-            sumAfterFinDropped, sumUnkept, sumRechecked, sumUncompared;
+            sumAfterFinDropped, sumUnkept, sumRechecked, sumUncompared, sumSynDataDropped;
 
     public FlowTable(FlowConfig cfg, StreamListener listener) {
         this.cfg = cfg;
@@ -97,6 +97,12 @@ public final class FlowTable {
     public long urgentBytes() { return sumUrgentBytes; }
     /** Bytes ended flows held past a FIN their receiver took, dropped as it drops them. */
     public long afterFinDroppedBytes() { return sumAfterFinDropped; }
+    /**
+     * Bytes SYNs of ended flows carried that their receivers did not take (without TCP Fast Open
+     * a stack acknowledges the SYN alone): left out of the streams, and what an attempt to show
+     * the detector bytes the guest never reads looks like.
+     */
+    public long synDataDroppedBytes() { return sumSynDataDropped; }
     /**
      * Delivered bytes inside the depth that ended flows could not keep until acknowledged (the
      * pool of buffers was spent): a different later copy of them went uncompared.
@@ -342,6 +348,7 @@ public final class FlowTable {
         sumGapBytes += f.toServer.gapBytes + f.toClient.gapBytes;
         sumUrgentBytes += f.toServer.urgent.bytes + f.toClient.urgent.bytes;
         sumAfterFinDropped += f.toServer.afterFinDropped + f.toClient.afterFinDropped;
+        sumSynDataDropped += f.toServer.synDataDropped + f.toClient.synDataDropped;
         sumUnkept += f.toServer.unkept() + f.toClient.unkept();
         sumRechecked += f.toServer.rechecked + f.toClient.rechecked;
         sumUncompared += f.toServer.uncompared + f.toClient.uncompared;

@@ -94,6 +94,21 @@ class HostRunTest {
     }
 
     @Test
+    void bytesOnASynTheGuestDroppedAreInTheSummariesOfReplayAndOfTrainAndDetect(@TempDir Path dir) throws Exception {
+        HostRun.Result r = replay(dir, PcapCommandsTest.synWithDataNotTaken(), StreamListener.NONE);
+        assertEquals(3, r.synDataDroppedBytes(), r.toString());
+        StringWriter out = new StringWriter();
+        r.print(new PrintWriter(out, true), "detect");
+        assertTrue(out.toString().lines().toList().contains("  3 bytes carried on SYNs were dropped by their receivers (a"
+                + " stack without TCP Fast Open takes none): left out of the streams, as an insertion attempt's would be"),
+                out.toString());
+        String[] replay = MainTest.run("replay", "--guests", "10.0.0.0/24", "--pcap", dir.resolve("frames.pcap").toString());
+        assertEquals("0", replay[0], replay[2]);
+        String flows = replay[1].lines().filter(l -> l.startsWith("flows: ")).findFirst().orElseThrow();
+        assertTrue(flows.endsWith("; 3 bytes carried on SYNs were dropped by their receivers"), flows);
+    }
+
+    @Test
     void theTapsAndTheDriversLossesArePrintedForTheDomainsAndVifsThatHadAny() {
         TrafficDriver.Stats s = new TrafficDriver.Stats(100, 60, 40, 1, 2, 3, 97, 0, 0);
         List<Tap.Counters> tap = List.of(new Tap.Counters(1, 50, 5000, 50, 0, 60, 0, 0, 0, 0, 0),
@@ -101,7 +116,7 @@ class HostRunTest {
         List<TrafficDriver.VifCounters> vifs = List.of(
                 new TrafficDriver.VifCounters(1, 0, 30, 0, 0, 20, 0, 30, 0, 0, 20, 0, false),
                 new TrafficDriver.VifCounters(2, 0, 29, 1, 0, 20, 0, 28, 0, 0, 20, 0, false));
-        HostRun.Result r = new HostRun.Result(s, tap, vifs, 97, 9700, 0, 10, 0, 0, 1, "", 0, 0, 1.0, null, Map.of());
+        HostRun.Result r = new HostRun.Result(s, tap, vifs, 97, 9700, 0, 10, 0, 0, 1, "", 0, 0, 0, 1.0, null, Map.of());
         StringWriter out = new StringWriter();
         r.print(new PrintWriter(out, true), "detect");
         List<String> lines = out.toString().lines().toList();
@@ -253,7 +268,7 @@ class HostRunTest {
     }
 
     /** The frame with its source and destination MACs swapped: sent by the guest, whose MAC the quick start learns. */
-    private static byte[] fromGuest(byte[] f) {
+    static byte[] fromGuest(byte[] f) {
         for (int i = 0; i < 6; i++) {
             byte m = f[i];
             f[i] = f[i + 6];

@@ -182,6 +182,34 @@ class PcapCommandsTest {
         assertTrue(!none[1].contains("dropped by its capturer") && none[1].contains("  snapped packets  0 "), none[1]);
     }
 
+    /**
+     * A connection whose SYN carries 3 bytes the server does not take (its SYN-ACK acknowledges
+     * the SYN alone): a sender showing the detector bytes its receiver drops, then the request.
+     */
+    static List<byte[]> synWithDataNotTaken() {
+        String c = "203.0.113.9", g = "10.0.0.11";
+        return List.of(
+                PacketBuilder.tcpFrame(c, 40000, g, 80, 0, 0, PacketBuilder.SYN, "abc".getBytes()),
+                HostRunTest.fromGuest(PacketBuilder.tcpFrame(g, 80, c, 40000, 500, 1, PacketBuilder.SYN | PacketBuilder.ACK,
+                        new byte[0])),
+                PacketBuilder.tcpFrame(c, 40000, g, 80, 1, 501, PacketBuilder.ACK, new byte[0]),
+                PacketBuilder.tcpFrame(c, 40000, g, 80, 1, 501, PacketBuilder.ACK | PacketBuilder.PSH, "xyz".getBytes()));
+    }
+
+    @Test
+    void bytesOnASynItsReceiverDroppedAreSummedInStats(@TempDir Path tmp) throws Exception {
+        Path cap = tmp.resolve("syn.pcap");
+        try (CaptureWriter w = CaptureWriter.pcap(cap, 1, false)) {
+            long ts = 1_000_000_000L;
+            for (byte[] f : synWithDataNotTaken()) {
+                w.write(0, ts += 1000, f, 0, f.length);
+            }
+        }
+        String[] r = MainTest.run("pcap", "stats", "--json", cap.toString());
+        assertEquals("0", r[0], r[2]);
+        assertEquals(3, JSON.readTree(r[1]).path("flows").path("tcp_syn_data_dropped_bytes").asLong(), r[1]);
+    }
+
     @Test
     void aDirectoryGivenAsACaptureIsNamedInTheError(@TempDir Path tmp) {
         // Opening a directory succeeds on Linux; the read that follows failed as "Is a directory", no path.
