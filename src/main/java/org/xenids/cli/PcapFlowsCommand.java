@@ -3,13 +3,19 @@ package org.xenids.cli;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.xenids.alert.EveWriter;
+import org.xenids.decode.DecodeEvent;
 import org.xenids.decode.Packet;
 import org.xenids.flow.Flow;
+import org.xenids.flow.FlowTable;
 import org.xenids.flow.Pipeline;
 import org.xenids.flow.StreamListener;
+import org.xenids.io.Printable;
 import org.xenids.pcap.CaptureReader;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -20,6 +26,9 @@ import picocli.CommandLine.Spec;
 /** {@code xenids pcap flows FILE… [--eve OUT]}: one record per flow, with its Community ID. */
 @Command(name = "flows", mixinStandardHelpOptions = true,
         description = {"Flow records of capture files: a table on stdout, or EVE JSON 'flow' records with --eve.",
+            "Then, on stderr, what the flows leave out: packets in no flow (with the decoder's events),",
+            "reassembly gaps, SYN data their receivers dropped, flows the full table ended early, and",
+            "packets the captures say their capturers dropped.",
             "A file that breaks its format is reported up to the fault, then the error is printed and the exit code is 1."})
 final class PcapFlowsCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "FILE", description = "pcap or pcapng files, optionally .xz-compressed.")
@@ -51,6 +60,7 @@ final class PcapFlowsCommand implements Callable<Integer> {
         }
         final EveWriter w = writer;
         long[] total = {0};
+        Left left = new Left();
         try {
             if (w == null) {
                 out.printf("%-8s %-5s %-41s %-41s %7s %7s %10s %10s %-26s %9s %-11s %-9s %s%n", "flow_id", "proto",
@@ -84,6 +94,7 @@ final class PcapFlowsCommand implements Callable<Integer> {
                 @Override
                 public void end(Path file, Pipeline pipeline, CaptureReader.Stats stats, IOException error) {
                     out.flush();
+                    left.add(file, pipeline, stats);
                 }
             }, spec.commandLine().getErr());
         } finally {
@@ -91,11 +102,82 @@ final class PcapFlowsCommand implements Callable<Integer> {
                 w.close();
             }
             out.flush();
+            // On stderr, so that the table or the EVE records on stdout stay as they are when piped;
+            // before the error of a capture that broke, which is the last line.
+            left.print(spec.commandLine().getErr());
         }
         if (w != null && !eve.equals("-")) {
             spec.commandLine().getErr().println("xenids: wrote " + total[0] + " flow records to " + eve);
         }
         return 0;
+    }
+
+    /**
+     * What the flows leave out, over every file of the run: packets in no flow (not IP, fragments
+     * never completed, or malformed, which the decoder's events tell), bytes missing from the TCP
+     * streams (gaps), bytes SYNs carried that their receivers dropped, flows ended early because
+     * the table was full, and packets the captures say their capturers dropped.
+     */
+    private static final class Left {
+        private boolean read;
+        private long packets, flows, noFlow, gaps, gapBytes, evictions, synDropped;
+        private final long[] events = new long[DecodeEvent.values().length];
+        private final Map<Path, Long> drops = new LinkedHashMap<>();
+
+        void add(Path file, Pipeline p, CaptureReader.Stats stats) {
+            read = true;
+            FlowTable t = p.table();
+            packets += p.frames();
+            flows += t.flowsCreated();
+            noFlow += t.packetsWithoutFlow();
+            gaps += t.gaps();
+            gapBytes += t.gapBytes();
+            evictions += t.evictions();
+            synDropped += t.synDataDroppedBytes();
+            for (DecodeEvent e : DecodeEvent.values()) {
+                events[e.ordinal()] += p.decoder().count(e);
+            }
+            if (stats != null && stats.reportedDrops() > 0) {
+                drops.put(file, stats.reportedDrops());
+            }
+        }
+
+        void print(PrintWriter err) {
+            if (!read) {
+                return; // no capture was opened: the error alone says why
+            }
+            StringBuilder ev = new StringBuilder();
+            for (DecodeEvent e : DecodeEvent.values()) {
+                if (events[e.ordinal()] > 0) {
+                    ev.append(ev.isEmpty() ? "" : ", ").append(e.eventName()).append(' ')
+                            .append(String.format("%,d", events[e.ordinal()]));
+                }
+            }
+            err.printf("xenids: %,d flows of %,d packets; %,d packets in no flow%s%n", flows, packets, noFlow,
+                    noFlow == 0 ? "" : " (not IP, fragments never completed, or malformed"
+                            + (ev.isEmpty() ? "" : "; decoder events: " + ev) + ")");
+            List<String> lost = new ArrayList<>();
+            if (gaps > 0) {
+                lost.add(String.format("%,d reassembly gaps (%,d bytes missing from the TCP streams)", gaps, gapBytes));
+            }
+            if (synDropped > 0) {
+                lost.add(String.format("%,d bytes carried on SYNs were dropped by their receivers", synDropped));
+            }
+            if (evictions > 0) {
+                lost.add(String.format("%,d flows ended early because the flow table was full", evictions));
+            }
+            if (!lost.isEmpty()) {
+                err.println("xenids: " + String.join("; ", lost));
+            }
+            if (!drops.isEmpty()) {
+                long n = drops.values().stream().mapToLong(Long::longValue).sum();
+                StringBuilder files = new StringBuilder();
+                drops.forEach((f, d) -> files.append(files.isEmpty() ? "" : ", ")
+                        .append(Printable.controlsEscaped(f.toString())).append(drops.size() > 1 ? " " + d : ""));
+                err.println("xenids: " + PcapRun.reportedDropsLine(n) + " (" + files + ")");
+            }
+            err.flush();
+        }
     }
 
     private static boolean hasPorts(Flow f) {

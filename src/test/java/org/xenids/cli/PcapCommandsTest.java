@@ -182,6 +182,54 @@ class PcapCommandsTest {
         assertTrue(!none[1].contains("dropped by its capturer") && none[1].contains("  snapped packets  0 "), none[1]);
     }
 
+    @Test
+    void flowsSaysOnStderrWhatItsFlowsLeaveOutAndKeepsItsStdoutAsItWas(@TempDir Path tmp) throws Exception {
+        // The real capture of HTTP exploits cut to 96 bytes a record, as editcap -s 96 cuts it:
+        // most of its packets end in no flow, and its streams lose their payload, silently.
+        Path whole = SharedData.file("traffic/dev/test/scenarios/attack_http_exploits.pcap.xz");
+        Path cut = tmp.resolve("cut.pcap");
+        try (CaptureReader r = CaptureReader.open(whole); CaptureWriter w = CaptureWriter.pcap(cut, 1, false)) {
+            while (r.next()) {
+                w.write(0, r.timestampNanos(), r.array(), r.dataOffset(), Math.min(96, r.capturedLength()),
+                        r.originalLength());
+            }
+        }
+        JsonNode s = JSON.readTree(MainTest.run("pcap", "stats", "--json", cut.toString())[1]);
+        JsonNode fl = s.get("flows");
+        long noFlow = fl.get("packets_without_flow").asLong();
+        assertTrue(noFlow > 0 && fl.get("tcp_gaps").asLong() > 0, s.toString());
+        assertEquals(List.of("ipv4.trunc_pkt"), iterable(s.get("decoder_events").fieldNames()), s.toString());
+        String[] r = MainTest.run("pcap", "flows", cut.toString());
+        assertEquals("0", r[0], r[2]);
+        assertEquals(List.of(
+                String.format("xenids: %,d flows of %,d packets; %,d packets in no flow (not IP, fragments never"
+                        + " completed, or malformed; decoder events: ipv4.trunc_pkt %,d)", fl.get("total").asLong(),
+                        s.get("packets").asLong(), noFlow, s.get("decoder_events").get("ipv4.trunc_pkt").asLong()),
+                String.format("xenids: %,d reassembly gaps (%,d bytes missing from the TCP streams)",
+                        fl.get("tcp_gaps").asLong(), fl.get("tcp_gap_bytes").asLong())), r[2].lines().toList());
+        // stdout is the table alone, one row per flow, whatever it left out.
+        List<String> rows = r[1].lines().toList();
+        assertEquals(fl.get("total").asLong() + 1, rows.size());
+        assertEquals(MainTest.run("pcap", "flows", whole.toString())[1].lines().findFirst().orElseThrow(), rows.get(0));
+        // Nothing left out: one line says so. A capture that reports drops: a line for them.
+        String[] intact = MainTest.run("pcap", "flows", "--eve", tmp.resolve("f.json").toString(), whole.toString());
+        assertEquals("0", intact[0], intact[2]);
+        assertEquals(List.of(String.format("xenids: %,d flows of %,d packets; 0 packets in no flow", fl.get("total").asLong(),
+                s.get("packets").asLong()), "xenids: wrote " + fl.get("total").asLong() + " flow records to "
+                + tmp.resolve("f.json")), intact[2].lines().toList());
+        Path dropped = withReportedDrops(tmp, 7);
+        String[] d = MainTest.run("pcap", "flows", dropped.toString());
+        assertEquals("0", d[0], d[2]);
+        assertTrue(d[2].lines().toList().contains("xenids: capture reports 7 packets dropped by its capturer (" + dropped
+                + ")"), d[2]);
+    }
+
+    private static List<String> iterable(java.util.Iterator<String> it) {
+        List<String> l = new java.util.ArrayList<>();
+        it.forEachRemaining(l::add);
+        return l;
+    }
+
     /**
      * A connection whose SYN carries 3 bytes the server does not take (its SYN-ACK acknowledges
      * the SYN alone): a sender showing the detector bytes its receiver drops, then the request.
@@ -197,7 +245,7 @@ class PcapCommandsTest {
     }
 
     @Test
-    void bytesOnASynItsReceiverDroppedAreSummedInStats(@TempDir Path tmp) throws Exception {
+    void bytesOnASynItsReceiverDroppedAreSummedInStatsAndFlows(@TempDir Path tmp) throws Exception {
         Path cap = tmp.resolve("syn.pcap");
         try (CaptureWriter w = CaptureWriter.pcap(cap, 1, false)) {
             long ts = 1_000_000_000L;
@@ -208,6 +256,9 @@ class PcapCommandsTest {
         String[] r = MainTest.run("pcap", "stats", "--json", cap.toString());
         assertEquals("0", r[0], r[2]);
         assertEquals(3, JSON.readTree(r[1]).path("flows").path("tcp_syn_data_dropped_bytes").asLong(), r[1]);
+        String[] f = MainTest.run("pcap", "flows", cap.toString());
+        assertEquals("0", f[0], f[2]);
+        assertTrue(f[2].lines().toList().contains("xenids: 3 bytes carried on SYNs were dropped by their receivers"), f[2]);
     }
 
     @Test
