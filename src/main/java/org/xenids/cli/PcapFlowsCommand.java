@@ -113,8 +113,9 @@ final class PcapFlowsCommand implements Callable<Integer> {
     }
 
     /**
-     * What the flows leave out, over every file of the run: packets in no flow (not IP, fragments
-     * never completed, or malformed, which the decoder's events tell), bytes missing from the TCP
+     * What the flows leave out, over every file of the run: packets in no flow (non-IP packets, IP
+     * fragments, whose datagrams count once reassembled, and malformed packets, which the decoder's
+     * events tell), bytes missing from the TCP
      * streams (gaps), bytes SYNs carried that their receivers dropped, flows ended early because
      * the table was full, and packets the captures say their capturers dropped.
      */
@@ -154,7 +155,8 @@ final class PcapFlowsCommand implements Callable<Integer> {
                 }
             }
             err.printf("xenids: %,d flows of %,d packets; %,d packets in no flow%s%n", flows, packets, noFlow,
-                    noFlow == 0 ? "" : " (not IP, fragments never completed, or malformed"
+                    noFlow == 0 ? "" : " (non-IP packets, IP fragments, whose datagrams count once reassembled,"
+                            + " and malformed packets"
                             + (ev.isEmpty() ? "" : "; decoder events: " + ev) + ")");
             List<String> lost = new ArrayList<>();
             if (gaps > 0) {

@@ -202,8 +202,9 @@ class PcapCommandsTest {
         String[] r = MainTest.run("pcap", "flows", cut.toString());
         assertEquals("0", r[0], r[2]);
         assertEquals(List.of(
-                String.format("xenids: %,d flows of %,d packets; %,d packets in no flow (not IP, fragments never"
-                        + " completed, or malformed; decoder events: ipv4.trunc_pkt %,d)", fl.get("total").asLong(),
+                String.format("xenids: %,d flows of %,d packets; %,d packets in no flow (non-IP packets, IP fragments,"
+                        + " whose datagrams count once reassembled, and malformed packets; decoder events:"
+                        + " ipv4.trunc_pkt %,d)", fl.get("total").asLong(),
                         s.get("packets").asLong(), noFlow, s.get("decoder_events").get("ipv4.trunc_pkt").asLong()),
                 String.format("xenids: %,d reassembly gaps (%,d bytes missing from the TCP streams)",
                         fl.get("tcp_gaps").asLong(), fl.get("tcp_gap_bytes").asLong())), r[2].lines().toList());
