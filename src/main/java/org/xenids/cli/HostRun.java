@@ -111,7 +111,7 @@ final class HostRun {
                 pipeline.table().flowsCreated(), pipeline.table().evictions(), tap.unclassified(), anomalyCount[0],
                 decoderEvents(pipeline.decoder()), frames.forOtherHosts, pipeline.table().unkeptBytes(),
                 pipeline.table().synDataDroppedBytes(), (System.nanoTime() - t0) / 1e9, broken,
-                PcapRun.reportedDrops(captures));
+                driver.reportedDrops());
     }
 
     /**

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.xenids.decode.Packet;
@@ -77,36 +76,6 @@ final class PcapRun {
         return String.format("capture reports %,d packets dropped by its capturer", drops);
     }
 
-    /**
-     * Packets each capture says its capturer dropped (pcapng interface statistics, obsolete packet
-     * blocks' counts), for the captures that report any, in the order given. The replay driver
-     * reads the captures itself and keeps no reader's counters, so they are read again here: a
-     * pcap file has no place for drops and is left after its header; a pcapng file is read
-     * through (its statistics usually come last) up to its end, or up to a damage the replay
-     * reports itself.
-     */
-    static Map<Path, Long> reportedDrops(List<Path> captures) {
-        Map<Path, Long> drops = new LinkedHashMap<>();
-        for (Path p : captures) {
-            try (CaptureReader r = CaptureReader.open(p)) {
-                if (r.stats().format() == CaptureReader.Format.PCAPNG) {
-                    try {
-                        while (r.next()) {
-                            // the records themselves were replayed; only the capture's own counts are wanted
-                        }
-                    } catch (IOException damaged) {
-                        // the replay reports the damage; the counts cover the capture up to it
-                    }
-                }
-                if (r.stats().reportedDrops() > 0) {
-                    drops.put(p, r.stats().reportedDrops());
-                }
-            } catch (IOException unreadable) {
-                // not a capture the replay could open either: it says so
-            }
-        }
-        return drops;
-    }
 
     /** One {@link #reportedDropsLine} per capture that reports drops, naming it. */
     static List<String> reportedDropsLines(Map<Path, Long> drops) {

@@ -98,7 +98,7 @@ final class ReplayCommand implements java.util.concurrent.Callable<Integer> {
             List<String> extra = new ArrayList<>();
             extra.add(outputs.finishFlows());
             extra.add(TapOutputs.captureLine(s));
-            extra.addAll(PcapRun.reportedDropsLines(PcapRun.reportedDrops(pcaps)));
+            extra.addAll(PcapRun.reportedDropsLines(driver.reportedDrops()));
             for (TrafficDriver.VifCounters c : driver.vifCounters()) {
                 extra.add(TapOutputs.driverLine(c));
             }

@@ -3,7 +3,9 @@ package org.xenids.xen.emu;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.xenids.pcap.CaptureReader;
 import org.xenids.pcap.LinkType;
 
@@ -14,6 +16,7 @@ import org.xenids.pcap.LinkType;
  */
 final class CaptureMerge {
     private final List<CaptureReader> readers = new ArrayList<>();
+    private final List<Path> paths = new ArrayList<>();
     /** Whether each reader holds a frame not yet handed out. */
     private boolean[] live;
     /** The reader {@link #next()} returned last, moved on at the next call; −1: none. */
@@ -30,6 +33,7 @@ final class CaptureMerge {
         for (Path p : captures) {
             CaptureReader r = CaptureReader.open(p);
             readers.add(r);
+            paths.add(p);
         }
         live = new boolean[readers.size()];
         for (int i = 0; i < live.length; i++) {
@@ -61,8 +65,20 @@ final class CaptureMerge {
         return best < 0 ? null : readers.get(best);
     }
 
-    /** Closes every capture opened, in order. */
+    /**
+     * Packets each capture says its capturer dropped (pcapng interface statistics), as far as it
+     * was read; filled by {@link #close}, only captures that report some.
+     */
+    final Map<Path, Long> reportedDrops = new LinkedHashMap<>();
+
+    /** Closes every capture opened, in order, keeping the drops each reported. */
     void close() throws IOException {
+        for (int i = 0; i < readers.size(); i++) {
+            long drops = readers.get(i).stats().reportedDrops();
+            if (drops > 0) {
+                reportedDrops.put(paths.get(i), drops);
+            }
+        }
         for (CaptureReader r : readers) {
             r.close();
         }

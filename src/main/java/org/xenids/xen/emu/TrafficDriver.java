@@ -277,6 +277,14 @@ public final class TrafficDriver {
     }
 
     /**
+     * Packets each capture of the last replay says its capturer dropped (pcapng interface
+     * statistics), as far as it was read; only captures that report some, in the order given.
+     */
+    public java.util.Map<Path, Long> reportedDrops() {
+        return merge == null ? java.util.Map.of() : java.util.Collections.unmodifiableMap(merge.reportedDrops);
+    }
+
+    /**
      * The replay's counters so far (after a capture broke: up to the damage). Records of another
      * link type than Ethernet after a capture's first are among the frames, as not replayable.
      */
