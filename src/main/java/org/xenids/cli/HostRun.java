@@ -29,7 +29,7 @@ final class HostRun {
                   long frames, long frameBytes, long guestToGuestCopies, long flows, long evictions,
                   long unclassified, long anomalies, String decoderEvents, long forOtherHosts, long unkeptBytes,
                   long synDataDroppedBytes, double seconds, org.xenids.pcap.CaptureFormatException broken,
-                  Map<Path, Long> reportedDrops) {
+                  Map<Path, Long> reportedDrops, List<String> tapLines) {
 
         void print(PrintWriter out, String what) {
             out.printf("%s: %,d frames (%,d bytes) rebuilt by the tap, %,d guest-to-guest copies counted once,"
@@ -54,6 +54,9 @@ final class HostRun {
                 if (TapOutputs.hasLosses(c)) {
                     out.println("  " + TapOutputs.driverLine(c));
                 }
+            }
+            for (String line : tapLines) {
+                out.println("  " + line);
             }
             if (evictions > 0) {
                 // An evicted flow is judged on what it had; its later packets start a flow of their own.
@@ -111,7 +114,7 @@ final class HostRun {
                 pipeline.table().flowsCreated(), pipeline.table().evictions(), tap.unclassified(), anomalyCount[0],
                 decoderEvents(pipeline.decoder()), frames.forOtherHosts, pipeline.table().unkeptBytes(),
                 pipeline.table().synDataDroppedBytes(), (System.nanoTime() - t0) / 1e9, broken,
-                driver.reportedDrops());
+                driver.reportedDrops(), TapOutputs.tapLines(tap));
     }
 
     /**

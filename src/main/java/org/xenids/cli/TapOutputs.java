@@ -95,10 +95,35 @@ final class TapOutputs implements Tap.CheckedFrameSink, AutoCloseable {
         if (tap.multicastCommands() > 0) {
             out.printf("multicast-filter commands: %d (TX requests netback answers without a frame)%n", tap.multicastCommands());
         }
+        for (String l : tapLines(tap)) {
+            out.println(l);
+        }
         for (String e : extra) {
             out.println(e);
         }
         out.flush();
+    }
+
+    /**
+     * What the tap held in part when the input ended (frames it never rebuilt), and what ring
+     * discovery did not take; each line only when it has something to say.
+     */
+    static List<String> tapLines(Tap tap) {
+        List<String> lines = new ArrayList<>();
+        Tap.Unfinished u = tap.unfinished();
+        if (u.total() > 0) {
+            lines.add(String.format("in flight when the input ended, not rebuilt: %,d TX packets, %,d RX buffers",
+                    u.txPackets(), u.rxBuffers()));
+        }
+        Tap.RejectedPairs r = tap.rejectedPairs();
+        Tap.Unpaired p = tap.unpaired();
+        if (r.total() + p.ringCandidates() + p.binds() + tap.retiredRings() > 0) {
+            lines.add(String.format("ring discovery: %,d page pairs with a channel not taken as a vif's rings (%,d on"
+                            + " channels the toolstack opened, %,d from multi-page maps), %,d ring-page candidates let"
+                            + " go unpaired, %,d channel binds with no ring pages; %,d ring pairs retired",
+                    r.total(), r.toolstackChannel(), r.multiPageMap(), p.ringCandidates(), p.binds(), tap.retiredRings()));
+        }
+        return lines;
     }
 
     /** The per-domain table's header. */

@@ -396,6 +396,18 @@ public final class Tap implements HypercallListener {
         return new RejectedPairs(r[Discovery.R_TOOLSTACK_CHANNEL], r[Discovery.R_MULTI_PAGE_MAP]);
     }
 
+    /**
+     * Ring-page candidates discovery let go unpaired (more writable maps of one frontend's
+     * grants in a row than a vif's set-up makes, with no channel bound to pair them), and
+     * interdomain binds that found no ring pages to pair with (a console's or XenStore's channel,
+     * or a vif's whose pages the tap missed).
+     */
+    public record Unpaired(long ringCandidates, long binds) {}
+
+    public Unpaired unpaired() {
+        return new Unpaired(discovery.droppedCandidates, discovery.unpairedBinds);
+    }
+
     /** Ops that matched no ring, over all domains. */
     public long unclassified() {
         return reports.unclassifiedTotal;

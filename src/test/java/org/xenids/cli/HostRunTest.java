@@ -116,7 +116,7 @@ class HostRunTest {
         List<TrafficDriver.VifCounters> vifs = List.of(
                 new TrafficDriver.VifCounters(1, 0, 30, 0, 0, 20, 0, 30, 0, 0, 20, 0, false),
                 new TrafficDriver.VifCounters(2, 0, 29, 1, 0, 20, 0, 28, 0, 0, 20, 0, false));
-        HostRun.Result r = new HostRun.Result(s, tap, vifs, 97, 9700, 0, 10, 0, 0, 1, "", 0, 0, 0, 1.0, null, Map.of());
+        HostRun.Result r = new HostRun.Result(s, tap, vifs, 97, 9700, 0, 10, 0, 0, 1, "", 0, 0, 0, 1.0, null, Map.of(), List.of());
         StringWriter out = new StringWriter();
         r.print(new PrintWriter(out, true), "detect");
         List<String> lines = out.toString().lines().toList();

@@ -49,4 +49,27 @@ class TapOutputsTest {
             }
         }
     }
+
+    /**
+     * On the real Xen host's trace, discovery passed over two channel-and-pages pairs the
+     * toolstack set up (the guest's XenStore and console rings): said in one line, with the
+     * figures the tap keeps; nothing was left in part at the end, so no in-flight line.
+     */
+    @Test
+    void whatDiscoveryDidNotTakeIsSaidAndNothingLeftInPartIsNotMentioned() throws Exception {
+        Tap[] tap = new Tap[1];
+        try (java.io.InputStream t = new org.tukaani.xz.XZInputStream(
+                TapOutputsTest.class.getResourceAsStream("/org/xenids/xenlab/trace.bin.xz"))) {
+            org.xenids.tap.Trace.replay(t, "trace.bin", mem -> tap[0] = new Tap(mem, (b, o, l, d, v, q, dir, p, ts) -> { },
+                    a -> { }));
+        }
+        Tap.RejectedPairs r = tap[0].rejectedPairs();
+        Tap.Unpaired u = tap[0].unpaired();
+        assertEquals(2, r.toolstackChannel(), r.toString());
+        assertEquals(new Tap.Unfinished(0, 0), tap[0].unfinished());
+        assertEquals(List.of(String.format("ring discovery: 2 page pairs with a channel not taken as a vif's rings (2 on"
+                + " channels the toolstack opened, 0 from multi-page maps), %d ring-page candidates let go unpaired,"
+                + " %d channel binds with no ring pages; %d ring pairs retired", u.ringCandidates(), u.binds(),
+                tap[0].retiredRings())), TapOutputs.tapLines(tap[0]));
+    }
 }
