@@ -70,6 +70,17 @@ class HostileGuestTest {
             kick(txPort);
         }
 
+        /** Publishes requests up to {@code prod} and kicks, without letting the backend run yet. */
+        void publishAndKick(int prod) {
+            Netif.Sring.reqProd(tx, 0, prod);
+            Evtchn.PortOp.set(args, 0, txPort);
+            b.host.hypercall(1, __HYPERVISOR_event_channel_op, EVTCHNOP_send, args, 1);
+        }
+
+        Tap.Counters counters(int domid) {
+            return b.tap.counters().stream().filter(k -> k.domid() == domid).findFirst().orElseThrow();
+        }
+
         void kick(int port) {
             Evtchn.PortOp.set(args, 0, port);
             b.host.hypercall(1, __HYPERVISOR_event_channel_op, EVTCHNOP_send, args, 1);
@@ -364,16 +375,14 @@ class HostileGuestTest {
         int prod = Netif.Sring.reqProd(s.tx, 0);
         long at = Netif.Sring.entry(prod, 256, Netif.TxRequest.SIZE);
         Netif.TxRequest.set(s.tx, at, ref, 0, 0, 0, 600);
-        Netif.Sring.reqProd(s.tx, 0, prod + 1);
-        Evtchn.PortOp.set(s.args, 0, s.txPort);
-        s.b.host.hypercall(1, __HYPERVISOR_event_channel_op, EVTCHNOP_send, s.args, 1);
+        s.publishAndKick(prod + 1);
         Netif.TxRequest.set(s.tx, at, ref, 64, 0, 0, 536);
         s.b.host.runPending();
         assertEquals(List.of("dom1/vif0/tx tx.ring_changed " + slot), s.events());
         assertTrue(s.b.tapped.stream().noneMatch(f -> f.domid() == 1 && f.direction() == Tap.TX
                 && (f.bytes().length == 600 || f.bytes().length == 536)), "no guessed frame");
         // Netback sent the 536 bytes the slot says now: a frame the tap did not read, counted as lost.
-        Tap.Counters c = s.b.tap.counters().stream().filter(k -> k.domid() == 1).findFirst().orElseThrow();
+        Tap.Counters c = s.counters(1);
         assertEquals(1, c.lost(), c.toString());
         s.othersGoOn();
     }
@@ -394,9 +403,7 @@ class HostileGuestTest {
         long at1 = Netif.Sring.entry(prod + 1, 256, Netif.TxRequest.SIZE);
         Netif.TxRequest.set(s.tx, at0, head, 0, NETTXF_more_data, 0, 500);
         Netif.TxRequest.set(s.tx, at1, rest, 0, 0, 1, 400);
-        Netif.Sring.reqProd(s.tx, 0, prod + 2);
-        Evtchn.PortOp.set(s.args, 0, s.txPort);
-        s.b.host.hypercall(1, __HYPERVISOR_event_channel_op, EVTCHNOP_send, s.args, 1);
+        s.publishAndKick(prod + 2);
         Netif.TxRequest.set(s.tx, at1, other, 0, 0, 1, 400);
         s.b.host.runPending();
         assertEquals(new Tap.Unfinished(1, 0), s.b.tap.unfinished(), "held in part");
@@ -406,7 +413,7 @@ class HostileGuestTest {
         }
         long rebuilt = s.b.tapped.stream().filter(f -> f.domid() == 1 && f.direction() == Tap.TX).count();
         assertEquals(normal, rebuilt, "every later packet rebuilt");
-        Tap.Counters c = s.b.tap.counters().stream().filter(k -> k.domid() == 1).findFirst().orElseThrow();
+        Tap.Counters c = s.counters(1);
         assertEquals(1, c.lost(), c.toString());
         assertEquals(0, c.drops(), c.toString());
         assertEquals(new Tap.Unfinished(0, 0), s.b.tap.unfinished());
