@@ -37,7 +37,8 @@ public final class Decoder {
     private final Fragments fragments;
     private final Transport transport = new Transport(p, counts);
     private final Arp arp = new Arp(p, counts);
-    private long reassembled;
+    /** Fragments handed to reassembly and datagrams it completed, by IP version (index 0: IPv4, 1: IPv6). */
+    private final long[] fragmentsTaken = new long[2], reassembled = new long[2];
     /** The current frame's reassembly owner. */
     private int owner;
 
@@ -85,8 +86,14 @@ public final class Decoder {
 
     /** Datagrams completed by fragment reassembly so far. */
     public long reassembledDatagrams() {
-        return reassembled;
+        return reassembled[0] + reassembled[1];
     }
+
+    /** Datagrams of IP version {@code v} (4 or 6) completed by fragment reassembly so far. */
+    public long reassembledDatagrams(int v) { return reassembled[v == 4 ? 0 : 1]; }
+
+    /** Fragments of IP version {@code v} (4 or 6) handed to reassembly so far (not those a receiver drops first). */
+    public long fragments(int v) { return fragmentsTaken[v == 4 ? 0 : 1]; }
 
     /**
      * Decodes {@code buf[off, off+len)} (the captured bytes of one frame) and returns this
@@ -272,6 +279,7 @@ public final class Decoder {
                 q.fragment = true;
                 return;
             }
+            fragmentsTaken[0]++;
             int r = fragments.add(q, 4, u16(b, pos + 4), proto, b, pos, hlen, pos + hlen, total - hlen,
                     fragOff, more, q.tsNanos, owner);
             fragmentEvents(true);
@@ -285,7 +293,7 @@ public final class Decoder {
             Bytes.put16(d, o + 6, 0);
             Bytes.put16(d, o + 10, 0);
             Bytes.put16(d, o + 10, Bytes.checksum(d, o, fragments.doneHdrLen));
-            reassembled++;
+            reassembled[0]++;
             q.reassembled = true;
             q.data = d;
             q.l3Off = o;
@@ -376,6 +384,7 @@ public final class Decoder {
                         q.fragment = true; // dropped before reassembly: it stands in for nothing
                         return;
                     }
+                    fragmentsTaken[1]++;
                     int r = fragments.add(q, 6, i32(b, cur + 4), next, b, pos, 40, cur + 8, dataLen,
                             fragOff, more, q.tsNanos, owner);
                     fragmentEvents(false);
@@ -389,7 +398,7 @@ public final class Decoder {
                     int o = fragments.doneOff;
                     Bytes.put16(d, o + 4, fragments.doneLen - 40);
                     d[o + 6] = (byte) next;
-                    reassembled++;
+                    reassembled[1]++;
                     q.reassembled = true;
                     q.data = d;
                     q.l3Off = o;

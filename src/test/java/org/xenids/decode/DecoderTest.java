@@ -167,6 +167,9 @@ class DecoderTest {
         assertArrayEquals(payload, Arrays.copyOfRange(p.data(), p.payloadOffset(), p.payloadOffset() + 40));
         assertEquals(0, Bytes.checksum(p.data(), p.l3Offset(), 20), "the rebuilt header is valid");
         assertEquals(1, d.reassembledDatagrams());
+        assertEquals(2, d.fragments(4));
+        assertEquals(1, d.reassembledDatagrams(4));
+        assertEquals(0, d.fragments(6) + d.reassembledDatagrams(6));
     }
 
     @Test
@@ -339,6 +342,7 @@ class DecoderTest {
                 concat(fragment6(17, 0, true, 77), Arrays.copyOfRange(seg, 0, 13))));
         assertTrue(eth(odd).has(DecodeEvent.IPV6_FRAG_INVALID_LENGTH));
         assertEquals(0, d.fragmentsHeld(), "Linux drops it (ip6_frag_queue): it stands in for nothing");
+        assertEquals(0, d.fragments(6), "not handed to reassembly");
         // IPv4 keeps the first 8-byte units of such a fragment (ip_frag_queue): bytes 8..12 come
         // from the next fragment, not from the cut tail.
         byte[] a = ethernet(0x0800, ipv4(UDP, "10.0.0.1", "10.0.0.2", 3, 0, true, bytes(), concat(Arrays.copyOf(seg, 8), bytes(0x41, 0x41, 0x41, 0x41, 0x41))));
@@ -363,6 +367,9 @@ class DecoderTest {
         assertEquals(17, p.protocol());
         assertEquals(32, p.payloadLength());
         assertEquals(0, p.events());
+        assertEquals(2, d.fragments(6));
+        assertEquals(1, d.reassembledDatagrams(6));
+        assertEquals(0, d.fragments(4) + d.reassembledDatagrams(4));
     }
 
     @Test
