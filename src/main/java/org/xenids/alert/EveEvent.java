@@ -57,4 +57,37 @@ public sealed interface EveEvent {
             this(timestampNanos, flowId, endpoints, type, event, layer, code, inIface, Map.of());
         }
     }
+
+    /**
+     * A run's counters, one {@code stats} record: each counter under its dotted name in Suricata's
+     * stats object ("capture.kernel_packets", "decoder.event.ipv4.trunc_pkt"), nested at the dots
+     * when written (each object where its first counter comes). Suricata's schema closes every level of that object, so a
+     * name it does not define makes the record invalid: the caller maps only what fits.
+     */
+    record Stats(long timestampNanos, Map<String, Long> counters) implements EveEvent {
+        public Stats {
+            java.util.Set<String> prefixes = new java.util.HashSet<>();
+            for (String name : counters.keySet()) {
+                java.util.Objects.requireNonNull(counters.get(name), name);
+                String[] parts = name.split("\\.", -1);
+                StringBuilder prefix = new StringBuilder();
+                for (int i = 0; i < parts.length; i++) {
+                    if (parts[i].isEmpty()) {
+                        throw new IllegalArgumentException("empty part in counter name '" + name + "'");
+                    }
+                    prefix.append(i == 0 ? "" : ".").append(parts[i]);
+                    if (i < parts.length - 1) {
+                        prefixes.add(prefix.toString());
+                    }
+                }
+            }
+            for (String name : counters.keySet()) {
+                if (prefixes.contains(name)) {
+                    // "flow" and "flow.total" cannot both be written: one is a number, the other an object.
+                    throw new IllegalArgumentException("counter '" + name + "' is also the start of another's name");
+                }
+            }
+            counters = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(counters));
+        }
+    }
 }

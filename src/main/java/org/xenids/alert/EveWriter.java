@@ -7,6 +7,8 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.xenids.io.OutputFile;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -61,6 +63,7 @@ public final class EveWriter implements AutoCloseable {
                 case EveEvent.Flow f -> writeFlow(f);
                 case EveEvent.Alert a -> writeAlert(a);
                 case EveEvent.Anomaly a -> writeAnomaly(a);
+                case EveEvent.Stats s -> writeStats(s);
             }
             gen.flush();
             out.write('\n');
@@ -195,6 +198,41 @@ public final class EveWriter implements AutoCloseable {
         }
         gen.writeEndObject();
         anomalies++;
+    }
+
+    private void writeStats(EveEvent.Stats s) throws IOException {
+        header(s.timestampNanos(), 0, null, "stats");
+        // The dotted names as Suricata nests them: "capture.kernel_drops" is "kernel_drops" in
+        // the "capture" object.
+        Map<String, Object> tree = new LinkedHashMap<>();
+        for (Map.Entry<String, Long> c : s.counters().entrySet()) {
+            String[] parts = c.getKey().split("\\.");
+            Map<String, Object> at = tree;
+            for (int i = 0; i < parts.length - 1; i++) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> next = (Map<String, Object>) at.computeIfAbsent(parts[i], k -> new LinkedHashMap<>());
+                at = next;
+            }
+            at.put(parts[parts.length - 1], c.getValue());
+        }
+        gen.writeFieldName("stats");
+        writeTree(tree);
+        gen.writeEndObject();
+    }
+
+    private void writeTree(Map<String, Object> tree) throws IOException {
+        gen.writeStartObject();
+        for (Map.Entry<String, Object> e : tree.entrySet()) {
+            if (e.getValue() instanceof Long n) {
+                gen.writeNumberField(e.getKey(), n);
+            } else {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> sub = (Map<String, Object>) e.getValue();
+                gen.writeFieldName(e.getKey());
+                writeTree(sub);
+            }
+        }
+        gen.writeEndObject();
     }
 
     @Override

@@ -2,6 +2,7 @@ package org.xenids.alert;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -112,6 +113,50 @@ class EveWriterTest {
         assertEquals(5, m.readTree(lines.get(1)).get("anomaly").get("code").asInt(), lines.get(1));
         assertFalse(m.readTree(lines.get(2)).get("anomaly").has("code"), lines.get(2));
         EveSchema.assertValid(lines);
+    }
+
+    @Test
+    void aStatsRecordNestsItsCountersAtTheDotsAndValidates() throws Exception {
+        Map<String, Long> c = new LinkedHashMap<>();
+        c.put("uptime", 12L);
+        c.put("capture.kernel_packets", 1000L);
+        c.put("decoder.pkts", 990L);
+        c.put("capture.kernel_drops", 3L);
+        c.put("decoder.event.ipv4.trunc_pkt", 2L);
+        c.put("defrag.ipv6.timeouts", 0L);
+        String line = write(new EveEvent.Stats(TS, c)).get(0);
+        EveSchema.assertValid(List.of(line));
+        assertEquals("{\"timestamp\":\"2026-11-21T20:35:39.485768+0000\",\"event_type\":\"stats\",\"stats\":{"
+                + "\"uptime\":12,\"capture\":{\"kernel_packets\":1000,\"kernel_drops\":3},"
+                + "\"decoder\":{\"pkts\":990,\"event\":{\"ipv4\":{\"trunc_pkt\":2}}},"
+                + "\"defrag\":{\"ipv6\":{\"timeouts\":0}}}}", line);
+    }
+
+    @Test
+    void schemaRejectsAStatsCounterItDoesNotDefineSoTheValidationIsReal() throws Exception {
+        // Suricata's stats object is closed at every level: a counter of xenids' own, at the top of
+        // it or inside one of Suricata's objects, or a decoder event Suricata has no name for, has
+        // no place in it.
+        for (String extra : List.of("xenids_frames", "capture.tap_frames", "decoder.event.ipv4.frag_timeout",
+                "flow.evictions")) {
+            Map<String, Long> c = new LinkedHashMap<>();
+            c.put("capture.kernel_packets", 1000L);
+            c.put("flow.total", 7L);
+            c.put(extra, 1L);
+            String line = write(new EveEvent.Stats(TS, c)).get(0);
+            var v = EveSchema.violations(line);
+            assertEquals(1, v.size(), line + " " + v);
+            assertTrue(v.toString().contains(extra.substring(extra.lastIndexOf('.') + 1)), v.toString());
+        }
+        Map<String, Long> good = Map.of("capture.kernel_packets", 1000L, "flow.total", 7L);
+        assertEquals(java.util.Set.of(), EveSchema.violations(write(new EveEvent.Stats(TS, good)).get(0)));
+    }
+
+    @Test
+    void aStatsCounterCannotBeBothANumberAndAnObject() {
+        assertThrows(IllegalArgumentException.class,
+                () -> new EveEvent.Stats(TS, Map.of("flow", 1L, "flow.total", 2L)));
+        assertThrows(IllegalArgumentException.class, () -> new EveEvent.Stats(TS, Map.of("flow..total", 2L)));
     }
 
     private static List<String> iter(java.util.Iterator<String> it) {
