@@ -134,6 +134,7 @@ final class DemoCommand implements Callable<Integer> {
             if (!noHost) {
                 host(o, w);
             }
+            w.write(d.run().stats().alerts(w.alertsWritten()).event()); // the network run's counts, last
         }
         o.printf("outputs in %s: eve.json, scores.csv, roc.csv, roc.svg, models/%s  (%.0f s)%n", out.toAbsolutePath(),
                 PaylRun.MODEL_FILE, (System.nanoTime() - t0) / 1e9);

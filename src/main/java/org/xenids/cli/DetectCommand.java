@@ -70,6 +70,8 @@ final class DetectCommand implements Callable<Integer> {
         PaylRun.Detected d;
         try (EveWriter w = EveWriter.open(eve); ScoresCsv s = scoresFile == null ? null : ScoresCsv.create(scoresFile)) {
             d = PaylRun.detect(t, pcaps, m, perPacket, urgent.policy, w, s, spec.commandLine().getErr());
+            // The counts printed below, also for a capture broken part way: the log's last record.
+            w.write(d.run().stats().alerts(w.alertsWritten()).event());
         }
         d.run().print(out, "detect");
         PaylRun.print(d.doubts(), out, "", "scored");

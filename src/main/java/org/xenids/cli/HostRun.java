@@ -24,12 +24,12 @@ import org.xenids.xen.emu.TrafficDriver;
  */
 final class HostRun {
 
-    /** What one run saw. */
+    /** What one run saw; {@code stats}, the same counts in Suricata's names for the EVE log's last record. */
     record Result(TrafficDriver.Stats driver, List<Tap.Counters> tap, List<TrafficDriver.VifCounters> vifs,
                   long frames, long frameBytes, long guestToGuestCopies, long flows, long evictions,
                   long unclassified, long anomalies, String decoderEvents, long forOtherHosts, long unkeptBytes,
                   long synDataDroppedBytes, double seconds, org.xenids.pcap.CaptureFormatException broken,
-                  Map<Path, Long> reportedDrops, List<String> tapLines) {
+                  Map<Path, Long> reportedDrops, List<String> tapLines, EveStats stats) {
 
         void print(PrintWriter out, String what) {
             out.printf("%s: %,d frames (%,d bytes) rebuilt by the tap, %,d guest-to-guest copies counted once,"
@@ -110,11 +110,14 @@ final class HostRun {
         }
         pipeline.finish();
         progress.done();
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        EveStats stats = new EveStats().uptime(seconds).tap(tap.counters()).reportedDrops(driver.reportedDrops())
+                .errors(broken == null ? 0 : 1).pipeline(pipeline);
         return new Result(s, tap.counters(), driver.vifCounters(), pipeline.frames(), pipeline.frameBytes(), frames.echoes,
                 pipeline.table().flowsCreated(), pipeline.table().evictions(), tap.unclassified(), anomalyCount[0],
                 decoderEvents(pipeline.decoder()), frames.forOtherHosts, pipeline.table().unkeptBytes(),
-                pipeline.table().synDataDroppedBytes(), (System.nanoTime() - t0) / 1e9, broken,
-                driver.reportedDrops(), TapOutputs.tapLines(tap));
+                pipeline.table().synDataDroppedBytes(), seconds, broken, driver.reportedDrops(), TapOutputs.tapLines(tap),
+                stats);
     }
 
     /**

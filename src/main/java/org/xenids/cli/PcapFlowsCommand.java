@@ -45,6 +45,7 @@ final class PcapFlowsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        long started = System.nanoTime();
         PrintWriter out = spec.commandLine().getOut();
         // Options and files are checked before the output is opened: a usage error leaves an existing file whole.
         var config = flowOptions.config();
@@ -61,6 +62,7 @@ final class PcapFlowsCommand implements Callable<Integer> {
         final EveWriter w = writer;
         long[] total = {0};
         Left left = new Left();
+        boolean done = false, inputFailed = false;
         try {
             if (w == null) {
                 out.printf("%-8s %-5s %-41s %-41s %7s %7s %10s %10s %-26s %9s %-11s %-9s %s%n", "flow_id", "proto",
@@ -97,8 +99,17 @@ final class PcapFlowsCommand implements Callable<Integer> {
                     left.add(file, pipeline, stats);
                 }
             }, spec.commandLine().getErr());
+            done = true;
+        } catch (IOException e) {
+            inputFailed = true; // a capture that broke its format, or could not be read at all
+            throw e;
         } finally {
             if (w != null) {
+                if (done || inputFailed) {
+                    // Also after a capture broke: the counts of what was read before the damage,
+                    // last. Not when writing the log itself failed.
+                    w.write(left.stats.uptime((System.nanoTime() - started) / 1e9).errors(done ? 0 : 1).event());
+                }
                 w.close();
             }
             out.flush();
@@ -124,9 +135,12 @@ final class PcapFlowsCommand implements Callable<Integer> {
         private long packets, flows, noFlow, gaps, gapBytes, evictions, synDropped;
         private final long[] events = new long[DecodeEvent.values().length];
         private final Map<Path, Long> drops = new LinkedHashMap<>();
+        /** The same pipelines' counts, in Suricata's names, for the EVE log's last record. */
+        final EveStats stats = new EveStats();
 
         void add(Path file, Pipeline p, CaptureReader.Stats stats) {
             read = true;
+            this.stats.captured(p.frames()).pipeline(p).reportedDrops(stats == null ? 0 : stats.reportedDrops());
             FlowTable t = p.table();
             packets += p.frames();
             flows += t.flowsCreated();

@@ -42,6 +42,7 @@ final class TapCommand implements java.util.concurrent.Callable<Integer> {
         if (Files.isDirectory(trace)) {
             throw new IOException(trace + ": is a directory, not a trace file");
         }
+        long started = System.nanoTime();
         long size = Files.size(trace);
         HostRun.Progress progress = new HostRun.Progress(spec.commandLine().getErr(), "tap " + trace.getFileName());
         try (TapOutputs outputs = new TapOutputs(writePcap, eve);
@@ -54,21 +55,31 @@ final class TapCommand implements java.util.concurrent.Callable<Integer> {
                 // What came before the damage was seen: its flows end as at the end of a trace (their
                 // records written), and it is reported, then the error, as replay does on a cut
                 // capture. A trace refused before its first hypercall (not a trace, bad header) has
-                // nothing to report.
+                // nothing to print; its EVE log still ends with the counts of a run that saw nothing.
                 if (tap[0] != null && !tap[0].counters().isEmpty()) {
-                    TapOutputs.print(out, tap[0], List.of(outputs.finishFlows(),
-                            "trace broken: the counters cover it up to the damage"));
+                    String flows = outputs.finishFlows();
+                    outputs.writeStats(tap[0].counters(), stats(started, 1));
+                    TapOutputs.print(out, tap[0], List.of(flows, "trace broken: the counters cover it up to the damage"));
+                } else {
+                    outputs.writeStats(List.of(), stats(started, 1));
                 }
                 throw e;
             }
             progress.done();
-            TapOutputs.print(out, tap[0], List.of(outputs.finishFlows(), String.format("trace: %d records, %d hypercalls, %d reads%s%s",
+            String flows = outputs.finishFlows();
+            outputs.writeStats(tap[0].counters(), stats(started, 0));
+            TapOutputs.print(out, tap[0], List.of(flows, String.format("trace: %d records, %d hypercalls, %d reads%s%s",
                     s.records(), s.calls(), s.reads(),
                     s.unknownRecords() > 0 ? ", " + s.unknownRecords() + " records of unknown type skipped" : "",
                     s.ended() ? "" : ", NO END RECORD (the recording stopped early)"),
                     "reads the trace could not serve: " + tap[0].failedReads()));
         }
         return 0;
+    }
+
+    /** The run's uptime and broken inputs (a trace holds no capturer's drops). */
+    private static EveStats stats(long started, long broken) {
+        return new EveStats().uptime((System.nanoTime() - started) / 1e9).errors(broken);
     }
 
     /** Counts the bytes read through it, for the progress line (long traces run for minutes). */

@@ -184,6 +184,17 @@ final class TapOutputs implements Tap.CheckedFrameSink, AutoCloseable {
                 + (synDropped == 0 ? "" : "; " + synDropped + " bytes carried on SYNs were dropped by their receivers");
     }
 
+    /**
+     * Writes the run's counts as the EVE file's last record (nothing without --eve): the tap's
+     * domains, what the flows of its frames counted (after {@link #finishFlows}, or with no frame
+     * seen) and what {@code run} holds of the rest.
+     */
+    void writeStats(List<Tap.Counters> tap, EveStats run) {
+        if (eve != null) {
+            eve.write(run.tap(tap).pipeline(pipeline).event());
+        }
+    }
+
     long flowPackets() {
         return flowPackets;
     }

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.xenids.pcap.CaptureFormatException;
@@ -18,8 +20,8 @@ import org.xenids.testdata.SharedData;
 
 /**
  * A capture damaged part way: replay and detect watch everything before the damage, report it
- * (counters, frames, alerts, scores), then fail naming the file and offset; train writes no
- * models of a capture cut short.
+ * (counters, frames, alerts, scores, and the counts as their EVE logs' last record), then fail
+ * naming the file and offset; train writes no models of a capture cut short.
  */
 class DamagedCaptureTest {
     static final String CAPTURE = "traffic/dev/test/scenarios/attack_shellcode_tcp.pcap.xz";
@@ -51,14 +53,15 @@ class DamagedCaptureTest {
     void replayRebuildsAndCountsEveryFrameBeforeTheDamageThenFailsNamingIt() throws Exception {
         Path[] f = cutAndPrefix();
         String[] cut = MainTest.run("replay", "--guests", "10.0.0.0/24", "--pcap", f[0].toString(),
-                "--write-pcap", dir.resolve("cut.pcapng").toString());
+                "--write-pcap", dir.resolve("cut.pcapng").toString(), "--eve", dir.resolve("cut.json").toString());
         assertEquals("1", cut[0], cut[2]);
         assertEquals(1, cut[2].strip().lines().count(), cut[2]);
         assertTrue(cut[2].contains("cut.pcap: offset "), cut[2]);
         assertTrue(cut[1].contains("capture broken: the counters cover it up to the damage"), cut[1]);
         String[] prefix = MainTest.run("replay", "--guests", "10.0.0.0/24", "--pcap", f[1].toString(),
-                "--write-pcap", dir.resolve("prefix.pcapng").toString());
+                "--write-pcap", dir.resolve("prefix.pcapng").toString(), "--eve", dir.resolve("prefix.json").toString());
         assertEquals("0", prefix[0], prefix[2]);
+        assertSameLogButTheBrokenInput(dir.resolve("cut.json"), dir.resolve("prefix.json"));
         // The same frames rebuilt, the same counters as for the whole records alone.
         byte[] rebuilt = frames(dir.resolve("cut.pcapng"));
         assertTrue(rebuilt.length > 0, "frames rebuilt before the damage");
@@ -86,9 +89,58 @@ class DamagedCaptureTest {
         assertTrue(runs[0][1].contains("capture broken"), runs[0][1]);
         assertEquals("0", runs[1][0], runs[1][2]);
         // What the damaged capture gave is what its whole records alone give, alerts included.
-        assertArrayEquals(Files.readAllBytes(dir.resolve("eve1.json")), Files.readAllBytes(dir.resolve("eve0.json")));
+        assertSameLogButTheBrokenInput(dir.resolve("eve0.json"), dir.resolve("eve1.json"));
         assertArrayEquals(Files.readAllBytes(dir.resolve("scores1.csv")), Files.readAllBytes(dir.resolve("scores0.csv")));
         assertTrue(Files.readAllLines(dir.resolve("eve0.json")).stream().anyMatch(l -> l.contains("\"event_type\":\"alert\"")));
+    }
+
+    @Test
+    void pcapFlowsAndTheTapEndTheirLogsWithTheCountsOfWhatCameBeforeTheDamage() throws Exception {
+        Path[] f = cutAndPrefix();
+        String[][] flows = new String[2][];
+        for (int i = 0; i < 2; i++) {
+            flows[i] = MainTest.run("pcap", "flows", "--eve", dir.resolve("flows" + i + ".json").toString(), f[i].toString());
+        }
+        assertEquals("1", flows[0][0], flows[0][2]);
+        assertEquals("0", flows[1][0], flows[1][2]);
+        assertSameLogButTheBrokenInput(dir.resolve("flows0.json"), dir.resolve("flows1.json"));
+        // A trace cut inside a record: the tap reports what it saw before the cut, as replay does.
+        Path trace = dir.resolve("whole.trace");
+        assertEquals("0", MainTest.run("replay", "--guests", "10.0.0.0/24", "--pcap", f[1].toString(),
+                "--record-trace", trace.toString())[0]);
+        byte[] whole = Files.readAllBytes(trace);
+        Path cutTrace = Files.write(dir.resolve("cut.trace"), Arrays.copyOf(whole, whole.length * 2 / 3 + 1));
+        Path eve = dir.resolve("tap.json");
+        String[] t = MainTest.run("tap", "--trace", cutTrace.toString(), "--eve", eve.toString());
+        assertEquals("1", t[0], t[2]);
+        assertTrue(t[1].contains("trace broken"), t[1]);
+        Map<String, Long> s = EveStatsRecordTest.lastRecord(eve);
+        assertEquals(1, s.get("capture.errors"));
+        assertTrue(s.get("capture.kernel_packets") > 0 && s.get("decoder.pkts") > 0, s.toString());
+        // Not a trace at all: nothing seen, which the log says as well.
+        Path notTrace = Files.write(dir.resolve("not.trace"), "not a trace".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        t = MainTest.run("tap", "--trace", notTrace.toString(), "--eve", eve.toString());
+        assertEquals("1", t[0], t[2]);
+        s = EveStatsRecordTest.lastRecord(eve);
+        assertEquals(1, s.get("capture.errors"));
+        assertEquals(0, s.get("capture.kernel_packets"));
+        assertEquals(1, EveStatsRecordTest.lines(eve).size(), "the stats record alone");
+    }
+
+    /**
+     * The log of the broken input is that of its whole records alone, and both end with one stats
+     * record: the same counts, but for the time taken and the broken input.
+     */
+    private static void assertSameLogButTheBrokenInput(Path broken, Path whole) throws Exception {
+        List<String> b = EveStatsRecordTest.lines(broken), w = EveStatsRecordTest.lines(whole);
+        assertEquals(w.subList(0, w.size() - 1), b.subList(0, b.size() - 1));
+        Map<String, Long> bs = EveStatsRecordTest.lastRecord(broken), ws = EveStatsRecordTest.lastRecord(whole);
+        assertEquals(1, bs.remove("capture.errors"));
+        assertEquals(0, ws.remove("capture.errors"));
+        bs.remove("uptime");
+        ws.remove("uptime");
+        assertEquals(ws, bs);
+        assertTrue(bs.get("decoder.pkts") > 10, bs.toString());
     }
 
     @Test

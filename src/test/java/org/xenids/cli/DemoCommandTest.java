@@ -41,6 +41,7 @@ class DemoCommandTest {
         List<String> lines = Files.readAllLines(dir.resolve("eve.json"));
         assertTrue(lines.size() > 10, "alerts expected, got " + lines.size());
         EveSchema.assertValid(lines);
+        assertTrue(lines.getLast().contains("\"event_type\":\"stats\""), "the run's counts last: " + lines.getLast());
     }
 
     @Test

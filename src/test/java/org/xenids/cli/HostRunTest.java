@@ -116,7 +116,7 @@ class HostRunTest {
         List<TrafficDriver.VifCounters> vifs = List.of(
                 new TrafficDriver.VifCounters(1, 0, 30, 0, 0, 20, 0, 30, 0, 0, 20, 0, false),
                 new TrafficDriver.VifCounters(2, 0, 29, 1, 0, 20, 0, 28, 0, 0, 20, 0, false));
-        HostRun.Result r = new HostRun.Result(s, tap, vifs, 97, 9700, 0, 10, 0, 0, 1, "", 0, 0, 0, 1.0, null, Map.of(), List.of());
+        HostRun.Result r = new HostRun.Result(s, tap, vifs, 97, 9700, 0, 10, 0, 0, 1, "", 0, 0, 0, 1.0, null, Map.of(), List.of(), new EveStats());
         StringWriter out = new StringWriter();
         r.print(new PrintWriter(out, true), "detect");
         List<String> lines = out.toString().lines().toList();
@@ -163,6 +163,11 @@ class HostRunTest {
         r.print(new PrintWriter(out, true), "detect");
         assertTrue(out.toString().contains("\n  decoder events: ipv4.frag_overlap 1\n"),
                 out.toString());
+        // And in the EVE stats record, under Suricata's names.
+        Map<String, Long> stats = r.stats().event().counters();
+        assertEquals(1, stats.get("decoder.event.ipv4.frag_overlap"), stats.toString());
+        assertEquals(2, stats.get("defrag.ipv4.fragments"));
+        assertEquals(0, stats.get("defrag.ipv4.reassembled"));
     }
 
     @Test
@@ -197,6 +202,7 @@ class HostRunTest {
         assertEquals("attack", toServer.toString());
         assertEquals("real reply!" + "B".repeat(4000), toClient.toString());
         assertEquals("tcp.checksum_bad 2", r.decoderEvents());
+        assertEquals(2, r.stats().event().counters().get("tcp.invalid_checksum"));
     }
 
     @Test
@@ -240,6 +246,11 @@ class HostRunTest {
         long timedOut = Long.parseLong(m.group(1).replace(",", "")), full = Long.parseLong(m.group(2).replace(",", ""));
         assertTrue(full > 0, "B's flood passed its bound: " + r.decoderEvents());
         assertEquals(4_500, timedOut + full, r.decoderEvents());
+        // Suricata counts the datagrams given up unfinished; it has no counter for fragments a full table refused.
+        Map<String, Long> stats = r.stats().event().counters();
+        assertEquals(timedOut, stats.get("defrag.ipv4.timeouts"), stats.toString());
+        assertEquals(2 + 4_500, stats.get("defrag.ipv4.fragments"));
+        assertEquals(1, stats.get("defrag.ipv4.reassembled"));
     }
 
     /** The frame with its destination and/or source MAC set. */

@@ -59,9 +59,10 @@ class PcapCommandsTest {
         assertEquals("0", r[0], r[2]);
         List<String> lines = Files.readAllLines(eve);
         long labelled = Files.lines(SharedData.file("traffic/dev/train/train_benign.csv")).skip(1).count();
-        assertEquals(labelled, lines.size(), "one record per flow of the label CSV");
+        assertEquals(labelled + 1, lines.size(), "one record per flow of the label CSV, then the run's counts");
         EveSchema.assertValid(lines);
-        for (String l : lines) {
+        assertEquals("stats", JSON.readTree(lines.getLast()).get("event_type").asText());
+        for (String l : lines.subList(0, lines.size() - 1)) {
             JsonNode n = JSON.readTree(l);
             assertEquals("flow", n.get("event_type").asText());
             assertTrue(n.get("community_id").asText().startsWith("1:"), l);
