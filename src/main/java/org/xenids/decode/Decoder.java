@@ -34,11 +34,9 @@ public final class Decoder {
 
     private final Packet p = new Packet();
     private final long[] counts = new long[DecodeEvent.values().length];
-    private final Fragments fragments;
+    private final Defrag defrag;
     private final Transport transport = new Transport(p, counts);
     private final Arp arp = new Arp(p, counts);
-    /** Fragments handed to reassembly and datagrams it completed, by IP version (index 0: IPv4, 1: IPv6). */
-    private final long[] fragmentsTaken = new long[2], reassembled = new long[2];
     /** The current frame's reassembly owner. */
     private int owner;
 
@@ -58,7 +56,7 @@ public final class Decoder {
      */
     public Decoder(int fragmentSlots, long fragmentBytes, long fragmentTimeoutNanos) {
         if (fragmentSlots < 1) throw new IllegalArgumentException("fragmentSlots must be >= 1");
-        fragments = new Fragments(fragmentSlots, fragmentBytes, fragmentTimeoutNanos);
+        defrag = new Defrag(p, counts, new Fragments(fragmentSlots, fragmentBytes, fragmentTimeoutNanos));
     }
 
     /** How often {@code e} was raised so far. */
@@ -68,32 +66,27 @@ public final class Decoder {
 
     /** Datagrams in fragment reassembly now. */
     public int fragmentsHeld() {
-        return fragments.live();
+        return defrag.fragments.live();
     }
 
     /**
      * The input ended: datagrams still in reassembly are given up and counted as timed out
-     * ({@link DecodeEvent#IPV4_FRAG_TIMEOUT}, {@link DecodeEvent#IPV6_FRAG_TIMEOUT}). Their
-     * timeouts are otherwise only noticed when a later fragment arrives, so without this a
-     * datagram whose last fragment never came would go uncounted.
+     * ({@link DecodeEvent#IPV4_FRAG_TIMEOUT}, {@link DecodeEvent#IPV6_FRAG_TIMEOUT}).
      */
     public void finish() {
-        fragments.drain();
-        counts[DecodeEvent.IPV4_FRAG_TIMEOUT.ordinal()] += fragments.timedOut4;
-        counts[DecodeEvent.IPV6_FRAG_TIMEOUT.ordinal()] += fragments.timedOut6;
-        fragments.timedOut4 = fragments.timedOut6 = 0;
+        defrag.finish();
     }
 
     /** Datagrams completed by fragment reassembly so far. */
     public long reassembledDatagrams() {
-        return reassembled[0] + reassembled[1];
+        return defrag.reassembled[0] + defrag.reassembled[1];
     }
 
     /** Datagrams of IP version {@code v} (4 or 6) completed by fragment reassembly so far. */
-    public long reassembledDatagrams(int v) { return reassembled[v == 4 ? 0 : 1]; }
+    public long reassembledDatagrams(int v) { return defrag.reassembled[v == 4 ? 0 : 1]; }
 
     /** Fragments of IP version {@code v} (4 or 6) handed to reassembly so far (not those a receiver drops first). */
-    public long fragments(int v) { return fragmentsTaken[v == 4 ? 0 : 1]; }
+    public long fragments(int v) { return defrag.taken[v == 4 ? 0 : 1]; }
 
     /**
      * Decodes {@code buf[off, off+len)} (the captured bytes of one frame) and returns this
@@ -279,21 +272,13 @@ public final class Decoder {
                 q.fragment = true;
                 return;
             }
-            fragmentsTaken[0]++;
-            int r = fragments.add(q, 4, u16(b, pos + 4), proto, b, pos, hlen, pos + hlen, total - hlen,
-                    fragOff, more, q.tsNanos, owner);
-            fragmentEvents(true);
-            if (r != Fragments.COMPLETE) {
+            if (!defrag.add4(b, pos, hlen, total, proto, fragOff, more, owner)) {
                 q.fragment = true;
                 return;
             }
+            Fragments fragments = defrag.fragments;
             byte[] d = fragments.doneBuf;
             int o = fragments.doneOff;
-            Bytes.put16(d, o + 2, fragments.doneLen);
-            Bytes.put16(d, o + 6, 0);
-            Bytes.put16(d, o + 10, 0);
-            Bytes.put16(d, o + 10, Bytes.checksum(d, o, fragments.doneHdrLen));
-            reassembled[0]++;
             q.reassembled = true;
             q.data = d;
             q.l3Off = o;
@@ -304,15 +289,6 @@ public final class Decoder {
             return;
         }
         layer4(proto, b, pos + hlen, pos + total);
-    }
-
-    private void fragmentEvents(boolean v4) {
-        Fragments f = fragments;
-        if (f.evOverlap) event(v4 ? DecodeEvent.IPV4_FRAG_OVERLAP : DecodeEvent.IPV6_FRAG_OVERLAP);
-        if (f.evFull) event(v4 ? DecodeEvent.IPV4_FRAG_TABLE_FULL : DecodeEvent.IPV6_FRAG_TABLE_FULL);
-        if (f.evTooLarge) event(v4 ? DecodeEvent.IPV4_FRAG_PKT_TOO_LARGE : DecodeEvent.IPV6_FRAG_PKT_TOO_LARGE);
-        for (int i = 0; i < f.timedOut4; i++) event(DecodeEvent.IPV4_FRAG_TIMEOUT);
-        for (int i = 0; i < f.timedOut6; i++) event(DecodeEvent.IPV6_FRAG_TIMEOUT);
     }
 
     private void ipv6(byte[] b, int pos, int end) {
@@ -384,21 +360,13 @@ public final class Decoder {
                         q.fragment = true; // dropped before reassembly: it stands in for nothing
                         return;
                     }
-                    fragmentsTaken[1]++;
-                    int r = fragments.add(q, 6, i32(b, cur + 4), next, b, pos, 40, cur + 8, dataLen,
-                            fragOff, more, q.tsNanos, owner);
-                    fragmentEvents(false);
-                    if (r != Fragments.COMPLETE) {
+                    if (!defrag.add6(b, pos, cur, next, dataLen, fragOff, more, owner)) {
                         q.fragment = true;
                         return;
                     }
-                    // The reassembled datagram keeps only the fixed header; extension headers
-                    // before the fragment header are not needed by later stages.
+                    Fragments fragments = defrag.fragments;
                     byte[] d = fragments.doneBuf;
                     int o = fragments.doneOff;
-                    Bytes.put16(d, o + 4, fragments.doneLen - 40);
-                    d[o + 6] = (byte) next;
-                    reassembled[1]++;
                     q.reassembled = true;
                     q.data = d;
                     q.l3Off = o;
