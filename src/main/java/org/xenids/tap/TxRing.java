@@ -257,12 +257,15 @@ final class TxRing {
     }
 
     /**
-     * The guest posted a request in the slot of a packet the tap still holds: it reuses a slot
-     * only once netback has answered it, so every packet before {@code limit} is done with. One
-     * not read whole never will be (a slot the guest rewrote after the tap read it, then mapped
-     * under another ref): counted as lost, or as dropped if netback took none of it, unless its
-     * failure was counted already. The ready packets held behind it are emitted. Without this, one
-     * such packet held back every later packet of the ring until the ring was given up.
+     * The guest posted a request in the slot of a packet the tap still holds. An honest guest
+     * reuses a slot only once netback has answered it, by which time netback has made every copy
+     * and map of the packet: one the tap still holds was not read whole and never will be (a slot
+     * the guest rewrote after the tap read it, then mapped under another ref). A guest that reuses
+     * a slot early can get the packet netback is about to send past the tap. Either way each
+     * packet before {@code limit} not already counted is given up as lost, with a
+     * {@code tx.slot_reused} anomaly naming its slot; the ready packets held behind it are emitted.
+     * Without this, one such packet held back every later packet of the ring until the ring was
+     * given up.
      */
     private void overtaken(int limit, long now) {
         while (cons != parsed && cons - limit < 0) {
@@ -273,11 +276,8 @@ final class TxRing {
             if (pktState[s] == READY) {
                 emit(cons, now);
             } else if (pktState[s] == OK) {
-                if (pktStarted[s]) {
-                    reports.lost(q, 1);
-                } else {
-                    reports.dropped(q, 1);
-                }
+                reports.anomaly(q, TX_DIR, "tx.slot_reused", s, now);
+                reports.lost(q, 1);
             }
             pktState[s] = INVALID;
             kind[s] = NONE;
@@ -333,13 +333,13 @@ final class TxRing {
         return parsed - cons;
     }
 
-    /** Packets parsed and accepted whose copies and maps have not all been seen. */
+    /** Packets parsed and accepted, not yet emitted nor counted as failed. */
     int pendingPackets() {
         int n = 0;
         for (int i = cons; i != parsed; i++) {
             int s = i & MASK;
-            if (kind[s] == FIRST && pktState[s] != INVALID) {
-                n++;
+            if (kind[s] == FIRST && (pktState[s] == OK || pktState[s] == READY)) {
+                n++; // a FAILED one was counted when it failed
             }
         }
         return n;
