@@ -62,7 +62,9 @@ final class RxRing {
     private int write;
 
     // The packet being assembled from responses.
-    private int frameStart = -1, frameLen, framePeer = -1, extraLeft;
+    private int frameStart = -1, frameLen, framePeer = UNSET, extraLeft;
+    /** {@link #framePeer} before the frame's first chunk. */
+    private static final int UNSET = Integer.MIN_VALUE;
     private boolean frameBad, frameRefused, frameLost, frameFirst = true;
     /** The first response's flags leave the checksum to the guest (neither csum_blank nor data_validated). */
     private boolean frameChecked;
@@ -269,9 +271,10 @@ final class RxRing {
                 pos += cLen[c];
             }
             expectOff += cLen[c];
-            if (cPeer[c] >= 0) {
-                framePeer = cPeer[c];
-            }
+            // A guest→guest frame comes whole from the sender: its head from where netback copied
+            // it, the rest from the sender's grants. A chunk from anywhere else makes it a frame
+            // of its own, to be inspected (at worst, one frame counted twice).
+            framePeer = framePeer == UNSET || framePeer == cPeer[c] ? cPeer[c] : -1;
             cHead++;
         } while (cHead != cTail && cOff[cHead & CMASK] != 0);
         if (status < 0) {
@@ -312,7 +315,7 @@ final class RxRing {
         } else if (frameLen == 0) {
             reports.anomaly(q, Tap.RX, "rx.empty_packet", (rspSeen - 1) & MASK, now);
         } else {
-            reports.emit(q, Tap.RX, buf, frameStart, frameLen, framePeer, frameChecked, now);
+            reports.emit(q, Tap.RX, buf, frameStart, frameLen, Math.max(framePeer, -1), frameChecked, now);
         }
         if (cHead == cTail) {
             write = 0;
@@ -321,7 +324,7 @@ final class RxRing {
         }
         frameStart = -1;
         frameLen = 0;
-        framePeer = -1;
+        framePeer = UNSET;
         frameBad = false;
         frameRefused = false;
         frameLost = false;

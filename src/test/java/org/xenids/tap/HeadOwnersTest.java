@@ -30,6 +30,12 @@ class HeadOwnersTest {
             other[10 + i] ^= 1;
             assertEquals(-1, h.owner(0, 0x1234, 66, other, 10, 128), "byte " + i + " differs");
         }
+        // Changes that cancel out in a multiply-rotate hash of the words, whatever its key: compared
+        // byte for byte, they do not pass.
+        byte[] paired = Arrays.copyOf(read, read.length);
+        paired[10 + 7] ^= (byte) 0x80;
+        paired[10 + 11] ^= 0x10;
+        assertEquals(-1, h.owner(0, 0x1234, 66, paired, 10, 128), "two changed bytes");
         assertEquals(-1, h.owner(0, 0x1234, 66, read, 10, HeadOwners.CHECKED - 1), "too little read to tell");
         assertEquals(-1, h.owner(0, 0x1234, 67, read, 10, 128), "another place");
         assertEquals(-1, h.owner(1, 0x1234, 66, read, 10, 128), "another domain's frame");
