@@ -47,7 +47,8 @@ public sealed interface EveEvent {
     record Anomaly(long timestampNanos, long flowId, Endpoints endpoints, String type, String event,
                    String layer, int code, String inIface, Map<String, String> vars) implements EveEvent {
         public Anomaly {
-            vars = vars == null ? Map.of()
+            // No copy for none: a hostile guest can raise an anomaly per request.
+            vars = vars == null || vars.isEmpty() ? Map.of()
                     : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(vars));
         }
 

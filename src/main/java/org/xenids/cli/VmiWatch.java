@@ -122,8 +122,8 @@ final class VmiWatch implements Callable<Integer> {
                     ProcessWatch w = opened.get();
                     if (pause && w != null) {
                         try {
-                            w.release();
-                            err.println("watch: the walk in progress did not end in 15 s; the guest was resumed and the walk left");
+                            err.println("watch: the walk in progress did not end in 15 s and was abandoned"
+                                    + (w.release() ? "; the guest it had paused was resumed" : ""));
                         } catch (RuntimeException e) {
                             err.println("watch: the guest may still be paused (resume it with the QMP command cont): "
                                     + e.getMessage());

@@ -115,8 +115,8 @@ public final class ProcessWatch implements AutoCloseable {
         long walks0 = kernel instanceof AddressSpace as ? as.totalPageWalks() : 0;
         long t0 = System.nanoTime();
         CrossView cv;
-        pause();
         try {
+            pause();
             cv = guest.crossView(scan);
         } finally {
             resume();
@@ -213,18 +213,20 @@ public final class ProcessWatch implements AutoCloseable {
     private void pause() {
         synchronized (pauseLock) {
             if (qmp != null && !released) {
+                paused = true; // before: a stop QEMU applied but did not answer in time is still undone
                 qmp.command("stop");
-                paused = true;
             }
         }
     }
 
-    private void resume() {
+    private boolean resume() {
         synchronized (pauseLock) {
             if (paused) {
                 paused = false;
                 qmp.command("cont");
+                return true;
             }
+            return false;
         }
     }
 
@@ -232,12 +234,12 @@ public final class ProcessWatch implements AutoCloseable {
      * Resumes the guest now if a tick has it paused, and never pauses it again: for a watch told
      * to stop that cannot wait for the walk in progress (a scan of a large guest) to end, so
      * that the process exits without leaving the guest stopped. The walk goes on reading a
-     * running guest. Callable from any thread.
+     * running guest. Callable from any thread. True when it resumed the guest.
      */
-    public void release() {
+    public boolean release() {
         synchronized (pauseLock) {
             released = true;
-            resume();
+            return resume();
         }
     }
 

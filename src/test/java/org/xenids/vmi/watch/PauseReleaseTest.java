@@ -55,7 +55,7 @@ class PauseReleaseTest {
                     Thread walk = Thread.ofPlatform().start(() -> w.tick(1));
                     assertTrue(ram.blocked.await(60, TimeUnit.SECONDS), "the second walk reached its read");
                     assertEquals(List.of("qmp_capabilities", "stop", "cont", "stop"), commands, "paused during the walk");
-                    w.release();
+                    assertTrue(w.release(), "it resumed the guest");
                     assertEquals(List.of("qmp_capabilities", "stop", "cont", "stop", "cont"), commands,
                             "resumed while the walk still waits");
                     assertTrue(walk.isAlive(), "the walk had not ended");
@@ -63,6 +63,7 @@ class PauseReleaseTest {
                     ram.go.countDown();
                     walk.join(60_000);
                     w.tick(2);
+                    assertEquals(false, w.release(), "nothing paused: nothing to resume");
                     assertEquals(List.of("qmp_capabilities", "stop", "cont", "stop", "cont"), commands,
                             "after release no walk pauses the guest, and a resumed guest is not resumed twice");
                 }
