@@ -24,10 +24,12 @@ final class CaptureMerge {
 
     /** Records passed over for their link type: only Ethernet frames can enter a vif or the uplink. */
     long otherLinkTypes;
+    private int lastOtherType;
 
     /**
-     * Opens the captures in order, then takes the first frame of each: a capture whose first
-     * record is not Ethernet is refused here, before anything is replayed (the wrong kind of file).
+     * Opens the captures in order, then takes the first Ethernet frame of each: a capture with
+     * records but none of them Ethernet is refused here, before anything is replayed (the wrong
+     * kind of file).
      */
     void open(List<Path> captures) throws IOException {
         for (Path p : captures) {
@@ -38,12 +40,12 @@ final class CaptureMerge {
         live = new boolean[readers.size()];
         for (int i = 0; i < live.length; i++) {
             CaptureReader r = readers.get(i);
-            boolean has = r.next();
-            if (has && r.linkType() != LinkType.ETHERNET) {
-                throw new IOException(r.name() + ": link type " + r.linkType() + " at offset " + r.recordOffset()
-                        + " (the driver replays Ethernet captures)");
+            long before = otherLinkTypes;
+            live[i] = advance(r);
+            if (!live[i] && otherLinkTypes > before) {
+                throw new IOException(r.name() + ": no Ethernet frame, " + (otherLinkTypes - before)
+                        + " records of link type " + lastOtherType + " (the driver replays Ethernet captures)");
             }
-            live[i] = has;
         }
     }
 
@@ -85,7 +87,7 @@ final class CaptureMerge {
     }
 
     /**
-     * The reader's next Ethernet frame. Records of another link type later in a capture (a pcapng
+     * The reader's next Ethernet frame. Records of another link type in a capture (a pcapng
      * interface of raw IP beside the Ethernet ones) are counted and passed over, so that the rest
      * of the capture is still replayed.
      */
@@ -95,6 +97,7 @@ final class CaptureMerge {
                 return true;
             }
             otherLinkTypes++;
+            lastOtherType = r.linkType();
         }
         return false;
     }
