@@ -58,8 +58,8 @@ final class PaylRun {
      */
     static void printUnmonitored(PrintWriter out, String indent, long flows, long bytes, String what) {
         if (flows > 0) {
-            out.printf("%s%,d flows (%,d payload bytes) not %s: no endpoint is a known guest address%n", indent, flows,
-                    bytes, what);
+            out.printf("%s%,d %s (%,d payload bytes) not %s: no endpoint is a known guest address%n", indent, flows,
+                    flows == 1 ? "flow" : "flows", bytes, what);
         }
     }
 

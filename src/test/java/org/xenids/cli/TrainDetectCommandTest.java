@@ -274,12 +274,12 @@ class TrainDetectCommandTest {
                 pcap.toString(), "--eve", dir.resolve("eve.json").toString());
         assertEquals("0", d[0], d[2]);
         // Each guest's copy is counted: the flow's two datagrams of 600 bytes.
-        assertTrue(d[1].lines().anyMatch(l -> l.equals(String.format("1 flows (%,d payload bytes) not scored: no endpoint is a"
+        assertTrue(d[1].lines().anyMatch(l -> l.equals(String.format("1 flow (%,d payload bytes) not scored: no endpoint is a"
                 + " known guest address", 1200))), d[1]);
         String[] t = MainTest.run("train", "--guests", "10.0.0.0/24", "--pcap", pcap.toString(), "--models",
                 dir.resolve("trained").toString());
         assertEquals("1", t[0], t[2]); // two payloads of 20 bytes are too few for a model
-        assertTrue(t[1].lines().anyMatch(l -> l.equals(String.format("1 flows (%,d payload bytes) not trained on: no"
+        assertTrue(t[1].lines().anyMatch(l -> l.equals(String.format("1 flow (%,d payload bytes) not trained on: no"
                 + " endpoint is a known guest address", 1200))), t[1]);
     }
 
