@@ -57,7 +57,7 @@ final class PidIdrWalk {
         if (pastLimit > 0) {
             // One anomaly with the count: the walk goes on through the tree, each pid past the limit left unread.
             an.add(new Anomaly(view, "limit", firstPastLimit, String.format(
-                    "the pid IDR walk reached the limit of %d tasks; stopped: %d further pids not read", walks.maxTasks, pastLimit)));
+                    "the pid IDR walk reached the limit of %d tasks: %d further pids found, their tasks not read", walks.maxTasks, pastLimit)));
         }
         return new TaskWalks.View(view, List.copyOf(out), List.copyOf(an), null);
     }

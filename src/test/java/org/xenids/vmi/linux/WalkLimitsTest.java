@@ -45,7 +45,7 @@ class WalkLimitsTest {
 
         List<Anomaly> idr = limits(cut.anomalies(), CrossView.PID_IDR);
         assertEquals(1, idr.size(), "one anomaly, not one per pid past the limit: " + idr.size());
-        assertTrue(idr.get(0).message().matches("the pid IDR walk reached the limit of 100 tasks; stopped: [1-9]\\d* further pids not read"), idr.get(0).message());
+        assertTrue(idr.get(0).message().matches("the pid IDR walk reached the limit of 100 tasks: [1-9]\\d* further pids found, their tasks not read"), idr.get(0).message());
 
         assertTrue(!limits(cut.anomalies(), CrossView.TASK_LIST).isEmpty(), cut.anomalies().toString());
     }
