@@ -101,6 +101,7 @@ final class GrantOps {
                     return;
                 }
             }
+            unmatchedTx(qs, caller);
             reports.unclassified(backend ? srcDom : caller);
         } else {
             reports.unclassified(caller);
@@ -131,6 +132,16 @@ final class GrantOps {
                     Mem.u32(a, at + Gnttab.Map.HANDLE), n);
             return;
         }
+        unmatchedTx(qs, caller);
         reports.unclassified(front);
+    }
+
+    /** A TX copy or map by {@code backend} of its guest's ref that no slot of the guest's rings names. */
+    private static void unmatchedTx(VifQueue[] qs, int backend) {
+        for (int i = 0; qs != null && i < qs.length; i++) {
+            if (qs[i].backend == backend) {
+                qs[i].tx.unmatched++;
+            }
+        }
     }
 }

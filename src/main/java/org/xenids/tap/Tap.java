@@ -223,7 +223,7 @@ public final class Tap implements HypercallListener {
                     if (Mem.s16(b, at + Gnttab.Unmap.STATUS) == GNTST_okay) {
                         VifQueue q = live.byHandle(caller, Mem.u32(b, at + Gnttab.Unmap.HANDLE));
                         if (q != null && q.backend == caller) {
-                            retire(q);
+                            retire(q, now);
                         }
                     }
                 }
@@ -239,7 +239,7 @@ public final class Tap implements HypercallListener {
             case EVTCHNOP_close -> {
                 VifQueue q = live.byPort(caller, Mem.u32(b, at + Evtchn.PortOp.PORT));
                 if (q != null && q.backend == caller) {
-                    retire(q);
+                    retire(q, now);
                 }
             }
             case EVTCHNOP_alloc_unbound -> discovery.allocUnbound(caller,
@@ -294,14 +294,12 @@ public final class Tap implements HypercallListener {
     }
 
     /**
-     * The backend let go of a ring pair: its state goes (TX packets it never finished count as
-     * drops), its ports and handles stop naming it, its domain's counters stay.
+     * The backend let go of a ring pair: its state goes (TX packets it never finished are
+     * counted, see {@link TxRing#teardown}), its ports and handles stop naming it, its domain's
+     * counters stay.
      */
-    private void retire(VifQueue q) {
-        int pendingTx = q.tx.pendingPackets();
-        if (pendingTx > 0) {
-            reports.dropped(q, pendingTx);
-        }
+    private void retire(VifQueue q, long now) {
+        q.tx.teardown(now);
         live.remove(q);
         discovery.queues.remove(q);
     }

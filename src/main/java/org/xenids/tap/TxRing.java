@@ -56,6 +56,11 @@ final class TxRing {
     private final int[] pktLeft = new int[SIZE];
     final byte[] pktState = new byte[SIZE];
     final long[] pktTime = new long[SIZE];
+    /** Copies and maps by this ring's backend of its guest's refs that matched no slot, so far; at each packet's parse. */
+    long unmatched;
+    private final long[] pktUnmatched = new long[SIZE];
+    /** The hypercall in which a READY packet was read whole. */
+    private final long[] readySeq = new long[SIZE];
     /** Whether any copy or map of the packet has been seen. */
     private final boolean[] pktStarted = new boolean[SIZE];
     /** Whether the packet's TCP/UDP checksum stands as sent: flags neither csum_blank nor data_validated, no GSO. */
@@ -113,6 +118,7 @@ final class TxRing {
         int s0 = i & MASK;
         pktState[s0] = OK;
         pktStarted[s0] = false;
+        pktUnmatched[s0] = unmatched;
         int p = 0;
         int left = 0;
         for (int k = i; k != end; k = k == i ? firstData : k + 1) {
@@ -231,6 +237,7 @@ final class TxRing {
             // Read whole: emitted in ring order, so behind an older packet still being read (a
             // copied small one behind a mapped one in the same batch) it waits for that one.
             pktState[p] = pktState[p] == OK ? READY : INVALID;
+            readySeq[p] = refreshedSeq;
             advance(now);
         }
     }
@@ -250,7 +257,14 @@ final class TxRing {
             }
             if (pktState[s] == OK && !pktStarted[s]) {
                 pktState[s] = INVALID;
-                reports.dropped(q, 1);
+                reports.anomaly(q, TX_DIR, "tx.passed_over", s, now);
+                if (unmatched != pktUnmatched[s]) {
+                    // The backend copied or mapped a ref of this guest no slot names since the
+                    // packet was read: the guest changed the slot, and netback sent what it says now.
+                    reports.lost(q, 1);
+                } else {
+                    reports.dropped(q, 1);
+                }
             }
         }
         advance(now);
@@ -273,17 +287,52 @@ final class TxRing {
             if (kind[s] != FIRST) {
                 return; // not a packet's start: the chain is not where it was parsed
             }
-            if (pktState[s] == READY) {
-                emit(cons, now);
-            } else if (pktState[s] == OK) {
+            if (pktState[s] == OK) {
                 reports.anomaly(q, TX_DIR, "tx.slot_reused", s, now);
                 reports.lost(q, 1);
+            } else if (pktState[s] == READY) {
+                reports.lost(q, 1); // see below
             }
             pktState[s] = INVALID;
             kind[s] = NONE;
             cons = pktEnd[s];
         }
+        // The packets read whole while they waited behind it: a head is read where netback copied
+        // it, and netback has long sent those packets and may have reused their buffers, so rebuilt
+        // now they could carry another packet's head. Lost, not guessed; only those made whole in
+        // this very call are still where they were copied.
+        while (cons != parsed && kind[cons & MASK] == FIRST && pktState[cons & MASK] == READY
+                && readySeq[cons & MASK] != refreshedSeq) {
+            int s = cons & MASK;
+            reports.lost(q, 1);
+            pktState[s] = INVALID;
+            kind[s] = NONE;
+            cons = pktEnd[s];
+        }
         advance(now);
+    }
+
+    /**
+     * The backend let go of the ring: packets netback never took are its drops; those it took
+     * in part (one the guest changed under the tap) are a {@code tx.unfinished} anomaly and lost,
+     * and so are whole ones still waiting behind them (their heads' buffers are gone).
+     */
+    void teardown(long now) {
+        for (int i = cons; i != parsed; i = pktEnd[i & MASK]) {
+            int s = i & MASK;
+            if (kind[s] != FIRST) {
+                return;
+            }
+            if (pktState[s] == OK && !pktStarted[s]) {
+                reports.dropped(q, 1);
+            } else if (pktState[s] == OK) {
+                reports.anomaly(q, TX_DIR, "tx.unfinished", s, now);
+                reports.lost(q, 1);
+            } else if (pktState[s] == READY) {
+                reports.lost(q, 1);
+            }
+            pktState[s] = INVALID;
+        }
     }
 
     /** Moves {@code cons} past finished and rejected packets, emitting the ready ones in order. */
@@ -315,7 +364,6 @@ final class TxRing {
             int c = copyLen[s];
             if (c > 0) {
                 ok &= tap.mem.read(copyDom[s], copyFrame[s], copyOff[s], buf, pos[s], c);
-                tap.noteHead(copyDom[s], copyFrame[s], copyOff[s], q.front, buf, pos[s], c);
             }
             if (c < size[s]) {
                 ok &= mapFrame[s] > 0 && tap.mem.read(q.front, mapFrame[s], off[s] + c, buf, pos[s] + c, size[s] - c);
@@ -324,6 +372,10 @@ final class TxRing {
         if (!ok) {
             reports.lost(q, 1);
             return;
+        }
+        if (copyLen[s0] > 0) {
+            // Where the head went, with the frame's first bytes, for an RX copy out of it (guest→guest).
+            tap.noteHead(copyDom[s0], copyFrame[s0], copyOff[s0], q.front, buf, 0, len);
         }
         reports.emit(q, Tap.TX, buf, 0, len, -1, pktChecked[s0], now);
     }
