@@ -75,19 +75,21 @@ final class EveStats {
     }
 
     /**
-     * The tap's domains: the frames it rebuilt, as a capture's packets, and the packets that crossed
-     * a ring without the tap getting their bytes, as packets the kernel dropped before a capture saw
-     * them: {@code drops} (netback took none of the packet, or its grant ops failed) and {@code lost}
-     * (the tap could not read it). Packets an inline verdict refused are not among them: the tap saw
-     * those, and no command here sets a verdict.
+     * The tap's domains, as a capture's kernel counts: the packets that crossed a ring without the
+     * tap getting their bytes are its drops, {@code lost} (netback moved them, the tap could not
+     * read them) and those held in part when the input ended; the packets, as Linux counts a
+     * capture socket's, are the frames rebuilt and those drops. A packet netback refused ({@code
+     * drops}: it took none of it, or its grant ops failed) never crossed, so it is neither: a guest
+     * could otherwise swell the drops at will. Nor is a packet an inline verdict refused (the tap
+     * saw it, and no command here sets a verdict).
      */
-    EveStats tap(List<Tap.Counters> domains) {
-        long frames = 0, unread = 0;
+    EveStats tap(List<Tap.Counters> domains, Tap.Unfinished unfinished) {
+        long frames = 0, unread = unfinished.total();
         for (Tap.Counters c : domains) {
             frames += c.frames();
-            unread += c.drops() + c.lost();
+            unread += c.lost();
         }
-        add("capture.kernel_packets", frames);
+        add("capture.kernel_packets", frames + unread);
         add("capture.kernel_drops", unread);
         return this;
     }

@@ -111,7 +111,7 @@ final class HostRun {
         pipeline.finish();
         progress.done();
         double seconds = (System.nanoTime() - t0) / 1e9;
-        EveStats stats = new EveStats().uptime(seconds).tap(tap.counters()).reportedDrops(driver.reportedDrops())
+        EveStats stats = new EveStats().uptime(seconds).tap(tap.counters(), tap.unfinished()).reportedDrops(driver.reportedDrops())
                 .errors(broken == null ? 0 : 1).pipeline(pipeline);
         return new Result(s, tap.counters(), driver.vifCounters(), pipeline.frames(), pipeline.frameBytes(), frames.echoes,
                 pipeline.table().flowsCreated(), pipeline.table().evictions(), tap.unclassified(), anomalyCount[0],

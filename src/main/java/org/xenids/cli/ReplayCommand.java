@@ -108,7 +108,7 @@ final class ReplayCommand implements java.util.concurrent.Callable<Integer> {
             if (broken != null) {
                 extra.add("capture broken: the counters cover it up to the damage");
             }
-            outputs.writeStats(tap.counters(), new EveStats().uptime((System.nanoTime() - started) / 1e9)
+            outputs.writeStats(tap, new EveStats().uptime((System.nanoTime() - started) / 1e9)
                     .reportedDrops(driver.reportedDrops()).errors(broken == null ? 0 : 1));
             TapOutputs.print(out, tap, extra);
         } finally {

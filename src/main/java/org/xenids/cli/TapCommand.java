@@ -58,16 +58,16 @@ final class TapCommand implements java.util.concurrent.Callable<Integer> {
                 // nothing to print; its EVE log still ends with the counts of a run that saw nothing.
                 if (tap[0] != null && !tap[0].counters().isEmpty()) {
                     String flows = outputs.finishFlows();
-                    outputs.writeStats(tap[0].counters(), stats(started, 1));
+                    outputs.writeStats(tap[0], stats(started, 1));
                     TapOutputs.print(out, tap[0], List.of(flows, "trace broken: the counters cover it up to the damage"));
                 } else {
-                    outputs.writeStats(List.of(), stats(started, 1));
+                    outputs.writeStats(null, stats(started, 1));
                 }
                 throw e;
             }
             progress.done();
             String flows = outputs.finishFlows();
-            outputs.writeStats(tap[0].counters(), stats(started, 0));
+            outputs.writeStats(tap[0], stats(started, 0));
             TapOutputs.print(out, tap[0], List.of(flows, String.format("trace: %d records, %d hypercalls, %d reads%s%s",
                     s.records(), s.calls(), s.reads(),
                     s.unknownRecords() > 0 ? ", " + s.unknownRecords() + " records of unknown type skipped" : "",

@@ -189,9 +189,10 @@ final class TapOutputs implements Tap.CheckedFrameSink, AutoCloseable {
      * domains, what the flows of its frames counted (after {@link #finishFlows}, or with no frame
      * seen) and what {@code run} holds of the rest.
      */
-    void writeStats(List<Tap.Counters> tap, EveStats run) {
+    void writeStats(Tap tap, EveStats run) {
         if (eve != null) {
-            eve.write(run.tap(tap).pipeline(pipeline).event());
+            eve.write((tap == null ? run.tap(List.of(), new Tap.Unfinished(0, 0)) : run.tap(tap.counters(), tap.unfinished()))
+                    .pipeline(pipeline).event());
         }
     }
 
