@@ -213,8 +213,16 @@ public final class ProcessWatch implements AutoCloseable {
     private void pause() {
         synchronized (pauseLock) {
             if (qmp != null && !released) {
-                paused = true; // before: a stop QEMU applied but did not answer in time is still undone
-                qmp.command("stop");
+                // Set first: a stop QEMU applied but did not answer in time is still undone. A stop
+                // QEMU answered with an error paused nothing, and a guest someone else paused is
+                // not this watch's to resume.
+                paused = true;
+                try {
+                    qmp.command("stop");
+                } catch (IllegalStateException refused) {
+                    paused = false;
+                    throw refused;
+                }
             }
         }
     }
