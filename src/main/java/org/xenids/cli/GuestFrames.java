@@ -6,7 +6,8 @@ import org.xenids.tap.Tap;
 
 /**
  * The tap's frames into the flow stage, as the guests' stacks see them: the receiver's copy of a
- * guest→guest frame is skipped (it went in as the sender's TX), a frame delivered to a guest for
+ * guest→guest frame is skipped when it holds the bytes the sender's TX held (it went in as that
+ * TX; see {@link GuestSent}), a frame delivered to a guest for
  * another host's Ethernet address is counted, not decoded ({@link GuestMacs}), and the rest is
  * decoded with what the ring flags say of its TCP/UDP checksum and reassembled by its own guest's
  * stack ({@link Tap#reassemblyOwner}).

@@ -19,19 +19,25 @@ final class GuestMacs {
     private static final int MAX = 8;
     /** By domid·16 + vif: [count, mac…]; count MAX+1 means too many to judge. */
     private long[][] byVif = new long[64][];
+    /** Every address a guest has sent from, and what guests sent to such addresses or groups. */
+    private final MacSet guestMacs = new MacSet();
+    private final GuestSent sent = new GuestSent();
 
     /**
      * What to do with a frame the tap rebuilt: {@link #ECHO} for the receiver's copy of a
-     * guest→guest frame (it went into the flows as the sender's TX), {@link #OTHER_HOST} for one
+     * guest→guest frame holding the bytes the sender's TX held (that TX went into the flows), {@link #OTHER_HOST} for one
      * delivered to a guest for another address (its stack drops it), else {@link #DECODE}; a TX
      * frame teaches its vif's address.
      */
     int admit(byte[] b, int off, int len, int domid, int vif, int direction, int peer) {
-        if (direction == Tap.RX && peer >= 0) {
+        if (direction == Tap.RX && peer >= 0 && sent.isCopy(peer, b, off, len)) {
             return ECHO;
         }
         if (direction == Tap.TX) {
             learn(domid, vif, b, off, len);
+            if (len >= 14 && ((b[off] & 1) != 0 || guestMacs.contains(mac(b, off)))) {
+                sent.sent(domid, b, off, len); // to a guest or a group: its RX copy is compared with it
+            }
             return DECODE;
         }
         return elsewhere(domid, vif, b, off, len) ? OTHER_HOST : DECODE;
@@ -55,6 +61,7 @@ final class GuestMacs {
         }
         if (n < MAX) {
             m[n + 1] = mac;
+            guestMacs.add(mac);
         }
         m[0] = Math.min(n + 1, MAX + 1);
     }
@@ -76,6 +83,44 @@ final class GuestMacs {
             }
         }
         return true;
+    }
+
+    /** A set of 48-bit addresses (open addressing; −1 is empty). */
+    private static final class MacSet {
+        private long[] table = new long[64];
+        private int size;
+
+        MacSet() {
+            Arrays.fill(table, -1);
+        }
+
+        boolean contains(long mac) {
+            for (int i = slot(mac, table.length); ; i = (i + 1) & (table.length - 1)) {
+                if (table[i] == mac) return true;
+                if (table[i] == -1) return false;
+            }
+        }
+
+        void add(long mac) {
+            if (contains(mac)) return;
+            if (2 * (size + 1) > table.length) {
+                long[] old = table;
+                table = new long[old.length * 2];
+                Arrays.fill(table, -1);
+                size = 0;
+                for (long m : old) {
+                    if (m != -1) add(m);
+                }
+            }
+            int i = slot(mac, table.length);
+            while (table[i] != -1) i = (i + 1) & (table.length - 1);
+            table[i] = mac;
+            size++;
+        }
+
+        private static int slot(long mac, int n) {
+            return (int) ((mac * 0x9E3779B97F4A7C15L) >>> 40) & (n - 1);
+        }
     }
 
     private static long mac(byte[] b, int at) {

@@ -1,0 +1,59 @@
+package org.xenids.cli;
+
+import java.util.Arrays;
+
+/**
+ * The frames guests sent to other guests, as the tap rebuilt them from the senders' TX, kept so
+ * that a receiver's RX copy is skipped as the same frame only when it holds the same bytes. The
+ * tap names the sender of an RX frame whose every chunk came from that guest, but a sender can
+ * rewrite its own granted page between netback's TX map (when the tap read it) and the RX copy
+ * out of it: the receiver then gets bytes nobody inspected, which must be decoded as its own.
+ * Only frames to a guest's address or to a group are kept (a frame for the uplink is never
+ * copied to a guest), in a bounded ring of bytes: a frame pushed out before its copy arrives is
+ * decoded again, counted twice at worst, never skipped unseen.
+ */
+final class GuestSent {
+    private static final int BYTES = 4 << 20, FRAMES = 4096;
+    private final byte[] ring = new byte[BYTES];
+    /** Absolute write position: the bytes of [pos − BYTES, pos) are still in the ring. */
+    private long pos;
+    private final long[] at = new long[FRAMES];
+    private final int[] length = new int[FRAMES];
+    private final int[] sender = new int[FRAMES];
+    private int next;
+
+    /** Guest {@code domid} sent {@code b[off, off+len)} towards other guests. */
+    void sent(int domid, byte[] b, int off, int len) {
+        if (len > BYTES / 4) {
+            return; // not kept: its copy is decoded again
+        }
+        int start = (int) (pos % BYTES);
+        if (start + len > BYTES) {
+            pos += BYTES - start; // kept whole: from the ring's start
+            start = 0;
+        }
+        System.arraycopy(b, off, ring, start, len);
+        int e = next++ & (FRAMES - 1);
+        at[e] = pos;
+        length[e] = len;
+        sender[e] = domid;
+        pos += len;
+    }
+
+    /** Whether {@code b[off, off+len)} is a frame {@code domid} sent that is still kept, byte for byte. */
+    boolean isCopy(int domid, byte[] b, int off, int len) {
+        for (int k = 1; k <= FRAMES && k <= next; k++) {
+            int e = (next - k) & (FRAMES - 1);
+            if (pos - at[e] > BYTES) {
+                return false; // older ones are overwritten too
+            }
+            if (sender[e] == domid && length[e] == len) {
+                int s = (int) (at[e] % BYTES);
+                if (Arrays.equals(ring, s, s + len, b, off, off + len)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+}
