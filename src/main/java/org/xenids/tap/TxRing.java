@@ -246,8 +246,9 @@ final class TxRing {
      * The head copy of packet {@code first} was seen: netback reads packets in ring order and
      * copies every packet's head first, so an older packet of which nothing was copied or mapped
      * it consumed without reading (a multicast command is passed over at parse; this is an skb it
-     * could not allocate, or a packet it refused in a way the tap does not model). Finished as
-     * dropped, it would otherwise hold back every later packet.
+     * could not allocate, a packet it refused in a way the tap does not model, or one whose slot
+     * the guest changed under the tap). Reported and counted as lost: held, it would hold back
+     * every later packet.
      */
     private void skipped(int first, long now) {
         for (int i = cons; i != first && i != parsed; i = pktEnd[i & MASK]) {
@@ -256,15 +257,12 @@ final class TxRing {
                 return; // not a packet's start: the chain is not where it was parsed
             }
             if (pktState[s] == OK && !pktStarted[s]) {
+                // Lost, not dropped: netback may have sent what a slot the guest changed says now
+                // (its ops then match no slot, or another packet's), and the tap cannot tell that
+                // from an skb netback could not allocate, which is rare.
                 pktState[s] = INVALID;
                 reports.anomaly(q, TX_DIR, "tx.passed_over", s, now);
-                if (unmatched != pktUnmatched[s]) {
-                    // The backend copied or mapped a ref of this guest no slot names since the
-                    // packet was read: the guest changed the slot, and netback sent what it says now.
-                    reports.lost(q, 1);
-                } else {
-                    reports.dropped(q, 1);
-                }
+                reports.lost(q, 1);
             }
         }
         advance(now);
@@ -323,8 +321,12 @@ final class TxRing {
             if (kind[s] != FIRST) {
                 return;
             }
-            if (pktState[s] == OK && !pktStarted[s]) {
-                reports.dropped(q, 1);
+            if (pktState[s] == OK && !pktStarted[s] && unmatched == pktUnmatched[s]) {
+                reports.dropped(q, 1); // never taken: netback drops what it has not read when it disconnects
+            } else if (pktState[s] == OK && !pktStarted[s]) {
+                // An op of the ring named no slot since it was read: the guest changed the slot.
+                reports.anomaly(q, TX_DIR, "tx.passed_over", s, now);
+                reports.lost(q, 1);
             } else if (pktState[s] == OK) {
                 reports.anomaly(q, TX_DIR, "tx.unfinished", s, now);
                 reports.lost(q, 1);
