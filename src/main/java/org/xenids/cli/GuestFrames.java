@@ -22,6 +22,18 @@ final class GuestFrames implements Tap.CheckedFrameSink {
         this.pipeline = pipeline;
     }
 
+    /** The guests' addresses, as the host's topology names them (see {@link GuestMacs#guests}). */
+    GuestFrames guests(org.xenids.xen.emu.Topology topology) {
+        java.util.List<String> macs = new java.util.ArrayList<>();
+        for (org.xenids.xen.emu.Topology.Guest g : topology.guests()) {
+            for (org.xenids.xen.emu.Topology.Vif v : g.vifs()) {
+                macs.add(v.mac());
+            }
+        }
+        this.macs.guests(macs);
+        return this;
+    }
+
     @Override
     public void frame(byte[] buf, int off, int len, int domid, int vif, int queue, int direction, int peer,
                       boolean l4Checked, long ts) {

@@ -22,6 +22,20 @@ final class GuestMacs {
     /** Every address a guest has sent from, and what guests sent to such addresses or groups. */
     private final MacSet guestMacs = new MacSet();
     private final GuestSent sent = new GuestSent();
+    /** The guests' addresses are the topology's, not learned from what they send. */
+    private boolean fixedGuests;
+
+    /**
+     * The guests' addresses, when the host's topology names them: frames to a guest that has not
+     * sent yet are then known for guest→guest, and a guest sending from another's address (the
+     * gateway's, say) does not make every frame to it one to keep.
+     */
+    void guests(java.util.Collection<String> macs) {
+        fixedGuests = true;
+        for (String m : macs) {
+            guestMacs.add(Long.parseLong(m.replaceAll("[^0-9A-Fa-f]", ""), 16));
+        }
+    }
 
     /**
      * What to do with a frame the tap rebuilt: {@link #ECHO} for the receiver's copy of a
@@ -30,7 +44,7 @@ final class GuestMacs {
      * frame teaches its vif's address.
      */
     int admit(byte[] b, int off, int len, int domid, int vif, int direction, int peer) {
-        if (direction == Tap.RX && peer >= 0 && sent.isCopy(peer, b, off, len)) {
+        if (direction == Tap.RX && peer >= 0 && len >= 14 && sent.isCopy(peer, b, off, len, (b[off] & 1) != 0)) {
             return ECHO;
         }
         if (direction == Tap.TX) {
@@ -61,7 +75,9 @@ final class GuestMacs {
         }
         if (n < MAX) {
             m[n + 1] = mac;
-            guestMacs.add(mac);
+            if (!fixedGuests) {
+                guestMacs.add(mac);
+            }
         }
         m[0] = Math.min(n + 1, MAX + 1);
     }

@@ -14,6 +14,8 @@ import java.util.Arrays;
  */
 final class GuestSent {
     private static final int BYTES = 4 << 20, FRAMES = 4096;
+    /** Kept frames looked at, and compared, for one copy. */
+    private static final int LOOK = 1024, COMPARED = 8;
     private final byte[] ring = new byte[BYTES];
     /** Absolute write position: the bytes of [pos − BYTES, pos) are still in the ring. */
     private long pos;
@@ -40,9 +42,16 @@ final class GuestSent {
         pos += len;
     }
 
-    /** Whether {@code b[off, off+len)} is a frame {@code domid} sent that is still kept, byte for byte. */
-    boolean isCopy(int domid, byte[] b, int off, int len) {
-        for (int k = 1; k <= FRAMES && k <= next; k++) {
+    /**
+     * Whether {@code b[off, off+len)} is a frame {@code domid} sent that is still kept, byte for
+     * byte. A frame to one guest is taken by its copy (so a sender cannot have a later frame's
+     * copy pass as this one's); one to a group stays for every guest it reaches. The look is
+     * bounded: the most recent frames only, a few compared (a sender filling the ring with frames
+     * alike gets its copies decoded again, not the tap slowed).
+     */
+    boolean isCopy(int domid, byte[] b, int off, int len, boolean group) {
+        int compared = 0;
+        for (int k = 1; k <= LOOK && k <= next; k++) {
             int e = (next - k) & (FRAMES - 1);
             if (pos - at[e] > BYTES) {
                 return false; // older ones are overwritten too
@@ -50,7 +59,13 @@ final class GuestSent {
             if (sender[e] == domid && length[e] == len) {
                 int s = (int) (at[e] % BYTES);
                 if (Arrays.equals(ring, s, s + len, b, off, off + len)) {
+                    if (!group) {
+                        sender[e] = -1; // taken
+                    }
                     return true;
+                }
+                if (++compared == COMPARED) {
+                    return false;
                 }
             }
         }

@@ -89,7 +89,7 @@ final class HostRun {
         Pipeline pipeline = new Pipeline(flowConfig, listener);
         long[] anomalyCount = new long[1];
         TrafficDriver driver = new TrafficDriver(topology);
-        GuestFrames frames = new GuestFrames(pipeline);
+        GuestFrames frames = new GuestFrames(pipeline).guests(topology);
         Tap tap = new Tap(driver.host().memory(), frames, a -> {
             anomalyCount[0]++;
             anomalies.accept(a);

@@ -68,7 +68,7 @@ final class ReplayCommand implements java.util.concurrent.Callable<Integer> {
         }
         OutputStream traceOut = recordTrace == null ? null : org.xenids.io.OutputFile.open(recordTrace);
         org.xenids.pcap.CaptureFormatException broken = null;
-        try (TapOutputs outputs = new TapOutputs(writePcap, eve)) {
+        try (TapOutputs outputs = new TapOutputs(writePcap, eve).topology(t)) {
             Trace.Recorder rec = traceOut == null ? null : Trace.recorder(driver.host().memory(), traceOut);
             Tap tap = new Tap(rec == null ? driver.host().memory() : rec.memory(), outputs, outputs::anomaly);
             driver.host().addListener(rec == null ? tap : rec.around(tap));

@@ -48,6 +48,12 @@ final class TapOutputs implements Tap.CheckedFrameSink, AutoCloseable {
         this.guests = new GuestFrames(pipeline);
     }
 
+    /** The host's guests, when a topology names them (replay; a recorded trace has none). */
+    TapOutputs topology(org.xenids.xen.emu.Topology topology) {
+        guests.guests(topology);
+        return this;
+    }
+
     @Override
     public void frame(byte[] buf, int off, int len, int domid, int vif, int queue, int direction, int peer,
                       boolean l4Checked, long ts) {

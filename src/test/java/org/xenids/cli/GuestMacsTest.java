@@ -100,4 +100,28 @@ class GuestMacsTest {
         assertEquals(GuestMacs.ECHO, m.admit(all.clone(), 0, all.length, 2, 0, Tap.RX, 1));
         assertEquals(GuestMacs.ECHO, m.admit(all.clone(), 0, all.length, 3, 0, Tap.RX, 1));
     }
+
+    /**
+     * With the topology's addresses, a frame to a guest that has not sent yet is known for
+     * guest→guest; a copy of a frame to one guest is taken once (a later copy of the same bytes
+     * is not that frame's); a guest sending from another address does not make it a guest's.
+     */
+    @Test
+    void withTheTopologysAddressesCopiesAreMatchedOnceAndASpoofedSourceTeachesNothing() {
+        GuestMacs m = new GuestMacs();
+        byte[] macB = PacketBuilder.bytes(0x00, 0x16, 0x3e, 0, 0, 0x12);
+        m.guests(java.util.List.of("00:16:3e:00:00:11", "00:16:3E:00:00:12"));
+        byte[] toB = to(macB, from(MAC_A, segment("first")));
+        m.admit(toB, 0, toB.length, 1, 0, Tap.TX, -1);
+        assertEquals(GuestMacs.ECHO, m.admit(toB.clone(), 0, toB.length, 2, 0, Tap.RX, 1), "B never sent: still a guest");
+        assertEquals(GuestMacs.DECODE, m.admit(toB.clone(), 0, toB.length, 2, 0, Tap.RX, 1),
+                "the same bytes again: that frame's copy was taken");
+        // A sends from the gateway's address: frames to the gateway are still not kept.
+        byte[] gw = PacketBuilder.bytes(0xfe, 0xff, 0xff, 0xff, 0xff, 0xff);
+        byte[] spoof = from(gw, to(NOBODY, segment("spoof")));
+        m.admit(spoof, 0, spoof.length, 1, 0, Tap.TX, -1);
+        byte[] toGw = to(gw, from(MAC_A, segment("out")));
+        m.admit(toGw, 0, toGw.length, 1, 0, Tap.TX, -1);
+        assertEquals(GuestMacs.DECODE, m.admit(toGw.clone(), 0, toGw.length, 2, 0, Tap.RX, 1), "not kept");
+    }
 }
