@@ -496,15 +496,7 @@ class HostileGuestTest {
     @Test
     void aHeadSlotRewrittenUnderTheTapIsReportedAndCountedLost() {
         Setup s = new Setup();
-        int ref = s.grantFrame(400), other = s.grantFrame(400);
-        int prod = Netif.Sring.reqProd(s.tx, 0);
-        long at = Netif.Sring.entry(prod, 256, Netif.TxRequest.SIZE);
-        Netif.TxRequest.set(s.tx, at, ref, 0, 0, 0, 400);
-        s.publishAndKick(prod + 1);
-        Netif.TxRequest.set(s.tx, at, other, 0, 0, 0, 400);
-        int uplinkBefore = s.b.uplink.size();
-        s.b.host.runPending();
-        assertEquals(1, s.b.uplink.stream().skip(uplinkBefore).filter(f -> f.length == 400).count(), "netback sent it");
+        int prod = headRewrittenAfterTheKick(s);
         s.txRequests(s.grantFrame(200), 0, 0, 200);
         Tap.Counters c = s.counters(1);
         assertEquals(1, c.lost(), c.toString());
@@ -522,20 +514,29 @@ class HostileGuestTest {
     @Test
     void aHeadSlotRewrittenBeforeTheVifIsDetachedIsReportedAndCountedLost() {
         Setup s = new Setup();
-        int ref = s.grantFrame(400), other = s.grantFrame(400);
-        int prod = Netif.Sring.reqProd(s.tx, 0);
-        long at = Netif.Sring.entry(prod, 256, Netif.TxRequest.SIZE);
-        Netif.TxRequest.set(s.tx, at, ref, 0, 0, 0, 400);
-        int uplinkBefore = s.b.uplink.size();
-        s.publishAndKick(prod + 1);
-        Netif.TxRequest.set(s.tx, at, other, 0, 0, 0, 400);
-        s.b.host.runPending();
-        assertEquals(1, s.b.uplink.size() - uplinkBefore, "netback sent it");
+        int prod = headRewrittenAfterTheKick(s);
         org.xenids.xen.emu.Toolstack.detachVif(s.b.host, s.vif1);
         Tap.Counters c = s.counters(1);
         assertEquals(1, c.lost(), c.toString());
         assertEquals(0, c.drops(), c.toString());
         assertEquals(List.of("dom1/vif0/tx tx.passed_over " + (prod & 255)), s.events());
+    }
+
+    /**
+     * One 400-byte packet published and kicked (the tap reads it), then its ref changed before
+     * netback runs; netback sends what the slot says now. Returns the packet's request index.
+     */
+    private static int headRewrittenAfterTheKick(Setup s) {
+        int ref = s.grantFrame(400), other = s.grantFrame(400);
+        int prod = Netif.Sring.reqProd(s.tx, 0);
+        long at = Netif.Sring.entry(prod, 256, Netif.TxRequest.SIZE);
+        Netif.TxRequest.set(s.tx, at, ref, 0, 0, 0, 400);
+        s.publishAndKick(prod + 1);
+        Netif.TxRequest.set(s.tx, at, other, 0, 0, 0, 400);
+        int uplinkBefore = s.b.uplink.size();
+        s.b.host.runPending();
+        assertEquals(1, s.b.uplink.stream().skip(uplinkBefore).filter(f -> f.length == 400).count(), "netback sent it");
+        return prod;
     }
 
     @Test
