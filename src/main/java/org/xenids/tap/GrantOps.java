@@ -93,6 +93,7 @@ final class GrantOps {
                 backend = true;
                 TxRing t = qs[i].tx;
                 t.refresh(seq, now);
+                t.copyCallSeq = seq;
                 int idx = t.findCopy((int) srcU);
                 if (idx >= 0) {
                     reports.counters(qs[i])[C_COPIES]++;
@@ -101,7 +102,7 @@ final class GrantOps {
                     return;
                 }
             }
-            unmatchedTx(qs, caller);
+            unmatchedTx(qs, caller, seq, now);
             reports.unclassified(backend ? srcDom : caller);
         } else {
             reports.unclassified(caller);
@@ -132,15 +133,19 @@ final class GrantOps {
                     Mem.u32(a, at + Gnttab.Map.HANDLE), n);
             return;
         }
-        unmatchedTx(qs, caller);
+        unmatchedTx(qs, caller, seq, now);
         reports.unclassified(front);
     }
 
-    /** A TX copy or map by {@code backend} of its guest's ref that no slot of the guest's rings names. */
-    private static void unmatchedTx(VifQueue[] qs, int backend) {
+    /**
+     * A TX copy or map by {@code backend} of its guest's ref that no slot of the guest's rings
+     * names: counted, and the rings' held packets checked for a request the guest rewrote.
+     */
+    private static void unmatchedTx(VifQueue[] qs, int backend, long seq, long now) {
         for (int i = 0; qs != null && i < qs.length; i++) {
             if (qs[i].backend == backend) {
                 qs[i].tx.unmatched++;
+                TxGiveUp.recheck(qs[i].tx, seq, now);
             }
         }
     }

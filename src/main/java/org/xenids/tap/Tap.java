@@ -299,7 +299,7 @@ public final class Tap implements HypercallListener {
      * counters stay.
      */
     private void retire(VifQueue q, long now) {
-        q.tx.teardown(now);
+        TxGiveUp.teardown(q.tx, now);
         live.remove(q);
         discovery.queues.remove(q);
     }

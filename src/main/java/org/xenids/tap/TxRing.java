@@ -25,14 +25,20 @@ final class TxRing {
 
     final VifQueue q;
     final long frame;
-    private final Tap tap;
+    final Tap tap;
     final Reports reports;
     /** The ring page as last read. */
     final byte[] page = new byte[4096];
     boolean broken;
     int reqProd;
-    private int parsed, cons, rspProd;
-    private long refreshedSeq = -1;
+    int parsed, cons;
+    private int rspProd;
+    long refreshedSeq = -1;
+    /** The last copy call of the backend naming this ring's guest's grants: each netback TX batch starts with one. */
+    long copyCallSeq = -1;
+    long recheckSeq = -1;
+    /** A slot's request as the ring holds it now, to compare with {@link #page}. */
+    final byte[] entry = new byte[ENTRY];
     private int copyHint, mapHint;
 
     // Per slot (request index & MASK); TxChain writes a chain's kinds, refs, offsets and sizes,
@@ -58,11 +64,11 @@ final class TxRing {
     final long[] pktTime = new long[SIZE];
     /** Copies and maps by this ring's backend of its guest's refs that matched no slot, so far; at each packet's parse. */
     long unmatched;
-    private final long[] pktUnmatched = new long[SIZE];
+    final long[] pktUnmatched = new long[SIZE];
     /** The hypercall in which a READY packet was read whole. */
     private final long[] readySeq = new long[SIZE];
     /** Whether any copy or map of the packet has been seen. */
-    private final boolean[] pktStarted = new boolean[SIZE];
+    final boolean[] pktStarted = new boolean[SIZE];
     /** Whether the packet's TCP/UDP checksum stands as sent: flags neither csum_blank nor data_validated, no GSO. */
     final boolean[] pktChecked = new boolean[SIZE];
 
@@ -91,7 +97,7 @@ final class TxRing {
             return;
         }
         if (reqProd - cons > SIZE) {
-            overtaken(reqProd - SIZE, now);
+            TxGiveUp.overtaken(this, reqProd - SIZE, now);
         }
         for (int i = parsed; i != reqProd; i++) {
             int at = Netif.Sring.RING + (i & MASK) * ENTRY;
@@ -174,7 +180,7 @@ final class TxRing {
         int p = pkt[s] & MASK;
         if (!pktStarted[p]) {
             pktStarted[p] = true;
-            skipped(pkt[s], now);
+            TxGiveUp.skipped(this, pkt[s], now);
         }
         if (srcOff != off[s] || len > size[s] || len <= 0) {
             reports.anomaly(q, TX_DIR, "tx.ring_changed", s, now);
@@ -242,103 +248,17 @@ final class TxRing {
         }
     }
 
-    /**
-     * The head copy of packet {@code first} was seen: netback reads packets in ring order and
-     * copies every packet's head first, so an older packet of which nothing was copied or mapped
-     * it consumed without reading (a multicast command is passed over at parse; this is an skb it
-     * could not allocate, a packet it refused in a way the tap does not model, or one whose slot
-     * the guest changed under the tap). Reported and counted as lost: held, it would hold back
-     * every later packet.
-     */
-    private void skipped(int first, long now) {
-        for (int i = cons; i != first && i != parsed; i = pktEnd[i & MASK]) {
-            int s = i & MASK;
-            if (kind[s] != FIRST) {
-                return; // not a packet's start: the chain is not where it was parsed
-            }
-            if (pktState[s] == OK && !pktStarted[s]) {
-                // Lost, not dropped: netback may have sent what a slot the guest changed says now
-                // (its ops then match no slot, or another packet's), and the tap cannot tell that
-                // from an skb netback could not allocate, which is rare.
-                pktState[s] = INVALID;
-                reports.anomaly(q, TX_DIR, "tx.passed_over", s, now);
-                reports.lost(q, 1);
-            }
-        }
-        advance(now);
-    }
-
-    /**
-     * The guest posted a request in the slot of a packet the tap still holds. An honest guest
-     * reuses a slot only once netback has answered it, by which time netback has made every copy
-     * and map of the packet: one the tap still holds was not read whole and never will be (a slot
-     * the guest rewrote after the tap read it, then mapped under another ref). A guest that reuses
-     * a slot early can get the packet netback is about to send past the tap. Either way each
-     * packet before {@code limit} not already counted is given up as lost, with a
-     * {@code tx.slot_reused} anomaly naming its slot; the ready packets held behind it are emitted.
-     * Without this, one such packet held back every later packet of the ring until the ring was
-     * given up.
-     */
-    private void overtaken(int limit, long now) {
-        while (cons != parsed && cons - limit < 0) {
-            int s = cons & MASK;
-            if (kind[s] != FIRST) {
-                return; // not a packet's start: the chain is not where it was parsed
-            }
-            if (pktState[s] == OK) {
-                reports.anomaly(q, TX_DIR, "tx.slot_reused", s, now);
-                reports.lost(q, 1);
-            } else if (pktState[s] == READY) {
-                reports.lost(q, 1); // see below
-            }
-            pktState[s] = INVALID;
-            kind[s] = NONE;
-            cons = pktEnd[s];
-        }
-        // The packets read whole while they waited behind it: a head is read where netback copied
-        // it, and netback has long sent those packets and may have reused their buffers, so rebuilt
-        // now they could carry another packet's head. Lost, not guessed; only those made whole in
-        // this very call are still where they were copied.
-        while (cons != parsed && kind[cons & MASK] == FIRST && pktState[cons & MASK] == READY
-                && readySeq[cons & MASK] != refreshedSeq) {
-            int s = cons & MASK;
-            reports.lost(q, 1);
-            pktState[s] = INVALID;
-            kind[s] = NONE;
-            cons = pktEnd[s];
-        }
-        advance(now);
-    }
-
-    /**
-     * The backend let go of the ring: packets netback never took are its drops; those it took
-     * in part (one the guest changed under the tap) are a {@code tx.unfinished} anomaly and lost,
-     * and so are whole ones still waiting behind them (their heads' buffers are gone).
-     */
-    void teardown(long now) {
-        for (int i = cons; i != parsed; i = pktEnd[i & MASK]) {
-            int s = i & MASK;
-            if (kind[s] != FIRST) {
-                return;
-            }
-            if (pktState[s] == OK && !pktStarted[s] && unmatched == pktUnmatched[s]) {
-                reports.dropped(q, 1); // never taken: netback drops what it has not read when it disconnects
-            } else if (pktState[s] == OK && !pktStarted[s]) {
-                // An op of the ring named no slot since it was read: the guest changed the slot.
-                reports.anomaly(q, TX_DIR, "tx.passed_over", s, now);
-                reports.lost(q, 1);
-            } else if (pktState[s] == OK) {
-                reports.anomaly(q, TX_DIR, "tx.unfinished", s, now);
-                reports.lost(q, 1);
-            } else if (pktState[s] == READY) {
-                reports.lost(q, 1);
-            }
-            pktState[s] = INVALID;
-        }
-    }
-
     /** Moves {@code cons} past finished and rejected packets, emitting the ready ones in order. */
-    private void advance(long now) {
+    void advance(long now) {
+        advance(now, Long.MIN_VALUE);
+    }
+
+    /**
+     * The same, but a ready packet made whole before call {@code freshFrom} is counted as lost:
+     * it waited behind one given up, and its head is read where netback copied it, a buffer
+     * netback may have reused since (rebuilt, it could carry another packet's head).
+     */
+    void advance(long now, long freshFrom) {
         while (cons != parsed) {
             int s = cons & MASK;
             if (kind[s] != FIRST || (pktState[s] != INVALID && pktState[s] != READY)) {
@@ -346,7 +266,11 @@ final class TxRing {
             }
             if (pktState[s] == READY) {
                 pktState[s] = INVALID;
-                emit(cons, now);
+                if (readySeq[s] < freshFrom) {
+                    reports.lost(q, 1);
+                } else {
+                    emit(cons, now);
+                }
             }
             kind[s] = NONE;
             cons = pktEnd[s];

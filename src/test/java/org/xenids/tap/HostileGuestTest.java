@@ -398,33 +398,46 @@ class HostileGuestTest {
 
     /**
      * The guest rewrites the ref of a packet's second slot after the tap read it: netback copies
-     * the head and maps the new ref, which the tap cannot place. The packet can never be whole:
-     * once the guest posts into its slot again (netback answered it), it is reported and counted
-     * as lost. The packets that waited behind it are lost too (netback reused their head buffers
-     * long ago: rebuilt, they would carry other packets' heads), and every later one is rebuilt
-     * with its own bytes. It once held every later packet of the ring back until the ring was
-     * reported overrun, which netback never saw, and given up.
+     * the head and takes the new ref, which no slot holds. The tap reads the packet's requests
+     * again, finds one changed, and gives the packet up there and then: a slot_rewritten anomaly
+     * naming its slot, counted as lost. Every later packet is rebuilt with its own bytes. It once
+     * held every later packet of the ring back until the ring was reported overrun, which netback
+     * never saw, and given up.
      */
     @Test
     void aPacketWhoseSlotWasRewrittenUnderTheTapIsLostAndTheRingGoesOn() {
         Setup s = new Setup();
-        int head = s.grantFrame(100), rest = s.grantFrame(400), other = s.grantFrame(400);
-        int prod = Netif.Sring.reqProd(s.tx, 0);
-        long at0 = Netif.Sring.entry(prod, 256, Netif.TxRequest.SIZE);
-        long at1 = Netif.Sring.entry(prod + 1, 256, Netif.TxRequest.SIZE);
-        Netif.TxRequest.set(s.tx, at0, head, 0, NETTXF_more_data, 0, 500);
-        Netif.TxRequest.set(s.tx, at1, rest, 0, 0, 1, 400);
-        s.publishAndKick(prod + 2);
-        Netif.TxRequest.set(s.tx, at1, other, 0, 0, 1, 400);
-        s.b.host.runPending();
-        assertEquals(new Tap.Unfinished(1, 0), s.b.tap.unfinished(), "held in part");
+        int prod = secondSlotRewrittenAfterTheKick(s, false);
+        assertEquals(new Tap.Unfinished(0, 0), s.b.tap.unfinished(), "given up at netback's op");
         int normal = 300; // more than the ring holds
-        java.util.Set<String> sent = new java.util.HashSet<>();
-        for (int i = 0; i < normal; i++) {
-            s.txRequests(s.grantFrame(200, 100 + i), 0, 0, 200);
-            sent.add(java.util.Arrays.toString(Bench.frame(GW, Bench.mac(TapFramesTest.MAC1), 200, 100 + i)));
+        java.util.Set<String> sent = sendNormal(s, normal);
+        List<Bench.Seen> rebuilt = txOf(s, 1);
+        Tap.Counters c = s.counters(1);
+        assertEquals(normal, rebuilt.size(), c.toString());
+        assertEquals(1, c.lost(), c.toString());
+        for (Bench.Seen f : rebuilt) {
+            assertTrue(sent.contains(java.util.Arrays.toString(f.bytes())), "rebuilt with bytes that were sent");
         }
-        List<Bench.Seen> rebuilt = s.b.tapped.stream().filter(f -> f.domid() == 1 && f.direction() == Tap.TX).toList();
+        assertEquals(0, c.drops(), c.toString());
+        assertEquals(List.of("dom1/vif0/tx tx.slot_rewritten " + (prod & 255)), s.events());
+        s.othersGoOn();
+    }
+
+    /**
+     * The same, but the guest puts the request back before netback's first op of the batch (on
+     * another vCPU): read again, the ring shows what the tap read, and the packet is held. Once
+     * the guest posts into its slot again it is reported (slot_reused) and counted as lost; so are
+     * the packets that waited behind it (netback reused their head buffers long ago: rebuilt, they
+     * would carry other packets' heads); every later one is rebuilt with its own bytes.
+     */
+    @Test
+    void aRewrittenSlotPutBackBeforeNetbackActsIsReportedWhenTheGuestReusesIt() {
+        Setup s = new Setup();
+        int prod = secondSlotRewrittenAfterTheKick(s, true);
+        assertEquals(new Tap.Unfinished(1, 0), s.b.tap.unfinished(), "held in part");
+        int normal = 300;
+        java.util.Set<String> sent = sendNormal(s, normal);
+        List<Bench.Seen> rebuilt = txOf(s, 1);
         Tap.Counters c = s.counters(1);
         assertEquals(normal + 1, rebuilt.size() + c.lost(), "each packet rebuilt or counted lost: " + c);
         assertTrue(rebuilt.size() >= normal - 256 && rebuilt.size() < normal, rebuilt.size() + " rebuilt");
@@ -435,6 +448,126 @@ class HostileGuestTest {
         assertEquals(new Tap.Unfinished(0, 0), s.b.tap.unfinished());
         assertEquals(List.of("dom1/vif0/tx tx.slot_reused " + (prod & 255)), s.events());
         s.othersGoOn();
+    }
+
+    /**
+     * P's second slot rewritten, with small packets behind it in the same kick: netback copies
+     * them in the batch that takes P, so they wait behind P, whole. Given up at netback's op of
+     * the rewritten slot, P lets them go, and they are rebuilt with their own bytes.
+     */
+    @Test
+    void packetsOfTheBatchBehindARewrittenOneAreRebuilt() {
+        Setup s = new Setup();
+        int head = s.grantFrame(100), rest = s.grantFrame(400), other = s.grantFrame(400);
+        int prod = Netif.Sring.reqProd(s.tx, 0);
+        Netif.TxRequest.set(s.tx, Netif.Sring.entry(prod, 256, Netif.TxRequest.SIZE), head, 0, NETTXF_more_data, 0, 500);
+        long at1 = Netif.Sring.entry(prod + 1, 256, Netif.TxRequest.SIZE);
+        Netif.TxRequest.set(s.tx, at1, rest, 0, 0, 1, 400);
+        java.util.Set<String> sent = new java.util.HashSet<>();
+        for (int i = 0; i < 3; i++) {
+            Netif.TxRequest.set(s.tx, Netif.Sring.entry(prod + 2 + i, 256, Netif.TxRequest.SIZE),
+                    s.grantFrame(90, 50 + i), 0, 0, 2 + i, 90);
+            sent.add(java.util.Arrays.toString(Bench.frame(GW, Bench.mac(TapFramesTest.MAC1), 90, 50 + i)));
+        }
+        s.publishAndKick(prod + 5);
+        Netif.TxRequest.set(s.tx, at1, other, 0, 0, 1, 400);
+        s.b.host.runPending();
+        List<Bench.Seen> rebuilt = txOf(s, 1);
+        assertEquals(3, rebuilt.size(), rebuilt.toString());
+        for (Bench.Seen f : rebuilt) {
+            assertTrue(sent.contains(java.util.Arrays.toString(f.bytes())), "rebuilt with bytes that were sent");
+        }
+        assertEquals(1, s.counters(1).lost(), s.counters(1).toString());
+        assertEquals(List.of("dom1/vif0/tx tx.slot_rewritten " + (prod & 255)), s.events());
+    }
+
+    /**
+     * P held (its rewritten slot put back before netback acted), two packets made whole behind it
+     * in later batches; then the guest rewrites P's slot again and a head of a new batch, whose
+     * copy names no slot. P and the new packet are given up; the two that waited since earlier
+     * batches are lost, not rebuilt from head buffers netback has since reused.
+     */
+    @Test
+    void packetsThatWaitedSinceAnEarlierBatchAreLostNotRebuilt() {
+        Setup s = new Setup();
+        int prod = secondSlotRewrittenAfterTheKick(s, true);
+        s.txRequests(s.grantFrame(200, 1), 0, 0, 200);
+        s.txRequests(s.grantFrame(200, 2), 0, 0, 200);
+        assertEquals(0, txOf(s, 1).size(), "waiting behind P");
+        // P's second slot changed for good, then a packet whose head is rewritten after the kick.
+        Netif.TxRequest.set(s.tx, Netif.Sring.entry(prod + 1, 256, Netif.TxRequest.SIZE), s.grantFrame(400), 0, 0, 1, 400);
+        int r = Netif.Sring.reqProd(s.tx, 0);
+        long at = Netif.Sring.entry(r, 256, Netif.TxRequest.SIZE);
+        Netif.TxRequest.set(s.tx, at, s.grantFrame(300, 3), 0, 0, 0, 300);
+        s.publishAndKick(r + 1);
+        Netif.TxRequest.set(s.tx, at, s.grantFrame(300, 4), 0, 0, 0, 300);
+        s.b.host.runPending();
+        s.txRequests(s.grantFrame(200, 5), 0, 0, 200);
+        List<Bench.Seen> rebuilt = txOf(s, 1);
+        assertEquals(1, rebuilt.size(), rebuilt.toString());
+        assertEquals(java.util.Arrays.toString(Bench.frame(GW, Bench.mac(TapFramesTest.MAC1), 200, 5)),
+                java.util.Arrays.toString(rebuilt.get(0).bytes()));
+        Tap.Counters c = s.counters(1);
+        assertEquals(4, c.lost(), "P, the two behind it, the rewritten head: " + c);
+        assertEquals(List.of("dom1/vif0/tx tx.slot_rewritten " + (prod & 255), "dom1/vif0/tx tx.slot_rewritten " + (r & 255)),
+                s.events());
+        assertEquals(new Tap.Unfinished(0, 0), s.b.tap.unfinished());
+    }
+
+    /**
+     * A two-slot packet published and kicked (the tap reads it), then its second slot's ref
+     * changed before netback runs; with {@code putBack}, changed back once netback has read the
+     * requests, before its first grant op. Returns the packet's request index.
+     */
+    private static int secondSlotRewrittenAfterTheKick(Setup s, boolean putBack) {
+        int head = s.grantFrame(100), rest = s.grantFrame(400), other = s.grantFrame(400);
+        int prod = Netif.Sring.reqProd(s.tx, 0);
+        long at0 = Netif.Sring.entry(prod, 256, Netif.TxRequest.SIZE);
+        long at1 = Netif.Sring.entry(prod + 1, 256, Netif.TxRequest.SIZE);
+        Netif.TxRequest.set(s.tx, at0, head, 0, NETTXF_more_data, 0, 500);
+        Netif.TxRequest.set(s.tx, at1, rest, 0, 0, 1, 400);
+        s.publishAndKick(prod + 2);
+        Netif.TxRequest.set(s.tx, at1, other, 0, 0, 1, 400);
+        if (putBack) {
+            putBackAtNetbacksFirstOp(s, () -> Netif.TxRequest.set(s.tx, at1, rest, 0, 0, 1, 400));
+        }
+        int uplinkBefore = s.b.uplink.size();
+        s.b.host.runPending();
+        assertEquals(1, s.b.uplink.stream().skip(uplinkBefore).filter(f -> f.length == 500).count(), "netback sent it");
+        return prod;
+    }
+
+    /** Runs {@code putBack} (the guest, on another vCPU) as netback's first grant op is about to apply. */
+    private static void putBackAtNetbacksFirstOp(Setup s, Runnable putBack) {
+        boolean[] done = new boolean[1];
+        s.b.host.addListener(new org.xenids.xen.event.HypercallListener() {
+            @Override
+            public boolean allow(org.xenids.xen.event.Hypercall c, int index) {
+                if (!done[0] && c.callerDomid() == 0 && c.op() == __HYPERVISOR_grant_table_op) {
+                    done[0] = true;
+                    putBack.run();
+                }
+                return true;
+            }
+
+            @Override
+            public void completed(org.xenids.xen.event.Hypercall c) {
+            }
+        });
+    }
+
+    /** Sends {@code n} 200-byte packets, one a kick; returns their bytes. */
+    private static java.util.Set<String> sendNormal(Setup s, int n) {
+        java.util.Set<String> sent = new java.util.HashSet<>();
+        for (int i = 0; i < n; i++) {
+            s.txRequests(s.grantFrame(200, 100 + i), 0, 0, 200);
+            sent.add(java.util.Arrays.toString(Bench.frame(GW, Bench.mac(TapFramesTest.MAC1), 200, 100 + i)));
+        }
+        return sent;
+    }
+
+    private static List<Bench.Seen> txOf(Setup s, int domid) {
+        return s.b.tapped.stream().filter(f -> f.domid() == domid && f.direction() == Tap.TX).toList();
     }
 
     /**
@@ -489,32 +622,35 @@ class HostileGuestTest {
 
     /**
      * The guest rewrites the ref of a packet's only slot after the tap read it: netback copies and
-     * maps the new ref and sends the frame, and no op names the slot the tap holds. Passed over at
-     * the next packet, it is reported and counted as lost (an op of the ring went unmatched), not
-     * passed off as a packet netback dropped.
+     * maps the new ref and sends the frame, and no op names the slot the tap holds. At netback's
+     * first op, which names no slot, the tap reads the request again and reports it rewritten,
+     * counted as lost, not passed off as a packet netback dropped.
      */
     @Test
     void aHeadSlotRewrittenUnderTheTapIsReportedAndCountedLost() {
         Setup s = new Setup();
-        int prod = headRewrittenAfterTheKick(s);
+        int prod = headRewrittenAfterTheKick(s, false);
+        assertEquals(List.of("dom1/vif0/tx tx.slot_rewritten " + (prod & 255)), s.events(), "at netback's op");
         s.txRequests(s.grantFrame(200), 0, 0, 200);
         Tap.Counters c = s.counters(1);
         assertEquals(1, c.lost(), c.toString());
         assertEquals(0, c.drops(), c.toString());
-        assertEquals(List.of("dom1/vif0/tx tx.passed_over " + (prod & 255)), s.events());
+        assertEquals(List.of("dom1/vif0/tx tx.slot_rewritten " + (prod & 255)), s.events());
         assertEquals(1, s.b.tapped.stream().filter(f -> f.domid() == 1 && f.direction() == Tap.TX).count(),
                 "the next packet is rebuilt");
     }
 
     /**
-     * The head slot's ref rewritten after the tap read it, and no packet after it before the vif
-     * is detached: netback sent the frame, the tap never saw an op of its slot. At teardown it is
-     * not taken for a packet netback never read (a drop): an op of the ring named no slot since.
+     * The head slot's ref rewritten after the tap read it and put back once netback read it, and
+     * no packet after it before the vif is detached: netback sent the frame, the tap never saw an
+     * op of its slot, and reading the ring again showed nothing. At teardown it is not taken for
+     * a packet netback never read (a drop): an op of the ring named no slot since.
      */
     @Test
     void aHeadSlotRewrittenBeforeTheVifIsDetachedIsReportedAndCountedLost() {
         Setup s = new Setup();
-        int prod = headRewrittenAfterTheKick(s);
+        int prod = headRewrittenAfterTheKick(s, true);
+        assertEquals(List.of(), s.events(), "the ring shows what the tap read");
         org.xenids.xen.emu.Toolstack.detachVif(s.b.host, s.vif1);
         Tap.Counters c = s.counters(1);
         assertEquals(1, c.lost(), c.toString());
@@ -524,15 +660,19 @@ class HostileGuestTest {
 
     /**
      * One 400-byte packet published and kicked (the tap reads it), then its ref changed before
-     * netback runs; netback sends what the slot says now. Returns the packet's request index.
+     * netback runs (with {@code putBack}, changed back before netback's first grant op); netback
+     * sends what the slot said when it read it. Returns the packet's request index.
      */
-    private static int headRewrittenAfterTheKick(Setup s) {
+    private static int headRewrittenAfterTheKick(Setup s, boolean putBack) {
         int ref = s.grantFrame(400), other = s.grantFrame(400);
         int prod = Netif.Sring.reqProd(s.tx, 0);
         long at = Netif.Sring.entry(prod, 256, Netif.TxRequest.SIZE);
         Netif.TxRequest.set(s.tx, at, ref, 0, 0, 0, 400);
         s.publishAndKick(prod + 1);
         Netif.TxRequest.set(s.tx, at, other, 0, 0, 0, 400);
+        if (putBack) {
+            putBackAtNetbacksFirstOp(s, () -> Netif.TxRequest.set(s.tx, at, ref, 0, 0, 0, 400));
+        }
         int uplinkBefore = s.b.uplink.size();
         s.b.host.runPending();
         assertEquals(1, s.b.uplink.stream().skip(uplinkBefore).filter(f -> f.length == 400).count(), "netback sent it");
