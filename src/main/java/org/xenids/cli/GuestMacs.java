@@ -19,16 +19,18 @@ final class GuestMacs {
     private static final int MAX = 8;
     /** By domid·16 + vif: [count, mac…]; count MAX+1 means too many to judge. */
     private long[][] byVif = new long[64][];
-    /** Every address a guest has sent from, and what guests sent to such addresses or groups. */
+    /** The guests' addresses, as the topology names them; what guests sent, to compare their RX copies with. */
     private final MacSet guestMacs = new MacSet();
     private final GuestSent sent = new GuestSent();
-    /** The guests' addresses are the topology's, not learned from what they send. */
+    /** The guests' addresses are known (the topology's): only frames to them or to groups are kept. */
     private boolean fixedGuests;
 
     /**
-     * The guests' addresses, when the host's topology names them: frames to a guest that has not
-     * sent yet are then known for guest→guest, and a guest sending from another's address (the
-     * gateway's, say) does not make every frame to it one to keep.
+     * The guests' addresses, when the host's topology names them: only frames to them or to a
+     * group are then kept for comparing with RX copies. Without them every frame a guest sends is
+     * kept: a guest that has not sent yet has no address the tap knows, and learning addresses
+     * from what guests send would let one sending from the gateway's address make every frame to
+     * the gateway one to keep anyway.
      */
     void guests(java.util.Collection<String> macs) {
         fixedGuests = true;
@@ -49,8 +51,8 @@ final class GuestMacs {
         }
         if (direction == Tap.TX) {
             learn(domid, vif, b, off, len);
-            if (len >= 14 && ((b[off] & 1) != 0 || guestMacs.contains(mac(b, off)))) {
-                sent.sent(domid, b, off, len); // to a guest or a group: its RX copy is compared with it
+            if (len >= 14 && (!fixedGuests || (b[off] & 1) != 0 || guestMacs.contains(mac(b, off)))) {
+                sent.sent(domid, b, off, len); // maybe to a guest, or to a group: its RX copy is compared with it
             }
             return DECODE;
         }
@@ -75,9 +77,6 @@ final class GuestMacs {
         }
         if (n < MAX) {
             m[n + 1] = mac;
-            if (!fixedGuests) {
-                guestMacs.add(mac);
-            }
         }
         m[0] = Math.min(n + 1, MAX + 1);
     }

@@ -8,8 +8,8 @@ import java.util.Arrays;
  * tap names the sender of an RX frame whose every chunk came from that guest, but a sender can
  * rewrite its own granted page between netback's TX map (when the tap read it) and the RX copy
  * out of it: the receiver then gets bytes nobody inspected, which must be decoded as its own.
- * Only frames to a guest's address or to a group are kept (a frame for the uplink is never
- * copied to a guest), in a bounded ring of bytes: a frame pushed out before its copy arrives is
+ * Frames are kept in a bounded ring of bytes (with the topology's addresses, only those to a
+ * guest or a group; see {@link GuestMacs#guests}): a frame pushed out before its copy arrives is
  * decoded again, counted twice at worst, never skipped unseen.
  */
 final class GuestSent {

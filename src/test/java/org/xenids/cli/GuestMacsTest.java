@@ -89,16 +89,36 @@ class GuestMacsTest {
         assertEquals(GuestMacs.DECODE, m.admit(changed, 0, changed.length, 2, 0, Tap.RX, 1),
                 "rewritten after the TX was read: inspected as B's");
         assertEquals(GuestMacs.DECODE, m.admit(copy, 0, copy.length, 2, 0, Tap.RX, 3), "named as another sender's");
-        // A frame for the uplink is not kept, so a copy naming A as its sender is judged as B's own
-        // (here, one for another host's address, which B's stack drops).
+        // A frame for an address the bridge has not learned is flooded to every guest: without the
+        // topology's addresses every frame a guest sends is kept, and the copy is the same frame;
+        // a second copy (the frame to one address is taken once) is judged as B's own, one for
+        // another host's address, which B's stack drops.
         byte[] out = to(NOBODY, from(MAC_A, segment("to the world")));
         m.admit(out, 0, out.length, 1, 0, Tap.TX, -1);
+        assertEquals(GuestMacs.ECHO, m.admit(out.clone(), 0, out.length, 2, 0, Tap.RX, 1));
         assertEquals(GuestMacs.OTHER_HOST, m.admit(out.clone(), 0, out.length, 2, 0, Tap.RX, 1));
         // A broadcast reaches every guest: each copy of the bytes A sent is the same frame.
         byte[] all = to(PacketBuilder.bytes(0xff, 0xff, 0xff, 0xff, 0xff, 0xff), from(MAC_A, segment("who has")));
         m.admit(all, 0, all.length, 1, 0, Tap.TX, -1);
         assertEquals(GuestMacs.ECHO, m.admit(all.clone(), 0, all.length, 2, 0, Tap.RX, 1));
         assertEquals(GuestMacs.ECHO, m.admit(all.clone(), 0, all.length, 3, 0, Tap.RX, 1));
+    }
+
+    /**
+     * Without the topology (a trace's tap), a frame to a guest that has never sent is still known
+     * for guest→guest when its copy arrives: counted once, not decoded twice.
+     */
+    @Test
+    void withoutTheTopologyAFrameToAGuestThatNeverSentIsCountedOnce() {
+        GuestMacs m = new GuestMacs();
+        byte[] macB = PacketBuilder.bytes(0x00, 0x16, 0x3e, 0, 0, 0x12);
+        byte[] toB = to(macB, from(MAC_A, segment("first words")));
+        assertEquals(GuestMacs.DECODE, m.admit(toB, 0, toB.length, 1, 0, Tap.TX, -1));
+        assertEquals(GuestMacs.ECHO, m.admit(toB.clone(), 0, toB.length, 2, 0, Tap.RX, 1));
+        byte[] changed = toB.clone();
+        changed[changed.length - 1] ^= 1;
+        m.admit(toB, 0, toB.length, 1, 0, Tap.TX, -1);
+        assertEquals(GuestMacs.DECODE, m.admit(changed, 0, changed.length, 2, 0, Tap.RX, 1), "other bytes: B's own");
     }
 
     /**
