@@ -37,7 +37,8 @@ final class ReplayCommand implements java.util.concurrent.Callable<Integer> {
     List<Path> pcaps;
 
     @Option(names = "--write-pcap", paramLabel = "OUT.pcapng",
-            description = "Write the tap's frames: one interface per domain/vif/queue/direction.")
+            description = "Write the tap\'s frames: one interface per domain/vif/queue/direction, each ending with"
+                    + " its statistics: frames its ring carried (isb_ifrecv) and those not rebuilt (isb_ifdrop).")
     Path writePcap;
 
     @Option(names = "--eve", paramLabel = "FILE", description = "Write the tap's anomalies and flow records as EVE JSON.")

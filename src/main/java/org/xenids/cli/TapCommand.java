@@ -28,7 +28,8 @@ final class TapCommand implements java.util.concurrent.Callable<Integer> {
     Path trace;
 
     @Option(names = "--write-pcap", paramLabel = "OUT.pcapng",
-            description = "Write the frames: one interface per domain/vif/queue/direction.")
+            description = "Write the frames: one interface per domain/vif/queue/direction, each ending with its"
+                    + " statistics: frames its ring carried (isb_ifrecv) and those not rebuilt (isb_ifdrop).")
     Path writePcap;
 
     @Option(names = "--eve", paramLabel = "FILE", description = "Write anomalies and flow records as EVE JSON.")

@@ -28,6 +28,10 @@ final class TapOutputs implements Tap.CheckedFrameSink, AutoCloseable {
     private final EveWriter eve;
     /** The pcapng interface of each (domid, vif, queue, direction) that carried a frame. */
     private final InterfaceIds iface = new InterfaceIds();
+    /** By interface id: its key and the frames written on it. */
+    private long[] ifaceKey = new long[16], ifaceFrames = new long[16];
+    /** The latest timestamp written: the interface statistics' time. */
+    private long lastTs;
     private long frames, bytes, anomalies, flows, flowPackets;
     private final Pipeline pipeline;
     private final GuestFrames guests;
@@ -63,20 +67,52 @@ final class TapOutputs implements Tap.CheckedFrameSink, AutoCloseable {
         if (pcap == null) {
             return;
         }
-        long key = InterfaceIds.key(domid, vif, queue, direction);
         try {
-            int id = iface.get(key);
-            if (id < 0) {
-                String name = "dom" + domid + "/vif" + vif + (queue == 0 ? "" : "/q" + queue)
-                        + (direction == Tap.TX ? "/tx" : "/rx");
-                id = pcap.addInterface(LinkType.ETHERNET, name, direction == Tap.TX
-                        ? "frames domain " + domid + " sent (guest to backend)"
-                        : "frames domain " + domid + " received (backend to guest)");
-                iface.put(key, id);
-            }
+            int id = interfaceOf(domid, vif, queue, direction);
             pcap.write(id, ts, buf, off, len);
+            ifaceFrames[id]++;
+            lastTs = Math.max(lastTs, ts);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The pcapng interface of a ring, described when first asked for. */
+    private int interfaceOf(int domid, int vif, int queue, int direction) throws IOException {
+        long key = InterfaceIds.key(domid, vif, queue, direction);
+        int id = iface.get(key);
+        if (id < 0) {
+            String name = "dom" + domid + "/vif" + vif + (queue == 0 ? "" : "/q" + queue)
+                    + (direction == Tap.TX ? "/tx" : "/rx");
+            id = pcap.addInterface(LinkType.ETHERNET, name, direction == Tap.TX
+                    ? "frames domain " + domid + " sent (guest to backend)"
+                    : "frames domain " + domid + " received (backend to guest)");
+            iface.put(key, id);
+            if (id == ifaceKey.length) {
+                ifaceKey = java.util.Arrays.copyOf(ifaceKey, id * 2);
+                ifaceFrames = java.util.Arrays.copyOf(ifaceFrames, id * 2);
+            }
+            ifaceKey[id] = key;
+        }
+        return id;
+    }
+
+    /**
+     * Ends the pcapng with a statistics block per interface, as a capturer's: the frames its ring
+     * carried ({@code isb_ifrecv}) and, of those, the ones the tap did not rebuild
+     * ({@code isb_ifdrop}: lost, or in flight when the input ended), so that a reader of the file
+     * alone sees where it has holes. A ring that lost frames but carried none gets its interface.
+     */
+    private void interfaceStatistics(Tap tap) throws IOException {
+        java.util.Map<Long, Long> notRebuilt = new java.util.HashMap<>();
+        for (Tap.RingLoss l : tap == null ? List.<Tap.RingLoss>of() : tap.ringLosses()) {
+            interfaceOf(l.domid(), l.vif(), l.queue(), l.direction());
+            notRebuilt.merge(InterfaceIds.key(l.domid(), l.vif(), l.queue(), l.direction()), l.lost() + l.inFlight(),
+                    Long::sum);
+        }
+        for (int id = 0; id < pcap.interfaceCount(); id++) {
+            long missed = notRebuilt.getOrDefault(ifaceKey[id], 0L);
+            pcap.statistics(id, lastTs, ifaceFrames[id] + missed, missed);
         }
     }
 
@@ -191,11 +227,19 @@ final class TapOutputs implements Tap.CheckedFrameSink, AutoCloseable {
     }
 
     /**
-     * Writes the run's counts as the EVE file's last record (nothing without --eve): the tap's
-     * domains, what the flows of its frames counted (after {@link #finishFlows}, or with no frame
-     * seen) and what {@code run} holds of the rest.
+     * Writes the run's counts: the EVE file's last record (with --eve), of the tap's domains, what
+     * the flows of its frames counted (after {@link #finishFlows}, or with no frame seen) and what
+     * {@code run} holds of the rest; and the pcapng's interface statistics (with --write-pcap).
+     * Once, at the end.
      */
     void writeStats(Tap tap, EveStats run) {
+        if (pcap != null) {
+            try {
+                interfaceStatistics(tap);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
         if (eve != null) {
             eve.write((tap == null ? run.tap(List.of(), new Tap.Unfinished(0, 0)) : run.tap(tap.counters(), tap.unfinished()))
                     .pipeline(pipeline).event());

@@ -68,8 +68,60 @@ final class Reports {
         counters(q)[C_REFUSED] += n;
     }
 
-    void lost(VifQueue q, int n) {
+    void lost(VifQueue q, int dir, int n) {
         counters(q)[C_LOST] += n;
+        RingLosses l = q.losses;
+        if (l == null) {
+            l = q.losses = losses.computeIfAbsent(VifQueue.key(q.front, q.vif, q.queue),
+                    k -> new RingLosses(q.front, q.vif, q.queue));
+        }
+        l.lost[dir & 1] += n;
+    }
+
+    /**
+     * Frames lost by ring pair, made at its first loss and kept on its queue: by (domid, vif,
+     * queue), so that a vif reconnected under the same numbers adds to the same interface.
+     */
+    private final java.util.Map<Long, RingLosses> losses = new java.util.LinkedHashMap<>();
+
+    static final class RingLosses {
+        final int front, vif, queue;
+        /** By direction, {@link Tap#TX} and {@link Tap#RX}. */
+        final long[] lost = new long[2];
+
+        RingLosses(int front, int vif, int queue) {
+            this.front = front;
+            this.vif = vif;
+            this.queue = queue;
+        }
+    }
+
+    /** Each ring's frames not rebuilt: those lost, and those the {@code live} queues hold in part now. */
+    List<RingLoss> ringLosses(Iterable<VifQueue> live) {
+        java.util.Map<Long, long[]> held = new java.util.LinkedHashMap<>();
+        for (VifQueue q : live) {
+            held.put(VifQueue.key(q.front, q.vif, q.queue), new long[] {q.tx.pendingPackets(), q.rx.unanswered()});
+        }
+        List<RingLoss> out = new java.util.ArrayList<>();
+        for (var e : losses.entrySet()) {
+            RingLosses l = e.getValue();
+            long[] h = held.remove(e.getKey());
+            for (int dir = TX; dir <= RX; dir++) {
+                long inFlight = h == null ? 0 : h[dir];
+                if (l.lost[dir] + inFlight > 0) {
+                    out.add(new RingLoss(l.front, l.vif, l.queue, dir, l.lost[dir], inFlight));
+                }
+            }
+        }
+        for (var e : held.entrySet()) {
+            long k = e.getKey();
+            for (int dir = TX; dir <= RX; dir++) {
+                if (e.getValue()[dir] > 0) {
+                    out.add(new RingLoss((int) (k >>> 48), (int) (k >>> 16), (int) (k & 0xffff), dir, 0, e.getValue()[dir]));
+                }
+            }
+        }
+        return out;
     }
 
     void unclassified(int domid) {

@@ -141,7 +141,7 @@ final class RxRing {
     void copied(int ref, int dstOff, int n, int status, boolean refused, int srcDom, long srcFrame, int srcOff,
                 int srcPeer, long now) {
         if (cTail - cHead == CHUNKS) {
-            reports.lost(q, 1);
+            reports.lost(q, Tap.RX, 1);
             return;
         }
         int c = cTail & CMASK;
@@ -308,7 +308,7 @@ final class RxRing {
             if (frameRefused) {
                 reports.refused(q, 1);
             } else if (frameLost) {
-                reports.lost(q, 1);
+                reports.lost(q, Tap.RX, 1);
             } else {
                 reports.dropped(q, 1);
             }

@@ -362,6 +362,17 @@ public final class Tap implements HypercallListener {
         return new Unfinished(tx, rx);
     }
 
+    /**
+     * Frames one ring (domain, vif, queue, direction) carried that the tap did not rebuild:
+     * {@code lost} (it could not read them, see {@link Counters}) and {@code inFlight} (held in
+     * part now, as {@link #unfinished}). Only rings with some.
+     */
+    public record RingLoss(int domid, int vif, int queue, int direction, long lost, long inFlight) {}
+
+    public List<RingLoss> ringLosses() {
+        return reports.ringLosses(live.live());
+    }
+
     /** Number of live ring pairs (vif queues whose rings the backend has mapped). */
     public int liveRings() {
         return live.live().size();

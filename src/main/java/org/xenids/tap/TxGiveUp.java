@@ -35,7 +35,7 @@ final class TxGiveUp {
                 // from an skb netback could not allocate, which is rare.
                 r.pktState[s] = INVALID;
                 r.reports.anomaly(r.q, Tap.TX, "tx.passed_over", s, now);
-                r.reports.lost(r.q, 1);
+                r.reports.lost(r.q, Tap.TX, 1);
             }
         }
         r.advance(now);
@@ -61,9 +61,9 @@ final class TxGiveUp {
             }
             if (r.pktState[s] == OK) {
                 r.reports.anomaly(r.q, Tap.TX, "tx.slot_reused", s, now);
-                r.reports.lost(r.q, 1);
+                r.reports.lost(r.q, Tap.TX, 1);
             } else if (r.pktState[s] == READY) {
-                r.reports.lost(r.q, 1); // see below
+                r.reports.lost(r.q, Tap.TX, 1); // see below
             }
             r.pktState[s] = INVALID;
             r.kind[s] = NONE;
@@ -99,7 +99,7 @@ final class TxGiveUp {
             }
             if (r.pktState[s] == OK && rewritten(r, i, r.pktEnd[s])) {
                 r.reports.anomaly(r.q, Tap.TX, "tx.slot_rewritten", s, now);
-                r.reports.lost(r.q, 1);
+                r.reports.lost(r.q, Tap.TX, 1);
                 r.pktState[s] = INVALID;
                 gaveUp = true;
             }
@@ -125,12 +125,12 @@ final class TxGiveUp {
             } else if (r.pktState[s] == OK && !r.pktStarted[s]) {
                 // An op of the ring named no slot since it was read: the guest changed the slot.
                 r.reports.anomaly(r.q, Tap.TX, "tx.passed_over", s, now);
-                r.reports.lost(r.q, 1);
+                r.reports.lost(r.q, Tap.TX, 1);
             } else if (r.pktState[s] == OK) {
                 r.reports.anomaly(r.q, Tap.TX, "tx.unfinished", s, now);
-                r.reports.lost(r.q, 1);
+                r.reports.lost(r.q, Tap.TX, 1);
             } else if (r.pktState[s] == READY) {
-                r.reports.lost(r.q, 1);
+                r.reports.lost(r.q, Tap.TX, 1);
             }
             r.pktState[s] = INVALID;
         }

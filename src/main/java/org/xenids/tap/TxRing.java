@@ -185,7 +185,7 @@ final class TxRing {
         if (srcOff != off[s] || len > size[s] || len <= 0) {
             reports.anomaly(q, TX_DIR, "tx.ring_changed", s, now);
             if (pktState[p] == OK) {
-                reports.lost(q, 1); // netback sent what the slot says now: a frame the tap did not read
+                reports.lost(q, Tap.TX, 1); // netback sent what the slot says now: a frame the tap did not read
             }
             pktState[p] = FAILED;
             complete(s, now);
@@ -267,7 +267,7 @@ final class TxRing {
             if (pktState[s] == READY) {
                 pktState[s] = INVALID;
                 if (readySeq[s] < freshFrom) {
-                    reports.lost(q, 1);
+                    reports.lost(q, Tap.TX, 1);
                 } else {
                     emit(cons, now);
                 }
@@ -296,7 +296,7 @@ final class TxRing {
             }
         }
         if (!ok) {
-            reports.lost(q, 1);
+            reports.lost(q, Tap.TX, 1);
             return;
         }
         if (copyLen[s0] > 0) {

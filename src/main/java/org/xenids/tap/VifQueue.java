@@ -17,6 +17,8 @@ final class VifQueue {
     boolean byContent;
     /** The frontend domain's counters ({@code Tap.C_*}), the tap's own array, kept here once first counted. */
     long[] counters;
+    /** Its frames lost, once one was (see {@link Reports#lost}). */
+    Reports.RingLosses losses;
 
     VifQueue(int front, int backend, int vif, int queue) {
         this.front = front;
@@ -26,6 +28,11 @@ final class VifQueue {
         String base = "dom" + front + "/vif" + vif + (queue == 0 ? "" : "/q" + queue);
         this.txName = base + "/tx";
         this.rxName = base + "/rx";
+    }
+
+    /** A ring pair's (domid, vif, queue) as one key: domid_t is 16 bits, a vif 32, a queue far under 2^16. */
+    static long key(int front, int vif, int queue) {
+        return (long) (front & 0xffff) << 48 | (vif & 0xffffffffL) << 16 | (queue & 0xffff);
     }
 
     String name(int direction) {

@@ -72,4 +72,74 @@ class TapOutputsTest {
                 + " %d channel binds with no ring pages; %d ring pairs retired", u.ringCandidates(), u.binds(),
                 tap[0].retiredRings())), TapOutputs.tapLines(tap[0]));
     }
+
+    /**
+     * The real Xen host's trace cut where the tap holds frames in part: the pcapng {@code tap
+     * --write-pcap} writes ends with a statistics block per interface, whose isb_ifrecv counts the
+     * frames written plus those not rebuilt and whose isb_ifdrop counts the latter (here, those in
+     * flight); a reader of the file alone then sees the holes (as {@code replay} of it reports).
+     */
+    @Test
+    void theWrittenCapturesInterfacesEndWithTheFramesTheTapDidNotRebuild(@TempDir Path dir) throws Exception {
+        byte[] whole;
+        try (java.io.InputStream t = new org.tukaani.xz.XZInputStream(
+                TapOutputsTest.class.getResourceAsStream("/org/xenids/xenlab/trace.bin.xz"))) {
+            whole = t.readAllBytes();
+        }
+        // Records: 8 bytes (type, …, length) + L + 4; the file header is 32 bytes. Cut at the first
+        // call record past the middle after which the tap holds frames in part.
+        Tap.Unfinished held = null;
+        byte[] cut = null;
+        for (int pos = 32; pos < whole.length && held == null; ) {
+            if (pos > whole.length / 2 && whole[pos] == 1) {
+                byte[] c = java.util.Arrays.copyOf(whole, pos);
+                Tap[] tap = new Tap[1];
+                org.xenids.tap.Trace.replay(new java.io.ByteArrayInputStream(c), "cut",
+                        mem -> tap[0] = new Tap(mem, (b, o, l, d, v, q, dir2, p, ts) -> { }, a -> { }));
+                if (tap[0].unfinished().total() > 0) {
+                    held = tap[0].unfinished();
+                    cut = c;
+                }
+            }
+            pos += 8 + java.nio.ByteBuffer.wrap(whole, pos + 4, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt() + 4;
+        }
+        org.junit.jupiter.api.Assertions.assertNotNull(cut, "a cut with frames in flight");
+        Path trace = dir.resolve("cut.trace"), out = dir.resolve("out.pcapng");
+        java.nio.file.Files.write(trace, cut);
+        String[] r = MainTest.run("tap", "--trace", trace.toString(), "--write-pcap", out.toString());
+        assertEquals("0", r[0], r[2]);
+        org.junit.jupiter.api.Assertions.assertTrue(r[1].contains("in flight when the input ended"), r[1]);
+
+        java.util.Map<Integer, Long> packets = new java.util.TreeMap<>();
+        java.util.Map<Integer, long[]> stats = new java.util.TreeMap<>();
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(java.nio.file.Files.readAllBytes(out))
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        int interfaces = 0;
+        for (int p = 0; p < b.limit(); p += b.getInt(p + 4)) {
+            switch (b.getInt(p)) {
+                case 1 -> interfaces++;
+                case 6 -> packets.merge(b.getInt(p + 8), 1L, Long::sum);
+                case 5 -> {
+                    long[] v = new long[2];
+                    for (int o = p + 20; b.getShort(o) != 0; o += 4 + ((b.getShort(o + 2) + 3) & ~3)) {
+                        if (b.getShort(o) == 4) v[0] = b.getLong(o + 4);
+                        if (b.getShort(o) == 5) v[1] = b.getLong(o + 4);
+                    }
+                    org.junit.jupiter.api.Assertions.assertNull(stats.put(b.getInt(p + 8), v), "one block per interface");
+                }
+                default -> { }
+            }
+        }
+        assertEquals(interfaces, stats.size(), "every interface has its statistics");
+        long dropped = 0;
+        for (var e : stats.entrySet()) {
+            assertEquals(packets.getOrDefault(e.getKey(), 0L), e.getValue()[0] - e.getValue()[1], "interface " + e.getKey());
+            dropped += e.getValue()[1];
+        }
+        assertEquals(held.total(), dropped, held.toString());
+        try (org.xenids.pcap.CaptureReader c = org.xenids.pcap.CaptureReader.open(out)) {
+            while (c.next()) { }
+            assertEquals(held.total(), c.stats().reportedDrops());
+        }
+    }
 }

@@ -420,6 +420,7 @@ class HostileGuestTest {
         }
         assertEquals(0, c.drops(), c.toString());
         assertEquals(List.of("dom1/vif0/tx tx.slot_rewritten " + (prod & 255)), s.events());
+        assertEquals(List.of(new Tap.RingLoss(1, 0, 0, Tap.TX, 1, 0)), s.b.tap.ringLosses(), "the loss is its ring's");
         s.othersGoOn();
     }
 
@@ -435,6 +436,7 @@ class HostileGuestTest {
         Setup s = new Setup();
         int prod = secondSlotRewrittenAfterTheKick(s, true);
         assertEquals(new Tap.Unfinished(1, 0), s.b.tap.unfinished(), "held in part");
+        assertEquals(List.of(new Tap.RingLoss(1, 0, 0, Tap.TX, 0, 1)), s.b.tap.ringLosses(), "in flight on its ring");
         int normal = 300;
         java.util.Set<String> sent = sendNormal(s, normal);
         List<Bench.Seen> rebuilt = txOf(s, 1);
