@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import org.xenids.alert.EveEvent;
-import org.xenids.xen.abi.Evtchn;
 import org.xenids.xen.abi.Gnttab;
 import org.xenids.xen.event.DomainMemory;
 import org.xenids.xen.event.Hypercall;
@@ -118,6 +117,7 @@ public final class Tap implements HypercallListener {
     private final Prevention prevention = new Prevention(live);
     private final HeadOwners heads = new HeadOwners();
     private final GrantOps grantOps;
+    private final EventChannels events;
     /** A live host's op array, a chunk at a time (a trace's is decoded where it lies). */
     private final byte[] args = new byte[4096];
     /** {@link #args} as a segment: a segment-to-segment copy skips the array-type dispatch of a segment-to-array one. */
@@ -127,6 +127,7 @@ public final class Tap implements HypercallListener {
         this.mem = new Mem(memory);
         this.reports = new Reports(sink, anomalies);
         this.grantOps = new GrantOps(this, reports, live, discovery);
+        this.events = new EventChannels(this, reports, live, discovery);
     }
 
     /** Sets (or clears, with null) the inline verdict. */
@@ -155,7 +156,7 @@ public final class Tap implements HypercallListener {
             int n = CallShape.elements(t.structSize, t.count, t.len, per);
             if (op == __HYPERVISOR_event_channel_op) {
                 if (n == 1 && t.result == 0) {
-                    eventChannel(cmd, t.bytes, t.off, t.caller, t.sequence, t.timestamp);
+                    events.op(cmd, t.bytes, t.off, t.caller, t.sequence, t.timestamp);
                 }
                 return;
             }
@@ -210,7 +211,7 @@ public final class Tap implements HypercallListener {
                      long now, long result) {
         if (op == __HYPERVISOR_event_channel_op) {
             if (n == 1 && result == 0) {
-                eventChannel(cmd, b, base, caller, seq, now);
+                events.op(cmd, b, base, caller, seq, now);
             }
             return;
         }
@@ -229,52 +230,6 @@ public final class Tap implements HypercallListener {
                 }
                 case GNTTABOP_setup_table -> mem.invalidateGrants(self(Mem.u16(b, at + Gnttab.SetupTable.DOM), caller));
                 default -> { }
-            }
-        }
-    }
-
-    private void eventChannel(int cmd, byte[] b, int at, int caller, long seq, long now) {
-        switch (cmd) {
-            case EVTCHNOP_send -> send(caller, Mem.u32(b, at + Evtchn.PortOp.PORT), seq, now);
-            case EVTCHNOP_close -> {
-                VifQueue q = live.byPort(caller, Mem.u32(b, at + Evtchn.PortOp.PORT));
-                if (q != null && q.backend == caller) {
-                    retire(q, now);
-                }
-            }
-            case EVTCHNOP_alloc_unbound -> discovery.allocUnbound(caller,
-                    self(Mem.u16(b, at + Evtchn.AllocUnbound.DOM), caller),
-                    self(Mem.u16(b, at + Evtchn.AllocUnbound.REMOTE_DOM), caller),
-                    Mem.u32(b, at + Evtchn.AllocUnbound.PORT));
-            case EVTCHNOP_bind_interdomain -> discovery.bound(caller,
-                    self(Mem.u16(b, at + Evtchn.BindInterdomain.REMOTE_DOM), caller),
-                    Mem.u32(b, at + Evtchn.BindInterdomain.REMOTE_PORT),
-                    Mem.u32(b, at + Evtchn.BindInterdomain.LOCAL_PORT), seq, now);
-            default -> { }
-        }
-    }
-
-    private void send(int caller, int port, long seq, long now) {
-        VifQueue q = live.byPort(caller, port);
-        if (q == null) {
-            reports.count(caller, C_SENDS);
-            return;
-        }
-        reports.counters(q)[C_SENDS]++;
-        if (caller == q.backend) {
-            if (port == q.backRxPort || !q.split) {
-                q.rx.responses(seq, now, false);
-            }
-            if (port == q.backTxPort || !q.split) {
-                q.tx.refresh(seq, now);
-            }
-        } else if (caller == q.front) {
-            // The guest's kick: what it just posted is read before the backend can act on it.
-            if (port == q.frontTxPort || !q.split) {
-                q.tx.refresh(seq, now);
-            }
-            if (port == q.frontRxPort || !q.split) {
-                q.rx.refresh(seq, now);
             }
         }
     }
@@ -298,7 +253,7 @@ public final class Tap implements HypercallListener {
      * counted, see {@link TxRing#teardown}), its ports and handles stop naming it, its domain's
      * counters stay.
      */
-    private void retire(VifQueue q, long now) {
+    void retire(VifQueue q, long now) {
         TxGiveUp.teardown(q.tx, now);
         live.remove(q);
         discovery.queues.remove(q);
@@ -315,10 +270,6 @@ public final class Tap implements HypercallListener {
     /** The guest whose TX head an RX copy read from (domid, frame, offset) as {@code b[at, at+len)}, or −1. */
     int headOwner(int dom, long frame, int off, byte[] b, int at, int len) {
         return heads.owner(dom, frame, off, b, at, len);
-    }
-
-    private VifQueue[] rings(int domid) {
-        return live.of(domid);
     }
 
     static int self(int domid, int caller) {
