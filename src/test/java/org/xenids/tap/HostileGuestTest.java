@@ -517,6 +517,163 @@ class HostileGuestTest {
     }
 
     /**
+     * P (head 100 bytes of 500, rest mapped) and R (100 bytes, one slot) read by the tap; then,
+     * before netback reads them, P is rewritten so that its second slot names R's ref: netback's
+     * copies are P's head (P's own, 28 bytes), R's ref for P (taken by the tap as R's copy, R
+     * whole), then R's own copy, which names no slot awaiting it, and P is given up there. R is
+     * whole only with P's copy: the guest changed R's page between the two copies (another
+     * vCPU), so R as netback sent it is not what P's copy read. No frame the tap rebuilds may
+     * carry bytes netback did not send, and each packet netback sent is rebuilt or counted lost.
+     */
+    @Test
+    void aPacketMadeWholeByTheRewrittenPacketsCopyIsNotRebuiltFromIt() {
+        Setup s = new Setup();
+        int head = s.grantFrame(200, 1), rest = s.grantFrame(400, 2), r = s.grantFrame(100, 3);
+        int prod = Netif.Sring.reqProd(s.tx, 0);
+        long at0 = Netif.Sring.entry(prod, 256, Netif.TxRequest.SIZE);
+        long at1 = Netif.Sring.entry(prod + 1, 256, Netif.TxRequest.SIZE);
+        Netif.TxRequest.set(s.tx, at0, head, 0, NETTXF_more_data, 0, 500);
+        Netif.TxRequest.set(s.tx, at1, rest, 0, 0, 1, 400);
+        Netif.TxRequest.set(s.tx, Netif.Sring.entry(prod + 2, 256, Netif.TxRequest.SIZE), r, 0, 0, 2, 100);
+        s.publishAndKick(prod + 3);
+        // P becomes 28 bytes of its head page and R's 100 bytes: 128, all copied.
+        Netif.TxRequest.set(s.tx, at0, head, 0, NETTXF_more_data, 0, 128);
+        Netif.TxRequest.set(s.tx, at1, r, 0, 0, 1, 100);
+        MemorySegment rPage = s.evil.page(s.grantedFrame(r));
+        changeBeforeNetbacksCopy(s, 2, () -> rPage.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 50, (byte) 0x5a));
+        int uplinkBefore = s.b.uplink.size();
+        s.b.host.runPending();
+        List<String> sent = s.b.uplink.stream().skip(uplinkBefore).map(java.util.Arrays::toString).toList();
+        assertEquals(2, sent.size(), "netback sent P and R");
+        List<Bench.Seen> rebuilt = txOf(s, 1);
+        for (Bench.Seen f : rebuilt) {
+            assertTrue(sent.contains(java.util.Arrays.toString(f.bytes())),
+                    "rebuilt with bytes netback did not send: " + f + " " + s.events());
+        }
+        assertEquals(2, rebuilt.size() + s.counters(1).lost() + s.b.tap.unfinished().txPackets(),
+                "each packet rebuilt, counted lost or still held: " + s.counters(1));
+    }
+
+    /**
+     * The same, but P is rewritten over its two slots and R's into 28 bytes of its head, 50 of u
+     * (a ref no slot holds) and R's 50, and the packet after R into R's request: netback's copies
+     * name P's head, u (P is given up there), R's ref for P (taken by the tap as R's copy, R
+     * whole, and nothing older holds it back), then R's ref again for the last packet, after the
+     * guest changed R's page. R is not rebuilt from P's copy either.
+     */
+    @Test
+    void aPacketMadeWholeByTheRewrittenPacketsCopyAfterTheGiveUpIsNotRebuiltFromIt() {
+        Setup s = new Setup();
+        int head = s.grantFrame(200, 1), rest = s.grantFrame(400, 2), u = s.grantFrame(100, 4),
+                r = s.grantFrame(50, 3);
+        int prod = Netif.Sring.reqProd(s.tx, 0);
+        long at0 = Netif.Sring.entry(prod, 256, Netif.TxRequest.SIZE);
+        long at1 = Netif.Sring.entry(prod + 1, 256, Netif.TxRequest.SIZE);
+        long at2 = Netif.Sring.entry(prod + 2, 256, Netif.TxRequest.SIZE);
+        Netif.TxRequest.set(s.tx, at0, head, 0, NETTXF_more_data, 0, 500);
+        Netif.TxRequest.set(s.tx, at1, rest, 0, 0, 1, 400);
+        Netif.TxRequest.set(s.tx, at2, r, 0, 0, 2, 50);
+        // A packet after R, whose slot netback reads as R's once P takes R's.
+        Netif.TxRequest.set(s.tx, Netif.Sring.entry(prod + 3, 256, Netif.TxRequest.SIZE), s.grantFrame(60, 5), 0, 0, 3, 60);
+        s.publishAndKick(prod + 4);
+        // P: 28 bytes of its head, 50 of u, 50 of R's page, over three slots; then R's request.
+        Netif.TxRequest.set(s.tx, at0, head, 0, NETTXF_more_data, 0, 128);
+        Netif.TxRequest.set(s.tx, at1, u, 0, NETTXF_more_data, 1, 50);
+        Netif.TxRequest.set(s.tx, at2, r, 0, 0, 2, 50);
+        Netif.TxRequest.set(s.tx, Netif.Sring.entry(prod + 3, 256, Netif.TxRequest.SIZE), r, 0, 0, 3, 50);
+        MemorySegment rPage = s.evil.page(s.grantedFrame(r));
+        changeBeforeNetbacksCopy(s, 3, () -> rPage.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 30, (byte) 0x5a));
+        int uplinkBefore = s.b.uplink.size();
+        s.b.host.runPending();
+        List<String> sent = s.b.uplink.stream().skip(uplinkBefore).map(java.util.Arrays::toString).toList();
+        assertEquals(2, sent.size(), "netback sent P and R");
+        List<Bench.Seen> rebuilt = txOf(s, 1);
+        for (Bench.Seen f : rebuilt) {
+            assertTrue(sent.contains(java.util.Arrays.toString(f.bytes())),
+                    "rebuilt with bytes netback did not send: " + f + " " + s.events());
+        }
+        assertTrue(rebuilt.size() + s.counters(1).lost() + s.b.tap.unfinished().txPackets() >= 2,
+                "each packet rebuilt, counted lost or still held: " + s.counters(1));
+    }
+
+    /**
+     * R is a 128-byte head slot, which netback copies, and a 50-byte second slot, which it maps.
+     * P is rewritten into 28 bytes of its head and R's second slot's 50, all copied; a later
+     * packet's ref is rewritten too, so the copy call names a ref no slot holds and P is given
+     * up. P's copy of R's second slot is not R's (netback copies only a packet's first 128
+     * bytes): R is whole only with netback's map of that slot for R, in the map call, by which
+     * time the guest (another vCPU) has changed the page.
+     */
+    @Test
+    void aPacketWhoseMappedSlotTheRewrittenPacketCopiedIsNotRebuiltFromThatCopy() {
+        Setup s = new Setup();
+        int head = s.grantFrame(200, 1), rest = s.grantFrame(400, 2), rh = s.grantFrame(128, 3),
+                rf = s.grantFrame(100, 6), y = s.grantFrame(60, 7), y2 = s.grantFrame(60, 8);
+        int prod = Netif.Sring.reqProd(s.tx, 0);
+        long at0 = Netif.Sring.entry(prod, 256, Netif.TxRequest.SIZE);
+        long at1 = Netif.Sring.entry(prod + 1, 256, Netif.TxRequest.SIZE);
+        long at4 = Netif.Sring.entry(prod + 4, 256, Netif.TxRequest.SIZE);
+        Netif.TxRequest.set(s.tx, at0, head, 0, NETTXF_more_data, 0, 500);
+        Netif.TxRequest.set(s.tx, at1, rest, 0, 0, 1, 400);
+        Netif.TxRequest.set(s.tx, Netif.Sring.entry(prod + 2, 256, Netif.TxRequest.SIZE), rh, 0, NETTXF_more_data, 2, 178);
+        Netif.TxRequest.set(s.tx, Netif.Sring.entry(prod + 3, 256, Netif.TxRequest.SIZE), rf, 0, 0, 3, 50);
+        Netif.TxRequest.set(s.tx, at4, y, 0, 0, 4, 60);
+        s.publishAndKick(prod + 5);
+        Netif.TxRequest.set(s.tx, at0, head, 0, NETTXF_more_data, 0, 78);
+        Netif.TxRequest.set(s.tx, at1, rf, 0, 0, 1, 50);
+        Netif.TxRequest.set(s.tx, at4, y2, 0, 0, 4, 60);
+        MemorySegment rfPage = s.evil.page(s.grantedFrame(rf));
+        boolean[] done = new boolean[1];
+        s.b.host.addListener(new org.xenids.xen.event.HypercallListener() {
+            @Override
+            public boolean allow(org.xenids.xen.event.Hypercall c, int i) {
+                if (!done[0] && c.callerDomid() == 0 && c.op() == __HYPERVISOR_grant_table_op
+                        && c.cmd() == GNTTABOP_map_grant_ref) {
+                    done[0] = true;
+                    rfPage.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 20, (byte) 0x5a);
+                }
+                return true;
+            }
+
+            @Override
+            public void completed(org.xenids.xen.event.Hypercall c) {
+            }
+        });
+        int uplinkBefore = s.b.uplink.size();
+        s.b.host.runPending();
+        assertTrue(done[0], "netback mapped");
+        List<String> sent = s.b.uplink.stream().skip(uplinkBefore).map(java.util.Arrays::toString).toList();
+        assertEquals(3, sent.size(), "netback sent P, R and the last one");
+        List<Bench.Seen> rebuilt = txOf(s, 1);
+        for (Bench.Seen f : rebuilt) {
+            assertTrue(sent.contains(java.util.Arrays.toString(f.bytes())),
+                    "rebuilt with bytes netback did not send: " + f + " " + s.events());
+        }
+        assertEquals(3, rebuilt.size() + s.counters(1).lost() + s.b.tap.unfinished().txPackets(),
+                "each packet rebuilt, counted lost or still held: " + s.counters(1));
+    }
+
+    /** Runs {@code change} (the guest, on another vCPU) as op {@code index} of netback's first copy call is about to apply. */
+    private static void changeBeforeNetbacksCopy(Setup s, int index, Runnable change) {
+        boolean[] done = new boolean[1];
+        s.b.host.addListener(new org.xenids.xen.event.HypercallListener() {
+            @Override
+            public boolean allow(org.xenids.xen.event.Hypercall c, int i) {
+                if (!done[0] && i == index && c.callerDomid() == 0 && c.op() == __HYPERVISOR_grant_table_op
+                        && c.cmd() == GNTTABOP_copy) {
+                    done[0] = true;
+                    change.run();
+                }
+                return true;
+            }
+
+            @Override
+            public void completed(org.xenids.xen.event.Hypercall c) {
+            }
+        });
+    }
+
+    /**
      * A two-slot packet published and kicked (the tap reads it), then its second slot's ref
      * changed before netback runs; with {@code putBack}, changed back once netback has read the
      * requests, before its first grant op. Returns the packet's request index.
