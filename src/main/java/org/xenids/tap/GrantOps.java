@@ -32,6 +32,43 @@ final class GrantOps {
         nTouched = 0;
     }
 
+    /** TX rings whose ready packets wait for the end of the copy or map call being read. */
+    private final TxRing[] waiting = new TxRing[64];
+    private int nWaiting;
+    /** The copy or map call being read, or −1. */
+    private long txCallSeq = -1;
+
+    void txCallStarts(long seq) {
+        txCallSeq = seq;
+        nWaiting = 0;
+    }
+
+    /** Registers {@code r} to have its ready packets decided at the end of this call; false when it cannot wait. */
+    boolean waitForCallEnd(TxRing r) {
+        if (txCallSeq < 0) {
+            return false;
+        }
+        if (r.waitSeq == txCallSeq) {
+            return true;
+        }
+        if (nWaiting == waiting.length) {
+            return false;
+        }
+        r.waitSeq = txCallSeq;
+        waiting[nWaiting++] = r;
+        return true;
+    }
+
+    /** After a copy or map call: the TX rings whose ready packets waited for its last op decide them. */
+    void txCallEnds(long now) {
+        for (int i = 0; i < nWaiting; i++) {
+            waiting[i].callEnded(now);
+            waiting[i] = null;
+        }
+        nWaiting = 0;
+        txCallSeq = -1;
+    }
+
     /** After a copy call: the RX rings it filled take the responses written with it. */
     void copyCallEnds(long seq, long now) {
         for (int i = 0; i < nTouched; i++) {
@@ -102,7 +139,7 @@ final class GrantOps {
                     return;
                 }
             }
-            unmatchedTx(qs, caller, seq, now);
+            unmatchedTx(qs, caller, (int) srcU, seq, now);
             reports.unclassified(backend ? srcDom : caller);
         } else {
             reports.unclassified(caller);
@@ -133,18 +170,21 @@ final class GrantOps {
                     Mem.u32(a, at + Gnttab.Map.HANDLE), n);
             return;
         }
-        unmatchedTx(qs, caller, seq, now);
+        unmatchedTx(qs, caller, ref, seq, now);
         reports.unclassified(front);
     }
 
     /**
      * A TX copy or map by {@code backend} of its guest's ref that no slot of the guest's rings
-     * names: counted, and the rings' held packets checked for a request the guest rewrote.
+     * names: counted, a held packet already read from a slot of that ref marked (what it was read
+     * from may have been another packet's op), and the rings' held packets checked for a request
+     * the guest rewrote.
      */
-    private static void unmatchedTx(VifQueue[] qs, int backend, long seq, long now) {
+    private static void unmatchedTx(VifQueue[] qs, int backend, int ref, long seq, long now) {
         for (int i = 0; qs != null && i < qs.length; i++) {
             if (qs[i].backend == backend) {
                 qs[i].tx.unmatched++;
+                qs[i].tx.unmatchedRef(ref);
                 TxGiveUp.recheck(qs[i].tx, seq, now);
             }
         }

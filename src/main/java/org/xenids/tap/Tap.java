@@ -160,7 +160,7 @@ public final class Tap implements HypercallListener {
                 }
                 return;
             }
-            beginCall(op, cmd);
+            beginCall(op, cmd, t.sequence);
             ops(op, cmd, per, t.bytes, t.off, 0, n, n, t.caller, t.sequence, t.timestamp, t.result);
             endCall(op, cmd, t.sequence, t.timestamp);
         }
@@ -178,7 +178,7 @@ public final class Tap implements HypercallListener {
         long now = c.timestampNanos();
         MemorySegment a = c.args();
         int n = CallShape.elements(size, count, a.byteSize(), per);
-        beginCall(op, cmd);
+        beginCall(op, cmd, seq);
         if ((long) n * per <= args.length) {
             // The usual call, in one copy (and without the division the chunking needs).
             MemorySegment.copy(a, 0, argsSeg, 0, (long) n * per);
@@ -194,9 +194,12 @@ public final class Tap implements HypercallListener {
         endCall(op, cmd, seq, now);
     }
 
-    private void beginCall(int op, int cmd) {
+    private void beginCall(int op, int cmd, long seq) {
         if (op == __HYPERVISOR_grant_table_op && cmd == GNTTABOP_copy) {
             grantOps.copyCallStarts();
+        }
+        if (op == __HYPERVISOR_grant_table_op && (cmd == GNTTABOP_copy || cmd == GNTTABOP_map_grant_ref)) {
+            grantOps.txCallStarts(seq);
         }
     }
 
@@ -204,6 +207,17 @@ public final class Tap implements HypercallListener {
         if (op == __HYPERVISOR_grant_table_op && cmd == GNTTABOP_copy) {
             grantOps.copyCallEnds(seq, now);
         }
+        if (op == __HYPERVISOR_grant_table_op && (cmd == GNTTABOP_copy || cmd == GNTTABOP_map_grant_ref)) {
+            grantOps.txCallEnds(now);
+        }
+    }
+
+    /**
+     * Whether TX ring {@code r} can have its ready packets decided once the copy or map call being
+     * read has all its ops in (see {@link TxRing#holdBatch}); false outside such a call.
+     */
+    boolean atCallEnd(TxRing r) {
+        return grantOps.waitForCallEnd(r);
     }
 
     /** Ops {@code [from, to)} of {@code n}, op {@code i} at {@code b[base + (i - from) * per]}. */

@@ -71,7 +71,7 @@ final class TxGiveUp {
         }
         // The packets read whole while they waited behind it: netback has long sent them. Only
         // those made whole in this very call are surely still where they were copied.
-        r.advance(now, r.refreshedSeq);
+        r.advance(now, r.refreshedSeq, false);
     }
 
     /**
@@ -82,7 +82,10 @@ final class TxGiveUp {
      * is reported now ({@code tx.slot_rewritten}, naming its first slot) and counted as lost, so
      * that the packets behind it go on: held, it would hold back every later packet until the
      * guest reused its slot. Those made whole behind it in netback's current batch (since its
-     * last copy call) are still where netback copied them and are rebuilt; older ones are lost.
+     * last copy call) are still where netback copied them and are rebuilt, once the call that
+     * made them whole has all its ops in: netback's ops for what the guest wrote instead may have
+     * landed in their slots, and their own ops, naming the same refs, then match no slot
+     * ({@link TxRing#unmatchedRef}: lost). Older ones are lost.
      * A guest that puts the request back before this read is caught only at slot reuse or
      * teardown.
      */
@@ -105,7 +108,8 @@ final class TxGiveUp {
             }
         }
         if (gaveUp) {
-            r.advance(now, r.copyCallSeq);
+            r.holdBatch = r.copyCallSeq;
+            r.advance(now, r.copyCallSeq, false);
         }
     }
 

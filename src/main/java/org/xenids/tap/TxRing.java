@@ -16,6 +16,11 @@ final class TxRing {
     static final int SIZE = Netif.Sring.TX_SIZE, MASK = SIZE - 1;
     static final int MAX_SLOTS = XEN_NETIF_NR_SLOTS_MIN, FATAL_SLOTS = 20;
     static final int ENTRY = Netif.TxRequest.SIZE;
+    /**
+     * netback copies a packet's first bytes (XEN_NETBACK_TX_COPY_LEN) and maps the rest: a copy
+     * starts in them (the first slot copied whole, of a packet of 18 slots or more, starts at 0).
+     */
+    static final int COPY_LEN = 128;
     static final byte NONE = 0, FIRST = 1, EXTRA = 2, FOLLOW = 3;
     /**
      * Packet states: OK (being read), FAILED (an op failed: no frame), READY (read whole, waiting
@@ -37,6 +42,17 @@ final class TxRing {
     /** The last copy call of the backend naming this ring's guest's grants: each netback TX batch starts with one. */
     long copyCallSeq = -1;
     long recheckSeq = -1;
+    /**
+     * The batch (its copy call) in which a packet was given up as rewritten: netback's ops for
+     * what the guest wrote instead may have landed in slots of packets behind it, so while that
+     * batch lasts a ready packet waits for the end of the call that made it whole, by when the
+     * packet's own ops, naming the same refs, are in (see {@link #unmatchedRef}).
+     */
+    long holdBatch = Long.MIN_VALUE;
+    /** The call in which this ring waits for the end of the call (see {@link GrantOps#waitForCallEnd}). */
+    long waitSeq = -1;
+    /** The latest {@code freshFrom} a ready packet was held back with in that call. */
+    private long waitFresh = Long.MIN_VALUE;
     /** A slot's request as the ring holds it now, to compare with {@link #page}. */
     final byte[] entry = new byte[ENTRY];
     private int copyHint, mapHint;
@@ -71,6 +87,8 @@ final class TxRing {
     final boolean[] pktStarted = new boolean[SIZE];
     /** Whether the packet's TCP/UDP checksum stands as sent: flags neither csum_blank nor data_validated, no GSO. */
     final boolean[] pktChecked = new boolean[SIZE];
+    /** Whether an op that matched no slot named a ref of a slot of the packet already read: never rebuilt. */
+    private final boolean[] pktSuspect = new boolean[SIZE];
 
     TxRing(Tap tap, VifQueue q, long frame) {
         this.tap = tap;
@@ -125,6 +143,7 @@ final class TxRing {
         pktState[s0] = OK;
         pktStarted[s0] = false;
         pktUnmatched[s0] = unmatched;
+        pktSuspect[s0] = false;
         int p = 0;
         int left = 0;
         for (int k = i; k != end; k = k == i ? firstData : k + 1) {
@@ -147,7 +166,7 @@ final class TxRing {
         for (int k = 0, i = copyHint - cons >= 0 && copyHint - parsed < 0 ? copyHint : cons; k < n; k++) {
             int s = i & MASK;
             if (gref[s] == ref && (kind[s] == FIRST || kind[s] == FOLLOW) && copyLen[s] == 0 && mapFrame[s] == 0
-                    && !done[s] && pktState[pkt[s] & MASK] != INVALID) {
+                    && !done[s] && pos[s] < COPY_LEN && pktState[pkt[s] & MASK] != INVALID) {
                 return i;
             }
             i = i + 1 == parsed ? cons : i + 1;
@@ -248,25 +267,58 @@ final class TxRing {
         }
     }
 
+    /**
+     * An op of this ring's backend named {@code ref}, a ref of its guest that no slot awaits: a
+     * held packet with a slot of that ref already read may have been read from an op netback made
+     * for another packet (one whose request the guest rewrote), and is never rebuilt.
+     */
+    void unmatchedRef(int ref) {
+        for (int i = cons; i != parsed; i++) {
+            int s = i & MASK;
+            if ((kind[s] == FIRST || kind[s] == FOLLOW) && gref[s] == ref && (done[s] || copyLen[s] > 0 || mapFrame[s] != 0)) {
+                int p = pkt[s] & MASK;
+                if (pktState[p] == OK || pktState[p] == READY) {
+                    pktSuspect[p] = true;
+                }
+            }
+        }
+    }
+
+    /** The copy or map call this ring waited for has all its ops in: its ready packets are decided. */
+    void callEnded(long now) {
+        long fresh = Math.max(copyCallSeq, waitFresh);
+        waitFresh = Long.MIN_VALUE;
+        advance(now, fresh, true);
+    }
+
     /** Moves {@code cons} past finished and rejected packets, emitting the ready ones in order. */
     void advance(long now) {
-        advance(now, Long.MIN_VALUE);
+        advance(now, Long.MIN_VALUE, false);
     }
 
     /**
      * The same, but a ready packet made whole before call {@code freshFrom} is counted as lost:
      * it waited behind one given up, and its head is read where netback copied it, a buffer
-     * netback may have reused since (rebuilt, it could carry another packet's head).
+     * netback may have reused since (rebuilt, it could carry another packet's head). So is one
+     * marked by {@link #unmatchedRef}. In the batch of a packet given up as rewritten, a ready
+     * packet is decided only {@code atCallEnd} (see {@link #holdBatch}).
      */
-    void advance(long now, long freshFrom) {
+    void advance(long now, long freshFrom, boolean atCallEnd) {
         while (cons != parsed) {
             int s = cons & MASK;
             if (kind[s] != FIRST || (pktState[s] != INVALID && pktState[s] != READY)) {
                 return;
             }
             if (pktState[s] == READY) {
+                if (!atCallEnd && holdBatch == copyCallSeq) {
+                    if (tap.atCallEnd(this)) {
+                        waitFresh = Math.max(waitFresh, freshFrom);
+                        return;
+                    }
+                    freshFrom = Long.MAX_VALUE; // cannot wait: not rebuilt
+                }
                 pktState[s] = INVALID;
-                if (readySeq[s] < freshFrom) {
+                if (pktSuspect[s] || readySeq[s] < freshFrom) {
                     reports.lost(q, Tap.TX, 1);
                 } else {
                     emit(cons, now);
