@@ -653,6 +653,66 @@ class HostileGuestTest {
                 "each packet rebuilt, counted lost or still held: " + s.counters(1));
     }
 
+    /**
+     * P (one 100-byte slot) and Q (one 28-byte slot) read by the tap; then, before netback reads
+     * them, P's request says 128 bytes with more data: netback takes P and Q as one packet of 128
+     * bytes, copied whole. Its copies name P's ref and Q's, each as the tap awaits them, so no op
+     * is left unmatched and nothing is read again; the tap must not rebuild P and Q as two frames
+     * (the second, Q's bytes, would be decoded from a header that is payload), nor let the frame
+     * netback sent go unreported.
+     */
+    @Test
+    void twoPacketsTheGuestJoinedAfterTheTapReadThemAreNotRebuiltApart() {
+        Setup s = new Setup();
+        int p = s.grantFrame(100, 1), q = s.grantFrame(100, 2);
+        int prod = Netif.Sring.reqProd(s.tx, 0);
+        long at0 = Netif.Sring.entry(prod, 256, Netif.TxRequest.SIZE);
+        Netif.TxRequest.set(s.tx, at0, p, 0, 0, 0, 100);
+        Netif.TxRequest.set(s.tx, Netif.Sring.entry(prod + 1, 256, Netif.TxRequest.SIZE), q, 0, 0, 1, 28);
+        s.publishAndKick(prod + 2);
+        Netif.TxRequest.set(s.tx, at0, p, 0, NETTXF_more_data, 0, 128);
+        int uplinkBefore = s.b.uplink.size();
+        s.b.host.runPending();
+        List<String> sent = s.b.uplink.stream().skip(uplinkBefore).map(java.util.Arrays::toString).toList();
+        assertEquals(1, sent.size(), "netback sent one frame");
+        List<Bench.Seen> rebuilt = txOf(s, 1);
+        for (Bench.Seen f : rebuilt) {
+            assertTrue(sent.contains(java.util.Arrays.toString(f.bytes())),
+                    "rebuilt with bytes netback did not send: " + f + " " + s.events());
+        }
+        assertTrue(rebuilt.size() == 1 || s.counters(1).lost() >= 1 && !s.events().isEmpty(),
+                "rebuilt, or reported and counted lost: " + s.counters(1) + " " + s.events());
+    }
+
+    /**
+     * The other way: P, one slot of 100 bytes and one of 28, read by the tap; then P's first
+     * request says 100 bytes and no more data, so that netback takes two packets, each copied
+     * whole into its own buffer, whose copies name P's slots as the tap awaits them. The tap must
+     * not rebuild P as one frame of 128 bytes, which netback never sent.
+     */
+    @Test
+    void aPacketTheGuestSplitAfterTheTapReadItIsNotRebuiltWhole() {
+        Setup s = new Setup();
+        int p = s.grantFrame(100, 1), f = s.grantFrame(100, 2);
+        int prod = Netif.Sring.reqProd(s.tx, 0);
+        long at0 = Netif.Sring.entry(prod, 256, Netif.TxRequest.SIZE);
+        Netif.TxRequest.set(s.tx, at0, p, 0, NETTXF_more_data, 0, 128);
+        Netif.TxRequest.set(s.tx, Netif.Sring.entry(prod + 1, 256, Netif.TxRequest.SIZE), f, 0, 0, 1, 28);
+        s.publishAndKick(prod + 2);
+        Netif.TxRequest.set(s.tx, at0, p, 0, 0, 0, 100);
+        int uplinkBefore = s.b.uplink.size();
+        s.b.host.runPending();
+        List<String> sent = s.b.uplink.stream().skip(uplinkBefore).map(java.util.Arrays::toString).toList();
+        assertEquals(2, sent.size(), "netback sent two frames");
+        List<Bench.Seen> rebuilt = txOf(s, 1);
+        for (Bench.Seen fr : rebuilt) {
+            assertTrue(sent.contains(java.util.Arrays.toString(fr.bytes())),
+                    "rebuilt with bytes netback did not send: " + fr + " " + s.events());
+        }
+        assertTrue(rebuilt.size() + s.counters(1).lost() >= 2 && (rebuilt.size() == 2 || !s.events().isEmpty()),
+                "each frame rebuilt, or reported and counted lost: " + s.counters(1) + " " + s.events());
+    }
+
     /** Runs {@code change} (the guest, on another vCPU) as op {@code index} of netback's first copy call is about to apply. */
     private static void changeBeforeNetbacksCopy(Setup s, int index, Runnable change) {
         boolean[] done = new boolean[1];
