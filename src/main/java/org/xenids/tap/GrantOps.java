@@ -139,6 +139,12 @@ final class GrantOps {
                     return;
                 }
             }
+            for (int i = 0; qs != null && i < qs.length; i++) {
+                if (qs[i].backend == caller && status == GNTST_okay) {
+                    qs[i].tx.copiedElsewhere(Tap.self(Mem.u16(a, at + Gnttab.Copy.DST_DOMID), caller),
+                            Mem.u64(a, at + Gnttab.Copy.DST_U), Mem.u16(a, at + Gnttab.Copy.DST_OFFSET) + len);
+                }
+            }
             unmatchedTx(qs, caller, (int) srcU, seq, now);
             reports.unclassified(backend ? srcDom : caller);
         } else {

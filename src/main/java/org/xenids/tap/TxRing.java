@@ -56,6 +56,10 @@ final class TxRing {
     /** A slot's request as the ring holds it now, to compare with {@link #page}. */
     final byte[] entry = new byte[ENTRY];
     private int copyHint, mapHint;
+    /** Where the last copy of this ring's backend from its guest ended, and the packet it was matched to, if any. */
+    private long lastCopyFrame = -1;
+    private int lastCopyDom = -1, lastCopyEnd = -1, lastCopyPkt;
+    private boolean lastCopyMatched;
 
     // Per slot (request index & MASK); TxChain writes a chain's kinds, refs, offsets and sizes,
     // and of its first slot the packet's end, length, time and checksum flag.
@@ -212,6 +216,28 @@ final class TxRing {
         }
         if (status != GNTST_okay) {
             failed(p, s, status, refused, now);
+        } else {
+            // netback copies a packet's head into a buffer of its own, slot after slot, packet
+            // after packet: a first slot copied on from where the ring's previous copy ended, or
+            // a later slot copied anywhere else, is a chain the guest changed after the tap read
+            // it (netback took two packets as one, or one as two, or another packet's op).
+            boolean follows = lastCopyDom == dstDom && lastCopyFrame == dstFrame && lastCopyEnd == dstOff;
+            if (kind[s] == FIRST && follows) {
+                if (lastCopyMatched && lastCopyPkt - cons >= 0 && lastCopyPkt - parsed < 0) {
+                    chainChanged(lastCopyPkt & MASK, now);
+                }
+                chainChanged(p, now);
+            } else if (kind[s] == FOLLOW && !(follows && lastCopyMatched && lastCopyPkt == pkt[s])) {
+                chainChanged(p, now);
+                if (!follows) {
+                    reports.lost(q, Tap.TX, 1); // a head netback began there: a packet of its own
+                }
+            }
+            lastCopyDom = dstDom;
+            lastCopyFrame = dstFrame;
+            lastCopyEnd = dstOff + len;
+            lastCopyMatched = true;
+            lastCopyPkt = pkt[s];
         }
         copyLen[s] = len;
         copyDom[s] = dstDom;
@@ -219,6 +245,22 @@ final class TxRing {
         copyOff[s] = dstOff;
         if (len == size[s]) {
             complete(s, now);
+        }
+    }
+
+    /** A copy of the backend from its guest that matched no slot ended at (domid, frame, offset). */
+    void copiedElsewhere(int dstDom, long dstFrame, int dstEnd) {
+        lastCopyDom = dstDom;
+        lastCopyFrame = dstFrame;
+        lastCopyEnd = dstEnd;
+        lastCopyMatched = false;
+    }
+
+    /** Packet {@code p} is not the packet netback took: reported, and never rebuilt (lost when decided). */
+    private void chainChanged(int p, long now) {
+        if (!pktSuspect[p] && (pktState[p] == OK || pktState[p] == READY)) {
+            pktSuspect[p] = true;
+            reports.anomaly(q, TX_DIR, "tx.chain_changed", p, now);
         }
     }
 
@@ -286,7 +328,7 @@ final class TxRing {
 
     /** The copy or map call this ring waited for has all its ops in: its ready packets are decided. */
     void callEnded(long now) {
-        long fresh = Math.max(copyCallSeq, waitFresh);
+        long fresh = holdBatch == copyCallSeq ? Math.max(copyCallSeq, waitFresh) : waitFresh;
         waitFresh = Long.MIN_VALUE;
         advance(now, fresh, true);
     }
@@ -301,7 +343,9 @@ final class TxRing {
      * it waited behind one given up, and its head is read where netback copied it, a buffer
      * netback may have reused since (rebuilt, it could carry another packet's head). So is one
      * marked by {@link #unmatchedRef}. In the batch of a packet given up as rewritten, a ready
-     * packet is decided only {@code atCallEnd} (see {@link #holdBatch}).
+     * packet is decided only {@code atCallEnd} (see {@link #holdBatch}). Within a copy or map
+     * call a ready packet waits for its end: a later copy of the call can show that netback's
+     * packets are not where the tap read them (see {@link #copied}).
      */
     void advance(long now, long freshFrom, boolean atCallEnd) {
         while (cons != parsed) {
@@ -310,12 +354,14 @@ final class TxRing {
                 return;
             }
             if (pktState[s] == READY) {
-                if (!atCallEnd && holdBatch == copyCallSeq) {
+                if (!atCallEnd) {
                     if (tap.atCallEnd(this)) {
                         waitFresh = Math.max(waitFresh, freshFrom);
                         return;
                     }
-                    freshFrom = Long.MAX_VALUE; // cannot wait: not rebuilt
+                    if (holdBatch == copyCallSeq) {
+                        freshFrom = Long.MAX_VALUE; // cannot wait: not rebuilt
+                    }
                 }
                 pktState[s] = INVALID;
                 if (pktSuspect[s] || readySeq[s] < freshFrom) {
