@@ -139,13 +139,7 @@ final class GrantOps {
                     return;
                 }
             }
-            for (int i = 0; qs != null && i < qs.length; i++) {
-                if (qs[i].backend == caller && status == GNTST_okay) {
-                    qs[i].tx.copiedElsewhere(Tap.self(Mem.u16(a, at + Gnttab.Copy.DST_DOMID), caller),
-                            Mem.u64(a, at + Gnttab.Copy.DST_U), Mem.u16(a, at + Gnttab.Copy.DST_OFFSET) + len);
-                }
-            }
-            unmatchedTx(qs, caller, (int) srcU, seq, now);
+            unmatchedCopy(qs, a, at, caller, status, len, (int) srcU, seq, now);
             reports.unclassified(backend ? srcDom : caller);
         } else {
             reports.unclassified(caller);
@@ -178,6 +172,18 @@ final class GrantOps {
         }
         unmatchedTx(qs, caller, ref, seq, now);
         reports.unclassified(front);
+    }
+
+    /** A TX copy by {@code caller} from its guest's {@code ref} that no slot names: where it landed noted, then as {@link #unmatchedTx}. */
+    private static void unmatchedCopy(VifQueue[] qs, byte[] a, int at, int caller, int status, int len, int ref, long seq,
+                                      long now) {
+        for (int i = 0; qs != null && i < qs.length; i++) {
+            if (qs[i].backend == caller && status == GNTST_okay) {
+                qs[i].tx.copiedElsewhere(Tap.self(Mem.u16(a, at + Gnttab.Copy.DST_DOMID), caller),
+                        Mem.u64(a, at + Gnttab.Copy.DST_U), Mem.u16(a, at + Gnttab.Copy.DST_OFFSET) + len);
+            }
+        }
+        unmatchedTx(qs, caller, ref, seq, now);
     }
 
     /**

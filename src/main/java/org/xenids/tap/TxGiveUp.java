@@ -24,7 +24,14 @@ final class TxGiveUp {
      * every later packet.
      */
     static void skipped(TxRing r, int first, long now) {
-        for (int i = r.cons; i != first && i != r.parsed; i = r.pktEnd[i & MASK]) {
+        // The packets before the last one seen starting were looked at then: netback takes
+        // packets in ring order, so each is passed once, not once per later packet of the batch
+        // (they wait for the call's end, and cons with them).
+        int from = r.skipFrom - r.cons > 0 && r.skipFrom - first <= 0 ? r.skipFrom : r.cons;
+        if (first - r.cons >= 0 && first - r.parsed < 0) {
+            r.skipFrom = first;
+        }
+        for (int i = from; i != first && i != r.parsed; i = r.pktEnd[i & MASK]) {
             int s = i & MASK;
             if (r.kind[s] != FIRST) {
                 return; // not a packet's start: the chain is not where it was parsed

@@ -37,6 +37,8 @@ final class TxRing {
     boolean broken;
     int reqProd;
     int parsed, cons;
+    /** The first packet {@link TxGiveUp#skipped} has not looked at yet, when past {@code cons}. */
+    int skipFrom;
     private int rspProd;
     long refreshedSeq = -1;
     /** The last copy call of the backend naming this ring's guest's grants: each netback TX batch starts with one. */
@@ -217,27 +219,7 @@ final class TxRing {
         if (status != GNTST_okay) {
             failed(p, s, status, refused, now);
         } else {
-            // netback copies a packet's head into a buffer of its own, slot after slot, packet
-            // after packet: a first slot copied on from where the ring's previous copy ended, or
-            // a later slot copied anywhere else, is a chain the guest changed after the tap read
-            // it (netback took two packets as one, or one as two, or another packet's op).
-            boolean follows = lastCopyDom == dstDom && lastCopyFrame == dstFrame && lastCopyEnd == dstOff;
-            if (kind[s] == FIRST && follows) {
-                if (lastCopyMatched && lastCopyPkt - cons >= 0 && lastCopyPkt - parsed < 0) {
-                    chainChanged(lastCopyPkt & MASK, now);
-                }
-                chainChanged(p, now);
-            } else if (kind[s] == FOLLOW && !(follows && lastCopyMatched && lastCopyPkt == pkt[s])) {
-                chainChanged(p, now);
-                if (!follows) {
-                    reports.lost(q, Tap.TX, 1); // a head netback began there: a packet of its own
-                }
-            }
-            lastCopyDom = dstDom;
-            lastCopyFrame = dstFrame;
-            lastCopyEnd = dstOff + len;
-            lastCopyMatched = true;
-            lastCopyPkt = pkt[s];
+            copyOrder(s, p, dstDom, dstFrame, dstOff, len, now);
         }
         copyLen[s] = len;
         copyDom[s] = dstDom;
@@ -246,6 +228,35 @@ final class TxRing {
         if (len == size[s]) {
             complete(s, now);
         }
+    }
+
+    /**
+     * A copy of slot {@code s} (of packet {@code p}) landed at (domid, frame, offset): checked
+     * against where the ring's previous copy ended. Apart from {@link #copied}, which runs for
+     * every copy, to keep that one small enough to be inlined.
+     */
+    private void copyOrder(int s, int p, int dstDom, long dstFrame, int dstOff, int len, long now) {
+        // netback copies a packet's head into a buffer of its own, slot after slot, packet
+        // after packet: a first slot copied on from where the ring's previous copy ended, or
+        // a later slot copied anywhere else, is a chain the guest changed after the tap read
+        // it (netback took two packets as one, or one as two, or another packet's op).
+        boolean follows = lastCopyDom == dstDom && lastCopyFrame == dstFrame && lastCopyEnd == dstOff;
+        if (kind[s] == FIRST && follows) {
+            if (lastCopyMatched && lastCopyPkt - cons >= 0 && lastCopyPkt - parsed < 0) {
+                chainChanged(lastCopyPkt & MASK, now);
+            }
+            chainChanged(p, now);
+        } else if (kind[s] == FOLLOW && !(follows && lastCopyMatched && lastCopyPkt == pkt[s])) {
+            chainChanged(p, now);
+            if (!follows) {
+                reports.lost(q, Tap.TX, 1); // a head netback began there: a packet of its own
+            }
+        }
+        lastCopyDom = dstDom;
+        lastCopyFrame = dstFrame;
+        lastCopyEnd = dstOff + len;
+        lastCopyMatched = true;
+        lastCopyPkt = pkt[s];
     }
 
     /** A copy of the backend from its guest that matched no slot ended at (domid, frame, offset). */
