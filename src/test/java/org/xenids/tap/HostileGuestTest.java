@@ -685,6 +685,56 @@ class HostileGuestTest {
     }
 
     /**
+     * P (one slot of exactly 128 bytes) and Q (one slot of 200) read by the tap; then, before
+     * netback reads them, P's request says 328 bytes with more data: netback copies P's 128 bytes
+     * (its whole head) and maps Q's slot as P's second slot, and sends one frame of 328 bytes.
+     * No copy lands where another ended, and every op names a slot as the tap awaits it; the tap
+     * must not rebuild P and Q as two frames (Q's 200 bytes are the payload of netback's frame).
+     */
+    @Test
+    void aPacketJoinedToTheNextWhoseSlotNetbackMapsIsNotRebuiltApart() {
+        Setup s = new Setup();
+        int p = s.grantFrame(128, 1), q = s.grantFrame(200, 2);
+        int prod = Netif.Sring.reqProd(s.tx, 0);
+        long at0 = Netif.Sring.entry(prod, 256, Netif.TxRequest.SIZE);
+        Netif.TxRequest.set(s.tx, at0, p, 0, 0, 0, 128);
+        Netif.TxRequest.set(s.tx, Netif.Sring.entry(prod + 1, 256, Netif.TxRequest.SIZE), q, 0, 0, 1, 200);
+        s.publishAndKick(prod + 2);
+        Netif.TxRequest.set(s.tx, at0, p, 0, NETTXF_more_data, 0, 328);
+        int uplinkBefore = s.b.uplink.size();
+        s.b.host.runPending();
+        List<String> sent = s.b.uplink.stream().skip(uplinkBefore).map(java.util.Arrays::toString).toList();
+        assertEquals(1, sent.size(), "netback sent one frame");
+        List<Bench.Seen> rebuilt = txOf(s, 1);
+        for (Bench.Seen f : rebuilt) {
+            assertTrue(sent.contains(java.util.Arrays.toString(f.bytes())),
+                    "rebuilt with bytes netback did not send: " + f.bytes().length + " bytes " + s.events());
+        }
+        assertTrue(rebuilt.size() == 1 || s.counters(1).lost() >= 1 && !s.events().isEmpty(),
+                "rebuilt, or reported and counted lost: " + s.counters(1) + " " + s.events());
+        s.othersGoOn();
+    }
+
+    /**
+     * A packet whose first slot names a ref the guest never granted: netback's copy of it fails,
+     * its copy of the second slot's first bytes succeeds, and netback drops the packet. The tap
+     * counts it once, as a drop: the second slot's copy, landing right after where the failed
+     * one was to land, is not a packet netback began there.
+     */
+    @Test
+    void aPacketWhoseHeadCopyFailsIsCountedOnceAsADrop() {
+        Setup s = new Setup();
+        int head = s.evil.claimGrantRefs(1), rest = s.grantFrame(200, 2);
+        int slot = Netif.Sring.reqProd(s.tx, 0) & 255;
+        s.txRequests(head, 0, NETTXF_more_data, 300, rest, 0, 0, 200);
+        Tap.Counters c = s.counters(1);
+        assertEquals(1, c.drops(), c.toString());
+        assertEquals(0, c.lost(), c.toString());
+        assertEquals(List.of("dom1/vif0/tx tx.gref_not_granted " + slot), s.events());
+        s.othersGoOn();
+    }
+
+    /**
      * The other way: P, one slot of 100 bytes and one of 28, read by the tap; then P's first
      * request says 100 bytes and no more data, so that netback takes two packets, each copied
      * whole into its own buffer, whose copies name P's slots as the tap awaits them. The tap must
