@@ -218,9 +218,8 @@ final class TxRing {
         }
         if (status != GNTST_okay) {
             failed(p, s, status, refused, now);
-        } else {
-            copyOrder(s, p, dstDom, dstFrame, dstOff, len, now);
         }
+        copyOrder(s, p, status == GNTST_okay, dstDom, dstFrame, dstOff, len, now);
         copyLen[s] = len;
         copyDom[s] = dstDom;
         copyFrame[s] = dstFrame;
@@ -235,23 +234,26 @@ final class TxRing {
      * against where the ring's previous copy ended. Apart from {@link #copied}, which runs for
      * every copy, to keep that one small enough to be inlined.
      */
-    private void copyOrder(int s, int p, int dstDom, long dstFrame, int dstOff, int len, long now) {
+    private void copyOrder(int s, int p, boolean ok, int dstDom, long dstFrame, int dstOff, int len, long now) {
         // netback copies a packet's head into a buffer of its own, slot after slot, packet
         // after packet: a first slot copied on from where the ring's previous copy ended, or
         // a later slot copied anywhere else, is a chain the guest changed after the tap read
         // it (netback took two packets as one, or one as two, or another packet's op).
         boolean follows = lastCopyDom == dstDom && lastCopyFrame == dstFrame && lastCopyEnd == dstOff;
-        if (kind[s] == FIRST && follows) {
+        // A copy Xen failed (the packet is a drop) is not judged; where it was meant to land counts.
+        if (ok && kind[s] == FIRST && follows) {
             if (lastCopyMatched && lastCopyPkt - cons >= 0 && lastCopyPkt - parsed < 0) {
                 chainChanged(lastCopyPkt & MASK, now);
             }
             chainChanged(p, now);
-        } else if (kind[s] == FOLLOW && !(follows && lastCopyMatched && lastCopyPkt == pkt[s])) {
+        } else if (ok && kind[s] == FOLLOW && !(follows && lastCopyMatched && lastCopyPkt == pkt[s])) {
             chainChanged(p, now);
             if (!follows) {
                 reports.lost(q, Tap.TX, 1); // a head netback began there: a packet of its own
             }
         }
+        // Where netback meant the copy to land, whether or not Xen carried it out: the next slot
+        // of a packet whose head copy failed is copied on from there.
         lastCopyDom = dstDom;
         lastCopyFrame = dstFrame;
         lastCopyEnd = dstOff + len;
