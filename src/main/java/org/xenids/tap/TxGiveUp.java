@@ -126,6 +126,8 @@ final class TxGiveUp {
      * and so are whole ones still waiting behind them (their heads' buffers are gone).
      */
     static void teardown(TxRing r, long now) {
+        // Whole ones that waited for the ring's next op are settled: netback has made its last.
+        r.advance(now, Long.MIN_VALUE, true, true);
         for (int i = r.cons; i != r.parsed; i = r.pktEnd[i & MASK]) {
             int s = i & MASK;
             if (r.kind[s] != FIRST) {

@@ -95,6 +95,14 @@ final class TxRing {
     final boolean[] pktChecked = new boolean[SIZE];
     /** Whether an op that matched no slot named a ref of a slot of the packet already read: never rebuilt. */
     private final boolean[] pktSuspect = new boolean[SIZE];
+    /**
+     * The bytes of a packet read whole from copies alone, taken when it was read whole: it may
+     * wait past its call (see {@link #mayBeJoined}), by when netback may have reused its head buffer.
+     */
+    private final byte[] snap = new byte[SIZE * COPY_LEN];
+    private final boolean[] pktSnap = new boolean[SIZE];
+    /** The latest call with an op of this ring's backend matched to one of its slots. */
+    private long opSeq = -1;
 
     TxRing(Tap tap, VifQueue q, long frame) {
         this.tap = tap;
@@ -150,6 +158,7 @@ final class TxRing {
         pktStarted[s0] = false;
         pktUnmatched[s0] = unmatched;
         pktSuspect[s0] = false;
+        pktSnap[s0] = false;
         int p = 0;
         int left = 0;
         for (int k = i; k != end; k = k == i ? firstData : k + 1) {
@@ -202,6 +211,7 @@ final class TxRing {
                 long now) {
         int s = idx & MASK;
         copyHint = idx + 1;
+        opCall();
         int p = pkt[s] & MASK;
         if (!pktStarted[p]) {
             pktStarted[p] = true;
@@ -281,14 +291,55 @@ final class TxRing {
     void mapped(int idx, int status, boolean refused, long devFrame, long now) {
         int s = idx & MASK;
         mapHint = idx + 1;
+        opCall();
         int p = pkt[s] & MASK;
         pktStarted[p] = true;
+        if (copyLen[s] == 0 && (kind[s] == FIRST || pos[s] < COPY_LEN && !wholeFirstSlotCopied(p))) {
+            // netback copies a packet's first bytes before it maps any of them: a slot the tap
+            // awaits a copy of, mapped without one, is one netback took as part of another packet
+            // (a chain the guest joined after the tap read it). Whichever packet held before it
+            // netback joined it to is not rebuilt either.
+            chainChanged(p, now);
+            for (int i = cons; i != parsed && i != pkt[s]; i = pktEnd[i & MASK]) {
+                if (kind[i & MASK] != FIRST) {
+                    break;
+                }
+                chainChanged(i & MASK, now);
+            }
+        }
         if (status != GNTST_okay) {
             failed(p, s, status, refused, now);
             devFrame = -1;
         }
         mapFrame[s] = devFrame;
         complete(s, now);
+    }
+
+    /** Whether netback copies packet {@code p}'s first slot whole and maps every other (18 slots or more). */
+    private boolean wholeFirstSlotCopied(int p) {
+        int data = 0;
+        for (int k = pktEnd[p] - 1; k != pkt[p] && kind[k & MASK] == FOLLOW; k--) {
+            data++;
+        }
+        return data >= MAX_SLOTS - 1;
+    }
+
+    /** An op of this ring's backend in the call being read matched a slot: a packet held to the ring's next such call is decided at its end. */
+    private void opCall() {
+        opSeq = refreshedSeq;
+        tap.atCallEnd(this);
+    }
+
+    /**
+     * Whether packet {@code s}, read whole from copies alone, could still be the head of a packet
+     * netback made longer with the requests after it (their slots mapped as its own, in the map
+     * call after the copies): its copies took all netback copies (128 bytes; or a packet of 18
+     * slots, whose first slot netback copies whole), and requests follow it. It waits for the
+     * next call with an op of the ring, by when netback's maps for its batch are in.
+     */
+    private boolean mayBeJoined(int s) {
+        return pktSnap[s] && readySeq[s] == opSeq && pktEnd[s] != parsed
+                && (pktLen[s] == COPY_LEN || parsed - pktEnd[s] >= MAX_SLOTS - 1);
     }
 
     private void failed(int p, int s, int status, boolean refused, long now) {
@@ -318,6 +369,9 @@ final class TxRing {
             // copied small one behind a mapped one in the same batch) it waits for that one.
             pktState[p] = pktState[p] == OK ? READY : INVALID;
             readySeq[p] = refreshedSeq;
+            if (pktState[p] == READY) {
+                snapshot(first);
+            }
             advance(now);
         }
     }
@@ -337,6 +391,29 @@ final class TxRing {
                 }
             }
         }
+    }
+
+    /** Keeps the bytes of packet {@code first} when copies alone made it whole (at most 128 bytes). */
+    private void snapshot(int first) {
+        int s0 = first & MASK;
+        int len = pktLen[s0];
+        if (len > COPY_LEN) {
+            return;
+        }
+        for (int k = first, end = pktEnd[s0]; k != end; k++) {
+            int s = k & MASK;
+            if (kind[s] != EXTRA && copyLen[s] != size[s]) {
+                return; // a slot mapped: the map call is in, nothing more of it to wait for
+            }
+        }
+        boolean ok = true;
+        for (int k = first, end = pktEnd[s0]; k != end; k++) {
+            int s = k & MASK;
+            if (kind[s] != EXTRA && size[s] > 0) {
+                ok &= tap.mem.read(copyDom[s], copyFrame[s], copyOff[s], snap, s0 * COPY_LEN + pos[s], size[s]);
+            }
+        }
+        pktSnap[s0] = ok;
     }
 
     /** The copy or map call this ring waited for has all its ops in: its ready packets are decided. */
@@ -361,9 +438,17 @@ final class TxRing {
      * packets are not where the tap read them (see {@link #copied}).
      */
     void advance(long now, long freshFrom, boolean atCallEnd) {
+        advance(now, freshFrom, atCallEnd, false);
+    }
+
+    /** The same; {@code final_} when the backend let the ring go: no packet waits for a later call. */
+    void advance(long now, long freshFrom, boolean atCallEnd, boolean final_) {
         while (cons != parsed) {
             int s = cons & MASK;
             if (kind[s] != FIRST || (pktState[s] != INVALID && pktState[s] != READY)) {
+                return;
+            }
+            if (pktState[s] == READY && !final_ && !pktSuspect[s] && mayBeJoined(s)) {
                 return;
             }
             if (pktState[s] == READY) {
@@ -393,7 +478,10 @@ final class TxRing {
         int len = pktLen[s0];
         byte[] buf = tap.frame;
         boolean ok = true;
-        for (int k = first, end = pktEnd[s0]; k != end; k++) {
+        if (pktSnap[s0]) {
+            System.arraycopy(snap, s0 * COPY_LEN, buf, 0, len);
+        }
+        for (int k = first, end = pktSnap[s0] ? first : pktEnd[s0]; k != end; k++) {
             int s = k & MASK;
             if (kind[s] == EXTRA) {
                 continue;

@@ -716,6 +716,27 @@ class HostileGuestTest {
     }
 
     /**
+     * Honest 128-byte frames with others behind them in one kick wait for the ring's next op
+     * (netback's maps could still show them joined) and are then rebuilt with their own bytes;
+     * those still waiting when the vif is detached are rebuilt too, not counted lost.
+     */
+    @Test
+    void honestFramesOf128BytesAreRebuiltOnceTheRingsNextOpsAreIn() {
+        Setup s = new Setup();
+        s.txRequests(s.grantFrame(128, 1), 0, 0, 128, s.grantFrame(128, 2), 0, 0, 128, s.grantFrame(60, 3), 0, 0, 60);
+        s.txRequests(s.grantFrame(400, 4), 0, 0, 400);
+        s.txRequests(s.grantFrame(128, 5), 0, 0, 128, s.grantFrame(90, 6), 0, 0, 90);
+        org.xenids.xen.emu.Toolstack.detachVif(s.b.host, s.vif1);
+        List<String> rebuilt = txOf(s, 1).stream().map(f -> java.util.Arrays.toString(f.bytes())).toList();
+        int[][] sent = {{128, 1}, {128, 2}, {60, 3}, {400, 4}, {128, 5}, {90, 6}};
+        List<String> want = java.util.Arrays.stream(sent)
+                .map(f -> java.util.Arrays.toString(Bench.frame(GW, Bench.mac(TapFramesTest.MAC1), f[0], f[1]))).toList();
+        assertEquals(want, rebuilt);
+        assertEquals(0, s.counters(1).lost(), s.counters(1).toString());
+        assertEquals(List.of(), s.events());
+    }
+
+    /**
      * A packet whose first slot names a ref the guest never granted: netback's copy of it fails,
      * its copy of the second slot's first bytes succeeds, and netback drops the packet. The tap
      * counts it once, as a drop: the second slot's copy, landing right after where the failed
