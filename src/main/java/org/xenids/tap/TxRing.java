@@ -96,8 +96,9 @@ final class TxRing {
     /** Whether an op that matched no slot named a ref of a slot of the packet already read: never rebuilt. */
     private final boolean[] pktSuspect = new boolean[SIZE];
     /**
-     * The bytes of a packet read whole from copies alone, taken when it was read whole: it may
-     * wait past its call (see {@link #mayBeJoined}), by when netback may have reused its head buffer.
+     * The bytes of a packet read whole from copies alone, taken at the end of the call that made
+     * it whole when it waits past that call (see {@link #mayBeJoined}), by when netback may have
+     * reused its head buffer.
      */
     private final byte[] snap = new byte[SIZE * COPY_LEN];
     private final boolean[] pktSnap = new boolean[SIZE];
@@ -334,12 +335,15 @@ final class TxRing {
      * Whether packet {@code s}, read whole from copies alone, could still be the head of a packet
      * netback made longer with the requests after it (their slots mapped as its own, in the map
      * call after the copies): its copies took all netback copies (128 bytes; or a packet of 18
-     * slots, whose first slot netback copies whole), and requests follow it. It waits for the
-     * next call with an op of the ring, by when netback's maps for its batch are in.
+     * slots, whose first slot netback copies whole), requests follow it, and netback has not
+     * begun the next packet with a copy of its first slot (it would have mapped that slot as
+     * this one's). It waits for the next call with an op of the ring, by when netback's maps
+     * for its batch are in.
      */
     private boolean mayBeJoined(int s) {
-        return pktSnap[s] && readySeq[s] == opSeq && pktEnd[s] != parsed
-                && (pktLen[s] == COPY_LEN || parsed - pktEnd[s] >= MAX_SLOTS - 1);
+        int next = pktEnd[s];
+        return readySeq[s] == opSeq && next != parsed && (kind[next & MASK] != FIRST || copyLen[next & MASK] == 0)
+                && (pktLen[s] == COPY_LEN || parsed - next >= MAX_SLOTS - 1) && copiesOnly(s);
     }
 
     private void failed(int p, int s, int status, boolean refused, long now) {
@@ -369,9 +373,6 @@ final class TxRing {
             // copied small one behind a mapped one in the same batch) it waits for that one.
             pktState[p] = pktState[p] == OK ? READY : INVALID;
             readySeq[p] = refreshedSeq;
-            if (pktState[p] == READY) {
-                snapshot(first);
-            }
             advance(now);
         }
     }
@@ -393,19 +394,23 @@ final class TxRing {
         }
     }
 
-    /** Keeps the bytes of packet {@code first} when copies alone made it whole (at most 128 bytes). */
-    private void snapshot(int first) {
-        int s0 = first & MASK;
-        int len = pktLen[s0];
-        if (len > COPY_LEN) {
-            return;
+    /** Whether copies alone made packet {@code s0} whole (at most 128 bytes): no slot of it mapped. */
+    private boolean copiesOnly(int s0) {
+        if (pktLen[s0] > COPY_LEN) {
+            return false;
         }
-        for (int k = first, end = pktEnd[s0]; k != end; k++) {
+        for (int k = pkt[s0], end = pktEnd[s0]; k != end; k++) {
             int s = k & MASK;
             if (kind[s] != EXTRA && copyLen[s] != size[s]) {
-                return; // a slot mapped: the map call is in, nothing more of it to wait for
+                return false; // a slot mapped: the map call is in, nothing more of it to wait for
             }
         }
+        return true;
+    }
+
+    /** Keeps the bytes of packet {@code first}, made whole by copies alone, while they are where netback copied them; false when they cannot be read. */
+    private boolean snapshot(int first) {
+        int s0 = first & MASK;
         boolean ok = true;
         for (int k = first, end = pktEnd[s0]; k != end; k++) {
             int s = k & MASK;
@@ -414,6 +419,7 @@ final class TxRing {
             }
         }
         pktSnap[s0] = ok;
+        return ok;
     }
 
     /** The copy or map call this ring waited for has all its ops in: its ready packets are decided. */
@@ -448,9 +454,6 @@ final class TxRing {
             if (kind[s] != FIRST || (pktState[s] != INVALID && pktState[s] != READY)) {
                 return;
             }
-            if (pktState[s] == READY && !final_ && !pktSuspect[s] && mayBeJoined(s)) {
-                return;
-            }
             if (pktState[s] == READY) {
                 if (!atCallEnd) {
                     if (tap.atCallEnd(this)) {
@@ -460,6 +463,10 @@ final class TxRing {
                     if (holdBatch == copyCallSeq) {
                         freshFrom = Long.MAX_VALUE; // cannot wait: not rebuilt
                     }
+                }
+                if (!final_ && !pktSuspect[s] && readySeq[s] >= freshFrom && mayBeJoined(s)
+                        && (pktSnap[s] || snapshot(cons))) {
+                    return; // until the ring's next op call (see mayBeJoined), its bytes kept
                 }
                 pktState[s] = INVALID;
                 if (pktSuspect[s] || readySeq[s] < freshFrom) {
