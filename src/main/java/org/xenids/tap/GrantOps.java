@@ -179,7 +179,7 @@ final class GrantOps {
                                       long now) {
         for (int i = 0; qs != null && i < qs.length; i++) {
             if (qs[i].backend == caller && status == GNTST_okay) {
-                qs[i].tx.copiedElsewhere(Tap.self(Mem.u16(a, at + Gnttab.Copy.DST_DOMID), caller),
+                qs[i].tx.bounds.copiedElsewhere(Tap.self(Mem.u16(a, at + Gnttab.Copy.DST_DOMID), caller),
                         Mem.u64(a, at + Gnttab.Copy.DST_U), Mem.u16(a, at + Gnttab.Copy.DST_OFFSET) + len);
             }
         }
@@ -196,7 +196,7 @@ final class GrantOps {
         for (int i = 0; qs != null && i < qs.length; i++) {
             if (qs[i].backend == backend) {
                 qs[i].tx.unmatched++;
-                qs[i].tx.unmatchedRef(ref);
+                qs[i].tx.bounds.unmatchedRef(ref);
                 TxGiveUp.recheck(qs[i].tx, seq, now);
             }
         }

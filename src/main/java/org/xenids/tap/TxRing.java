@@ -48,7 +48,7 @@ final class TxRing {
      * The batch (its copy call) in which a packet was given up as rewritten: netback's ops for
      * what the guest wrote instead may have landed in slots of packets behind it, so while that
      * batch lasts a ready packet waits for the end of the call that made it whole, by when the
-     * packet's own ops, naming the same refs, are in (see {@link #unmatchedRef}).
+     * packet's own ops, naming the same refs, are in (see {@link TxBounds#unmatchedRef}).
      */
     long holdBatch = Long.MIN_VALUE;
     /** The call in which this ring waits for the end of the call (see {@link GrantOps#waitForCallEnd}). */
@@ -58,10 +58,6 @@ final class TxRing {
     /** A slot's request as the ring holds it now, to compare with {@link #page}. */
     final byte[] entry = new byte[ENTRY];
     private int copyHint, mapHint;
-    /** Where the last copy of this ring's backend from its guest ended, and the packet it was matched to, if any. */
-    private long lastCopyFrame = -1;
-    private int lastCopyDom = -1, lastCopyEnd = -1, lastCopyPkt;
-    private boolean lastCopyMatched;
 
     // Per slot (request index & MASK); TxChain writes a chain's kinds, refs, offsets and sizes,
     // and of its first slot the packet's end, length, time and checksum flag.
@@ -70,13 +66,13 @@ final class TxRing {
     final int[] gref = new int[SIZE];
     final int[] off = new int[SIZE];
     final int[] size = new int[SIZE];
-    private final int[] pos = new int[SIZE];
-    private final int[] copyLen = new int[SIZE];
-    private final int[] copyDom = new int[SIZE];
-    private final long[] copyFrame = new long[SIZE];
-    private final int[] copyOff = new int[SIZE];
-    private final long[] mapFrame = new long[SIZE];
-    private final boolean[] done = new boolean[SIZE];
+    final int[] pos = new int[SIZE];
+    final int[] copyLen = new int[SIZE];
+    final int[] copyDom = new int[SIZE];
+    final long[] copyFrame = new long[SIZE];
+    final int[] copyOff = new int[SIZE];
+    final long[] mapFrame = new long[SIZE];
+    final boolean[] done = new boolean[SIZE];
     private final boolean[] reported = new boolean[SIZE];
     // Per packet, at its first slot.
     final int[] pktEnd = new int[SIZE];
@@ -88,22 +84,13 @@ final class TxRing {
     long unmatched;
     final long[] pktUnmatched = new long[SIZE];
     /** The hypercall in which a READY packet was read whole. */
-    private final long[] readySeq = new long[SIZE];
+    final long[] readySeq = new long[SIZE];
     /** Whether any copy or map of the packet has been seen. */
     final boolean[] pktStarted = new boolean[SIZE];
     /** Whether the packet's TCP/UDP checksum stands as sent: flags neither csum_blank nor data_validated, no GSO. */
     final boolean[] pktChecked = new boolean[SIZE];
-    /** Whether an op that matched no slot named a ref of a slot of the packet already read: never rebuilt. */
-    private final boolean[] pktSuspect = new boolean[SIZE];
-    /**
-     * The bytes of a packet read whole from copies alone, taken at the end of the call that made
-     * it whole when it waits past that call (see {@link #mayBeJoined}), by when netback may have
-     * reused its head buffer.
-     */
-    private final byte[] snap = new byte[SIZE * COPY_LEN];
-    private final boolean[] pktSnap = new boolean[SIZE];
-    /** The latest call with an op of this ring's backend matched to one of its slots. */
-    private long opSeq = -1;
+    /** What netback's ops say of where its packets begin and end. */
+    final TxBounds bounds = new TxBounds(this);
 
     TxRing(Tap tap, VifQueue q, long frame) {
         this.tap = tap;
@@ -158,8 +145,8 @@ final class TxRing {
         pktState[s0] = OK;
         pktStarted[s0] = false;
         pktUnmatched[s0] = unmatched;
-        pktSuspect[s0] = false;
-        pktSnap[s0] = false;
+        bounds.pktSuspect[s0] = false;
+        bounds.pktSnap[s0] = false;
         int p = 0;
         int left = 0;
         for (int k = i; k != end; k = k == i ? firstData : k + 1) {
@@ -212,7 +199,7 @@ final class TxRing {
                 long now) {
         int s = idx & MASK;
         copyHint = idx + 1;
-        opCall();
+        bounds.opCall();
         int p = pkt[s] & MASK;
         if (!pktStarted[p]) {
             pktStarted[p] = true;
@@ -230,7 +217,7 @@ final class TxRing {
         if (status != GNTST_okay) {
             failed(p, s, status, refused, now);
         }
-        copyOrder(s, p, status == GNTST_okay, dstDom, dstFrame, dstOff, len, now);
+        bounds.copyOrder(s, p, status == GNTST_okay, dstDom, dstFrame, dstOff, len, now);
         copyLen[s] = len;
         copyDom[s] = dstDom;
         copyFrame[s] = dstFrame;
@@ -240,73 +227,15 @@ final class TxRing {
         }
     }
 
-    /**
-     * A copy of slot {@code s} (of packet {@code p}) landed at (domid, frame, offset): checked
-     * against where the ring's previous copy ended. Apart from {@link #copied}, which runs for
-     * every copy, to keep that one small enough to be inlined.
-     */
-    private void copyOrder(int s, int p, boolean ok, int dstDom, long dstFrame, int dstOff, int len, long now) {
-        // netback copies a packet's head into a buffer of its own, slot after slot, packet
-        // after packet: a first slot copied on from where the ring's previous copy ended, or
-        // a later slot copied anywhere else, is a chain the guest changed after the tap read
-        // it (netback took two packets as one, or one as two, or another packet's op).
-        boolean follows = lastCopyDom == dstDom && lastCopyFrame == dstFrame && lastCopyEnd == dstOff;
-        // A copy Xen failed (the packet is a drop) is not judged; where it was meant to land counts.
-        if (ok && kind[s] == FIRST && follows) {
-            if (lastCopyMatched && lastCopyPkt - cons >= 0 && lastCopyPkt - parsed < 0) {
-                chainChanged(lastCopyPkt & MASK, now);
-            }
-            chainChanged(p, now);
-        } else if (ok && kind[s] == FOLLOW && !(follows && lastCopyMatched && lastCopyPkt == pkt[s])) {
-            chainChanged(p, now);
-            if (!follows) {
-                reports.lost(q, Tap.TX, 1); // a head netback began there: a packet of its own
-            }
-        }
-        // Where netback meant the copy to land, whether or not Xen carried it out: the next slot
-        // of a packet whose head copy failed is copied on from there.
-        lastCopyDom = dstDom;
-        lastCopyFrame = dstFrame;
-        lastCopyEnd = dstOff + len;
-        lastCopyMatched = true;
-        lastCopyPkt = pkt[s];
-    }
-
-    /** A copy of the backend from its guest that matched no slot ended at (domid, frame, offset). */
-    void copiedElsewhere(int dstDom, long dstFrame, int dstEnd) {
-        lastCopyDom = dstDom;
-        lastCopyFrame = dstFrame;
-        lastCopyEnd = dstEnd;
-        lastCopyMatched = false;
-    }
-
-    /** Packet {@code p} is not the packet netback took: reported, and never rebuilt (lost when decided). */
-    private void chainChanged(int p, long now) {
-        if (!pktSuspect[p] && (pktState[p] == OK || pktState[p] == READY)) {
-            pktSuspect[p] = true;
-            reports.anomaly(q, TX_DIR, "tx.chain_changed", p, now);
-        }
-    }
-
     /** A completed map of slot {@code idx}: the rest of the slot is in {@code frame} (owned by the frontend). */
     void mapped(int idx, int status, boolean refused, long devFrame, long now) {
         int s = idx & MASK;
         mapHint = idx + 1;
-        opCall();
+        bounds.opCall();
         int p = pkt[s] & MASK;
         pktStarted[p] = true;
-        if (copyLen[s] == 0 && (kind[s] == FIRST || pos[s] < COPY_LEN && !wholeFirstSlotCopied(p))) {
-            // netback copies a packet's first bytes before it maps any of them: a slot the tap
-            // awaits a copy of, mapped without one, is one netback took as part of another packet
-            // (a chain the guest joined after the tap read it). Whichever packet held before it
-            // netback joined it to is not rebuilt either.
-            chainChanged(p, now);
-            for (int i = cons; i != parsed && i != pkt[s]; i = pktEnd[i & MASK]) {
-                if (kind[i & MASK] != FIRST) {
-                    break;
-                }
-                chainChanged(i & MASK, now);
-            }
+        if (copyLen[s] == 0) {
+            bounds.mappedUncopied(s, p, now);
         }
         if (status != GNTST_okay) {
             failed(p, s, status, refused, now);
@@ -314,36 +243,6 @@ final class TxRing {
         }
         mapFrame[s] = devFrame;
         complete(s, now);
-    }
-
-    /** Whether netback copies packet {@code p}'s first slot whole and maps every other (18 slots or more). */
-    private boolean wholeFirstSlotCopied(int p) {
-        int data = 0;
-        for (int k = pktEnd[p] - 1; k != pkt[p] && kind[k & MASK] == FOLLOW; k--) {
-            data++;
-        }
-        return data >= MAX_SLOTS - 1;
-    }
-
-    /** An op of this ring's backend in the call being read matched a slot: a packet held to the ring's next such call is decided at its end. */
-    private void opCall() {
-        opSeq = refreshedSeq;
-        tap.atCallEnd(this);
-    }
-
-    /**
-     * Whether packet {@code s}, read whole from copies alone, could still be the head of a packet
-     * netback made longer with the requests after it (their slots mapped as its own, in the map
-     * call after the copies): its copies took all netback copies (128 bytes; or a packet of 18
-     * slots, whose first slot netback copies whole), requests follow it, and netback has not
-     * begun the next packet with a copy of its first slot (it would have mapped that slot as
-     * this one's). It waits for the next call with an op of the ring, by when netback's maps
-     * for its batch are in.
-     */
-    private boolean mayBeJoined(int s) {
-        int next = pktEnd[s];
-        return readySeq[s] == opSeq && next != parsed && (kind[next & MASK] != FIRST || copyLen[next & MASK] == 0)
-                && (pktLen[s] == COPY_LEN || parsed - next >= MAX_SLOTS - 1) && copiesOnly(s);
     }
 
     private void failed(int p, int s, int status, boolean refused, long now) {
@@ -377,51 +276,6 @@ final class TxRing {
         }
     }
 
-    /**
-     * An op of this ring's backend named {@code ref}, a ref of its guest that no slot awaits: a
-     * held packet with a slot of that ref already read may have been read from an op netback made
-     * for another packet (one whose request the guest rewrote), and is never rebuilt.
-     */
-    void unmatchedRef(int ref) {
-        for (int i = cons; i != parsed; i++) {
-            int s = i & MASK;
-            if ((kind[s] == FIRST || kind[s] == FOLLOW) && gref[s] == ref && (done[s] || copyLen[s] > 0 || mapFrame[s] != 0)) {
-                int p = pkt[s] & MASK;
-                if (pktState[p] == OK || pktState[p] == READY) {
-                    pktSuspect[p] = true;
-                }
-            }
-        }
-    }
-
-    /** Whether copies alone made packet {@code s0} whole (at most 128 bytes): no slot of it mapped. */
-    private boolean copiesOnly(int s0) {
-        if (pktLen[s0] > COPY_LEN) {
-            return false;
-        }
-        for (int k = pkt[s0], end = pktEnd[s0]; k != end; k++) {
-            int s = k & MASK;
-            if (kind[s] != EXTRA && copyLen[s] != size[s]) {
-                return false; // a slot mapped: the map call is in, nothing more of it to wait for
-            }
-        }
-        return true;
-    }
-
-    /** Keeps the bytes of packet {@code first}, made whole by copies alone, while they are where netback copied them; false when they cannot be read. */
-    private boolean snapshot(int first) {
-        int s0 = first & MASK;
-        boolean ok = true;
-        for (int k = first, end = pktEnd[s0]; k != end; k++) {
-            int s = k & MASK;
-            if (kind[s] != EXTRA && size[s] > 0) {
-                ok &= tap.mem.read(copyDom[s], copyFrame[s], copyOff[s], snap, s0 * COPY_LEN + pos[s], size[s]);
-            }
-        }
-        pktSnap[s0] = ok;
-        return ok;
-    }
-
     /** The copy or map call this ring waited for has all its ops in: its ready packets are decided. */
     void callEnded(long now) {
         long fresh = holdBatch == copyCallSeq ? Math.max(copyCallSeq, waitFresh) : waitFresh;
@@ -438,10 +292,10 @@ final class TxRing {
      * The same, but a ready packet made whole before call {@code freshFrom} is counted as lost:
      * it waited behind one given up, and its head is read where netback copied it, a buffer
      * netback may have reused since (rebuilt, it could carry another packet's head). So is one
-     * marked by {@link #unmatchedRef}. In the batch of a packet given up as rewritten, a ready
-     * packet is decided only {@code atCallEnd} (see {@link #holdBatch}). Within a copy or map
-     * call a ready packet waits for its end: a later copy of the call can show that netback's
-     * packets are not where the tap read them (see {@link #copied}).
+     * marked by {@link TxBounds#unmatchedRef}. In the batch of a packet given up as rewritten,
+     * a ready packet is decided only {@code atCallEnd} (see {@link #holdBatch}). Within a copy
+     * or map call a ready packet waits for its end: a later copy of the call can show that
+     * netback's packets are not where the tap read them (see {@link TxBounds#copyOrder}).
      */
     void advance(long now, long freshFrom, boolean atCallEnd) {
         advance(now, freshFrom, atCallEnd, false);
@@ -464,12 +318,12 @@ final class TxRing {
                         freshFrom = Long.MAX_VALUE; // cannot wait: not rebuilt
                     }
                 }
-                if (!final_ && !pktSuspect[s] && readySeq[s] >= freshFrom && mayBeJoined(s)
-                        && (pktSnap[s] || snapshot(cons))) {
+                if (!final_ && !bounds.pktSuspect[s] && readySeq[s] >= freshFrom && bounds.mayBeJoined(s)
+                        && (bounds.pktSnap[s] || bounds.snapshot(cons))) {
                     return; // until the ring's next op call (see mayBeJoined), its bytes kept
                 }
                 pktState[s] = INVALID;
-                if (pktSuspect[s] || readySeq[s] < freshFrom) {
+                if (bounds.pktSuspect[s] || readySeq[s] < freshFrom) {
                     reports.lost(q, Tap.TX, 1);
                 } else {
                     emit(cons, now);
@@ -485,10 +339,10 @@ final class TxRing {
         int len = pktLen[s0];
         byte[] buf = tap.frame;
         boolean ok = true;
-        if (pktSnap[s0]) {
-            System.arraycopy(snap, s0 * COPY_LEN, buf, 0, len);
+        if (bounds.pktSnap[s0]) {
+            System.arraycopy(bounds.snap, s0 * COPY_LEN, buf, 0, len);
         }
-        for (int k = first, end = pktSnap[s0] ? first : pktEnd[s0]; k != end; k++) {
+        for (int k = first, end = bounds.pktSnap[s0] ? first : pktEnd[s0]; k != end; k++) {
             int s = k & MASK;
             if (kind[s] == EXTRA) {
                 continue;

@@ -1,0 +1,185 @@
+package org.xenids.tap;
+
+import static org.xenids.tap.TxRing.*;
+
+/**
+ * What netback's own ops say of where the packets it takes begin and end, checked against the
+ * chains the tap read from a TX ring. netback copies each packet's first bytes (up to 128, or a
+ * whole first slot of 18 or more) into a buffer of its own, slot after slot, then maps the rest:
+ * a copy landing where another packet's ended, a slot mapped with none of it copied, or an op
+ * naming a ref whose slot already had its op, shows a chain the guest changed after the tap read
+ * it (two packets taken as one, one as two, another packet's op). Such packets are reported
+ * ({@code tx.chain_changed}) and never rebuilt. A packet that netback could still make longer
+ * with the requests after it waits, its bytes kept, for the ring's next op call. Apart from
+ * {@link TxRing}, which follows the packets that go well, because these checks are about a
+ * hostile guest.
+ */
+final class TxBounds {
+    private final TxRing r;
+    /** Where the last copy of the ring's backend from its guest ended, and the packet it was matched to, if any. */
+    private long lastCopyFrame = -1;
+    private int lastCopyDom = -1, lastCopyEnd = -1, lastCopyPkt;
+    private boolean lastCopyMatched;
+    /** Whether an op that matched no slot named a ref of a slot of the packet already read: never rebuilt. */
+    final boolean[] pktSuspect = new boolean[SIZE];
+    /**
+     * The bytes of a packet read whole from copies alone, taken at the end of the call that made
+     * it whole when it waits past that call (see {@link #mayBeJoined}), by when netback may have
+     * reused its head buffer.
+     */
+    final byte[] snap = new byte[SIZE * COPY_LEN];
+    final boolean[] pktSnap = new boolean[SIZE];
+    /** The latest call with an op of the ring's backend matched to one of its slots. */
+    private long opSeq = -1;
+
+    TxBounds(TxRing r) {
+        this.r = r;
+    }
+
+    /**
+     * A copy of slot {@code s} (of packet {@code p}) landed at (domid, frame, offset): checked
+     * against where the ring's previous copy ended (apart from {@link TxRing#copied}, which runs
+     * for every copy, to keep that one small enough to be inlined).
+     */
+    void copyOrder(int s, int p, boolean ok, int dstDom, long dstFrame, int dstOff, int len, long now) {
+        // netback copies a packet's head into a buffer of its own, slot after slot, packet
+        // after packet: a first slot copied on from where the ring's previous copy ended, or
+        // a later slot copied anywhere else, is a chain the guest changed after the tap read
+        // it (netback took two packets as one, or one as two, or another packet's op).
+        boolean follows = lastCopyDom == dstDom && lastCopyFrame == dstFrame && lastCopyEnd == dstOff;
+        // A copy Xen failed (the packet is a drop) is not judged; where it was meant to land counts.
+        if (ok && r.kind[s] == FIRST && follows) {
+            if (lastCopyMatched && lastCopyPkt - r.cons >= 0 && lastCopyPkt - r.parsed < 0) {
+                chainChanged(lastCopyPkt & MASK, now);
+            }
+            chainChanged(p, now);
+        } else if (ok && r.kind[s] == FOLLOW && !(follows && lastCopyMatched && lastCopyPkt == r.pkt[s])) {
+            chainChanged(p, now);
+            if (!follows) {
+                r.reports.lost(r.q, Tap.TX, 1); // a head netback began there: a packet of its own
+            }
+        }
+        // Where netback meant the copy to land, whether or not Xen carried it out: the next slot
+        // of a packet whose head copy failed is copied on from there.
+        lastCopyDom = dstDom;
+        lastCopyFrame = dstFrame;
+        lastCopyEnd = dstOff + len;
+        lastCopyMatched = true;
+        lastCopyPkt = r.pkt[s];
+    }
+
+    /** A copy of the backend from its guest that matched no slot ended at (domid, frame, offset). */
+    void copiedElsewhere(int dstDom, long dstFrame, int dstEnd) {
+        lastCopyDom = dstDom;
+        lastCopyFrame = dstFrame;
+        lastCopyEnd = dstEnd;
+        lastCopyMatched = false;
+    }
+
+    /** Packet {@code p} is not the packet netback took: reported, and never rebuilt (lost when decided). */
+    private void chainChanged(int p, long now) {
+        if (!pktSuspect[p] && (r.pktState[p] == OK || r.pktState[p] == READY)) {
+            pktSuspect[p] = true;
+            r.reports.anomaly(r.q, Tap.TX, "tx.chain_changed", p, now);
+        }
+    }
+
+    /** Whether netback copies packet {@code p}'s first slot whole and maps every other (18 slots or more). */
+    private boolean wholeFirstSlotCopied(int p) {
+        int data = 0;
+        for (int k = r.pktEnd[p] - 1; k != r.pkt[p] && r.kind[k & MASK] == FOLLOW; k--) {
+            data++;
+        }
+        return data >= MAX_SLOTS - 1;
+    }
+
+    /**
+     * An op of the ring's backend in the call being read matched a slot: a packet held to the
+     * ring's next such call is decided at its end.
+     */
+    void opCall() {
+        opSeq = r.refreshedSeq;
+        r.tap.atCallEnd(r);
+    }
+
+    /**
+     * Whether packet {@code s}, read whole from copies alone, could still be the head of a packet
+     * netback made longer with the requests after it (their slots mapped as its own, in the map
+     * call after the copies): its copies took all netback copies (128 bytes; or a packet of 18
+     * slots, whose first slot netback copies whole), requests follow it, and netback has not
+     * begun the next packet with a copy of its first slot (it would have mapped that slot as
+     * this one's). It waits for the next call with an op of the ring, by when netback's maps
+     * for its batch are in.
+     */
+    boolean mayBeJoined(int s) {
+        int next = r.pktEnd[s];
+        return r.readySeq[s] == opSeq && next != r.parsed && (r.kind[next & MASK] != FIRST || r.copyLen[next & MASK] == 0)
+                && (r.pktLen[s] == COPY_LEN || r.parsed - next >= MAX_SLOTS - 1) && copiesOnly(s);
+    }
+
+    /**
+     * An op of the ring's backend named {@code ref}, a ref of its guest that no slot awaits: a
+     * held packet with a slot of that ref already read may have been read from an op netback made
+     * for another packet (one whose request the guest rewrote), and is never rebuilt.
+     */
+    void unmatchedRef(int ref) {
+        for (int i = r.cons; i != r.parsed; i++) {
+            int s = i & MASK;
+            if ((r.kind[s] == FIRST || r.kind[s] == FOLLOW) && r.gref[s] == ref && (r.done[s] || r.copyLen[s] > 0 || r.mapFrame[s] != 0)) {
+                int p = r.pkt[s] & MASK;
+                if (r.pktState[p] == OK || r.pktState[p] == READY) {
+                    pktSuspect[p] = true;
+                }
+            }
+        }
+    }
+
+    /** Whether copies alone made packet {@code s0} whole (at most 128 bytes): no slot of it mapped. */
+    private boolean copiesOnly(int s0) {
+        if (r.pktLen[s0] > COPY_LEN) {
+            return false;
+        }
+        for (int k = r.pkt[s0], end = r.pktEnd[s0]; k != end; k++) {
+            int s = k & MASK;
+            if (r.kind[s] != EXTRA && r.copyLen[s] != r.size[s]) {
+                return false; // a slot mapped: the map call is in, nothing more of it to wait for
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Keeps the bytes of packet {@code first}, made whole by copies alone, while they are where
+     * netback copied them; false when they cannot be read.
+     */
+    boolean snapshot(int first) {
+        int s0 = first & MASK;
+        boolean ok = true;
+        for (int k = first, end = r.pktEnd[s0]; k != end; k++) {
+            int s = k & MASK;
+            if (r.kind[s] != EXTRA && r.size[s] > 0) {
+                ok &= r.tap.mem.read(r.copyDom[s], r.copyFrame[s], r.copyOff[s], snap, s0 * COPY_LEN + r.pos[s], r.size[s]);
+            }
+        }
+        pktSnap[s0] = ok;
+        return ok;
+    }
+
+    /**
+     * Slot {@code s} of packet {@code p} was mapped with none of it copied. netback copies a
+     * packet's first bytes before it maps any of them: a slot the tap awaits a copy of, mapped
+     * without one, is one netback took as part of another packet (a chain the guest joined after
+     * the tap read it). Whichever packet held before it netback joined it to is not rebuilt either.
+     */
+    void mappedUncopied(int s, int p, long now) {
+        if (r.kind[s] == FIRST || r.pos[s] < COPY_LEN && !wholeFirstSlotCopied(p)) {
+            chainChanged(p, now);
+            for (int i = r.cons; i != r.parsed && i != r.pkt[s]; i = r.pktEnd[i & MASK]) {
+                if (r.kind[i & MASK] != FIRST) {
+                    break;
+                }
+                chainChanged(i & MASK, now);
+            }
+        }
+    }
+}
