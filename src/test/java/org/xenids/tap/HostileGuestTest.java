@@ -543,15 +543,7 @@ class HostileGuestTest {
         changeBeforeNetbacksCopy(s, 2, () -> rPage.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 50, (byte) 0x5a));
         int uplinkBefore = s.b.uplink.size();
         s.b.host.runPending();
-        List<String> sent = s.b.uplink.stream().skip(uplinkBefore).map(java.util.Arrays::toString).toList();
-        assertEquals(2, sent.size(), "netback sent P and R");
-        List<Bench.Seen> rebuilt = txOf(s, 1);
-        for (Bench.Seen f : rebuilt) {
-            assertTrue(sent.contains(java.util.Arrays.toString(f.bytes())),
-                    "rebuilt with bytes netback did not send: " + f + " " + s.events());
-        }
-        assertEquals(2, rebuilt.size() + s.counters(1).lost() + s.b.tap.unfinished().txPackets(),
-                "each packet rebuilt, counted lost or still held: " + s.counters(1));
+        rebuiltOnlyAsSent(s, uplinkBefore, 2, "netback sent P and R");
     }
 
     /**
@@ -642,15 +634,7 @@ class HostileGuestTest {
         int uplinkBefore = s.b.uplink.size();
         s.b.host.runPending();
         assertTrue(done[0], "netback mapped");
-        List<String> sent = s.b.uplink.stream().skip(uplinkBefore).map(java.util.Arrays::toString).toList();
-        assertEquals(3, sent.size(), "netback sent P, R and the last one");
-        List<Bench.Seen> rebuilt = txOf(s, 1);
-        for (Bench.Seen f : rebuilt) {
-            assertTrue(sent.contains(java.util.Arrays.toString(f.bytes())),
-                    "rebuilt with bytes netback did not send: " + f + " " + s.events());
-        }
-        assertEquals(3, rebuilt.size() + s.counters(1).lost() + s.b.tap.unfinished().txPackets(),
-                "each packet rebuilt, counted lost or still held: " + s.counters(1));
+        rebuiltOnlyAsSent(s, uplinkBefore, 3, "netback sent P, R and the last one");
     }
 
     /**
@@ -663,25 +647,7 @@ class HostileGuestTest {
      */
     @Test
     void twoPacketsTheGuestJoinedAfterTheTapReadThemAreNotRebuiltApart() {
-        Setup s = new Setup();
-        int p = s.grantFrame(100, 1), q = s.grantFrame(100, 2);
-        int prod = Netif.Sring.reqProd(s.tx, 0);
-        long at0 = Netif.Sring.entry(prod, 256, Netif.TxRequest.SIZE);
-        Netif.TxRequest.set(s.tx, at0, p, 0, 0, 0, 100);
-        Netif.TxRequest.set(s.tx, Netif.Sring.entry(prod + 1, 256, Netif.TxRequest.SIZE), q, 0, 0, 1, 28);
-        s.publishAndKick(prod + 2);
-        Netif.TxRequest.set(s.tx, at0, p, 0, NETTXF_more_data, 0, 128);
-        int uplinkBefore = s.b.uplink.size();
-        s.b.host.runPending();
-        List<String> sent = s.b.uplink.stream().skip(uplinkBefore).map(java.util.Arrays::toString).toList();
-        assertEquals(1, sent.size(), "netback sent one frame");
-        List<Bench.Seen> rebuilt = txOf(s, 1);
-        for (Bench.Seen f : rebuilt) {
-            assertTrue(sent.contains(java.util.Arrays.toString(f.bytes())),
-                    "rebuilt with bytes netback did not send: " + f + " " + s.events());
-        }
-        assertTrue(rebuilt.size() == 1 || s.counters(1).lost() >= 1 && !s.events().isEmpty(),
-                "rebuilt, or reported and counted lost: " + s.counters(1) + " " + s.events());
+        joinedAfterTheKick(new Setup(), 100, 28, 128);
     }
 
     /**
@@ -693,14 +659,22 @@ class HostileGuestTest {
      */
     @Test
     void aPacketJoinedToTheNextWhoseSlotNetbackMapsIsNotRebuiltApart() {
-        Setup s = new Setup();
-        int p = s.grantFrame(128, 1), q = s.grantFrame(200, 2);
+        joinedAfterTheKick(new Setup(), 128, 200, 328).othersGoOn();
+    }
+
+    /**
+     * P ({@code pLen} bytes) and Q ({@code qLen}) published and kicked (the tap reads them), then
+     * P's request rewritten to {@code joinedLen} bytes with more data before netback reads it:
+     * netback sends one frame. The tap rebuilds it as netback sent it, or reports and counts it.
+     */
+    private static Setup joinedAfterTheKick(Setup s, int pLen, int qLen, int joinedLen) {
+        int p = s.grantFrame(pLen, 1), q = s.grantFrame(Math.max(qLen, 100), 2);
         int prod = Netif.Sring.reqProd(s.tx, 0);
         long at0 = Netif.Sring.entry(prod, 256, Netif.TxRequest.SIZE);
-        Netif.TxRequest.set(s.tx, at0, p, 0, 0, 0, 128);
-        Netif.TxRequest.set(s.tx, Netif.Sring.entry(prod + 1, 256, Netif.TxRequest.SIZE), q, 0, 0, 1, 200);
+        Netif.TxRequest.set(s.tx, at0, p, 0, 0, 0, pLen);
+        Netif.TxRequest.set(s.tx, Netif.Sring.entry(prod + 1, 256, Netif.TxRequest.SIZE), q, 0, 0, 1, qLen);
         s.publishAndKick(prod + 2);
-        Netif.TxRequest.set(s.tx, at0, p, 0, NETTXF_more_data, 0, 328);
+        Netif.TxRequest.set(s.tx, at0, p, 0, NETTXF_more_data, 0, joinedLen);
         int uplinkBefore = s.b.uplink.size();
         s.b.host.runPending();
         List<String> sent = s.b.uplink.stream().skip(uplinkBefore).map(java.util.Arrays::toString).toList();
@@ -712,7 +686,7 @@ class HostileGuestTest {
         }
         assertTrue(rebuilt.size() == 1 || s.counters(1).lost() >= 1 && !s.events().isEmpty(),
                 "rebuilt, or reported and counted lost: " + s.counters(1) + " " + s.events());
-        s.othersGoOn();
+        return s;
     }
 
     /**
@@ -854,6 +828,23 @@ class HostileGuestTest {
             sent.add(java.util.Arrays.toString(Bench.frame(GW, Bench.mac(TapFramesTest.MAC1), 200, 100 + i)));
         }
         return sent;
+    }
+
+    /**
+     * Netback sent {@code n} frames out the uplink since {@code uplinkBefore} ({@code what}); every
+     * TX frame of dom1 the tap rebuilt is one of them byte for byte, and each packet was rebuilt,
+     * counted lost or is still held.
+     */
+    private static void rebuiltOnlyAsSent(Setup s, int uplinkBefore, int n, String what) {
+        List<String> sent = s.b.uplink.stream().skip(uplinkBefore).map(java.util.Arrays::toString).toList();
+        assertEquals(n, sent.size(), what);
+        List<Bench.Seen> rebuilt = txOf(s, 1);
+        for (Bench.Seen f : rebuilt) {
+            assertTrue(sent.contains(java.util.Arrays.toString(f.bytes())),
+                    "rebuilt with bytes netback did not send: " + f + " " + s.events());
+        }
+        assertEquals(n, rebuilt.size() + s.counters(1).lost() + s.b.tap.unfinished().txPackets(),
+                "each packet rebuilt, counted lost or still held: " + s.counters(1));
     }
 
     private static List<Bench.Seen> txOf(Setup s, int domid) {
