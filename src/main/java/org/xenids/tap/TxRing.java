@@ -149,6 +149,7 @@ final class TxRing {
         bounds.pktSnap[s0] = false;
         int p = 0;
         int left = 0;
+        int copied = Math.min(pktLen[s0], COPY_LEN);
         for (int k = i; k != end; k = k == i ? firstData : k + 1) {
             int s = k & MASK;
             pkt[s] = i;
@@ -156,9 +157,11 @@ final class TxRing {
             p += size[s];
             copyLen[s] = 0;
             mapFrame[s] = 0;
-            done[s] = false;
             reported[s] = false;
-            left++;
+            // An empty slot past the bytes netback copies is answered with no op (XSA-448); one
+            // its copy loop reaches gets a copy of length 0.
+            done[s] = size[s] == 0 && pos[s] >= copied;
+            left += done[s] ? 0 : 1;
         }
         pktLeft[s0] = left;
     }
@@ -205,7 +208,7 @@ final class TxRing {
             pktStarted[p] = true;
             TxGiveUp.skipped(this, pkt[s], now);
         }
-        if (srcOff != off[s] || len > size[s] || len <= 0) {
+        if (srcOff != off[s] || len > size[s] || len <= 0 && (len < 0 || size[s] != 0)) {
             reports.anomaly(q, TX_DIR, "tx.ring_changed", s, now);
             if (pktState[p] == OK) {
                 reports.lost(q, Tap.TX, 1); // netback sent what the slot says now: a frame the tap did not read

@@ -260,6 +260,11 @@ final class NetbackTx {
                 }
             }
             for (; i <= slots; i++) {
+                if (sSize[i] == 0) {
+                    // xenvif_get_requests (since XSA-448): an empty slot is answered at once, never mapped.
+                    release(pend[i], NETIF_RSP_OKAY);
+                    continue;
+                }
                 Gnttab.Map.set(nb.mapArgs, (long) nm * Gnttab.Map.SIZE, KADDR + 4096L * pend[i],
                         GNTMAP_host_map | GNTMAP_readonly, sGref[i], nb.front);
                 mapPend[nm] = pend[i];
