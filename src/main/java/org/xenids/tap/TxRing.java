@@ -214,6 +214,8 @@ final class TxRing {
                 reports.lost(q, Tap.TX, 1); // netback sent what the slot says now: a frame the tap did not read
             }
             pktState[p] = FAILED;
+            // Still netback's copy of this packet: its next slot's copy goes on from where this one ended.
+            bounds.copyOrder(s, p, false, dstDom, dstFrame, dstOff, len, now);
             complete(s, now);
             return;
         }

@@ -397,6 +397,31 @@ class HostileGuestTest {
     }
 
     /**
+     * The same with a head of 60 bytes and a second slot: netback copies the moved head, then the
+     * second slot's first bytes on from it, as one packet. Counted lost once: the second copy is
+     * not a packet netback began there.
+     */
+    @Test
+    void aPacketWhoseMovedHeadNetbackCopiedIsCountedLostOnce() {
+        Setup s = new Setup();
+        int ref = s.grantFrame(600), rest = s.grantFrame(100, 2);
+        int prod = Netif.Sring.reqProd(s.tx, 0);
+        long at = Netif.Sring.entry(prod, 256, Netif.TxRequest.SIZE);
+        Netif.TxRequest.set(s.tx, at, ref, 0, NETTXF_more_data, 0, 160);
+        Netif.TxRequest.set(s.tx, Netif.Sring.entry(prod + 1, 256, Netif.TxRequest.SIZE), rest, 0, 0, 1, 100);
+        s.publishAndKick(prod + 2);
+        Netif.TxRequest.set(s.tx, at, ref, 4, NETTXF_more_data, 0, 160);
+        int uplinkBefore = s.b.uplink.size();
+        s.b.host.runPending();
+        assertEquals(1, s.b.uplink.size() - uplinkBefore, "netback sent it");
+        assertEquals(List.of("dom1/vif0/tx tx.ring_changed " + (prod & 255)), s.events());
+        Tap.Counters c = s.counters(1);
+        assertEquals(1, c.lost(), c.toString());
+        assertEquals(0, c.drops(), c.toString());
+        s.othersGoOn();
+    }
+
+    /**
      * The guest rewrites the ref of a packet's second slot after the tap read it: netback copies
      * the head and takes the new ref, which no slot holds. The tap reads the packet's requests
      * again, finds one changed, and gives the packet up there and then: a slot_rewritten anomaly
