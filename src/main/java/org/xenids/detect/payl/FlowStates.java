@@ -8,7 +8,7 @@ import java.util.Arrays;
  */
 final class FlowStates {
     private long[] keys = new long[1024];
-    private PaylFlows.State[] values = new PaylFlows.State[1024];
+    private PaylFlowState[] values = new PaylFlowState[1024];
     private int size;
 
     int size() {
@@ -20,7 +20,7 @@ final class FlowStates {
         return (int) (h ^ (h >>> 32)) & mask;
     }
 
-    PaylFlows.State get(long k) {
+    PaylFlowState get(long k) {
         int mask = keys.length - 1;
         for (int i = hash(k, mask); ; i = (i + 1) & mask) {
             if (keys[i] == k) {
@@ -32,7 +32,7 @@ final class FlowStates {
         }
     }
 
-    void put(long k, PaylFlows.State v) {
+    void put(long k, PaylFlowState v) {
         if (k <= 0) {
             throw new IllegalArgumentException("flow id " + k);
         }
@@ -51,7 +51,7 @@ final class FlowStates {
         values[i] = v;
     }
 
-    PaylFlows.State remove(long k) {
+    PaylFlowState remove(long k) {
         int mask = keys.length - 1;
         int i = hash(k, mask);
         while (keys[i] != k) {
@@ -60,14 +60,14 @@ final class FlowStates {
             }
             i = (i + 1) & mask;
         }
-        PaylFlows.State v = values[i];
+        PaylFlowState v = values[i];
         keys[i] = 0;
         values[i] = null;
         size--;
         // Re-insert the rest of the probe run so later lookups do not stop at the hole.
         for (int j = (i + 1) & mask; keys[j] != 0; j = (j + 1) & mask) {
             long rk = keys[j];
-            PaylFlows.State rv = values[j];
+            PaylFlowState rv = values[j];
             keys[j] = 0;
             values[j] = null;
             size--;
@@ -78,9 +78,9 @@ final class FlowStates {
 
     private void grow() {
         long[] ok = keys;
-        PaylFlows.State[] ov = values;
+        PaylFlowState[] ov = values;
         keys = new long[ok.length * 2];
-        values = new PaylFlows.State[ok.length * 2];
+        values = new PaylFlowState[ok.length * 2];
         size = 0;
         for (int i = 0; i < ok.length; i++) {
             if (ok[i] != 0) {

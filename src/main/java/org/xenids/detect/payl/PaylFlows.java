@@ -56,7 +56,7 @@ public final class PaylFlows implements StreamListener {
     private Consumer<EveEvent.Anomaly> anomalies = a -> { };
     private final int depth;
     private final FlowStates states = new FlowStates();
-    private final ArrayDeque<State> pool = new ArrayDeque<>();
+    private final ArrayDeque<PaylFlowState> pool = new ArrayDeque<>();
     private final ByteHistogram packet;
     private long flows;
     private long unmonitored, unmonitoredBytes;
@@ -122,30 +122,12 @@ public final class PaylFlows implements StreamListener {
         return this;
     }
 
-    /** Per-flow state: the subjects and histograms of both directions. */
-    static final class State {
-        final ByteHistogram[] hist = new ByteHistogram[2];
-        final Subject[] subject = new Subject[2];
-        final double[] max = new double[2];
-        final long[] bytes = new long[2];
-        final boolean[] alerted = new boolean[2];
-        /** The direction's stream histogram was trained or scored (it reached the depth). */
-        final boolean[] done = new boolean[2];
-        /**
-         * By kind (GAP, DIFFERING, REFUSED, URGENT, NOT_COMPARED) and direction: already reported (a gap
-         * or differing bytes inside the scored bytes, a packet its receiver drops, an urgent byte, a
-         * copy that could not be compared).
-         */
-        final boolean[][] reported = new boolean[5][2];
-        boolean monitored;
-    }
-
-    private State state(Flow f) {
-        State s = states.get(f.id());
+    private PaylFlowState state(Flow f) {
+        PaylFlowState s = states.get(f.id());
         if (s != null) {
             return s;
         }
-        s = pool.isEmpty() ? new State() : pool.pop();
+        s = pool.isEmpty() ? new PaylFlowState() : pool.pop();
         String image = imageOf.apply(f);
         s.monitored = image != null;
         flows++;
@@ -156,20 +138,7 @@ public final class PaylFlows implements StreamListener {
             s.subject[0] = subject(new Subject(image, Direction.TO_SERVER, proto, f.serverPort()));
             s.subject[1] = subject(new Subject(image, Direction.TO_CLIENT, proto, f.serverPort()));
         }
-        for (int d = 0; d < 2; d++) {
-            s.max[d] = Double.NaN;
-            s.bytes[d] = 0;
-            s.alerted[d] = false;
-            s.done[d] = false;
-            for (boolean[] r : s.reported) {
-                r[d] = false;
-            }
-            if (s.hist[d] == null) {
-                s.hist[d] = new ByteHistogram(depth);
-            } else {
-                s.hist[d].reset();
-            }
-        }
+        s.reset(depth);
         states.put(f.id(), s);
         return s;
     }
@@ -180,7 +149,7 @@ public final class PaylFlows implements StreamListener {
 
     @Override
     public void payload(Flow flow, boolean toServer, byte[] buf, int off, int len, long streamOffset) {
-        State s = state(flow);
+        PaylFlowState s = state(flow);
         if (!s.monitored || len <= 0) {
             return;
         }
@@ -213,7 +182,7 @@ public final class PaylFlows implements StreamListener {
 
     @Override
     public void gap(Flow flow, boolean toServer, long streamOffset, long length) {
-        State s = scored(flow, toServer, streamOffset);
+        PaylFlowState s = scored(flow, toServer, streamOffset);
         if (s != null) {
             gaps++;
             gapBytes += length;
@@ -228,7 +197,7 @@ public final class PaylFlows implements StreamListener {
      */
     @Override
     public void overlapDiffers(Flow flow, boolean toServer, long streamOffset, long bytes) {
-        State s = scoredOrWas(flow, streamOffset);
+        PaylFlowState s = scoredOrWas(flow, streamOffset);
         if (s != null) {
             differingBytes += bytes;
             once(s, flow, toServer, DIFFERING, "stream", "stream.reassembly_overlap_different_data");
@@ -243,7 +212,7 @@ public final class PaylFlows implements StreamListener {
      */
     @Override
     public void copyNotCompared(Flow flow, boolean toServer, long streamOffset, long bytes) {
-        State s = scoredOrWas(flow, streamOffset);
+        PaylFlowState s = scoredOrWas(flow, streamOffset);
         if (s != null) {
             notComparedBytes += bytes;
             once(s, flow, toServer, NOT_COMPARED, "stream", "stream.reassembly_copy_not_compared");
@@ -259,7 +228,7 @@ public final class PaylFlows implements StreamListener {
      */
     @Override
     public void urgentByte(Flow flow, boolean toServer, long streamOffset, boolean outOfBand) {
-        State s = scored(flow, toServer, streamOffset);
+        PaylFlowState s = scored(flow, toServer, streamOffset);
         if (s != null) {
             urgentBytes++;
             urgentTakenOut += outOfBand ? 1 : 0;
@@ -271,7 +240,7 @@ public final class PaylFlows implements StreamListener {
      * Reports an anomaly of {@code kind} the first time the flow direction has one: what is
      * reported once per flow direction, counted by direction.
      */
-    private void once(State s, Flow flow, boolean toServer, int kind, String type, String event) {
+    private void once(PaylFlowState s, Flow flow, boolean toServer, int kind, String type, String event) {
         boolean[] seen = s.reported[kind];
         int d = toServer ? 0 : 1;
         if (!seen[d]) {
@@ -285,14 +254,14 @@ public final class PaylFlows implements StreamListener {
      * The flow's state when stream bytes at {@code streamOffset} are scored (a monitored direction
      * not yet scored, or, per packet, any), else null.
      */
-    private State scored(Flow flow, boolean toServer, long streamOffset) {
-        State s = scoredOrWas(flow, streamOffset);
+    private PaylFlowState scored(Flow flow, boolean toServer, long streamOffset) {
+        PaylFlowState s = scoredOrWas(flow, streamOffset);
         return s != null && (perPacket || !s.done[toServer ? 0 : 1]) ? s : null;
     }
 
     /** The flow's state when stream bytes at {@code streamOffset} are or were scored (inside the depth, or per packet), else null. */
-    private State scoredOrWas(Flow flow, long streamOffset) {
-        State s = state(flow);
+    private PaylFlowState scoredOrWas(Flow flow, long streamOffset) {
+        PaylFlowState s = state(flow);
         return s.monitored && flow.protocol() == 6 && (perPacket || streamOffset < depth) ? s : null;
     }
 
@@ -304,7 +273,7 @@ public final class PaylFlows implements StreamListener {
      */
     @Override
     public void refused(Flow flow, boolean toServer, String event) {
-        State s = state(flow);
+        PaylFlowState s = state(flow);
         if (s.monitored) {
             refusedPackets++;
             once(s, flow, toServer, REFUSED, event.startsWith("stream.") ? "stream" : "decode", event);
@@ -321,7 +290,7 @@ public final class PaylFlows implements StreamListener {
 
     @Override
     public void flowEnd(Flow flow) {
-        State s = states.remove(flow.id());
+        PaylFlowState s = states.remove(flow.id());
         if (s == null) {
             return;
         }
@@ -348,7 +317,7 @@ public final class PaylFlows implements StreamListener {
     }
 
     /** Trains or scores direction {@code d}'s stream histogram, once per flow direction. */
-    private void stream(Flow flow, State s, int d) {
+    private void stream(Flow flow, PaylFlowState s, int d) {
         if (trainer != null) {
             trainer.add(s.subject[d], s.hist[d]);
             return;

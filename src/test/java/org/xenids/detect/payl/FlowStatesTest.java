@@ -16,11 +16,11 @@ class FlowStatesTest {
     @Property(tries = 200)
     void behavesLikeAMapUnderPutsAndRemoves(@ForAll @Size(max = 3000) List<@IntRange(min = -300, max = 300) Integer> ops) {
         FlowStates s = new FlowStates();
-        Map<Long, PaylFlows.State> ref = new HashMap<>();
+        Map<Long, PaylFlowState> ref = new HashMap<>();
         for (int op : ops) {
             long id = Math.abs(op) + 1;
             if (op >= 0) {
-                PaylFlows.State v = new PaylFlows.State();
+                PaylFlowState v = new PaylFlowState();
                 s.put(id, v);
                 ref.put(id, v);
             } else {
