@@ -49,6 +49,38 @@ final class TxGiveUp {
     }
 
     /**
+     * A map of packet {@code first} was seen: netback makes its maps in ring order, packet after
+     * packet, in the batch that copied their heads, so an older packet it began that still awaits
+     * an op never gets it (its op named a ref no slot holds: a request the guest rewrote, and
+     * perhaps put back before the tap read it again). Reported ({@code tx.unfinished}, naming its
+     * first slot) and counted as lost; the packets made whole behind it in this batch go on, as
+     * after {@link #recheck}. Held, it would hold back every later packet until its slot's reuse.
+     */
+    static void unfinished(TxRing r, int first, long now) {
+        int from = r.mapFrom - r.cons > 0 && r.mapFrom - first <= 0 ? r.mapFrom : r.cons;
+        if (first - r.cons >= 0 && first - r.parsed < 0) {
+            r.mapFrom = first;
+        }
+        boolean gaveUp = false;
+        for (int i = from; i != first && i != r.parsed; i = r.pktEnd[i & MASK]) {
+            int s = i & MASK;
+            if (r.kind[s] != FIRST) {
+                break; // not a packet's start: the chain is not where it was parsed
+            }
+            if (r.pktState[s] == OK && r.pktStarted[s]) {
+                r.reports.anomaly(r.q, Tap.TX, "tx.unfinished", s, now);
+                r.reports.lost(r.q, Tap.TX, 1);
+                r.pktState[s] = INVALID;
+                gaveUp = true;
+            }
+        }
+        if (gaveUp) {
+            r.holdBatch = r.copyCallSeq;
+            r.advance(now, r.copyCallSeq, false);
+        }
+    }
+
+    /**
      * The guest posted a request in the slot of a packet the tap still holds. An honest guest
      * reuses a slot only once netback has answered it, by which time netback has made every copy
      * and map of the packet: one the tap still holds was not read whole and never will be (a slot
@@ -93,8 +125,8 @@ final class TxGiveUp {
      * made them whole has all its ops in: netback's ops for what the guest wrote instead may have
      * landed in their slots, and their own ops, naming the same refs, then match no slot
      * ({@link TxRing#unmatchedRef}: lost). Older ones are lost.
-     * A guest that puts the request back before this read is caught only at slot reuse or
-     * teardown.
+     * A guest that puts the request back before this read is caught at netback's next map of a
+     * later packet ({@link #unfinished}), or else at slot reuse or teardown.
      */
     static void recheck(TxRing r, long seq, long now) {
         if (r.broken || r.recheckSeq == seq) {

@@ -39,6 +39,8 @@ final class TxRing {
     int parsed, cons;
     /** The first packet {@link TxGiveUp#skipped} has not looked at yet, when past {@code cons}. */
     int skipFrom;
+    /** The last packet a map was seen for, when past {@code cons} (see {@link TxGiveUp#unfinished}). */
+    int mapFrom;
     private int rspProd;
     long refreshedSeq = -1;
     /** The last copy call of the backend naming this ring's guest's grants: each netback TX batch starts with one. */
@@ -239,6 +241,9 @@ final class TxRing {
         bounds.opCall();
         int p = pkt[s] & MASK;
         pktStarted[p] = true;
+        if (pkt[s] != mapFrom) {
+            TxGiveUp.unfinished(this, pkt[s], now);
+        }
         if (copyLen[s] == 0) {
             bounds.mappedUncopied(s, p, now);
         }
