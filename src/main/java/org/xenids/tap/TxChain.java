@@ -101,7 +101,7 @@ final class TxChain {
             slots++;
             j++;
         }
-        if (!drop && size0 < 14) {
+        if (!drop && remaining < 14) { // the first slot's own bytes: netback checks them after xenvif_count_requests
             drop = true;
             why = "tx.size_too_small";
         }

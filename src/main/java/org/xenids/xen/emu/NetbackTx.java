@@ -209,16 +209,19 @@ final class NetbackTx {
             int dataLen = size > COPY_LEN && slots < LEGACY_SLOTS_MAX ? COPY_LEN : size;
             // Linux copies a packet of exactly 19 slots whole into a large head; the emulated head
             // buffers hold 1984 bytes, so such a packet is dropped here (counted) instead.
-            if (drop || size < 14 || dataLen > 2048 - HEAD_OFF) {
-                // Too many slots or a runt: every slot is answered with an error, nothing is read.
-                // xenvif_tx_err re-reads each slot's id from the ring.
+            // The runt check is on the first slot's own bytes: xenvif_count_requests has taken the
+            // other slots' sizes off txreq.size by then.
+            if (drop || firstSize < 14 || dataLen > 2048 - HEAD_OFF) {
+                // Too many slots or a runt: every slot is answered with an error, nothing is read,
+                // and the batch ends there (xenvif_tx_build_gops breaks off; the next round goes
+                // on). xenvif_tx_err re-reads each slot's id from the ring.
                 respond(sId[0], extra, NETIF_RSP_ERROR);
                 for (int j = idx - slots; j != idx; j++) {
                     respond(Netif.TxRequest.id(nb.tx, Sring.entry(j, RING_SLOTS, Netif.TxRequest.SIZE)), 0,
                             NETIF_RSP_ERROR);
                 }
                 dropped++;
-                continue;
+                return np;
             }
             if (sOff[0] + sSize[0] > 4096) {
                 nb.fatal(); // "Cross page boundary"
