@@ -85,6 +85,12 @@ final class TxRing {
     /** Copies and maps by this ring's backend of its guest's refs that matched no slot, so far; at each packet's parse. */
     long unmatched;
     final long[] pktUnmatched = new long[SIZE];
+    /**
+     * Whether the packet has an empty slot netback answers with no op: nothing shows what netback
+     * read there. Had it read a slot with bytes (the guest wrote it after the tap read it), its op
+     * names a ref no slot of the tap awaits, and the packet, whole without it, is not rebuilt.
+     */
+    final boolean[] pktBlind = new boolean[SIZE];
     /** The hypercall in which a READY packet was read whole. */
     final long[] readySeq = new long[SIZE];
     /** Whether any copy or map of the packet has been seen. */
@@ -152,6 +158,7 @@ final class TxRing {
         int p = 0;
         int left = 0;
         int copied = Math.min(pktLen[s0], COPY_LEN);
+        boolean blind = false;
         for (int k = i; k != end; k = k == i ? firstData : k + 1) {
             int s = k & MASK;
             pkt[s] = i;
@@ -164,8 +171,10 @@ final class TxRing {
             // its copy loop reaches gets a copy of length 0.
             done[s] = size[s] == 0 && pos[s] >= copied;
             left += done[s] ? 0 : 1;
+            blind |= done[s];
         }
         pktLeft[s0] = left;
+        pktBlind[s0] = blind;
     }
 
     /** The request index of the data slot awaiting a copy from {@code ref} at {@code srcOff}, or −1. */
@@ -333,6 +342,11 @@ final class TxRing {
                     return; // until the ring's next op call (see mayBeJoined), its bytes kept
                 }
                 pktState[s] = INVALID;
+                if (pktBlind[s] && unmatched != pktUnmatched[s] && !bounds.pktSuspect[s]) {
+                    // An op matched no slot since it was read: maybe netback's for its empty slot.
+                    bounds.pktSuspect[s] = true;
+                    reports.anomaly(q, TX_DIR, "tx.chain_changed", s, now);
+                }
                 if (bounds.pktSuspect[s] || readySeq[s] < freshFrom) {
                     reports.lost(q, Tap.TX, 1);
                 } else {
