@@ -6,6 +6,7 @@ import static org.xenids.xen.abi.Xen.*;
 
 import java.util.Arrays;
 import java.util.List;
+import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.xenids.xen.abi.Netif;
 
@@ -55,5 +56,78 @@ class ZeroSizeAttackTest {
         int uplinkBefore = s.b.uplink.size();
         s.b.host.runPending();
         rebuiltOnlyAsSent(s, uplinkBefore, 1);
+    }
+
+    /**
+     * P as above, Q one slot of 300 bytes under ref x. After the tap read them, P's empty slot
+     * becomes 100 bytes of x and Q 100 bytes of x: netback copies P's head and Q whole (100
+     * bytes), then maps P's head slot and x for P. The tap takes that map of x for Q's rest:
+     * every op matched, both packets whole, no op naming a slot nobody awaits.
+     */
+    @Disabled("map ops name no slot, length or offset: netback's map of x for P is matched to Q's rest, and Q's copy"
+            + " shorter than the 128 bytes netback copies of a 300-byte packet is accepted; both rebuilt wrong, no anomaly")
+    @Test
+    void netbacksMapForASlotTheTapReadEmptyIsNotTakenForAnotherPacketsRest() {
+        HostileGuestTest.Setup s = new HostileGuestTest.Setup();
+        int a = s.grantFrame(300, 1), b = s.grantFrame(100, 2), x = s.grantFrame(300, 4);
+        int prod = Netif.Sring.reqProd(s.tx, 0);
+        Netif.TxRequest.set(s.tx, at(prod), a, 0, NETTXF_more_data, 0, 300);
+        Netif.TxRequest.set(s.tx, at(prod + 1), b, 0, 0, 1, 0);
+        Netif.TxRequest.set(s.tx, at(prod + 2), x, 0, 0, 2, 300);
+        s.publishAndKick(prod + 3);
+        Netif.TxRequest.set(s.tx, at(prod + 1), x, 0, 0, 1, 100);
+        Netif.TxRequest.set(s.tx, at(prod + 2), x, 0, 0, 2, 100);
+        int uplinkBefore = s.b.uplink.size();
+        s.b.host.runPending();
+        rebuiltOnlyAsSent(s, uplinkBefore, 2);
+    }
+
+    /**
+     * Without empty slots: P's head slot and a mapped second slot of 50 bytes of x; after the
+     * tap read them, the second slot says 100 bytes. netback's ops are the same (a copy of the
+     * head's first 128 bytes, maps of both refs: a map names no length), but it sends 200 bytes
+     * of the head slot and 100 of x, where the tap read 250 and 50.
+     */
+    @Disabled("a mapped slot's size and offset are read from the ring only before netback reads it, and no op of"
+            + " netback shows them: a guest rewriting them in between gets a frame rebuilt that netback did not send")
+    @Test
+    void aMappedSlotWhoseSizeTheGuestChangedAfterTheTapReadItIsNotRebuiltAsRead() {
+        HostileGuestTest.Setup s = new HostileGuestTest.Setup();
+        int a = s.grantFrame(300, 1), x = s.grantFrame(100, 4);
+        int prod = Netif.Sring.reqProd(s.tx, 0);
+        Netif.TxRequest.set(s.tx, at(prod), a, 0, NETTXF_more_data, 0, 300);
+        Netif.TxRequest.set(s.tx, at(prod + 1), x, 0, 0, 1, 50);
+        s.publishAndKick(prod + 2);
+        Netif.TxRequest.set(s.tx, at(prod + 1), x, 0, 0, 1, 100);
+        int uplinkBefore = s.b.uplink.size();
+        s.b.host.runPending();
+        rebuiltOnlyAsSent(s, uplinkBefore, 1);
+    }
+
+    /**
+     * The other way: the tap reads a second slot of 100 bytes, netback an empty one, which it
+     * answers with no op. The tap must not hold P (and every packet after it) waiting for a map
+     * that never comes without saying so.
+     */
+    @Disabled("a packet whose mapped slot netback read empty awaits a map that never comes; it and every later"
+            + " packet are held, unreported, until the guest reuses its slot or the vif goes")
+    @Test
+    void aSlotEmptiedAfterTheTapReadItDoesNotHoldTheRingUnreported() {
+        HostileGuestTest.Setup s = new HostileGuestTest.Setup();
+        int a = s.grantFrame(300, 1), b = s.grantFrame(100, 2);
+        int prod = Netif.Sring.reqProd(s.tx, 0);
+        Netif.TxRequest.set(s.tx, at(prod), a, 0, NETTXF_more_data, 0, 300);
+        Netif.TxRequest.set(s.tx, at(prod + 1), b, 0, 0, 1, 100);
+        s.publishAndKick(prod + 2);
+        Netif.TxRequest.set(s.tx, at(prod + 1), b, 0, 0, 1, 0);
+        int uplinkBefore = s.b.uplink.size();
+        s.b.host.runPending();
+        for (int i = 0; i < 5; i++) {
+            s.txRequests(s.grantFrame(200, 10 + i), 0, 0, 200);
+        }
+        rebuiltOnlyAsSent(s, uplinkBefore, 6);
+        // netback made every op it will make of P: P reported, the five honest packets not held behind it.
+        assertEquals(new Tap.Unfinished(0, 0), s.b.tap.unfinished(), s.events() + " " + s.counters(1));
+        assertTrue(!s.events().isEmpty(), "P reported");
     }
 }
