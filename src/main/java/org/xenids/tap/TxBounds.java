@@ -29,6 +29,13 @@ final class TxBounds {
      */
     final byte[] snap = new byte[SIZE * COPY_LEN];
     final boolean[] pktSnap = new boolean[SIZE];
+    /**
+     * Whether the packet has an empty slot netback answers with no op: nothing shows what netback
+     * read there. Had it read a slot with bytes (the guest wrote it after the tap read it), its op
+     * names a ref no slot of the tap awaits, or lands in a slot netback read otherwise, and the
+     * packet, whole without it, is not rebuilt.
+     */
+    final boolean[] pktBlind = new boolean[SIZE];
     /** The latest call with an op of the ring's backend matched to one of its slots. */
     private long opSeq = -1;
 
@@ -59,6 +66,13 @@ final class TxBounds {
                 r.reports.lost(r.q, Tap.TX, 1); // a head netback began there: a packet of its own
             }
         }
+        // netback copies the packet's first min(length, 128) bytes, slot after slot, each copy as
+        // much of its slot as is left of them: a copy of another length is of a slot (or packet)
+        // netback read otherwise than the tap (a map names no length to show it).
+        if (ok && len != Math.min(r.size[s], Math.min(r.pktLen[p], COPY_LEN) - r.pos[s])
+                && !(r.kind[s] == FIRST && len <= r.size[s] && wholeFirstSlotCopied(p))) {
+            chainChanged(p, now); // (of 18 slots or more the first slot is copied whole, maybe in two)
+        }
         // Where netback meant the copy to land, whether or not Xen carried it out: the next slot
         // of a packet whose head copy failed is copied on from there.
         lastCopyDom = dstDom;
@@ -78,9 +92,19 @@ final class TxBounds {
 
     /** Packet {@code p} is not the packet netback took: reported, and never rebuilt (lost when decided). */
     private void chainChanged(int p, long now) {
+        // An op of netback not for the slot as the tap read it, as good as one matching no slot:
+        // a packet with an empty slot it awaits no op for may have lent netback that op's ref.
+        r.unmatched++;
         if (!pktSuspect[p] && (r.pktState[p] == OK || r.pktState[p] == READY)) {
             pktSuspect[p] = true;
             r.reports.anomaly(r.q, Tap.TX, "tx.chain_changed", p, now);
+        }
+    }
+
+    /** Packet {@code s}, whole, is being decided: see {@link #pktBlind}. */
+    void blindChecked(int s, long now) {
+        if (pktBlind[s] && r.unmatched != r.pktUnmatched[s] && !pktSuspect[s]) {
+            chainChanged(s, now); // an op since it was read matched no slot: maybe netback's for its empty slot
         }
     }
 

@@ -82,15 +82,9 @@ final class TxRing {
     private final int[] pktLeft = new int[SIZE];
     final byte[] pktState = new byte[SIZE];
     final long[] pktTime = new long[SIZE];
-    /** Copies and maps by this ring's backend of its guest's refs that matched no slot, so far; at each packet's parse. */
+    /** Ops of this ring's backend on its guest's refs that matched no slot (or one netback read otherwise), so far; at each packet's parse. */
     long unmatched;
     final long[] pktUnmatched = new long[SIZE];
-    /**
-     * Whether the packet has an empty slot netback answers with no op: nothing shows what netback
-     * read there. Had it read a slot with bytes (the guest wrote it after the tap read it), its op
-     * names a ref no slot of the tap awaits, and the packet, whole without it, is not rebuilt.
-     */
-    final boolean[] pktBlind = new boolean[SIZE];
     /** The hypercall in which a READY packet was read whole. */
     final long[] readySeq = new long[SIZE];
     /** Whether any copy or map of the packet has been seen. */
@@ -174,7 +168,7 @@ final class TxRing {
             blind |= done[s];
         }
         pktLeft[s0] = left;
-        pktBlind[s0] = blind;
+        bounds.pktBlind[s0] = blind;
     }
 
     /** The request index of the data slot awaiting a copy from {@code ref} at {@code srcOff}, or −1. */
@@ -341,12 +335,8 @@ final class TxRing {
                         && (bounds.pktSnap[s] || bounds.snapshot(cons))) {
                     return; // until the ring's next op call (see mayBeJoined), its bytes kept
                 }
+                bounds.blindChecked(s, now);
                 pktState[s] = INVALID;
-                if (pktBlind[s] && unmatched != pktUnmatched[s] && !bounds.pktSuspect[s]) {
-                    // An op matched no slot since it was read: maybe netback's for its empty slot.
-                    bounds.pktSuspect[s] = true;
-                    reports.anomaly(q, TX_DIR, "tx.chain_changed", s, now);
-                }
                 if (bounds.pktSuspect[s] || readySeq[s] < freshFrom) {
                     reports.lost(q, Tap.TX, 1);
                 } else {

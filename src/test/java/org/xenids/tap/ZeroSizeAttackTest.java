@@ -64,8 +64,6 @@ class ZeroSizeAttackTest {
      * bytes), then maps P's head slot and x for P. The tap takes that map of x for Q's rest:
      * every op matched, both packets whole, no op naming a slot nobody awaits.
      */
-    @Disabled("map ops name no slot, length or offset: netback's map of x for P is matched to Q's rest, and Q's copy"
-            + " shorter than the 128 bytes netback copies of a 300-byte packet is accepted; both rebuilt wrong, no anomaly")
     @Test
     void netbacksMapForASlotTheTapReadEmptyIsNotTakenForAnotherPacketsRest() {
         HostileGuestTest.Setup s = new HostileGuestTest.Setup();
@@ -109,8 +107,6 @@ class ZeroSizeAttackTest {
      * answers with no op. The tap must not hold P (and every packet after it) waiting for a map
      * that never comes without saying so.
      */
-    @Disabled("a packet whose mapped slot netback read empty awaits a map that never comes; it and every later"
-            + " packet are held, unreported, until the guest reuses its slot or the vif goes")
     @Test
     void aSlotEmptiedAfterTheTapReadItDoesNotHoldTheRingUnreported() {
         HostileGuestTest.Setup s = new HostileGuestTest.Setup();
