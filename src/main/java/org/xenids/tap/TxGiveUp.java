@@ -68,16 +68,29 @@ final class TxGiveUp {
                 break; // not a packet's start: the chain is not where it was parsed
             }
             if (r.pktState[s] == OK && r.pktStarted[s]) {
-                r.reports.anomaly(r.q, Tap.TX, "tx.unfinished", s, now);
-                r.reports.lost(r.q, Tap.TX, 1);
-                r.pktState[s] = INVALID;
-                gaveUp = true;
+                gaveUp = lost(r, s, "tx.unfinished", now);
             }
         }
         if (gaveUp) {
-            r.holdBatch = r.copyCallSeq;
-            r.advance(now, r.copyCallSeq, false);
+            batchGoesOn(r, now);
         }
+    }
+
+    /** Packet {@code s} will never be rebuilt: reported ({@code event}, naming its first slot) and counted lost. */
+    private static boolean lost(TxRing r, int s, String event, long now) {
+        r.reports.anomaly(r.q, Tap.TX, event, s, now);
+        r.reports.lost(r.q, Tap.TX, 1);
+        r.pktState[s] = INVALID;
+        return true;
+    }
+
+    /**
+     * Packets were given up for an op netback made elsewhere: those made whole behind them in
+     * netback's current batch go on, once the call that made them whole is in (see {@link #recheck}).
+     */
+    private static void batchGoesOn(TxRing r, long now) {
+        r.holdBatch = r.copyCallSeq;
+        r.advance(now, r.copyCallSeq, false);
     }
 
     /**
@@ -137,18 +150,14 @@ final class TxGiveUp {
         for (int i = r.cons; i != r.parsed; i = r.pktEnd[i & MASK]) {
             int s = i & MASK;
             if (r.kind[s] != FIRST) {
-                return; // not a packet's start: the chain is not where it was parsed
+                break; // not a packet's start: the chain is not where it was parsed
             }
             if (r.pktState[s] == OK && rewritten(r, i, r.pktEnd[s])) {
-                r.reports.anomaly(r.q, Tap.TX, "tx.slot_rewritten", s, now);
-                r.reports.lost(r.q, Tap.TX, 1);
-                r.pktState[s] = INVALID;
-                gaveUp = true;
+                gaveUp = lost(r, s, "tx.slot_rewritten", now);
             }
         }
         if (gaveUp) {
-            r.holdBatch = r.copyCallSeq;
-            r.advance(now, r.copyCallSeq, false);
+            batchGoesOn(r, now);
         }
     }
 
