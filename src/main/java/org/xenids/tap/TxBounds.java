@@ -66,12 +66,8 @@ final class TxBounds {
                 r.reports.lost(r.q, Tap.TX, 1); // a head netback began there: a packet of its own
             }
         }
-        // netback copies the packet's first min(length, 128) bytes, slot after slot, each copy as
-        // much of its slot as is left of them: a copy of another length is of a slot (or packet)
-        // netback read otherwise than the tap (a map names no length to show it).
-        if (ok && len != Math.min(r.size[s], Math.min(r.pktLen[p], COPY_LEN) - r.pos[s])
-                && !(r.kind[s] == FIRST && len <= r.size[s] && wholeFirstSlotCopied(p))) {
-            chainChanged(p, now); // (of 18 slots or more the first slot is copied whole, maybe in two)
+        if (ok && len != Math.min(r.size[s], Math.min(r.pktLen[p], COPY_LEN) - r.pos[s])) {
+            otherLength(s, p, len, now);
         }
         // Where netback meant the copy to land, whether or not Xen carried it out: the next slot
         // of a packet whose head copy failed is copied on from there.
@@ -80,6 +76,34 @@ final class TxBounds {
         lastCopyEnd = dstOff + len;
         lastCopyMatched = true;
         lastCopyPkt = r.pkt[s];
+    }
+
+    /**
+     * A copy of slot {@code s} was not as long as netback copies of the packet as read: the first
+     * min(length, 128) bytes, slot after slot, each copy as much of its slot as is left of them.
+     * It is of a slot (or packet) netback read otherwise than the tap, a change a map, which names
+     * no length, would not show. Of 18 slots or more netback copies the first slot whole (in two
+     * copies where its buffer crosses a page).
+     */
+    private void otherLength(int s, int p, int len, long now) {
+        if (!(r.kind[s] == FIRST && len <= r.size[s] && wholeFirstSlotCopied(p))) {
+            chainChanged(p, now);
+        }
+    }
+
+    /**
+     * Netback's copy of slot {@code s} (of packet {@code p}) does not start where the slot as
+     * read starts, or is longer: netback sent what the slot says now, a frame the tap did not
+     * read. Reported, counted lost once; where the copy landed is kept, since it is still
+     * netback's copy of this packet and its next slot's copy goes on from there.
+     */
+    void ringChanged(int s, int p, int dstDom, long dstFrame, int dstOff, int len, long now) {
+        r.reports.anomaly(r.q, Tap.TX, "tx.ring_changed", s, now);
+        if (r.pktState[p] == OK) {
+            r.reports.lost(r.q, Tap.TX, 1);
+        }
+        r.pktState[p] = FAILED;
+        copyOrder(s, p, false, dstDom, dstFrame, dstOff, len, now);
     }
 
     /** A copy of the backend from its guest that matched no slot ended at (domid, frame, offset). */

@@ -214,13 +214,7 @@ final class TxRing {
             TxGiveUp.skipped(this, pkt[s], now);
         }
         if (srcOff != off[s] || len > size[s] || len <= 0 && (len < 0 || size[s] != 0)) {
-            reports.anomaly(q, TX_DIR, "tx.ring_changed", s, now);
-            if (pktState[p] == OK) {
-                reports.lost(q, Tap.TX, 1); // netback sent what the slot says now: a frame the tap did not read
-            }
-            pktState[p] = FAILED;
-            // Still netback's copy of this packet: its next slot's copy goes on from where this one ended.
-            bounds.copyOrder(s, p, false, dstDom, dstFrame, dstOff, len, now);
+            bounds.ringChanged(s, p, dstDom, dstFrame, dstOff, len, now);
             complete(s, now);
             return;
         }
