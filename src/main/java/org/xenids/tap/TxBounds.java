@@ -214,6 +214,17 @@ final class TxBounds {
     }
 
     /**
+     * A slot of packet {@code p} was mapped before any copy of it was seen. netback copies every
+     * packet's head (at least one copy, of length 0 for an empty first slot) before it maps any
+     * of it: this map is of another packet, whose request the guest rewrote to name this one's
+     * ref, perhaps in a batch before the one that takes this packet (whose requests the guest may
+     * change in between). The packet is not rebuilt from it.
+     */
+    void mappedUnbegun(int p, long now) {
+        chainChanged(p, now);
+    }
+
+    /**
      * Slot {@code s} of packet {@code p} was mapped with none of it copied. netback copies a
      * packet's first bytes before it maps any of them: a slot the tap awaits a copy of, mapped
      * without one, is one netback took as part of another packet (a chain the guest joined after

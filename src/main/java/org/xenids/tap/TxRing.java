@@ -237,8 +237,11 @@ final class TxRing {
         mapHint = idx + 1;
         bounds.opCall();
         int p = pkt[s] & MASK;
+        boolean begun = pktStarted[p];
         pktStarted[p] = true;
-        if (pkt[s] != mapFrom) {
+        if (!begun) {
+            bounds.mappedUnbegun(p, now); // not this packet's map: no sign of where netback is
+        } else if (pkt[s] != mapFrom) {
             TxGiveUp.unfinished(this, pkt[s], now);
         }
         if (copyLen[s] == 0) {
