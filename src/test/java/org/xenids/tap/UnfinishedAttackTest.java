@@ -110,4 +110,29 @@ class UnfinishedAttackTest {
         s.b.host.runPending();
         rebuiltOnlyAsSent(s, uplinkBefore, 1, "netback sent P");
     }
+
+    /**
+     * Honest: a packet of 19 slots (the most netback takes) then one of 300 bytes, one kick.
+     * Both are sent; neither is reported as unfinished.
+     */
+    @Disabled("the emulated netback copies a 19-slot packet whole (all 19 slots) where Linux copies only its first"
+            + " slot (data_len = txreq.size after xenvif_count_requests took the other slots off it) and maps the"
+            + " rest, as the tap expects: the copies past 128 bytes match no slot and the packet is given up as"
+            + " tx.unfinished at the next packet's map")
+    @Test
+    void aNineteenSlotPacketIsNotGivenUpAtTheNextPacketsMap() {
+        HostileGuestTest.Setup s = new HostileGuestTest.Setup();
+        int[] req = new int[20 * 4];
+        for (int i = 0; i < 19; i++) {
+            req[4 * i] = s.grantFrame(100, 10 + i);
+            req[4 * i + 2] = i < 18 ? NETTXF_more_data : 0;
+            req[4 * i + 3] = i == 0 ? 1900 : 100;
+        }
+        req[76] = s.grantFrame(300, 40);
+        req[79] = 300;
+        int uplinkBefore = s.b.uplink.size();
+        s.txRequests(req);
+        rebuiltOnlyAsSent(s, uplinkBefore, 2, "netback sent both");
+        assertEquals(List.of(), s.events());
+    }
 }
