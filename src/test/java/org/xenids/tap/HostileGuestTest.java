@@ -192,9 +192,8 @@ class HostileGuestTest {
     }
 
     /**
-     * A packet netback consumes without reading a byte of it (here the emulated netback's one
-     * deviation from Linux, a 19-slot packet whose head it cannot hold; in Linux an skb it could
-     * not allocate): the tap learns it from the next packet's head copy, reports it
+     * A packet netback consumes without reading a byte of it (an skb it could not allocate, dom0
+     * short of memory): the tap learns it from the next packet's head copy, reports it
      * (tx.passed_over, naming its slot), counts it lost (it cannot tell this from a slot the guest
      * changed, whose frame netback sent), and goes on. Waiting for it would hold back every later
      * packet until the ring was declared overrun, 256 requests later.
@@ -203,6 +202,7 @@ class HostileGuestTest {
     void aPacketTheBackendConsumedWithoutReadingIsReportedAndTheRingGoesOn() {
         Setup s = new Setup();
         int slot = Netif.Sring.reqProd(s.tx, 0) & 255;
+        s.vif1.back().failSkbAllocations(1);
         int[] chain = new int[19 * 4];
         for (int k = 0; k < 19; k++) {
             int size = k == 0 ? 500 + 18 * 200 : 200;

@@ -115,10 +115,6 @@ class UnfinishedAttackTest {
      * Honest: a packet of 19 slots (the most netback takes) then one of 300 bytes, one kick.
      * Both are sent; neither is reported as unfinished.
      */
-    @Disabled("the emulated netback copies a 19-slot packet whole (all 19 slots) where Linux copies only its first"
-            + " slot (data_len = txreq.size after xenvif_count_requests took the other slots off it) and maps the"
-            + " rest, as the tap expects: the copies past 128 bytes match no slot and the packet is given up as"
-            + " tx.unfinished at the next packet's map")
     @Test
     void aNineteenSlotPacketIsNotGivenUpAtTheNextPacketsMap() {
         HostileGuestTest.Setup s = new HostileGuestTest.Setup();

@@ -33,6 +33,7 @@ public final class Netback {
     int ringMapSeq;
     boolean disabled;
     long unmapFailures;
+    private int skbAllocFailures;
     private long rxNotConnected;
     private final FlowHash hash;
     private final byte[] header = new byte[FlowHash.HEADER];
@@ -174,6 +175,24 @@ public final class Netback {
         queues[q].rxPath.queue(skb);
     }
 
+    /**
+     * dom0 under memory pressure: the next {@code n} skbs netback's TX path allocates fail, as a
+     * GFP_ATOMIC allocation can in Linux, and those packets are answered with errors (counted as
+     * dropped). netback consumes them without a copy or map, which a tap must live with.
+     */
+    public void failSkbAllocations(int n) {
+        skbAllocFailures = n;
+    }
+
+    /** Whether this skb allocation fails (see {@link #failSkbAllocations}). */
+    boolean skbAllocFails() {
+        if (skbAllocFailures > 0) {
+            skbAllocFailures--;
+            return true;
+        }
+        return false;
+    }
+
     /** xenvif_fatal_tx_err: the frontend broke the protocol; the vif stops. */
     void fatal() {
         disabled = true;
@@ -183,7 +202,7 @@ public final class Netback {
     }
 
     /**
-     * TX packets forwarded, TX dropped (too many slots, bad size), TX copy/map failures, RX
+     * TX packets forwarded, TX dropped (too many slots, bad size, no skb), TX copy/map failures, RX
      * packets delivered, RX dropped (not connected or queue full), and 1 when the vif was disabled;
      * summed over the queues of every connection so far.
      */

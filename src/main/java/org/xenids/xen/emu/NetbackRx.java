@@ -115,10 +115,11 @@ final class NetbackRx {
                         partPos = 0;
                         continue;
                     }
-                    long srcFrame = part < 0 ? skb.headFrame : skb.fragFrame[part];
                     int srcOff = (part < 0 ? skb.headOff : skb.fragOff[part]) + partPos;
+                    long srcFrame = part < 0 ? skb.headFrameAt(srcOff) : skb.fragFrame[part];
+                    srcOff &= PAGE - 1; // a two-page head goes on in its second frame
                     int chunk = Math.min(partLen - partPos, PAGE - offset);
-                    chunk = Math.min(chunk, PAGE - (srcOff & (PAGE - 1)));
+                    chunk = Math.min(chunk, PAGE - srcOff);
                     if (nc == COPY_BATCH) {
                         flush(); // xenvif_rx_copy_add: a full batch goes before the next op is added
                     }

@@ -5,11 +5,13 @@ import static org.xenids.xen.abi.Xen.*;
 import org.xenids.xen.abi.Gnttab;
 import org.xenids.xen.abi.Netif;
 import org.xenids.xen.abi.Netif.Sring;
+import org.xenids.xen.emu.TxSkbs.TxSkb;
 
 /**
  * Netback's guest→dom0 path (Linux netback.c xenvif_tx_build_gops / tx_action / dealloc): per
- * packet the first min(len, 128) bytes are copied into a dom0 buffer (GNTTABOP_copy, source =
- * the guest's gref), every other byte of every slot is mapped read-only (GNTTABOP_map_grant_ref,
+ * packet the first min(len, 128) bytes (the whole first slot when 17 or more follow it) are
+ * copied into a dom0 buffer ({@link TxSkbs}; GNTTABOP_copy, source = the guest's gref, no copy
+ * crossing a dom0 page), every other byte of every slot is mapped read-only (GNTTABOP_map_grant_ref,
  * GNTMAP_host_map|GNTMAP_readonly) and becomes a fragment; all copies of a batch go in one
  * hypercall, then all maps in one. Fully copied slots are answered at once, mapped ones when
  * the packet is released (after delivery) and the batch of unmaps is done.
@@ -23,7 +25,6 @@ final class NetbackTx {
     private static final int MAX_COPY = 4096 / Gnttab.Copy.SIZE;
     private static final int MAX_MAP = 4096 / Gnttab.Map.SIZE;
     private static final int MAX_UNMAP = 4096 / Gnttab.Unmap.SIZE;
-    private static final int HEAD_OFF = 64;
     private static final long KADDR = 0xffff888030000000L;
 
     private final NetbackQueue nb;
@@ -55,38 +56,18 @@ final class NetbackTx {
     private final int[] sId = new int[FATAL_SKB_SLOTS + 1];
     private final int[] sSize = new int[FATAL_SKB_SLOTS + 1];
 
-    private final TxSkb[] skbPool = new TxSkb[MAX_PENDING];
-    private int skbFree;
+    private final TxSkbs skbs;
     private final int[] dealloc = new int[MAX_PENDING];
     private int deallocCount;
     private boolean deallocScheduled;
     private final Runnable deallocRun = this::deallocAction;
-
-    /** A TX packet: its head chunk in a dom0 frame, and the pending slots it keeps mapped. */
-    private final class TxSkb extends Skb {
-        final int[] mapped = new int[FATAL_SKB_SLOTS + 1];
-        int nmapped;
-        final long chunkFrame;
-        final int chunkOff;
-
-        TxSkb(long headFrame, int headOff) {
-            super(nb.host.frames);
-            this.chunkFrame = headFrame;
-            this.chunkOff = headOff;
-            this.release = () -> done(this);
-        }
-    }
 
     NetbackTx(NetbackQueue nb) {
         this.nb = nb;
         for (int i = 0; i < MAX_PENDING; i++) {
             pendFree[i] = MAX_PENDING - 1 - i;
         }
-        for (int i = 0; i < MAX_PENDING; i += 2) {
-            long f = nb.dom0.allocFrame();
-            skbPool[skbFree++] = new TxSkb(f, HEAD_OFF);
-            skbPool[skbFree++] = new TxSkb(f, 2048 + HEAD_OFF);
-        }
+        this.skbs = new TxSkbs(nb.dom0, nb.host.frames, MAX_PENDING, this::done);
     }
 
     /** xenvif_tx_action after a TX event: batches until the ring is empty, then re-arms req_event. */
@@ -120,7 +101,7 @@ final class NetbackTx {
         nc = 0;
         nm = 0;
         int prod = Sring.reqProd(nb.tx, 0);
-        while (reqCons != prod && np < BUDGET && pendFreeCount > FATAL_SKB_SLOTS && skbFree > 0
+        while (reqCons != prod && np < BUDGET && pendFreeCount > FATAL_SKB_SLOTS && skbs.available()
                 && nc + FATAL_SKB_SLOTS <= MAX_COPY && nm + FATAL_SKB_SLOTS <= MAX_MAP) {
             if (prod - reqCons > RING_SLOTS) {
                 nb.fatal(); // "Impossible number of requests"
@@ -206,36 +187,35 @@ final class NetbackTx {
             }
             sSize[0] = firstSize;
             reqCons = idx;
-            int dataLen = size > COPY_LEN && slots < LEGACY_SLOTS_MAX ? COPY_LEN : size;
-            // Linux copies a packet of exactly 19 slots whole into a large head; the emulated head
-            // buffers hold 1984 bytes, so such a packet is dropped here (counted) instead.
             // The runt check is on the first slot's own bytes: xenvif_count_requests has taken the
             // other slots' sizes off txreq.size by then.
-            if (drop || firstSize < 14 || dataLen > 2048 - HEAD_OFF) {
+            if (drop || firstSize < 14) {
                 // Too many slots or a runt: every slot is answered with an error, nothing is read,
                 // and the batch ends there (xenvif_tx_build_gops breaks off; the next round goes
                 // on). xenvif_tx_err re-reads each slot's id from the ring.
-                respond(sId[0], extra, NETIF_RSP_ERROR);
-                for (int j = idx - slots; j != idx; j++) {
-                    respond(Netif.TxRequest.id(nb.tx, Sring.entry(j, RING_SLOTS, Netif.TxRequest.SIZE)), 0,
-                            NETIF_RSP_ERROR);
-                }
-                dropped++;
+                dropAll(sId[0], extra, idx, slots);
                 return np;
             }
             if (sOff[0] + sSize[0] > 4096) {
                 nb.fatal(); // "Cross page boundary"
                 return np;
             }
+            // xenvif_tx_build_gops: the first min(length, 128) bytes are copied, or the whole first
+            // slot when 17 slots or more follow it (so that the rest fits the skb's frags).
+            int dataLen = Math.min(size, COPY_LEN);
+            if (slots >= LEGACY_SLOTS_MAX - 1 && dataLen < firstSize) {
+                dataLen = firstSize;
+            }
+            TxSkb skb = nb.vif.skbAllocFails() ? null : skbs.take(dataLen);
+            if (skb == null) {
+                dropAll(sId[0], extra, idx, slots); // "Can't allocate a skb in start_xmit."
+                return np;
+            }
             if (gso && (gsoSize == 0 || gsoType != XEN_NETIF_GSO_TYPE_TCPV4 && gsoType != XEN_NETIF_GSO_TYPE_TCPV6)) {
+                skbs.give(skb);
                 nb.fatal(); // xenvif_set_skb_gso: "GSO size must not be zero" / "Bad GSO type"
                 return np;
             }
-            TxSkb skb = skbPool[--skbFree];
-            skb.reset();
-            skb.headFrame = skb.chunkFrame;
-            skb.headOff = skb.chunkOff;
-            skb.nmapped = 0;
             skb.gsoSize = gsoSize;
             skb.gsoType = gsoType;
             skb.ipSummed = Checksum.ofTxFlags(flags, gsoSize > 0);
@@ -249,8 +229,13 @@ final class NetbackTx {
             }
             while (dataLen > 0) {
                 int amount = Math.min(sSize[i], dataLen);
+                int dst = skb.headOff + skb.headLen;
+                long dstFrame = skb.headFrameAt(dst);
+                dst &= 4095;
+                // xenvif_get_requests: no copy crosses a dom0 page; the slot's rest is the next copy.
+                amount = Math.min(amount, 4096 - dst);
                 Gnttab.Copy.set(nb.copyArgs, (long) nc * Gnttab.Copy.SIZE, sGref[i], nb.front, sOff[i],
-                        skb.headFrame, DOMID_SELF, skb.headOff + skb.headLen, amount, GNTCOPY_source_gref);
+                        dstFrame, DOMID_SELF, dst, amount, GNTCOPY_source_gref);
                 skb.headLen += amount;
                 dataLen -= amount;
                 copyPkt[nc] = np;
@@ -283,6 +268,15 @@ final class NetbackTx {
     }
 
     private static final int RING_SLOTS = Netback.RING;
+
+    /** xenvif_tx_err: the packet's first slot and the {@code slots} before {@code idx} are answered with errors. */
+    private void dropAll(int firstId, int extra, int idx, int slots) {
+        respond(firstId, extra, NETIF_RSP_ERROR);
+        for (int j = idx - slots; j != idx; j++) {
+            respond(Netif.TxRequest.id(nb.tx, Sring.entry(j, RING_SLOTS, Netif.TxRequest.SIZE)), 0, NETIF_RSP_ERROR);
+        }
+        dropped++;
+    }
 
     /** The copy and map hypercalls of a batch, their results, the answers, then delivery. */
     private void submit(int np) {
@@ -341,7 +335,7 @@ final class NetbackTx {
         for (int i = 0; i < skb.nmapped; i++) {
             dealloc[deallocCount++] = skb.mapped[i];
         }
-        skbPool[skbFree++] = skb;
+        skbs.give(skb);
         if (deallocCount > 0 && !deallocScheduled) {
             deallocScheduled = true;
             nb.host.defer(deallocRun);

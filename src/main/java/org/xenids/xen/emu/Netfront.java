@@ -286,6 +286,11 @@ public final class Netfront {
         tx.rawTx(queues[0], slots, ref, size, offset, skew);
     }
 
+    /** As {@link #rawTx(int, int, int)}, the first slot holding {@code firstSize} bytes of its own at {@code offset}. */
+    void rawTxFirst(int slots, int ref, int firstSize, int size, int offset) {
+        tx.rawTx(queues[0], slots, ref, firstSize, size, offset, 0);
+    }
+
     /** queue->info->broken = true; dev_alert "Disabled for further use". */
     void broke() {
         badResponses++;

@@ -79,12 +79,17 @@ final class NetfrontTx {
 
     /** See {@link Netfront#rawTx(int, int, int, int, int)}. */
     void rawTx(NetfrontQueue q, int slots, int ref, int size, int offset, int skew) {
+        rawTx(q, slots, ref, size, size, offset, skew);
+    }
+
+    /** As above, the first slot holding {@code firstSize} bytes of its own. */
+    void rawTx(NetfrontQueue q, int slots, int ref, int firstSize, int size, int offset, int skew) {
         for (int s = 0; s < slots; s++) {
             int id = q.txFreeIds[--q.txFree];
             q.txPending[id] = true;
             long at = Sring.entry(q.txReqProdPvt++, RING, Netif.TxRequest.SIZE);
             Netif.TxRequest.set(q.tx, at, ref, offset, s + 1 < slots ? NETTXF_more_data : 0, id,
-                    s == 0 ? size * slots : size);
+                    s == 0 ? firstSize + size * (slots - 1) : size);
         }
         push(q, q.txReqProdPvt + skew);
     }

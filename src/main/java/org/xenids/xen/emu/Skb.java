@@ -9,8 +9,13 @@ package org.xenids.xen.emu;
 class Skb {
     static final int MAX_FRAGS = 18;
 
+    static final int PAGE = 4096;
+
     final Frames frames;
     long headFrame;
+    /** The frame holding the head's bytes past the end of headFrame's page (a two-page head), or 0. */
+    long headFrame2;
+    /** Where the head starts in headFrame; headOff + headLen may pass the page only into headFrame2. */
     int headOff, headLen;
     int nfrags;
     final int[] fragDomid = new int[MAX_FRAGS];
@@ -30,7 +35,7 @@ class Skb {
     }
 
     void reset() {
-        headFrame = 0;
+        headFrame = headFrame2 = 0;
         headOff = headLen = nfrags = gsoSize = gsoType = 0;
         ipSummed = Checksum.NONE;
         users = 1;
@@ -55,9 +60,12 @@ class Skb {
 
     /** Copies the packet's bytes into {@code out} (dom0 reading its own and mapped pages); returns the length. */
     int copyTo(java.lang.foreign.MemorySegment o) {
-        int n = 0;
-        java.lang.foreign.MemorySegment.copy(frames.page(headFrame), headOff, o, 0, headLen);
-        n += headLen;
+        int first = Math.min(headLen, PAGE - headOff);
+        java.lang.foreign.MemorySegment.copy(frames.page(headFrame), headOff, o, 0, first);
+        if (first < headLen) {
+            java.lang.foreign.MemorySegment.copy(frames.page(headFrame2), 0, o, first, headLen - first);
+        }
+        int n = headLen;
         for (int i = 0; i < nfrags; i++) {
             java.lang.foreign.MemorySegment.copy(frames.page(fragFrame[i]), fragOff[i], o, n, fragLen[i]);
             n += fragLen[i];
@@ -67,7 +75,8 @@ class Skb {
 
     byte byteAt(int pos) {
         if (pos < headLen) {
-            return frames.page(headFrame).get(java.lang.foreign.ValueLayout.JAVA_BYTE, headOff + pos);
+            int at = headOff + pos;
+            return frames.page(headFrameAt(at)).get(java.lang.foreign.ValueLayout.JAVA_BYTE, at & (PAGE - 1));
         }
         pos -= headLen;
         for (int i = 0; i < nfrags; i++) {
@@ -77,6 +86,11 @@ class Skb {
             pos -= fragLen[i];
         }
         throw new IndexOutOfBoundsException(pos);
+    }
+
+    /** The frame holding the head's byte at {@code at} bytes from the start of headFrame's page. */
+    long headFrameAt(int at) {
+        return at < PAGE ? headFrame : headFrame2;
     }
 
     void get() {

@@ -203,13 +203,15 @@ class NetworkPathTest {
         g.grantAccess(ref, 0, page, true);
         byte[] head = frame(OUTSIDE, MAC1, 100);
         java.lang.foreign.MemorySegment.copy(java.lang.foreign.MemorySegment.ofArray(head), 0, g.page(page), 0, 100);
-        // 19 slots (18 follow-on) is Linux's limit: accepted, copied whole since it has that many slots.
+        // 19 slots (18 follow-on) is Linux's limit: accepted. Its first slot (100 bytes of its own)
+        // is copied whole, and 28 bytes of the second, to make the 128-byte head; the rest is mapped.
         nf.rawTx(19, ref, 100);
         host.runPending();
         byte[] got = uplink.get(uplink.size() - 1);
         assertEquals(1900, got.length);
         assertArrayEquals(head, Arrays.copyOfRange(got, 1800, 1900));
-        assertEquals(19, copies.stream().filter(c -> c[0] == GNTCOPY_source_gref).count());
+        assertEquals(List.of(100, 28), copies.stream().filter(c -> c[0] == GNTCOPY_source_gref).map(c -> c[1]).toList());
+        assertEquals(18, maps.size());
         assertEquals(0, nf.counters()[2]);
         // 20 slots of 100 bytes: beyond the 18 follow-on slots Linux accepts.
         nf.rawTx(20, ref, 100);
@@ -222,6 +224,93 @@ class NetworkPathTest {
         nf.rawTx(22, ref, 100);
         host.runPending();
         assertEquals(1, vif1.back().counters()[5], "disabled");
+    }
+
+    /**
+     * Of a packet with 17 slots or more after its first, netback copies the whole first slot (so
+     * that the rest fits the skb's frags), into a head that crosses a dom0 page when the slot holds
+     * more than 4032 bytes: then in two copies, none crossing a page. Fewer slots: 128 bytes.
+     */
+    @Test
+    void aPacketOfEighteenSlotsOrMoreHasItsWholeFirstSlotCopiedInCopiesThatNeverCrossAPage() {
+        Netfront nf = vif1.front();
+        Domain g = host.domain(1);
+        long page = g.allocFrame();
+        int ref = g.claimGrantRefs(1);
+        g.grantAccess(ref, 0, page, true);
+        byte[] bytes = frame(OUTSIDE, MAC1, 4090);
+        java.lang.foreign.MemorySegment.copy(java.lang.foreign.MemorySegment.ofArray(bytes), 0, g.page(page), 6, 4090);
+        int[][] cases = {{18, 4090}, {19, 2000}, {17, 2000}, {18, 100}};
+        List<List<Integer>> copyLens = new ArrayList<>();
+        List<Integer> mapCounts = new ArrayList<>();
+        for (int[] c : cases) {
+            copies.clear();
+            maps.clear();
+            int slots = c[0], first = c[1];
+            nf.rawTxFirst(slots, ref, first, 100, 6);
+            host.runPending();
+            byte[] want = new byte[first + 100 * (slots - 1)];
+            System.arraycopy(bytes, 0, want, 0, first);
+            for (int k = 1; k < slots; k++) {
+                System.arraycopy(bytes, 0, want, first + 100 * (k - 1), 100);
+            }
+            assertArrayEquals(want, uplink.get(uplink.size() - 1), slots + " slots, first of " + first);
+            List<int[]> tx = copies.stream().filter(x -> x[0] == GNTCOPY_source_gref).toList();
+            copyLens.add(tx.stream().map(x -> x[1]).toList());
+            mapCounts.add(maps.size());
+            for (int[] x : tx) {
+                assertTrue(x[5] + x[1] <= 4096 && x[3] + x[1] <= 4096, "no copy crosses a page");
+                assertEquals(GNTST_okay, x[7]);
+            }
+            if (slots == 18 && first == 4090) {
+                assertEquals(List.of(6, 6 + 4032), tx.stream().map(x -> x[3]).toList(), "the slot's rest goes on");
+                assertEquals(List.of(64, 0), tx.stream().map(x -> x[5]).toList(), "into the head's second page");
+            }
+        }
+        assertEquals(List.of(List.of(4032, 58), List.of(2000), List.of(128), List.of(100, 28)), copyLens);
+        assertEquals(List.of(17, 18, 17, 17), mapCounts);
+        assertEquals(0, nf.counters()[2], "no error answers");
+        assertEquals(4, vif1.back().counters()[0]);
+    }
+
+    /** A two-page head reaches another guest byte-exact: netback's RX copies split at its page end. */
+    @Test
+    void aTwoPageHeadIsCopiedToAnotherGuestByteExact() {
+        vif2.front().transmit(frame(OUTSIDE, MAC2, 60), 0, 60, 0, 0);
+        host.runPending();
+        Domain g = host.domain(1);
+        long page = g.allocFrame();
+        int ref = g.claimGrantRefs(1);
+        g.grantAccess(ref, 0, page, true);
+        byte[] bytes = frame(MAC2, MAC1, 4096);
+        java.lang.foreign.MemorySegment.copy(java.lang.foreign.MemorySegment.ofArray(bytes), 0, g.page(page), 0, 4096);
+        copies.clear();
+        vif1.front().rawTxFirst(18, ref, 4096, 50, 0);
+        host.runPending();
+        byte[] want = new byte[4096 + 17 * 50];
+        System.arraycopy(bytes, 0, want, 0, 4096);
+        for (int k = 0; k < 17; k++) {
+            System.arraycopy(bytes, 0, want, 4096 + 50 * k, 50);
+        }
+        assertArrayEquals(want, guest2.get(guest2.size() - 1));
+        List<Integer> fromHead = copies.stream().filter(c -> c[0] == GNTCOPY_dest_gref).map(c -> c[1]).toList();
+        assertEquals(List.of(4032, 64), fromHead, "the head's two pages, each copied apart");
+    }
+
+    /** dom0 short of memory: the packet netback cannot allocate an skb for is answered with errors, the next goes. */
+    @Test
+    void aPacketNetbackCannotAllocateAnSkbForIsAnsweredWithErrors() {
+        vif1.back().failSkbAllocations(1);
+        byte[] f = frame(OUTSIDE, MAC1, 300);
+        assertTrue(vif1.front().transmit(f, 0, 300, 0, 0));
+        host.runPending();
+        assertTrue(uplink.isEmpty());
+        assertEquals(List.of(), copies);
+        assertEquals(1, vif1.back().counters()[1], "dropped");
+        assertEquals(0, vif1.back().counters()[5], "still enabled");
+        assertTrue(vif1.front().transmit(f, 0, 300, 0, 0));
+        host.runPending();
+        assertArrayEquals(f, uplink.get(0));
     }
 
     @Test
