@@ -138,6 +138,14 @@ final class GrantOps {
                             Mem.u64(a, at + Gnttab.Copy.DST_U), Mem.u16(a, at + Gnttab.Copy.DST_OFFSET), now);
                     return;
                 }
+                idx = t.bounds.findRest((int) srcU, srcOff);
+                if (idx >= 0) {
+                    reports.counters(qs[i])[C_COPIES]++;
+                    t.bounds.copiedRest(idx & TxRing.MASK, len, status, refused,
+                            Tap.self(Mem.u16(a, at + Gnttab.Copy.DST_DOMID), caller), Mem.u64(a, at + Gnttab.Copy.DST_U),
+                            Mem.u16(a, at + Gnttab.Copy.DST_OFFSET), now);
+                    return;
+                }
             }
             unmatchedCopy(qs, a, at, caller, status, len, (int) srcU, seq, now);
             reports.unclassified(backend ? srcDom : caller);

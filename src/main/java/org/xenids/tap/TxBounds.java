@@ -1,6 +1,7 @@
 package org.xenids.tap;
 
 import static org.xenids.tap.TxRing.*;
+import static org.xenids.xen.abi.Xen.GNTST_okay;
 
 /**
  * What netback's own ops say of where the packets it takes begin and end, checked against the
@@ -36,6 +37,11 @@ final class TxBounds {
      * packet, whole without it, is not rebuilt.
      */
     final boolean[] pktBlind = new boolean[SIZE];
+    /** Of a first slot netback copied in two (its head buffer crossing a page): the first copy's length, else 0. */
+    final int[] splitAt = new int[SIZE];
+    /** Where the second copy of such a slot landed (in the first copy's domain). */
+    final long[] restFrame = new long[SIZE];
+    final int[] restOff = new int[SIZE];
     /** The latest call with an op of the ring's backend matched to one of its slots. */
     private long opSeq = -1;
 
@@ -67,7 +73,7 @@ final class TxBounds {
             }
         }
         if (ok && len != Math.min(r.size[s], Math.min(r.pktLen[p], COPY_LEN) - r.pos[s])) {
-            otherLength(s, p, len, now);
+            otherLength(s, p, dstOff, len, now);
         }
         // Where netback meant the copy to land, whether or not Xen carried it out: the next slot
         // of a packet whose head copy failed is copied on from there.
@@ -83,10 +89,11 @@ final class TxBounds {
      * min(length, 128) bytes, slot after slot, each copy as much of its slot as is left of them.
      * It is of a slot (or packet) netback read otherwise than the tap, a change a map, which names
      * no length, would not show. Of 18 slots or more netback copies the first slot whole (in two
-     * copies where its buffer crosses a page).
+     * copies where its buffer crosses a page, the first ending at the page's end: {@link #findRest}).
      */
-    private void otherLength(int s, int p, int len, long now) {
-        if (!(r.kind[s] == FIRST && len <= r.size[s] && wholeFirstSlotCopied(p))) {
+    private void otherLength(int s, int p, int dstOff, int len, long now) {
+        if (!(r.kind[s] == FIRST && (len == r.size[s] || len < r.size[s] && dstOff + len == PAGE)
+                && wholeFirstSlotCopied(p))) {
             chainChanged(p, now);
         }
     }
@@ -241,4 +248,61 @@ final class TxBounds {
             }
         }
     }
+
+    /**
+     * The request index of a first slot whose copy stopped short of its end and whose rest a copy
+     * from {@code ref} at {@code srcOff} goes on with, or −1. netback copies the whole first slot
+     * of a packet of 18 slots or more into a head buffer of its own, which crosses a page when the
+     * slot is nearly a page long; no grant copy crosses a page (Linux 6.1.y on), so the slot's
+     * copy is split there. Looked for only when no slot awaits the copy: bounded by the ring.
+     */
+    int findRest(int ref, int srcOff) {
+        for (int i = r.cons; i != r.parsed; i++) {
+            int s = i & MASK;
+            if (r.kind[s] == FIRST && r.gref[s] == ref && r.copyLen[s] > 0 && r.copyLen[s] < r.size[s]
+                    && splitAt[s] == 0 && r.mapFrame[s] == 0 && !r.done[s] && r.off[s] + r.copyLen[s] == srcOff
+                    && r.pktState[s] != INVALID) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * The rest of first slot {@code s}, found by {@link #findRest}, copied to (domid, frame,
+     * offset). Unless the first copy ended at its page's end, this one starts a page of the same
+     * domain and holds the rest of the slot as the tap read it, in a packet whose first slot
+     * netback copies whole, it is not netback's copy of the packet the tap read: not rebuilt.
+     */
+    void copiedRest(int s, int len, int status, boolean refused, int dstDom, long dstFrame, int dstOff, long now) {
+        opCall();
+        int rest = r.size[s] - r.copyLen[s];
+        boolean ok = status == GNTST_okay;
+        if (ok && !(r.copyOff[s] + r.copyLen[s] == PAGE && dstOff == 0 && dstDom == r.copyDom[s] && len == rest
+                && wholeFirstSlotCopied(s))) {
+            chainChanged(s, now);
+        }
+        if (!ok) {
+            r.failed(s, s, status, refused, now);
+        }
+        splitAt[s] = r.copyLen[s];
+        restFrame[s] = dstFrame;
+        restOff[s] = dstOff;
+        r.copyLen[s] += Math.min(len, rest);
+        lastCopyDom = dstDom;
+        lastCopyFrame = dstFrame;
+        lastCopyEnd = dstOff + len;
+        lastCopyMatched = true;
+        lastCopyPkt = r.pkt[s];
+        r.tap.atCallEnd(r);
+        r.complete(s, now); // the slot's copies are all in, as netback made them
+    }
+
+    /** Reads the rest of split first slot {@code s} into {@code buf} after its first copy's bytes. */
+    boolean readRest(int s, byte[] buf) {
+        int at = splitAt[s];
+        return r.tap.mem.read(r.copyDom[s], restFrame[s], restOff[s], buf, r.pos[s] + at, r.copyLen[s] - at);
+    }
+
+    private static final int PAGE = 4096;
 }

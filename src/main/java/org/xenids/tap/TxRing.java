@@ -149,6 +149,7 @@ final class TxRing {
         pktUnmatched[s0] = unmatched;
         bounds.pktSuspect[s0] = false;
         bounds.pktSnap[s0] = false;
+        bounds.splitAt[s0] = 0;
         int p = 0;
         int left = 0;
         int copied = Math.min(pktLen[s0], COPY_LEN);
@@ -255,7 +256,7 @@ final class TxRing {
         complete(s, now);
     }
 
-    private void failed(int p, int s, int status, boolean refused, long now) {
+    void failed(int p, int s, int status, boolean refused, long now) {
         if (pktState[p] == OK) {
             pktState[p] = FAILED;
             if (refused) {
@@ -270,7 +271,7 @@ final class TxRing {
         }
     }
 
-    private void complete(int s, long now) {
+    void complete(int s, long now) {
         if (done[s]) {
             return;
         }
@@ -360,7 +361,9 @@ final class TxRing {
             }
             int c = copyLen[s];
             if (c > 0) {
-                ok &= tap.mem.read(copyDom[s], copyFrame[s], copyOff[s], buf, pos[s], c);
+                int split = bounds.splitAt[s];
+                ok &= tap.mem.read(copyDom[s], copyFrame[s], copyOff[s], buf, pos[s], split > 0 ? split : c)
+                        && (split == 0 || bounds.readRest(s, buf));
             }
             if (c < size[s]) {
                 ok &= mapFrame[s] > 0 && tap.mem.read(q.front, mapFrame[s], off[s] + c, buf, pos[s] + c, size[s] - c);
