@@ -80,6 +80,16 @@ class NetworkPathTest {
         return f;
     }
 
+    /** A page of dom1 holding {@code bytes} at {@code off}, granted to dom0: returns its ref. */
+    int grantedPage(byte[] bytes, int off) {
+        Domain g = host.domain(1);
+        long page = g.allocFrame();
+        int ref = g.claimGrantRefs(1);
+        g.grantAccess(ref, 0, page, true);
+        java.lang.foreign.MemorySegment.copy(java.lang.foreign.MemorySegment.ofArray(bytes), 0, g.page(page), off, bytes.length);
+        return ref;
+    }
+
     @Test
     void guestFramesReachTheUplinkByteExactWithCopiedHeadsAndMappedRest() {
         int[] sizes = {42, 60, 128, 129, 1514, 4000, 9000, 65535};
@@ -197,12 +207,8 @@ class NetworkPathTest {
     @Test
     void tooManySlotsAreDroppedAndAMaliciousCountDisablesTheVif() {
         Netfront nf = vif1.front();
-        Domain g = host.domain(1);
-        long page = g.allocFrame();
-        int ref = g.claimGrantRefs(1);
-        g.grantAccess(ref, 0, page, true);
         byte[] head = frame(OUTSIDE, MAC1, 100);
-        java.lang.foreign.MemorySegment.copy(java.lang.foreign.MemorySegment.ofArray(head), 0, g.page(page), 0, 100);
+        int ref = grantedPage(head, 0);
         // 19 slots (18 follow-on) is Linux's limit: accepted. Its first slot (100 bytes of its own)
         // is copied whole, and 28 bytes of the second, to make the 128-byte head; the rest is mapped.
         nf.rawTx(19, ref, 100);
@@ -234,12 +240,8 @@ class NetworkPathTest {
     @Test
     void aPacketOfEighteenSlotsOrMoreHasItsWholeFirstSlotCopiedInCopiesThatNeverCrossAPage() {
         Netfront nf = vif1.front();
-        Domain g = host.domain(1);
-        long page = g.allocFrame();
-        int ref = g.claimGrantRefs(1);
-        g.grantAccess(ref, 0, page, true);
         byte[] bytes = frame(OUTSIDE, MAC1, 4090);
-        java.lang.foreign.MemorySegment.copy(java.lang.foreign.MemorySegment.ofArray(bytes), 0, g.page(page), 6, 4090);
+        int ref = grantedPage(bytes, 6);
         int[][] cases = {{18, 4090}, {19, 2000}, {17, 2000}, {18, 100}};
         List<List<Integer>> copyLens = new ArrayList<>();
         List<Integer> mapCounts = new ArrayList<>();
@@ -278,12 +280,8 @@ class NetworkPathTest {
     void aTwoPageHeadIsCopiedToAnotherGuestByteExact() {
         vif2.front().transmit(frame(OUTSIDE, MAC2, 60), 0, 60, 0, 0);
         host.runPending();
-        Domain g = host.domain(1);
-        long page = g.allocFrame();
-        int ref = g.claimGrantRefs(1);
-        g.grantAccess(ref, 0, page, true);
         byte[] bytes = frame(MAC2, MAC1, 4096);
-        java.lang.foreign.MemorySegment.copy(java.lang.foreign.MemorySegment.ofArray(bytes), 0, g.page(page), 0, 4096);
+        int ref = grantedPage(bytes, 0);
         copies.clear();
         vif1.front().rawTxFirst(18, ref, 4096, 50, 0);
         host.runPending();
