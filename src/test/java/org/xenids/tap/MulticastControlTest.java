@@ -22,7 +22,7 @@ class MulticastControlTest {
     static final long MAC = 0x01005e0000fbL; // 224.0.0.251's multicast MAC
 
     /** Writes a request {gref, size} with one multicast extra, publishes and kicks; returns its index. */
-    static int mcastRequest(HostileGuestTest.Setup s, int type, int gref, int size, int flags) {
+    static int mcastRequest(HostileGuest s, int type, int gref, int size, int flags) {
         int prod = Netif.Sring.reqProd(s.tx, 0);
         Netif.TxRequest.set(s.tx, Netif.Sring.entry(prod, 256, Netif.TxRequest.SIZE), gref, 0, NETTXF_extra_info | flags, 99, size);
         Netif.ExtraInfo.setMcast(s.tx, Netif.Sring.entry(prod + 1, 256, Netif.TxRequest.SIZE), type, 0, MAC);
@@ -31,13 +31,13 @@ class MulticastControlTest {
         return prod;
     }
 
-    static int txStatus(HostileGuestTest.Setup s, int index) {
+    static int txStatus(HostileGuest s, int index) {
         return Netif.TxResponse.status(s.tx, Netif.Sring.entry(index, 256, Netif.TxRequest.SIZE));
     }
 
     @Test
     void aMulticastRequestWithAPlausibleSlotDoesNotStopTheTapSeeingTheVif() {
-        HostileGuestTest.Setup s = new HostileGuestTest.Setup();
+        HostileGuest s = new HostileGuest();
         int at = mcastRequest(s, XEN_NETIF_EXTRA_TYPE_MCAST_ADD, s.grantFrame(300), 300, 0);
         assertEquals(NETIF_RSP_OKAY, txStatus(s, at), "netback: filter added, nothing read");
         assertEquals(NETIF_RSP_NULL, txStatus(s, at + 1));
@@ -59,7 +59,7 @@ class MulticastControlTest {
     void theTapCommandReportsMulticastCommands(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws java.io.IOException {
         java.nio.file.Path trace = dir.resolve("mcast.trace");
         try (java.io.OutputStream out = java.nio.file.Files.newOutputStream(trace)) {
-            HostileGuestTest.Setup s = new HostileGuestTest.Setup(out);
+            HostileGuest s = new HostileGuest(out);
             mcastRequest(s, XEN_NETIF_EXTRA_TYPE_MCAST_ADD, 0, 0, 0);
             mcastRequest(s, XEN_NETIF_EXTRA_TYPE_MCAST_DEL, 0, 0, 0);
             s.txRequests(s.grantFrame(60), 0, 0, 60);
@@ -74,7 +74,7 @@ class MulticastControlTest {
 
     @Test
     void aMulticastRequestOfNoSizeIsNoRunt() {
-        HostileGuestTest.Setup s = new HostileGuestTest.Setup();
+        HostileGuest s = new HostileGuest();
         int at = mcastRequest(s, XEN_NETIF_EXTRA_TYPE_MCAST_DEL, 0, 0, 0);
         assertEquals(NETIF_RSP_OKAY, txStatus(s, at));
         assertTrue(s.events().isEmpty(), s.events()::toString);
@@ -85,7 +85,7 @@ class MulticastControlTest {
     /** Its NETTXF_more_data is not followed: the next request is a packet of its own, as netback reads it. */
     @Test
     void theRequestAfterAMulticastRequestWithMoreDataIsAPacket() {
-        HostileGuestTest.Setup s = new HostileGuestTest.Setup();
+        HostileGuest s = new HostileGuest();
         mcastRequest(s, XEN_NETIF_EXTRA_TYPE_MCAST_ADD, 0, 1000, NETTXF_more_data);
         s.txRequests(s.grantFrame(90), 0, 0, 90);
         assertEquals(List.of(90), s.b.tapped.stream().filter(f -> f.domid() == 1).map(f -> f.bytes().length).toList());
@@ -95,7 +95,7 @@ class MulticastControlTest {
     /** Past 64 filters netback answers with an error (ENOSPC), still reading nothing. */
     @Test
     void theSixtyFifthFilterIsAnsweredWithAnError() {
-        HostileGuestTest.Setup s = new HostileGuestTest.Setup();
+        HostileGuest s = new HostileGuest();
         for (int i = 0; i < 64; i++) {
             assertEquals(NETIF_RSP_OKAY, txStatus(s, mcastRequest(s, XEN_NETIF_EXTRA_TYPE_MCAST_ADD, 0, 0, 0)));
         }
@@ -109,7 +109,7 @@ class MulticastControlTest {
     @ParameterizedTest
     @ValueSource(ints = {XEN_NETIF_EXTRA_TYPE_NONE, XEN_NETIF_EXTRA_TYPE_MAX, 255})
     void anInvalidExtraTypeIsFatalAsInNetback(int type) {
-        HostileGuestTest.Setup s = new HostileGuestTest.Setup();
+        HostileGuest s = new HostileGuest();
         int at = mcastRequest(s, type, s.grantFrame(100), 100, 0);
         assertEquals(List.of("dom1/vif0/tx tx.bad_extra_info " + ((at + 1) & 255)), s.events());
         // Fatal: the ring is read no further, a valid packet after it is neither sent nor rebuilt.

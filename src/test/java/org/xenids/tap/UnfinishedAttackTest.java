@@ -8,8 +8,6 @@ import java.util.List;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.xenids.xen.abi.Netif;
-import org.xenids.xen.event.Hypercall;
-import org.xenids.xen.event.HypercallListener;
 
 /**
  * A hostile guest against the rule that gives up a TX packet netback began but did not finish
@@ -17,42 +15,6 @@ import org.xenids.xen.event.HypercallListener;
  */
 class UnfinishedAttackTest {
     private static final int SZ = Netif.TxRequest.SIZE;
-
-    /** Runs {@code change} (the guest, on another vCPU) as netback's first call of {@code cmd} is about to apply. */
-    private static void atNetbacksFirst(HostileGuestTest.Setup s, int cmd, Runnable change) {
-        boolean[] done = new boolean[1];
-        s.b.host.addListener(new HypercallListener() {
-            @Override
-            public boolean allow(Hypercall c, int index) {
-                if (!done[0] && c.callerDomid() == 0 && c.op() == __HYPERVISOR_grant_table_op && c.cmd() == cmd) {
-                    done[0] = true;
-                    change.run();
-                }
-                return true;
-            }
-
-            @Override
-            public void completed(Hypercall c) {
-            }
-        });
-    }
-
-    private static List<Bench.Seen> txOf(HostileGuestTest.Setup s, int domid) {
-        return s.b.tapped.stream().filter(f -> f.domid() == domid && f.direction() == Tap.TX).toList();
-    }
-
-    /** Every TX frame of dom1 the tap rebuilt is one netback sent since {@code uplinkBefore}; each sent frame rebuilt, lost or held. */
-    private static void rebuiltOnlyAsSent(HostileGuestTest.Setup s, int uplinkBefore, int n, String what) {
-        List<String> sent = s.b.uplink.stream().skip(uplinkBefore).map(java.util.Arrays::toString).toList();
-        assertEquals(n, sent.size(), what);
-        List<Bench.Seen> rebuilt = txOf(s, 1);
-        for (Bench.Seen f : rebuilt) {
-            assertTrue(sent.contains(java.util.Arrays.toString(f.bytes())),
-                    "rebuilt with bytes netback did not send: " + f.bytes().length + " bytes " + s.events());
-        }
-        assertEquals(n, rebuilt.size() + s.counters(1).lost() + s.b.tap.unfinished().txPackets(),
-                "each packet rebuilt, counted lost or still held: " + s.counters(1) + " " + s.events());
-    }
 
     /**
      * O (a 100-byte head and a 400-byte slot of ref X) is read by the tap; before netback reads it
@@ -65,7 +27,7 @@ class UnfinishedAttackTest {
      */
     @Test
     void aMapMatchedToAPacketNetbackHasNotTakenYetDoesNotMakeItWhole() {
-        HostileGuestTest.Setup s = new HostileGuestTest.Setup();
+        HostileGuest s = new HostileGuest();
         int head = s.grantFrame(100, 1), x = s.grantFrame(400, 2), y = s.grantFrame(400, 3), sh = s.grantFrame(128, 4);
         int prod = Netif.Sring.reqProd(s.tx, 0);
         long at0 = Netif.Sring.entry(prod, 256, SZ), at1 = Netif.Sring.entry(prod + 1, 256, SZ);
@@ -74,16 +36,16 @@ class UnfinishedAttackTest {
         Netif.TxRequest.set(s.tx, at1, x, 0, 0, 1, 400);
         s.publishAndKick(prod + 2);
         Netif.TxRequest.set(s.tx, at1, y, 0, 0, 1, 400);
-        atNetbacksFirst(s, GNTTABOP_copy, () -> {
+        s.atNetbacksFirst(GNTTABOP_copy, -1, () -> {
             Netif.TxRequest.set(s.tx, at1, x, 0, 0, 1, 400);
             Netif.TxRequest.set(s.tx, at2, sh, 0, NETTXF_more_data, 2, 228);
             Netif.TxRequest.set(s.tx, at3, y, 0, 0, 3, 100);
             Netif.Sring.reqProd(s.tx, 0, prod + 4);
         });
-        atNetbacksFirst(s, GNTTABOP_map_grant_ref, () -> Netif.TxRequest.set(s.tx, at3, y, 50, 0, 3, 100));
+        s.atNetbacksFirst(GNTTABOP_map_grant_ref, -1, () -> Netif.TxRequest.set(s.tx, at3, y, 50, 0, 3, 100));
         int uplinkBefore = s.b.uplink.size();
         s.b.host.runPending();
-        rebuiltOnlyAsSent(s, uplinkBefore, 2, "netback sent O and S");
+        s.rebuiltOnlyAsSent(uplinkBefore, 2, "netback sent O and S");
         assertTrue(s.events().contains("dom1/vif0/tx tx.chain_changed " + ((prod + 2) & 255)), s.events().toString());
         s.othersGoOn();
     }
@@ -98,7 +60,7 @@ class UnfinishedAttackTest {
             + " the request (pending_tx_info) from dom0's memory")
     @Test
     void aMappedSlotMovedAfterTheTapReadItIsNotRebuiltFromWhereItWas() {
-        HostileGuestTest.Setup s = new HostileGuestTest.Setup();
+        HostileGuest s = new HostileGuest();
         int head = s.grantFrame(128, 1), x = s.grantFrame(600, 2);
         int prod = Netif.Sring.reqProd(s.tx, 0);
         long at0 = Netif.Sring.entry(prod, 256, SZ), at1 = Netif.Sring.entry(prod + 1, 256, SZ);
@@ -108,7 +70,7 @@ class UnfinishedAttackTest {
         Netif.TxRequest.set(s.tx, at1, x, 50, 0, 1, 400);
         int uplinkBefore = s.b.uplink.size();
         s.b.host.runPending();
-        rebuiltOnlyAsSent(s, uplinkBefore, 1, "netback sent P");
+        s.rebuiltOnlyAsSent(uplinkBefore, 1, "netback sent P");
     }
 
     /**
@@ -117,7 +79,7 @@ class UnfinishedAttackTest {
      */
     @Test
     void aNineteenSlotPacketIsNotGivenUpAtTheNextPacketsMap() {
-        HostileGuestTest.Setup s = new HostileGuestTest.Setup();
+        HostileGuest s = new HostileGuest();
         int[] req = new int[20 * 4];
         for (int i = 0; i < 19; i++) {
             req[4 * i] = s.grantFrame(100, 10 + i);
@@ -128,7 +90,7 @@ class UnfinishedAttackTest {
         req[79] = 300;
         int uplinkBefore = s.b.uplink.size();
         s.txRequests(req);
-        rebuiltOnlyAsSent(s, uplinkBefore, 2, "netback sent both");
+        s.rebuiltOnlyAsSent(uplinkBefore, 2, "netback sent both");
         assertEquals(List.of(), s.events());
     }
 }

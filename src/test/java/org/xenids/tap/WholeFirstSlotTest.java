@@ -18,12 +18,8 @@ import org.xenids.xen.abi.Netif;
 class WholeFirstSlotTest {
     private static final int SZ = Netif.TxRequest.SIZE;
 
-    private static List<Bench.Seen> txOf(HostileGuestTest.Setup s) {
-        return s.b.tapped.stream().filter(f -> f.domid() == 1 && f.direction() == Tap.TX).toList();
-    }
-
     /** Requests {gref, offset, flags, size} of an 18-slot packet: a first slot of {@code first} bytes of its own, then 17 of 100. */
-    private static int[] eighteenSlots(HostileGuestTest.Setup s, int first, int seed) {
+    private static int[] eighteenSlots(HostileGuest s, int first, int seed) {
         int[] req = new int[18 * 4];
         for (int i = 0; i < 18; i++) {
             req[4 * i] = s.grantFrame(i == 0 ? first : 100, seed + i);
@@ -41,7 +37,7 @@ class WholeFirstSlotTest {
     @Test
     void packetsWhoseWholeFirstSlotNetbackCopiesAreRebuiltAsSentLiveAndFromTheirTrace() throws java.io.IOException {
         java.io.ByteArrayOutputStream trace = new java.io.ByteArrayOutputStream();
-        HostileGuestTest.Setup s = new HostileGuestTest.Setup(trace);
+        HostileGuest s = new HostileGuest(trace);
         int[] big = eighteenSlots(s, 4096, 10);
         int[] req = Arrays.copyOf(big, big.length + 19 * 4 + 4);
         int at = big.length;
@@ -55,9 +51,9 @@ class WholeFirstSlotTest {
         int uplinkBefore = s.b.uplink.size();
         s.txRequests(req);
         List<String> sent = s.b.uplink.stream().skip(uplinkBefore).map(Arrays::toString).toList();
-        List<String> rebuilt = txOf(s).stream().map(f -> Arrays.toString(f.bytes())).toList();
+        List<String> rebuilt = s.txOf(1).stream().map(f -> Arrays.toString(f.bytes())).toList();
         assertEquals(List.of(5796, 3800, 300), s.b.uplink.stream().skip(uplinkBefore).map(b -> b.length).toList());
-        assertTrue(sent.equals(rebuilt), () -> "rebuilt " + txOf(s).stream().map(f -> f.bytes().length).toList()
+        assertTrue(sent.equals(rebuilt), () -> "rebuilt " + s.txOf(1).stream().map(f -> f.bytes().length).toList()
                 + " " + s.events() + " " + s.counters(1));
         assertEquals(0, s.counters(1).lost());
         assertEquals(0, s.counters(1).unclassified());
@@ -82,7 +78,7 @@ class WholeFirstSlotTest {
     @Test
     void aFirstSlotNetbackCopiedShorterThanTheTapReadItIsNotRebuilt() {
         for (int d : new int[] {96, 6}) {
-            HostileGuestTest.Setup s = new HostileGuestTest.Setup();
+            HostileGuest s = new HostileGuest();
             int[] req = eighteenSlots(s, 4096, 10);
             int prod = Netif.Sring.reqProd(s.tx, 0);
             for (int i = 0; i < 18; i++) {
@@ -95,10 +91,10 @@ class WholeFirstSlotTest {
             s.b.host.runPending();
             List<Integer> sent = s.b.uplink.stream().skip(uplinkBefore).map(b -> b.length).toList();
             assertEquals(List.of(5796), sent, "netback sent it, as it read it");
-            assertEquals(List.of(), txOf(s).stream().map(f -> f.bytes().length).toList(), "d=" + d);
+            assertEquals(List.of(), s.txOf(1).stream().map(f -> f.bytes().length).toList(), "d=" + d);
             assertEquals(List.of("dom1/vif0/tx tx.chain_changed " + (prod & 255)), s.events(), "d=" + d);
             s.txRequests(s.grantFrame(300, 70), 0, 0, 300);
-            assertEquals(List.of(300), txOf(s).stream().map(f -> f.bytes().length).toList(), "the next packet is rebuilt");
+            assertEquals(List.of(300), s.txOf(1).stream().map(f -> f.bytes().length).toList(), "the next packet is rebuilt");
             assertEquals(1, s.counters(1).lost(), "d=" + d + " " + s.events());
             assertEquals(0, s.b.tap.unfinished().txPackets());
             s.othersGoOn();

@@ -20,7 +20,7 @@ class ZeroSizeSlotTest {
     private static final byte[] GW = TapFramesTest.GW;
 
     /** One frame of {@code len} bytes in a fresh page of the hostile guest, granted under {@code refs} refs. */
-    private static int[] grantFrame(HostileGuestTest.Setup s, byte[] frame, int refs) {
+    private static int[] grantFrame(HostileGuest s, byte[] frame, int refs) {
         long f = s.evil.allocFrame();
         MemorySegment.copy(frame, 0, s.evil.page(f), ValueLayout.JAVA_BYTE, 0, frame.length);
         int[] r = new int[refs];
@@ -38,7 +38,7 @@ class ZeroSizeSlotTest {
      * must be {@code netbackOps} ("copy SLOT LEN" and "map SLOT", in order), as Linux makes them.
      */
     private static void sentAndRebuilt(List<String> netbackOps, int len, int... slots) {
-        HostileGuestTest.Setup s = new HostileGuestTest.Setup();
+        HostileGuest s = new HostileGuest();
         byte[] frame = Bench.frame(GW, Bench.mac(TapFramesTest.MAC1), len, 7);
         int n = 1 + slots.length / 2;
         int[] refs = grantFrame(s, frame, n);
@@ -127,7 +127,7 @@ class ZeroSizeSlotTest {
      */
     @Test
     void aFirstSlotWithFewerThan14BytesOfItsOwnIsDroppedLikeNetbackDoes() {
-        HostileGuestTest.Setup s = new HostileGuestTest.Setup();
+        HostileGuest s = new HostileGuest();
         byte[] frame = Bench.frame(GW, Bench.mac(TapFramesTest.MAC1), 300, 7);
         int[] refs = grantFrame(s, frame, 2);
         int slot = org.xenids.xen.abi.Netif.Sring.reqProd(s.tx, 0) & 255;
