@@ -304,5 +304,17 @@ final class TxBounds {
         return r.tap.mem.read(r.copyDom[s], restFrame[s], restOff[s], buf, r.pos[s] + at, r.copyLen[s] - at);
     }
 
+    /**
+     * Where packet {@code s0}'s head went, with the frame's bytes from there, for an RX copy out of
+     * it (guest→guest): a first slot copied in two is read out of both of its pages.
+     */
+    void noteHead(int s0, byte[] buf, int len) {
+        r.tap.noteHead(r.copyDom[s0], r.copyFrame[s0], r.copyOff[s0], r.q.front, buf, 0, len);
+        int at = splitAt[s0];
+        if (at > 0) {
+            r.tap.noteHead(r.copyDom[s0], restFrame[s0], restOff[s0], r.q.front, buf, at, len - at);
+        }
+    }
+
     private static final int PAGE = 4096;
 }

@@ -374,8 +374,7 @@ final class TxRing {
             return;
         }
         if (copyLen[s0] > 0) {
-            // Where the head went, with the frame's first bytes, for an RX copy out of it (guest→guest).
-            tap.noteHead(copyDom[s0], copyFrame[s0], copyOff[s0], q.front, buf, 0, len);
+            bounds.noteHead(s0, buf, len); // where the head went, for an RX copy out of it (guest→guest)
         }
         reports.emit(q, Tap.TX, buf, 0, len, -1, pktChecked[s0], now);
     }

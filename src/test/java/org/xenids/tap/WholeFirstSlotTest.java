@@ -100,4 +100,35 @@ class WholeFirstSlotTest {
             s.othersGoOn();
         }
     }
+
+    /**
+     * Guest→guest: the 18-slot packet with a 4096-byte first slot goes to dom2. netback's RX copies
+     * out of the two-page head, split at its page end; the tap rebuilds dom1's TX and dom2's RX as
+     * the same bytes and names dom1 as the RX frame's sender, one frame in flow statistics.
+     */
+    @Test
+    void aFirstSlotCopiedInTwoReachesAnotherGuestAsTheSendersFrame() {
+        HostileGuest s = new HostileGuest();
+        s.othersGoOn(); // dom2 has sent: the bridge knows where its MAC is
+        int before = s.b.tapped.size();
+        long page = s.evil.allocFrame();
+        byte[] head = Bench.frame(Bench.mac(TapFramesTest.MAC2), Bench.mac(TapFramesTest.MAC1), 4096, 80);
+        java.lang.foreign.MemorySegment.copy(head, 0, s.evil.page(page), java.lang.foreign.ValueLayout.JAVA_BYTE, 0, 4096);
+        int ref = s.evil.claimGrantRefs(1);
+        s.evil.grantAccess(ref, 0, page, true);
+        int[] req = eighteenSlots(s, 100, 90);
+        req[0] = ref;
+        req[3] = 4096 + 100 * 17;
+        s.txRequests(req);
+        List<Bench.Seen> seen = s.b.tapped.subList(before, s.b.tapped.size());
+        List<Bench.Seen> tx = seen.stream().filter(f -> f.domid() == 1 && f.direction() == Tap.TX).toList();
+        List<Bench.Seen> rx = seen.stream().filter(f -> f.domid() == 2 && f.direction() == Tap.RX).toList();
+        assertEquals(1, tx.size(), seen::toString);
+        assertEquals(1, rx.size(), seen::toString);
+        assertEquals(5796, rx.get(0).bytes().length);
+        assertTrue(Arrays.equals(tx.get(0).bytes(), rx.get(0).bytes()), "the same frame");
+        assertTrue(Arrays.equals(head, Arrays.copyOf(rx.get(0).bytes(), 4096)), "its first slot as the guest wrote it");
+        assertEquals(1, rx.get(0).peer(), "dom2's RX names dom1 as its sender");
+        assertEquals(List.of(), s.events());
+    }
 }
