@@ -82,6 +82,8 @@ final class Prevention {
             }
             TxRing t = qs[i].tx;
             t.refresh(seq, now);
+            // Both copies of a first slot netback copies in two (TxBounds.findRest) are put to the
+            // verdict as the slot's: they are judged before either applies, so both find it here.
             int idx = copy ? t.findCopy(ref) : t.findMap(ref);
             if (idx >= 0) {
                 return v.allow(front, qs[i].vif, qs[i].queue, Tap.TX, idx & TxRing.MASK);

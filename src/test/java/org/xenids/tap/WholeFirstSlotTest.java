@@ -131,4 +131,30 @@ class WholeFirstSlotTest {
         assertEquals(1, rx.get(0).peer(), "dom2's RX names dom1 as its sender");
         assertEquals(List.of(), s.events());
     }
+
+    /**
+     * The verdict refuses the first slot of an 18-slot packet with a 4096-byte first slot. Both
+     * copies of the slot are put to it as the slot's and fail; netback drops the packet: it never
+     * leaves, and the tap counts it refused once, both copies its own.
+     */
+    @Test
+    void aRefusedFirstSlotCopiedInTwoKeepsThePacketFromLeaving() {
+        HostileGuest s = new HostileGuest();
+        int first = Netif.Sring.reqProd(s.tx, 0) & 255;
+        List<Integer> asked = new java.util.ArrayList<>();
+        s.b.tap.verdict((domid, vif, queue, dir, slot) -> {
+            if (domid == 1 && dir == Tap.TX) {
+                asked.add(slot);
+            }
+            return !(domid == 1 && dir == Tap.TX && slot == first);
+        });
+        int uplinkBefore = s.b.uplink.size();
+        s.txRequests(eighteenSlots(s, 4096, 10));
+        assertEquals(0, s.b.uplink.size() - uplinkBefore, "netback dropped it");
+        assertEquals(List.of(), s.txOf(1));
+        assertEquals(List.of(first, first), asked.subList(0, 2), "both copies of the first slot were judged as its");
+        assertEquals(1, s.counters(1).refused());
+        assertEquals(0, s.counters(1).lost());
+        assertEquals(0, s.counters(1).unclassified(), "the second copy is the slot's");
+    }
 }

@@ -16,7 +16,12 @@ final class TxSkbs {
     static final int HEAD_OFF = 64;
     /** The largest head a half-frame buffer holds. */
     static final int SMALL = 2048 - HEAD_OFF;
-    /** Two-page heads a queue holds: more than the 14 packets of 18 slots its 256 pending slots let be in flight. */
+    /**
+     * Two-page heads a queue holds: more than the 14 packets of 18 slots an honest guest can have
+     * in flight (each keeps 17 mapped slots of the 256 pending ones). A guest that sends such
+     * packets with empty slots (answered at once) or to a receiver that holds them can have more
+     * wanted; past the bound its own packets fail to allocate, as under memory pressure.
+     */
     static final int LARGE = 16;
 
     /** A TX packet: its head in dom0, and the pending slots it keeps mapped. */
