@@ -46,7 +46,8 @@ final class EventChannels {
         }
     }
 
-    private void send(int caller, int port, long seq, long now) {
+    /** A successful send by {@code caller} on its {@code port}. */
+    void send(int caller, int port, long seq, long now) {
         VifQueue q = live.byPort(caller, port);
         if (q == null) {
             reports.count(caller, C_SENDS);

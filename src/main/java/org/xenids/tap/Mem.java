@@ -58,6 +58,10 @@ final class Mem {
         return (long) I64.get(b, at);
     }
 
+    static void putU64(byte[] b, int at, long v) {
+        I64.set(b, at, v);
+    }
+
     /** Reads into {@code dst[off, off+len)}; false (counted) when the hypervisor has no such bytes. */
     boolean read(int domid, long frame, int offset, byte[] dst, int off, int len) {
         if (len == 0) {

@@ -2,12 +2,10 @@ package org.xenids.tap;
 
 import static org.xenids.xen.abi.Xen.*;
 
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import org.xenids.alert.EveEvent;
-import org.xenids.xen.abi.Gnttab;
 import org.xenids.xen.event.DomainMemory;
 import org.xenids.xen.event.Hypercall;
 import org.xenids.xen.event.HypercallListener;
@@ -118,16 +116,15 @@ public final class Tap implements HypercallListener {
     private final HeadOwners heads = new HeadOwners();
     private final GrantOps grantOps;
     private final EventChannels events;
-    /** A live host's op array, a chunk at a time (a trace's is decoded where it lies). */
-    private final byte[] args = new byte[4096];
-    /** {@link #args} as a segment: a segment-to-segment copy skips the array-type dispatch of a segment-to-array one. */
-    private final MemorySegment argsSeg = MemorySegment.ofArray(args);
+    /** Takes each call apart into its ops for the stages above. */
+    private final Calls calls;
 
     public Tap(DomainMemory memory, FrameSink sink, Consumer<EveEvent.Anomaly> anomalies) {
         this.mem = new Mem(memory);
         this.reports = new Reports(sink, anomalies);
         this.grantOps = new GrantOps(this, reports, live, discovery);
         this.events = new EventChannels(this, reports, live, discovery);
+        this.calls = new Calls(this, grantOps, events, prevention, live);
     }
 
     /** Sets (or clears, with null) the inline verdict. */
@@ -142,74 +139,7 @@ public final class Tap implements HypercallListener {
 
     @Override
     public void completed(Hypercall c) {
-        if (c instanceof TraceStore.Call t) {
-            traceCall(t);
-        } else {
-            hostCall(c);
-        }
-    }
-
-    /** A trace's call: its fields read directly, its op array decoded where it lies. */
-    private void traceCall(TraceStore.Call t) {
-        int op = t.op, cmd = t.cmd, per = CallShape.opSize(op, cmd);
-        if (t.caller >= 0 && t.caller < DOMID_FIRST_RESERVED && per != 0 && t.structSize > 0 && t.count > 0) {
-            int n = CallShape.elements(t.structSize, t.count, t.len, per);
-            if (op == __HYPERVISOR_event_channel_op) {
-                if (n == 1 && t.result == 0) {
-                    events.op(cmd, t.bytes, t.off, t.caller, t.sequence, t.timestamp);
-                }
-                return;
-            }
-            beginCall(op, cmd, t.sequence);
-            ops(op, cmd, per, t.bytes, t.off, 0, n, n, t.caller, t.sequence, t.timestamp, t.result);
-            endCall(op, cmd, t.sequence, t.timestamp);
-        }
-    }
-
-    /** Any other host's call: its op array copied a chunk at a time into the tap's own array, then decoded the same way. */
-    private void hostCall(Hypercall c) {
-        int caller = c.callerDomid();
-        int op = c.op(), cmd = c.cmd(), per = CallShape.opSize(op, cmd);
-        int size = c.structSize(), count = c.count();
-        if (caller < 0 || caller >= DOMID_FIRST_RESERVED || per == 0 || size <= 0 || count <= 0) {
-            return;
-        }
-        long seq = c.sequence();
-        long now = c.timestampNanos();
-        MemorySegment a = c.args();
-        int n = CallShape.elements(size, count, a.byteSize(), per);
-        beginCall(op, cmd, seq);
-        if ((long) n * per <= args.length) {
-            // The usual call, in one copy (and without the division the chunking needs).
-            MemorySegment.copy(a, 0, argsSeg, 0, (long) n * per);
-            ops(op, cmd, per, args, 0, 0, n, n, caller, seq, now, c.result());
-        } else {
-            int chunk = args.length / per;
-            for (int i = 0; i < n; i += chunk) {
-                int k = Math.min(chunk, n - i);
-                MemorySegment.copy(a, (long) i * per, argsSeg, 0, (long) k * per);
-                ops(op, cmd, per, args, 0, i, i + k, n, caller, seq, now, c.result());
-            }
-        }
-        endCall(op, cmd, seq, now);
-    }
-
-    private void beginCall(int op, int cmd, long seq) {
-        if (op == __HYPERVISOR_grant_table_op && cmd == GNTTABOP_copy) {
-            grantOps.copyCallStarts();
-        }
-        if (op == __HYPERVISOR_grant_table_op && (cmd == GNTTABOP_copy || cmd == GNTTABOP_map_grant_ref)) {
-            grantOps.txCallStarts(seq);
-        }
-    }
-
-    private void endCall(int op, int cmd, long seq, long now) {
-        if (op == __HYPERVISOR_grant_table_op && cmd == GNTTABOP_copy) {
-            grantOps.copyCallEnds(seq, now);
-        }
-        if (op == __HYPERVISOR_grant_table_op && (cmd == GNTTABOP_copy || cmd == GNTTABOP_map_grant_ref)) {
-            grantOps.txCallEnds(now);
-        }
+        calls.completed(c);
     }
 
     /**
@@ -218,34 +148,6 @@ public final class Tap implements HypercallListener {
      */
     boolean atCallEnd(TxRing r) {
         return grantOps.waitForCallEnd(r);
-    }
-
-    /** Ops {@code [from, to)} of {@code n}, op {@code i} at {@code b[base + (i - from) * per]}. */
-    private void ops(int op, int cmd, int per, byte[] b, int base, int from, int to, int n, int caller, long seq,
-                     long now, long result) {
-        if (op == __HYPERVISOR_event_channel_op) {
-            if (n == 1 && result == 0) {
-                events.op(cmd, b, base, caller, seq, now);
-            }
-            return;
-        }
-        for (int i = from; i < to; i++) {
-            int at = base + (i - from) * per;
-            switch (cmd) {
-                case GNTTABOP_copy -> grantOps.copy(b, at, caller, seq, now, prevention.refused(seq, i));
-                case GNTTABOP_map_grant_ref -> grantOps.map(b, at, n, caller, seq, now, prevention.refused(seq, i));
-                case GNTTABOP_unmap_grant_ref -> {
-                    if (Mem.s16(b, at + Gnttab.Unmap.STATUS) == GNTST_okay) {
-                        VifQueue q = live.byHandle(caller, Mem.u32(b, at + Gnttab.Unmap.HANDLE));
-                        if (q != null && q.backend == caller) {
-                            retire(q, now);
-                        }
-                    }
-                }
-                case GNTTABOP_setup_table -> mem.invalidateGrants(self(Mem.u16(b, at + Gnttab.SetupTable.DOM), caller));
-                default -> { }
-            }
-        }
     }
 
     // --- called by Discovery and the rings -------------------------------------------------
