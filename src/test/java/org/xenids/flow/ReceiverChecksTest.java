@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.xenids.testdata.PacketBuilder.*;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.xenids.decode.DecodeEvent;
 import org.xenids.decode.Decoder;
 
 /**
@@ -13,7 +15,9 @@ import org.xenids.decode.Decoder;
  * the socket's state (a SYN inside the connection, a RST off the next number, an old duplicate)
  * change nothing that is judged, a connection picked up midway is not judged on signatures it
  * never saw negotiated, and a packet its receiver's IP or TCP layer drops neither starts nor ends
- * a flow.
+ * a flow. Nor does such a packet stand in for the bytes the receiver takes: a decoy sent at their
+ * numbers with a broken checksum, to a broadcast address, with a signature or timestamp the
+ * receiver rejects, or a UDP length past its packet is delivered nowhere.
  */
 class ReceiverChecksTest {
     static final String C = FlowTableTest.C, SV = FlowTableTest.SV;
@@ -99,5 +103,129 @@ class ReceiverChecksTest {
         client(8, 501, ACK | PSH, bytes(), " more");
         assertEquals(1, table.flowsCreated());
         assertEquals("request more", rec.ts());
+    }
+
+    // Decoys: segments the receiver drops, sent at the numbers of the bytes it takes.
+
+    Pipeline pipeline(FlowConfig cfg) {
+        return new Pipeline(new Decoder(), new FlowTable(cfg, rec));
+    }
+
+    @Test
+    void aPacketWithABadIpChecksumIsCountedButNeitherReassembledNorAllowedToEndItsFlow() {
+        insertionByABrokenChecksum(14 + 10, false);
+    }
+
+    @Test
+    void aSegmentFailingATcpChecksumItsReceiverChecksStandsInForNothing() {
+        insertionByABrokenChecksum(14 + 20 + 16, true);
+        // A UDP datagram that fails is not delivered either.
+        rec.toServer.reset();
+        Pipeline u = pipeline(FlowConfig.defaults().withDepth(4096));
+        byte[] d = udpFrame(C, 5000, SV, 53, "decoy".getBytes(StandardCharsets.ISO_8859_1));
+        d[d.length - 1] ^= 0x55;
+        u.frame(d, 0, d.length, 1, Decoder.LINKTYPE_ETHERNET, true);
+        assertEquals(1, u.table().receiverDroppedPackets());
+        assertEquals("", rec.ts(), "nothing delivered");
+    }
+
+    /**
+     * A decoy with the next bytes' sequence numbers, and a RST, both with the checksum at frame
+     * offset {@code at} broken: the server's stack drops them, so they must not stand in for what
+     * it takes. {@code receiverChecks}: the frames come with the flag that has TCP checksums checked.
+     */
+    private void insertionByABrokenChecksum(int at, boolean receiverChecks) {
+        Pipeline p = pipeline(FlowConfig.defaults());
+        FlowTableTest.tcp(p, 1, C, 40000, SV, 80, 0, 0, SYN, "");
+        FlowTableTest.tcp(p, 2, SV, 80, C, 40000, 500, 1, SYN | ACK, "");
+        byte[] decoy = tcpFrame(C, 40000, SV, 80, 1, 501, ACK, "GET / HTTP/1.1".getBytes(StandardCharsets.ISO_8859_1));
+        decoy[at] ^= 0x55;
+        p.frame(decoy, 0, decoy.length, 3, Decoder.LINKTYPE_ETHERNET, receiverChecks);
+        byte[] rst = tcpFrame(C, 40000, SV, 80, 1, 501, RST, new byte[0]);
+        rst[at] ^= 0x55;
+        p.frame(rst, 0, rst.length, 4, Decoder.LINKTYPE_ETHERNET, receiverChecks);
+        byte[] real = tcpFrame(C, 40000, SV, 80, 1, 501, ACK, "\u0090\u0090\u0090 attack".getBytes(StandardCharsets.ISO_8859_1));
+        p.frame(real, 0, real.length, 5, Decoder.LINKTYPE_ETHERNET, receiverChecks);
+        Flow f = p.lastFlow();
+        assertEquals("\u0090\u0090\u0090 attack", rec.ts());
+        assertEquals(4, f.packetsToServer(), "counted in the flow all the same");
+        assertEquals(2, p.table().receiverDroppedPackets());
+        assertEquals(Flow.TCP_ESTABLISHED, f.tcpState(), "the RST ended nothing");
+    }
+
+    @Test
+    void aUdpDatagramWhoseLengthRunsPastItsPacketIsDeliveredNowhere() {
+        // Linux drops it (__udp4_lib_rcv: a short packet); one whose length stops short of the
+        // packet is cut to it, and delivered.
+        Pipeline p = pipeline(FlowConfig.defaults().withDepth(4096));
+        byte[] longer = udpFrame(C, 5000, SV, 53, "decoy".getBytes(StandardCharsets.ISO_8859_1));
+        longer[14 + 20 + 5] += 4; // UDP length 4 past the packet
+        p.frame(longer, 0, longer.length, 1, Decoder.LINKTYPE_ETHERNET);
+        assertEquals("", rec.ts());
+        assertEquals(1, p.table().receiverDroppedPackets());
+        byte[] shorter = udpFrame(C, 5000, SV, 53, "real!xyz".getBytes(StandardCharsets.ISO_8859_1));
+        shorter[14 + 20 + 5] -= 3;
+        p.frame(shorter, 0, shorter.length, 2, Decoder.LINKTYPE_ETHERNET);
+        assertEquals("real!", rec.ts());
+    }
+
+    @Test
+    void aSegmentSentToABroadcastEthernetAddressStandsInForNothing() {
+        // The bridge floods it to the guest, whose TCP takes segments for its own address only.
+        Pipeline p = pipeline(FlowConfig.defaults());
+        FlowTableTest.tcp(p, 1, C, 40000, SV, 80, 0, 0, SYN, "");
+        FlowTableTest.tcp(p, 2, SV, 80, C, 40000, 500, 1, SYN | ACK, "");
+        byte[] decoy = tcpFrame(C, 40000, SV, 80, 1, 501, ACK, "cover!".getBytes(StandardCharsets.ISO_8859_1));
+        Arrays.fill(decoy, 0, 6, (byte) 0xFF);
+        p.frame(decoy, 0, decoy.length, 3, Decoder.LINKTYPE_ETHERNET);
+        FlowTableTest.tcp(p, 4, C, 40000, SV, 80, 1, 501, ACK, "attack");
+        assertEquals("attack", rec.ts());
+        assertEquals(1, p.decoder().count(DecodeEvent.TCP_LINK_GROUP_ADDRESS));
+        assertEquals(1, p.table().receiverDroppedPackets());
+    }
+
+    @Test
+    void aSegmentWhoseSignatureTheReceiverDoesNotExpectStandsInForNothing() {
+        byte[] none = bytes();
+        for (boolean keyed : new boolean[] {false, true}) {
+            Pipeline p = pipeline(FlowConfig.defaults());
+            rec.toServer.reset();
+            byte[] sig = keyed ? MD5 : none, wrong = keyed ? none : MD5;
+            frame(p, 1, C, SV, tcp(40000, 80, 0, 0, SYN, sig, bytes()));
+            frame(p, 2, SV, C, tcp(80, 40000, 500, 1, SYN | ACK, sig, bytes()));
+            // A decoy signed as the server's socket does not expect (Linux drops it, as
+            // unexpected or missing), then the real bytes at the same numbers, signed as it does.
+            frame(p, 3, C, SV, tcp(40000, 80, 1, 501, ACK, wrong, "cover!".getBytes(StandardCharsets.ISO_8859_1)));
+            frame(p, 4, C, SV, tcp(40000, 80, 1, 501, ACK, sig, "attack".getBytes(StandardCharsets.ISO_8859_1)));
+            assertEquals("attack", rec.ts(), keyed ? "keyed" : "no key");
+            assertEquals(1, p.table().receiverDroppedPackets());
+        }
+    }
+
+    @Test
+    void aSegmentWithAStaleTimestampItsReceiverDropsUnderPawsStandsInForNothing() {
+        for (boolean negotiated : new boolean[] {true, false}) {
+            Pipeline p = pipeline(FlowConfig.defaults());
+            rec.toServer.reset();
+            frame(p, 1, C, SV, tcp(40000, 80, 0, 0, SYN, ts(100, 0), bytes()));
+            frame(p, 2, SV, C, tcp(80, 40000, 500, 1, SYN | ACK,
+                    negotiated ? ts(5000, 100) : bytes(), bytes()));
+            frame(p, 3, C, SV, tcp(40000, 80, 1, 501, ACK, ts(101, 5000), bytes()));
+            // A decoy whose TSval is older than the one the server recorded (Linux drops it), then
+            // the real bytes at the same numbers.
+            frame(p, 4, C, SV, tcp(40000, 80, 1, 501, ACK, ts(50, 5000), ascii("cover!")));
+            frame(p, 5, C, SV, tcp(40000, 80, 1, 501, ACK, ts(102, 5000), ascii("attack")));
+            assertEquals(negotiated ? "attack" : "cover!", rec.ts(), negotiated ? "timestamps on" : "off: no PAWS");
+            assertEquals(negotiated ? 1 : 0, p.table().receiverDroppedPackets());
+        }
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    private static void frame(Pipeline p, long ts, String src, String dst, byte[] segment) {
+        byte[] f = ethernet(0x0800, ipv4(TCP, src, dst, segment));
+        p.frame(f, 0, f.length, ts, Decoder.LINKTYPE_ETHERNET);
     }
 }
