@@ -40,16 +40,8 @@ final class Calls {
         this.live = live;
     }
 
-    void completed(Hypercall c) {
-        if (c instanceof TraceStore.Call t) {
-            traceCall(t);
-        } else {
-            hostCall(c);
-        }
-    }
-
     /** A trace's call: its fields read directly, its op array decoded where it lies. */
-    private void traceCall(TraceStore.Call t) {
+    void traceCall(TraceStore.Call t) {
         int op = t.op, cmd = t.cmd, per = CallShape.opSize(op, cmd);
         if (t.caller >= 0 && t.caller < DOMID_FIRST_RESERVED && per != 0 && t.structSize > 0 && t.count > 0) {
             int n = CallShape.elements(t.structSize, t.count, t.len, per);
@@ -66,7 +58,7 @@ final class Calls {
     }
 
     /** Any other host's call: its op array copied a chunk at a time into the tap's own array, then decoded the same way. */
-    private void hostCall(Hypercall c) {
+    void hostCall(Hypercall c) {
         int caller = c.callerDomid();
         int op = c.op(), cmd = c.cmd(), per = CallShape.opSize(op, cmd);
         int size = c.structSize(), count = c.count();

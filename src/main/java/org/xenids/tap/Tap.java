@@ -139,7 +139,11 @@ public final class Tap implements HypercallListener {
 
     @Override
     public void completed(Hypercall c) {
-        calls.completed(c);
+        if (c instanceof TraceStore.Call t) {
+            calls.traceCall(t);
+        } else {
+            calls.hostCall(c);
+        }
     }
 
     /**
