@@ -40,7 +40,9 @@ class KernelFlavoursLiveTest {
                     vm.kernelImage().getFileName());
             LiveAgreement.GuestKernel g = LiveAgreement.assertInfoMatchesGuest(vm);
             assertTrue(g.banner().contains(inBanner.strip()), g.banner());
-            assertEquals(!kaslr, g.text() == LiveAgreement.DEFAULT_TEXT, "KASLR " + kaslr + ": _text " + Long.toHexString(g.text()));
+            // Without KASLR _text is the default; with it, it is the default only when the random
+            // virtual slot is 0 (of fewer than 512), so that is not asserted.
+            assertTrue(kaslr || g.text() == LiveAgreement.DEFAULT_TEXT, "nokaslr: _text " + Long.toHexString(g.text()));
             assertFalse(g.la57());
             LiveAgreement.assertPsMatchesGuest(vm);
 

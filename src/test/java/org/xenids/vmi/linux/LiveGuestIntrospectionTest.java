@@ -107,7 +107,10 @@ class LiveGuestIntrospectionTest {
 
         LiveAgreement.GuestKernel g = LiveAgreement.assertInfoMatchesGuest(vm);
         assertTrue(g.la57(), "the kernel kept the la57 flag: it runs 5-level paging");
-        assertTrue(g.text() != LiveAgreement.DEFAULT_TEXT, "KASLR moved _text");
+        // Not asserted moved: KASLR draws the image's virtual slot at random, and slot 0 of its
+        // fewer than 512 is the default address (arch/x86/boot/compressed/kaslr.c,
+        // find_random_virt_addr); a CI run met it.
+        // The slide `info` reports was checked against the guest's own _text just above.
         List<Long> tasks = LiveAgreement.assertPsMatchesGuest(vm);
 
         LinuxKernel k = KernelLocator.locate(ram);
