@@ -16,6 +16,7 @@ import static org.xenids.xen.abi.Xen.GNTST_okay;
  * hostile guest.
  */
 final class TxBounds {
+    private static final int PAGE = 4096;
     private final TxRing r;
     /** Where the last copy of the ring's backend from its guest ended, and the packet it was matched to, if any. */
     private long lastCopyFrame = -1;
@@ -315,6 +316,4 @@ final class TxBounds {
             r.tap.noteHead(r.copyDom[s0], restFrame[s0], restOff[s0], r.q.front, buf, at, len - at);
         }
     }
-
-    private static final int PAGE = 4096;
 }

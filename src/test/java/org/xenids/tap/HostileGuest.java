@@ -120,21 +120,44 @@ final class HostileGuest {
     }
 
     /**
-     * Netback sent {@code n} frames out the uplink since {@code uplinkBefore} ({@code what}); every
-     * TX frame of dom1 the tap rebuilt is one of them byte for byte, and each packet was rebuilt,
-     * counted lost or is still held.
+     * Netback sent {@code n} frames out the uplink since {@code uplinkBefore} ({@code what}), and
+     * every TX frame of dom1 the tap rebuilt is one of them byte for byte; returns those frames.
      */
-    void rebuiltOnlyAsSent(int uplinkBefore, int n, String what) {
+    List<Bench.Seen> rebuiltFromSent(int uplinkBefore, int n, String what) {
         List<String> sent = b.uplink.stream().skip(uplinkBefore).map(java.util.Arrays::toString).toList();
         assertEquals(n, sent.size(), what);
-        for (Bench.Seen f : txOf(1)) {
+        List<Bench.Seen> rebuilt = txOf(1);
+        for (Bench.Seen f : rebuilt) {
             assertTrue(sent.contains(java.util.Arrays.toString(f.bytes())),
                     () -> "rebuilt " + f.bytes().length + " bytes netback did not send; sent "
                             + b.uplink.stream().skip(uplinkBefore).map(x -> x.length).toList() + " " + events()
                             + " " + counters(1));
         }
-        assertEquals(n, txOf(1).size() + counters(1).lost() + b.tap.unfinished().txPackets(),
+        return rebuilt;
+    }
+
+    /** As {@link #rebuiltFromSent}, and each of the {@code n} packets was rebuilt, counted lost or is still held. */
+    void rebuiltOnlyAsSent(int uplinkBefore, int n, String what) {
+        List<Bench.Seen> rebuilt = rebuiltFromSent(uplinkBefore, n, what);
+        assertEquals(n, rebuilt.size() + counters(1).lost() + b.tap.unfinished().txPackets(),
                 () -> "each packet rebuilt, counted lost or still held: " + counters(1) + " " + events());
+    }
+
+    /**
+     * The requests up to {@code prod} published and kicked (the tap reads them), then {@code
+     * rewrite} run before netback reads them and, with {@code putBack} non-null, that run as
+     * netback's first grant op is about to apply (the requests back as they were); netback then
+     * runs and must have sent one frame of {@code sentLen} bytes.
+     */
+    void rewrittenAfterTheKick(int prod, Runnable rewrite, Runnable putBack, int sentLen) {
+        publishAndKick(prod);
+        rewrite.run();
+        if (putBack != null) {
+            atNetbacksFirst(-1, -1, putBack);
+        }
+        int uplinkBefore = b.uplink.size();
+        b.host.runPending();
+        assertEquals(1, b.uplink.stream().skip(uplinkBefore).filter(f -> f.length == sentLen).count(), "netback sent it");
     }
 
     /**

@@ -283,14 +283,8 @@ class RewrittenSlotTest {
         long at1 = Netif.Sring.entry(prod + 1, 256, Netif.TxRequest.SIZE);
         Netif.TxRequest.set(s.tx, at0, head, 0, NETTXF_more_data, 0, 500);
         Netif.TxRequest.set(s.tx, at1, rest, 0, 0, 1, 400);
-        s.publishAndKick(prod + 2);
-        Netif.TxRequest.set(s.tx, at1, other, 0, 0, 1, 400);
-        if (putBack) {
-            s.atNetbacksFirst(-1, -1, () -> Netif.TxRequest.set(s.tx, at1, rest, 0, 0, 1, 400));
-        }
-        int uplinkBefore = s.b.uplink.size();
-        s.b.host.runPending();
-        assertEquals(1, s.b.uplink.stream().skip(uplinkBefore).filter(f -> f.length == 500).count(), "netback sent it");
+        s.rewrittenAfterTheKick(prod + 2, () -> Netif.TxRequest.set(s.tx, at1, other, 0, 0, 1, 400),
+                putBack ? () -> Netif.TxRequest.set(s.tx, at1, rest, 0, 0, 1, 400) : null, 500);
         return prod;
     }
 
